@@ -1,0 +1,1 @@
+//! rampart: a Kubernetes operator for backup estates and perimeter rules.
