@@ -1,1 +1,4 @@
-//! rampart: a Kubernetes operator for backup estates and perimeter rules.
+//! rampart: a Kubernetes operator that keeps backup vaults, backup policies, backup strategies
+//! and firewall rules in line across five vendor systems.
+
+pub mod api;

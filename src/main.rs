@@ -1,1 +1,3 @@
-fn main() {}
+fn main() {
+    print!("{}", rampart::api::crds_yaml());
+}
