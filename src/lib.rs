@@ -2,3 +2,8 @@
 //! and firewall rules in line across five vendor systems.
 
 pub mod api;
+pub mod engine;
+pub mod providers;
+pub mod simulators;
+pub mod telemetry;
+pub mod tls;

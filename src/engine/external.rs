@@ -1,0 +1,133 @@
+//! The contract between the generic reconciler and one (kind, vendor) adapter, after
+//! Crossplane's managed-resource contract: observe, create, update, delete. An adapter holds no
+//! Kubernetes logic; the engine owns finalizers, policies, conditions, events and status.
+
+use async_trait::async_trait;
+
+use super::managed::Managed;
+use crate::api::common::Drift;
+use crate::providers::error::VendorError;
+
+/// What an adapter saw at the vendor.
+#[derive(Debug, Clone, Default)]
+pub struct Observation<A> {
+    /// Whether the vendor object exists.
+    pub exists: bool,
+    /// The vendor id of the object when the adapter found it without one (adoption by ownership
+    /// marker, or re-discovery after a crash between create and status write).
+    pub external_name: Option<String>,
+    /// Fields whose vendor value differs from the spec. Empty means up to date.
+    pub drift: Vec<Drift>,
+    /// What the vendor reports, for `status.atProvider`.
+    pub at_provider: A,
+    /// Whether the vendor object is usable.
+    pub readiness: Readiness,
+    /// Hash of the write-only fields the spec asks for (fields the vendor never returns). The
+    /// engine compares it with `status.lastAppliedHash`, reports drift when they differ, and
+    /// stores it after a successful create or update.
+    pub desired_hash: Option<String>,
+    /// Extra conditions the adapter reports (type, status, reason, message), for example
+    /// `FirewallEnabled` or `ResourcesNotPruned`.
+    pub conditions: Vec<ExtraCondition>,
+}
+
+/// An adapter-specific condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraCondition {
+    pub type_: &'static str,
+    pub status: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Whether the vendor object is usable, as the `Ready` condition says it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Readiness {
+    /// Usable (`Ready=True`, reason `Available`).
+    #[default]
+    Available,
+    /// Still coming up at the vendor (`Ready=False`, reason `Creating`).
+    Creating(String),
+    /// Exists but not usable: locked, frozen, in error (`Ready=False`, reason `Unavailable`).
+    Unavailable(String),
+}
+
+/// Result of a create.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The vendor id, written to `rampart.dev/external-name`.
+    pub external_name: String,
+}
+
+/// Result of a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The object is gone (or was already gone).
+    Gone,
+    /// The vendor is still deleting it; the engine observes again later.
+    InProgress,
+}
+
+/// Why an adapter call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExternalError {
+    /// A vendor call failed; its kind decides retry or not.
+    #[error(transparent)]
+    Vendor(#[from] VendorError),
+    /// The spec cannot be applied as written. Terminal until the spec changes.
+    #[error("{field}: {message}")]
+    InvalidSpec { field: String, message: String },
+    /// Something this object depends on is not ready yet (a referenced Policy without an
+    /// external name, an unresolved inventory). Not an error: retried soon, quietly.
+    #[error("{message}")]
+    Waiting { message: String },
+}
+
+impl ExternalError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ExternalError::InvalidSpec { field: field.into(), message: message.into() }
+    }
+
+    pub fn waiting(message: impl Into<String>) -> Self {
+        ExternalError::Waiting { message: message.into() }
+    }
+}
+
+pub type ExternalResult<T> = Result<T, ExternalError>;
+
+/// Per-call context the engine hands to an adapter.
+pub struct CallContext<'a> {
+    /// Ownership marker of this object: a short stable hash of cluster id, kind, namespace and
+    /// name. Adapters put it where the vendor allows (tag, deterministic name, comment suffix)
+    /// so that a re-created object, or a restart after a crash, finds its vendor object again.
+    pub marker: &'a str,
+    /// Bypass cached collections: the engine sets this when a create may have happened without
+    /// its result being recorded (`rampart.dev/external-create-pending`), so an observe reads
+    /// the vendor, not a snapshot taken before the create.
+    pub fresh: bool,
+    /// The object's write-only hash from status (see `Observation::desired_hash`).
+    pub last_applied_hash: Option<&'a str>,
+    /// Cross references resolved by the engine (see `Refs`).
+    pub refs: &'a super::refs::Refs,
+    /// Access to other provider configurations (for inventories such as RS server).
+    pub hub: &'a super::hub::ProviderHub,
+}
+
+/// One (kind, vendor) adapter.
+#[async_trait]
+pub trait External<K: Managed>: Send + Sync {
+    /// Read the vendor object. `id` is the external name when known; without one, find the
+    /// object by its ownership marker (adoption) or report `exists: false`.
+    async fn observe(&self, cr: &K, id: Option<&str>, ctx: &CallContext<'_>) -> ExternalResult<Observation<K::Observation>>;
+
+    /// Create the vendor object and return its id. Only called after an observe said it does
+    /// not exist.
+    async fn create(&self, cr: &K, ctx: &CallContext<'_>) -> ExternalResult<Created>;
+
+    /// Make the vendor object match the spec; `observed` is the observation that found drift.
+    /// Send only what differs.
+    async fn update(&self, cr: &K, id: &str, observed: &Observation<K::Observation>, ctx: &CallContext<'_>) -> ExternalResult<()>;
+
+    /// Delete the vendor object.
+    async fn delete(&self, cr: &K, id: &str, ctx: &CallContext<'_>) -> ExternalResult<Deleted>;
+}

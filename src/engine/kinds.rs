@@ -1,0 +1,117 @@
+//! `Managed` for each kind: where its lifecycle fields and status live, which vendor blocks it
+//! has, what it refers to, and which adapter of a vendor runtime serves it.
+
+use super::external::External;
+use super::hub::VendorRuntime;
+use super::managed::Managed;
+use super::refs::RefKey;
+use crate::api::common::{DeletionPolicy, ManagedFields, ManagedStatus};
+use crate::api::firewall_rule::FirewallRuleObservation;
+use crate::api::policy::PolicyObservation;
+use crate::api::provider_config::ProviderType;
+use crate::api::strategy::StrategyObservation;
+use crate::api::vault::VaultObservation;
+use crate::api::{FirewallRule, Policy, Strategy, Vault};
+
+impl Managed for Vault {
+    type Observation = VaultObservation;
+    const KIND: &'static str = "Vault";
+    // Deleting a vendor vault destroys its backups.
+    const DEFAULT_DELETION_POLICY: DeletionPolicy = DeletionPolicy::Orphan;
+
+    fn managed(&self) -> &ManagedFields {
+        &self.spec.managed
+    }
+    fn managed_status(&self) -> Option<&ManagedStatus<VaultObservation>> {
+        self.status.as_ref()
+    }
+    fn vendor_block(&self) -> Option<ProviderType> {
+        let s = &self.spec;
+        [
+            (s.huawei_cbr.is_some(), ProviderType::HuaweiCbr),
+            (s.ru_backup.is_some(), ProviderType::RuBackup),
+            (s.cyber_backup.is_some(), ProviderType::CyberBackup),
+        ]
+        .into_iter()
+        .find_map(|(set, t)| set.then_some(t))
+    }
+    fn references(&self) -> Vec<RefKey> {
+        let cbr_policy = self.spec.huawei_cbr.as_ref().and_then(|c| c.policy_ref.as_ref());
+        cbr_policy
+            .map(|r| RefKey { kind: "Policy", name: r.name.clone(), field: "spec.huaweiCbr.policyRef" })
+            .into_iter()
+            .collect()
+    }
+    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
+        runtime.vault()
+    }
+}
+
+impl Managed for Policy {
+    type Observation = PolicyObservation;
+    const KIND: &'static str = "Policy";
+
+    fn managed(&self) -> &ManagedFields {
+        &self.spec.managed
+    }
+    fn managed_status(&self) -> Option<&ManagedStatus<PolicyObservation>> {
+        self.status.as_ref()
+    }
+    fn vendor_block(&self) -> Option<ProviderType> {
+        let s = &self.spec;
+        [
+            (s.huawei_cbr.is_some(), ProviderType::HuaweiCbr),
+            (s.ru_backup.is_some(), ProviderType::RuBackup),
+            (s.cyber_backup.is_some(), ProviderType::CyberBackup),
+        ]
+        .into_iter()
+        .find_map(|(set, t)| set.then_some(t))
+    }
+    fn references(&self) -> Vec<RefKey> {
+        self.spec
+            .vault_ref
+            .as_ref()
+            .map(|r| RefKey { kind: "Vault", name: r.name.clone(), field: "spec.vaultRef" })
+            .into_iter()
+            .collect()
+    }
+    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
+        runtime.policy()
+    }
+}
+
+impl Managed for Strategy {
+    type Observation = StrategyObservation;
+    const KIND: &'static str = "Strategy";
+
+    fn managed(&self) -> &ManagedFields {
+        &self.spec.managed
+    }
+    fn managed_status(&self) -> Option<&ManagedStatus<StrategyObservation>> {
+        self.status.as_ref()
+    }
+    fn vendor_block(&self) -> Option<ProviderType> {
+        self.spec.ru_backup.is_some().then_some(ProviderType::RuBackup)
+    }
+    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
+        runtime.strategy()
+    }
+}
+
+impl Managed for FirewallRule {
+    type Observation = FirewallRuleObservation;
+    const KIND: &'static str = "FirewallRule";
+
+    fn managed(&self) -> &ManagedFields {
+        &self.spec.managed
+    }
+    fn managed_status(&self) -> Option<&ManagedStatus<FirewallRuleObservation>> {
+        self.status.as_ref()
+    }
+    fn vendor_block(&self) -> Option<ProviderType> {
+        self.spec.ideco.is_some().then_some(ProviderType::Ideco)
+    }
+    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
+        runtime.firewall_rule()
+    }
+}

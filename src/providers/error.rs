@@ -1,0 +1,120 @@
+//! One error type for every vendor call, classified so the engine knows whether to retry hot,
+//! back off, or stop and say why. Messages are built from vendor error bodies and our own
+//! words, never from credentials.
+
+use std::time::Duration;
+
+/// What went wrong, in terms the engine acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Connection refused, reset, dropped, or timed out. Retryable.
+    Transport,
+    /// 429 or a vendor "busy, try later" code. Retryable after `retry_after`.
+    Throttled,
+    /// 5xx or a vendor "try again later" code. Retryable.
+    Unavailable,
+    /// The credentials were refused (401, bad login). Not retried hot: a login failure can lock
+    /// an account.
+    Unauthorized,
+    /// The call is not allowed for these credentials (403). Terminal.
+    Forbidden,
+    /// The object does not exist (404 or the vendor's not-found code).
+    NotFound,
+    /// The object already exists or is in a conflicting state.
+    Conflict,
+    /// The vendor rejected the request as invalid (400): a spec the vendor does not accept.
+    /// Terminal until the spec changes.
+    Rejected,
+    /// A response we could not understand. Retried slowly.
+    Protocol,
+    /// Our side is misconfigured (missing Secret key, bad endpoint, bad CA). Terminal until the
+    /// configuration changes.
+    Config,
+}
+
+/// An error from one vendor call.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{vendor} {operation}: {}{}{message}", status.map(|s| format!("HTTP {s} ")).unwrap_or_default(), code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct VendorError {
+    pub vendor: &'static str,
+    pub operation: String,
+    pub kind: ErrorKind,
+    pub status: Option<u16>,
+    /// The vendor's own error code, for example `BackupService.6101`.
+    pub code: Option<String>,
+    pub message: String,
+    /// How long the vendor asked us to wait (429 `Retry-After`).
+    pub retry_after: Option<Duration>,
+}
+
+impl VendorError {
+    pub fn new(vendor: &'static str, operation: impl Into<String>, kind: ErrorKind, message: impl Into<String>) -> Self {
+        VendorError {
+            vendor,
+            operation: operation.into(),
+            kind,
+            status: None,
+            code: None,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Whether retrying the same call later can succeed without anything else changing.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Transport | ErrorKind::Throttled | ErrorKind::Unavailable | ErrorKind::Protocol)
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    /// The kind an HTTP status implies when the vendor's body says nothing more specific.
+    pub fn kind_for_status(status: u16) -> ErrorKind {
+        match status {
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            408 => ErrorKind::Transport,
+            429 => ErrorKind::Throttled,
+            s if s >= 500 => ErrorKind::Unavailable,
+            _ => ErrorKind::Rejected,
+        }
+    }
+}
+
+pub type VendorResult<T> = Result<T, VendorError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_names_vendor_operation_status_and_code() {
+        let e = VendorError::new("huawei-cbr", "POST /vaults", ErrorKind::Rejected, "Invalid vault capacity.")
+            .with_status(400)
+            .with_code("BackupService.6101");
+        assert_eq!(e.to_string(), "huawei-cbr POST /vaults: HTTP 400 BackupService.6101: Invalid vault capacity.");
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        assert_eq!(VendorError::kind_for_status(503), ErrorKind::Unavailable);
+        assert_eq!(VendorError::kind_for_status(429), ErrorKind::Throttled);
+        assert_eq!(VendorError::kind_for_status(401), ErrorKind::Unauthorized);
+        assert_eq!(VendorError::kind_for_status(400), ErrorKind::Rejected);
+        assert_eq!(VendorError::kind_for_status(404), ErrorKind::NotFound);
+    }
+}

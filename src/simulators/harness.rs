@@ -1,0 +1,263 @@
+//! What every vendor simulator shares: a loopback HTTP server, fault injection (latency, 5xx,
+//! 429 with Retry-After, hangs, dropped connections), a vendor rate limit, token revocation and
+//! per-operation request counters. Tests in the same process use [`SimControl`] directly; tests
+//! and tools in other processes use the `/_sim/*` control endpoints, which are never counted and
+//! never faulted.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Faults applied to vendor requests. Rates are fractions of requests in `0.0..=1.0`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// Added to every response.
+    pub latency_ms: u64,
+    /// Fraction answered with `error_status` (default 503) and the vendor's error body.
+    pub error_rate: f64,
+    /// Status used for injected errors; 0 means 503.
+    pub error_status: u16,
+    /// Fraction answered 429 with `Retry-After: retry_after_secs`.
+    pub throttle_rate: f64,
+    /// Seconds in the injected `Retry-After`.
+    pub retry_after_secs: u64,
+    /// Fraction that hang for `hang_ms` before answering (a client timeout, from its side).
+    pub hang_rate: f64,
+    /// How long a hanging request hangs.
+    pub hang_ms: u64,
+    /// Fraction whose connection is cut after the status line (the body never arrives).
+    pub drop_rate: f64,
+    /// Vendor rate limit: requests per second above which the vendor answers 429.
+    pub rate_limit_qps: Option<f64>,
+    /// Burst allowed by the vendor rate limit (default: one second of `rate_limit_qps`).
+    pub rate_limit_burst: Option<f64>,
+}
+
+/// Builds the vendor's own error response for an injected fault.
+pub type ErrorBody = fn(StatusCode, &str) -> Response;
+
+/// Shared control block of one simulator.
+pub struct SimControl {
+    faults: Mutex<Faults>,
+    counters: Mutex<BTreeMap<String, u64>>,
+    limiter: Mutex<Option<(f64, Instant)>>,
+    token_epoch: AtomicU64,
+    error_body: ErrorBody,
+}
+
+impl SimControl {
+    pub fn new(error_body: ErrorBody) -> Arc<Self> {
+        Arc::new(SimControl {
+            faults: Mutex::new(Faults::default()),
+            counters: Mutex::new(BTreeMap::new()),
+            limiter: Mutex::new(None),
+            token_epoch: AtomicU64::new(0),
+            error_body,
+        })
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().unwrap() = faults;
+        *self.limiter.lock().unwrap() = None;
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.faults.lock().unwrap().clone()
+    }
+
+    /// Requests per operation (`"GET /v3/{project_id}/vaults"`), since the last reset.
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        self.counters.lock().unwrap().clone()
+    }
+
+    /// Requests for one operation.
+    pub fn count(&self, operation: &str) -> u64 {
+        self.counters.lock().unwrap().get(operation).copied().unwrap_or(0)
+    }
+
+    /// All counted requests.
+    pub fn total(&self) -> u64 {
+        self.counters.lock().unwrap().values().sum()
+    }
+
+    pub fn reset_counters(&self) {
+        self.counters.lock().unwrap().clear();
+    }
+
+    /// The current token generation. A simulator stamps each token it issues with it and
+    /// refuses tokens of an older generation, so bumping it revokes every session at once
+    /// (an expired/revoked token, or a vendor restart that lost its sessions).
+    pub fn token_epoch(&self) -> u64 {
+        self.token_epoch.load(Ordering::SeqCst)
+    }
+
+    pub fn revoke_tokens(&self) {
+        self.token_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn count_request(&self, operation: String) {
+        *self.counters.lock().unwrap().entry(operation).or_default() += 1;
+    }
+
+    /// Token bucket of the vendor rate limit; false means "answer 429".
+    fn admit(&self, qps: f64, burst: Option<f64>) -> bool {
+        let cap = burst.unwrap_or(qps).max(1.0);
+        let now = Instant::now();
+        let mut guard = self.limiter.lock().unwrap();
+        let (tokens, last) = guard.get_or_insert((cap, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * qps).min(cap);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Next) -> Response {
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    ctl.count_request(format!("{} {}", req.method(), template));
+    let f = ctl.faults();
+    if f.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
+    }
+    if let Some(qps) = f.rate_limit_qps
+        && !ctl.admit(qps, f.rate_limit_burst)
+    {
+        return throttled(&ctl, 1);
+    }
+    let (hang, fail, throttle, drop) = {
+        let mut rng = rand::rng();
+        (
+            rng.random_bool(f.hang_rate.clamp(0.0, 1.0)),
+            rng.random_bool(f.error_rate.clamp(0.0, 1.0)),
+            rng.random_bool(f.throttle_rate.clamp(0.0, 1.0)),
+            rng.random_bool(f.drop_rate.clamp(0.0, 1.0)),
+        )
+    };
+    if hang {
+        tokio::time::sleep(Duration::from_millis(f.hang_ms)).await;
+    }
+    if throttle {
+        return throttled(&ctl, f.retry_after_secs);
+    }
+    if fail {
+        let status = StatusCode::from_u16(f.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let status = if status.is_server_error() { status } else { StatusCode::SERVICE_UNAVAILABLE };
+        return (ctl.error_body)(status, "injected fault");
+    }
+    let response = next.run(req).await;
+    if drop {
+        // Headers go out, then the body stream fails: the client sees the connection cut.
+        let (parts, _) = response.into_parts();
+        let broken = futures::stream::once(async {
+            Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("injected connection drop"))
+        });
+        return Response::from_parts(parts, Body::from_stream(broken));
+    }
+    response
+}
+
+fn throttled(ctl: &SimControl, retry_after_secs: u64) -> Response {
+    let mut r = (ctl.error_body)(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+    r.headers_mut().insert("retry-after", retry_after_secs.max(1).to_string().parse().unwrap());
+    r
+}
+
+fn control_routes(ctl: Arc<SimControl>) -> Router {
+    Router::new()
+        .route("/_sim/counters", get(|State(c): State<Arc<SimControl>>| async move { Json(c.counters()) }))
+        .route(
+            "/_sim/faults",
+            get(|State(c): State<Arc<SimControl>>| async move { Json(c.faults()) }).put(
+                |State(c): State<Arc<SimControl>>, Json(f): Json<Faults>| async move {
+                    c.set_faults(f);
+                    StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .route(
+            "/_sim/reset-counters",
+            post(|State(c): State<Arc<SimControl>>| async move {
+                c.reset_counters();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_sim/revoke-tokens",
+            post(|State(c): State<Arc<SimControl>>| async move {
+                c.revoke_tokens();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .with_state(ctl)
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct SimServer {
+    pub addr: SocketAddr,
+    pub control: Arc<SimControl>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl SimServer {
+    /// Base URL, for example `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serve `vendor` (the simulator's routes, state already attached) on a loopback address
+    /// (`127.0.0.1:0` picks a free port), with the fault layer around it and the `/_sim` control
+    /// routes beside it. `extra` adds vendor-specific control routes (also never faulted).
+    pub async fn start(
+        vendor: Router,
+        extra: Router,
+        control: Arc<SimControl>,
+        addr: SocketAddr,
+    ) -> std::io::Result<SimServer> {
+        let app = vendor
+            .route_layer(middleware::from_fn_with_state(control.clone(), fault_layer))
+            .merge(control_routes(control.clone()))
+            .merge(extra);
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(SimServer { addr, control, shutdown: Some(tx) })
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

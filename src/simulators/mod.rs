@@ -1,0 +1,3 @@
+//! Stateful HTTP simulators of each vendor API, written from the documents in seeds/.
+
+pub mod harness;
