@@ -7,3 +7,4 @@ pub mod kinds;
 pub mod managed;
 pub mod refs;
 pub mod snapshot;
+pub mod testkit;
