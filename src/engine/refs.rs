@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::external::{ExternalError, ExternalResult};
+use super::hub::CredentialSet;
 use crate::api::{Policy, Vault};
 
 /// A reference to another object of the same namespace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RefKey {
-    /// `Vault` or `Policy`.
+    /// `Vault`, `Policy` or `Secret`.
     pub kind: &'static str,
     pub name: String,
     /// Spec field that holds the reference, for messages (`spec.huaweiCbr.policyRef`).
@@ -22,6 +23,8 @@ pub struct RefKey {
 pub enum RefTarget {
     Vault(Arc<Vault>),
     Policy(Arc<Policy>),
+    /// A Secret's keys, for adapters that register credentials with the vendor.
+    Secret(CredentialSet),
 }
 
 impl RefTarget {
@@ -29,6 +32,7 @@ impl RefTarget {
         let meta = match self {
             RefTarget::Vault(v) => &v.metadata,
             RefTarget::Policy(p) => &p.metadata,
+            RefTarget::Secret(_) => return None,
         };
         meta.annotations.as_ref()?.get(super::annotations::EXTERNAL_NAME).map(String::as_str)
     }
@@ -67,6 +71,14 @@ impl Refs {
     pub fn policy(&self, name: &str) -> Option<&Arc<Policy>> {
         match self.found.get(&("Policy", name.to_string())) {
             Some(RefTarget::Policy(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A referenced Secret's keys.
+    pub fn secret(&self, name: &str) -> Option<&CredentialSet> {
+        match self.found.get(&("Secret", name.to_string())) {
+            Some(RefTarget::Secret(c)) => Some(c),
             _ => None,
         }
     }
