@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod engine;
+pub mod operator;
 pub mod providers;
 pub mod simulators;
 pub mod telemetry;
+pub mod testenv;
 pub mod tls;
