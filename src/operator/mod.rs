@@ -267,9 +267,7 @@ async fn run_managed<K: Managed>(
     trigger: futures::channel::mpsc::UnboundedReceiver<reflector::ObjectRef<K>>,
     config: controller::Config,
     ctx: Arc<Context>,
-) where
-    K: Resource<DynamicType = ()>,
-{
+) {
     c.with_config(config)
         .reconcile_on(trigger)
         .run(reconcile, error_policy, ctx)

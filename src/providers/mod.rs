@@ -12,15 +12,16 @@ use error::{ErrorKind, VendorError, VendorResult};
 
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
-    let t = p.spec.type_;
-    Err(VendorError::new(
-        "rampart",
-        "connect",
-        ErrorKind::Config,
-        format!("provider type {t:?} is not supported by this build"),
-    ))
-    .map(|r: Arc<dyn VendorRuntime>| {
-        let _: ProviderType = t;
-        r
-    })
+    match p.spec.type_ {
+        t @ (ProviderType::HuaweiCbr
+        | ProviderType::RuBackup
+        | ProviderType::CyberBackup
+        | ProviderType::Ideco
+        | ProviderType::RsServer) => Err(VendorError::new(
+            "rampart",
+            "connect",
+            ErrorKind::Config,
+            format!("provider type {t:?} is not supported by this build"),
+        )),
+    }
 }
