@@ -5,7 +5,8 @@
 //! most eleven list calls per poll, not a call per Vault.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,24 +81,14 @@ impl RsServerRuntime {
         let projects = self.projects.get(false, || self.list_projects()).await?;
         let project = selection::find_project(projects.values(), &selector.project)?;
         let inventory = self.inventory(&project.id);
-        let servers = match filter.include_servers {
-            true => Some(
-                inventory
-                    .servers
-                    .get(false, || self.list_servers(&project.id))
-                    .await?,
-            ),
-            false => None,
-        };
-        let volumes = match filter.include_user_volumes {
-            true => Some(
-                inventory
-                    .volumes
-                    .get(false, || self.list_user_volumes(&project.id))
-                    .await?,
-            ),
-            false => None,
-        };
+        let servers = read_if(filter.include_servers, &inventory.servers, || {
+            self.list_servers(&project.id)
+        })
+        .await?;
+        let volumes = read_if(filter.include_user_volumes, &inventory.volumes, || {
+            self.list_user_volumes(&project.id)
+        })
+        .await?;
         let selected = selection::select(
             &project.id,
             servers.iter().flat_map(|s| s.values()),
@@ -131,34 +122,38 @@ impl RsServerRuntime {
     }
 
     async fn list_projects(&self) -> VendorResult<Vec<(String, TrsProject)>> {
-        Ok(self
-            .client
-            .projects()
-            .await?
-            .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect())
+        Ok(keyed(self.client.projects().await?, |p| &p.id))
     }
 
     async fn list_servers(&self, project_id: &str) -> VendorResult<Vec<(String, TrsServer)>> {
-        Ok(self
-            .client
-            .servers(project_id)
-            .await?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect())
+        Ok(keyed(self.client.servers(project_id).await?, |s| &s.id))
     }
 
     async fn list_user_volumes(&self, project_id: &str) -> VendorResult<Vec<(String, UserVolume)>> {
-        Ok(self
-            .client
-            .user_volumes(project_id)
-            .await?
-            .into_iter()
-            .map(|v| (v.assignment_id.clone(), v))
-            .collect())
+        Ok(keyed(self.client.user_volumes(project_id).await?, |v| {
+            &v.assignment_id
+        }))
     }
+}
+
+/// A collection the selection needs (`None`, without a vendor call, when it does not).
+async fn read_if<T: Clone, Fut>(
+    wanted: bool,
+    collection: &Collection<T>,
+    load: impl FnOnce() -> Fut,
+) -> VendorResult<Option<Arc<BTreeMap<String, T>>>>
+where
+    Fut: Future<Output = VendorResult<Vec<(String, T)>>>,
+{
+    match wanted {
+        true => collection.get(false, load).await.map(Some),
+        false => Ok(None),
+    }
+}
+
+/// A listed collection as `Collection` stores it: each item under its vendor id.
+fn keyed<T>(items: Vec<T>, id: impl Fn(&T) -> &String) -> Vec<(String, T)> {
+    items.into_iter().map(|x| (id(&x).clone(), x)).collect()
 }
 
 #[async_trait]

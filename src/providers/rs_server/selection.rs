@@ -300,6 +300,20 @@ mod tests {
         }
     }
 
+    fn by_id(id: &str) -> RsServerProjectRef {
+        RsServerProjectRef {
+            id: Some(id.into()),
+            name: None,
+        }
+    }
+
+    fn by_name(name: &str) -> RsServerProjectRef {
+        RsServerProjectRef {
+            id: None,
+            name: Some(name.into()),
+        }
+    }
+
     fn project(id: &str, name: &str) -> TrsProject {
         TrsProject {
             id: id.into(),
@@ -311,46 +325,30 @@ mod tests {
     #[test]
     fn projects_are_found_by_id_or_name() {
         let projects = [project("p1", "office"), project("p2", "lab")];
-        let by_id = RsServerProjectRef {
-            id: Some("p2".into()),
-            name: None,
-        };
         assert_eq!(
-            find_project(&projects, &by_id).unwrap().name.as_deref(),
+            find_project(&projects, &by_id("p2"))
+                .unwrap()
+                .name
+                .as_deref(),
             Some("lab")
         );
-        let by_name = RsServerProjectRef {
-            id: None,
-            name: Some("office".into()),
-        };
-        assert_eq!(find_project(&projects, &by_name).unwrap().id, "p1");
+        assert_eq!(
+            find_project(&projects, &by_name("office")).unwrap().id,
+            "p1"
+        );
     }
 
     #[test]
     fn an_unknown_project_is_an_error_naming_the_field() {
         let projects = [project("p1", "office")];
-        let e = find_project(
-            &projects,
-            &RsServerProjectRef {
-                id: None,
-                name: Some("nope".into()),
-            },
-        )
-        .unwrap_err();
+        let e = find_project(&projects, &by_name("nope")).unwrap_err();
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert_eq!(
             e.to_string(),
             "rs-server resolve resourcesFrom.rsServer: spec.huaweiCbr.resourcesFrom.rsServer.project: \
              RS server has no TRS project named 'nope' (1 projects visible to this provider)"
         );
-        let e = find_project(
-            &projects,
-            &RsServerProjectRef {
-                id: Some("p9".into()),
-                name: None,
-            },
-        )
-        .unwrap_err();
+        let e = find_project(&projects, &by_id("p9")).unwrap_err();
         assert!(
             matches!(into_external_error(e), ExternalError::InvalidSpec { field, .. } if field == PROJECT_FIELD)
         );
@@ -359,14 +357,7 @@ mod tests {
     #[test]
     fn a_shared_name_asks_for_the_id() {
         let projects = [project("p1", "office"), project("p2", "office")];
-        let e = find_project(
-            &projects,
-            &RsServerProjectRef {
-                id: None,
-                name: Some("office".into()),
-            },
-        )
-        .unwrap_err();
+        let e = find_project(&projects, &by_name("office")).unwrap_err();
         assert!(e.message.contains("ids p1, p2"), "{e}");
     }
 

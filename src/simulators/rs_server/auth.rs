@@ -76,12 +76,8 @@ struct PasswordMethod {
 
 #[derive(Deserialize)]
 struct UserRef {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    domain: Option<DomainRef>,
+    #[serde(flatten)]
+    who: NamedRef,
     password: String,
 }
 
@@ -101,17 +97,27 @@ impl DomainRef {
 
 #[derive(Deserialize)]
 struct Scope {
-    project: ProjectRef,
+    project: NamedRef,
 }
 
+/// A user or project by id, or by name within a domain.
 #[derive(Deserialize)]
-struct ProjectRef {
+struct NamedRef {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     domain: Option<DomainRef>,
+}
+
+impl NamedRef {
+    /// Whether this names the object with `id`, or `name` in the default domain (Keystone
+    /// takes a name only with its domain).
+    fn names(&self, id: &str, name: &str) -> bool {
+        let in_domain = self.domain.as_ref().is_some_and(DomainRef::is_default);
+        self.id.as_deref() == Some(id) || (in_domain && self.name.as_deref() == Some(name))
+    }
 }
 
 fn keystone_error(status: StatusCode, title: &str, message: &str) -> Response {
@@ -210,24 +216,15 @@ pub async fn revoke(State(state): State<Arc<SimState>>, headers: HeaderMap) -> R
 
 /// (id, name) of the user whose name or id and password match.
 fn find_user(w: &World, u: &UserRef) -> Option<(String, String)> {
-    let in_domain = u.domain.as_ref().is_none_or(DomainRef::is_default);
-    w.users
+    let found = w
+        .users
         .values()
-        .find(|x| {
-            let named =
-                u.id.as_deref() == Some(&x.id) || (in_domain && u.name.as_deref() == Some(&x.name));
-            named && x.password == u.password
-        })
-        .map(|x| (x.id.clone(), x.name.clone()))
+        .find(|x| u.who.names(&x.id, &x.name) && x.password == u.password);
+    found.map(|x| (x.id.clone(), x.name.clone()))
 }
 
 /// (id, name) of the scope project.
-fn find_project(w: &World, p: &ProjectRef) -> Option<(String, String)> {
-    let in_domain = p.domain.as_ref().is_some_and(DomainRef::is_default);
-    w.projects
-        .values()
-        .find(|x| {
-            p.id.as_deref() == Some(&x.id) || (in_domain && p.name.as_deref() == Some(&x.name))
-        })
-        .map(|x| (x.id.clone(), x.name.clone()))
+fn find_project(w: &World, p: &NamedRef) -> Option<(String, String)> {
+    let found = w.projects.values().find(|x| p.names(&x.id, &x.name));
+    found.map(|x| (x.id.clone(), x.name.clone()))
 }

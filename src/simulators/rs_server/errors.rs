@@ -49,9 +49,27 @@ pub fn description(code: i64) -> &'static str {
     }
 }
 
+/// An RS server error: HTTP 400, the code's description, and `data`.
+#[derive(Debug)]
+pub struct RsError {
+    code: i64,
+    data: Value,
+}
+
+impl IntoResponse for RsError {
+    fn into_response(self) -> Response {
+        error_with_status(
+            StatusCode::BAD_REQUEST,
+            self.code,
+            description(self.code),
+            self.data,
+        )
+    }
+}
+
 /// An error response with the document's status and envelope.
 pub fn rs_error(code: i64, data: Value) -> Response {
-    error_with_status(StatusCode::BAD_REQUEST, code, description(code), data)
+    RsError { code, data }.into_response()
 }
 
 fn error_with_status(status: StatusCode, code: i64, message: &str, data: Value) -> Response {
@@ -70,9 +88,16 @@ pub fn fault_body(status: StatusCode, message: &str) -> Response {
 }
 
 /// Parse a JSON request body, or answer code 9 as RS server does for an invalid body.
-pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| rs_error(INVALID_BODY, json!({ "reason": e.to_string() })))
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, RsError> {
+    serde_json::from_slice(body).map_err(|e| invalid_body(json!({ "reason": e.to_string() })))
+}
+
+/// Code 9, with what was wrong in `data`.
+pub fn invalid_body(data: Value) -> RsError {
+    RsError {
+        code: INVALID_BODY,
+        data,
+    }
 }
 
 /// An unknown object id.

@@ -17,6 +17,9 @@ mod users;
 mod volumes;
 mod wire;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

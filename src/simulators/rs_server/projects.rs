@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::errors::{INVALID_BODY, not_trs, parse_body, rs_error};
+use super::errors::{INVALID_BODY, RsError, invalid_body, not_trs, parse_body, rs_error};
 use super::state::{DOMAIN_NAME, Project, SimState, Task, TrsSettings, World, uuid};
 use super::wire::{self, flag, lenient_bool};
 
@@ -74,19 +74,19 @@ fn apply(p: &mut Project, t: &mut TrsSettings, body: &Value) {
 }
 
 /// The `{"project": {...}}` wrapper every project write uses.
-fn project_body(body: &[u8]) -> Result<Value, Response> {
+fn project_body(body: &[u8]) -> Result<Value, RsError> {
     let v: Value = parse_body(body)?;
     v.get("project")
         .filter(|p| p.is_object())
         .cloned()
-        .ok_or_else(|| rs_error(INVALID_BODY, json!({})))
+        .ok_or_else(|| invalid_body(json!({})))
 }
 
 /// `POST /v1/projects/`.
 pub async fn create(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
     let body = match project_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let missing: Vec<&str> = ["name", "flavor_id", "image_id"]
         .into_iter()
@@ -126,7 +126,7 @@ pub async fn update(
 ) -> Response {
     let body = match project_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     state.with(|w| {
         let Some(p) = w.projects.get_mut(&id).filter(|p| p.trs.is_some()) else {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::Caller;
-use super::errors::{INVALID_BODY, not_trs, parse_body, rs_error, unknown};
+use super::errors::{INVALID_BODY, RsError, invalid_body, not_trs, parse_body, rs_error, unknown};
 use super::state::{Server, SimState, World, reservation_id};
 use super::wire::{self, flag};
 
@@ -47,7 +47,7 @@ pub async fn create(
 ) -> Response {
     let CreateBody { server } = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let count = server.count.unwrap_or(1);
     if server.name.is_empty() || server.name.chars().count() > MAX_NAME || count == 0 {
@@ -100,7 +100,7 @@ pub async fn update(
 ) -> Response {
     let UpdateBody { server } = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     state.with(|w| {
         let Some(s) = w.servers.get_mut(&id) else {
@@ -189,11 +189,11 @@ fn add_member(w: &mut World, server: &str, which: Members, member: &str) -> bool
 }
 
 /// The single array a body of `{"<key>": [...]}` carries.
-fn id_list(body: &[u8], key: &str) -> Result<Vec<String>, Response> {
+fn id_list(body: &[u8], key: &str) -> Result<Vec<String>, RsError> {
     let v: HashMap<String, Vec<String>> = parse_body(body)?;
     v.get(key)
         .cloned()
-        .ok_or_else(|| rs_error(INVALID_BODY, json!({ "missing": key })))
+        .ok_or_else(|| invalid_body(json!({ "missing": key })))
 }
 
 /// `POST /v1/servers/{server_id}/users/` and `.../groups/`: adds to the server's list.
@@ -205,7 +205,7 @@ pub async fn add_members(
 ) -> Response {
     let members = match id_list(&body, which.key()) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     state.with(
         |w| match members.iter().all(|m| add_member(w, &id, which, m)) {
@@ -224,7 +224,7 @@ pub async fn add_to_servers(
 ) -> Response {
     let servers = match id_list(&body, "servers") {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     state.with(
         |w| match servers.iter().find(|s| !w.servers.contains_key(*s)) {

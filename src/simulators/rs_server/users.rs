@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::errors::{INVALID_BODY, USER_NOT_FOUND, parse_body, rs_error};
+use super::errors::{RsError, USER_NOT_FOUND, invalid_body, parse_body, rs_error};
 use super::state::SimState;
 
 fn entry(user: &str, fip: &str) -> Value {
@@ -38,12 +38,12 @@ pub async fn get(State(state): State<Arc<SimState>>, Path(user): Path<String>) -
     Json(json!({ "user": found })).into_response()
 }
 
-fn floating_ip_id(body: &[u8]) -> Result<String, Response> {
+fn floating_ip_id(body: &[u8]) -> Result<String, RsError> {
     let v: HashMap<String, Value> = parse_body(body)?;
     v.get("floating_ip_id")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| rs_error(INVALID_BODY, json!({ "missing": "floating_ip_id" })))
+        .ok_or_else(|| invalid_body(json!({ "missing": "floating_ip_id" })))
 }
 
 /// `POST` and `PUT /v1/users/{user_id}/floating-ip`: assign or replace.
@@ -58,7 +58,7 @@ pub async fn set_floating_ip(
             state.with(|w| w.floating_ips.insert(user, fip));
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 

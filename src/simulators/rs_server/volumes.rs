@@ -62,7 +62,7 @@ struct NewAssignment {
 pub async fn create(State(state): State<Arc<SimState>>, body: Bytes) -> Response {
     let new: NewAssignment = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     state.with(|w| {
         if w.trs_project(&new.project_id).is_none() {

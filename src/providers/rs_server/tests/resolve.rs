@@ -46,6 +46,15 @@ fn sorted(mut ids: Vec<String>) -> Vec<String> {
     ids
 }
 
+async fn resolved_ids(rt: &RsServerRuntime, sel: &RsServerSelector) -> Vec<String> {
+    rt.resolve(sel)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect()
+}
+
 fn ids_of(r: &[SelectedResource], t: CbrResourceType) -> Vec<String> {
     r.iter()
         .filter(|x| x.resource_type == t)
@@ -141,13 +150,7 @@ async fn servers_and_volumes_that_come_and_go_show_at_the_next_refresh() {
 
     let added = f.sim.state.add_server(&e.office, "trs-03");
     let (_, volume) = f.sim.state.add_user_volume(&e.office, "dave");
-    let ids: Vec<_> = rt
-        .resolve(&sel)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
+    let ids = resolved_ids(&rt, &sel).await;
     assert!(ids.contains(&added) && ids.contains(&volume), "{ids:?}");
 
     assert!(f.sim.state.remove_server(&e.office_servers[0]));
@@ -155,13 +158,7 @@ async fn servers_and_volumes_that_come_and_go_show_at_the_next_refresh() {
     f.sim
         .state
         .set_server_status(&e.office_servers[1], "DELETED");
-    let ids: Vec<_> = rt
-        .resolve(&sel)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|x| x.id)
-        .collect();
+    let ids = resolved_ids(&rt, &sel).await;
     assert_eq!(ids.len(), 4, "{ids:?}");
     assert!(
         !ids.contains(&e.office_servers[0])
