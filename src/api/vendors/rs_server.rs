@@ -120,10 +120,11 @@ pub struct RsServerSelector {
     /// a set, `\` escapes the next character (an unescaped `]` outside a set is refused). Servers
     /// only: RS server gives user volumes no name, so they follow `includeUserVolumes` alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        length(min = 1, max = 255),
-        regex(pattern = r"^(\\.|\[!?(\\.|[^\\\]])+\]|[^\\\[\]])+$")
-    )]
+    #[schemars(length(min = 1, max = 255))]
+    #[schemars(extend("x-kubernetes-validations" = [{
+        "rule": r"self.matches(r'^(\\.|\[!?(\\.|[^\\\]])+\]|[^\\\[\]])+$')",
+        "message": r"namePattern is not a valid glob: close every '[' with ']', put at least one character in a set, and write a literal ']' or '\' as '\]' or '\\'"
+    }]))]
     pub name_pattern: Option<String>,
 }
 
