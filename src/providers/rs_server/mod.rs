@@ -5,10 +5,11 @@
 //! The CBR adapter gets the runtime of the selector's provider configuration and resolves:
 //!
 //! ```ignore
-//! let key = ProviderKey::for_ref(namespace, &selector.provider_config_ref);
-//! let rt = ctx.hub.runtime(&key).await?;
-//! let rs = engine::hub::downcast::<RsServerRuntime>(&rt).ok_or(/* not an RsServer config */)?;
-//! let selected = rs.resolve(&selector).await.map_err(rs_server::into_external_error)?;
+//! let rt = ctx.hub.runtime_for(namespace, &selector.provider_config_ref).await?; // HubError
+//! let rs = engine::hub::downcast::<RsServerRuntime>(&rt)
+//!     .ok_or_else(|| ExternalError::invalid(".../rsServer.providerConfigRef", "not an RsServer provider"))?;
+//! let selected: Vec<SelectedResource> = rs.resolve(&selector).await.map_err(into_external_error)?;
+//! let resources: Vec<CbrResource> = selected.iter().map(SelectedResource::to_cbr_resource).collect();
 //! ```
 
 mod client;
