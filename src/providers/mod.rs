@@ -3,6 +3,7 @@
 pub mod budget;
 pub mod error;
 pub mod http;
+pub mod rs_server;
 
 use std::sync::Arc;
 
@@ -13,11 +14,8 @@ use error::{ErrorKind, VendorError, VendorResult};
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     match p.spec.type_ {
-        t @ (ProviderType::HuaweiCbr
-        | ProviderType::RuBackup
-        | ProviderType::CyberBackup
-        | ProviderType::Ideco
-        | ProviderType::RsServer) => Err(VendorError::new(
+        ProviderType::RsServer => rs_server::connect(p),
+        t => Err(VendorError::new(
             "rampart",
             "connect",
             ErrorKind::Config,
