@@ -2,6 +2,7 @@
 //! managed kind (all running the generic reconciler), the provider configuration controllers,
 //! the dependency triggers, and the metrics/health server.
 
+pub mod leader;
 pub mod lookup;
 pub mod options;
 pub mod provider_config;
@@ -43,6 +44,8 @@ pub enum StartError {
     MissingCrd(&'static str, String),
     #[error("metrics server on {0}: {1}")]
     Server(String, std::io::Error),
+    #[error(transparent)]
+    Leader(#[from] leader::LeaderError),
 }
 
 fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
@@ -132,6 +135,20 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         "clusterproviderconfigs.rampart.dev",
     )
     .await?;
+    // Health endpoints answer while a standby waits for leadership.
+    let ready = server::Readiness::default();
+    let addr = opts.metrics_addr;
+    let server = {
+        let ready = ready.clone();
+        tokio::spawn(async move {
+            server::serve(addr, ready)
+                .await
+                .map_err(|e| StartError::Server(addr.to_string(), e))
+        })
+    };
+    if opts.leader.leader_elect {
+        leader::acquire(client.clone(), &opts.leader).await?;
+    }
     let cluster_id = cluster_id(&client, opts.cluster_id.clone()).await;
     info!(%cluster_id, namespace = ns.as_deref().unwrap_or("(all)"), "starting rampart");
 
@@ -225,17 +242,6 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         hub: hub.clone(),
     });
 
-    let ready = server::Readiness::default();
-    let addr = opts.metrics_addr;
-    let server = {
-        let ready = ready.clone();
-        async move {
-            server::serve(addr, ready)
-                .await
-                .map_err(|e| StartError::Server(addr.to_string(), e))
-        }
-    };
-
     let shutdown = shutdown_signal();
     let managed = futures::future::join4(
         run_managed(vaults, vrx, config.clone(), ctx.clone()),
@@ -255,7 +261,10 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         _ = configs => error!("provider configuration controllers stopped"),
         _ = caches => error!("caches stopped"),
         _ = deps_watch => error!("dependency watch stopped"),
-        r = server => r?,
+        r = server => match r {
+            Ok(result) => result?,
+            Err(join) => return Err(StartError::Server(addr.to_string(), std::io::Error::other(join))),
+        },
         _ = shutdown => info!("shutting down"),
     }
     hub.shutdown().await;
