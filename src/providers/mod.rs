@@ -3,6 +3,7 @@
 pub mod budget;
 pub mod error;
 pub mod http;
+pub mod huawei_cbr;
 
 use std::sync::Arc;
 

@@ -1,0 +1,8 @@
+//! Huawei Cloud Backup and Recovery (CBR) v3, SberCloud edition: client, authentication (IAM
+//! token, password login, AK/SK signing), models, error mapping and the pure schedule/retention
+//! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
+
+pub mod signer;
+
+/// Vendor label in metrics, errors and logs.
+pub const VENDOR: &str = "huawei-cbr";

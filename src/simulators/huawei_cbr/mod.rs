@@ -1,0 +1,1 @@
+//! Simulator of Huawei CBR v3 and its IAM token call.
