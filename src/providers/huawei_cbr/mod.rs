@@ -2,9 +2,13 @@
 //! token, password login, AK/SK signing), models, error mapping and the pure schedule/retention
 //! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
 
+pub mod auth;
+pub mod client;
 pub mod errors;
 pub mod models;
 pub mod signer;
 
 /// Vendor label in metrics, errors and logs.
 pub const VENDOR: &str = "huawei-cbr";
+
+pub use client::CbrClient;

@@ -138,15 +138,6 @@ pub struct AssociatedVault {
     pub destination_vault_id: Option<String>,
 }
 
-/// `GET /policies` (unpaged).
-#[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct PolicyList {
-    #[serde(default, deserialize_with = "de::null_default")]
-    pub policies: Vec<Policy>,
-    #[serde(default, deserialize_with = "de::flex_i64")]
-    pub count: Option<i64>,
-}
-
 /// Filters of `GET /policies`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PolicyFilter {

@@ -140,15 +140,6 @@ pub struct OpRestore {
     pub target_resource_name: Option<String>,
 }
 
-/// One page of `GET /operation-logs`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct OperationLogPage {
-    #[serde(default, deserialize_with = "de::null_default")]
-    pub operation_logs: Vec<OperationLog>,
-    #[serde(default, deserialize_with = "de::flex_i64")]
-    pub count: Option<i64>,
-}
-
 /// Filters of `GET /operation-logs`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OperationLogFilter {

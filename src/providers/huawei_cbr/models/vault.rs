@@ -247,16 +247,6 @@ pub struct VaultResource {
     pub extra_info: Option<ResourceExtraInfo>,
 }
 
-/// One page of `GET /vaults`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct VaultPage {
-    #[serde(default, deserialize_with = "de::null_default")]
-    pub vaults: Vec<Vault>,
-    /// Total matching vaults (not the page size).
-    #[serde(default, deserialize_with = "de::flex_i64")]
-    pub count: Option<i64>,
-}
-
 /// Filters of `GET /vaults` (paging is the client's).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VaultFilter {
