@@ -343,6 +343,10 @@ fn auth_from_settings(p: &ResolvedProvider, settings: &CbrProviderSettings, budg
 }
 
 #[cfg(test)]
+#[path = "client_tests.rs"]
+mod client_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
