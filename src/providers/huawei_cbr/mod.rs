@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod client;
+pub mod cron;
 pub mod errors;
 pub mod models;
+pub mod schedule;
 pub mod signer;
 
 /// Vendor label in metrics, errors and logs.
