@@ -292,3 +292,24 @@ async fn injected_faults_surface_as_retryable_kinds() {
     let e = c.list_policies(&PolicyFilter::default()).await.unwrap_err();
     assert_eq!((e.kind, e.retry_after), (ErrorKind::Throttled, Some(Duration::from_secs(1))));
 }
+
+#[tokio::test]
+async fn translated_schedules_and_retention_are_accepted_and_echoed() {
+    use crate::api::schedule::{Retention, Schedule};
+    use crate::providers::huawei_cbr::schedule::{normalize_patterns, retention_to_definition, schedule_to_patterns};
+    let sim = CbrSim::start_default().await.unwrap();
+    let c = password_client(&sim, test_clock().0);
+    let now = jiff::Timestamp::now();
+    for (cron, zone) in [("0 */6 * * 1-5", "Europe/Moscow"), ("0 * * * *", "Asia/Kolkata"), ("30 23 * * 0", "America/New_York")] {
+        let schedule = Schedule { cron: cron.into(), time_zone: Some(zone.into()) };
+        let pattern = schedule_to_patterns(&schedule, now).unwrap();
+        let retention = Retention { keep_last: Some(10), daily: Some(7), ..Default::default() };
+        let definition = retention_to_definition(&retention, schedule.time_zone.as_deref(), now).unwrap();
+        let mut create = policy_create(&format!("p{}", pattern.len()));
+        create.trigger = TriggerRequest::new(pattern.clone());
+        create.operation_definition = definition.clone();
+        let p = c.create_policy(&create).await.unwrap_or_else(|e| panic!("{cron} {zone}: {e}"));
+        assert_eq!(normalize_patterns(p.patterns()), pattern);
+        assert_eq!(p.operation_definition, definition);
+    }
+}

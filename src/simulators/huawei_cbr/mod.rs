@@ -204,3 +204,6 @@ impl Console {
         self.0.store.lock().unwrap().tokens.len()
     }
 }
+
+#[cfg(test)]
+mod tests;
