@@ -88,18 +88,42 @@ struct TokenInfo {
 
 /// Read IAM's answer: the token is the `X-Subject-Token` header, its expiry `token.expires_at`
 /// of the body (or 24 h from `now` when the body does not say).
-pub fn read_token_response(subject_token: Option<&str>, body: &[u8], now: Timestamp) -> Result<IssuedToken, String> {
-    let token = subject_token.map(str::trim).filter(|t| !t.is_empty()).ok_or("no X-Subject-Token header")?;
+pub fn read_token_response(
+    subject_token: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<IssuedToken, String> {
+    let token = subject_token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or("no X-Subject-Token header")?;
     let parsed: TokenBody = serde_json::from_slice(body).unwrap_or_default();
-    let default_expiry = now.saturating_add(jiff::SignedDuration::try_from(TOKEN_LIFETIME).unwrap_or_default());
-    let expires_at = parsed.token.expires_at.or(default_expiry.ok()).ok_or("token expiry out of range")?;
-    Ok(IssuedToken { token: SecretString::new(token), expires_at })
+    let default_expiry =
+        now.saturating_add(jiff::SignedDuration::try_from(TOKEN_LIFETIME).unwrap_or_default());
+    let expires_at = parsed
+        .token
+        .expires_at
+        .or(default_expiry.ok())
+        .ok_or("token expiry out of range")?;
+    Ok(IssuedToken {
+        token: SecretString::new(token),
+        expires_at,
+    })
+}
+
+struct PasswordSession {
+    iam: VendorHttp,
+    login: PasswordLogin,
+    state: Mutex<LoginState>,
 }
 
 enum Method {
     Token(SecretString),
-    Password { iam: VendorHttp, login: PasswordLogin, state: Mutex<LoginState> },
-    AkSk { access_key: SecretString, secret_key: SecretString },
+    Password(Box<PasswordSession>),
+    AkSk {
+        access_key: SecretString,
+        secret_key: SecretString,
+    },
 }
 
 #[derive(Default)]
@@ -124,17 +148,33 @@ pub struct AuthHeaders {
 impl CbrAuth {
     /// A fixed IAM token (Secret key `token`).
     pub fn token(token: SecretString) -> Self {
-        CbrAuth { method: Method::Token(token), clock: system_clock() }
+        CbrAuth {
+            method: Method::Token(token),
+            clock: system_clock(),
+        }
     }
 
     /// Password login through `iam` (an HTTP client for the IAM endpoint).
     pub fn password(iam: VendorHttp, login: PasswordLogin) -> Self {
-        CbrAuth { method: Method::Password { iam, login, state: Mutex::new(LoginState::default()) }, clock: system_clock() }
+        CbrAuth {
+            method: Method::Password(Box::new(PasswordSession {
+                iam,
+                login,
+                state: Mutex::new(LoginState::default()),
+            })),
+            clock: system_clock(),
+        }
     }
 
     /// AK/SK signing (Secret keys `accessKey`, `secretKey`).
     pub fn ak_sk(access_key: SecretString, secret_key: SecretString) -> Self {
-        CbrAuth { method: Method::AkSk { access_key, secret_key }, clock: system_clock() }
+        CbrAuth {
+            method: Method::AkSk {
+                access_key,
+                secret_key,
+            },
+            clock: system_clock(),
+        }
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -149,16 +189,33 @@ impl CbrAuth {
     /// The headers that authenticate `request` (whose headers are those that will be sent).
     pub async fn headers(&self, request: &SigningRequest<'_>) -> VendorResult<AuthHeaders> {
         match &self.method {
-            Method::Token(t) => Ok(AuthHeaders { headers: vec![("X-Auth-Token", t.expose().to_string())], token: None }),
-            Method::Password { iam, login, state } => {
-                let token = self.current_token(iam, login, state).await?;
+            Method::Token(t) => Ok(AuthHeaders {
+                headers: vec![("X-Auth-Token", t.expose().to_string())],
+                token: None,
+            }),
+            Method::Password(session) => {
+                let token = self.current_token(session).await?;
                 let value = token.token.expose().to_string();
-                Ok(AuthHeaders { headers: vec![("X-Auth-Token", value.clone())], token: Some(value) })
-            }
-            Method::AkSk { access_key, secret_key } => {
-                let signed = signer::sign(request, access_key.expose(), secret_key.expose(), self.now());
                 Ok(AuthHeaders {
-                    headers: vec![(signer::SDK_DATE_HEADER, signed.sdk_date), ("Authorization", signed.authorization)],
+                    headers: vec![("X-Auth-Token", value.clone())],
+                    token: Some(value),
+                })
+            }
+            Method::AkSk {
+                access_key,
+                secret_key,
+            } => {
+                let signed = signer::sign(
+                    request,
+                    access_key.expose(),
+                    secret_key.expose(),
+                    self.now(),
+                );
+                Ok(AuthHeaders {
+                    headers: vec![
+                        (signer::SDK_DATE_HEADER, signed.sdk_date),
+                        ("Authorization", signed.authorization),
+                    ],
                     token: None,
                 })
             }
@@ -168,8 +225,10 @@ impl CbrAuth {
     /// A call was refused with these headers. Returns whether retrying with fresh headers can
     /// help: only a password login can get a new token; a fixed token or a key pair stays wrong.
     pub async fn refused(&self, used: &AuthHeaders) -> bool {
-        let Method::Password { state, .. } = &self.method else { return false };
-        let mut st = state.lock().await;
+        let Method::Password(session) = &self.method else {
+            return false;
+        };
+        let mut st = session.state.lock().await;
         if st.token.as_ref().map(|t| t.token.expose()) == used.token.as_deref() {
             st.token = None;
         }
@@ -178,23 +237,24 @@ impl CbrAuth {
 
     /// Whether this method authenticates with a cached IAM token.
     pub fn uses_login(&self) -> bool {
-        matches!(self.method, Method::Password { .. })
+        matches!(self.method, Method::Password(_))
     }
 
-    async fn current_token(&self, iam: &VendorHttp, login: &PasswordLogin, state: &Mutex<LoginState>) -> VendorResult<IssuedToken> {
+    async fn current_token(&self, session: &PasswordSession) -> VendorResult<IssuedToken> {
         // Held across the login: concurrent callers wait for one login instead of each logging in.
-        let mut st = state.lock().await;
+        let mut st = session.state.lock().await;
         let now = self.now();
         if let Some(t) = st.token.as_ref().filter(|t| !t.needs_refresh(now)) {
             return Ok(t.clone());
         }
         if let Some((at, err)) = &st.refused {
-            let cool = at.saturating_add(jiff::SignedDuration::try_from(LOGIN_COOLDOWN).unwrap_or_default());
+            let cool = at
+                .saturating_add(jiff::SignedDuration::try_from(LOGIN_COOLDOWN).unwrap_or_default());
             if cool.map(|c| now < c).unwrap_or(false) {
                 return Err(err.clone());
             }
         }
-        match self.login(iam, login, now).await {
+        match self.login(&session.iam, &session.login, now).await {
             Ok(token) => {
                 tracing::debug!(vendor = VENDOR, operation = IAM_OPERATION, expires_at = %token.expires_at, "obtained IAM token");
                 st.refused = None;
@@ -202,7 +262,10 @@ impl CbrAuth {
                 Ok(token)
             }
             Err(err) => {
-                if matches!(err.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::Rejected) {
+                if matches!(
+                    err.kind,
+                    ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::Rejected
+                ) {
                     st.refused = Some((now, err.clone()));
                 }
                 st.token = None;
@@ -211,7 +274,12 @@ impl CbrAuth {
         }
     }
 
-    async fn login(&self, iam: &VendorHttp, login: &PasswordLogin, now: Timestamp) -> VendorResult<IssuedToken> {
+    async fn login(
+        &self,
+        iam: &VendorHttp,
+        login: &PasswordLogin,
+        now: Timestamp,
+    ) -> VendorResult<IssuedToken> {
         let request = iam
             .client()
             .post(iam.url("/v3/auth/tokens"))
@@ -221,7 +289,10 @@ impl CbrAuth {
         if !resp.is_success() {
             let mut err = errors::from_response(IAM_OPERATION, resp.status, &resp.body);
             if resp.status == 401 {
-                err.message = format!("IAM refused the login of the Secret's user: {}", err.message);
+                err.message = format!(
+                    "IAM refused the login of the Secret's user: {}",
+                    err.message
+                );
             }
             return Err(err);
         }
@@ -234,7 +305,7 @@ impl std::fmt::Debug for CbrAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let m = match self.method {
             Method::Token(_) => "Token",
-            Method::Password { .. } => "Password",
+            Method::Password(_) => "Password",
             Method::AkSk { .. } => "AkSk",
         };
         write!(f, "CbrAuth({m})")
@@ -256,7 +327,10 @@ mod tests {
         let body = login.body();
         assert_eq!(body["auth"]["scope"]["project"]["name"], "ru-moscow-1");
         assert_eq!(body["auth"]["identity"]["methods"][0], "password");
-        assert_eq!(body["auth"]["identity"]["password"]["user"]["domain"]["name"], "acct");
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"]["domain"]["name"],
+            "acct"
+        );
         assert!(body.get("scope").is_none());
         assert!(!format!("{login:?}").contains("pw"));
     }
@@ -264,7 +338,12 @@ mod tests {
     #[test]
     fn token_expiry_from_body_or_24_hours() {
         let now: Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
-        let t = read_token_response(Some("tok"), br#"{"token":{"expires_at":"2024-01-01T06:00:00.000000Z"}}"#, now).unwrap();
+        let t = read_token_response(
+            Some("tok"),
+            br#"{"token":{"expires_at":"2024-01-01T06:00:00.000000Z"}}"#,
+            now,
+        )
+        .unwrap();
         assert_eq!(t.expires_at, "2024-01-01T06:00:00Z".parse().unwrap());
         assert_eq!(t.token.expose(), "tok");
         let t = read_token_response(Some("tok"), b"{}", now).unwrap();
@@ -275,7 +354,10 @@ mod tests {
 
     #[test]
     fn refresh_happens_inside_the_margin() {
-        let t = IssuedToken { token: SecretString::new("x"), expires_at: "2024-01-02T00:00:00Z".parse().unwrap() };
+        let t = IssuedToken {
+            token: SecretString::new("x"),
+            expires_at: "2024-01-02T00:00:00Z".parse().unwrap(),
+        };
         assert!(!t.needs_refresh("2024-01-01T23:44:59Z".parse().unwrap()));
         assert!(t.needs_refresh("2024-01-01T23:45:00Z".parse().unwrap()));
         assert!(t.needs_refresh("2024-01-03T00:00:00Z".parse().unwrap()));

@@ -34,7 +34,11 @@ pub struct CbrClient {
 
 impl std::fmt::Debug for CbrClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CbrClient").field("endpoint", &self.http.url("")).field("project_id", &self.project_id).field("auth", &self.auth).finish()
+        f.debug_struct("CbrClient")
+            .field("endpoint", &self.http.url(""))
+            .field("project_id", &self.project_id)
+            .field("auth", &self.auth)
+            .finish()
     }
 }
 
@@ -49,13 +53,22 @@ struct Call {
 
 impl CbrClient {
     pub fn new(http: VendorHttp, project_id: impl Into<String>, auth: CbrAuth) -> Self {
-        CbrClient { http, project_id: project_id.into(), auth: Arc::new(auth), page_size: MAX_PAGE_SIZE }
+        CbrClient {
+            http,
+            project_id: project_id.into(),
+            auth: Arc::new(auth),
+            page_size: MAX_PAGE_SIZE,
+        }
     }
 
     /// The client of a `type: HuaweiCbr` provider configuration: endpoint, TLS, budget,
     /// `huaweiCbr` settings and the Secret's keys for the chosen `authMethod`.
     pub fn connect(p: &ResolvedProvider) -> VendorResult<Self> {
-        let settings = p.spec.huawei_cbr.as_ref().ok_or_else(|| config("spec.huaweiCbr is required for type HuaweiCbr"))?;
+        let settings = p
+            .spec
+            .huawei_cbr
+            .as_ref()
+            .ok_or_else(|| config("spec.huaweiCbr is required for type HuaweiCbr"))?;
         let budget = Arc::new(Budget::new(&p.spec.budget));
         let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &p.tls(), budget.clone(), TIMEOUT)?;
         let auth = auth_from_settings(p, settings, budget)?;
@@ -80,65 +93,129 @@ impl CbrClient {
 
     /// `POST /vaults`. The vault comes back already `available`.
     pub async fn create_vault(&self, vault: &VaultCreate) -> VendorResult<Vault> {
-        let call = self.call(Method::POST, "POST /vaults", "/vaults".into()).json(&json!({ "vault": vault }));
+        let call = self
+            .call(Method::POST, "POST /vaults", "/vaults".into())
+            .json(&json!({ "vault": vault }));
         self.fetch(call, "vault").await
     }
 
     /// `GET /vaults/{id}`; a missing vault is `NotFound` (BackupService.6105).
     pub async fn get_vault(&self, id: &str) -> VendorResult<Vault> {
-        self.fetch(self.call(Method::GET, "GET /vaults/{id}", format!("/vaults/{id}")), "vault").await
+        self.fetch(
+            self.call(Method::GET, "GET /vaults/{id}", format!("/vaults/{id}")),
+            "vault",
+        )
+        .await
     }
 
     /// Every vault matching `filter`, page by page.
     pub async fn list_vaults(&self, filter: &VaultFilter) -> VendorResult<Vec<Vault>> {
-        self.list_all("GET /vaults", "/vaults", filter.query(), "vaults").await
+        self.list_all("GET /vaults", "/vaults", filter.query(), "vaults")
+            .await
     }
 
     /// One page of vaults and the total count.
-    pub async fn list_vaults_page(&self, filter: &VaultFilter, limit: u32, offset: u64) -> VendorResult<(Vec<Vault>, Option<i64>)> {
-        self.page("GET /vaults", "/vaults", filter.query(), "vaults", limit, offset).await
+    pub async fn list_vaults_page(
+        &self,
+        filter: &VaultFilter,
+        limit: u32,
+        offset: u64,
+    ) -> VendorResult<(Vec<Vault>, Option<i64>)> {
+        self.page(
+            "GET /vaults",
+            "/vaults",
+            filter.query(),
+            "vaults",
+            limit,
+            offset,
+        )
+        .await
     }
 
     /// `PUT /vaults/{id}` with only the fields set in `update`.
     pub async fn update_vault(&self, id: &str, update: &VaultUpdate) -> VendorResult<Vault> {
-        let call = self.call(Method::PUT, "PUT /vaults/{id}", format!("/vaults/{id}")).json(&json!({ "vault": update }));
+        let call = self
+            .call(Method::PUT, "PUT /vaults/{id}", format!("/vaults/{id}"))
+            .json(&json!({ "vault": update }));
         self.fetch(call, "vault").await
     }
 
     /// `DELETE /vaults/{id}` (204). Deletes every backup in the vault.
     pub async fn delete_vault(&self, id: &str) -> VendorResult<()> {
-        self.send(self.call(Method::DELETE, "DELETE /vaults/{id}", format!("/vaults/{id}"))).await.map(drop)
+        self.send(self.call(
+            Method::DELETE,
+            "DELETE /vaults/{id}",
+            format!("/vaults/{id}"),
+        ))
+        .await
+        .map(drop)
     }
 
     /// `POST /vaults/{id}/addresources`; returns the ids added.
-    pub async fn add_resources(&self, vault_id: &str, resources: &[ResourceCreate]) -> VendorResult<Vec<String>> {
+    pub async fn add_resources(
+        &self,
+        vault_id: &str,
+        resources: &[ResourceCreate],
+    ) -> VendorResult<Vec<String>> {
         let call = self
-            .call(Method::POST, "POST /vaults/{id}/addresources", format!("/vaults/{vault_id}/addresources"))
+            .call(
+                Method::POST,
+                "POST /vaults/{id}/addresources",
+                format!("/vaults/{vault_id}/addresources"),
+            )
             .json(&json!({ "resources": resources }));
-        self.fetch_body::<AddResourcesResponse>(call).await.map(|r| r.add_resource_ids)
+        self.fetch_body::<AddResourcesResponse>(call)
+            .await
+            .map(|r| r.add_resource_ids)
     }
 
     /// `POST /vaults/{id}/removeresources`; returns the ids removed. Their backups are deleted.
-    pub async fn remove_resources(&self, vault_id: &str, resource_ids: &[String]) -> VendorResult<Vec<String>> {
+    pub async fn remove_resources(
+        &self,
+        vault_id: &str,
+        resource_ids: &[String],
+    ) -> VendorResult<Vec<String>> {
         let call = self
-            .call(Method::POST, "POST /vaults/{id}/removeresources", format!("/vaults/{vault_id}/removeresources"))
+            .call(
+                Method::POST,
+                "POST /vaults/{id}/removeresources",
+                format!("/vaults/{vault_id}/removeresources"),
+            )
             .json(&json!({ "resource_ids": resource_ids }));
-        self.fetch_body::<RemoveResourcesResponse>(call).await.map(|r| r.remove_resource_ids)
+        self.fetch_body::<RemoveResourcesResponse>(call)
+            .await
+            .map(|r| r.remove_resource_ids)
     }
 
     /// `POST /vaults/{id}/associatepolicy`.
-    pub async fn associate_policy(&self, vault_id: &str, policy_id: &str) -> VendorResult<PolicyBinding> {
+    pub async fn associate_policy(
+        &self,
+        vault_id: &str,
+        policy_id: &str,
+    ) -> VendorResult<PolicyBinding> {
         let call = self
-            .call(Method::POST, "POST /vaults/{id}/associatepolicy", format!("/vaults/{vault_id}/associatepolicy"))
+            .call(
+                Method::POST,
+                "POST /vaults/{id}/associatepolicy",
+                format!("/vaults/{vault_id}/associatepolicy"),
+            )
             .json(&json!({ "policy_id": policy_id }));
         self.fetch(call, "associate_policy").await
     }
 
     /// `POST /vaults/{id}/dissociatepolicy`; a policy that is not applied is `NotFound`
     /// (BackupService.6002).
-    pub async fn dissociate_policy(&self, vault_id: &str, policy_id: &str) -> VendorResult<PolicyBinding> {
+    pub async fn dissociate_policy(
+        &self,
+        vault_id: &str,
+        policy_id: &str,
+    ) -> VendorResult<PolicyBinding> {
         let call = self
-            .call(Method::POST, "POST /vaults/{id}/dissociatepolicy", format!("/vaults/{vault_id}/dissociatepolicy"))
+            .call(
+                Method::POST,
+                "POST /vaults/{id}/dissociatepolicy",
+                format!("/vaults/{vault_id}/dissociatepolicy"),
+            )
             .json(&json!({ "policy_id": policy_id }));
         self.fetch(call, "dissociate_policy").await
     }
@@ -147,13 +224,19 @@ impl CbrClient {
 
     /// `POST /policies`.
     pub async fn create_policy(&self, policy: &PolicyCreate) -> VendorResult<Policy> {
-        let call = self.call(Method::POST, "POST /policies", "/policies".into()).json(&json!({ "policy": policy }));
+        let call = self
+            .call(Method::POST, "POST /policies", "/policies".into())
+            .json(&json!({ "policy": policy }));
         self.fetch(call, "policy").await
     }
 
     /// `GET /policies/{id}`; a missing policy is `NotFound` (BackupService.6000).
     pub async fn get_policy(&self, id: &str) -> VendorResult<Policy> {
-        self.fetch(self.call(Method::GET, "GET /policies/{id}", format!("/policies/{id}")), "policy").await
+        self.fetch(
+            self.call(Method::GET, "GET /policies/{id}", format!("/policies/{id}")),
+            "policy",
+        )
+        .await
     }
 
     /// `GET /policies`: every policy in one unpaged call.
@@ -166,26 +249,49 @@ impl CbrClient {
 
     /// `PUT /policies/{id}`. Send the whole desired `operation_definition`: CBR replaces it.
     pub async fn update_policy(&self, id: &str, update: &PolicyUpdate) -> VendorResult<Policy> {
-        let call = self.call(Method::PUT, "PUT /policies/{id}", format!("/policies/{id}")).json(&json!({ "policy": update }));
+        let call = self
+            .call(Method::PUT, "PUT /policies/{id}", format!("/policies/{id}"))
+            .json(&json!({ "policy": update }));
         self.fetch(call, "policy").await
     }
 
     /// `DELETE /policies/{id}` (204).
     pub async fn delete_policy(&self, id: &str) -> VendorResult<()> {
-        self.send(self.call(Method::DELETE, "DELETE /policies/{id}", format!("/policies/{id}"))).await.map(drop)
+        self.send(self.call(
+            Method::DELETE,
+            "DELETE /policies/{id}",
+            format!("/policies/{id}"),
+        ))
+        .await
+        .map(drop)
     }
 
     // ----- tasks -----
 
     /// Every task matching `filter`, page by page.
-    pub async fn list_operation_logs(&self, filter: &OperationLogFilter) -> VendorResult<Vec<OperationLog>> {
-        self.list_all("GET /operation-logs", "/operation-logs", filter.query(), "operation_logs").await
+    pub async fn list_operation_logs(
+        &self,
+        filter: &OperationLogFilter,
+    ) -> VendorResult<Vec<OperationLog>> {
+        self.list_all(
+            "GET /operation-logs",
+            "/operation-logs",
+            filter.query(),
+            "operation_logs",
+        )
+        .await
     }
 
     // ----- plumbing -----
 
     fn call(&self, method: Method, operation: &'static str, path: String) -> Call {
-        Call { method, operation, path, query: Vec::new(), body: None }
+        Call {
+            method,
+            operation,
+            path,
+            query: Vec::new(),
+            body: None,
+        }
     }
 
     async fn list_all<T: DeserializeOwned>(
@@ -198,7 +304,9 @@ impl CbrClient {
         let mut all: Vec<T> = Vec::new();
         loop {
             let offset = all.len() as u64;
-            let (items, count) = self.page(operation, path, query.clone(), key, self.page_size, offset).await?;
+            let (items, count) = self
+                .page(operation, path, query.clone(), key, self.page_size, offset)
+                .await?;
             let got = items.len();
             all.extend(items);
             let done = match count {
@@ -233,8 +341,12 @@ impl CbrClient {
     async fn fetch<T: DeserializeOwned>(&self, call: Call, key: &str) -> VendorResult<T> {
         let operation = call.operation;
         let resp = self.send(call).await?;
-        let mut map: Map<String, Value> = serde_json::from_slice(&resp.body).map_err(|e| errors::protocol(operation, resp.status, e))?;
-        let inner = map.remove(key).filter(|v| !v.is_null()).ok_or_else(|| errors::protocol(operation, resp.status, format!("no '{key}'")))?;
+        let mut map: Map<String, Value> = serde_json::from_slice(&resp.body)
+            .map_err(|e| errors::protocol(operation, resp.status, e))?;
+        let inner = map
+            .remove(key)
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| errors::protocol(operation, resp.status, format!("no '{key}'")))?;
         serde_json::from_value(inner).map_err(|e| errors::protocol(operation, resp.status, e))
     }
 
@@ -248,15 +360,26 @@ impl CbrClient {
     async fn send(&self, call: Call) -> VendorResult<HttpResponse> {
         let path = format!("/v3/{}{}", self.project_id, call.path);
         let query = signer::canonical_query(&call.query);
-        let url = if query.is_empty() { self.http.url(&path) } else { format!("{}?{query}", self.http.url(&path)) };
-        let host = host_header(&url).ok_or_else(|| config(format!("endpoint {} has no host", self.http.url(""))))?;
+        let url = if query.is_empty() {
+            self.http.url(&path)
+        } else {
+            format!("{}?{query}", self.http.url(&path))
+        };
+        let host = host_header(&url)
+            .ok_or_else(|| config(format!("endpoint {} has no host", self.http.url(""))))?;
         let headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),
             ("Host".to_string(), host),
             ("X-Project-Id".to_string(), self.project_id.clone()),
         ];
         let body = call.body.clone().unwrap_or_default();
-        let signing = SigningRequest { method: call.method.as_str(), path: &path, query: &call.query, headers: &headers, body: &body };
+        let signing = SigningRequest {
+            method: call.method.as_str(),
+            path: &path,
+            query: &call.query,
+            headers: &headers,
+            body: &body,
+        };
         for attempt in 0..2 {
             let auth = self.auth.headers(&signing).await?;
             let mut request = self.http.client().request(call.method.clone(), &url);
@@ -275,8 +398,13 @@ impl CbrClient {
             }
             let err = errors::from_response(call.operation, resp.status, &resp.body);
             tracing::debug!(vendor = VENDOR, operation = call.operation, status = resp.status, code = ?err.code, "CBR call failed");
-            if err.kind == ErrorKind::Unauthorized && attempt == 0 && self.auth.refused(&auth).await {
-                tracing::info!(vendor = VENDOR, operation = call.operation, "token refused; logging in again");
+            if err.kind == ErrorKind::Unauthorized && attempt == 0 && self.auth.refused(&auth).await
+            {
+                tracing::info!(
+                    vendor = VENDOR,
+                    operation = call.operation,
+                    "token refused; logging in again"
+                );
                 continue;
             }
             return Err(err);
@@ -293,12 +421,22 @@ impl Call {
 }
 
 /// `{key: [...], "count": N}` of a list response.
-fn parse_list<T: DeserializeOwned>(resp: &HttpResponse, operation: &str, key: &str) -> VendorResult<(Vec<T>, Option<i64>)> {
-    let mut map: Map<String, Value> = serde_json::from_slice(&resp.body).map_err(|e| errors::protocol(operation, resp.status, e))?;
-    let count = map.get("count").and_then(|c| c.as_i64().or_else(|| c.as_str().and_then(|s| s.parse().ok())));
+fn parse_list<T: DeserializeOwned>(
+    resp: &HttpResponse,
+    operation: &str,
+    key: &str,
+) -> VendorResult<(Vec<T>, Option<i64>)> {
+    let mut map: Map<String, Value> = serde_json::from_slice(&resp.body)
+        .map_err(|e| errors::protocol(operation, resp.status, e))?;
+    let count = map.get("count").and_then(|c| {
+        c.as_i64()
+            .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+    });
     let items = match map.remove(key) {
         None | Some(Value::Null) => Vec::new(),
-        Some(v) => serde_json::from_value(v).map_err(|e| errors::protocol(operation, resp.status, e))?,
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| errors::protocol(operation, resp.status, e))?
+        }
     };
     Ok((items, count))
 }
@@ -318,18 +456,26 @@ fn config(message: impl Into<String>) -> VendorError {
     VendorError::new(VENDOR, "connect", ErrorKind::Config, message)
 }
 
-fn auth_from_settings(p: &ResolvedProvider, settings: &CbrProviderSettings, budget: Arc<Budget>) -> VendorResult<CbrAuth> {
+fn auth_from_settings(
+    p: &ResolvedProvider,
+    settings: &CbrProviderSettings,
+    budget: Arc<Budget>,
+) -> VendorResult<CbrAuth> {
     let secret = |key: &str| p.credentials.require(VENDOR, key).cloned();
     Ok(match settings.auth_method {
         CbrAuthMethod::Token => CbrAuth::token(secret("token")?),
         CbrAuthMethod::AkSk => CbrAuth::ak_sk(secret("accessKey")?, secret("secretKey")?),
         CbrAuthMethod::Password => {
-            let iam_endpoint = settings.iam_endpoint.as_deref().ok_or_else(|| config("huaweiCbr.iamEndpoint is required for authMethod Password"))?;
+            let iam_endpoint = settings.iam_endpoint.as_deref().ok_or_else(|| {
+                config("huaweiCbr.iamEndpoint is required for authMethod Password")
+            })?;
             let project_name = settings
                 .project_name
                 .clone()
                 .or_else(|| settings.region.clone())
-                .ok_or_else(|| config("huaweiCbr.projectName (or region) is required for authMethod Password"))?;
+                .ok_or_else(|| {
+                    config("huaweiCbr.projectName (or region) is required for authMethod Password")
+                })?;
             let iam = VendorHttp::new(VENDOR, iam_endpoint, &p.tls(), budget, TIMEOUT)?;
             let login = PasswordLogin {
                 username: secret("username")?,
@@ -352,9 +498,18 @@ mod tests {
 
     #[test]
     fn host_header_keeps_only_non_default_ports() {
-        assert_eq!(host_header("https://cbr.example.com/v3/p/vaults").as_deref(), Some("cbr.example.com"));
-        assert_eq!(host_header("https://cbr.example.com:443/v3").as_deref(), Some("cbr.example.com"));
-        assert_eq!(host_header("http://127.0.0.1:8443/v3").as_deref(), Some("127.0.0.1:8443"));
+        assert_eq!(
+            host_header("https://cbr.example.com/v3/p/vaults").as_deref(),
+            Some("cbr.example.com")
+        );
+        assert_eq!(
+            host_header("https://cbr.example.com:443/v3").as_deref(),
+            Some("cbr.example.com")
+        );
+        assert_eq!(
+            host_header("http://127.0.0.1:8443/v3").as_deref(),
+            Some("127.0.0.1:8443")
+        );
         assert_eq!(host_header("not a url"), None);
     }
 }

@@ -24,25 +24,56 @@ struct Field {
     names: &'static [&'static str],
 }
 
-const MINUTE: Field = Field { name: "minute", min: 0, max: 59, names: &[] };
-const HOUR: Field = Field { name: "hour", min: 0, max: 23, names: &[] };
-const DAY_OF_MONTH: Field = Field { name: "day of month", min: 1, max: 31, names: &[] };
+const MINUTE: Field = Field {
+    name: "minute",
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: Field = Field {
+    name: "hour",
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DAY_OF_MONTH: Field = Field {
+    name: "day of month",
+    min: 1,
+    max: 31,
+    names: &[],
+};
 const MONTH: Field = Field {
     name: "month",
     min: 1,
     max: 12,
-    names: &["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+    names: &[
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ],
 };
 // Cron counts weekdays from Sunday = 0 (7 is Sunday too).
-const DAY_OF_WEEK: Field = Field { name: "day of week", min: 0, max: 7, names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"] };
+const DAY_OF_WEEK: Field = Field {
+    name: "day of week",
+    min: 0,
+    max: 7,
+    names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+};
 
 /// Read `expr`; the error names the offending field.
 pub fn parse(expr: &str) -> Result<CronSets, ScheduleError> {
     let parts: Vec<&str> = expr.split_whitespace().collect();
     if parts.len() != 5 {
-        return Err(ScheduleError::new("cron", format!("expected 5 fields (minute hour day-of-month month day-of-week), found {}", parts.len())));
+        return Err(ScheduleError::new(
+            "cron",
+            format!(
+                "expected 5 fields (minute hour day-of-month month day-of-week), found {}",
+                parts.len()
+            ),
+        ));
     }
-    let weekdays = field(parts[4], &DAY_OF_WEEK)?.into_iter().map(|d| (d + 6) % 7).collect();
+    let weekdays = field(parts[4], &DAY_OF_WEEK)?
+        .into_iter()
+        .map(|d| (d + 6) % 7)
+        .collect();
     Ok(CronSets {
         minutes: field(parts[0], &MINUTE)?,
         hours: field(parts[1], &HOUR)?,
@@ -64,14 +95,25 @@ impl CronSets {
 fn field(text: &str, f: &Field) -> Result<BTreeSet<u32>, ScheduleError> {
     let mut out = BTreeSet::new();
     for item in text.split(',') {
-        out.extend(item_values(item, f).map_err(|why| ScheduleError::new(f.name, format!("'{item}': {why}")))?);
+        out.extend(
+            item_values(item, f)
+                .map_err(|why| ScheduleError::new(f.name, format!("'{item}': {why}")))?,
+        );
     }
     Ok(out)
 }
 
 fn item_values(item: &str, f: &Field) -> Result<Vec<u32>, String> {
     let (range, step) = match item.split_once('/') {
-        Some((r, s)) => (r, Some(s.parse::<u32>().ok().filter(|s| *s > 0).ok_or("the step must be a positive number")?)),
+        Some((r, s)) => (
+            r,
+            Some(
+                s.parse::<u32>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or("the step must be a positive number")?,
+            ),
+        ),
         None => (item, None),
     };
     let (lo, hi) = match range {
@@ -94,7 +136,9 @@ fn value(text: &str, f: &Field) -> Result<u32, String> {
     if let Some(i) = f.names.iter().position(|n| *n == upper) {
         return Ok(i as u32 + if f.names.len() == 12 { 1 } else { 0 });
     }
-    let n: u32 = text.parse().map_err(|_| format!("'{text}' is not a number"))?;
+    let n: u32 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
     if n < f.min || n > f.max {
         return Err(format!("{n} is outside {}-{}", f.min, f.max));
     }

@@ -98,7 +98,10 @@ const CODE_KINDS: &[(&str, ErrorKind)] = &[
 /// The kind of a CBR error from its HTTP status and `error_code`.
 pub fn classify(status: u16, code: Option<&str>) -> ErrorKind {
     let number = code.and_then(|c| c.strip_prefix("BackupService."));
-    if let Some(kind) = number.and_then(|n| CODE_KINDS.iter().find(|(c, _)| *c == n)).map(|(_, k)| *k) {
+    if let Some(kind) = number
+        .and_then(|n| CODE_KINDS.iter().find(|(c, _)| *c == n))
+        .map(|(_, k)| *k)
+    {
         return kind;
     }
     VendorError::kind_for_status(status)
@@ -115,7 +118,11 @@ pub fn from_response(operation: &str, status: u16, body: &[u8]) -> VendorError {
         .or_else(|| iam.and_then(|e| e.message.clone().or_else(|| e.title.clone())))
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
-            if text.trim().is_empty() { "no error body".to_string() } else { text.chars().take(300).collect() }
+            if text.trim().is_empty() {
+                "no error body".to_string()
+            } else {
+                text.chars().take(300).collect()
+            }
         });
     let kind = classify(status, code.as_deref());
     let err = VendorError::new(VENDOR, operation, kind, message).with_status(status);
@@ -127,7 +134,13 @@ pub fn from_response(operation: &str, status: u16, body: &[u8]) -> VendorError {
 
 /// A success response whose body we could not read as the document describes.
 pub fn protocol(operation: &str, status: u16, what: impl std::fmt::Display) -> VendorError {
-    VendorError::new(VENDOR, operation, ErrorKind::Protocol, format!("unexpected response body: {what}")).with_status(status)
+    VendorError::new(
+        VENDOR,
+        operation,
+        ErrorKind::Protocol,
+        format!("unexpected response body: {what}"),
+    )
+    .with_status(status)
 }
 
 #[cfg(test)]
@@ -175,8 +188,14 @@ mod tests {
     #[test]
     fn every_override_is_a_backup_service_code_listed_once() {
         for (i, (code, _)) in CODE_KINDS.iter().enumerate() {
-            assert!(code.len() == 4 && code.chars().all(|c| c.is_ascii_digit()), "{code}");
-            assert!(!CODE_KINDS[..i].iter().any(|(c, _)| c == code), "{code} twice");
+            assert!(
+                code.len() == 4 && code.chars().all(|c| c.is_ascii_digit()),
+                "{code}"
+            );
+            assert!(
+                !CODE_KINDS[..i].iter().any(|(c, _)| c == code),
+                "{code} twice"
+            );
         }
     }
 
@@ -189,7 +208,10 @@ mod tests {
         );
         assert_eq!(e.kind, ErrorKind::NotFound);
         assert_eq!(e.code.as_deref(), Some("BackupService.6105"));
-        assert_eq!(e.to_string(), "huawei-cbr GET /vaults/{id}: HTTP 404 BackupService.6105: The vault does not exist.");
+        assert_eq!(
+            e.to_string(),
+            "huawei-cbr GET /vaults/{id}: HTTP 404 BackupService.6105: The vault does not exist."
+        );
 
         let e = from_response(
             "POST /v3/auth/tokens",
@@ -203,6 +225,10 @@ mod tests {
         let e = from_response("GET /vaults", 502, b"<html>bad gateway</html>");
         assert_eq!(e.kind, ErrorKind::Unavailable);
         assert_eq!(e.message, "<html>bad gateway</html>");
-        assert!(from_response("GET /vaults", 503, b"").message.contains("no error body"));
+        assert!(
+            from_response("GET /vaults", 503, b"")
+                .message
+                .contains("no error body")
+        );
     }
 }

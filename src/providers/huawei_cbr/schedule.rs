@@ -29,12 +29,19 @@ pub struct ScheduleError {
 
 impl ScheduleError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        ScheduleError { field, message: message.into() }
+        ScheduleError {
+            field,
+            message: message.into(),
+        }
     }
 
     /// The portable spec field at fault: `cron` or `timeZone`.
     pub fn spec_field(&self) -> &'static str {
-        if self.field == "timeZone" { "timeZone" } else { "cron" }
+        if self.field == "timeZone" {
+            "timeZone"
+        } else {
+            "cron"
+        }
     }
 }
 
@@ -47,7 +54,8 @@ const MAX_PATTERNS: usize = 24;
 /// The offset of `time_zone` (IANA name, default UTC) at `now`, in seconds east of UTC.
 pub fn utc_offset_seconds(time_zone: Option<&str>, now: Timestamp) -> Result<i32, ScheduleError> {
     let name = time_zone.unwrap_or("UTC");
-    let tz = TimeZone::get(name).map_err(|_| ScheduleError::new("timeZone", format!("unknown time zone '{name}'")))?;
+    let tz = TimeZone::get(name)
+        .map_err(|_| ScheduleError::new("timeZone", format!("unknown time zone '{name}'")))?;
     Ok(tz.to_offset(now).seconds())
 }
 
@@ -59,29 +67,60 @@ pub fn offset_label(seconds: i32) -> String {
 }
 
 /// Compile a portable schedule into CBR trigger patterns (UTC), at the zone offset of `now`.
-pub fn schedule_to_patterns(schedule: &Schedule, now: Timestamp) -> Result<Vec<String>, ScheduleError> {
+pub fn schedule_to_patterns(
+    schedule: &Schedule,
+    now: Timestamp,
+) -> Result<Vec<String>, ScheduleError> {
     let sets = cron::parse(&schedule.cron)?;
     if !sets.every_day_of_month() {
-        return Err(ScheduleError::new("day of month", "CBR policies run on days of the week only; use '*'"));
+        return Err(ScheduleError::new(
+            "day of month",
+            "CBR policies run on days of the week only; use '*'",
+        ));
     }
     if !sets.every_month() {
-        return Err(ScheduleError::new("month", "CBR policies run in every month; use '*'"));
+        return Err(ScheduleError::new(
+            "month",
+            "CBR policies run in every month; use '*'",
+        ));
     }
-    let times: Vec<i64> = sets.hours.iter().flat_map(|h| sets.minutes.iter().map(move |m| (h * 60 + m) as i64)).collect();
+    let times: Vec<i64> = sets
+        .hours
+        .iter()
+        .flat_map(|h| sets.minutes.iter().map(move |m| (h * 60 + m) as i64))
+        .collect();
     if times.len() > MAX_PATTERNS {
-        let field = if sets.minutes.len() > 1 { "minute" } else { "hour" };
-        return Err(ScheduleError::new(field, format!("{} runs a day; CBR allows at most 24", times.len())));
+        let field = if sets.minutes.len() > 1 {
+            "minute"
+        } else {
+            "hour"
+        };
+        return Err(ScheduleError::new(
+            field,
+            format!("{} runs a day; CBR allows at most 24", times.len()),
+        ));
     }
-    let local: BTreeSet<i64> =
-        sets.weekdays.iter().flat_map(|d| times.iter().map(move |t| *d as i64 * MINUTES_PER_DAY + t)).collect();
-    if let Some(gap) = smallest_gap(&local) {
-        if gap < 60 {
-            let field = if sets.minutes.len() > 1 { "minute" } else { "hour" };
-            return Err(ScheduleError::new(field, format!("runs {gap} minutes apart; CBR schedules at most hourly")));
-        }
+    let local: BTreeSet<i64> = sets
+        .weekdays
+        .iter()
+        .flat_map(|d| times.iter().map(move |t| *d as i64 * MINUTES_PER_DAY + t))
+        .collect();
+    if let Some(gap) = smallest_gap(&local).filter(|g| *g < 60) {
+        let field = if sets.minutes.len() > 1 {
+            "minute"
+        } else {
+            "hour"
+        };
+        return Err(ScheduleError::new(
+            field,
+            format!("runs {gap} minutes apart; CBR schedules at most hourly"),
+        ));
     }
     let offset_minutes = i64::from(utc_offset_seconds(schedule.time_zone.as_deref(), now)?) / 60;
-    let utc = local.iter().map(|t| (t - offset_minutes).rem_euclid(MINUTES_PER_WEEK)).collect();
+    let utc = local
+        .iter()
+        .map(|t| (t - offset_minutes).rem_euclid(MINUTES_PER_WEEK))
+        .collect();
     Ok(emit(&utc))
 }
 
@@ -101,9 +140,15 @@ fn smallest_gap(points: &BTreeSet<i64>) -> Option<i64> {
 fn emit(week_minutes: &BTreeSet<i64>) -> Vec<String> {
     let mut days_by_time: BTreeMap<i64, BTreeSet<usize>> = BTreeMap::new();
     for t in week_minutes {
-        days_by_time.entry(t % MINUTES_PER_DAY).or_default().insert((t / MINUTES_PER_DAY) as usize);
+        days_by_time
+            .entry(t % MINUTES_PER_DAY)
+            .or_default()
+            .insert((t / MINUTES_PER_DAY) as usize);
     }
-    days_by_time.into_iter().map(|(time, days)| pattern(&days, time / 60, time % 60)).collect()
+    days_by_time
+        .into_iter()
+        .map(|(time, days)| pattern(&days, time / 60, time % 60))
+        .collect()
 }
 
 fn pattern(days: &BTreeSet<usize>, hour: i64, minute: i64) -> String {
@@ -111,7 +156,10 @@ fn pattern(days: &BTreeSet<usize>, hour: i64, minute: i64) -> String {
         format!("FREQ=DAILY;INTERVAL=1;BYHOUR={hour};BYMINUTE={minute:02}")
     } else {
         let list: Vec<&str> = days.iter().map(|d| DAYS[*d]).collect();
-        format!("FREQ=WEEKLY;BYDAY={};BYHOUR={hour};BYMINUTE={minute:02}", list.join(","))
+        format!(
+            "FREQ=WEEKLY;BYDAY={};BYHOUR={hour};BYMINUTE={minute:02}",
+            list.join(",")
+        )
     }
 }
 
@@ -124,14 +172,32 @@ pub fn normalize_patterns(patterns: &[String]) -> Vec<String> {
     let mut other = BTreeSet::new();
     for p in patterns {
         match read_rule(p) {
-            Some(Rule { days, hour, minute, interval: 1 }) => {
-                weekly.extend(days.iter().map(|d| *d as i64 * MINUTES_PER_DAY + hour * 60 + minute));
+            Some(Rule {
+                days,
+                hour,
+                minute,
+                interval: 1,
+            }) => {
+                weekly.extend(
+                    days.iter()
+                        .map(|d| *d as i64 * MINUTES_PER_DAY + hour * 60 + minute),
+                );
             }
             Some(rule) => {
-                other.insert(format!("FREQ=DAILY;INTERVAL={};BYHOUR={};BYMINUTE={:02}", rule.interval, rule.hour, rule.minute));
+                other.insert(format!(
+                    "FREQ=DAILY;INTERVAL={};BYHOUR={};BYMINUTE={:02}",
+                    rule.interval, rule.hour, rule.minute
+                ));
             }
             None => {
-                other.insert(p.split(';').map(str::trim).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(";"));
+                other.insert(
+                    p.split(';')
+                        .map(str::trim)
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                );
             }
         }
     }
@@ -154,9 +220,29 @@ fn read_rule(p: &str) -> Option<Rule> {
         let (k, v) = part.split_once('=')?;
         match k.trim().to_ascii_uppercase().as_str() {
             "FREQ" => freq = Some(v.trim().to_ascii_uppercase()),
-            "BYDAY" => days = Some(v.split(',').map(|d| DAYS.iter().position(|x| x.eq_ignore_ascii_case(d.trim()))).collect::<Option<BTreeSet<_>>>()?),
-            "BYHOUR" => hour = Some(v.trim().parse::<i64>().ok().filter(|h| (0..24).contains(h))?),
-            "BYMINUTE" => minute = Some(v.trim().parse::<i64>().ok().filter(|m| (0..60).contains(m))?),
+            "BYDAY" => {
+                days = Some(
+                    v.split(',')
+                        .map(|d| DAYS.iter().position(|x| x.eq_ignore_ascii_case(d.trim())))
+                        .collect::<Option<BTreeSet<_>>>()?,
+                )
+            }
+            "BYHOUR" => {
+                hour = Some(
+                    v.trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|h| (0..24).contains(h))?,
+                )
+            }
+            "BYMINUTE" => {
+                minute = Some(
+                    v.trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|m| (0..60).contains(m))?,
+                )
+            }
             "INTERVAL" => interval = v.trim().parse::<i64>().ok().filter(|i| *i >= 1)?,
             _ => return None,
         }
@@ -166,15 +252,35 @@ fn read_rule(p: &str) -> Option<Rule> {
         "DAILY" if days.is_none() => (0..7).collect(),
         _ => return None,
     };
-    Some(Rule { days, hour: hour?, minute: minute?, interval })
+    Some(Rule {
+        days,
+        hour: hour?,
+        minute: minute?,
+        interval,
+    })
 }
 
 /// Compile a portable retention into CBR's `operation_definition`. `timezone` (the offset of
 /// the schedule's zone at `now`) is set only with the long-term counts, which require it.
-pub fn retention_to_definition(retention: &Retention, time_zone: Option<&str>, now: Timestamp) -> Result<OperationDefinition, ScheduleError> {
+pub fn retention_to_definition(
+    retention: &Retention,
+    time_zone: Option<&str>,
+    now: Timestamp,
+) -> Result<OperationDefinition, ScheduleError> {
     let long = |n: Option<i32>| n.map(i64::from);
-    let long_term = [retention.daily, retention.weekly, retention.monthly, retention.yearly].iter().any(Option::is_some);
-    let timezone = if long_term { Some(offset_label(utc_offset_seconds(time_zone, now)?)) } else { None };
+    let long_term = [
+        retention.daily,
+        retention.weekly,
+        retention.monthly,
+        retention.yearly,
+    ]
+    .iter()
+    .any(Option::is_some);
+    let timezone = if long_term {
+        Some(offset_label(utc_offset_seconds(time_zone, now)?))
+    } else {
+        None
+    };
     Ok(OperationDefinition {
         max_backups: long(retention.keep_last),
         retention_duration_days: long(retention.keep_days),

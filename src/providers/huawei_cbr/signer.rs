@@ -22,7 +22,11 @@ pub const SDK_DATE_HEADER: &str = "X-Sdk-Date";
 const SDK_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 /// Characters left as they are: RFC 3986 unreserved.
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// The parts of a request that the signature covers.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +61,9 @@ pub fn sdk_date(now: Timestamp) -> String {
 /// Parse an `X-Sdk-Date` value.
 pub fn parse_sdk_date(value: &str) -> Option<Timestamp> {
     jiff::civil::DateTime::strptime(SDK_DATE_FORMAT, value.trim().trim_end_matches('Z'))
-        .or_else(|_| jiff::civil::DateTime::strptime("%Y%m%dT%H%M%S", value.trim().trim_end_matches('Z')))
+        .or_else(|_| {
+            jiff::civil::DateTime::strptime("%Y%m%dT%H%M%S", value.trim().trim_end_matches('Z'))
+        })
         .ok()
         .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp())
@@ -68,7 +74,11 @@ pub fn parse_sdk_date(value: &str) -> Option<Timestamp> {
 pub fn canonical_query(query: &[(String, String)]) -> String {
     let mut pairs: Vec<&(String, String)> = query.iter().collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn canonical_path(path: &str) -> String {
@@ -114,7 +124,10 @@ pub fn canonical_request(req: &SigningRequest<'_>) -> String {
 
 /// The string whose HMAC is the signature.
 pub fn string_to_sign(canonical_request: &str, sdk_date: &str) -> String {
-    format!("{ALGORITHM}\n{sdk_date}\n{}", sha256_hex(canonical_request.as_bytes()))
+    format!(
+        "{ALGORITHM}\n{sdk_date}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    )
 }
 
 /// Signature and signed header names of a request whose headers already hold `X-Sdk-Date`.
@@ -126,19 +139,39 @@ pub fn signature(req: &SigningRequest<'_>, secret_key: &str) -> (String, String)
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
     let canonical = canonical_request(req);
-    let names: Vec<String> = canonical_headers(req.headers).into_iter().map(|(n, _)| n).collect();
-    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("HMAC takes keys of any length");
+    let names: Vec<String> = canonical_headers(req.headers)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret_key.as_bytes())
+        .expect("HMAC takes keys of any length");
     mac.update(string_to_sign(&canonical, &date).as_bytes());
     (names.join(";"), hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Sign a request at `now`: the `X-Sdk-Date` and `Authorization` headers to add to it.
-pub fn sign(req: &SigningRequest<'_>, access_key: &str, secret_key: &str, now: Timestamp) -> SignedHeaders {
+pub fn sign(
+    req: &SigningRequest<'_>,
+    access_key: &str,
+    secret_key: &str,
+    now: Timestamp,
+) -> SignedHeaders {
     let date = sdk_date(now);
     let mut headers = req.headers.to_vec();
     headers.push((SDK_DATE_HEADER.to_string(), date.clone()));
-    let (names, sig) = signature(&SigningRequest { headers: &headers, ..*req }, secret_key);
-    SignedHeaders { sdk_date: date, authorization: format!("{ALGORITHM} Access={access_key}, SignedHeaders={names}, Signature={sig}") }
+    let (names, sig) = signature(
+        &SigningRequest {
+            headers: &headers,
+            ..*req
+        },
+        secret_key,
+    );
+    SignedHeaders {
+        sdk_date: date,
+        authorization: format!(
+            "{ALGORITHM} Access={access_key}, SignedHeaders={names}, Signature={sig}"
+        ),
+    }
 }
 
 /// The parts of an `Authorization: SDK-HMAC-SHA256 …` header.
@@ -162,7 +195,11 @@ pub fn parse_authorization(value: &str) -> Option<ParsedAuthorization> {
             _ => return None,
         }
     }
-    Some(ParsedAuthorization { access_key: access?, signed_headers: names?, signature: sig? })
+    Some(ParsedAuthorization {
+        access_key: access?,
+        signed_headers: names?,
+        signature: sig?,
+    })
 }
 
 #[cfg(test)]

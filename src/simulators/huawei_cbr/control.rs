@@ -24,9 +24,18 @@ use super::{Console, Shared};
 pub fn router(sim: Shared) -> Router {
     Router::new()
         .route("/_sim/huawei-cbr/state", get(state))
-        .route("/_sim/huawei-cbr/projects/{project_id}/vaults", post(create_vault))
-        .route("/_sim/huawei-cbr/projects/{project_id}/vaults/{id}", patch(edit_vault).delete(delete_vault))
-        .route("/_sim/huawei-cbr/projects/{project_id}/policies/{id}", patch(edit_policy).delete(delete_policy))
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/vaults",
+            post(create_vault),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/vaults/{id}",
+            patch(edit_vault).delete(delete_vault),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/policies/{id}",
+            patch(edit_policy).delete(delete_policy),
+        )
         .route("/_sim/huawei-cbr/clock", post(advance_clock))
         .with_state(sim)
 }
@@ -42,7 +51,11 @@ struct NewVault {
     size: i64,
 }
 
-async fn create_vault(State(sim): State<Shared>, Path(project_id): Path<String>, Json(v): Json<NewVault>) -> Response {
+async fn create_vault(
+    State(sim): State<Shared>,
+    Path(project_id): Path<String>,
+    Json(v): Json<NewVault>,
+) -> Response {
     let id = Console(sim.clone()).insert_vault(&project_id, &v.name, &v.object_type, v.size);
     (StatusCode::CREATED, Json(json!({"id": id}))).into_response()
 }
@@ -55,7 +68,9 @@ fn patched<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result
 }
 
 fn edit<T: Serialize + DeserializeOwned>(target: Option<&mut T>, patch: Value) -> Response {
-    let Some(target) = target else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(target) = target else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     match patched(target, patch) {
         Ok(new) => {
             *target = new;
@@ -65,25 +80,43 @@ fn edit<T: Serialize + DeserializeOwned>(target: Option<&mut T>, patch: Value) -
     }
 }
 
-async fn edit_vault(State(sim): State<Shared>, Path((project_id, id)): Path<(String, String)>, Json(p): Json<Value>) -> Response {
+async fn edit_vault(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+    Json(p): Json<Value>,
+) -> Response {
     let mut store = sim.store.lock().unwrap();
     edit::<SimVault>(store.project(&project_id).vault_mut(&id), p)
 }
 
-async fn edit_policy(State(sim): State<Shared>, Path((project_id, id)): Path<(String, String)>, Json(p): Json<Value>) -> Response {
+async fn edit_policy(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+    Json(p): Json<Value>,
+) -> Response {
     let mut store = sim.store.lock().unwrap();
     edit(store.project(&project_id).policy_mut(&id), p)
 }
 
 fn gone(found: bool) -> StatusCode {
-    if found { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND }
+    if found {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
 }
 
-async fn delete_vault(State(sim): State<Shared>, Path((project_id, id)): Path<(String, String)>) -> StatusCode {
+async fn delete_vault(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+) -> StatusCode {
     gone(Console(sim.clone()).delete_vault(&project_id, &id))
 }
 
-async fn delete_policy(State(sim): State<Shared>, Path((project_id, id)): Path<(String, String)>) -> StatusCode {
+async fn delete_policy(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+) -> StatusCode {
     gone(Console(sim.clone()).delete_policy(&project_id, &id))
 }
 

@@ -16,14 +16,22 @@ pub struct SimError {
 
 impl SimError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        SimError { status, code, message: message.into() }
+        SimError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400 BackupService.9900 "Parameter verification failed." with what failed.
     pub fn invalid(what: impl std::fmt::Display) -> Self {
         // GUESS: the document gives only the generic message; naming the parameter helps tests
         // and matches how the real service usually elaborates.
-        Self::new(StatusCode::BAD_REQUEST, "BackupService.9900", format!("Parameter verification failed. {what}"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "BackupService.9900",
+            format!("Parameter verification failed. {what}"),
+        )
     }
 
     /// A code of the error table, with its documented status and message.
@@ -40,24 +48,39 @@ impl SimError {
             "BackupService.6117" => (400, "Unknown policy type."),
             "BackupService.6127" => (400, "This policy cannot be applied to this vault."),
             "BackupService.6135" => (400, "The resource does not exist in the vault."),
-            "BackupService.6600" => (400, "The maximum number of tags has been reached for the resource."),
+            "BackupService.6600" => (
+                400,
+                "The maximum number of tags has been reached for the resource.",
+            ),
             "BackupService.9998" => (500, "Authentication failed."),
             _ => (500, "Unknown error."),
         };
-        Self::new(StatusCode::from_u16(status).expect("table statuses are valid"), code, message)
+        Self::new(
+            StatusCode::from_u16(status).expect("table statuses are valid"),
+            code,
+            message,
+        )
     }
 
     /// 401 from the API gateway in front of CBR.
     pub fn unauthorized(why: &str) -> Self {
         // GUESS: the document lists 401 without a body; Huawei's API gateway answers with its
         // own APIGW.0301 code for a missing, expired or wrong token or signature.
-        Self::new(StatusCode::UNAUTHORIZED, "APIGW.0301", format!("Incorrect IAM authentication information: {why}"))
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            format!("Incorrect IAM authentication information: {why}"),
+        )
     }
 }
 
 impl IntoResponse for SimError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error_code": self.code, "error_msg": self.message}))).into_response()
+        (
+            self.status,
+            Json(json!({"error_code": self.code, "error_msg": self.message})),
+        )
+            .into_response()
     }
 }
 

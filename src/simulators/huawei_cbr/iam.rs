@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Value, json};
 
 use super::Shared;
@@ -30,30 +30,69 @@ fn iam_error(status: StatusCode, message: &str) -> Response {
 /// `POST /v3/auth/tokens`: password identity, project scope by name.
 pub async fn issue_token(State(sim): State<Shared>, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return iam_error(StatusCode::BAD_REQUEST, "The request body is not valid JSON.");
+        return iam_error(
+            StatusCode::BAD_REQUEST,
+            "The request body is not valid JSON.",
+        );
     };
     let auth = &v["auth"];
     let user = &auth["identity"]["password"]["user"];
-    let methods_ok = auth["identity"]["methods"].as_array().is_some_and(|m| m.iter().any(|x| x == "password"));
-    let (Some(name), Some(password), Some(domain)) = (user["name"].as_str(), user["password"].as_str(), user["domain"]["name"].as_str()) else {
-        return iam_error(StatusCode::BAD_REQUEST, "auth.identity.password.user needs name, password and domain.name.");
+    let methods_ok = auth["identity"]["methods"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|x| x == "password"));
+    let (Some(name), Some(password), Some(domain)) = (
+        user["name"].as_str(),
+        user["password"].as_str(),
+        user["domain"]["name"].as_str(),
+    ) else {
+        return iam_error(
+            StatusCode::BAD_REQUEST,
+            "auth.identity.password.user needs name, password and domain.name.",
+        );
     };
     // CBR is a project-level service: the scope must name a project (auth.scope, not a sibling).
     let Some(project_name) = auth["scope"]["project"]["name"].as_str() else {
-        return iam_error(StatusCode::BAD_REQUEST, "auth.scope.project.name is required.");
+        return iam_error(
+            StatusCode::BAD_REQUEST,
+            "auth.scope.project.name is required.",
+        );
     };
-    let known = sim.config.users.iter().any(|u| u.name == name && u.password == password && u.domain == domain);
+    let known = sim
+        .config
+        .users
+        .iter()
+        .any(|u| u.name == name && u.password == password && u.domain == domain);
     if !methods_ok || !known {
-        return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong.");
+        return iam_error(
+            StatusCode::UNAUTHORIZED,
+            "The username or password is wrong.",
+        );
     }
-    let Some(project_id) = sim.config.projects.iter().find(|(n, _)| n == project_name).map(|(_, id)| id.clone()) else {
+    let Some(project_id) = sim
+        .config
+        .projects
+        .iter()
+        .find(|(n, _)| n == project_name)
+        .map(|(_, id)| id.clone())
+    else {
         return iam_error(StatusCode::NOT_FOUND, "The project does not exist.");
     };
     let token = format!("MIIsim{}", new_id().replace('-', ""));
     let mut store = sim.store.lock().unwrap();
     let now = store.now();
-    let expires_at = now.saturating_add(jiff::SignedDuration::try_from(sim.config.token_lifetime).unwrap_or_default()).unwrap_or(now);
-    store.tokens.insert(token.clone(), TokenRecord { project_id: project_id.clone(), epoch: sim.control.token_epoch(), expires_at });
+    let expires_at = now
+        .saturating_add(
+            jiff::SignedDuration::try_from(sim.config.token_lifetime).unwrap_or_default(),
+        )
+        .unwrap_or(now);
+    store.tokens.insert(
+        token.clone(),
+        TokenRecord {
+            project_id: project_id.clone(),
+            epoch: sim.control.token_epoch(),
+            expires_at,
+        },
+    );
     let body = json!({"token": {
         "expires_at": expires_at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
@@ -62,28 +101,42 @@ pub async fn issue_token(State(sim): State<Shared>, body: Bytes) -> Response {
         "user": {"name": name, "domain": {"name": domain}},
         "catalog": []}});
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
-    resp.headers_mut().insert("x-subject-token", token.parse().expect("token is ASCII"));
+    resp.headers_mut()
+        .insert("x-subject-token", token.parse().expect("token is ASCII"));
     resp
 }
 
 /// Middleware of every CBR route: authenticate, or answer 401.
 pub async fn authenticate(State(sim): State<Shared>, req: Request, next: Next) -> Response {
-    let project = req.uri().path().strip_prefix("/v3/").and_then(|p| p.split('/').next()).unwrap_or("").to_string();
+    let project = req
+        .uri()
+        .path()
+        .strip_prefix("/v3/")
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("")
+        .to_string();
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 12 * 1024 * 1024).await else {
-        return SimError::invalid("request body too large (AK/SK requests are limited to 12 MB)").into_response();
+        return SimError::invalid("request body too large (AK/SK requests are limited to 12 MB)")
+            .into_response();
     };
     if let Err(why) = check(&sim, &parts, &bytes, &project) {
         return SimError::unauthorized(why).into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn check(sim: &Shared, parts: &axum::http::request::Parts, body: &[u8], project: &str) -> Result<(), &'static str> {
+fn check(
+    sim: &Shared,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+    project: &str,
+) -> Result<(), &'static str> {
     if let Some(token) = header(&parts.headers, "x-auth-token") {
         let store = sim.store.lock().unwrap();
         let rec = store.tokens.get(token).ok_or("the token is not valid")?;
@@ -99,15 +152,26 @@ fn check(sim: &Shared, parts: &axum::http::request::Parts, body: &[u8], project:
         }
         return Ok(());
     }
-    let auth = header(&parts.headers, "authorization").ok_or("no X-Auth-Token or Authorization header")?;
+    let auth =
+        header(&parts.headers, "authorization").ok_or("no X-Auth-Token or Authorization header")?;
     let parsed = signer::parse_authorization(auth).ok_or("unsupported Authorization header")?;
-    let sk = sim.config.access_keys.iter().find(|(ak, _)| *ak == parsed.access_key).map(|(_, sk)| sk.clone()).ok_or("unknown access key")?;
-    let date = header(&parts.headers, signer::SDK_DATE_HEADER).and_then(signer::parse_sdk_date).ok_or("missing or malformed X-Sdk-Date")?;
+    let sk = sim
+        .config
+        .access_keys
+        .iter()
+        .find(|(ak, _)| *ak == parsed.access_key)
+        .map(|(_, sk)| sk.clone())
+        .ok_or("unknown access key")?;
+    let date = header(&parts.headers, signer::SDK_DATE_HEADER)
+        .and_then(signer::parse_sdk_date)
+        .ok_or("missing or malformed X-Sdk-Date")?;
     let now = sim.store.lock().unwrap().now();
     if now.duration_since(date).unsigned_abs() > SIGNATURE_SKEW {
         return Err("X-Sdk-Date is too far from the server time");
     }
-    if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date") || !parsed.signed_headers.iter().any(|h| h == "host") {
+    if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date")
+        || !parsed.signed_headers.iter().any(|h| h == "host")
+    {
         return Err("host and x-sdk-date must be signed");
     }
     // GUESS: an X-Project-Id that contradicts the path is refused.
@@ -127,13 +191,23 @@ fn check(sim: &Shared, parts: &axum::http::request::Parts, body: &[u8], project:
                 .filter(|kv| !kv.is_empty())
                 .map(|kv| {
                     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    let dec = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+                    let dec = |s: &str| {
+                        percent_encoding::percent_decode_str(s)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    };
                     (dec(k), dec(v))
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let request = SigningRequest { method: parts.method.as_str(), path: parts.uri.path(), query: &query, headers: &headers, body };
+    let request = SigningRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: &query,
+        headers: &headers,
+        body,
+    };
     let (_, expected) = signer::signature(&request, &sk);
     if expected != parsed.signature {
         return Err("the signature does not match");

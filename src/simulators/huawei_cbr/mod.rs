@@ -49,9 +49,19 @@ pub struct CbrSimConfig {
 impl Default for CbrSimConfig {
     fn default() -> Self {
         CbrSimConfig {
-            users: vec![SimUser { name: "rampart".into(), password: "rampart-password".into(), domain: "rampart-domain".into() }],
-            projects: vec![("ru-moscow-1".into(), "0605767b5780d5762fc5c0118072a564".into())],
-            access_keys: vec![("RAMPARTSIMACCESSKEY0".into(), "rampartSimSecretKey0123456789".into())],
+            users: vec![SimUser {
+                name: "rampart".into(),
+                password: "rampart-password".into(),
+                domain: "rampart-domain".into(),
+            }],
+            projects: vec![(
+                "ru-moscow-1".into(),
+                "0605767b5780d5762fc5c0118072a564".into(),
+            )],
+            access_keys: vec![(
+                "RAMPARTSIMACCESSKEY0".into(),
+                "rampartSimSecretKey0123456789".into(),
+            )],
             token_lifetime: Duration::from_secs(24 * 3600),
         }
     }
@@ -75,14 +85,31 @@ impl CbrSim {
     /// Serve on `addr` (`127.0.0.1:0` for a free port).
     pub async fn start(config: CbrSimConfig, addr: SocketAddr) -> std::io::Result<CbrSim> {
         let control = SimControl::new(fault_body);
-        let shared = Arc::new(SimShared { store: Mutex::new(Store::default()), control: control.clone(), config });
-        let server = SimServer::start(routes(shared.clone()), control::router(shared.clone()), control, addr).await?;
-        Ok(CbrSim { server, console: Console(shared) })
+        let shared = Arc::new(SimShared {
+            store: Mutex::new(Store::default()),
+            control: control.clone(),
+            config,
+        });
+        let server = SimServer::start(
+            routes(shared.clone()),
+            control::router(shared.clone()),
+            control,
+            addr,
+        )
+        .await?;
+        Ok(CbrSim {
+            server,
+            console: Console(shared),
+        })
     }
 
     /// Serve on a free loopback port with the default users, project and keys.
     pub async fn start_default() -> std::io::Result<CbrSim> {
-        Self::start(CbrSimConfig::default(), "127.0.0.1:0".parse().expect("loopback address")).await
+        Self::start(
+            CbrSimConfig::default(),
+            "127.0.0.1:0".parse().expect("loopback address"),
+        )
+        .await
     }
 
     /// Base URL of both CBR and IAM.
@@ -105,22 +132,54 @@ fn routes(shared: Shared) -> Router {
     let p = "/v3/{project_id}";
     let v = format!("{p}/vaults/{{vault_id}}");
     let cbr = Router::new()
-        .route(&format!("{p}/vaults"), post(vaults::create).get(vaults::list))
-        .route(&v, get(vaults::get).put(vaults::update).delete(vaults::delete))
+        .route(
+            &format!("{p}/vaults"),
+            post(vaults::create).get(vaults::list),
+        )
+        .route(
+            &v,
+            get(vaults::get).put(vaults::update).delete(vaults::delete),
+        )
         .route(&format!("{v}/addresources"), post(vaults::add_resources))
         // The document also spells the path `addressesources` (URI line) and `addressources`
         // (chapter 5); both are served too.
         .route(&format!("{v}/addressesources"), post(vaults::add_resources))
         .route(&format!("{v}/addressources"), post(vaults::add_resources))
-        .route(&format!("{v}/removeresources"), post(vaults::remove_resources))
-        .route(&format!("{v}/associatepolicy"), post(vaults::associate_policy))
-        .route(&format!("{v}/dissociatepolicy"), post(vaults::dissociate_policy))
-        .route(&format!("{p}/policies"), post(policies::create).get(policies::list))
-        .route(&format!("{p}/policies/{{policy_id}}"), get(policies::get).put(policies::update).delete(policies::delete))
+        .route(
+            &format!("{v}/removeresources"),
+            post(vaults::remove_resources),
+        )
+        .route(
+            &format!("{v}/associatepolicy"),
+            post(vaults::associate_policy),
+        )
+        .route(
+            &format!("{v}/dissociatepolicy"),
+            post(vaults::dissociate_policy),
+        )
+        .route(
+            &format!("{p}/policies"),
+            post(policies::create).get(policies::list),
+        )
+        .route(
+            &format!("{p}/policies/{{policy_id}}"),
+            get(policies::get)
+                .put(policies::update)
+                .delete(policies::delete),
+        )
         .route(&format!("{p}/operation-logs"), get(policies::list_tasks))
-        .route(&format!("{p}/operation-logs/{{operation_log_id}}"), get(policies::get_task))
-        .route_layer(middleware::from_fn_with_state(shared.clone(), iam::authenticate));
-    Router::new().route("/v3/auth/tokens", post(iam::issue_token)).merge(cbr).with_state(shared)
+        .route(
+            &format!("{p}/operation-logs/{{operation_log_id}}"),
+            get(policies::get_task),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            iam::authenticate,
+        ));
+    Router::new()
+        .route("/v3/auth/tokens", post(iam::issue_token))
+        .merge(cbr)
+        .with_state(shared)
 }
 
 /// The console: a Rust API over the simulator's state for tests.
@@ -129,7 +188,13 @@ pub struct Console(Shared);
 
 impl Console {
     /// Create an empty, available vault; returns its id.
-    pub fn insert_vault(&self, project_id: &str, name: &str, object_type: &str, size: i64) -> String {
+    pub fn insert_vault(
+        &self,
+        project_id: &str,
+        name: &str,
+        object_type: &str,
+        size: i64,
+    ) -> String {
         let mut store = self.0.store.lock().unwrap();
         let now = store.now();
         let vault = SimVault::new(new_id(), name, object_type, size, now);
@@ -153,7 +218,13 @@ impl Console {
     }
 
     /// Create a policy with these patterns and `operation_definition`; returns its id.
-    pub fn insert_policy(&self, project_id: &str, name: &str, pattern: &[&str], operation_definition: serde_json::Value) -> String {
+    pub fn insert_policy(
+        &self,
+        project_id: &str,
+        name: &str,
+        pattern: &[&str],
+        operation_definition: serde_json::Value,
+    ) -> String {
         let mut store = self.0.store.lock().unwrap();
         let now = store.now();
         let policy = SimPolicy {
@@ -161,7 +232,10 @@ impl Console {
             name: name.into(),
             enabled: true,
             operation_type: "backup".into(),
-            operation_definition: operation_definition.as_object().cloned().unwrap_or_default(),
+            operation_definition: operation_definition
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
             pattern: pattern.iter().map(|s| s.to_string()).collect(),
             trigger_id: new_id(),
             start_time: now,
@@ -182,7 +256,11 @@ impl Console {
         let project = store.project(project_id);
         let before = project.policies.len();
         project.policies.retain(|p| p.id != id);
-        for v in project.vaults.iter_mut().filter(|v| v.policy_id.as_deref() == Some(id)) {
+        for v in project
+            .vaults
+            .iter_mut()
+            .filter(|v| v.policy_id.as_deref() == Some(id))
+        {
             v.policy_id = None;
         }
         project.policies.len() != before

@@ -151,7 +151,10 @@ impl SimPolicy {
         let associated = if create {
             Value::Null
         } else {
-            associated.iter().map(|v| json!({"vault_id": v.id, "destination_vault_id": null})).collect()
+            associated
+                .iter()
+                .map(|v| json!({"vault_id": v.id, "destination_vault_id": null}))
+                .collect()
         };
         json!({
             "id": self.id, "name": self.name, "enabled": self.enabled, "operation_type": self.operation_type,
@@ -215,11 +218,16 @@ impl Project {
     }
     /// The vaults a policy is applied to.
     pub fn applied(&self, policy_id: &str) -> Vec<&SimVault> {
-        self.vaults.iter().filter(|v| v.policy_id.as_deref() == Some(policy_id)).collect()
+        self.vaults
+            .iter()
+            .filter(|v| v.policy_id.as_deref() == Some(policy_id))
+            .collect()
     }
     /// The vault holding a resource, if any.
     pub fn holder_of(&self, resource_id: &str) -> Option<&SimVault> {
-        self.vaults.iter().find(|v| v.resources.iter().any(|r| r.id == resource_id))
+        self.vaults
+            .iter()
+            .find(|v| v.resources.iter().any(|r| r.id == resource_id))
     }
 }
 
@@ -242,7 +250,9 @@ pub struct Store {
 
 impl Store {
     pub fn now(&self) -> Timestamp {
-        Timestamp::now().saturating_add(self.clock_offset).unwrap_or(Timestamp::MAX)
+        Timestamp::now()
+            .saturating_add(self.clock_offset)
+            .unwrap_or(Timestamp::MAX)
     }
     pub fn project(&mut self, id: &str) -> &mut Project {
         self.projects.entry(id.to_string()).or_default()
@@ -253,7 +263,14 @@ impl Store {
 pub fn new_id() -> String {
     let b: [u8; 16] = rand::rng().random();
     let h = hex::encode(b);
-    format!("{}-{}-4{}-{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// CBR's response time form: naive, microseconds, UTC (`2020-07-24T09:12:49.491874`).
@@ -305,7 +322,10 @@ mod tests {
         };
         assert_eq!(p.render(&[], true)["associated_vaults"], Value::Null);
         assert_eq!(p.render(&[], false)["associated_vaults"], json!([]));
-        assert_eq!(p.render(&[], false)["trigger"]["properties"]["start_time"], "2019-05-08 06:57:05");
+        assert_eq!(
+            p.render(&[], false)["trigger"]["properties"]["start_time"],
+            "2019-05-08 06:57:05"
+        );
         assert_eq!(new_id().len(), 36);
     }
 

@@ -13,7 +13,9 @@ type Obj = Map<String, Value>;
 
 /// The JSON object under `key` of a request body (`{"vault": {…}}`).
 pub fn envelope<'a>(body: &'a Value, key: &str) -> SimResult<&'a Obj> {
-    body.get(key).and_then(Value::as_object).ok_or_else(|| SimError::invalid(format!("{key} is required")))
+    body.get(key)
+        .and_then(Value::as_object)
+        .ok_or_else(|| SimError::invalid(format!("{key} is required")))
 }
 
 pub fn object<'a>(o: &'a Obj, key: &str) -> SimResult<Option<&'a Obj>> {
@@ -29,7 +31,9 @@ pub fn string(o: &Obj, key: &str, min: usize, max: usize) -> SimResult<Option<St
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if (min..=max).contains(&s.chars().count()) => Ok(Some(s.clone())),
-        Some(_) => Err(SimError::invalid(format!("{key} must be a string of {min}-{max} characters"))),
+        Some(_) => Err(SimError::invalid(format!(
+            "{key} must be a string of {min}-{max} characters"
+        ))),
     }
 }
 
@@ -40,21 +44,29 @@ pub fn required_string(o: &Obj, key: &str, min: usize, max: usize) -> SimResult<
 pub fn integer(o: &Obj, key: &str) -> SimResult<Option<i64>> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_i64().map(Some).ok_or_else(|| SimError::invalid(format!("{key} must be an integer"))),
+        Some(v) => v
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| SimError::invalid(format!("{key} must be an integer"))),
     }
 }
 
 pub fn boolean(o: &Obj, key: &str) -> SimResult<Option<bool>> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_bool().map(Some).ok_or_else(|| SimError::invalid(format!("{key} must be a boolean"))),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| SimError::invalid(format!("{key} must be a boolean"))),
     }
 }
 
 /// A string that must be one of `allowed`.
 pub fn one_of(o: &Obj, key: &str, allowed: &[&str]) -> SimResult<Option<String>> {
     match string(o, key, 0, 64)? {
-        Some(s) if !allowed.contains(&s.as_str()) => Err(SimError::invalid(format!("{key} must be one of {allowed:?}"))),
+        Some(s) if !allowed.contains(&s.as_str()) => Err(SimError::invalid(format!(
+            "{key} must be one of {allowed:?}"
+        ))),
         other => Ok(other),
     }
 }
@@ -63,12 +75,15 @@ fn array<'a>(o: &'a Obj, key: &str, min: usize, max: usize) -> SimResult<Option<
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(a)) if (min..=max).contains(&a.len()) => Ok(Some(a)),
-        Some(_) => Err(SimError::invalid(format!("{key} must be a list of {min}-{max} items"))),
+        Some(_) => Err(SimError::invalid(format!(
+            "{key} must be a list of {min}-{max} items"
+        ))),
     }
 }
 
 fn charset_ok(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// The resource type a vault of `object_type` accepts.
@@ -81,15 +96,27 @@ pub fn resource_type_of(object_type: &str) -> &'static str {
 }
 
 /// `resources` of a create (0–255) or addresources (1–256) for a vault of `object_type`.
-pub fn resources(o: &Obj, object_type: &str, min: usize, max: usize) -> SimResult<Vec<SimResource>> {
-    let list = array(o, "resources", min, max)?.ok_or_else(|| SimError::invalid("resources is required"))?;
+pub fn resources(
+    o: &Obj,
+    object_type: &str,
+    min: usize,
+    max: usize,
+) -> SimResult<Vec<SimResource>> {
+    let list = array(o, "resources", min, max)?
+        .ok_or_else(|| SimError::invalid("resources is required"))?;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for item in list {
-        let r = item.as_object().ok_or_else(|| SimError::invalid("resources[] must be objects"))?;
+        let r = item
+            .as_object()
+            .ok_or_else(|| SimError::invalid("resources[] must be objects"))?;
         let id = required_string(r, "id", 1, 64)?;
-        let type_ = one_of(r, "type", &["OS::Nova::Server", "OS::Cinder::Volume", "OS::Sfs::Turbo"])?
-            .ok_or_else(|| SimError::invalid("resources[].type is required"))?;
+        let type_ = one_of(
+            r,
+            "type",
+            &["OS::Nova::Server", "OS::Cinder::Volume", "OS::Sfs::Turbo"],
+        )?
+        .ok_or_else(|| SimError::invalid("resources[].type is required"))?;
         if type_ != resource_type_of(object_type) {
             return Err(SimError::code("BackupService.6102"));
         }
@@ -100,13 +127,25 @@ pub fn resources(o: &Obj, object_type: &str, min: usize, max: usize) -> SimResul
             .map(|e| array(e, "exclude_volumes", 0, 64))
             .transpose()?
             .flatten()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         // GUESS: CBR fills a missing name from the server/disk inventory ("ecs-b977-0002" in the
         // example); the simulator has no inventory and derives one from the id.
-        let name = string(r, "name", 0, 255)?.unwrap_or_else(|| format!("{}-{}", short_kind(&type_), &id[..id.len().min(4)]));
+        let name = string(r, "name", 0, 255)?
+            .unwrap_or_else(|| format!("{}-{}", short_kind(&type_), &id[..id.len().min(4)]));
         // GUESS: every resource is 40 GB, the size of every resource in the document's examples.
-        out.push(SimResource { id, type_, name, size: 40, exclude_volumes: exclude, protect_status: "available".into() });
+        out.push(SimResource {
+            id,
+            type_,
+            name,
+            size: 40,
+            exclude_volumes: exclude,
+            protect_status: "available".into(),
+        });
     }
     Ok(out)
 }
@@ -122,17 +161,23 @@ fn short_kind(type_: &str) -> &'static str {
 /// `tags` of a vault create: not an empty list, at most 10, unique keys, key 1–36 and value
 /// 0–43 characters of letters, digits, `_` and `-`.
 pub fn tags(o: &Obj) -> SimResult<Vec<(String, Option<String>)>> {
-    let Some(list) = array(o, "tags", 1, usize::MAX)? else { return Ok(Vec::new()) };
+    let Some(list) = array(o, "tags", 1, usize::MAX)? else {
+        return Ok(Vec::new());
+    };
     if list.len() > 10 {
         return Err(SimError::code("BackupService.6600"));
     }
     let mut out: Vec<(String, Option<String>)> = Vec::new();
     for item in list {
-        let t = item.as_object().ok_or_else(|| SimError::invalid("tags[] must be objects"))?;
+        let t = item
+            .as_object()
+            .ok_or_else(|| SimError::invalid("tags[] must be objects"))?;
         let key = required_string(t, "key", 1, 36)?.trim().to_string();
         let value = required_string(t, "value", 0, 43)?.trim().to_string();
         if !charset_ok(&key) || !charset_ok(&value) || key.is_empty() {
-            return Err(SimError::invalid("tags may contain only letters, digits, '-' and '_'"));
+            return Err(SimError::invalid(
+                "tags may contain only letters, digits, '-' and '_'",
+            ));
         }
         if out.iter().any(|(k, _)| *k == key) {
             return Err(SimError::invalid(format!("tag key {key} is repeated")));
@@ -144,15 +189,21 @@ pub fn tags(o: &Obj) -> SimResult<Vec<(String, Option<String>)>> {
 
 /// `bind_rules`: at most 5 tags.
 pub fn bind_rules(o: &Obj) -> SimResult<Option<Vec<(String, String)>>> {
-    let Some(rules) = object(o, "bind_rules")? else { return Ok(None) };
+    let Some(rules) = object(o, "bind_rules")? else {
+        return Ok(None);
+    };
     let list = array(rules, "tags", 0, 5)?.cloned().unwrap_or_default();
     let mut out = Vec::new();
     for item in &list {
-        let t = item.as_object().ok_or_else(|| SimError::invalid("bind_rules.tags[] must be objects"))?;
+        let t = item
+            .as_object()
+            .ok_or_else(|| SimError::invalid("bind_rules.tags[] must be objects"))?;
         let key = required_string(t, "key", 1, 36)?;
         let value = required_string(t, "value", 0, 43)?;
         if !charset_ok(&key) || !charset_ok(&value) {
-            return Err(SimError::invalid("bind_rules tags may contain only letters, digits, '-' and '_'"));
+            return Err(SimError::invalid(
+                "bind_rules tags may contain only letters, digits, '-' and '_'",
+            ));
         }
         out.push((key, value));
     }
@@ -171,7 +222,9 @@ pub fn size(o: &Obj, min: i64) -> SimResult<Option<i64>> {
 /// A policy name: 1–64 letters, digits, `_` and `-`.
 pub fn policy_name(o: &Obj) -> SimResult<Option<String>> {
     match string(o, "name", 1, 64)? {
-        Some(n) if !charset_ok(&n) => Err(SimError::invalid("name may contain only letters, digits, '-' and '_'")),
+        Some(n) if !charset_ok(&n) => Err(SimError::invalid(
+            "name may contain only letters, digits, '-' and '_'",
+        )),
         other => Ok(other),
     }
 }
@@ -180,7 +233,12 @@ pub fn policy_name(o: &Obj) -> SimResult<Option<String>> {
 pub fn operation_definition(od: &Obj) -> SimResult<Map<String, Value>> {
     let mut out = Map::new();
     let mut long_term = false;
-    for key in ["day_backups", "week_backups", "month_backups", "year_backups"] {
+    for key in [
+        "day_backups",
+        "week_backups",
+        "month_backups",
+        "year_backups",
+    ] {
         if let Some(n) = integer(od, key)? {
             if !(0..=100).contains(&n) {
                 return Err(SimError::invalid(format!("{key} must be 0-100")));
@@ -206,11 +264,17 @@ pub fn operation_definition(od: &Obj) -> SimResult<Map<String, Value>> {
         out.insert("full_backup_interval".into(), n.into());
     }
     match string(od, "timezone", 1, 16)? {
-        Some(tz) if !timezone_ok(&tz) => return Err(SimError::invalid("timezone must look like UTC+08:00")),
+        Some(tz) if !timezone_ok(&tz) => {
+            return Err(SimError::invalid("timezone must look like UTC+08:00"));
+        }
         Some(tz) => {
             out.insert("timezone".into(), tz.into());
         }
-        None if long_term => return Err(SimError::invalid("timezone is required with day/week/month/year_backups")),
+        None if long_term => {
+            return Err(SimError::invalid(
+                "timezone is required with day/week/month/year_backups",
+            ));
+        }
         None => {}
     }
     Ok(out)
@@ -218,23 +282,38 @@ pub fn operation_definition(od: &Obj) -> SimResult<Map<String, Value>> {
 
 /// `UTC+08:00`, also written `UTC +08:00` in the document.
 fn timezone_ok(tz: &str) -> bool {
-    let Some(rest) = tz.strip_prefix("UTC") else { return false };
+    let Some(rest) = tz.strip_prefix("UTC") else {
+        return false;
+    };
     let b = rest.trim_start().as_bytes();
-    b.len() == 6 && (b[0] == b'+' || b[0] == b'-') && b[1].is_ascii_digit() && b[2].is_ascii_digit() && b[3] == b':' && b[4].is_ascii_digit() && b[5].is_ascii_digit()
+    b.len() == 6
+        && (b[0] == b'+' || b[0] == b'-')
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_digit()
+        && b[3] == b':'
+        && b[4].is_ascii_digit()
+        && b[5].is_ascii_digit()
 }
 
 /// `trigger.properties.pattern`: 1–24 rules of the allowed RRULE subset, no two runs of a day
 /// less than an hour apart.
 pub fn trigger(o: &Obj) -> SimResult<Vec<String>> {
-    let props = object(o, "properties")?.ok_or_else(|| SimError::invalid("trigger.properties is required"))?;
-    let list = array(props, "pattern", 1, 24)?.ok_or_else(|| SimError::invalid("trigger.properties.pattern is required"))?;
+    let props = object(o, "properties")?
+        .ok_or_else(|| SimError::invalid("trigger.properties is required"))?;
+    let list = array(props, "pattern", 1, 24)?
+        .ok_or_else(|| SimError::invalid("trigger.properties.pattern is required"))?;
     let patterns: Vec<String> = list
         .iter()
-        .map(|p| p.as_str().map(str::to_string).ok_or_else(|| SimError::invalid("pattern entries must be strings")))
+        .map(|p| {
+            p.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| SimError::invalid("pattern entries must be strings"))
+        })
         .collect::<SimResult<_>>()?;
     let mut minutes_by_day: [BTreeSet<u32>; 7] = Default::default();
     for p in &patterns {
-        let rule = parse_rule(p).map_err(|why| SimError::invalid(format!("pattern {p:?}: {why}")))?;
+        let rule =
+            parse_rule(p).map_err(|why| SimError::invalid(format!("pattern {p:?}: {why}")))?;
         for day in rule.days {
             minutes_by_day[day].insert(rule.hour * 60 + rule.minute);
         }
@@ -246,7 +325,9 @@ pub fn trigger(o: &Obj) -> SimResult<Vec<String>> {
         let list: Vec<u32> = minutes.iter().copied().collect();
         let wraps = list.len() > 1 && list[0] + 24 * 60 - list[list.len() - 1] < 60;
         if list.windows(2).any(|w| w[1] - w[0] < 60) || wraps {
-            return Err(SimError::invalid("the scheduling interval cannot be less than 1 hour"));
+            return Err(SimError::invalid(
+                "the scheduling interval cannot be less than 1 hour",
+            ));
         }
     }
     Ok(patterns)
@@ -271,13 +352,34 @@ fn parse_rule(rule: &str) -> Result<Rule, String> {
             "FREQ" if v == "WEEKLY" || v == "DAILY" => freq = Some(v),
             "FREQ" => return Err("FREQ must be WEEKLY or DAILY".into()),
             "BYDAY" => {
-                let list = v.split(',').map(|d| DAYS.iter().position(|x| *x == d).ok_or(format!("bad day {d}")));
+                let list = v.split(',').map(|d| {
+                    DAYS.iter()
+                        .position(|x| *x == d)
+                        .ok_or(format!("bad day {d}"))
+                });
                 days = Some(list.collect::<Result<Vec<_>, _>>()?);
             }
-            "BYHOUR" => hour = Some(v.parse::<u32>().ok().filter(|h| *h <= 23).ok_or("BYHOUR is 0-23")?),
-            "BYMINUTE" => minute = Some(v.parse::<u32>().ok().filter(|m| *m <= 59).ok_or("BYMINUTE is 0-59")?),
+            "BYHOUR" => {
+                hour = Some(
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|h| *h <= 23)
+                        .ok_or("BYHOUR is 0-23")?,
+                )
+            }
+            "BYMINUTE" => {
+                minute = Some(
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|m| *m <= 59)
+                        .ok_or("BYMINUTE is 0-59")?,
+                )
+            }
             "INTERVAL" => {
-                v.parse::<u32>().ok().filter(|i| *i >= 1).ok_or("INTERVAL is a positive integer")?;
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|i| *i >= 1)
+                    .ok_or("INTERVAL is a positive integer")?;
             }
             other => return Err(format!("{other} is not supported")),
         }
@@ -287,7 +389,11 @@ fn parse_rule(rule: &str) -> Result<Rule, String> {
         (_, Some(d)) => d,
         (_, None) => (0..7).collect(),
     };
-    Ok(Rule { days, hour: hour.ok_or("BYHOUR is required")?, minute: minute.ok_or("BYMINUTE is required")? })
+    Ok(Rule {
+        days,
+        hour: hour.ok_or("BYHOUR is required")?,
+        minute: minute.ok_or("BYMINUTE is required")?,
+    })
 }
 
 #[cfg(test)]
@@ -307,7 +413,10 @@ mod tests {
             "FREQ=DAILY;INTERVAL=1;BYHOUR=6;BYMINUTE=00",
             "FREQ=WEEKLY;BYDAY=SU,MO,TU,WE,TH,FR,SA;BYHOUR=23;BYMINUTE=00",
         ] {
-            assert!(trigger(&obj(json!({"properties": {"pattern": [p]}}))).is_ok(), "{p}");
+            assert!(
+                trigger(&obj(json!({"properties": {"pattern": [p]}}))).is_ok(),
+                "{p}"
+            );
         }
     }
 
@@ -321,20 +430,34 @@ mod tests {
             json!(["FREQ=WEEKLY;BYHOUR=1;BYMINUTE=0"]),
             json!(["FREQ=DAILY;BYHOUR=1;BYMINUTE=0;BYSECOND=0"]),
             json!(["FREQ=WEEKLY;BYDAY=XX;BYHOUR=1;BYMINUTE=0"]),
-            json!(["FREQ=DAILY;BYHOUR=1;BYMINUTE=0", "FREQ=DAILY;BYHOUR=1;BYMINUTE=30"]),
-            json!(["FREQ=DAILY;BYHOUR=0;BYMINUTE=10", "FREQ=DAILY;BYHOUR=23;BYMINUTE=50"]),
+            json!([
+                "FREQ=DAILY;BYHOUR=1;BYMINUTE=0",
+                "FREQ=DAILY;BYHOUR=1;BYMINUTE=30"
+            ]),
+            json!([
+                "FREQ=DAILY;BYHOUR=0;BYMINUTE=10",
+                "FREQ=DAILY;BYHOUR=23;BYMINUTE=50"
+            ]),
         ] {
             let e = trigger(&obj(json!({"properties": {"pattern": patterns}}))).unwrap_err();
             assert_eq!(e.code, "BackupService.9900", "{patterns}");
         }
-        let many: Vec<String> = (0..25).map(|h| format!("FREQ=DAILY;BYHOUR={};BYMINUTE=0", h % 24)).collect();
+        let many: Vec<String> = (0..25)
+            .map(|h| format!("FREQ=DAILY;BYHOUR={};BYMINUTE=0", h % 24))
+            .collect();
         assert!(trigger(&obj(json!({"properties": {"pattern": many}}))).is_err());
     }
 
     #[test]
     fn operation_definition_ranges() {
-        let ok = operation_definition(&obj(json!({"max_backups": -1, "day_backups": 5, "timezone": "UTC +03:00", "x": 1}))).unwrap();
-        assert_eq!(Value::Object(ok), json!({"max_backups": -1, "day_backups": 5, "timezone": "UTC +03:00"}));
+        let ok = operation_definition(&obj(
+            json!({"max_backups": -1, "day_backups": 5, "timezone": "UTC +03:00", "x": 1}),
+        ))
+        .unwrap();
+        assert_eq!(
+            Value::Object(ok),
+            json!({"max_backups": -1, "day_backups": 5, "timezone": "UTC +03:00"})
+        );
         for bad in [
             json!({"max_backups": 0}),
             json!({"retention_duration_days": 100000}),
@@ -349,17 +472,36 @@ mod tests {
 
     #[test]
     fn vault_fields() {
-        assert_eq!(size(&obj(json!({"size": 9})), 10).unwrap_err().code, "BackupService.6101");
+        assert_eq!(
+            size(&obj(json!({"size": 9})), 10).unwrap_err().code,
+            "BackupService.6101"
+        );
         assert_eq!(size(&obj(json!({"size": 9})), 1).unwrap(), Some(9));
         let r = json!({"resources": [{"id": "abcdef", "type": "OS::Cinder::Volume"}]});
-        assert_eq!(resources(&obj(r.clone()), "server", 0, 255).unwrap_err().code, "BackupService.6102");
-        assert_eq!(resources(&obj(r), "disk", 0, 255).unwrap()[0].name, "volume-abcd");
+        assert_eq!(
+            resources(&obj(r.clone()), "server", 0, 255)
+                .unwrap_err()
+                .code,
+            "BackupService.6102"
+        );
+        assert_eq!(
+            resources(&obj(r), "disk", 0, 255).unwrap()[0].name,
+            "volume-abcd"
+        );
         let dup = json!({"resources": [{"id": "a", "type": "OS::Nova::Server"}, {"id": "a", "type": "OS::Nova::Server"}]});
-        assert_eq!(resources(&obj(dup), "server", 0, 255).unwrap_err().code, "BackupService.6104");
+        assert_eq!(
+            resources(&obj(dup), "server", 0, 255).unwrap_err().code,
+            "BackupService.6104"
+        );
         assert!(tags(&obj(json!({"tags": []}))).is_err());
         assert!(tags(&obj(json!({"tags": [{"key": "a b", "value": "x"}]}))).is_err());
-        let eleven: Vec<Value> = (0..11).map(|i| json!({"key": format!("k{i}"), "value": ""})).collect();
-        assert_eq!(tags(&obj(json!({ "tags": eleven }))).unwrap_err().code, "BackupService.6600");
+        let eleven: Vec<Value> = (0..11)
+            .map(|i| json!({"key": format!("k{i}"), "value": ""}))
+            .collect();
+        assert_eq!(
+            tags(&obj(json!({ "tags": eleven }))).unwrap_err().code,
+            "BackupService.6600"
+        );
         let six = vec![json!({"key": "a", "value": "b"}); 6];
         assert!(bind_rules(&obj(json!({"bind_rules": {"tags": six}}))).is_err());
         assert!(policy_name(&obj(json!({"name": "a.b"}))).is_err());

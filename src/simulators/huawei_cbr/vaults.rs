@@ -19,13 +19,19 @@ pub type Params = Query<BTreeMap<String, String>>;
 
 /// Parse a JSON request body.
 pub fn parse(body: &Bytes) -> SimResult<Value> {
-    serde_json::from_slice(body).map_err(|_| SimError::invalid("the request body is not valid JSON"))
+    serde_json::from_slice(body)
+        .map_err(|_| SimError::invalid("the request body is not valid JSON"))
 }
 
 /// `limit` (1–1000, default 1000) and `offset` (default 0) of a paged list.
 pub fn paging(q: &BTreeMap<String, String>) -> SimResult<(usize, usize)> {
     let number = |k: &str, default: usize| -> SimResult<usize> {
-        q.get(k).map(|s| s.parse::<usize>().map_err(|_| SimError::invalid(format!("{k} must be an integer")))).unwrap_or(Ok(default))
+        q.get(k)
+            .map(|s| {
+                s.parse::<usize>()
+                    .map_err(|_| SimError::invalid(format!("{k} must be an integer")))
+            })
+            .unwrap_or(Ok(default))
     };
     let limit = number("limit", 1000)?;
     if !(1..=1000).contains(&limit) {
@@ -42,22 +48,39 @@ pub fn page_body(key: &str, items: Vec<Value>, limit: usize, offset: usize) -> V
     json!({ key: page, "count": count, "limit": limit, "offset": offset })
 }
 
-fn with_vault<T>(sim: &Shared, project_id: &str, vault_id: &str, f: impl FnOnce(&mut Project, usize) -> SimResult<T>) -> SimResult<T> {
+fn with_vault<T>(
+    sim: &Shared,
+    project_id: &str,
+    vault_id: &str,
+    f: impl FnOnce(&mut Project, usize) -> SimResult<T>,
+) -> SimResult<T> {
     let mut store = sim.store.lock().unwrap();
     let project = store.project(project_id);
-    let idx = project.vaults.iter().position(|x| x.id == vault_id).ok_or_else(|| SimError::code("BackupService.6105"))?;
+    let idx = project
+        .vaults
+        .iter()
+        .position(|x| x.id == vault_id)
+        .ok_or_else(|| SimError::code("BackupService.6105"))?;
     f(project, idx)
 }
 
-pub async fn create(State(sim): State<Shared>, Path(project_id): Path<String>, body: Bytes) -> Result<Response, SimError> {
+pub async fn create(
+    State(sim): State<Shared>,
+    Path(project_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, SimError> {
     let body = parse(&body)?;
     let o = v::envelope(&body, "vault")?;
     let name = v::required_string(o, "name", 1, 64)?;
     let description = v::string(o, "description", 0, 64)?;
-    let billing = v::object(o, "billing")?.ok_or_else(|| SimError::invalid("billing is required"))?;
-    let object_type = v::one_of(billing, "object_type", &["server", "disk", "turbo"])?.ok_or_else(|| SimError::invalid("billing.object_type is required"))?;
-    v::one_of(billing, "protect_type", &["backup"])?.ok_or_else(|| SimError::invalid("billing.protect_type is required"))?;
-    v::one_of(billing, "consistent_level", &["crash_consistent"])?.ok_or_else(|| SimError::invalid("billing.consistent_level is required"))?;
+    let billing =
+        v::object(o, "billing")?.ok_or_else(|| SimError::invalid("billing is required"))?;
+    let object_type = v::one_of(billing, "object_type", &["server", "disk", "turbo"])?
+        .ok_or_else(|| SimError::invalid("billing.object_type is required"))?;
+    v::one_of(billing, "protect_type", &["backup"])?
+        .ok_or_else(|| SimError::invalid("billing.protect_type is required"))?;
+    v::one_of(billing, "consistent_level", &["crash_consistent"])?
+        .ok_or_else(|| SimError::invalid("billing.consistent_level is required"))?;
     let size = v::size(billing, 10)?.ok_or_else(|| SimError::code("BackupService.6101"))?;
     let charging_mode = v::one_of(billing, "charging_mode", &["post_paid"])?;
     let cloud_type = v::one_of(billing, "cloud_type", &["public"])?;
@@ -105,15 +128,27 @@ pub async fn create(State(sim): State<Shared>, Path(project_id): Path<String>, b
     Ok(Json(json!({ "vault": rendered })).into_response())
 }
 
-pub async fn get(State(sim): State<Shared>, Path((project_id, vault_id)): Path<(String, String)>) -> Result<Response, SimError> {
-    with_vault(&sim, &project_id, &vault_id, |p, i| Ok(Json(json!({"vault": p.vaults[i].render(&project_id, false)})).into_response()))
+pub async fn get(
+    State(sim): State<Shared>,
+    Path((project_id, vault_id)): Path<(String, String)>,
+) -> Result<Response, SimError> {
+    with_vault(&sim, &project_id, &vault_id, |p, i| {
+        Ok(Json(json!({"vault": p.vaults[i].render(&project_id, false)})).into_response())
+    })
 }
 
-pub async fn list(State(sim): State<Shared>, Path(project_id): Path<String>, Query(q): Params) -> Result<Response, SimError> {
+pub async fn list(
+    State(sim): State<Shared>,
+    Path(project_id): Path<String>,
+    Query(q): Params,
+) -> Result<Response, SimError> {
     let (limit, offset) = paging(&q)?;
     let mut store = sim.store.lock().unwrap();
     let project = store.project(&project_id);
-    let resource_ids: Vec<&str> = q.get("resource_ids").map(|s| s.split(',').collect()).unwrap_or_default();
+    let resource_ids: Vec<&str> = q
+        .get("resource_ids")
+        .map(|s| s.split(',').collect())
+        .unwrap_or_default();
     let matches = |x: &SimVault| {
         q.get("id").is_none_or(|id| *id == x.id)
             // GUESS: the name filter matches a part of the name; the document does not say.
@@ -124,15 +159,27 @@ pub async fn list(State(sim): State<Shared>, Path(project_id): Path<String>, Que
             && q.get("cloud_type").is_none_or(|c| *c == x.cloud_type)
             && (resource_ids.is_empty() || x.resources.iter().any(|r| resource_ids.contains(&r.id.as_str())))
     };
-    let items = project.vaults.iter().filter(|x| matches(x)).map(|x| x.render(&project_id, false)).collect();
+    let items = project
+        .vaults
+        .iter()
+        .filter(|x| matches(x))
+        .map(|x| x.render(&project_id, false))
+        .collect();
     Ok(Json(page_body("vaults", items, limit, offset)).into_response())
 }
 
-pub async fn update(State(sim): State<Shared>, Path((project_id, vault_id)): Path<(String, String)>, body: Bytes) -> Result<Response, SimError> {
+pub async fn update(
+    State(sim): State<Shared>,
+    Path((project_id, vault_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, SimError> {
     let body = parse(&body)?;
     let o = v::envelope(&body, "vault")?;
     let name = v::string(o, "name", 1, 64)?;
-    let size = v::object(o, "billing")?.map(|b| v::size(b, 1)).transpose()?.flatten();
+    let size = v::object(o, "billing")?
+        .map(|b| v::size(b, 1))
+        .transpose()?
+        .flatten();
     let auto_bind = v::boolean(o, "auto_bind")?;
     let bind_rules = v::bind_rules(o)?;
     let auto_expand = v::boolean(o, "auto_expand")?;
@@ -158,18 +205,36 @@ pub async fn update(State(sim): State<Shared>, Path((project_id, vault_id)): Pat
     })
 }
 
-pub async fn delete(State(sim): State<Shared>, Path((project_id, vault_id)): Path<(String, String)>) -> Result<Response, SimError> {
+pub async fn delete(
+    State(sim): State<Shared>,
+    Path((project_id, vault_id)): Path<(String, String)>,
+) -> Result<Response, SimError> {
     let now = sim.store.lock().unwrap().now();
     with_vault(&sim, &project_id, &vault_id, |p, i| {
         // GUESS: the deletion completes at once (no `deleting` phase); its task is recorded.
         let vault = p.vaults.remove(i);
-        p.tasks.push(task(&vault, "vault_delete", vec![], json!({"vault_delete": {"fail_count": 0, "total_count": 0}}), now));
+        p.tasks.push(task(
+            &vault,
+            "vault_delete",
+            vec![],
+            json!({"vault_delete": {"fail_count": 0, "total_count": 0}}),
+            now,
+        ));
         Ok(StatusCode::NO_CONTENT.into_response())
     })
 }
 
-fn task(vault: &SimVault, operation_type: &str, resource_ids: Vec<String>, extra_info: Value, now: jiff::Timestamp) -> SimTask {
-    let provider = vault.render("", false)["provider_id"].as_str().unwrap_or_default().to_string();
+fn task(
+    vault: &SimVault,
+    operation_type: &str,
+    resource_ids: Vec<String>,
+    extra_info: Value,
+    now: jiff::Timestamp,
+) -> SimTask {
+    let provider = vault.render("", false)["provider_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     SimTask {
         id: new_id(),
         operation_type: operation_type.into(),
@@ -182,9 +247,15 @@ fn task(vault: &SimVault, operation_type: &str, resource_ids: Vec<String>, extra
     }
 }
 
-pub async fn add_resources(State(sim): State<Shared>, Path((project_id, vault_id)): Path<(String, String)>, body: Bytes) -> Result<Response, SimError> {
+pub async fn add_resources(
+    State(sim): State<Shared>,
+    Path((project_id, vault_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, SimError> {
     let body = parse(&body)?;
-    let o = body.as_object().ok_or_else(|| SimError::invalid("the body must be an object"))?;
+    let o = body
+        .as_object()
+        .ok_or_else(|| SimError::invalid("the body must be an object"))?;
     with_vault(&sim, &project_id, &vault_id, |p, i| {
         let added = v::resources(o, &p.vaults[i].object_type, 1, 256)?;
         if added.iter().any(|r| p.holder_of(&r.id).is_some()) {
@@ -196,22 +267,42 @@ pub async fn add_resources(State(sim): State<Shared>, Path((project_id, vault_id
     })
 }
 
-pub async fn remove_resources(State(sim): State<Shared>, Path((project_id, vault_id)): Path<(String, String)>, body: Bytes) -> Result<Response, SimError> {
+pub async fn remove_resources(
+    State(sim): State<Shared>,
+    Path((project_id, vault_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, SimError> {
     let body = parse(&body)?;
     let ids: Vec<String> = match body.get("resource_ids").and_then(Value::as_array) {
-        Some(a) if (1..=256).contains(&a.len()) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-        _ => return Err(SimError::invalid("resource_ids must be a list of 1-256 ids")),
+        Some(a) if (1..=256).contains(&a.len()) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => {
+            return Err(SimError::invalid(
+                "resource_ids must be a list of 1-256 ids",
+            ));
+        }
     };
     let now = sim.store.lock().unwrap().now();
     with_vault(&sim, &project_id, &vault_id, |p, i| {
         let vault = &mut p.vaults[i];
-        if ids.iter().any(|id| !vault.resources.iter().any(|r| r.id == *id)) {
+        if ids
+            .iter()
+            .any(|id| !vault.resources.iter().any(|r| r.id == *id))
+        {
             return Err(SimError::code("BackupService.6135"));
         }
-        let removed: Vec<Value> = vault.resources.iter().filter(|r| ids.contains(&r.id)).map(|r| json!({"id": r.id, "name": r.name, "type": r.type_})).collect();
+        let removed: Vec<Value> = vault
+            .resources
+            .iter()
+            .filter(|r| ids.contains(&r.id))
+            .map(|r| json!({"id": r.id, "name": r.name, "type": r.type_}))
+            .collect();
         // GUESS: removal (and deletion of the resources' backups) completes at once.
         vault.resources.retain(|r| !ids.contains(&r.id));
-        let extra = json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
+        let extra =
+            json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
         let t = task(vault, "remove_resource", ids.clone(), extra, now);
         p.tasks.push(t);
         Ok(Json(json!({"remove_resource_ids": ids})).into_response())
@@ -220,10 +311,18 @@ pub async fn remove_resources(State(sim): State<Shared>, Path((project_id, vault
 
 fn policy_id(body: &Bytes) -> SimResult<String> {
     let body = parse(body)?;
-    body.get("policy_id").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).ok_or_else(|| SimError::invalid("policy_id is required"))
+    body.get("policy_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| SimError::invalid("policy_id is required"))
 }
 
-pub async fn associate_policy(State(sim): State<Shared>, Path((project_id, vault_id)): Path<(String, String)>, body: Bytes) -> Result<Response, SimError> {
+pub async fn associate_policy(
+    State(sim): State<Shared>,
+    Path((project_id, vault_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, SimError> {
     let policy_id = policy_id(&body)?;
     with_vault(&sim, &project_id, &vault_id, |p, i| {
         if p.policy(&policy_id).is_none() {
@@ -233,14 +332,23 @@ pub async fn associate_policy(State(sim): State<Shared>, Path((project_id, vault
         // GUESS: a vault has at most one backup policy. Applying the same one again succeeds;
         // applying a different one is refused with 6127 until the first is removed.
         match &vault.policy_id {
-            Some(existing) if *existing != policy_id => return Err(SimError::code("BackupService.6127")),
+            Some(existing) if *existing != policy_id => {
+                return Err(SimError::code("BackupService.6127"));
+            }
             _ => vault.policy_id = Some(policy_id.clone()),
         }
-        Ok(Json(json!({"associate_policy": {"vault_id": vault.id, "policy_id": policy_id}})).into_response())
+        Ok(
+            Json(json!({"associate_policy": {"vault_id": vault.id, "policy_id": policy_id}}))
+                .into_response(),
+        )
     })
 }
 
-pub async fn dissociate_policy(State(sim): State<Shared>, Path((project_id, vault_id)): Path<(String, String)>, body: Bytes) -> Result<Response, SimError> {
+pub async fn dissociate_policy(
+    State(sim): State<Shared>,
+    Path((project_id, vault_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, SimError> {
     let policy_id = policy_id(&body)?;
     with_vault(&sim, &project_id, &vault_id, |p, i| {
         if p.policy(&policy_id).is_none() {
@@ -251,6 +359,9 @@ pub async fn dissociate_policy(State(sim): State<Shared>, Path((project_id, vaul
             return Err(SimError::code("BackupService.6002"));
         }
         vault.policy_id = None;
-        Ok(Json(json!({"dissociate_policy": {"vault_id": vault.id, "policy_id": policy_id}})).into_response())
+        Ok(
+            Json(json!({"dissociate_policy": {"vault_id": vault.id, "policy_id": policy_id}}))
+                .into_response(),
+        )
     })
 }

@@ -19,7 +19,9 @@ where
 /// An integer given as a number, a numeric string or `null`.
 pub fn flex_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     })
@@ -110,7 +112,10 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(parse_time(input), Some(want.parse().unwrap()), "{input}");
-            assert_eq!(probe(&format!(r#"{{"t": "{input}"}}"#)).t, Some(want.parse().unwrap()));
+            assert_eq!(
+                probe(&format!(r#"{{"t": "{input}"}}"#)).t,
+                Some(want.parse().unwrap())
+            );
         }
         assert_eq!(parse_time("soon"), None);
         assert_eq!(probe(r#"{"t": null}"#).t, None);

@@ -9,22 +9,50 @@ use super::de;
 /// were set, and a PUT replaces the whole object, so the client always sends all it wants.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct OperationDefinition {
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::flex_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::flex_i64"
+    )]
     pub max_backups: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::flex_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::flex_i64"
+    )]
     pub retention_duration_days: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::flex_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::flex_i64"
+    )]
     pub day_backups: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::flex_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::flex_i64"
+    )]
     pub week_backups: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::flex_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::flex_i64"
+    )]
     pub month_backups: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::flex_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::flex_i64"
+    )]
     pub year_backups: Option<i64>,
     /// `UTC+08:00` form; required when any of the day/week/month/year counts is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::flex_i64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de::flex_i64"
+    )]
     pub full_backup_interval: Option<i64>,
 }
 
@@ -36,7 +64,9 @@ pub struct TriggerRequest {
 
 impl TriggerRequest {
     pub fn new(pattern: Vec<String>) -> Self {
-        TriggerRequest { properties: TriggerPatterns { pattern } }
+        TriggerRequest {
+            properties: TriggerPatterns { pattern },
+        }
     }
 }
 
@@ -102,7 +132,9 @@ impl Policy {
 
     /// Whether the policy is applied to `vault_id`.
     pub fn is_applied_to(&self, vault_id: &str) -> bool {
-        self.associated_vaults.iter().any(|a| a.vault_id == vault_id)
+        self.associated_vaults
+            .iter()
+            .any(|a| a.vault_id == vault_id)
     }
 }
 
@@ -149,9 +181,12 @@ pub struct PolicyFilter {
 
 impl PolicyFilter {
     pub fn query(&self) -> Vec<(String, String)> {
-        [("operation_type", &self.operation_type), ("vault_id", &self.vault_id)]
-            .into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
-            .collect()
+        [
+            ("operation_type", &self.operation_type),
+            ("vault_id", &self.vault_id),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+        .collect()
     }
 }

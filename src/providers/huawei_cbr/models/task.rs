@@ -218,7 +218,12 @@ pub struct BackupExtendInfo {
     #[serde(default, deserialize_with = "de::flex_bool")]
     pub encrypted: Option<bool>,
     /// Spelled `support_lld`, `support_llid` and `support_ll` in the document.
-    #[serde(default, alias = "support_llid", alias = "support_ll", deserialize_with = "de::flex_bool")]
+    #[serde(
+        default,
+        alias = "support_llid",
+        alias = "support_ll",
+        deserialize_with = "de::flex_bool"
+    )]
     pub support_lld: Option<bool>,
     /// Also spelled `supported_restoration_mode`.
     #[serde(default, alias = "supported_restoration_mode")]

@@ -25,8 +25,19 @@ fn vault_create_response_example() {
     assert_eq!(v.billing.size, Some(100));
     assert_eq!(v.billing.allocated, Some(40));
     assert_eq!(v.billing.status.as_deref(), Some("available"));
-    assert_eq!(v.created_at, Some("2019-05-23T12:51:10.071232Z".parse().unwrap()));
-    assert_eq!(v.resources[0].extra_info.as_ref().unwrap().exclude_volumes.len(), 1);
+    assert_eq!(
+        v.created_at,
+        Some("2019-05-23T12:51:10.071232Z".parse().unwrap())
+    );
+    assert_eq!(
+        v.resources[0]
+            .extra_info
+            .as_ref()
+            .unwrap()
+            .exclude_volumes
+            .len(),
+        1
+    );
     assert_eq!(v.tag("key01"), Some("value01"));
     assert_eq!(v.bind_rules, BindRules::default());
 }
@@ -81,10 +92,19 @@ fn policy_examples_with_null_and_empty_associated_vaults() {
     let got: Policy = serde_json::from_value(policy_json(json!([]))).unwrap();
     assert_eq!(created, got);
     assert!(created.associated_vaults.is_empty());
-    assert_eq!(created.trigger.properties.start_time, Some("2019-05-08T06:57:05Z".parse().unwrap()));
-    assert_eq!(created.operation_definition.retention_duration_days, Some(1));
+    assert_eq!(
+        created.trigger.properties.start_time,
+        Some("2019-05-08T06:57:05Z".parse().unwrap())
+    );
+    assert_eq!(
+        created.operation_definition.retention_duration_days,
+        Some(1)
+    );
     assert_eq!(created.operation_definition.max_backups, None);
-    let bound: Policy = serde_json::from_value(policy_json(json!([{"vault_id": "v1", "destination_vault_id": null}]))).unwrap();
+    let bound: Policy = serde_json::from_value(policy_json(
+        json!([{"vault_id": "v1", "destination_vault_id": null}]),
+    ))
+    .unwrap();
     assert!(bound.is_applied_to("v1"));
     assert!(!bound.is_applied_to("v2"));
 }
@@ -99,7 +119,9 @@ fn requests_send_only_what_is_set() {
             id: "r1".into(),
             type_: CbrResourceType::Server,
             name: None,
-            extra_info: Some(ResourceExtraInfo { exclude_volumes: vec!["d1".into()] }),
+            extra_info: Some(ResourceExtraInfo {
+                exclude_volumes: vec!["d1".into()],
+            }),
         }],
         tags: vec![],
         backup_policy_id: None,
@@ -114,11 +136,25 @@ fn requests_send_only_what_is_set() {
             "consistent_level": "crash_consistent", "protect_type": "backup"},
             "resources": [{"id": "r1", "type": "OS::Nova::Server", "extra_info": {"exclude_volumes": ["d1"]}}]})
     );
-    let update = VaultUpdate { billing: Some(BillingUpdate { size: 200 }), threshold: Some(80), ..Default::default() };
-    assert_eq!(serde_json::to_value(&update).unwrap(), json!({"billing": {"size": 200}, "threshold": 80}));
+    let update = VaultUpdate {
+        billing: Some(BillingUpdate { size: 200 }),
+        threshold: Some(80),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&update).unwrap(),
+        json!({"billing": {"size": 200}, "threshold": 80})
+    );
     assert!(VaultUpdate::default().is_empty());
-    let od = OperationDefinition { max_backups: Some(1), timezone: Some("UTC+08:00".into()), ..Default::default() };
-    assert_eq!(serde_json::to_value(&od).unwrap(), json!({"max_backups": 1, "timezone": "UTC+08:00"}));
+    let od = OperationDefinition {
+        max_backups: Some(1),
+        timezone: Some("UTC+08:00".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&od).unwrap(),
+        json!({"max_backups": 1, "timezone": "UTC+08:00"})
+    );
 }
 
 #[test]
@@ -128,7 +164,13 @@ fn filters_become_query_parameters() {
         resource_ids: vec!["a".into(), "b".into()],
         ..Default::default()
     };
-    assert_eq!(f.query(), vec![("object_type".into(), "disk".into()), ("resource_ids".into(), "a,b".into())]);
+    assert_eq!(
+        f.query(),
+        vec![
+            ("object_type".into(), "disk".into()),
+            ("resource_ids".into(), "a,b".into())
+        ]
+    );
     let f = OperationLogFilter {
         operation_type: Some("vault_delete".into()),
         start_time: Some("2018-02-01T12:00:00.5Z".parse().unwrap()),
@@ -136,9 +178,19 @@ fn filters_become_query_parameters() {
     };
     assert_eq!(
         f.query(),
-        vec![("operation_type".into(), "vault_delete".into()), ("start_time".into(), "2018-02-01T12:00:00Z".into())]
+        vec![
+            ("operation_type".into(), "vault_delete".into()),
+            ("start_time".into(), "2018-02-01T12:00:00Z".into())
+        ]
     );
-    assert_eq!(PolicyFilter { vault_id: Some("v".into()), ..Default::default() }.query(), vec![("vault_id".into(), "v".into())]);
+    assert_eq!(
+        PolicyFilter {
+            vault_id: Some("v".into()),
+            ..Default::default()
+        }
+        .query(),
+        vec![("vault_id".into(), "v".into())]
+    );
 }
 
 #[test]
@@ -170,6 +222,9 @@ fn backup_lazy_load_flag_under_each_spelling() {
             "children": null}))
         .unwrap();
         assert_eq!(b.extend_info.support_lld, Some(true), "{key}");
-        assert_eq!(b.extend_info.supported_restore_mode.as_deref(), Some("backup"));
+        assert_eq!(
+            b.extend_info.supported_restore_mode.as_deref(),
+            Some("backup")
+        );
     }
 }

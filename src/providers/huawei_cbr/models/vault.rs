@@ -182,7 +182,10 @@ pub struct Vault {
 impl Vault {
     /// The value of tag `key`, `Some("")` for a tag whose value is null.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.iter().find(|t| t.key == key).map(|t| t.value.as_deref().unwrap_or(""))
+        self.tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_deref().unwrap_or(""))
     }
 }
 
