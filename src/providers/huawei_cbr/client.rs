@@ -157,16 +157,9 @@ impl CbrClient {
         vault_id: &str,
         resources: &[ResourceCreate],
     ) -> VendorResult<Vec<String>> {
-        let call = self
-            .call(
-                Method::POST,
-                "POST /vaults/{id}/addresources",
-                format!("/vaults/{vault_id}/addresources"),
-            )
-            .json(&json!({ "resources": resources }));
-        self.fetch_body::<AddResourcesResponse>(call)
-            .await
-            .map(|r| r.add_resource_ids)
+        let body = json!({ "resources": resources });
+        let call = self.vault_action("POST /vaults/{id}/addresources", vault_id, body);
+        self.fetch(call, "add_resource_ids").await
     }
 
     /// `POST /vaults/{id}/removeresources`; returns the ids removed. Their backups are deleted.
@@ -175,16 +168,9 @@ impl CbrClient {
         vault_id: &str,
         resource_ids: &[String],
     ) -> VendorResult<Vec<String>> {
-        let call = self
-            .call(
-                Method::POST,
-                "POST /vaults/{id}/removeresources",
-                format!("/vaults/{vault_id}/removeresources"),
-            )
-            .json(&json!({ "resource_ids": resource_ids }));
-        self.fetch_body::<RemoveResourcesResponse>(call)
-            .await
-            .map(|r| r.remove_resource_ids)
+        let body = json!({ "resource_ids": resource_ids });
+        let call = self.vault_action("POST /vaults/{id}/removeresources", vault_id, body);
+        self.fetch(call, "remove_resource_ids").await
     }
 
     /// `POST /vaults/{id}/associatepolicy`.
@@ -193,13 +179,8 @@ impl CbrClient {
         vault_id: &str,
         policy_id: &str,
     ) -> VendorResult<PolicyBinding> {
-        let call = self
-            .call(
-                Method::POST,
-                "POST /vaults/{id}/associatepolicy",
-                format!("/vaults/{vault_id}/associatepolicy"),
-            )
-            .json(&json!({ "policy_id": policy_id }));
+        let body = json!({ "policy_id": policy_id });
+        let call = self.vault_action("POST /vaults/{id}/associatepolicy", vault_id, body);
         self.fetch(call, "associate_policy").await
     }
 
@@ -210,13 +191,8 @@ impl CbrClient {
         vault_id: &str,
         policy_id: &str,
     ) -> VendorResult<PolicyBinding> {
-        let call = self
-            .call(
-                Method::POST,
-                "POST /vaults/{id}/dissociatepolicy",
-                format!("/vaults/{vault_id}/dissociatepolicy"),
-            )
-            .json(&json!({ "policy_id": policy_id }));
+        let body = json!({ "policy_id": policy_id });
+        let call = self.vault_action("POST /vaults/{id}/dissociatepolicy", vault_id, body);
         self.fetch(call, "dissociate_policy").await
     }
 
@@ -294,6 +270,18 @@ impl CbrClient {
         }
     }
 
+    /// `POST /vaults/{vault_id}/<action>` with a flat body; the action is the operation's last
+    /// path segment.
+    fn vault_action(&self, operation: &'static str, vault_id: &str, body: Value) -> Call {
+        let action = operation.rsplit('/').next().unwrap_or_default();
+        self.call(
+            Method::POST,
+            operation,
+            format!("/vaults/{vault_id}/{action}"),
+        )
+        .json(&body)
+    }
+
     async fn list_all<T: DeserializeOwned>(
         &self,
         operation: &'static str,
@@ -348,12 +336,6 @@ impl CbrClient {
             .filter(|v| !v.is_null())
             .ok_or_else(|| errors::protocol(operation, resp.status, format!("no '{key}'")))?;
         serde_json::from_value(inner).map_err(|e| errors::protocol(operation, resp.status, e))
-    }
-
-    async fn fetch_body<T: DeserializeOwned>(&self, call: Call) -> VendorResult<T> {
-        let operation = call.operation;
-        let resp = self.send(call).await?;
-        serde_json::from_slice(&resp.body).map_err(|e| errors::protocol(operation, resp.status, e))
     }
 
     /// Send a call, authenticated; after a 401 with a login token, log in again and retry once.

@@ -90,15 +90,8 @@ pub fn schedule_to_patterns(
         .flat_map(|h| sets.minutes.iter().map(move |m| (h * 60 + m) as i64))
         .collect();
     if times.len() > MAX_PATTERNS {
-        let field = if sets.minutes.len() > 1 {
-            "minute"
-        } else {
-            "hour"
-        };
-        return Err(ScheduleError::new(
-            field,
-            format!("{} runs a day; CBR allows at most 24", times.len()),
-        ));
+        let message = format!("{} runs a day; CBR allows at most 24", times.len());
+        return Err(too_often(&sets, message));
     }
     let local: BTreeSet<i64> = sets
         .weekdays
@@ -106,15 +99,8 @@ pub fn schedule_to_patterns(
         .flat_map(|d| times.iter().map(move |t| *d as i64 * MINUTES_PER_DAY + t))
         .collect();
     if let Some(gap) = smallest_gap(&local).filter(|g| *g < 60) {
-        let field = if sets.minutes.len() > 1 {
-            "minute"
-        } else {
-            "hour"
-        };
-        return Err(ScheduleError::new(
-            field,
-            format!("runs {gap} minutes apart; CBR schedules at most hourly"),
-        ));
+        let message = format!("runs {gap} minutes apart; CBR schedules at most hourly");
+        return Err(too_often(&sets, message));
     }
     let offset_minutes = i64::from(utc_offset_seconds(schedule.time_zone.as_deref(), now)?) / 60;
     let utc = local
@@ -122,6 +108,16 @@ pub fn schedule_to_patterns(
         .map(|t| (t - offset_minutes).rem_euclid(MINUTES_PER_WEEK))
         .collect();
     Ok(emit(&utc))
+}
+
+/// A schedule that runs too often: the minute field is at fault when it lists several minutes.
+fn too_often(sets: &cron::CronSets, message: String) -> ScheduleError {
+    let field = if sets.minutes.len() > 1 {
+        "minute"
+    } else {
+        "hour"
+    };
+    ScheduleError::new(field, message)
 }
 
 /// The smallest distance between two runs of a weekly cycle, wrapping around the week.

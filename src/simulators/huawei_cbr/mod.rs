@@ -187,6 +187,16 @@ fn routes(shared: Shared) -> Router {
 pub struct Console(Shared);
 
 impl Console {
+    fn with_project<T>(
+        &self,
+        project_id: &str,
+        f: impl FnOnce(&mut Project, jiff::Timestamp) -> T,
+    ) -> T {
+        let mut store = self.0.store.lock().unwrap();
+        let now = store.now();
+        f(store.project(project_id), now)
+    }
+
     /// Create an empty, available vault; returns its id.
     pub fn insert_vault(
         &self,
@@ -195,29 +205,28 @@ impl Console {
         object_type: &str,
         size: i64,
     ) -> String {
-        let mut store = self.0.store.lock().unwrap();
-        let now = store.now();
-        let vault = SimVault::new(new_id(), name, object_type, size, now);
-        let id = vault.id.clone();
-        store.project(project_id).vaults.push(vault);
-        id
+        self.with_project(project_id, |p, now| {
+            p.vaults
+                .push(SimVault::new(new_id(), name, object_type, size, now));
+            p.vaults[p.vaults.len() - 1].id.clone()
+        })
     }
 
     /// Change a vault; false when it does not exist.
     pub fn edit_vault(&self, project_id: &str, id: &str, f: impl FnOnce(&mut SimVault)) -> bool {
-        let mut store = self.0.store.lock().unwrap();
-        store.project(project_id).vault_mut(id).map(f).is_some()
+        self.with_project(project_id, |p, _| p.vault_mut(id).map(f).is_some())
     }
 
     pub fn delete_vault(&self, project_id: &str, id: &str) -> bool {
-        let mut store = self.0.store.lock().unwrap();
-        let vaults = &mut store.project(project_id).vaults;
-        let before = vaults.len();
-        vaults.retain(|v| v.id != id);
-        vaults.len() != before
+        self.with_project(project_id, |p, _| {
+            let before = p.vaults.len();
+            p.vaults.retain(|v| v.id != id);
+            p.vaults.len() != before
+        })
     }
 
-    /// Create a policy with these patterns and `operation_definition`; returns its id.
+    /// Create an enabled backup policy with these patterns and `operation_definition`; returns
+    /// its id.
     pub fn insert_policy(
         &self,
         project_id: &str,
@@ -225,45 +234,24 @@ impl Console {
         pattern: &[&str],
         operation_definition: serde_json::Value,
     ) -> String {
-        let mut store = self.0.store.lock().unwrap();
-        let now = store.now();
-        let policy = SimPolicy {
-            id: new_id(),
-            name: name.into(),
-            enabled: true,
-            operation_type: "backup".into(),
-            operation_definition: operation_definition
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            pattern: pattern.iter().map(|s| s.to_string()).collect(),
-            trigger_id: new_id(),
-            start_time: now,
-        };
-        let id = policy.id.clone();
-        store.project(project_id).policies.push(policy);
-        id
+        let od = operation_definition
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let pattern = pattern.iter().map(|s| s.to_string()).collect();
+        self.with_project(project_id, |p, now| {
+            p.policies.push(SimPolicy::new(name, od, pattern, now));
+            p.policies[p.policies.len() - 1].id.clone()
+        })
     }
 
     pub fn edit_policy(&self, project_id: &str, id: &str, f: impl FnOnce(&mut SimPolicy)) -> bool {
-        let mut store = self.0.store.lock().unwrap();
-        store.project(project_id).policy_mut(id).map(f).is_some()
+        self.with_project(project_id, |p, _| p.policy_mut(id).map(f).is_some())
     }
 
     /// Delete a policy and its associations.
     pub fn delete_policy(&self, project_id: &str, id: &str) -> bool {
-        let mut store = self.0.store.lock().unwrap();
-        let project = store.project(project_id);
-        let before = project.policies.len();
-        project.policies.retain(|p| p.id != id);
-        for v in project
-            .vaults
-            .iter_mut()
-            .filter(|v| v.policy_id.as_deref() == Some(id))
-        {
-            v.policy_id = None;
-        }
-        project.policies.len() != before
+        self.with_project(project_id, |p, _| p.remove_policy(id))
     }
 
     /// A copy of one project's state.

@@ -146,6 +146,25 @@ pub struct SimPolicy {
 }
 
 impl SimPolicy {
+    /// A new enabled backup policy with its trigger, started `now`.
+    pub fn new(
+        name: &str,
+        operation_definition: serde_json::Map<String, Value>,
+        pattern: Vec<String>,
+        now: Timestamp,
+    ) -> Self {
+        SimPolicy {
+            id: new_id(),
+            name: name.to_string(),
+            enabled: true,
+            operation_type: "backup".into(),
+            operation_definition,
+            pattern,
+            trigger_id: new_id(),
+            start_time: now,
+        }
+    }
+
     /// `associated_vaults` is `null` in a create response and a list otherwise.
     pub fn render(&self, associated: &[&SimVault], create: bool) -> Value {
         let associated = if create {
@@ -216,6 +235,36 @@ impl Project {
     pub fn policy_mut(&mut self, id: &str) -> Option<&mut SimPolicy> {
         self.policies.iter_mut().find(|p| p.id == id)
     }
+    /// Position of a vault, or its not-found error (404 BackupService.6105).
+    pub fn vault_index(&self, id: &str) -> Result<usize, super::SimError> {
+        self.vaults
+            .iter()
+            .position(|v| v.id == id)
+            .ok_or_else(|| super::SimError::code("BackupService.6105"))
+    }
+
+    /// Position of a policy, or its not-found error (404 BackupService.6000).
+    pub fn policy_index(&self, id: &str) -> Result<usize, super::SimError> {
+        self.policies
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| super::SimError::code("BackupService.6000"))
+    }
+
+    /// Remove a policy and its associations; false when there was none.
+    pub fn remove_policy(&mut self, id: &str) -> bool {
+        let before = self.policies.len();
+        self.policies.retain(|p| p.id != id);
+        for v in self
+            .vaults
+            .iter_mut()
+            .filter(|v| v.policy_id.as_deref() == Some(id))
+        {
+            v.policy_id = None;
+        }
+        self.policies.len() != before
+    }
+
     /// The vaults a policy is applied to.
     pub fn applied(&self, policy_id: &str) -> Vec<&SimVault> {
         self.vaults

@@ -9,25 +9,9 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::error::{SimError, SimResult};
-use super::model::{Project, SimPolicy, new_id};
+use super::model::{Project, SimPolicy};
 use super::validate as v;
-use super::vaults::{Params, page_body, paging, parse};
-
-fn with_policy<T>(
-    sim: &Shared,
-    project_id: &str,
-    policy_id: &str,
-    f: impl FnOnce(&mut Project, usize) -> SimResult<T>,
-) -> SimResult<T> {
-    let mut store = sim.store.lock().unwrap();
-    let project = store.project(project_id);
-    let idx = project
-        .policies
-        .iter()
-        .position(|p| p.id == policy_id)
-        .ok_or_else(|| SimError::code("BackupService.6000"))?;
-    f(project, idx)
-}
+use super::vaults::{Params, page_body, paging, parse, with_found};
 
 fn render(p: &Project, idx: usize, create: bool) -> Value {
     let policy = &p.policies[idx];
@@ -58,16 +42,10 @@ pub async fn create(
     let mut store = sim.store.lock().unwrap();
     let now = store.now();
     let project = store.project(&project_id);
-    project.policies.push(SimPolicy {
-        id: new_id(),
-        name,
-        enabled,
-        operation_type,
-        operation_definition,
-        pattern,
-        trigger_id: new_id(),
-        start_time: now,
-    });
+    let mut policy = SimPolicy::new(&name, operation_definition, pattern, now);
+    policy.enabled = enabled;
+    policy.operation_type = operation_type;
+    project.policies.push(policy);
     let idx = project.policies.len() - 1;
     Ok(Json(json!({"policy": render(project, idx, true)})).into_response())
 }
@@ -76,9 +54,12 @@ pub async fn get(
     State(sim): State<Shared>,
     Path((project_id, policy_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
-    with_policy(&sim, &project_id, &policy_id, |p, i| {
-        Ok(Json(json!({"policy": render(p, i, false)})).into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.policy_index(&policy_id),
+        |p, i| Ok(Json(json!({"policy": render(p, i, false)})).into_response()),
+    )
 }
 
 /// Unpaged, as the document has it; `count` is the total.
@@ -116,35 +97,39 @@ pub async fn update(
         .transpose()?;
     let pattern = v::object(o, "trigger")?.map(v::trigger).transpose()?;
     // GUESS: operation_type cannot change and is ignored when sent.
-    with_policy(&sim, &project_id, &policy_id, |p, i| {
-        let policy = &mut p.policies[i];
-        policy.name = name.unwrap_or(policy.name.clone());
-        policy.enabled = enabled.unwrap_or(policy.enabled);
-        // The modify example drops the earlier retention_duration_days: the definition is
-        // replaced wholesale, not merged. The trigger keeps its id and start_time.
-        policy.operation_definition =
-            operation_definition.unwrap_or(policy.operation_definition.clone());
-        policy.pattern = pattern.unwrap_or(policy.pattern.clone());
-        Ok(Json(json!({"policy": render(p, i, false)})).into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.policy_index(&policy_id),
+        |p, i| {
+            let policy = &mut p.policies[i];
+            policy.name = name.unwrap_or(policy.name.clone());
+            policy.enabled = enabled.unwrap_or(policy.enabled);
+            // The modify example drops the earlier retention_duration_days: the definition is
+            // replaced wholesale, not merged. The trigger keeps its id and start_time.
+            policy.operation_definition =
+                operation_definition.unwrap_or(policy.operation_definition.clone());
+            policy.pattern = pattern.unwrap_or(policy.pattern.clone());
+            Ok(Json(json!({"policy": render(p, i, false)})).into_response())
+        },
+    )
 }
 
 pub async fn delete(
     State(sim): State<Shared>,
     Path((project_id, policy_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
-    with_policy(&sim, &project_id, &policy_id, |p, i| {
-        // GUESS: deleting a policy that is still applied succeeds and removes it from its vaults.
-        let policy = p.policies.remove(i);
-        for vault in p
-            .vaults
-            .iter_mut()
-            .filter(|x| x.policy_id.as_deref() == Some(policy.id.as_str()))
-        {
-            vault.policy_id = None;
-        }
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.policy_index(&policy_id),
+        |p, i| {
+            // GUESS: deleting a policy that is still applied succeeds and removes it from its vaults.
+            let id = p.policies[i].id.clone();
+            p.remove_policy(&id);
+            Ok(StatusCode::NO_CONTENT.into_response())
+        },
+    )
 }
 
 pub async fn get_task(

@@ -312,24 +312,13 @@ async fn control_routes_dump_and_edit_state() {
         .await
         .unwrap();
     assert_eq!(state[P]["vaults"][0]["name"], "renamed");
-    assert_eq!(
+    let delete = || {
         w.http
             .delete(format!("{base}/projects/{P}/vaults/{id}"))
             .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        w.http
-            .delete(format!("{base}/projects/{P}/vaults/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
+    };
+    assert_eq!(delete().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(delete().await.unwrap().status(), StatusCode::NOT_FOUND);
     let resp = w
         .http
         .post(format!("{base}/clock"))

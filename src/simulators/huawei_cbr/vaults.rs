@@ -48,19 +48,17 @@ pub fn page_body(key: &str, items: Vec<Value>, limit: usize, offset: usize) -> V
     json!({ key: page, "count": count, "limit": limit, "offset": offset })
 }
 
-fn with_vault<T>(
+/// Run `f` on a project and the position of the object `find` looks up (which answers the
+/// object's not-found error).
+pub fn with_found<T>(
     sim: &Shared,
     project_id: &str,
-    vault_id: &str,
+    find: impl FnOnce(&Project) -> SimResult<usize>,
     f: impl FnOnce(&mut Project, usize) -> SimResult<T>,
 ) -> SimResult<T> {
     let mut store = sim.store.lock().unwrap();
     let project = store.project(project_id);
-    let idx = project
-        .vaults
-        .iter()
-        .position(|x| x.id == vault_id)
-        .ok_or_else(|| SimError::code("BackupService.6105"))?;
+    let idx = find(project)?;
     f(project, idx)
 }
 
@@ -132,9 +130,12 @@ pub async fn get(
     State(sim): State<Shared>,
     Path((project_id, vault_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
-    with_vault(&sim, &project_id, &vault_id, |p, i| {
-        Ok(Json(json!({"vault": p.vaults[i].render(&project_id, false)})).into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.vault_index(&vault_id),
+        |p, i| Ok(Json(json!({"vault": p.vaults[i].render(&project_id, false)})).into_response()),
+    )
 }
 
 pub async fn list(
@@ -188,21 +189,26 @@ pub async fn update(
     if threshold.is_some_and(|t| !(1..=100).contains(&t)) {
         return Err(SimError::invalid("threshold must be 1-100"));
     }
-    with_vault(&sim, &project_id, &vault_id, |p, i| {
-        let x = &mut p.vaults[i];
-        // GUESS: capacity cannot shrink (6101); the document does not say whether it can.
-        if size.is_some_and(|s| s < x.size) {
-            return Err(SimError::code("BackupService.6101"));
-        }
-        x.name = name.unwrap_or(x.name.clone());
-        x.size = size.unwrap_or(x.size);
-        x.auto_bind = auto_bind.unwrap_or(x.auto_bind);
-        x.bind_rules = bind_rules.unwrap_or(x.bind_rules.clone());
-        x.auto_expand = auto_expand.unwrap_or(x.auto_expand);
-        x.smn_notify = smn_notify.or(x.smn_notify);
-        x.threshold = threshold.or(x.threshold);
-        Ok(Json(json!({"vault": x.render(&project_id, false)})).into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.vault_index(&vault_id),
+        |p, i| {
+            let x = &mut p.vaults[i];
+            // GUESS: capacity cannot shrink (6101); the document does not say whether it can.
+            if size.is_some_and(|s| s < x.size) {
+                return Err(SimError::code("BackupService.6101"));
+            }
+            x.name = name.unwrap_or(x.name.clone());
+            x.size = size.unwrap_or(x.size);
+            x.auto_bind = auto_bind.unwrap_or(x.auto_bind);
+            x.bind_rules = bind_rules.unwrap_or(x.bind_rules.clone());
+            x.auto_expand = auto_expand.unwrap_or(x.auto_expand);
+            x.smn_notify = smn_notify.or(x.smn_notify);
+            x.threshold = threshold.or(x.threshold);
+            Ok(Json(json!({"vault": x.render(&project_id, false)})).into_response())
+        },
+    )
 }
 
 pub async fn delete(
@@ -210,18 +216,23 @@ pub async fn delete(
     Path((project_id, vault_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
     let now = sim.store.lock().unwrap().now();
-    with_vault(&sim, &project_id, &vault_id, |p, i| {
-        // GUESS: the deletion completes at once (no `deleting` phase); its task is recorded.
-        let vault = p.vaults.remove(i);
-        p.tasks.push(task(
-            &vault,
-            "vault_delete",
-            vec![],
-            json!({"vault_delete": {"fail_count": 0, "total_count": 0}}),
-            now,
-        ));
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.vault_index(&vault_id),
+        |p, i| {
+            // GUESS: the deletion completes at once (no `deleting` phase); its task is recorded.
+            let vault = p.vaults.remove(i);
+            p.tasks.push(task(
+                &vault,
+                "vault_delete",
+                vec![],
+                json!({"vault_delete": {"fail_count": 0, "total_count": 0}}),
+                now,
+            ));
+            Ok(StatusCode::NO_CONTENT.into_response())
+        },
+    )
 }
 
 fn task(
@@ -256,15 +267,20 @@ pub async fn add_resources(
     let o = body
         .as_object()
         .ok_or_else(|| SimError::invalid("the body must be an object"))?;
-    with_vault(&sim, &project_id, &vault_id, |p, i| {
-        let added = v::resources(o, &p.vaults[i].object_type, 1, 256)?;
-        if added.iter().any(|r| p.holder_of(&r.id).is_some()) {
-            return Err(SimError::code("BackupService.6103"));
-        }
-        let ids: Vec<String> = added.iter().map(|r| r.id.clone()).collect();
-        p.vaults[i].resources.extend(added);
-        Ok(Json(json!({"add_resource_ids": ids})).into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.vault_index(&vault_id),
+        |p, i| {
+            let added = v::resources(o, &p.vaults[i].object_type, 1, 256)?;
+            if added.iter().any(|r| p.holder_of(&r.id).is_some()) {
+                return Err(SimError::code("BackupService.6103"));
+            }
+            let ids: Vec<String> = added.iter().map(|r| r.id.clone()).collect();
+            p.vaults[i].resources.extend(added);
+            Ok(Json(json!({"add_resource_ids": ids})).into_response())
+        },
+    )
 }
 
 pub async fn remove_resources(
@@ -285,28 +301,32 @@ pub async fn remove_resources(
         }
     };
     let now = sim.store.lock().unwrap().now();
-    with_vault(&sim, &project_id, &vault_id, |p, i| {
-        let vault = &mut p.vaults[i];
-        if ids
-            .iter()
-            .any(|id| !vault.resources.iter().any(|r| r.id == *id))
-        {
-            return Err(SimError::code("BackupService.6135"));
-        }
-        let removed: Vec<Value> = vault
-            .resources
-            .iter()
-            .filter(|r| ids.contains(&r.id))
-            .map(|r| json!({"id": r.id, "name": r.name, "type": r.type_}))
-            .collect();
-        // GUESS: removal (and deletion of the resources' backups) completes at once.
-        vault.resources.retain(|r| !ids.contains(&r.id));
-        let extra =
-            json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
-        let t = task(vault, "remove_resource", ids.clone(), extra, now);
-        p.tasks.push(t);
-        Ok(Json(json!({"remove_resource_ids": ids})).into_response())
-    })
+    with_found(
+        &sim,
+        &project_id,
+        |p| p.vault_index(&vault_id),
+        |p, i| {
+            let vault = &mut p.vaults[i];
+            if ids
+                .iter()
+                .any(|id| !vault.resources.iter().any(|r| r.id == *id))
+            {
+                return Err(SimError::code("BackupService.6135"));
+            }
+            let removed: Vec<Value> = vault
+                .resources
+                .iter()
+                .filter(|r| ids.contains(&r.id))
+                .map(|r| json!({"id": r.id, "name": r.name, "type": r.type_}))
+                .collect();
+            // GUESS: removal (and deletion of the resources' backups) completes at once.
+            vault.resources.retain(|r| !ids.contains(&r.id));
+            let extra = json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
+            let t = task(vault, "remove_resource", ids.clone(), extra, now);
+            p.tasks.push(t);
+            Ok(Json(json!({"remove_resource_ids": ids})).into_response())
+        },
+    )
 }
 
 fn policy_id(body: &Bytes) -> SimResult<String> {
@@ -323,25 +343,7 @@ pub async fn associate_policy(
     Path((project_id, vault_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, SimError> {
-    let policy_id = policy_id(&body)?;
-    with_vault(&sim, &project_id, &vault_id, |p, i| {
-        if p.policy(&policy_id).is_none() {
-            return Err(SimError::code("BackupService.6000"));
-        }
-        let vault = &mut p.vaults[i];
-        // GUESS: a vault has at most one backup policy. Applying the same one again succeeds;
-        // applying a different one is refused with 6127 until the first is removed.
-        match &vault.policy_id {
-            Some(existing) if *existing != policy_id => {
-                return Err(SimError::code("BackupService.6127"));
-            }
-            _ => vault.policy_id = Some(policy_id.clone()),
-        }
-        Ok(
-            Json(json!({"associate_policy": {"vault_id": vault.id, "policy_id": policy_id}}))
-                .into_response(),
-        )
-    })
+    bind(&sim, &project_id, &vault_id, &body, true)
 }
 
 pub async fn dissociate_policy(
@@ -349,19 +351,48 @@ pub async fn dissociate_policy(
     Path((project_id, vault_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, SimError> {
-    let policy_id = policy_id(&body)?;
-    with_vault(&sim, &project_id, &vault_id, |p, i| {
-        if p.policy(&policy_id).is_none() {
-            return Err(SimError::code("BackupService.6000"));
-        }
-        let vault = &mut p.vaults[i];
-        if vault.policy_id.as_deref() != Some(policy_id.as_str()) {
-            return Err(SimError::code("BackupService.6002"));
-        }
-        vault.policy_id = None;
-        Ok(
-            Json(json!({"dissociate_policy": {"vault_id": vault.id, "policy_id": policy_id}}))
-                .into_response(),
-        )
-    })
+    bind(&sim, &project_id, &vault_id, &body, false)
+}
+
+/// Apply (`associate`) or remove a policy; answers `{"associate_policy"|"dissociate_policy":
+/// {vault_id, policy_id}}`.
+fn bind(
+    sim: &Shared,
+    project_id: &str,
+    vault_id: &str,
+    body: &Bytes,
+    associate: bool,
+) -> SimResult<Response> {
+    let policy_id = policy_id(body)?;
+    with_found(
+        sim,
+        project_id,
+        |p| p.vault_index(vault_id),
+        |p, i| {
+            if p.policy(&policy_id).is_none() {
+                return Err(SimError::code("BackupService.6000"));
+            }
+            let vault = &mut p.vaults[i];
+            let current = vault.policy_id.clone();
+            vault.policy_id = match (associate, current) {
+                // GUESS: a vault has at most one backup policy. Applying the same one again
+                // succeeds; applying a different one is refused with 6127 until the first is removed.
+                (true, Some(existing)) if existing != policy_id => {
+                    return Err(SimError::code("BackupService.6127"));
+                }
+                (true, _) => Some(policy_id.clone()),
+                (false, Some(existing)) if existing == policy_id => None,
+                (false, _) => return Err(SimError::code("BackupService.6002")),
+            };
+            let key = if associate {
+                "associate_policy"
+            } else {
+                "dissociate_policy"
+            };
+            Ok(
+                Json(json!({ key: {"vault_id": vault.id, "policy_id": policy_id} }))
+                    .into_response(),
+            )
+        },
+    )
 }

@@ -284,20 +284,6 @@ impl VaultFilter {
     }
 }
 
-/// `{"add_resource_ids": […]}`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct AddResourcesResponse {
-    #[serde(default, deserialize_with = "de::null_default")]
-    pub add_resource_ids: Vec<String>,
-}
-
-/// `{"remove_resource_ids": […]}`.
-#[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct RemoveResourcesResponse {
-    #[serde(default, deserialize_with = "de::null_default")]
-    pub remove_resource_ids: Vec<String>,
-}
-
 /// `associate_policy` / `dissociate_policy` of the policy binding calls.
 #[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct PolicyBinding {
