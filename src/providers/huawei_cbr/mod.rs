@@ -7,6 +7,7 @@ pub mod client;
 pub mod cron;
 pub mod errors;
 pub mod models;
+mod request;
 pub mod schedule;
 pub mod signer;
 
@@ -14,3 +15,10 @@ pub mod signer;
 pub const VENDOR: &str = "huawei-cbr";
 
 pub use client::CbrClient;
+
+#[cfg(test)]
+mod auth_tests;
+#[cfg(test)]
+mod client_tests;
+#[cfg(test)]
+mod test_support;

@@ -9,6 +9,7 @@ mod error;
 mod iam;
 mod model;
 mod policies;
+mod rrule;
 mod validate;
 mod vaults;
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::error::{SimError, SimResult};
 use super::model::{Project, SimPolicy};
+use super::rrule;
 use super::validate as v;
 use super::vaults::{Params, page_body, paging, parse, with_found};
 
@@ -38,7 +39,7 @@ pub async fn create(
     let operation_definition = v::operation_definition(od)?;
     let trigger =
         v::object(o, "trigger")?.ok_or_else(|| SimError::invalid("trigger is required"))?;
-    let pattern = v::trigger(trigger)?;
+    let pattern = rrule::trigger(trigger)?;
     let mut store = sim.store.lock().unwrap();
     let now = store.now();
     let project = store.project(&project_id);
@@ -95,7 +96,7 @@ pub async fn update(
     let operation_definition = v::object(o, "operation_definition")?
         .map(v::operation_definition)
         .transpose()?;
-    let pattern = v::object(o, "trigger")?.map(v::trigger).transpose()?;
+    let pattern = v::object(o, "trigger")?.map(rrule::trigger).transpose()?;
     // GUESS: operation_type cannot change and is ignored when sent.
     with_found(
         &sim,
