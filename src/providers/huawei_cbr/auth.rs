@@ -235,11 +235,6 @@ impl CbrAuth {
         true
     }
 
-    /// Whether this method authenticates with a cached IAM token.
-    pub fn uses_login(&self) -> bool {
-        matches!(self.method, Method::Password(_))
-    }
-
     async fn current_token(&self, session: &PasswordSession) -> VendorResult<IssuedToken> {
         // Held across the login: concurrent callers wait for one login instead of each logging in.
         let mut st = session.state.lock().await;
