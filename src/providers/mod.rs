@@ -3,6 +3,7 @@
 pub mod budget;
 pub mod error;
 pub mod http;
+pub mod huawei_cbr;
 pub mod rs_server;
 
 use std::sync::Arc;
