@@ -15,6 +15,7 @@ use error::{ErrorKind, VendorError, VendorResult};
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     match p.spec.type_ {
+        ProviderType::HuaweiCbr => huawei_cbr::connect(p),
         ProviderType::RsServer => rs_server::connect(p),
         t => Err(VendorError::new(
             "rampart",

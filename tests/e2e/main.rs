@@ -2,4 +2,6 @@
 //! and the vendor simulators, with the operator running as a separate process.
 
 mod admission;
+mod cbr;
+mod cbr_world;
 mod support;
