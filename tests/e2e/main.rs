@@ -4,4 +4,5 @@
 mod admission;
 mod cbr;
 mod cbr_world;
+mod rs_server;
 mod support;
