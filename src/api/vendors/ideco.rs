@@ -48,12 +48,18 @@ fn default_rest_path() -> String {
 
 impl Default for IdecoProviderSettings {
     fn default() -> Self {
-        IdecoProviderSettings { login_path: default_login_path(), logout_path: None, rest_path: default_rest_path() }
+        IdecoProviderSettings {
+            login_path: default_login_path(),
+            logout_path: None,
+            rest_path: default_rest_path(),
+        }
     }
 }
 
 /// A firewall section (L71-79). Each is its own ordered table with its own rule ids.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum IdecoSection {
     /// FORWARD: traffic through the device.
@@ -69,8 +75,13 @@ pub enum IdecoSection {
 }
 
 impl IdecoSection {
-    pub const ALL: [IdecoSection; 5] =
-        [IdecoSection::Forward, IdecoSection::Input, IdecoSection::Dnat, IdecoSection::Snat, IdecoSection::Log];
+    pub const ALL: [IdecoSection; 5] = [
+        IdecoSection::Forward,
+        IdecoSection::Input,
+        IdecoSection::Dnat,
+        IdecoSection::Snat,
+        IdecoSection::Log,
+    ];
 
     /// The path segment of the section: `/firewall/rules/<segment>`.
     pub fn as_str(self) -> &'static str {
@@ -92,7 +103,12 @@ impl IdecoSection {
     pub fn allowed_actions(self) -> &'static [IdecoAction] {
         match self {
             IdecoSection::Log => &[IdecoAction::MarkLog, IdecoAction::MarkNotLog],
-            _ => &[IdecoAction::Accept, IdecoAction::Drop, IdecoAction::Dnat, IdecoAction::Snat],
+            _ => &[
+                IdecoAction::Accept,
+                IdecoAction::Drop,
+                IdecoAction::Dnat,
+                IdecoAction::Snat,
+            ],
         }
     }
 }
@@ -266,9 +282,21 @@ mod tests {
 
     #[test]
     fn the_logging_section_has_its_own_actions() {
-        assert!(IdecoSection::Log.allowed_actions().contains(&IdecoAction::MarkLog));
-        assert!(!IdecoSection::Log.allowed_actions().contains(&IdecoAction::Accept));
-        assert!(!IdecoSection::Dnat.allowed_actions().contains(&IdecoAction::MarkNotLog));
+        assert!(
+            IdecoSection::Log
+                .allowed_actions()
+                .contains(&IdecoAction::MarkLog)
+        );
+        assert!(
+            !IdecoSection::Log
+                .allowed_actions()
+                .contains(&IdecoAction::Accept)
+        );
+        assert!(
+            !IdecoSection::Dnat
+                .allowed_actions()
+                .contains(&IdecoAction::MarkNotLog)
+        );
         for s in IdecoSection::ALL {
             assert_eq!(IdecoSection::parse(s.as_str()), Some(s));
         }

@@ -24,16 +24,28 @@ use crate::engine::external::{
 use crate::providers::error::{ErrorKind, VendorError};
 
 fn block_of(cr: &FirewallRule) -> ExternalResult<&IdecoFirewallRule> {
-    cr.spec.ideco.as_ref().ok_or_else(|| ExternalError::invalid("spec.ideco", "a FirewallRule on an Ideco provider needs the ideco block"))
+    cr.spec.ideco.as_ref().ok_or_else(|| {
+        ExternalError::invalid(
+            "spec.ideco",
+            "a FirewallRule on an Ideco provider needs the ideco block",
+        )
+    })
 }
 
 fn object(cr: &FirewallRule) -> String {
-    format!("{}/{}", cr.metadata.namespace.as_deref().unwrap_or_default(), cr.metadata.name.as_deref().unwrap_or_default())
+    format!(
+        "{}/{}",
+        cr.metadata.namespace.as_deref().unwrap_or_default(),
+        cr.metadata.name.as_deref().unwrap_or_default()
+    )
 }
 
 fn rule_id(id: &str) -> ExternalResult<i64> {
     id.trim().parse().map_err(|_| {
-        ExternalError::invalid("metadata.annotations[rampart.dev/external-name]", format!("{id:?} is not an Ideco rule id (an integer)"))
+        ExternalError::invalid(
+            "metadata.annotations[rampart.dev/external-name]",
+            format!("{id:?} is not an Ideco rule id (an integer)"),
+        )
     })
 }
 
@@ -52,8 +64,11 @@ impl IdecoRuntime {
 
 /// `spec.ideco` drift for extra copies of the rule (they are removed by the next update).
 fn duplicate_drift(table: &[DeviceRule], view: &SectionView, marker: &str) -> Option<Drift> {
-    let copies: Vec<i64> =
-        table.iter().filter(|r| r.marker() == Some(marker) && view.duplicates.contains(&r.id)).map(|r| r.id).collect();
+    let copies: Vec<i64> = table
+        .iter()
+        .filter(|r| r.marker() == Some(marker) && view.duplicates.contains(&r.id))
+        .map(|r| r.id)
+        .collect();
     (!copies.is_empty()).then(|| Drift {
         field: "spec.ideco".to_string(),
         desired: json!({"rulesWithMarker": 1}).to_string(),
@@ -64,9 +79,16 @@ fn duplicate_drift(table: &[DeviceRule], view: &SectionView, marker: &str) -> Op
 /// `spec.ideco.placement` drift: rampart's rules of the section in declared and in device order,
 /// and how many moves set them right.
 fn order_drift(view: &SectionView, members: &[super::registry::Member], moves: usize) -> Drift {
-    let declared: Vec<i64> = members.iter().filter_map(|m| view.owned.get(&m.marker).copied()).collect();
-    let on_device: Vec<i64> =
-        view.entries.iter().filter(|e| matches!(e.slot, super::order::Slot::Owned(_))).map(|e| e.id).collect();
+    let declared: Vec<i64> = members
+        .iter()
+        .filter_map(|m| view.owned.get(&m.marker).copied())
+        .collect();
+    let on_device: Vec<i64> = view
+        .entries
+        .iter()
+        .filter(|e| matches!(e.slot, super::order::Slot::Owned(_)))
+        .map(|e| e.id)
+        .collect();
     Drift {
         field: "spec.ideco.placement".to_string(),
         desired: json!({"ruleIdsInOrder": declared, "movesNeeded": 0}).to_string(),
@@ -77,13 +99,20 @@ fn order_drift(view: &SectionView, members: &[super::registry::Member], moves: u
 fn not_placeable(blocked: Blocked) -> ExternalError {
     match blocked {
         Blocked::Conflict(c) => ExternalError::invalid("spec.ideco.placement", c.to_string()),
-        missing @ Blocked::SentinelMissing(_) => ExternalError::waiting(format!("{missing}; the rule is created once it exists")),
+        missing @ Blocked::SentinelMissing(_) => {
+            ExternalError::waiting(format!("{missing}; the rule is created once it exists"))
+        }
     }
 }
 
 #[async_trait]
 impl External<FirewallRule> for IdecoRuntime {
-    async fn observe(&self, cr: &FirewallRule, id: Option<&str>, ctx: &CallContext<'_>) -> ExternalResult<Observation<FirewallRuleObservation>> {
+    async fn observe(
+        &self,
+        cr: &FirewallRule,
+        id: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Observation<FirewallRuleObservation>> {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let known = id.map(rule_id).transpose()?;
@@ -97,9 +126,16 @@ impl External<FirewallRule> for IdecoRuntime {
         let mut conditions = device_conditions(&facts);
         conditions.extend(placement_conditions(&block, ordering.as_ref().err()));
 
-        let Some((position, rule)) = view.owned.get(ctx.marker).and_then(|id| table.iter().enumerate().find(|(_, r)| r.id == *id))
+        let Some((position, rule)) = view
+            .owned
+            .get(ctx.marker)
+            .and_then(|id| table.iter().enumerate().find(|(_, r)| r.id == *id))
         else {
-            return Ok(Observation { exists: false, conditions, ..Observation::default() });
+            return Ok(Observation {
+                exists: false,
+                conditions,
+                ..Observation::default()
+            });
         };
         let mut drift = desired::drift(&desired, &rule.fields);
         drift.extend(duplicate_drift(&table, &view, ctx.marker));
@@ -111,8 +147,14 @@ impl External<FirewallRule> for IdecoRuntime {
         let rank = intent.rank_of(ctx.marker).map_or(0, |r| r + 1);
         let details = BTreeMap::from([
             ("block".to_string(), block.to_string()),
-            ("rankInBlock".to_string(), format!("{rank} of {}", intent.members.len())),
-            ("firewallLogMode".to_string(), facts.settings.log_mode.clone()),
+            (
+                "rankInBlock".to_string(),
+                format!("{rank} of {}", intent.members.len()),
+            ),
+            (
+                "firewallLogMode".to_string(),
+                facts.settings.log_mode.clone(),
+            ),
         ]);
         Ok(Observation {
             exists: true,
@@ -147,7 +189,8 @@ impl External<FirewallRule> for IdecoRuntime {
             // Created before a crash, or by a concurrent reconcile: adopt instead of doubling.
             Some(&existing) => existing,
             None => {
-                let anchor = creation_anchor(&table, &view, &intent, ctx.marker).map_err(not_placeable)?;
+                let anchor =
+                    creation_anchor(&table, &view, &intent, ctx.marker).map_err(not_placeable)?;
                 let id = self.client.create_rule(section, &desired, anchor).await?;
                 tracing::info!(vendor = VENDOR, object = %object(cr), section = section.as_str(), rule = id, ?anchor, "created rule");
                 id
@@ -162,10 +205,18 @@ impl External<FirewallRule> for IdecoRuntime {
         if let Err(e) = ordered {
             tracing::warn!(vendor = VENDOR, object = %object(cr), section = section.as_str(), error = %e, "rule created, ordering left for the next pass");
         }
-        Ok(Created { external_name: id.to_string() })
+        Ok(Created {
+            external_name: id.to_string(),
+        })
     }
 
-    async fn update(&self, cr: &FirewallRule, id: &str, _observed: &Observation<FirewallRuleObservation>, ctx: &CallContext<'_>) -> ExternalResult<()> {
+    async fn update(
+        &self,
+        cr: &FirewallRule,
+        id: &str,
+        _observed: &Observation<FirewallRuleObservation>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<()> {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
@@ -173,9 +224,21 @@ impl External<FirewallRule> for IdecoRuntime {
         let _writes = self.writes.lock().await;
         let table = self.table(section, true).await?;
         let view = classify(&table, &self.registry.section(section));
-        let rule = view.owned.get(ctx.marker).and_then(|id| table.iter().find(|r| r.id == *id)).ok_or_else(|| {
-            VendorError::new(VENDOR, "update rule", ErrorKind::NotFound, format!("the rule is no longer in section {}; it is created again", section.as_str()))
-        })?;
+        let rule = view
+            .owned
+            .get(ctx.marker)
+            .and_then(|id| table.iter().find(|r| r.id == *id))
+            .ok_or_else(|| {
+                VendorError::new(
+                    VENDOR,
+                    "update rule",
+                    ErrorKind::NotFound,
+                    format!(
+                        "the rule is no longer in section {}; it is created again",
+                        section.as_str()
+                    ),
+                )
+            })?;
         let table = if desired::drift(&desired, &rule.fields).is_empty() {
             table
         } else {
@@ -188,15 +251,27 @@ impl External<FirewallRule> for IdecoRuntime {
         Ok(())
     }
 
-    async fn delete(&self, cr: &FirewallRule, id: &str, ctx: &CallContext<'_>) -> ExternalResult<Deleted> {
+    async fn delete(
+        &self,
+        cr: &FirewallRule,
+        id: &str,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Deleted> {
         let section = block_of(cr)?.section;
         let known: Option<i64> = id.trim().parse().ok();
         let _writes = self.writes.lock().await;
         self.registry.forget(ctx.marker);
         let ours = |r: &DeviceRule| {
-            r.marker() == Some(ctx.marker) || (Some(r.id) == known && r.marker().is_none_or(|m| m == ctx.marker))
+            r.marker() == Some(ctx.marker)
+                || (Some(r.id) == known && r.marker().is_none_or(|m| m == ctx.marker))
         };
-        let targets: Vec<i64> = self.table(section, true).await?.iter().filter(|r| ours(r)).map(|r| r.id).collect();
+        let targets: Vec<i64> = self
+            .table(section, true)
+            .await?
+            .iter()
+            .filter(|r| ours(r))
+            .map(|r| r.id)
+            .collect();
         if targets.is_empty() {
             return Ok(Deleted::Gone);
         }
@@ -204,7 +279,15 @@ impl External<FirewallRule> for IdecoRuntime {
             self.client.delete_rule(section, *target).await?;
             tracing::info!(vendor = VENDOR, object = %object(cr), section = section.as_str(), rule = target, "deleted rule");
         }
-        let left = self.table(section, true).await?.iter().any(|r| targets.contains(&r.id));
-        Ok(if left { Deleted::InProgress } else { Deleted::Gone })
+        let left = self
+            .table(section, true)
+            .await?
+            .iter()
+            .any(|r| targets.contains(&r.id));
+        Ok(if left {
+            Deleted::InProgress
+        } else {
+            Deleted::Gone
+        })
     }
 }

@@ -5,7 +5,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::errors;
-use super::models::{CreatedRule, DeviceRule, FirewallSettings, FirewallState, MoveParams, MoveRequest, ServiceStatus, integer};
+use super::models::{
+    CreatedRule, DeviceRule, FirewallSettings, FirewallState, MoveParams, MoveRequest,
+    ServiceStatus, integer,
+};
 use super::order::Move;
 use super::session::Session;
 use crate::api::vendors::ideco::IdecoSection;
@@ -32,33 +35,66 @@ impl IdecoClient {
         let url = self.rules_url(section, "");
         let resp = self.session.send(LIST, |c| c.get(&url)).await?;
         let rows: Vec<Value> = read_json(LIST, &resp)?;
-        rows.into_iter().map(|r| DeviceRule::from_json(r).map_err(|e| errors::protocol(LIST, e))).collect()
+        rows.into_iter()
+            .map(|r| DeviceRule::from_json(r).map_err(|e| errors::protocol(LIST, e)))
+            .collect()
     }
 
     /// Create a rule; with an anchor it lands right after it (`insert_after`) or in its place,
     /// without one at the end of the table (L156-158). Returns the new id.
-    pub async fn create_rule(&self, section: IdecoSection, body: &Map<String, Value>, anchor: Option<(i64, bool)>) -> VendorResult<i64> {
+    pub async fn create_rule(
+        &self,
+        section: IdecoSection,
+        body: &Map<String, Value>,
+        anchor: Option<(i64, bool)>,
+    ) -> VendorResult<i64> {
         let url = self.rules_url(section, "");
         let query: Vec<(&str, String)> = anchor
-            .map(|(id, after)| vec![("anchor_item_id", id.to_string()), ("insert_after", after.to_string())])
+            .map(|(id, after)| {
+                vec![
+                    ("anchor_item_id", id.to_string()),
+                    ("insert_after", after.to_string()),
+                ]
+            })
             .unwrap_or_default();
-        let resp = self.session.send(CREATE, |c| c.post(&url).query(&query).json(body)).await?;
+        let resp = self
+            .session
+            .send(CREATE, |c| c.post(&url).query(&query).json(body))
+            .await?;
         let created: CreatedRule = read_json(CREATE, &resp)?;
-        integer(&created.id).ok_or_else(|| errors::protocol(CREATE, "the new rule's id is not an integer"))
+        integer(&created.id)
+            .ok_or_else(|| errors::protocol(CREATE, "the new rule's id is not an integer"))
     }
 
     /// Replace a rule's body (L184-214). Its place does not change.
-    pub async fn update_rule(&self, section: IdecoSection, id: i64, body: &Map<String, Value>) -> VendorResult<()> {
+    pub async fn update_rule(
+        &self,
+        section: IdecoSection,
+        id: i64,
+        body: &Map<String, Value>,
+    ) -> VendorResult<()> {
         let url = self.rules_url(section, &format!("/{id}"));
-        let resp = self.session.send(UPDATE, |c| c.put(&url).json(body)).await?;
+        let resp = self
+            .session
+            .send(UPDATE, |c| c.put(&url).json(body))
+            .await?;
         expect_success(UPDATE, &resp)
     }
 
     /// Move a rule next to another (L216-240).
     pub async fn move_rule(&self, section: IdecoSection, mv: &Move) -> VendorResult<()> {
         let url = self.rules_url(section, "/move");
-        let body = MoveRequest { params: MoveParams { id: mv.id, anchor_item_id: mv.anchor, insert_after: mv.insert_after } };
-        let resp = self.session.send(MOVE, |c| c.patch(&url).json(&body)).await?;
+        let body = MoveRequest {
+            params: MoveParams {
+                id: mv.id,
+                anchor_item_id: mv.anchor,
+                insert_after: mv.insert_after,
+            },
+        };
+        let resp = self
+            .session
+            .send(MOVE, |c| c.patch(&url).json(&body))
+            .await?;
         expect_success(MOVE, &resp)
     }
 
@@ -74,15 +110,18 @@ impl IdecoClient {
     }
 
     pub async fn firewall_status(&self) -> VendorResult<Vec<ServiceStatus>> {
-        self.get_json("GET /firewall/status", "/firewall/status").await
+        self.get_json("GET /firewall/status", "/firewall/status")
+            .await
     }
 
     pub async fn firewall_state(&self) -> VendorResult<FirewallState> {
-        self.get_json("GET /firewall/state", "/firewall/state").await
+        self.get_json("GET /firewall/state", "/firewall/state")
+            .await
     }
 
     pub async fn firewall_settings(&self) -> VendorResult<FirewallSettings> {
-        self.get_json("GET /firewall/settings", "/firewall/settings").await
+        self.get_json("GET /firewall/settings", "/firewall/settings")
+            .await
     }
 
     pub async fn logout(&self) {
@@ -96,12 +135,18 @@ impl IdecoClient {
     }
 
     fn rules_url(&self, section: IdecoSection, rest: &str) -> String {
-        self.session.http().url(&format!("/firewall/rules/{}{rest}", section.as_str()))
+        self.session
+            .http()
+            .url(&format!("/firewall/rules/{}{rest}", section.as_str()))
     }
 }
 
 fn expect_success(operation: &str, resp: &HttpResponse) -> VendorResult<()> {
-    if resp.is_success() { Ok(()) } else { Err(errors::from_response(operation, resp)) }
+    if resp.is_success() {
+        Ok(())
+    } else {
+        Err(errors::from_response(operation, resp))
+    }
 }
 
 fn read_json<T: DeserializeOwned>(operation: &str, resp: &HttpResponse) -> VendorResult<T> {

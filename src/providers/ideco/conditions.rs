@@ -11,8 +11,16 @@ const RULES_SERVICE: &str = "rules-in-kernel";
 
 /// `name: status` of every service the device reports.
 pub fn service_summary(facts: &DeviceFacts) -> String {
-    let parts: Vec<String> = facts.services.iter().map(|s| format!("{}: {}", s.name, s.status)).collect();
-    if parts.is_empty() { "the device reports no firewall services".to_string() } else { parts.join("; ") }
+    let parts: Vec<String> = facts
+        .services
+        .iter()
+        .map(|s| format!("{}: {}", s.name, s.status))
+        .collect();
+    if parts.is_empty() {
+        "the device reports no firewall services".to_string()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// `DeviceReachable`, `FirewallEnabled` and `RulesInKernel`.
@@ -33,14 +41,19 @@ pub fn device_conditions(facts: &DeviceFacts) -> Vec<ExtraCondition> {
         }
     };
     let rules = match facts.services.iter().find(|s| s.name == RULES_SERVICE) {
-        Some(s) if s.status == "active" => {
-            ExtraCondition { type_: "RulesInKernel", status: true, reason: "Active", message: format!("{RULES_SERVICE} is active") }
-        }
+        Some(s) if s.status == "active" => ExtraCondition {
+            type_: "RulesInKernel",
+            status: true,
+            reason: "Active",
+            message: format!("{RULES_SERVICE} is active"),
+        },
         Some(s) => ExtraCondition {
             type_: "RulesInKernel",
             status: false,
             reason: "NotActive",
-            message: format!("{RULES_SERVICE} is {}: {}", s.status, s.msg.join(" ")).trim_end_matches([' ', ':']).to_string(),
+            message: format!("{RULES_SERVICE} is {}: {}", s.status, s.msg.join(" "))
+                .trim_end_matches([' ', ':'])
+                .to_string(),
         },
         None => ExtraCondition {
             type_: "RulesInKernel",
@@ -49,17 +62,24 @@ pub fn device_conditions(facts: &DeviceFacts) -> Vec<ExtraCondition> {
             message: format!("the device does not report {RULES_SERVICE}"),
         },
     };
-    let reachable =
-        ExtraCondition { type_: "DeviceReachable", status: true, reason: "Reachable", message: service_summary(facts) };
+    let reachable = ExtraCondition {
+        type_: "DeviceReachable",
+        status: true,
+        reason: "Reachable",
+        message: service_summary(facts),
+    };
     vec![reachable, enabled, rules]
 }
 
 /// `PlacementConflict`, and `SentinelFound` for a rule placed after a sentinel.
 pub fn placement_conditions(block: &BlockSpec, blocked: Option<&Blocked>) -> Vec<ExtraCondition> {
     let conflict = match blocked {
-        Some(Blocked::Conflict(c)) => {
-            ExtraCondition { type_: "PlacementConflict", status: true, reason: "ConflictingBlocks", message: c.to_string() }
-        }
+        Some(Blocked::Conflict(c)) => ExtraCondition {
+            type_: "PlacementConflict",
+            status: true,
+            reason: "ConflictingBlocks",
+            message: c.to_string(),
+        },
         _ => ExtraCondition {
             type_: "PlacementConflict",
             status: false,
@@ -70,9 +90,12 @@ pub fn placement_conditions(block: &BlockSpec, blocked: Option<&Blocked>) -> Vec
     let mut out = vec![conflict];
     if let BlockSpec::AfterSentinel(comment) = block {
         out.push(match blocked {
-            Some(b @ Blocked::SentinelMissing(_)) => {
-                ExtraCondition { type_: "SentinelFound", status: false, reason: "SentinelMissing", message: b.to_string() }
-            }
+            Some(b @ Blocked::SentinelMissing(_)) => ExtraCondition {
+                type_: "SentinelFound",
+                status: false,
+                reason: "SentinelMissing",
+                message: b.to_string(),
+            },
             _ => ExtraCondition {
                 type_: "SentinelFound",
                 status: true,
@@ -92,10 +115,18 @@ mod tests {
 
     fn facts(enabled: bool, rules_status: Option<&str>) -> DeviceFacts {
         let services = rules_status
-            .map(|s| ServiceStatus { name: RULES_SERVICE.into(), status: s.into(), msg: vec!["reloading tables".into()] })
+            .map(|s| ServiceStatus {
+                name: RULES_SERVICE.into(),
+                status: s.into(),
+                msg: vec!["reloading tables".into()],
+            })
             .into_iter()
             .collect();
-        DeviceFacts { services, state: FirewallState { enabled }, settings: FirewallSettings::default() }
+        DeviceFacts {
+            services,
+            state: FirewallState { enabled },
+            settings: FirewallSettings::default(),
+        }
     }
 
     fn find<'a>(c: &'a [ExtraCondition], t: &str) -> &'a ExtraCondition {
@@ -105,18 +136,39 @@ mod tests {
     #[test]
     fn the_device_state_becomes_conditions() {
         let c = device_conditions(&facts(true, Some("active")));
-        assert!(find(&c, "FirewallEnabled").status && find(&c, "RulesInKernel").status && find(&c, "DeviceReachable").status);
-        assert_eq!(find(&c, "DeviceReachable").message, "rules-in-kernel: active");
+        assert!(
+            find(&c, "FirewallEnabled").status
+                && find(&c, "RulesInKernel").status
+                && find(&c, "DeviceReachable").status
+        );
+        assert_eq!(
+            find(&c, "DeviceReachable").message,
+            "rules-in-kernel: active"
+        );
         let c = device_conditions(&facts(false, Some("failed")));
-        assert_eq!((find(&c, "FirewallEnabled").status, find(&c, "FirewallEnabled").reason), (false, "Disabled"));
-        assert_eq!(find(&c, "RulesInKernel").message, "rules-in-kernel is failed: reloading tables");
+        assert_eq!(
+            (
+                find(&c, "FirewallEnabled").status,
+                find(&c, "FirewallEnabled").reason
+            ),
+            (false, "Disabled")
+        );
+        assert_eq!(
+            find(&c, "RulesInKernel").message,
+            "rules-in-kernel is failed: reloading tables"
+        );
         let c = device_conditions(&facts(true, None));
         assert_eq!(find(&c, "RulesInKernel").reason, "Unknown");
     }
 
     #[test]
     fn placement_problems_become_conditions() {
-        let conflict = Blocked::Conflict(PlacementConflict { wishes: vec![(BlockSpec::Top, vec!["ns/a".into()]), (BlockSpec::Bottom, vec!["ns/b".into()])] });
+        let conflict = Blocked::Conflict(PlacementConflict {
+            wishes: vec![
+                (BlockSpec::Top, vec!["ns/a".into()]),
+                (BlockSpec::Bottom, vec!["ns/b".into()]),
+            ],
+        });
         let c = placement_conditions(&BlockSpec::Top, Some(&conflict));
         assert_eq!(c.len(), 1);
         assert!(c[0].status && c[0].message.contains("ns/b"));

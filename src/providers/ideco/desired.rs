@@ -32,41 +32,55 @@ pub const MAX_COMMENT: usize = 255;
 
 /// The rule body the spec asks for: the documented fields (comment with the ownership marker)
 /// followed by `extraFields`.
-pub fn desired_fields(spec: &IdecoFirewallRule, marker: &str) -> ExternalResult<Map<String, Value>> {
+pub fn desired_fields(
+    spec: &IdecoFirewallRule,
+    marker: &str,
+) -> ExternalResult<Map<String, Value>> {
     if !spec.section.allowed_actions().contains(&spec.action) {
-        let allowed: Vec<&str> = spec.section.allowed_actions().iter().map(|a| a.as_str()).collect();
+        let allowed: Vec<&str> = spec
+            .section
+            .allowed_actions()
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
         return Err(ExternalError::invalid(
             "spec.ideco.action",
-            format!("{} is not allowed in section {}; use one of {}", spec.action.as_str(), spec.section.as_str(), allowed.join(", ")),
+            format!(
+                "{} is not allowed in section {}; use one of {}",
+                spec.action.as_str(),
+                spec.section.as_str(),
+                allowed.join(", ")
+            ),
         ));
     }
     let comment = marker::compose(&spec.comment, marker);
     if comment.chars().count() > MAX_COMMENT {
         return Err(ExternalError::invalid(
             "spec.ideco.comment",
-            format!("with rampart's marker the comment has {} characters; the device takes {MAX_COMMENT}", comment.chars().count()),
+            format!(
+                "with rampart's marker the comment has {} characters; the device takes {MAX_COMMENT}",
+                comment.chars().count()
+            ),
         ));
     }
-    let mut body = Map::new();
-    let documented = [
-        json!(spec.action.as_str()),
-        json!(comment),
-        json!(spec.destination_addresses),
-        json!(spec.destination_addresses_negate),
-        json!(spec.destination_ports),
-        json!(spec.enabled),
-        json!(spec.hip_profiles),
-        json!(spec.incoming_interface),
-        json!(spec.outgoing_interface),
-        json!(spec.parent_id),
-        json!(spec.protocol),
-        json!(spec.source_addresses),
-        json!(spec.source_addresses_negate),
-        json!(spec.timetable),
-    ];
-    for ((device, _), value) in DOCUMENTED_FIELDS.iter().zip(documented) {
-        body.insert(device.to_string(), value);
-    }
+    let Value::Object(mut body) = json!({
+        "action": spec.action.as_str(),
+        "comment": comment,
+        "destination_addresses": spec.destination_addresses,
+        "destination_addresses_negate": spec.destination_addresses_negate,
+        "destination_ports": spec.destination_ports,
+        "enabled": spec.enabled,
+        "hip_profiles": spec.hip_profiles,
+        "incoming_interface": spec.incoming_interface,
+        "outgoing_interface": spec.outgoing_interface,
+        "parent_id": spec.parent_id,
+        "protocol": spec.protocol,
+        "source_addresses": spec.source_addresses,
+        "source_addresses_negate": spec.source_addresses_negate,
+        "timetable": spec.timetable,
+    }) else {
+        unreachable!("an object literal")
+    };
     for (key, value) in &spec.extra_fields {
         if key == "id" || body.contains_key(key) {
             return Err(ExternalError::invalid(
@@ -129,14 +143,21 @@ mod tests {
     use crate::api::vendors::ideco::{IdecoAction, IdecoSection};
 
     fn spec(v: Value) -> IdecoFirewallRule {
-        let mut base = json!({"section": "forward", "action": "accept", "placement": {"block": "Top"}});
-        base.as_object_mut().unwrap().extend(v.as_object().unwrap().clone());
+        let mut base =
+            json!({"section": "forward", "action": "accept", "placement": {"block": "Top"}});
+        base.as_object_mut()
+            .unwrap()
+            .extend(v.as_object().unwrap().clone());
         serde_json::from_value(base).unwrap()
     }
 
     #[test]
     fn the_body_has_every_documented_field_and_the_marker() {
-        let body = desired_fields(&spec(json!({"comment": "web", "sourceAddresses": ["10.0.0.0/8"], "protocol": "tcp"})), "m1").unwrap();
+        let body = desired_fields(
+            &spec(json!({"comment": "web", "sourceAddresses": ["10.0.0.0/8"], "protocol": "tcp"})),
+            "m1",
+        )
+        .unwrap();
         let keys: Vec<&str> = body.keys().map(String::as_str).collect();
         let documented: Vec<&str> = DOCUMENTED_FIELDS.iter().map(|(d, _)| *d).collect();
         assert_eq!(keys.len(), 14);
@@ -149,11 +170,18 @@ mod tests {
 
     #[test]
     fn extra_fields_pass_through_but_cannot_shadow_documented_ones() {
-        let body = desired_fields(&spec(json!({"extraFields": {"change_destination": "10.1.1.1:8080"}})), "m").unwrap();
+        let body = desired_fields(
+            &spec(json!({"extraFields": {"change_destination": "10.1.1.1:8080"}})),
+            "m",
+        )
+        .unwrap();
         assert_eq!(body["change_destination"], "10.1.1.1:8080");
         for key in ["action", "id", "comment"] {
             let err = desired_fields(&spec(json!({"extraFields": {key: 1}})), "m").unwrap_err();
-            assert!(matches!(&err, ExternalError::InvalidSpec { field, .. } if field == &format!("spec.ideco.extraFields.{key}")), "{err}");
+            assert!(
+                matches!(&err, ExternalError::InvalidSpec { field, .. } if field == &format!("spec.ideco.extraFields.{key}")),
+                "{err}"
+            );
         }
     }
 
@@ -161,7 +189,9 @@ mod tests {
     fn actions_are_checked_per_section() {
         let mut s = spec(json!({}));
         s.section = IdecoSection::Log;
-        assert!(matches!(desired_fields(&s, "m"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ideco.action"));
+        assert!(
+            matches!(desired_fields(&s, "m"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ideco.action")
+        );
         s.action = IdecoAction::MarkLog;
         assert!(desired_fields(&s, "m").is_ok());
     }
@@ -169,9 +199,18 @@ mod tests {
     #[test]
     fn a_comment_too_long_with_the_marker_is_refused() {
         let fits = spec(json!({"comment": "ж".repeat(228)}));
-        assert_eq!(desired_fields(&fits, "0123456789abcdef").unwrap()["comment"].as_str().unwrap().chars().count(), 255);
+        assert_eq!(
+            desired_fields(&fits, "0123456789abcdef").unwrap()["comment"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            255
+        );
         let long = spec(json!({"comment": "ж".repeat(229)}));
-        assert!(matches!(desired_fields(&long, "0123456789abcdef"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ideco.comment"));
+        assert!(
+            matches!(desired_fields(&long, "0123456789abcdef"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ideco.comment")
+        );
     }
 
     #[test]
@@ -179,7 +218,10 @@ mod tests {
         let current = json!({"id": 4, "action": "drop", "dnat_target": "10.0.0.9", "comment": "x"});
         let desired = json!({"action": "accept", "comment": "x [rampart:m]"});
         let body = overlay(current.as_object().unwrap(), desired.as_object().unwrap());
-        assert_eq!(Value::Object(body), json!({"action": "accept", "dnat_target": "10.0.0.9", "comment": "x [rampart:m]"}));
+        assert_eq!(
+            Value::Object(body),
+            json!({"action": "accept", "dnat_target": "10.0.0.9", "comment": "x [rampart:m]"})
+        );
     }
 
     #[test]
@@ -188,8 +230,14 @@ mod tests {
         let observed = json!({"source_addresses": ["b", "a"], "enabled": false});
         let d = drift(desired.as_object().unwrap(), observed.as_object().unwrap());
         let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
-        assert_eq!(fields, vec!["spec.ideco.enabled", "spec.ideco.extraFields.nat_port"]);
-        assert_eq!((d[0].desired.as_str(), d[0].observed.as_str()), ("true", "false"));
+        assert_eq!(
+            fields,
+            vec!["spec.ideco.enabled", "spec.ideco.extraFields.nat_port"]
+        );
+        assert_eq!(
+            (d[0].desired.as_str(), d[0].observed.as_str()),
+            ("true", "false")
+        );
         assert_eq!(d[1].observed, "null");
     }
 }

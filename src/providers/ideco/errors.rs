@@ -18,7 +18,12 @@ pub fn from_response(operation: &str, resp: &HttpResponse) -> VendorError {
 
 /// An answer we could not read.
 pub fn protocol(operation: &str, what: impl std::fmt::Display) -> VendorError {
-    VendorError::new(VENDOR, operation, ErrorKind::Protocol, format!("unexpected answer: {what}"))
+    VendorError::new(
+        VENDOR,
+        operation,
+        ErrorKind::Protocol,
+        format!("unexpected answer: {what}"),
+    )
 }
 
 // GUESS: the document shows no error body; take the usual text fields of a JSON error, or a
@@ -27,7 +32,9 @@ fn body_message(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let text = match &v {
         serde_json::Value::String(s) => Some(s.as_str()),
-        serde_json::Value::Object(o) => ["message", "detail", "error", "msg"].iter().find_map(|k| o.get(*k)?.as_str()),
+        serde_json::Value::Object(o) => ["message", "detail", "error", "msg"]
+            .iter()
+            .find_map(|k| o.get(*k)?.as_str()),
         _ => None,
     }?;
     Some(text.chars().take(300).collect())
@@ -38,19 +45,38 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, body: &str) -> HttpResponse {
-        HttpResponse { status, headers: Default::default(), body: bytes::Bytes::from(body.to_string()) }
+        HttpResponse {
+            status,
+            headers: Default::default(),
+            body: bytes::Bytes::from(body.to_string()),
+        }
     }
 
     #[test]
     fn kinds_follow_the_status_and_messages_the_body() {
-        let e = from_response("PUT /firewall/rules/{section}/{id}", &resp(400, r#"{"message": "bad action"}"#));
+        let e = from_response(
+            "PUT /firewall/rules/{section}/{id}",
+            &resp(400, r#"{"message": "bad action"}"#),
+        );
         assert_eq!(e.kind, ErrorKind::Rejected);
         assert_eq!(e.message, "bad action");
         assert_eq!(e.status, Some(400));
-        assert_eq!(from_response("x", &resp(503, "")).kind, ErrorKind::Unavailable);
+        assert_eq!(
+            from_response("x", &resp(503, "")).kind,
+            ErrorKind::Unavailable
+        );
         assert!(from_response("x", &resp(503, "")).is_retryable());
-        assert_eq!(from_response("x", &resp(404, r#""no such rule""#)).message, "no such rule");
-        assert_eq!(from_response("x", &resp(500, "<html>oops</html>")).message, "<html>oops</html>");
-        assert_eq!(from_response("x", &resp(502, "  ")).message, "the device gave no reason");
+        assert_eq!(
+            from_response("x", &resp(404, r#""no such rule""#)).message,
+            "no such rule"
+        );
+        assert_eq!(
+            from_response("x", &resp(500, "<html>oops</html>")).message,
+            "<html>oops</html>"
+        );
+        assert_eq!(
+            from_response("x", &resp(502, "  ")).message,
+            "the device gave no reason"
+        );
     }
 }

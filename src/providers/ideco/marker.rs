@@ -8,7 +8,11 @@ const OPEN: &str = "[rampart:";
 /// The comment rampart writes: the user's comment followed by the marker.
 pub fn compose(user_comment: &str, marker: &str) -> String {
     let user = user_comment.trim_end();
-    if user.is_empty() { format!("{OPEN}{marker}]") } else { format!("{user} {OPEN}{marker}]") }
+    if user.is_empty() {
+        format!("{OPEN}{marker}]")
+    } else {
+        format!("{user} {OPEN}{marker}]")
+    }
 }
 
 /// The marker in a device comment, wherever it is (people sometimes append text after it).
@@ -19,7 +23,11 @@ pub fn parse(comment: &str) -> Option<&str> {
     while let Some(start) = rest.find(OPEN) {
         let after = &rest[start + OPEN.len()..];
         match after.find(']') {
-            Some(end) if end > 0 && !after[..end].contains(char::is_whitespace) && !after[..end].contains('[') => {
+            Some(end)
+                if end > 0
+                    && !after[..end].contains(char::is_whitespace)
+                    && !after[..end].contains('[') =>
+            {
                 found = Some(&after[..end]);
                 rest = &after[end + 1..];
             }
@@ -40,15 +48,24 @@ mod tests {
 
     #[test]
     fn composes_with_and_without_a_user_comment() {
-        assert_eq!(compose("web to db", "0123456789abcdef"), "web to db [rampart:0123456789abcdef]");
-        assert_eq!(compose("", "0123456789abcdef"), "[rampart:0123456789abcdef]");
+        assert_eq!(
+            compose("web to db", "0123456789abcdef"),
+            "web to db [rampart:0123456789abcdef]"
+        );
+        assert_eq!(
+            compose("", "0123456789abcdef"),
+            "[rampart:0123456789abcdef]"
+        );
         assert_eq!(compose("trailing  ", "m"), "trailing [rampart:m]");
     }
 
     #[test]
     fn parses_what_it_composes() {
         for user in ["", "a", "правило для бэкапа", "x [y] z"] {
-            assert_eq!(parse(&compose(user, "0123456789abcdef")), Some("0123456789abcdef"));
+            assert_eq!(
+                parse(&compose(user, "0123456789abcdef")),
+                Some("0123456789abcdef")
+            );
         }
     }
 

@@ -18,13 +18,22 @@ pub struct DeviceRule {
 impl DeviceRule {
     /// Read one element of `GET /firewall/rules/<section>`.
     pub fn from_json(value: Value) -> Result<Self, String> {
-        let Value::Object(mut fields) = value else { return Err("a rule is not a JSON object".to_string()) };
-        let id = fields.remove("id").as_ref().and_then(integer).ok_or("a rule has no integer id")?;
+        let Value::Object(mut fields) = value else {
+            return Err("a rule is not a JSON object".to_string());
+        };
+        let id = fields
+            .remove("id")
+            .as_ref()
+            .and_then(integer)
+            .ok_or("a rule has no integer id")?;
         Ok(DeviceRule { id, fields })
     }
 
     pub fn comment(&self) -> &str {
-        self.fields.get("comment").and_then(Value::as_str).unwrap_or("")
+        self.fields
+            .get("comment")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// The rampart marker in the comment, if any.
@@ -40,7 +49,8 @@ impl DeviceRule {
 /// An integer the document types as `"integer"`; a numeric string is accepted too, since the
 /// document's examples quote every type.
 pub fn integer(v: &Value) -> Option<i64> {
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// The answer to `POST /firewall/rules/<section>` (L179-183).
@@ -103,7 +113,10 @@ mod tests {
 
     #[test]
     fn a_listed_rule_keeps_every_field_but_its_id() {
-        let r = DeviceRule::from_json(json!({"id": 7, "comment": "a [rampart:m1]", "enabled": false, "dnat_to": "10.0.0.1"})).unwrap();
+        let r = DeviceRule::from_json(
+            json!({"id": 7, "comment": "a [rampart:m1]", "enabled": false, "dnat_to": "10.0.0.1"}),
+        )
+        .unwrap();
         assert_eq!(r.id, 7);
         assert_eq!(r.marker(), Some("m1"));
         assert_eq!(r.enabled(), Some(false));
@@ -116,7 +129,16 @@ mod tests {
 
     #[test]
     fn the_move_body_is_wrapped_in_params() {
-        let body = MoveRequest { params: MoveParams { id: 3, anchor_item_id: 9, insert_after: false } };
-        assert_eq!(serde_json::to_value(body).unwrap(), json!({"params": {"id": 3, "anchor_item_id": 9, "insert_after": false}}));
+        let body = MoveRequest {
+            params: MoveParams {
+                id: 3,
+                anchor_item_id: 9,
+                insert_after: false,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(body).unwrap(),
+            json!({"params": {"id": 3, "anchor_item_id": 9, "insert_after": false}})
+        );
     }
 }

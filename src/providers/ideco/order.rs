@@ -80,7 +80,11 @@ pub fn plan_moves(entries: &[Entry], anchor: Anchor) -> Result<Vec<Move>, PlanEr
                 None => block_start(&working, anchor),
             };
             if let Some((anchor_id, insert_after)) = target {
-                let mv = Move { id, anchor: anchor_id, insert_after };
+                let mv = Move {
+                    id,
+                    anchor: anchor_id,
+                    insert_after,
+                };
                 if anchor_id != id && !already_there(&working, &mv) {
                     apply_move(&mut working, &mv);
                     moves.push(mv);
@@ -95,7 +99,10 @@ pub fn plan_moves(entries: &[Entry], anchor: Anchor) -> Result<Vec<Move>, PlanEr
 /// The number of moves a section needs: owned rules minus the longest run in order in the zone.
 pub fn moves_needed(entries: &[Entry], anchor: Anchor) -> Result<usize, PlanError> {
     let zone = zone(entries, anchor)?;
-    let owned = entries.iter().filter(|e| matches!(e.slot, Slot::Owned(_))).count();
+    let owned = entries
+        .iter()
+        .filter(|e| matches!(e.slot, Slot::Owned(_)))
+        .count();
     Ok(owned - kept_ids(entries, &zone).len())
 }
 
@@ -106,8 +113,14 @@ fn zone(entries: &[Entry], anchor: Anchor) -> Result<Range<usize>, PlanError> {
         Anchor::Top => 0..entries.iter().position(is_foreign).unwrap_or(entries.len()),
         Anchor::Bottom => entries.iter().rposition(is_foreign).map_or(0, |i| i + 1)..entries.len(),
         Anchor::After(sentinel) => {
-            let s = entries.iter().position(|e| e.id == sentinel).ok_or(PlanError::SentinelMissing(sentinel))?;
-            let end = entries[s + 1..].iter().position(is_foreign).map_or(entries.len(), |i| s + 1 + i);
+            let s = entries
+                .iter()
+                .position(|e| e.id == sentinel)
+                .ok_or(PlanError::SentinelMissing(sentinel))?;
+            let end = entries[s + 1..]
+                .iter()
+                .position(is_foreign)
+                .map_or(entries.len(), |i| s + 1 + i);
             s + 1..end
         }
     })
@@ -123,7 +136,10 @@ fn kept_ids(entries: &[Entry], zone: &Range<usize>) -> HashSet<i64> {
         })
         .collect();
     let ranks: Vec<usize> = in_zone.iter().map(|(r, _)| *r).collect();
-    longest_increasing(&ranks).into_iter().map(|i| in_zone[i].1).collect()
+    longest_increasing(&ranks)
+        .into_iter()
+        .map(|i| in_zone[i].1)
+        .collect()
 }
 
 /// Indices of one longest strictly increasing subsequence (patience sorting, O(n log n)).
@@ -155,14 +171,25 @@ fn block_start(working: &[Entry], anchor: Anchor) -> Option<(i64, bool)> {
     let before_first = working.first().map(|e| (e.id, false));
     match anchor {
         Anchor::Top => before_first,
-        Anchor::Bottom => working.iter().rev().find(|e| e.slot == Slot::Foreign).map(|e| (e.id, true)).or(before_first),
+        Anchor::Bottom => working
+            .iter()
+            .rev()
+            .find(|e| e.slot == Slot::Foreign)
+            .map(|e| (e.id, true))
+            .or(before_first),
         Anchor::After(sentinel) => Some((sentinel, true)),
     }
 }
 
 fn already_there(working: &[Entry], mv: &Move) -> bool {
-    let Some(i) = working.iter().position(|e| e.id == mv.id) else { return true };
-    let neighbour = if mv.insert_after { i.checked_sub(1).map(|p| working[p].id) } else { working.get(i + 1).map(|e| e.id) };
+    let Some(i) = working.iter().position(|e| e.id == mv.id) else {
+        return true;
+    };
+    let neighbour = if mv.insert_after {
+        i.checked_sub(1).map(|p| working[p].id)
+    } else {
+        working.get(i + 1).map(|e| e.id)
+    };
     neighbour == Some(mv.anchor)
 }
 
@@ -172,9 +199,14 @@ pub fn apply_move<T: HasId>(list: &mut Vec<T>, mv: &Move) -> bool {
     if mv.id == mv.anchor || !list.iter().any(|e| e.id() == mv.anchor) {
         return false;
     }
-    let Some(from) = list.iter().position(|e| e.id() == mv.id) else { return false };
+    let Some(from) = list.iter().position(|e| e.id() == mv.id) else {
+        return false;
+    };
     let item = list.remove(from);
-    let at = list.iter().position(|e| e.id() == mv.anchor).expect("anchor checked above");
+    let at = list
+        .iter()
+        .position(|e| e.id() == mv.anchor)
+        .expect("anchor checked above");
     list.insert(if mv.insert_after { at + 1 } else { at }, item);
     true
 }

@@ -6,13 +6,22 @@ use super::*;
 use proptest::prelude::*;
 
 fn f(id: i64) -> Entry {
-    Entry { id, slot: Slot::Foreign }
+    Entry {
+        id,
+        slot: Slot::Foreign,
+    }
 }
 fn t(id: i64) -> Entry {
-    Entry { id, slot: Slot::Transparent }
+    Entry {
+        id,
+        slot: Slot::Transparent,
+    }
 }
 fn o(id: i64, rank: usize) -> Entry {
-    Entry { id, slot: Slot::Owned(rank) }
+    Entry {
+        id,
+        slot: Slot::Owned(rank),
+    }
 }
 
 fn rank_of(e: &Entry) -> Option<usize> {
@@ -24,7 +33,9 @@ fn rank_of(e: &Entry) -> Option<usize> {
 
 /// Whether index `i` of `list` is a place an owned rule may be, written without the planner.
 fn allowed_at(list: &[Entry], anchor: Anchor, i: usize) -> bool {
-    let foreign: Vec<usize> = (0..list.len()).filter(|&j| list[j].slot == Slot::Foreign).collect();
+    let foreign: Vec<usize> = (0..list.len())
+        .filter(|&j| list[j].slot == Slot::Foreign)
+        .collect();
     match anchor {
         Anchor::Top => foreign.iter().all(|&j| j > i),
         Anchor::Bottom => foreign.iter().all(|&j| j < i),
@@ -37,12 +48,19 @@ fn allowed_at(list: &[Entry], anchor: Anchor, i: usize) -> bool {
 
 /// The largest set of owned rules that can stay, by trying every subset.
 fn brute_force_kept(list: &[Entry], anchor: Anchor) -> usize {
-    let owned: Vec<usize> = (0..list.len()).filter(|&i| rank_of(&list[i]).is_some()).collect();
+    let owned: Vec<usize> = (0..list.len())
+        .filter(|&i| rank_of(&list[i]).is_some())
+        .collect();
     let mut best = 0;
     for mask in 0u32..(1 << owned.len()) {
-        let chosen: Vec<usize> = (0..owned.len()).filter(|b| mask & (1 << b) != 0).map(|b| owned[b]).collect();
+        let chosen: Vec<usize> = (0..owned.len())
+            .filter(|b| mask & (1 << b) != 0)
+            .map(|b| owned[b])
+            .collect();
         let placed = chosen.iter().all(|&i| allowed_at(list, anchor, i));
-        let ordered = chosen.windows(2).all(|w| rank_of(&list[w[0]]) < rank_of(&list[w[1]]));
+        let ordered = chosen
+            .windows(2)
+            .all(|w| rank_of(&list[w[0]]) < rank_of(&list[w[1]]));
         if placed && ordered {
             best = best.max(chosen.len());
         }
@@ -52,8 +70,10 @@ fn brute_force_kept(list: &[Entry], anchor: Anchor) -> usize {
 
 /// The longest run in order inside the zone, by quadratic dynamic programming.
 fn dp_kept(list: &[Entry], anchor: Anchor) -> usize {
-    let ranks: Vec<usize> =
-        (0..list.len()).filter(|&i| allowed_at(list, anchor, i)).filter_map(|i| rank_of(&list[i])).collect();
+    let ranks: Vec<usize> = (0..list.len())
+        .filter(|&i| allowed_at(list, anchor, i))
+        .filter_map(|i| rank_of(&list[i]))
+        .collect();
     let mut best = vec![1usize; ranks.len()];
     for i in 0..ranks.len() {
         for j in 0..i {
@@ -71,21 +91,50 @@ fn check(list: &[Entry], anchor: Anchor, exact_kept: fn(&[Entry], Anchor) -> usi
     let owned: Vec<&Entry> = list.iter().filter(|e| rank_of(e).is_some()).collect();
     let mut applied = list.to_vec();
     for m in &moves {
-        assert!(owned.iter().any(|e| e.id == m.id), "{m:?} moves a rule rampart does not order in {list:?}");
-        assert!(apply_move(&mut applied, m), "{m:?} names a missing rule in {applied:?}");
+        assert!(
+            owned.iter().any(|e| e.id == m.id),
+            "{m:?} moves a rule rampart does not order in {list:?}"
+        );
+        assert!(
+            apply_move(&mut applied, m),
+            "{m:?} names a missing rule in {applied:?}"
+        );
     }
-    let others = |l: &[Entry]| l.iter().filter(|e| rank_of(e).is_none()).map(|e| e.id).collect::<Vec<_>>();
-    assert_eq!(others(list), others(&applied), "other rules changed order: {list:?} {anchor:?}");
+    let others = |l: &[Entry]| {
+        l.iter()
+            .filter(|e| rank_of(e).is_none())
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        others(list),
+        others(&applied),
+        "other rules changed order: {list:?} {anchor:?}"
+    );
     let ranks: Vec<usize> = applied.iter().filter_map(rank_of).collect();
-    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "not in order: {applied:?} from {list:?} {anchor:?}");
+    assert!(
+        ranks.windows(2).all(|w| w[0] < w[1]),
+        "not in order: {applied:?} from {list:?} {anchor:?}"
+    );
     for (i, e) in applied.iter().enumerate() {
         if rank_of(e).is_some() {
-            assert!(allowed_at(&applied, anchor, i), "{e:?} outside its block in {applied:?} from {list:?} {anchor:?}");
+            assert!(
+                allowed_at(&applied, anchor, i),
+                "{e:?} outside its block in {applied:?} from {list:?} {anchor:?}"
+            );
         }
     }
-    assert_eq!(moves.len(), owned.len() - exact_kept(list, anchor), "not minimal for {list:?} {anchor:?}");
+    assert_eq!(
+        moves.len(),
+        owned.len() - exact_kept(list, anchor),
+        "not minimal for {list:?} {anchor:?}"
+    );
     assert_eq!(moves_needed(list, anchor).unwrap(), moves.len());
-    assert_eq!(plan_moves(&applied, anchor).unwrap(), vec![], "a second plan is not empty for {applied:?}");
+    assert_eq!(
+        plan_moves(&applied, anchor).unwrap(),
+        vec![],
+        "a second plan is not empty for {applied:?}"
+    );
     moves.len()
 }
 
@@ -106,7 +155,11 @@ fn permutations(k: usize) -> Vec<Vec<usize>> {
 
 fn anchors(list: &[Entry]) -> Vec<Anchor> {
     let mut a = vec![Anchor::Top, Anchor::Bottom];
-    a.extend(list.iter().filter(|e| e.slot == Slot::Foreign).map(|e| Anchor::After(e.id)));
+    a.extend(
+        list.iter()
+            .filter(|e| e.slot == Slot::Foreign)
+            .map(|e| Anchor::After(e.id)),
+    );
     a
 }
 
@@ -165,12 +218,29 @@ fn moves_equal_owned_rules_minus_the_longest_run_in_order() {
     // Ten owned rules among five foreign ones; the zone (top) holds ranks 0 3 1 2 9 4, whose
     // longest increasing run is 0 1 2 4 (four rules), so 10 - 4 = 6 rules move.
     let list = vec![
-        o(1, 0), o(2, 3), o(3, 1), o(4, 2), o(5, 9), t(50), o(6, 4),
-        f(90), o(7, 5), f(91), o(8, 8), f(92), o(9, 6), f(93), o(10, 7), f(94),
+        o(1, 0),
+        o(2, 3),
+        o(3, 1),
+        o(4, 2),
+        o(5, 9),
+        t(50),
+        o(6, 4),
+        f(90),
+        o(7, 5),
+        f(91),
+        o(8, 8),
+        f(92),
+        o(9, 6),
+        f(93),
+        o(10, 7),
+        f(94),
     ];
     assert_eq!(check(&list, Anchor::Top, dp_kept), 6);
     let moves = plan_moves(&list, Anchor::Top).unwrap();
-    assert!(moves.iter().all(|m| ![1, 3, 4, 6].contains(&m.id)), "the run in order stays: {moves:?}");
+    assert!(
+        moves.iter().all(|m| ![1, 3, 4, 6].contains(&m.id)),
+        "the run in order stays: {moves:?}"
+    );
 }
 
 #[test]
@@ -190,15 +260,43 @@ fn one_changed_priority_costs_one_move() {
             e.slot = Slot::Owned(r + 1);
         }
     }
-    assert_eq!(plan_moves(&list, sentinel).unwrap(), vec![Move { id: 15, anchor: 100, insert_after: true }]);
+    assert_eq!(
+        plan_moves(&list, sentinel).unwrap(),
+        vec![Move {
+            id: 15,
+            anchor: 100,
+            insert_after: true
+        }]
+    );
 }
 
 #[test]
 fn each_block_start_uses_the_documented_anchor() {
     let list = vec![f(1), o(2, 0), f(3)];
-    assert_eq!(plan_moves(&list, Anchor::Top).unwrap(), vec![Move { id: 2, anchor: 1, insert_after: false }]);
-    assert_eq!(plan_moves(&list, Anchor::Bottom).unwrap(), vec![Move { id: 2, anchor: 3, insert_after: true }]);
-    assert_eq!(plan_moves(&list, Anchor::After(3)).unwrap(), vec![Move { id: 2, anchor: 3, insert_after: true }]);
+    assert_eq!(
+        plan_moves(&list, Anchor::Top).unwrap(),
+        vec![Move {
+            id: 2,
+            anchor: 1,
+            insert_after: false
+        }]
+    );
+    assert_eq!(
+        plan_moves(&list, Anchor::Bottom).unwrap(),
+        vec![Move {
+            id: 2,
+            anchor: 3,
+            insert_after: true
+        }]
+    );
+    assert_eq!(
+        plan_moves(&list, Anchor::After(3)).unwrap(),
+        vec![Move {
+            id: 2,
+            anchor: 3,
+            insert_after: true
+        }]
+    );
     assert_eq!(plan_moves(&list, Anchor::After(1)).unwrap(), vec![]);
 }
 
@@ -207,12 +305,22 @@ fn transparent_rules_neither_move_nor_break_the_block() {
     let list = vec![o(1, 1), t(2), o(3, 2), t(4), f(5)];
     assert_eq!(plan_moves(&list, Anchor::Top).unwrap(), vec![]);
     let list = vec![t(2), o(3, 1), f(5), o(1, 0)];
-    assert_eq!(plan_moves(&list, Anchor::Top).unwrap(), vec![Move { id: 1, anchor: 2, insert_after: false }]);
+    assert_eq!(
+        plan_moves(&list, Anchor::Top).unwrap(),
+        vec![Move {
+            id: 1,
+            anchor: 2,
+            insert_after: false
+        }]
+    );
 }
 
 #[test]
 fn a_missing_sentinel_is_an_error_not_a_guess() {
-    assert_eq!(plan_moves(&[o(1, 0)], Anchor::After(9)), Err(PlanError::SentinelMissing(9)));
+    assert_eq!(
+        plan_moves(&[o(1, 0)], Anchor::After(9)),
+        Err(PlanError::SentinelMissing(9))
+    );
 }
 
 #[test]
@@ -222,16 +330,47 @@ fn longest_increasing_picks_a_longest_run() {
     let values = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
     let run = longest_increasing(&values);
     assert_eq!(run.len(), 6);
-    assert!(run.windows(2).all(|w| w[0] < w[1] && values[w[0]] < values[w[1]]));
+    assert!(
+        run.windows(2)
+            .all(|w| w[0] < w[1] && values[w[0]] < values[w[1]])
+    );
 }
 
 #[test]
 fn apply_move_follows_the_device() {
     let mut l = vec![1i64, 2, 3, 4];
-    assert!(apply_move(&mut l, &Move { id: 4, anchor: 1, insert_after: false }));
+    assert!(apply_move(
+        &mut l,
+        &Move {
+            id: 4,
+            anchor: 1,
+            insert_after: false
+        }
+    ));
     assert_eq!(l, vec![4, 1, 2, 3]);
-    assert!(apply_move(&mut l, &Move { id: 4, anchor: 3, insert_after: true }));
+    assert!(apply_move(
+        &mut l,
+        &Move {
+            id: 4,
+            anchor: 3,
+            insert_after: true
+        }
+    ));
     assert_eq!(l, vec![1, 2, 3, 4]);
-    assert!(!apply_move(&mut l, &Move { id: 9, anchor: 3, insert_after: true }));
-    assert!(!apply_move(&mut l, &Move { id: 2, anchor: 2, insert_after: true }));
+    assert!(!apply_move(
+        &mut l,
+        &Move {
+            id: 9,
+            anchor: 3,
+            insert_after: true
+        }
+    ));
+    assert!(!apply_move(
+        &mut l,
+        &Move {
+            id: 2,
+            anchor: 2,
+            insert_after: true
+        }
+    ));
 }

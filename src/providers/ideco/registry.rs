@@ -25,7 +25,9 @@ impl BlockSpec {
         match p.block {
             IdecoBlock::Top => BlockSpec::Top,
             IdecoBlock::Bottom => BlockSpec::Bottom,
-            IdecoBlock::AfterSentinel => BlockSpec::AfterSentinel(p.sentinel_comment.clone().unwrap_or_default()),
+            IdecoBlock::AfterSentinel => {
+                BlockSpec::AfterSentinel(p.sentinel_comment.clone().unwrap_or_default())
+            }
         }
     }
 }
@@ -75,11 +77,19 @@ impl fmt::Display for PlacementConflict {
             .map(|(block, objects)| {
                 let shown: Vec<&str> = objects.iter().take(3).map(String::as_str).collect();
                 let more = objects.len().saturating_sub(shown.len());
-                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let more = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
                 format!("{block} ({}{more})", shown.join(", "))
             })
             .collect();
-        write!(f, "FirewallRules of this section ask for different blocks: {}; rampart leaves the order alone until they agree", parts.join("; "))
+        write!(
+            f,
+            "FirewallRules of this section ask for different blocks: {}; rampart leaves the order alone until they agree",
+            parts.join("; ")
+        )
     }
 }
 
@@ -100,7 +110,8 @@ impl SectionIntent {
 
 /// Rank the recorded rules of one section and agree on its block.
 pub fn resolve(mut entries: Vec<(String, Intent)>) -> SectionIntent {
-    entries.sort_by(|(ma, a), (mb, b)| (a.priority, &a.object, ma).cmp(&(b.priority, &b.object, mb)));
+    entries
+        .sort_by(|(ma, a), (mb, b)| (a.priority, &a.object, ma).cmp(&(b.priority, &b.object, mb)));
     let mut wishes: Vec<(BlockSpec, Vec<String>)> = Vec::new();
     for (_, intent) in &entries {
         match wishes.iter_mut().find(|(b, _)| *b == intent.block) {
@@ -118,7 +129,11 @@ pub fn resolve(mut entries: Vec<(String, Intent)>) -> SectionIntent {
     };
     let members = entries
         .into_iter()
-        .map(|(marker, i)| Member { marker, object: i.object, id: i.id })
+        .map(|(marker, i)| Member {
+            marker,
+            object: i.object,
+            id: i.id,
+        })
         .collect();
     SectionIntent { members, block }
 }
@@ -131,11 +146,17 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(ttl: Duration) -> Self {
-        Registry { ttl, entries: Mutex::new(HashMap::new()) }
+        Registry {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn record(&self, marker: &str, intent: Intent) {
-        self.entries.lock().unwrap().insert(marker.to_string(), (intent, Instant::now()));
+        self.entries
+            .lock()
+            .unwrap()
+            .insert(marker.to_string(), (intent, Instant::now()));
     }
 
     pub fn forget(&self, marker: &str) {
@@ -162,7 +183,13 @@ mod tests {
     use super::*;
 
     fn intent(block: BlockSpec, priority: i32, object: &str) -> Intent {
-        Intent { section: IdecoSection::Forward, block, priority, object: object.to_string(), id: None }
+        Intent {
+            section: IdecoSection::Forward,
+            block,
+            priority,
+            object: object.to_string(),
+            id: None,
+        }
     }
 
     #[test]
@@ -182,8 +209,14 @@ mod tests {
     fn different_blocks_are_a_conflict_naming_everyone() {
         let s = resolve(vec![
             ("m1".into(), intent(BlockSpec::Top, 1, "ns/a")),
-            ("m2".into(), intent(BlockSpec::AfterSentinel("x".into()), 1, "ns/b")),
-            ("m3".into(), intent(BlockSpec::AfterSentinel("y".into()), 1, "ns/c")),
+            (
+                "m2".into(),
+                intent(BlockSpec::AfterSentinel("x".into()), 1, "ns/b"),
+            ),
+            (
+                "m3".into(),
+                intent(BlockSpec::AfterSentinel("y".into()), 1, "ns/c"),
+            ),
         ]);
         let conflict = s.block.unwrap_err();
         assert_eq!(conflict.wishes.len(), 3);
@@ -202,9 +235,18 @@ mod tests {
     fn entries_expire_and_are_kept_per_section() {
         let r = Registry::new(Duration::from_secs(60));
         r.record("m1", intent(BlockSpec::Top, 1, "ns/a"));
-        r.record("m2", Intent { section: IdecoSection::Input, ..intent(BlockSpec::Bottom, 1, "ns/b") });
+        r.record(
+            "m2",
+            Intent {
+                section: IdecoSection::Input,
+                ..intent(BlockSpec::Bottom, 1, "ns/b")
+            },
+        );
         assert_eq!(r.section(IdecoSection::Forward).members.len(), 1);
-        assert_eq!(r.section(IdecoSection::Input).block, Ok(Some(BlockSpec::Bottom)));
+        assert_eq!(
+            r.section(IdecoSection::Input).block,
+            Ok(Some(BlockSpec::Bottom))
+        );
         r.forget("m1");
         assert!(r.section(IdecoSection::Forward).members.is_empty());
         let short = Registry::new(Duration::ZERO);

@@ -56,7 +56,10 @@ impl IdecoRuntime {
     pub fn new(client: IdecoClient, poll_interval: Duration) -> Self {
         IdecoRuntime {
             client,
-            tables: IdecoSection::ALL.into_iter().map(|s| (s, Collection::new(poll_interval))).collect(),
+            tables: IdecoSection::ALL
+                .into_iter()
+                .map(|s| (s, Collection::new(poll_interval)))
+                .collect(),
             facts: Collection::new(poll_interval),
             // Every FirewallRule is observed at least once per poll interval; one missed for
             // three is gone (orphaned, or moved to another provider configuration).
@@ -71,7 +74,11 @@ impl IdecoRuntime {
         let items = self.tables[&section]
             .get(fresh, || async {
                 let rules = self.client.list_rules(section).await?;
-                Ok(rules.into_iter().enumerate().map(|(position, rule)| (rule.id.to_string(), ListedRule { position, rule })).collect())
+                Ok(rules
+                    .into_iter()
+                    .enumerate()
+                    .map(|(position, rule)| (rule.id.to_string(), ListedRule { position, rule }))
+                    .collect())
             })
             .await?;
         let mut listed: Vec<&ListedRule> = items.values().collect();
@@ -92,7 +99,11 @@ impl IdecoRuntime {
                 Ok(vec![(String::new(), facts)])
             })
             .await?;
-        Ok(items.values().next().cloned().expect("the facts collection holds one entry"))
+        Ok(items
+            .values()
+            .next()
+            .cloned()
+            .expect("the facts collection holds one entry"))
     }
 
     /// Forget every cached copy, as if the poll interval had passed.

@@ -31,7 +31,9 @@ impl std::fmt::Display for Blocked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Blocked::Conflict(c) => c.fmt(f),
-            Blocked::SentinelMissing(c) => write!(f, "no rule of the section has the sentinel comment {c:?}"),
+            Blocked::SentinelMissing(c) => {
+                write!(f, "no rule of the section has the sentinel comment {c:?}")
+            }
         }
     }
 }
@@ -49,9 +51,15 @@ pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
             .id
             .and_then(|id| table.iter().filter(free).find(|r| r.id == id))
             .filter(|r| r.marker().is_none_or(|m| m == member.marker));
-        let by_marker: Vec<i64> =
-            table.iter().filter(free).filter(|r| r.marker() == Some(member.marker.as_str())).map(|r| r.id).collect();
-        let Some(keep) = by_id.map(|r| r.id).or(by_marker.first().copied()) else { continue };
+        let by_marker: Vec<i64> = table
+            .iter()
+            .filter(free)
+            .filter(|r| r.marker() == Some(member.marker.as_str()))
+            .map(|r| r.id)
+            .collect();
+        let Some(keep) = by_id.map(|r| r.id).or(by_marker.first().copied()) else {
+            continue;
+        };
         slots.insert(keep, Slot::Owned(rank));
         owned.insert(member.marker.clone(), keep);
         for id in by_marker.into_iter().filter(|id| *id != keep) {
@@ -63,11 +71,19 @@ pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
         .iter()
         .map(|r| {
             let slot = slots.get(&r.id).copied();
-            let slot = slot.unwrap_or(if r.marker().is_some() { Slot::Transparent } else { Slot::Foreign });
+            let slot = slot.unwrap_or(if r.marker().is_some() {
+                Slot::Transparent
+            } else {
+                Slot::Foreign
+            });
             Entry { id: r.id, slot }
         })
         .collect();
-    SectionView { entries, owned, duplicates }
+    SectionView {
+        entries,
+        owned,
+        duplicates,
+    }
 }
 
 /// The first rule of people whose comment is `comment` (surrounding spaces ignored).
@@ -75,12 +91,18 @@ pub fn find_sentinel(table: &[DeviceRule], view: &SectionView, comment: &str) ->
     let owned: HashSet<i64> = view.owned.values().copied().collect();
     table
         .iter()
-        .find(|r| !owned.contains(&r.id) && r.marker().is_none() && r.comment().trim() == comment.trim())
+        .find(|r| {
+            !owned.contains(&r.id) && r.marker().is_none() && r.comment().trim() == comment.trim()
+        })
         .map(|r| r.id)
 }
 
 /// The planner's anchor for the agreed block, or why there is none. `Ok(None)`: nothing to order.
-pub fn anchor(table: &[DeviceRule], view: &SectionView, intent: &SectionIntent) -> Result<Option<Anchor>, Blocked> {
+pub fn anchor(
+    table: &[DeviceRule],
+    view: &SectionView,
+    intent: &SectionIntent,
+) -> Result<Option<Anchor>, Blocked> {
     match &intent.block {
         Err(conflict) => Err(Blocked::Conflict(conflict.clone())),
         Ok(None) => Ok(None),
@@ -93,10 +115,16 @@ pub fn anchor(table: &[DeviceRule], view: &SectionView, intent: &SectionIntent) 
 }
 
 /// The moves that would put the section in order.
-pub fn pending_moves(table: &[DeviceRule], view: &SectionView, intent: &SectionIntent) -> Result<Vec<Move>, Blocked> {
+pub fn pending_moves(
+    table: &[DeviceRule],
+    view: &SectionView,
+    intent: &SectionIntent,
+) -> Result<Vec<Move>, Blocked> {
     match anchor(table, view, intent)? {
         None => Ok(Vec::new()),
-        Some(a) => order::plan_moves(&view.entries, a).map_err(|e| Blocked::SentinelMissing(e.to_string())),
+        Some(a) => {
+            order::plan_moves(&view.entries, a).map_err(|e| Blocked::SentinelMissing(e.to_string()))
+        }
     }
 }
 

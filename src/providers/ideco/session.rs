@@ -42,8 +42,19 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(http: VendorHttp, login: SecretString, password: SecretString, settings: IdecoProviderSettings) -> Self {
-        Session { http, login, password, settings, state: tokio::sync::Mutex::new(State::default()) }
+    pub fn new(
+        http: VendorHttp,
+        login: SecretString,
+        password: SecretString,
+        settings: IdecoProviderSettings,
+    ) -> Self {
+        Session {
+            http,
+            login,
+            password,
+            settings,
+            state: tokio::sync::Mutex::new(State::default()),
+        }
     }
 
     pub fn http(&self) -> &VendorHttp {
@@ -58,31 +69,65 @@ impl Session {
         let mut attempt = 0;
         loop {
             let (cookie, generation) = self.current().await?;
-            let resp = self.http.execute(operation, build(self.http.client()).header(COOKIE, cookie)).await?;
+            let resp = self
+                .http
+                .execute(operation, build(self.http.client()).header(COOKIE, cookie))
+                .await?;
             if !needs_login(&resp) {
                 return Ok(resp);
             }
             self.drop_session(generation).await;
             attempt += 1;
             if attempt == 2 {
-                let kind = if resp.status == 403 { ErrorKind::Forbidden } else { ErrorKind::Unauthorized };
-                return Err(VendorError::new(VENDOR, operation, kind, "the device refused a fresh session for this call")
-                    .with_status(resp.status));
+                let kind = if resp.status == 403 {
+                    ErrorKind::Forbidden
+                } else {
+                    ErrorKind::Unauthorized
+                };
+                return Err(VendorError::new(
+                    VENDOR,
+                    operation,
+                    kind,
+                    "the device refused a fresh session for this call",
+                )
+                .with_status(resp.status));
             }
-            tracing::info!(vendor = VENDOR, operation, status = resp.status, "session no longer valid; logging in again");
+            tracing::info!(
+                vendor = VENDOR,
+                operation,
+                status = resp.status,
+                "session no longer valid; logging in again"
+            );
         }
     }
 
     /// End the session on the device (operator shutdown or configuration change).
     pub async fn logout(&self) {
         let mut state = self.state.lock().await;
-        let Some(cookie) = state.cookie.take() else { return };
-        let path = self.settings.logout_path.as_deref().unwrap_or(&self.settings.login_path);
+        let Some(cookie) = state.cookie.take() else {
+            return;
+        };
+        let path = self
+            .settings
+            .logout_path
+            .as_deref()
+            .unwrap_or(&self.settings.login_path);
         let operation = format!("DELETE {path}");
-        let request = self.http.client().delete(self.http.url(path)).header(COOKIE, cookie);
+        let request = self
+            .http
+            .client()
+            .delete(self.http.url(path))
+            .header(COOKIE, cookie);
         match self.http.execute(&operation, request).await {
-            Ok(resp) if resp.is_success() => tracing::info!(vendor = VENDOR, operation, "logged out"),
-            Ok(resp) => tracing::warn!(vendor = VENDOR, operation, status = resp.status, "logout refused"),
+            Ok(resp) if resp.is_success() => {
+                tracing::info!(vendor = VENDOR, operation, "logged out")
+            }
+            Ok(resp) => tracing::warn!(
+                vendor = VENDOR,
+                operation,
+                status = resp.status,
+                "logout refused"
+            ),
             Err(e) => tracing::warn!(vendor = VENDOR, operation, error = %e, "logout failed"),
         }
     }
@@ -128,15 +173,28 @@ impl Session {
             "password": self.password.expose(),
             "rest_path": self.settings.rest_path,
         });
-        let resp = self.http.execute(&operation, self.http.client().post(self.http.url(path)).json(&body)).await?;
+        let resp = self
+            .http
+            .execute(
+                &operation,
+                self.http.client().post(self.http.url(path)).json(&body),
+            )
+            .await?;
         if matches!(resp.status, 400 | 401 | 403) {
-            return Err(VendorError::new(VENDOR, &operation, ErrorKind::Unauthorized, "the device refused the login and password")
-                .with_status(resp.status));
+            return Err(VendorError::new(
+                VENDOR,
+                &operation,
+                ErrorKind::Unauthorized,
+                "the device refused the login and password",
+            )
+            .with_status(resp.status));
         }
         if !resp.is_success() {
             return Err(errors::from_response(&operation, &resp));
         }
-        let cookie = cookie_header(&resp.headers).ok_or_else(|| errors::protocol(&operation, "the login answer set no session cookie"))?;
+        let cookie = cookie_header(&resp.headers).ok_or_else(|| {
+            errors::protocol(&operation, "the login answer set no session cookie")
+        })?;
         tracing::info!(vendor = VENDOR, operation, "logged in");
         Ok(cookie)
     }
@@ -153,7 +211,8 @@ pub fn cookie_header(headers: &HeaderMap) -> Option<String> {
             let pair = v.split(';').next()?.trim();
             let (name, value) = pair.split_once('=')?;
             let value = value.trim();
-            (!name.trim().is_empty() && !value.is_empty() && value != "\"\"").then(|| format!("{}={value}", name.trim()))
+            (!name.trim().is_empty() && !value.is_empty() && value != "\"\"")
+                .then(|| format!("{}={value}", name.trim()))
         })
         .collect();
     (!pairs.is_empty()).then(|| pairs.join("; "))
@@ -162,8 +221,12 @@ pub fn cookie_header(headers: &HeaderMap) -> Option<String> {
 /// Whether an answer means "log in again": 401, 403, a redirect (GUESS: to the login page), or
 /// an HTML page where the API answers JSON (a followed redirect to the login page).
 pub fn needs_login(resp: &HttpResponse) -> bool {
-    let html = resp.header(CONTENT_TYPE.as_str()).is_some_and(|t| t.trim_start().starts_with("text/html"));
-    matches!(resp.status, 401 | 403) || (300..400).contains(&resp.status) || (resp.is_success() && html)
+    let html = resp
+        .header(CONTENT_TYPE.as_str())
+        .is_some_and(|t| t.trim_start().starts_with("text/html"));
+    matches!(resp.status, 401 | 403)
+        || (300..400).contains(&resp.status)
+        || (resp.is_success() && html)
 }
 
 #[cfg(test)]
@@ -176,16 +239,34 @@ mod tests {
         if let Some(t) = content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_str(t).unwrap());
         }
-        HttpResponse { status, headers, body: Default::default() }
+        HttpResponse {
+            status,
+            headers,
+            body: Default::default(),
+        }
     }
 
     #[test]
     fn the_cookie_header_carries_every_session_cookie() {
         let mut h = HeaderMap::new();
-        h.append(SET_COOKIE, HeaderValue::from_static("insecure-ideco-session=02428c1c; Path=/"));
-        h.append(SET_COOKIE, HeaderValue::from_static("__Secure-ideco-3ea5=df16:1663839003; HttpOnly; Path=/; SameSite=Strict; Secure"));
-        h.append(SET_COOKIE, HeaderValue::from_static("stale=\"\"; Max-Age=0; Path=/"));
-        assert_eq!(cookie_header(&h).as_deref(), Some("insecure-ideco-session=02428c1c; __Secure-ideco-3ea5=df16:1663839003"));
+        h.append(
+            SET_COOKIE,
+            HeaderValue::from_static("insecure-ideco-session=02428c1c; Path=/"),
+        );
+        h.append(
+            SET_COOKIE,
+            HeaderValue::from_static(
+                "__Secure-ideco-3ea5=df16:1663839003; HttpOnly; Path=/; SameSite=Strict; Secure",
+            ),
+        );
+        h.append(
+            SET_COOKIE,
+            HeaderValue::from_static("stale=\"\"; Max-Age=0; Path=/"),
+        );
+        assert_eq!(
+            cookie_header(&h).as_deref(),
+            Some("insecure-ideco-session=02428c1c; __Secure-ideco-3ea5=df16:1663839003")
+        );
         assert_eq!(cookie_header(&HeaderMap::new()), None);
     }
 
@@ -194,7 +275,10 @@ mod tests {
         assert!(needs_login(&response(401, None)));
         assert!(needs_login(&response(403, Some("application/json"))));
         assert!(needs_login(&response(302, None)));
-        assert!(needs_login(&response(200, Some("text/html; charset=utf-8"))));
+        assert!(needs_login(&response(
+            200,
+            Some("text/html; charset=utf-8")
+        )));
         assert!(!needs_login(&response(200, Some("application/json"))));
         assert!(!needs_login(&response(200, None)));
         assert!(!needs_login(&response(404, Some("text/html"))));

@@ -14,7 +14,11 @@ impl IdecoRuntime {
     /// Bring `section` in order, starting from `table` (listed under the write lock). Returns
     /// the section as last listed. A section that cannot be ordered (conflicting placements, a
     /// missing sentinel) is left as it is: the FirewallRules report why.
-    pub(super) async fn sync_section(&self, section: IdecoSection, mut table: Vec<DeviceRule>) -> VendorResult<Vec<DeviceRule>> {
+    pub(super) async fn sync_section(
+        &self,
+        section: IdecoSection,
+        mut table: Vec<DeviceRule>,
+    ) -> VendorResult<Vec<DeviceRule>> {
         // Each step removes a duplicate or shortens the plan by one, unless people edit the
         // section at the same time; give up after twice its size and try again later.
         let limit = 2 * table.len() + 8;
@@ -22,7 +26,12 @@ impl IdecoRuntime {
             let intent = self.registry.section(section);
             let view = classify(&table, &intent);
             if let Some(&copy) = view.duplicates.first() {
-                tracing::info!(vendor = VENDOR, section = section.as_str(), rule = copy, "removing a duplicate of a rampart rule");
+                tracing::info!(
+                    vendor = VENDOR,
+                    section = section.as_str(),
+                    rule = copy,
+                    "removing a duplicate of a rampart rule"
+                );
                 self.client.delete_rule(section, copy).await?;
                 table = self.table(section, true).await?;
                 continue;
@@ -34,7 +43,9 @@ impl IdecoRuntime {
                     return Ok(table);
                 }
             };
-            let Some(next) = moves.first() else { return Ok(table) };
+            let Some(next) = moves.first() else {
+                return Ok(table);
+            };
             tracing::info!(
                 vendor = VENDOR,
                 section = section.as_str(),
@@ -51,7 +62,10 @@ impl IdecoRuntime {
             VENDOR,
             "order section",
             ErrorKind::Unavailable,
-            format!("section {} kept changing while rampart ordered it; trying again later", section.as_str()),
+            format!(
+                "section {} kept changing while rampart ordered it; trying again later",
+                section.as_str()
+            ),
         ))
     }
 }
