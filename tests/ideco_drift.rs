@@ -7,6 +7,7 @@ mod ideco_support;
 use std::sync::Arc;
 
 use ideco_support::*;
+use rampart::api::common::ManagementAction;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::engine::external::{Deleted, ExternalError, Readiness};
 use rampart::engine::hub::VendorRuntime;
@@ -309,4 +310,33 @@ async fn a_spec_the_device_cannot_take_is_refused_before_any_call() {
         "{err}"
     );
     assert_eq!(f.server.control.total(), 0);
+}
+
+#[tokio::test]
+async fn a_rule_rampart_may_not_update_reports_its_place_but_never_moves() {
+    let (f, rt, mut objects, people) = three_on_top().await;
+    let (a, b, c) = (objects[0].id(), objects[1].id(), objects[2].id());
+    objects[2].cr.spec.managed.management_policies = vec![ManagementAction::Observe];
+    f.sim.human_move(FORWARD, c, a, false).unwrap();
+    f.sim.human_move(FORWARD, a, people[1], true).unwrap();
+    ideco_runtime(&rt).invalidate_snapshots();
+
+    let adapter = rt.firewall_rule().unwrap();
+    let ctx = f.world.ctx(&objects[2].marker, false, None);
+    let obs = adapter
+        .observe(&objects[2].cr, Some(&c.to_string()), &ctx)
+        .await
+        .unwrap();
+    assert!(
+        obs.drift.iter().any(|d| d.field == "spec.ideco.placement"),
+        "{:?}",
+        obs.drift
+    );
+
+    assert_eq!(
+        reconcile(&f, &rt, &mut objects[0]).await.unwrap(),
+        Step::Updated
+    );
+    assert_eq!(f.sim.ids(FORWARD), vec![a, c, b, people[0], people[1]]);
+    assert_eq!(f.moves(), 1, "only the rule rampart may move was moved");
 }

@@ -15,13 +15,12 @@ use super::registry::{BlockSpec, Intent};
 use super::runtime::IdecoRuntime;
 use super::section::{Blocked, SectionView, classify, creation_anchor, pending_moves};
 use crate::api::FirewallRule;
-use crate::api::common::Drift;
+use crate::api::common::{Allowed, Drift};
 use crate::api::firewall_rule::FirewallRuleObservation;
 use crate::api::vendors::ideco::IdecoFirewallRule;
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness,
 };
-use crate::providers::error::{ErrorKind, VendorError};
 
 fn block_of(cr: &FirewallRule) -> ExternalResult<&IdecoFirewallRule> {
     cr.spec.ideco.as_ref().ok_or_else(|| {
@@ -32,12 +31,17 @@ fn block_of(cr: &FirewallRule) -> ExternalResult<&IdecoFirewallRule> {
     })
 }
 
+fn ns(cr: &FirewallRule) -> &str {
+    cr.metadata.namespace.as_deref().unwrap_or_default()
+}
+
+fn name(cr: &FirewallRule) -> &str {
+    cr.metadata.name.as_deref().unwrap_or_default()
+}
+
+/// `namespace/name`, for ordering ties and messages.
 fn object(cr: &FirewallRule) -> String {
-    format!(
-        "{}/{}",
-        cr.metadata.namespace.as_deref().unwrap_or_default(),
-        cr.metadata.name.as_deref().unwrap_or_default()
-    )
+    format!("{}/{}", ns(cr), name(cr))
 }
 
 fn rule_id(id: &str) -> ExternalResult<i64> {
@@ -57,16 +61,17 @@ impl IdecoRuntime {
             priority: spec.placement.priority,
             object: object(cr),
             id,
+            movable: Allowed::from_policies(&cr.spec.managed.management_policies).update,
         };
         self.registry.record(marker, intent);
     }
 }
 
-/// `spec.ideco` drift for extra copies of the rule (they are removed by the next update).
-fn duplicate_drift(table: &[DeviceRule], view: &SectionView, marker: &str) -> Option<Drift> {
+/// `spec.ideco` drift for further rules with the marker (the next update removes them).
+fn duplicate_drift(table: &[DeviceRule], kept: i64, marker: &str) -> Option<Drift> {
     let copies: Vec<i64> = table
         .iter()
-        .filter(|r| r.marker() == Some(marker) && view.duplicates.contains(&r.id))
+        .filter(|r| r.marker() == Some(marker) && r.id != kept)
         .map(|r| r.id)
         .collect();
     (!copies.is_empty()).then(|| Drift {
@@ -81,6 +86,7 @@ fn duplicate_drift(table: &[DeviceRule], view: &SectionView, marker: &str) -> Op
 fn order_drift(view: &SectionView, members: &[super::registry::Member], moves: usize) -> Drift {
     let declared: Vec<i64> = members
         .iter()
+        .filter(|m| m.movable)
         .filter_map(|m| view.owned.get(&m.marker).copied())
         .collect();
     let on_device: Vec<i64> = view
@@ -119,7 +125,13 @@ impl External<FirewallRule> for IdecoRuntime {
         self.record(cr, spec, ctx.marker, known);
         let table = self.table(spec.section, ctx.fresh).await?;
         let facts = self.facts(false).await?;
-        let intent = self.registry.section(spec.section);
+        let mut intent = self.registry.section(spec.section);
+        // Judge this rule's own place even when rampart may not move it, so the drift shows.
+        intent
+            .members
+            .iter_mut()
+            .filter(|m| m.marker == ctx.marker)
+            .for_each(|m| m.movable = true);
         let view = classify(&table, &intent);
         let ordering = pending_moves(&table, &view, &intent);
         let block = BlockSpec::from_placement(&spec.placement);
@@ -138,7 +150,7 @@ impl External<FirewallRule> for IdecoRuntime {
             });
         };
         let mut drift = desired::drift(&desired, &rule.fields);
-        drift.extend(duplicate_drift(&table, &view, ctx.marker));
+        drift.extend(duplicate_drift(&table, rule.id, ctx.marker));
         if let Ok(moves) = &ordering
             && !moves.is_empty()
         {
@@ -192,7 +204,16 @@ impl External<FirewallRule> for IdecoRuntime {
                 let anchor =
                     creation_anchor(&table, &view, &intent, ctx.marker).map_err(not_placeable)?;
                 let id = self.client.create_rule(section, &desired, anchor).await?;
-                tracing::info!(vendor = VENDOR, object = %object(cr), section = section.as_str(), rule = id, ?anchor, "created rule");
+                tracing::info!(
+                    vendor = VENDOR,
+                    namespace = ns(cr),
+                    name = name(cr),
+                    operation = "POST /firewall/rules/{section}",
+                    section = section.as_str(),
+                    rule = id,
+                    ?anchor,
+                    "created rule"
+                );
                 id
             }
         };
@@ -203,7 +224,7 @@ impl External<FirewallRule> for IdecoRuntime {
             Err(e) => Err(e),
         };
         if let Err(e) = ordered {
-            tracing::warn!(vendor = VENDOR, object = %object(cr), section = section.as_str(), error = %e, "rule created, ordering left for the next pass");
+            tracing::warn!(vendor = VENDOR, namespace = ns(cr), name = name(cr), section = section.as_str(), error = %e, "rule created, ordering left for the next pass");
         }
         Ok(Created {
             external_name: id.to_string(),
@@ -229,22 +250,25 @@ impl External<FirewallRule> for IdecoRuntime {
             .get(ctx.marker)
             .and_then(|id| table.iter().find(|r| r.id == *id))
             .ok_or_else(|| {
-                VendorError::new(
-                    VENDOR,
-                    "update rule",
-                    ErrorKind::NotFound,
-                    format!(
-                        "the rule is no longer in section {}; it is created again",
-                        section.as_str()
-                    ),
-                )
+                ExternalError::waiting(format!(
+                    "the rule left section {} after it was observed; the next pass creates it again",
+                    section.as_str()
+                ))
             })?;
         let table = if desired::drift(&desired, &rule.fields).is_empty() {
             table
         } else {
             let body = desired::overlay(&rule.fields, &desired);
             self.client.update_rule(section, rule.id, &body).await?;
-            tracing::info!(vendor = VENDOR, object = %object(cr), section = section.as_str(), rule = rule.id, "updated rule");
+            tracing::info!(
+                vendor = VENDOR,
+                namespace = ns(cr),
+                name = name(cr),
+                operation = "PUT /firewall/rules/{section}/{id}",
+                section = section.as_str(),
+                rule = rule.id,
+                "updated rule"
+            );
             self.table(section, true).await?
         };
         self.sync_section(section, table).await?;
@@ -277,7 +301,15 @@ impl External<FirewallRule> for IdecoRuntime {
         }
         for target in &targets {
             self.client.delete_rule(section, *target).await?;
-            tracing::info!(vendor = VENDOR, object = %object(cr), section = section.as_str(), rule = target, "deleted rule");
+            tracing::info!(
+                vendor = VENDOR,
+                namespace = ns(cr),
+                name = name(cr),
+                operation = "DELETE /firewall/rules/{section}/{id}",
+                section = section.as_str(),
+                rule = target,
+                "deleted rule"
+            );
         }
         let left = self
             .table(section, true)

@@ -52,14 +52,18 @@ pub struct Intent {
     pub object: String,
     /// The rule id the engine knows (external name), if any.
     pub id: Option<i64>,
+    /// Whether rampart may move the rule or remove its copies (`managementPolicies` allow
+    /// `Update`). A rule that may not stays where it is, like another cluster's.
+    pub movable: bool,
 }
 
-/// A rule the sync orders, in rank order.
+/// A recorded rule of a section, in rank order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub marker: String,
     pub object: String,
     pub id: Option<i64>,
+    pub movable: bool,
 }
 
 /// FirewallRules of one section that ask for different blocks.
@@ -133,6 +137,7 @@ pub fn resolve(mut entries: Vec<(String, Intent)>) -> SectionIntent {
             marker,
             object: i.object,
             id: i.id,
+            movable: i.movable,
         })
         .collect();
     SectionIntent { members, block }
@@ -189,6 +194,7 @@ mod tests {
             priority,
             object: object.to_string(),
             id: None,
+            movable: true,
         }
     }
 

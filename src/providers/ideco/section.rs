@@ -40,7 +40,8 @@ impl std::fmt::Display for Blocked {
 
 /// Classify a section. A FirewallRule owns the rule with its known id (unless that rule carries
 /// another object's marker), else the first rule with its marker; other rules with its marker
-/// are duplicates. Rules with any other rampart marker are transparent; the rest are people's.
+/// are duplicates. Rules with any other rampart marker are transparent, and so are the rules of
+/// FirewallRules rampart may not change; the rest are people's.
 pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
     let mut slots: HashMap<i64, Slot> = HashMap::new();
     let mut owned = HashMap::new();
@@ -60,11 +61,20 @@ pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
         let Some(keep) = by_id.map(|r| r.id).or(by_marker.first().copied()) else {
             continue;
         };
-        slots.insert(keep, Slot::Owned(rank));
+        slots.insert(
+            keep,
+            if member.movable {
+                Slot::Owned(rank)
+            } else {
+                Slot::Transparent
+            },
+        );
         owned.insert(member.marker.clone(), keep);
         for id in by_marker.into_iter().filter(|id| *id != keep) {
             slots.insert(id, Slot::Transparent);
-            duplicates.push(id);
+            if member.movable {
+                duplicates.push(id);
+            }
         }
     }
     let entries = table

@@ -18,6 +18,7 @@ fn intent(members: &[(&str, i32, Option<i64>)], block: BlockSpec) -> SectionInte
                     priority: *p,
                     object: format!("ns/{m}"),
                     id: *id,
+                    movable: true,
                 };
                 (m.to_string(), i)
             })
@@ -145,6 +146,7 @@ fn a_conflict_blocks_ordering_and_creation() {
                 priority: 0,
                 object: m.into(),
                 id: None,
+                movable: true,
             },
         )
     };
@@ -162,4 +164,23 @@ fn a_conflict_blocks_ordering_and_creation() {
         creation_anchor(&table, &view, &i, "b"),
         Err(Blocked::Conflict(_))
     ));
+}
+
+#[test]
+fn rules_rampart_may_not_change_neither_move_nor_lose_copies() {
+    let table = vec![
+        rule(1, "[rampart:a]"),
+        rule(2, "[rampart:a]"),
+        rule(3, "[rampart:b]"),
+    ];
+    let mut i = intent(&[("a", 0, None), ("b", 1, None)], BlockSpec::Top);
+    i.members[0].movable = false;
+    let view = classify(&table, &i);
+    assert_eq!(view.owned["a"], 1, "still found, for its own observation");
+    let slots: Vec<Slot> = view.entries.iter().map(|e| e.slot).collect();
+    assert_eq!(
+        slots,
+        vec![Slot::Transparent, Slot::Transparent, Slot::Owned(1)]
+    );
+    assert!(view.duplicates.is_empty());
 }

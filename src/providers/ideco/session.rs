@@ -88,7 +88,7 @@ impl Session {
                     VENDOR,
                     operation,
                     kind,
-                    "the device refused a fresh session for this call",
+                    "right after a fresh login the device still asks for one (401, 403, a redirect or its login page)",
                 )
                 .with_status(resp.status));
             }
