@@ -17,7 +17,7 @@ use super::section::{Blocked, SectionView, classify, creation_anchor, pending_mo
 use crate::api::FirewallRule;
 use crate::api::common::{Allowed, Drift};
 use crate::api::firewall_rule::FirewallRuleObservation;
-use crate::api::vendors::ideco::IdecoFirewallRule;
+use crate::api::vendors::ideco::{IdecoFirewallRule, IdecoSection};
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness,
 };
@@ -42,6 +42,18 @@ fn name(cr: &FirewallRule) -> &str {
 /// `namespace/name`, for ordering ties and messages.
 fn object(cr: &FirewallRule) -> String {
     format!("{}/{}", ns(cr), name(cr))
+}
+
+fn log_write(cr: &FirewallRule, operation: &str, section: IdecoSection, rule: i64, what: &str) {
+    tracing::info!(
+        vendor = VENDOR,
+        namespace = ns(cr),
+        name = name(cr),
+        operation,
+        section = section.as_str(),
+        rule,
+        "{what}"
+    );
 }
 
 fn rule_id(id: &str) -> ExternalResult<i64> {
@@ -204,15 +216,12 @@ impl External<FirewallRule> for IdecoRuntime {
                 let anchor =
                     creation_anchor(&table, &view, &intent, ctx.marker).map_err(not_placeable)?;
                 let id = self.client.create_rule(section, &desired, anchor).await?;
-                tracing::info!(
-                    vendor = VENDOR,
-                    namespace = ns(cr),
-                    name = name(cr),
-                    operation = "POST /firewall/rules/{section}",
-                    section = section.as_str(),
-                    rule = id,
-                    ?anchor,
-                    "created rule"
+                log_write(
+                    cr,
+                    "POST /firewall/rules/{section}",
+                    section,
+                    id,
+                    "created rule",
                 );
                 id
             }
@@ -260,14 +269,12 @@ impl External<FirewallRule> for IdecoRuntime {
         } else {
             let body = desired::overlay(&rule.fields, &desired);
             self.client.update_rule(section, rule.id, &body).await?;
-            tracing::info!(
-                vendor = VENDOR,
-                namespace = ns(cr),
-                name = name(cr),
-                operation = "PUT /firewall/rules/{section}/{id}",
-                section = section.as_str(),
-                rule = rule.id,
-                "updated rule"
+            log_write(
+                cr,
+                "PUT /firewall/rules/{section}/{id}",
+                section,
+                rule.id,
+                "updated rule",
             );
             self.table(section, true).await?
         };
@@ -301,14 +308,12 @@ impl External<FirewallRule> for IdecoRuntime {
         }
         for target in &targets {
             self.client.delete_rule(section, *target).await?;
-            tracing::info!(
-                vendor = VENDOR,
-                namespace = ns(cr),
-                name = name(cr),
-                operation = "DELETE /firewall/rules/{section}/{id}",
-                section = section.as_str(),
-                rule = target,
-                "deleted rule"
+            log_write(
+                cr,
+                "DELETE /firewall/rules/{section}/{id}",
+                section,
+                *target,
+                "deleted rule",
             );
         }
         let left = self
