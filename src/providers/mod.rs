@@ -4,6 +4,7 @@ pub mod budget;
 pub mod error;
 pub mod http;
 pub mod huawei_cbr;
+pub mod ideco;
 pub mod rs_server;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use error::{ErrorKind, VendorError, VendorResult};
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     match p.spec.type_ {
         ProviderType::HuaweiCbr => huawei_cbr::connect(p),
+        ProviderType::Ideco => ideco::connect(p),
         ProviderType::RsServer => rs_server::connect(p),
         t => Err(VendorError::new(
             "rampart",

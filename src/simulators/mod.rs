@@ -2,4 +2,5 @@
 
 pub mod harness;
 pub mod huawei_cbr;
+pub mod ideco;
 pub mod rs_server;
