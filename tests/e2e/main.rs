@@ -4,5 +4,6 @@
 mod admission;
 mod cbr;
 mod cbr_world;
+mod ideco;
 mod rs_server;
 mod support;
