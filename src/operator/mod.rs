@@ -254,6 +254,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         run_provider_configs(cpcs, cpcrx, pc_ctx.clone()),
     );
     let caches = futures::future::join3(pc_drive, cpc_drive, secret_drive);
+    let ready_gauge = report_ready(deps.clone());
     let deps_watch = triggers::run(client.clone(), ns.clone(), deps);
     ready.set_ready();
     tokio::select! {
@@ -261,6 +262,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         _ = configs => error!("provider configuration controllers stopped"),
         _ = caches => error!("caches stopped"),
         _ = deps_watch => error!("dependency watch stopped"),
+        _ = ready_gauge => error!("ready gauge stopped"),
         r = server => match r {
             Ok(result) => result?,
             Err(join) => return Err(StartError::Server(addr.to_string(), std::io::Error::other(join))),
@@ -297,6 +299,29 @@ async fn run_provider_configs<P: ProviderConfigResource>(
         )
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+/// Keep the `rampart_objects_ready` gauge current from the controllers' caches.
+async fn report_ready(deps: Arc<Dependents>) {
+    fn count<K: Managed>(store: &Store<K>) -> i64 {
+        store
+            .state()
+            .iter()
+            .filter(|o| crate::engine::conditions::is_ready(o.managed_status()))
+            .count() as i64
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        for (kind, n) in [
+            ("Vault", count(&deps.vaults.0)),
+            ("Policy", count(&deps.policies.0)),
+            ("Strategy", count(&deps.strategies.0)),
+            ("FirewallRule", count(&deps.firewall_rules.0)),
+        ] {
+            crate::telemetry::metrics::objects_ready(kind, n);
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -425,3 +425,46 @@ async fn vendor_faults_and_token_expiry_still_converge_and_never_leak_the_passwo
         assert!(!text.contains(PASSWORD), "the password leaked into {what}");
     }
 }
+
+/// A wrong password in the Secret: the ProviderConfig says so; fixing the Secret recovers
+/// without restarting anything.
+#[tokio::test]
+async fn a_fixed_secret_is_picked_up_without_a_restart() {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::Api;
+    use rampart::api::ProviderConfig;
+    let w = CbrWorld::new("cbr-secret", json!({"qps": 50, "burst": 50})).await;
+    let secrets: Api<Secret> = Api::namespaced(w.client.clone(), &w.ns);
+    let pcs: Api<ProviderConfig> = Api::namespaced(w.client.clone(), &w.ns);
+    let set_password = |p: &'static str| {
+        let secrets = secrets.clone();
+        async move {
+            secrets
+                .patch(
+                    "cbr-credentials",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"stringData": {"password": p}})),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    set_password("wrong-password").await;
+    let pc = wait_for(&pcs, "cbr", has_condition("Ready", "False", None), T).await;
+    let msg = pc
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    assert!(
+        !msg.contains("wrong-password"),
+        "no credential in the condition: {msg}"
+    );
+    set_password(PASSWORD).await;
+    wait_for(&pcs, "cbr", is_ready(), T).await;
+    w.create_vault("after-fix", vault_spec(json!({}))).await;
+    wait_for(&w.vaults(), "after-fix", is_ready(), T).await;
+}
