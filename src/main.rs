@@ -20,6 +20,9 @@ enum Command {
     Run(RunOptions),
     /// Print the CustomResourceDefinitions as YAML (what crds/ holds).
     Crds,
+    /// Run everything on this machine: a local Kubernetes API server, the vendor simulators,
+    /// the operator and the examples, until every example is Ready.
+    Demo(rampart::demo::DemoOptions),
 }
 
 #[tokio::main]
@@ -29,6 +32,16 @@ async fn main() -> ExitCode {
         Command::Crds => {
             print!("{}", rampart::api::crds_yaml());
             ExitCode::SUCCESS
+        }
+        Command::Demo(opts) => {
+            rampart::telemetry::logging::init("warn", false);
+            match rampart::demo::run(opts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("rampart demo: {e}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Command::Run(opts) => {
             rampart::telemetry::logging::init(
