@@ -23,6 +23,9 @@ enum Command {
     /// Run everything on this machine: a local Kubernetes API server, the vendor simulators,
     /// the operator and the examples, until every example is Ready.
     Demo(rampart::demo::DemoOptions),
+    /// Measure convergence, vendor calls, memory, CPU and change latency at scale (writes
+    /// bench/results.json and bench/results.md).
+    Bench(rampart::bench::BenchOptions),
 }
 
 #[tokio::main]
@@ -32,6 +35,19 @@ async fn main() -> ExitCode {
         Command::Crds => {
             print!("{}", rampart::api::crds_yaml());
             ExitCode::SUCCESS
+        }
+        Command::Bench(opts) => {
+            rampart::telemetry::logging::init("warn", false);
+            match rampart::bench::run(opts).await {
+                Ok(results) => {
+                    print!("{}", rampart::bench::markdown(&results));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("rampart bench: {e}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Command::Demo(opts) => {
             rampart::telemetry::logging::init("warn", false);

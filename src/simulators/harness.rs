@@ -59,6 +59,8 @@ pub type ErrorBody = fn(StatusCode, &str) -> Response;
 /// Shared control block of one simulator.
 pub struct SimControl {
     faults: Mutex<Faults>,
+    /// When recording: (arrival, "METHOD /concrete/path") of every vendor request.
+    log: Mutex<Option<Vec<(Instant, String)>>>,
     counters: Mutex<BTreeMap<String, u64>>,
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
@@ -69,6 +71,7 @@ impl SimControl {
     pub fn new(error_body: ErrorBody) -> Arc<Self> {
         Arc::new(SimControl {
             faults: Mutex::new(Faults::default()),
+            log: Mutex::new(None),
             counters: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
@@ -107,6 +110,17 @@ impl SimControl {
 
     pub fn reset_counters(&self) {
         self.counters.lock().unwrap().clear();
+    }
+
+    /// Start (or restart, emptied) the request log used to time individual calls.
+    pub fn record_requests(&self) {
+        *self.log.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
+    pub fn first_request_after(&self, after: Instant, matches: impl Fn(&str) -> bool) -> Option<Instant> {
+        let log = self.log.lock().unwrap();
+        log.as_ref()?.iter().find(|(t, r)| *t >= after && matches(r)).map(|(t, _)| *t)
     }
 
     /// The current token generation. A simulator stamps each token it issues with it and
@@ -149,6 +163,9 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         .unwrap_or_else(|| req.uri().path().to_string());
     let operation = format!("{} {}", req.method(), template);
     ctl.count_request(operation.clone());
+    if let Some(log) = ctl.log.lock().unwrap().as_mut() {
+        log.push((Instant::now(), format!("{} {}", req.method(), req.uri().path())));
+    }
     let f = ctl.faults();
     if f.only_operation
         .as_ref()
