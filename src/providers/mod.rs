@@ -1,6 +1,7 @@
 //! Vendor clients and the adapters that connect them to the engine, one folder per vendor.
 
 pub mod budget;
+pub mod cyberbackup;
 pub mod error;
 pub mod http;
 
@@ -12,15 +13,13 @@ use error::{ErrorKind, VendorError, VendorResult};
 
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
-    let t = p.spec.type_;
-    Err(VendorError::new(
-        "rampart",
-        "connect",
-        ErrorKind::Config,
-        format!("provider type {t:?} is not supported by this build"),
-    ))
-    .map(|r: Arc<dyn VendorRuntime>| {
-        let _: ProviderType = t;
-        r
-    })
+    match p.spec.type_ {
+        ProviderType::CyberBackup => cyberbackup::connect(p),
+        t => Err(VendorError::new(
+            "rampart",
+            "connect",
+            ErrorKind::Config,
+            format!("provider type {t:?} is not supported by this build"),
+        )),
+    }
 }
