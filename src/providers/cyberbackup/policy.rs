@@ -171,8 +171,10 @@ impl External<Policy> for PolicyAdapter {
         let pid = plan_id(&plan.id);
         let mut apps = self.catalog.applications(ctx.fresh).await?.get(&pid).cloned().unwrap_or_default();
         let (mut from, mut pending) = self.run_state(cr, &pid, &apps);
-        if from.as_ref().is_some_and(|f| !f.finished) {
-            // A run in flight: follow it with the document's polling call, not the snapshot.
+        let deploying = apps.iter().any(|a| a.deployment_state().as_deref() != Some("DEPLOYED"));
+        if deploying || from.as_ref().is_some_and(|f| !f.finished) {
+            // A deployment or a run in flight: follow it with the document's polling call
+            // (§2.9.2.1) rather than wait for the next list.
             apps = self.catalog.plan_applications(&pid).await?;
             (from, pending) = self.run_state(cr, &pid, &apps);
         }

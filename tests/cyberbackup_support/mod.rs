@@ -1,0 +1,138 @@
+//! A Cyber Backup simulator and a TestWorld connected to it, for the in-process adapter tests.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use rampart::api::common::{ManagedStatus, ProviderConfigKind};
+use rampart::api::provider_config::ProviderConfigCommon;
+use rampart::api::{Policy, PolicySpec, Vault, VaultSpec};
+use rampart::engine::external::{CallContext, External};
+use rampart::engine::hub::{CredentialSet, ProviderKey, SecretString, VendorRuntime};
+use rampart::engine::refs::{RefKey, RefTarget};
+use rampart::engine::testkit::TestWorld;
+use rampart::simulators::cyberbackup::{CyberBackupSim, SimConfig};
+use serde_json::{Value, json};
+
+pub const MARKER: &str = "c0ffee12";
+
+pub struct Env {
+    pub sim: CyberBackupSim,
+    pub world: TestWorld,
+    pub key: ProviderKey,
+}
+
+pub fn provider_spec(url: &str, page_size: i32) -> ProviderConfigCommon {
+    serde_json::from_value::<ProviderConfigCommon>(json!({
+        "type": "CyberBackup",
+        "endpoint": url,
+        "pollIntervalSeconds": 300,
+        "budget": {"qps": 1000.0, "burst": 1000, "maxInFlight": 16},
+        "cyberBackup": {"pageSize": page_size}
+    }))
+    .unwrap()
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Env::with(SimConfig::default(), 100).await
+    }
+
+    pub async fn with(config: SimConfig, page_size: i32) -> Env {
+        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+        let world = TestWorld::new();
+        let key = ProviderKey { kind: ProviderConfigKind::ProviderConfig, namespace: Some("prod".into()), name: "cb".into() };
+        world.source.set(key.clone(), provider_spec(&sim.url(), page_size), &[("username", "admin"), ("password", "admin-password")]);
+        Env { sim, world, key }
+    }
+
+    /// A second operator (a restart): same simulator, nothing cached.
+    pub fn restarted(&self) -> TestWorld {
+        let world = TestWorld::new();
+        world.source.set(self.key.clone(), provider_spec(&self.sim.url(), 100), &[("username", "admin"), ("password", "admin-password")]);
+        world
+    }
+
+    pub async fn runtime(&self) -> Arc<dyn VendorRuntime> {
+        self.world.hub.runtime(&self.key).await.unwrap()
+    }
+
+    pub fn ctx(&self, fresh: bool, hash: Option<&'static str>) -> CallContext<'_> {
+        self.world.ctx(MARKER, fresh, hash)
+    }
+
+    pub fn count(&self, op: &str) -> u64 {
+        self.sim.control().count(op)
+    }
+
+    /// Every counted request that writes (not a GET, not a login).
+    pub fn writes(&self) -> Vec<(String, u64)> {
+        self.sim.control().counters().into_iter().filter(|(k, _)| !k.starts_with("GET ") && !k.contains("/idp/token")).collect()
+    }
+
+    /// The id of a machine the simulator was seeded with.
+    pub fn resource_id(&self, name: &str) -> String {
+        let w = self.sim.state.world.lock().unwrap();
+        w.resources.values().find(|r| r.name == name).map(|r| r.id.clone()).unwrap()
+    }
+
+    pub fn plan(&self, id: &str) -> Value {
+        let w = self.sim.state.world.lock().unwrap();
+        serde_json::to_value(&w.policies[id]).unwrap()
+    }
+
+    pub fn contexts_of(&self, id: &str) -> Vec<String> {
+        let w = self.sim.state.world.lock().unwrap();
+        let mut v: Vec<String> = w.applications.values().filter(|a| a.policy_id == id).map(|a| a.context_id.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// Record a Vault (with its external name) and its Secret as the engine would resolve them.
+    pub fn add_vault_ref(&mut self, vault: &Vault) {
+        let key = RefKey { kind: "Vault", name: vault.metadata.name.clone().unwrap(), field: "spec.vaultRef" };
+        self.world.refs.insert(&key, RefTarget::Vault(Arc::new(vault.clone())));
+    }
+
+    pub fn add_secret(&mut self, name: &str, pairs: &[(&str, &str)]) {
+        let key = RefKey { kind: "Secret", name: name.into(), field: "spec.cyberBackup.credentialsSecretRef" };
+        let values = pairs.iter().map(|(k, v)| (k.to_string(), SecretString::new(*v))).collect();
+        self.world.refs.insert(&key, RefTarget::Secret(CredentialSet { source: format!("prod/{name}"), values }));
+    }
+}
+
+pub fn policy(name: &str, spec: Value) -> Policy {
+    let mut full = json!({"providerConfigRef": {"name": "cb"}});
+    rampart::providers::cyberbackup::settings::merge(&mut full, &spec);
+    let spec: PolicySpec = serde_json::from_value(full).unwrap();
+    let mut p = Policy::new(name, spec);
+    p.metadata.namespace = Some("prod".into());
+    p
+}
+
+pub fn vault(name: &str, block: Value, external: Option<&str>) -> Vault {
+    let spec: VaultSpec = serde_json::from_value(json!({"providerConfigRef": {"name": "cb"}, "cyberBackup": block})).unwrap();
+    let mut v = Vault::new(name, spec);
+    v.metadata.namespace = Some("prod".into());
+    if let Some(e) = external {
+        v.metadata.annotations = Some([(rampart::engine::annotations::EXTERNAL_NAME.to_string(), e.to_string())].into());
+    }
+    v
+}
+
+pub fn policy_adapter(rt: &Arc<dyn VendorRuntime>) -> &dyn External<Policy> {
+    rt.policy().expect("Cyber Backup has policies")
+}
+
+pub fn vault_adapter(rt: &Arc<dyn VendorRuntime>) -> &dyn External<Vault> {
+    rt.vault().expect("Cyber Backup has vaults")
+}
+
+pub fn drift_fields<A>(o: &rampart::engine::external::Observation<A>) -> Vec<String> {
+    o.drift.iter().map(|d| d.field.clone()).collect()
+}
+
+/// Put an observation into a Policy's status, as the engine does after an observe.
+pub fn record_status(p: &mut Policy, at: rampart::api::policy::PolicyObservation) {
+    p.status = Some(ManagedStatus { at_provider: Some(at), ..Default::default() });
+}
