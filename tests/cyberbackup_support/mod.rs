@@ -47,9 +47,9 @@ impl Env {
     }
 
     /// A second operator (a restart): same simulator, nothing cached.
-    pub fn restarted(&self) -> TestWorld {
+    pub fn restarted(&self, page_size: i32) -> TestWorld {
         let world = TestWorld::new();
-        world.source.set(self.key.clone(), provider_spec(&self.sim.url(), 100), &[("username", "admin"), ("password", "admin-password")]);
+        world.source.set(self.key.clone(), provider_spec(&self.sim.url(), page_size), &[("username", "admin"), ("password", "admin-password")]);
         world
     }
 
@@ -57,7 +57,7 @@ impl Env {
         self.world.hub.runtime(&self.key).await.unwrap()
     }
 
-    pub fn ctx(&self, fresh: bool, hash: Option<&'static str>) -> CallContext<'_> {
+    pub fn ctx<'a>(&'a self, fresh: bool, hash: Option<&'a str>) -> CallContext<'a> {
         self.world.ctx(MARKER, fresh, hash)
     }
 
@@ -90,15 +90,25 @@ impl Env {
 
     /// Record a Vault (with its external name) and its Secret as the engine would resolve them.
     pub fn add_vault_ref(&mut self, vault: &Vault) {
-        let key = RefKey { kind: "Vault", name: vault.metadata.name.clone().unwrap(), field: "spec.vaultRef" };
-        self.world.refs.insert(&key, RefTarget::Vault(Arc::new(vault.clone())));
+        put_vault(&mut self.world, vault);
     }
 
     pub fn add_secret(&mut self, name: &str, pairs: &[(&str, &str)]) {
-        let key = RefKey { kind: "Secret", name: name.into(), field: "spec.cyberBackup.credentialsSecretRef" };
-        let values = pairs.iter().map(|(k, v)| (k.to_string(), SecretString::new(*v))).collect();
-        self.world.refs.insert(&key, RefTarget::Secret(CredentialSet { source: format!("prod/{name}"), values }));
+        put_secret(&mut self.world, name, pairs);
     }
+}
+
+/// Resolve a Vault reference in a TestWorld, as the engine does.
+pub fn put_vault(world: &mut TestWorld, vault: &Vault) {
+    let key = RefKey { kind: "Vault", name: vault.metadata.name.clone().unwrap(), field: "spec.vaultRef" };
+    world.refs.insert(&key, RefTarget::Vault(Arc::new(vault.clone())));
+}
+
+/// Resolve a Secret reference in a TestWorld, as the engine does.
+pub fn put_secret(world: &mut TestWorld, name: &str, pairs: &[(&str, &str)]) {
+    let key = RefKey { kind: "Secret", name: name.into(), field: "spec.cyberBackup.credentialsSecretRef" };
+    let values = pairs.iter().map(|(k, v)| (k.to_string(), SecretString::new(*v))).collect();
+    world.refs.insert(&key, RefTarget::Secret(CredentialSet { source: format!("prod/{name}"), values }));
 }
 
 pub fn policy(name: &str, spec: Value) -> Policy {
