@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 /// A Vault without credentials (its external name is its location name) and a nightly plan
 /// for one machine.
 fn setup(env: &mut Env, targets: Value) -> rampart::api::Policy {
-    let v = vault("store", json!({"name": "customer-dg09", "uri": "E:"}), Some("customer-dg09"));
+    let v = vault(
+        "store",
+        json!({"name": "customer-dg09", "uri": "E:"}),
+        Some("customer-dg09"),
+    );
     env.add_vault_ref(&v);
     policy(
         "nightly",
@@ -32,20 +36,40 @@ async fn create_then_observe_finds_it_in_line_and_ready_once_deployed() {
 
     let before = a.observe(&p, None, &env.ctx(false, None)).await.unwrap();
     assert!(!before.exists);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     let plan = env.plan(&id);
     assert_eq!(plan["name"], format!("prod/nightly [rampart:{MARKER}]"));
-    assert_eq!(plan["settings"]["destination"]["location"]["settings"]["name"], "customer-dg09");
-    assert_eq!(plan["settings"]["destination"]["retention"]["rules"], json!([{"max_count": 7}]));
+    assert_eq!(
+        plan["settings"]["destination"]["location"]["settings"]["name"],
+        "customer-dg09"
+    );
+    assert_eq!(
+        plan["settings"]["destination"]["retention"]["rules"],
+        json!([{"max_count": 7}])
+    );
     assert_eq!(env.contexts_of(&id), vec![machine.clone()]);
 
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert!(o.exists);
     assert!(o.drift.is_empty(), "{:?}", o.drift);
-    assert!(matches!(o.readiness, Readiness::Creating(_)), "deploying: {:?}", o.readiness);
+    assert!(
+        matches!(o.readiness, Readiness::Creating(_)),
+        "deploying: {:?}",
+        o.readiness
+    );
 
     env.sim.state.settle();
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert_eq!(o.readiness, Readiness::Available);
     assert!(o.drift.is_empty());
     let at = &o.at_provider;
@@ -55,7 +79,10 @@ async fn create_then_observe_finds_it_in_line_and_ready_once_deployed() {
     assert_eq!(at.applications.len(), 1);
     assert_eq!(at.applications[0].deployment.as_deref(), Some("DEPLOYED"));
     assert_eq!(at.applications[0].running.as_deref(), Some("IDLE"));
-    assert!(at.next_run.is_some(), "the simulator schedules the next run");
+    assert!(
+        at.next_run.is_some(),
+        "the simulator schedules the next run"
+    );
 }
 
 #[tokio::test]
@@ -64,54 +91,105 @@ async fn a_settings_change_is_one_patch() {
     let p = setup(&mut env, json!({}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
 
     let mut changed = p.clone();
     let block = changed.spec.cyber_backup.as_mut().unwrap();
-    block.archive.as_mut().unwrap().compression = Some(rampart::api::vendors::cyberbackup::CyberBackupCompression::Normal);
+    block.archive.as_mut().unwrap().compression =
+        Some(rampart::api::vendors::cyberbackup::CyberBackupCompression::Normal);
     changed.spec.schedule.as_mut().unwrap().cron = "30 22 * * *".into();
-    let o = a.observe(&changed, Some(&id), &env.ctx(false, None)).await.unwrap();
-    assert_eq!(drift_fields(&o), vec!["spec.schedule", "spec.cyberBackup.archive.compression"]);
+    let o = a
+        .observe(&changed, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        drift_fields(&o),
+        vec!["spec.schedule", "spec.cyberBackup.archive.compression"]
+    );
 
     env.sim.control().reset_counters();
-    a.update(&changed, &id, &o, &env.ctx(false, None)).await.unwrap();
-    assert_eq!(env.writes(), vec![("PATCH /api/v1/policies/{id}".to_string(), 1)]);
+    a.update(&changed, &id, &o, &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.writes(),
+        vec![("PATCH /api/v1/policies/{id}".to_string(), 1)]
+    );
     let plan = env.plan(&id);
     assert_eq!(plan["settings"]["archive"]["compression"], "NORMAL");
-    assert_eq!(plan["settings"]["scheduling"]["backup_sets"][0]["schedule"]["alarms"]["time"]["repeat_at"], json!([{"hour": 22, "minute": 30}]));
-    let o = a.observe(&changed, Some(&id), &env.ctx(true, None)).await.unwrap();
+    assert_eq!(
+        plan["settings"]["scheduling"]["backup_sets"][0]["schedule"]["alarms"]["time"]["repeat_at"],
+        json!([{"hour": 22, "minute": 30}])
+    );
+    let o = a
+        .observe(&changed, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert!(o.drift.is_empty(), "{:?}", o.drift);
 }
 
 #[tokio::test]
 async fn a_target_added_is_one_apply_and_one_removed_is_one_revoke() {
     let mut env = Env::start().await;
-    let (m1, m2) = (env.resource_id("DESKTOP-JRPTA4A"), env.resource_id("win10x64simple"));
+    let (m1, m2) = (
+        env.resource_id("DESKTOP-JRPTA4A"),
+        env.resource_id("win10x64simple"),
+    );
     let p = setup(&mut env, json!({"resourceIds": [m1]}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
 
     let mut two = p.clone();
     two.spec.cyber_backup.as_mut().unwrap().targets.resource_ids = vec![m1.clone(), m2.clone()];
-    let o = a.observe(&two, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&two, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert_eq!(drift_fields(&o), vec!["spec.cyberBackup.targets"]);
     env.sim.control().reset_counters();
-    a.update(&two, &id, &o, &env.ctx(false, None)).await.unwrap();
-    assert_eq!(env.writes(), vec![("POST /api/v1/policy_applications".to_string(), 1)]);
+    a.update(&two, &id, &o, &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.writes(),
+        vec![("POST /api/v1/policy_applications".to_string(), 1)]
+    );
     let mut both = vec![m1.clone(), m2.clone()];
     both.sort();
     assert_eq!(env.contexts_of(&id), both);
 
     let mut one = p.clone();
     one.spec.cyber_backup.as_mut().unwrap().targets.resource_ids = vec![m2.clone()];
-    let o = a.observe(&one, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&one, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert_eq!(drift_fields(&o), vec!["spec.cyberBackup.targets"]);
     env.sim.control().reset_counters();
-    a.update(&one, &id, &o, &env.ctx(false, None)).await.unwrap();
-    assert_eq!(env.writes(), vec![("DELETE /api/v1/policy_applications".to_string(), 1)]);
+    a.update(&one, &id, &o, &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.writes(),
+        vec![("DELETE /api/v1/policy_applications".to_string(), 1)]
+    );
     assert_eq!(env.contexts_of(&id), vec![m2]);
-    assert!(a.observe(&one, Some(&id), &env.ctx(false, None)).await.unwrap().drift.is_empty());
+    assert!(
+        a.observe(&one, Some(&id), &env.ctx(false, None))
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -121,22 +199,40 @@ async fn enabling_and_disabling_use_the_enabled_endpoint() {
     let p = setup(&mut env, json!({"resourceIds": [m1]}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
 
     let mut off = p.clone();
     off.spec.enabled = Some(false);
-    let o = a.observe(&off, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&off, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert_eq!(drift_fields(&o), vec!["spec.enabled"]);
     env.sim.control().reset_counters();
-    a.update(&off, &id, &o, &env.ctx(false, None)).await.unwrap();
-    assert_eq!(env.writes(), vec![("PATCH /api/v1/policy_applications/enabled".to_string(), 1)]);
+    a.update(&off, &id, &o, &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.writes(),
+        vec![("PATCH /api/v1/policy_applications/enabled".to_string(), 1)]
+    );
     assert_eq!(env.plan(&id)["enabled"], false);
-    let o = a.observe(&off, Some(&id), &env.ctx(true, None)).await.unwrap();
+    let o = a
+        .observe(&off, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert!(o.drift.is_empty());
     assert_eq!(o.at_provider.enabled, Some(false));
     assert_eq!(o.at_provider.applications[0].enabled, Some(false));
 
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
     assert_eq!(env.plan(&id)["enabled"], true);
 }
@@ -148,10 +244,20 @@ async fn vendor_side_edits_are_reported_and_corrected() {
     let p = setup(&mut env, json!({"resourceIds": [m1]}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
 
     env.sim.state.settle();
-    assert_eq!(a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap().readiness, Readiness::Available);
+    assert_eq!(
+        a.observe(&p, Some(&id), &env.ctx(false, None))
+            .await
+            .unwrap()
+            .readiness,
+        Readiness::Available
+    );
     // A human renames the plan, changes compression, disables it and revokes it.
     let edit = rampart::simulators::cyberbackup::control::PlanEdit {
         name: Some("someone's plan".into()),
@@ -160,33 +266,68 @@ async fn vendor_side_edits_are_reported_and_corrected() {
     };
     assert!(env.sim.state.edit_plan(&id, &edit));
     assert!(env.sim.state.revoke_application(&id, &m1));
-    let stale = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
-    assert!(stale.drift.is_empty(), "within the poll interval the snapshot is used");
-    let o = a.observe(&p, Some(&id), &env.ctx(true, None)).await.unwrap();
+    let stale = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert!(
+        stale.drift.is_empty(),
+        "within the poll interval the snapshot is used"
+    );
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert_eq!(
         drift_fields(&o),
-        vec!["spec.cyberBackup.name", "spec.enabled", "spec.cyberBackup.archive.compression", "spec.cyberBackup.targets"]
+        vec![
+            "spec.cyberBackup.name",
+            "spec.enabled",
+            "spec.cyberBackup.archive.compression",
+            "spec.cyberBackup.targets"
+        ]
     );
-    let compression = o.drift.iter().find(|d| d.field.ends_with("compression")).unwrap();
-    assert_eq!((compression.desired.as_str(), compression.observed.as_str()), ("\"MAX\"", "\"NORMAL\""));
+    let compression = o
+        .drift
+        .iter()
+        .find(|d| d.field.ends_with("compression"))
+        .unwrap();
+    assert_eq!(
+        (compression.desired.as_str(), compression.observed.as_str()),
+        ("\"MAX\"", "\"NORMAL\"")
+    );
 
     env.sim.control().reset_counters();
     a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
     let writes = env.writes();
     assert_eq!(writes.len(), 3, "{writes:?}");
-    let o = a.observe(&p, Some(&id), &env.ctx(true, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert!(o.drift.is_empty(), "{:?}", o.drift);
-    assert_eq!(env.plan(&id)["settings"]["vss"]["enabled"], false, "settings rampart does not manage are left alone");
+    assert_eq!(
+        env.plan(&id)["settings"]["vss"]["enabled"],
+        false,
+        "settings rampart does not manage are left alone"
+    );
 }
 
 #[tokio::test]
 async fn deletion_revokes_the_applications_before_deleting_the_plan() {
     let mut env = Env::start().await;
-    let (m1, m2) = (env.resource_id("DESKTOP-JRPTA4A"), env.resource_id("win10x64simple"));
+    let (m1, m2) = (
+        env.resource_id("DESKTOP-JRPTA4A"),
+        env.resource_id("win10x64simple"),
+    );
     let p = setup(&mut env, json!({"resourceIds": [m1, m2]}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     env.sim.control().reset_counters();
     // The simulator refuses to delete an applied plan (409), so success proves the order.
     let gone = a.delete(&p, &id, &env.ctx(false, None)).await.unwrap();
@@ -194,9 +335,17 @@ async fn deletion_revokes_the_applications_before_deleting_the_plan() {
     assert_eq!(env.count("DELETE /api/v1/policy_applications"), 1);
     assert_eq!(env.count("DELETE /api/v1/policies/{id}"), 1);
     assert!(env.sim.state.world.lock().unwrap().policies.is_empty());
-    assert!(!a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap().exists);
+    assert!(
+        !a.observe(&p, Some(&id), &env.ctx(false, None))
+            .await
+            .unwrap()
+            .exists
+    );
     // Deleting again is not an error.
-    assert_eq!(a.delete(&p, &id, &env.ctx(false, None)).await.unwrap(), rampart::engine::external::Deleted::Gone);
+    assert_eq!(
+        a.delete(&p, &id, &env.ctx(false, None)).await.unwrap(),
+        rampart::engine::external::Deleted::Gone
+    );
 }
 
 #[tokio::test]
@@ -218,17 +367,34 @@ async fn adoption_by_external_name_and_rediscovery_by_marker() {
         created_at: String::new(),
         updated_at: String::new(),
     };
-    env.sim.state.world.lock().unwrap().policies.insert(handmade.id.clone(), handmade);
+    env.sim
+        .state
+        .world
+        .lock()
+        .unwrap()
+        .policies
+        .insert(handmade.id.clone(), handmade);
     let adopted = "5EA704D9-A214-4E81-97D9-D228098F8431@policy.backup.machine";
-    let o = a.observe(&p, Some(adopted), &env.ctx(true, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(adopted), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert!(o.exists);
     assert!(drift_fields(&o).contains(&"spec.cyberBackup.name".to_string()));
-    a.update(&p, adopted, &o, &env.ctx(false, None)).await.unwrap();
-    let o = a.observe(&p, Some(adopted), &env.ctx(true, None)).await.unwrap();
+    a.update(&p, adopted, &o, &env.ctx(false, None))
+        .await
+        .unwrap();
+    let o = a
+        .observe(&p, Some(adopted), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert!(o.drift.is_empty(), "{:?}", o.drift);
 
     // After a crash between create and recording the id, the marker finds the plan again.
-    let other = policy("weekly", json!({"vaultRef": {"name": "store"}, "cyberBackup": {"type": "policy.backup.files"}}));
+    let other = policy(
+        "weekly",
+        json!({"vaultRef": {"name": "store"}, "cyberBackup": {"type": "policy.backup.files"}}),
+    );
     let ctx2 = env.world.ctx("feedbeef", false, None);
     let id = a.create(&other, &ctx2).await.unwrap().external_name;
     let fresh = env.world.ctx("feedbeef", true, None);
@@ -239,22 +405,52 @@ async fn adoption_by_external_name_and_rediscovery_by_marker() {
 #[tokio::test]
 async fn resource_names_resolve_wait_and_refuse_ambiguity() {
     let mut env = Env::start().await;
-    let p = setup(&mut env, json!({"resourceNames": ["DESKTOP-JRPTA4A", "not-registered-yet"]}));
+    let p = setup(
+        &mut env,
+        json!({"resourceNames": ["DESKTOP-JRPTA4A", "not-registered-yet"]}),
+    );
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
-    assert_eq!(env.contexts_of(&id), vec![env.resource_id("DESKTOP-JRPTA4A")]);
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
+    assert_eq!(
+        env.contexts_of(&id),
+        vec![env.resource_id("DESKTOP-JRPTA4A")]
+    );
     env.sim.state.settle();
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
-    assert!(matches!(&o.readiness, Readiness::Creating(m) if m.contains("not-registered-yet")), "{:?}", o.readiness);
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&o.readiness, Readiness::Creating(m) if m.contains("not-registered-yet")),
+        "{:?}",
+        o.readiness
+    );
 
-    env.sim.state.add_resource("not-registered-yet", "resource.machine");
-    let o = a.observe(&p, Some(&id), &env.ctx(true, None)).await.unwrap();
+    env.sim
+        .state
+        .add_resource("not-registered-yet", "resource.machine");
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert_eq!(drift_fields(&o), vec!["spec.cyberBackup.targets"]);
 
-    env.sim.state.add_resource("DESKTOP-JRPTA4A", "resource.machine");
-    let e = a.observe(&p, Some(&id), &env.ctx(true, None)).await.unwrap_err();
-    assert!(matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.cyberBackup.targets.resourceNames"), "{e}");
+    env.sim
+        .state
+        .add_resource("DESKTOP-JRPTA4A", "resource.machine");
+    let e = a
+        .observe(&p, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.cyberBackup.targets.resourceNames"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -263,9 +459,18 @@ async fn an_inexpressible_schedule_is_an_invalid_spec_naming_the_field() {
     let mut p = setup(&mut env, json!({}));
     p.spec.schedule.as_mut().unwrap().cron = "0 3 1 * 1".into();
     let rt = env.runtime().await;
-    let e = policy_adapter(&rt).create(&p, &env.ctx(false, None)).await.unwrap_err();
-    assert!(matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.schedule.cron"), "{e}");
-    assert!(env.sim.state.world.lock().unwrap().policies.is_empty(), "nothing is created");
+    let e = policy_adapter(&rt)
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.schedule.cron"),
+        "{e}"
+    );
+    assert!(
+        env.sim.state.world.lock().unwrap().policies.is_empty(),
+        "nothing is created"
+    );
 }
 
 #[tokio::test]
@@ -273,9 +478,15 @@ async fn a_vault_without_an_external_name_makes_the_policy_wait() {
     let mut env = Env::start().await;
     let v = vault("store", json!({"name": "customer-dg09", "uri": "E:"}), None);
     env.add_vault_ref(&v);
-    let p = policy("nightly", json!({"vaultRef": {"name": "store"}, "cyberBackup": {"type": "policy.backup.machine"}}));
+    let p = policy(
+        "nightly",
+        json!({"vaultRef": {"name": "store"}, "cyberBackup": {"type": "policy.backup.machine"}}),
+    );
     let rt = env.runtime().await;
-    let e = policy_adapter(&rt).create(&p, &env.ctx(false, None)).await.unwrap_err();
+    let e = policy_adapter(&rt)
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ExternalError::Waiting { .. }), "{e}");
 }
 
@@ -286,11 +497,21 @@ async fn applications_in_the_legacy_casing_read_the_same() {
     let p = setup(&mut env, json!({"resourceIds": [m1]}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     env.sim.state.config.lock().unwrap().legacy_casing = true;
     env.sim.state.settle();
-    let o = a.observe(&p, Some(&id), &env.ctx(true, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert_eq!(o.readiness, Readiness::Available);
-    assert_eq!(o.at_provider.applications[0].deployment.as_deref(), Some("DEPLOYED"));
+    assert_eq!(
+        o.at_provider.applications[0].deployment.as_deref(),
+        Some("DEPLOYED")
+    );
     assert_eq!(o.at_provider.applications[0].status.as_deref(), Some("OK"));
 }

@@ -12,7 +12,11 @@ use rampart::simulators::cyberbackup::SimConfig;
 use serde_json::json;
 
 fn nightly(env: &mut Env, machine: &str) -> Policy {
-    let v = vault("store", json!({"name": "customer-dg09", "uri": "E:"}), Some("customer-dg09"));
+    let v = vault(
+        "store",
+        json!({"name": "customer-dg09", "uri": "E:"}),
+        Some("customer-dg09"),
+    );
     env.add_vault_ref(&v);
     policy(
         "nightly",
@@ -22,41 +26,82 @@ fn nightly(env: &mut Env, machine: &str) -> Policy {
 }
 
 fn request_run(p: &mut Policy, value: &str) {
-    p.metadata.annotations.get_or_insert_with(Default::default).insert(RUN_REQUESTED_AT.into(), value.into());
+    p.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(RUN_REQUESTED_AT.into(), value.into());
 }
 
 #[tokio::test]
 async fn an_on_demand_run_goes_through_and_its_outcome_is_observed() {
-    let mut env = Env::with(SimConfig { run_seconds: 600, ..Default::default() }, 100).await;
+    let mut env = Env::with(
+        SimConfig {
+            run_seconds: 600,
+            ..Default::default()
+        },
+        100,
+    )
+    .await;
     let machine = env.resource_id("DESKTOP-JRPTA4A");
     let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     env.sim.state.settle();
-    assert_eq!(a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap().readiness, Readiness::Available);
+    assert_eq!(
+        a.observe(&p, Some(&id), &env.ctx(false, None))
+            .await
+            .unwrap()
+            .readiness,
+        Readiness::Available
+    );
 
     request_run(&mut p, "2031-01-01T00:00:00Z");
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert_eq!(drift_fields(&o), vec![DRIFT_FIELD]);
     assert_eq!(o.drift[0].desired, "\"2031-01-01T00:00:00Z\"");
     assert_eq!(o.drift[0].observed, "null");
 
     env.sim.control().reset_counters();
     a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
-    assert_eq!(env.writes(), vec![("POST /api/v1/policy_applications:run".to_string(), 1)]);
-    assert!(env.count("GET /api/v1/policy_applications") >= 1, "update polls until the run shows");
+    assert_eq!(
+        env.writes(),
+        vec![("POST /api/v1/policy_applications:run".to_string(), 1)]
+    );
+    assert!(
+        env.count("GET /api/v1/policy_applications") >= 1,
+        "update polls until the run shows"
+    );
 
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert!(o.drift.is_empty(), "{:?}", o.drift);
     let run = o.at_provider.last_run.clone().unwrap();
-    assert_eq!((run.requested_at.as_str(), run.state.as_str()), ("2031-01-01T00:00:00Z", "Running"));
+    assert_eq!(
+        (run.requested_at.as_str(), run.state.as_str()),
+        ("2031-01-01T00:00:00Z", "Running")
+    );
     assert!(run.message.unwrap().contains('%'));
-    assert_eq!(o.at_provider.applications[0].running.as_deref(), Some("RUNNING"));
+    assert_eq!(
+        o.at_provider.applications[0].running.as_deref(),
+        Some("RUNNING")
+    );
     record_status(&mut p, o.at_provider);
 
     env.sim.state.advance(jiff::SignedDuration::from_secs(601));
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     let run = o.at_provider.last_run.clone().unwrap();
     assert_eq!(run.state, "Succeeded", "{run:?}");
     assert!(run.finished_at.is_some());
@@ -66,82 +111,160 @@ async fn an_on_demand_run_goes_through_and_its_outcome_is_observed() {
 
     // The outcome is final: later observes read the snapshot, not the vendor.
     env.sim.control().reset_counters();
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert_eq!(o.at_provider.last_run.unwrap().state, "Succeeded");
     assert_eq!(env.sim.control().total(), 0);
 
     // A new value asks for another run.
     request_run(&mut p, "2031-01-02T00:00:00Z");
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert_eq!(drift_fields(&o), vec![DRIFT_FIELD]);
 }
 
 #[tokio::test]
 async fn a_failed_run_is_reported_with_the_vendor_status() {
-    let mut env = Env::with(SimConfig { fail_runs: true, ..Default::default() }, 100).await;
+    let mut env = Env::with(
+        SimConfig {
+            fail_runs: true,
+            ..Default::default()
+        },
+        100,
+    )
+    .await;
     let machine = env.resource_id("DESKTOP-JRPTA4A");
     let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     env.sim.state.settle();
     request_run(&mut p, "now, please");
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
     env.sim.state.settle();
-    let run = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap().at_provider.last_run.unwrap();
+    let run = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap()
+        .at_provider
+        .last_run
+        .unwrap();
     assert_eq!(run.state, "Failed");
     assert!(run.message.unwrap().contains("ERROR"));
 }
 
 #[tokio::test]
 async fn a_restart_mid_run_recognises_the_run_on_the_vendor_without_starting_another() {
-    let mut env = Env::with(SimConfig { run_seconds: 600, ..Default::default() }, 100).await;
+    let mut env = Env::with(
+        SimConfig {
+            run_seconds: 600,
+            ..Default::default()
+        },
+        100,
+    )
+    .await;
     let machine = env.resource_id("DESKTOP-JRPTA4A");
     let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     env.sim.state.settle();
     let requested = jiff::Timestamp::now().to_string();
     request_run(&mut p, &requested);
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
 
     // The operator dies before writing status; a new one sees the run on the vendor.
     let mut world = env.restarted(100);
-    put_vault(&mut world, &vault("store", json!({"name": "customer-dg09", "uri": "E:"}), Some("customer-dg09")));
+    put_vault(
+        &mut world,
+        &vault(
+            "store",
+            json!({"name": "customer-dg09", "uri": "E:"}),
+            Some("customer-dg09"),
+        ),
+    );
     let rt2 = world.hub.runtime(&env.key).await.unwrap();
     let a2 = policy_adapter(&rt2);
-    let o = a2.observe(&p, Some(&id), &world.ctx(MARKER, false, None)).await.unwrap();
-    assert!(o.drift.is_empty(), "the run is recognised, not requested again: {:?}", o.drift);
+    let o = a2
+        .observe(&p, Some(&id), &world.ctx(MARKER, false, None))
+        .await
+        .unwrap();
+    assert!(
+        o.drift.is_empty(),
+        "the run is recognised, not requested again: {:?}",
+        o.drift
+    );
     assert_eq!(o.at_provider.last_run.unwrap().state, "Running");
 }
 
 #[tokio::test]
 async fn token_expiry_mid_run_is_transparent() {
-    let mut env = Env::with(SimConfig { run_seconds: 600, ..Default::default() }, 100).await;
+    let mut env = Env::with(
+        SimConfig {
+            run_seconds: 600,
+            ..Default::default()
+        },
+        100,
+    )
+    .await;
     let machine = env.resource_id("DESKTOP-JRPTA4A");
     let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     env.sim.state.settle();
     request_run(&mut p, "2031-01-01T00:00:00Z");
-    let o = a.observe(&p, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
     assert_eq!(env.count("POST /idp/token"), 1);
 
     // Two hours pass on the vendor's clock: the token (advertised for a day) expires and the
     // run ends. The next calls are refused once, log in again, and go through.
-    env.sim.state.advance(jiff::SignedDuration::from_secs(2 * 3600 + 60));
-    let o = a.observe(&p, Some(&id), &env.ctx(true, None)).await.unwrap();
+    env.sim
+        .state
+        .advance(jiff::SignedDuration::from_secs(2 * 3600 + 60));
+    let o = a
+        .observe(&p, Some(&id), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert_eq!(o.at_provider.last_run.unwrap().state, "Succeeded");
     assert_eq!(env.count("POST /idp/token"), 2);
 
     // A vendor restart that forgets its sessions is just as transparent.
     env.sim.control().revoke_tokens();
-    assert!(a.observe(&p, Some(&id), &env.ctx(true, None)).await.unwrap().exists);
+    assert!(
+        a.observe(&p, Some(&id), &env.ctx(true, None))
+            .await
+            .unwrap()
+            .exists
+    );
     assert_eq!(env.count("POST /idp/token"), 3);
 }
 
@@ -178,29 +301,55 @@ async fn steady_state_costs_list_pages_not_gets() {
         let mut p = base.clone();
         p.metadata.name = Some(format!("plan-{i}"));
         let marker = format!("m{i}");
-        let id = a.create(&p, &env.world.ctx(&marker, false, None)).await.unwrap().external_name;
+        let id = a
+            .create(&p, &env.world.ctx(&marker, false, None))
+            .await
+            .unwrap()
+            .external_name;
         objects.push((p, marker, id));
     }
     env.sim.state.settle();
 
     // A new operator (empty snapshots) observes every object twice.
     let mut world = env.restarted(10);
-    put_vault(&mut world, &vault("store", json!({"name": "customer-dg09", "uri": "E:"}), Some("customer-dg09")));
+    put_vault(
+        &mut world,
+        &vault(
+            "store",
+            json!({"name": "customer-dg09", "uri": "E:"}),
+            Some("customer-dg09"),
+        ),
+    );
     let rt2 = world.hub.runtime(&env.key).await.unwrap();
     let a2 = policy_adapter(&rt2);
     env.sim.control().reset_counters();
     for _ in 0..2 {
         for (p, marker, id) in &objects {
-            let o = a2.observe(p, Some(id), &world.ctx(marker, false, None)).await.unwrap();
+            let o = a2
+                .observe(p, Some(id), &world.ctx(marker, false, None))
+                .await
+                .unwrap();
             assert!(o.exists && o.drift.is_empty(), "{:?}", o.drift);
             assert_eq!(o.readiness, Readiness::Available);
         }
     }
     let counters = env.sim.control().counters();
-    assert_eq!(env.count("GET /api/v1/policies"), 3, "25 plans in pages of 10: {counters:?}");
-    assert_eq!(env.count("GET /api/v1/policy_applications"), 3, "{counters:?}");
+    assert_eq!(
+        env.count("GET /api/v1/policies"),
+        3,
+        "25 plans in pages of 10: {counters:?}"
+    );
+    assert_eq!(
+        env.count("GET /api/v1/policy_applications"),
+        3,
+        "{counters:?}"
+    );
     assert_eq!(env.count("GET /api/v1/policies/{id}"), 0);
-    assert_eq!(env.sim.control().total(), 3 + 3 + 1, "plus one login: {counters:?}");
+    assert_eq!(
+        env.sim.control().total(),
+        3 + 3 + 1,
+        "plus one login: {counters:?}"
+    );
 }
 
 #[tokio::test]
@@ -210,11 +359,30 @@ async fn reads_are_repeated_on_50x_as_the_document_advises() {
     let p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     rt.check().await.unwrap();
-    env.sim.control().set_faults(rampart::simulators::harness::Faults { error_rate: 1.0, error_status: 503, ..Default::default() });
-    let e = policy_adapter(&rt).observe(&p, None, &env.ctx(true, None)).await.unwrap_err();
-    let rampart::engine::external::ExternalError::Vendor(v) = e else { panic!("{e}") };
+    env.sim
+        .control()
+        .set_faults(rampart::simulators::harness::Faults {
+            error_rate: 1.0,
+            error_status: 503,
+            ..Default::default()
+        });
+    let e = policy_adapter(&rt)
+        .observe(&p, None, &env.ctx(true, None))
+        .await
+        .unwrap_err();
+    let rampart::engine::external::ExternalError::Vendor(v) = e else {
+        panic!("{e}")
+    };
     assert_eq!(v.kind, ErrorKind::Unavailable);
     assert_eq!(v.status, Some(503));
-    assert_eq!(v.code.as_deref(), Some("General.503"), "the vendor's error body is read");
-    assert_eq!(env.count("GET /api/v1/policies"), 3, "one call and two repeats");
+    assert_eq!(
+        v.code.as_deref(),
+        Some("General.503"),
+        "the vendor's error body is read"
+    );
+    assert_eq!(
+        env.count("GET /api/v1/policies"),
+        3,
+        "one call and two repeats"
+    );
 }

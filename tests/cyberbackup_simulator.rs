@@ -12,7 +12,9 @@ struct Raw {
 impl Raw {
     async fn start() -> Raw {
         rampart::tls::install_crypto_provider();
-        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).await.unwrap();
+        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default())
+            .await
+            .unwrap();
         let http = reqwest::Client::new();
         let resp = http
             .post(format!("{}/idp/token", sim.url()))
@@ -36,7 +38,10 @@ impl Raw {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r = self.http.request(method, self.url(path)).bearer_auth(&self.token);
+        let mut r = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             r = r.json(&b);
         }
@@ -56,32 +61,73 @@ fn plan_body(name: &str) -> Value {
 #[tokio::test]
 async fn plans_have_the_documented_odd_shapes() {
     let raw = Raw::start().await;
-    let (status, created) = raw.call(reqwest::Method::POST, "/policies", Some(plan_body("a"))).await;
+    let (status, created) = raw
+        .call(reqwest::Method::POST, "/policies", Some(plan_body("a")))
+        .await;
     assert_eq!(status, 200, "create answers 200, not 201");
     let reference = created["result"][0].as_str().unwrap();
     let (id, type_) = reference.split_once('@').unwrap();
     assert_eq!(type_, "policy.backup.machine");
 
     let (_, list) = raw.call(reqwest::Method::GET, "/policies", None).await;
-    assert_eq!(list["items"][0]["policy"]["id"], id, "list items are wrapped");
-    assert!(list["items"][0]["policy"]["settings"].is_object(), "the list carries settings");
+    assert_eq!(
+        list["items"][0]["policy"]["id"], id,
+        "list items are wrapped"
+    );
+    assert!(
+        list["items"][0]["policy"]["settings"].is_object(),
+        "the list carries settings"
+    );
     assert_eq!(list["paging"]["cursors"]["after"], "");
 
-    let (_, one) = raw.call(reqwest::Method::GET, &format!("/policies/{id}"), None).await;
-    assert_eq!(one["items"].as_array().unwrap().len(), 1, "get-by-id is a one-item list");
-    assert!(one["items"][0]["policy"].get("settings").is_none(), "settings only with include_settings");
-    let (_, one) = raw.call(reqwest::Method::GET, &format!("/policies/{id}?include_settings=true"), None).await;
+    let (_, one) = raw
+        .call(reqwest::Method::GET, &format!("/policies/{id}"), None)
+        .await;
+    assert_eq!(
+        one["items"].as_array().unwrap().len(),
+        1,
+        "get-by-id is a one-item list"
+    );
+    assert!(
+        one["items"][0]["policy"].get("settings").is_none(),
+        "settings only with include_settings"
+    );
+    let (_, one) = raw
+        .call(
+            reqwest::Method::GET,
+            &format!("/policies/{id}?include_settings=true"),
+            None,
+        )
+        .await;
     assert!(one["items"][0]["policy"]["settings"]["alerts"].is_object());
 
     // PATCH with the document's body: `policy` as an array of partial policies.
     let patch = json!({"subject": {"policy": [{"settings": {"alerts": {"enabled": true, "max_days_without_backup": 5}}}]}});
-    let (status, _) = raw.call(reqwest::Method::PATCH, &format!("/policies/{id}"), Some(patch)).await;
+    let (status, _) = raw
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/policies/{id}"),
+            Some(patch),
+        )
+        .await;
     assert_eq!(status, 204);
-    let (status, warned) = raw.call(reqwest::Method::PATCH, &format!("/policies/{id}"), Some(json!({"subject": {"policy": [{"enabled": false}]}}))).await;
+    let (status, warned) = raw
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/policies/{id}"),
+            Some(json!({"subject": {"policy": [{"enabled": false}]}})),
+        )
+        .await;
     assert_eq!(status, 200, "updated with warnings");
     assert!(warned["issues"].is_array());
 
-    let (status, missing) = raw.call(reqwest::Method::GET, "/policies/00000000-0000-0000-0000-00000000dead", None).await;
+    let (status, missing) = raw
+        .call(
+            reqwest::Method::GET,
+            "/policies/00000000-0000-0000-0000-00000000dead",
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(missing["error"]["domain"], "General");
     assert_eq!(missing["error"]["code"], 404);
@@ -90,60 +136,166 @@ async fn plans_have_the_documented_odd_shapes() {
 #[tokio::test]
 async fn applications_nest_and_follow_the_state_machine() {
     let raw = Raw::start().await;
-    let (_, created) = raw.call(reqwest::Method::POST, "/policies", Some(plan_body("a"))).await;
-    let id = created["result"][0].as_str().unwrap().split('@').next().unwrap().to_string();
-    let (_, resources) = raw.call(reqwest::Method::GET, "/resources?name=DESKTOP-JRPTA4A", None).await;
+    let (_, created) = raw
+        .call(reqwest::Method::POST, "/policies", Some(plan_body("a")))
+        .await;
+    let id = created["result"][0]
+        .as_str()
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    let (_, resources) = raw
+        .call(
+            reqwest::Method::GET,
+            "/resources?name=DESKTOP-JRPTA4A",
+            None,
+        )
+        .await;
     let machine = resources["items"][0]["id"].as_str().unwrap().to_string();
-    assert_eq!(resources["items"].as_array().unwrap().len(), 1, "filters select by attribute");
+    assert_eq!(
+        resources["items"].as_array().unwrap().len(),
+        1,
+        "filters select by attribute"
+    );
 
     let apply = json!({"policy_id": id, "context": {"items": [machine]}});
-    assert_eq!(raw.call(reqwest::Method::POST, "/policy_applications", Some(apply.clone())).await.0, 204);
-    let (status, again) = raw.call(reqwest::Method::POST, "/policy_applications", Some(apply)).await;
-    assert_eq!((status, again["issues"].as_array().map(Vec::len)), (200, Some(1)), "non-critical warnings");
+    assert_eq!(
+        raw.call(
+            reqwest::Method::POST,
+            "/policy_applications",
+            Some(apply.clone())
+        )
+        .await
+        .0,
+        204
+    );
+    let (status, again) = raw
+        .call(reqwest::Method::POST, "/policy_applications", Some(apply))
+        .await;
+    assert_eq!(
+        (status, again["issues"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "non-critical warnings"
+    );
 
-    let (_, apps) = raw.call(reqwest::Method::GET, &format!("/policy_applications?policy_id={id}"), None).await;
+    let (_, apps) = raw
+        .call(
+            reqwest::Method::GET,
+            &format!("/policy_applications?policy_id={id}"),
+            None,
+        )
+        .await;
     assert!(apps["items"][0].is_array(), "an array of arrays");
     assert_eq!(apps["items"][0][0]["deployment"]["state"], "DEPLOYING");
     assert_eq!(apps["paging"]["cursors"]["total"], 1);
     raw.sim.state.settle();
     let run = json!({"state": "RUNNING", "policy_id": id});
-    assert_eq!(raw.call(reqwest::Method::POST, "/policy_applications:run", Some(run)).await.0, 202);
-    let (_, apps) = raw.call(reqwest::Method::GET, &format!("/policy_applications?policy_id={id}&context_id=or({machine},x)"), None).await;
+    assert_eq!(
+        raw.call(reqwest::Method::POST, "/policy_applications:run", Some(run))
+            .await
+            .0,
+        202
+    );
+    let (_, apps) = raw
+        .call(
+            reqwest::Method::GET,
+            &format!("/policy_applications?policy_id={id}&context_id=or({machine},x)"),
+            None,
+        )
+        .await;
     assert_eq!(apps["items"][0][0]["running"]["state"], "RUNNING");
     raw.sim.state.settle();
-    let (_, apps) = raw.call(reqwest::Method::GET, &format!("/policy_applications?policy_id={id}"), None).await;
-    assert_eq!((apps["items"][0][0]["running"]["state"].as_str(), apps["items"][0][0]["status"].as_str()), (Some("IDLE"), Some("OK")));
+    let (_, apps) = raw
+        .call(
+            reqwest::Method::GET,
+            &format!("/policy_applications?policy_id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            apps["items"][0][0]["running"]["state"].as_str(),
+            apps["items"][0][0]["status"].as_str()
+        ),
+        (Some("IDLE"), Some("OK"))
+    );
 
-    let (_, backups) = raw.call(reqwest::Method::GET, "/backups?count=true", None).await;
+    let (_, backups) = raw
+        .call(reqwest::Method::GET, "/backups?count=true", None)
+        .await;
     assert_eq!(backups["paging"]["total_count"], 1);
-    assert_eq!(backups["items"][0]["resource_ids"][0], machine.to_ascii_uppercase());
+    assert_eq!(
+        backups["items"][0]["resource_ids"][0],
+        machine.to_ascii_uppercase()
+    );
     let (_, archives) = raw.call(reqwest::Method::GET, "/archives", None).await;
-    assert!(archives.get("paging").is_none(), "as in the document's example");
-    assert_eq!(archives["items"][0]["vault"]["id"], backups["items"][0]["vault_id"]);
+    assert!(
+        archives.get("paging").is_none(),
+        "as in the document's example"
+    );
+    assert_eq!(
+        archives["items"][0]["vault"]["id"],
+        backups["items"][0]["vault_id"]
+    );
 
-    let (status, conflict) = raw.call(reqwest::Method::DELETE, &format!("/policies/{id}"), None).await;
-    assert_eq!((status, conflict["error"]["code"].as_i64()), (409, Some(409)));
+    let (status, conflict) = raw
+        .call(reqwest::Method::DELETE, &format!("/policies/{id}"), None)
+        .await;
+    assert_eq!(
+        (status, conflict["error"]["code"].as_i64()),
+        (409, Some(409))
+    );
     let revoke = format!("/policy_applications?policy_id={id}&context_id={machine}");
-    assert_eq!(raw.call(reqwest::Method::DELETE, &revoke, None).await.0, 204);
-    assert_eq!(raw.call(reqwest::Method::DELETE, &format!("/policies/{id}"), None).await.0, 204);
+    assert_eq!(
+        raw.call(reqwest::Method::DELETE, &revoke, None).await.0,
+        204
+    );
+    assert_eq!(
+        raw.call(reqwest::Method::DELETE, &format!("/policies/{id}"), None)
+            .await
+            .0,
+        204
+    );
 }
 
 #[tokio::test]
 async fn pages_are_followed_with_after_and_limit() {
     let raw = Raw::start().await;
     for i in 0..5 {
-        raw.call(reqwest::Method::POST, "/policies", Some(plan_body(&format!("p{i}")))).await;
+        raw.call(
+            reqwest::Method::POST,
+            "/policies",
+            Some(plan_body(&format!("p{i}"))),
+        )
+        .await;
     }
-    let (_, first) = raw.call(reqwest::Method::GET, "/policies?limit=2&order=desc(name)", None).await;
+    let (_, first) = raw
+        .call(
+            reqwest::Method::GET,
+            "/policies?limit=2&order=desc(name)",
+            None,
+        )
+        .await;
     assert_eq!(first["items"][0]["policy"]["name"], "p4");
-    let mut after = first["paging"]["cursors"]["after"].as_str().unwrap().to_string();
+    let mut after = first["paging"]["cursors"]["after"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut seen = 2;
     while !after.is_empty() {
-        let q = format!("/policies?limit=2&order=desc(name)&after={}", percent_encoding::utf8_percent_encode(&after, percent_encoding::NON_ALPHANUMERIC));
+        let q = format!(
+            "/policies?limit=2&order=desc(name)&after={}",
+            percent_encoding::utf8_percent_encode(&after, percent_encoding::NON_ALPHANUMERIC)
+        );
         let (_, page) = raw.call(reqwest::Method::GET, &q, None).await;
         assert!(page["paging"]["cursors"]["before"].is_string());
         seen += page["items"].as_array().unwrap().len();
-        after = page["paging"]["cursors"]["after"].as_str().unwrap().to_string();
+        after = page["paging"]["cursors"]["after"]
+            .as_str()
+            .unwrap()
+            .to_string();
     }
     assert_eq!(seen, 5);
 }
@@ -152,15 +304,32 @@ async fn pages_are_followed_with_after_and_limit() {
 async fn credentials_never_show_their_secret() {
     let raw = Raw::start().await;
     let body = json!({"scope": {"type": "folder"}, "description": "новое описание", "identity": "user_name", "secret": "user_pass"});
-    let (status, created) = raw.call(reqwest::Method::POST, "/credentials", Some(body)).await;
+    let (status, created) = raw
+        .call(reqwest::Method::POST, "/credentials", Some(body))
+        .await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap();
-    let (_, got) = raw.call(reqwest::Method::GET, &format!("/credentials/{id}"), None).await;
+    let (_, got) = raw
+        .call(reqwest::Method::GET, &format!("/credentials/{id}"), None)
+        .await;
     assert_eq!(got["scope"], json!({"type": "folder", "subtype": ""}));
-    assert_eq!((got["tenant"].is_string(), got["version"].as_i64()), (true, Some(0)));
+    assert_eq!(
+        (got["tenant"].is_string(), got["version"].as_i64()),
+        (true, Some(0))
+    );
     assert!(!got.to_string().contains("user_pass"));
-    assert_eq!(raw.call(reqwest::Method::DELETE, &format!("/credentials/{id}"), None).await.0, 204);
-    assert_eq!(raw.call(reqwest::Method::DELETE, &format!("/credentials/{id}"), None).await.0, 404);
+    assert_eq!(
+        raw.call(reqwest::Method::DELETE, &format!("/credentials/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        raw.call(reqwest::Method::DELETE, &format!("/credentials/{id}"), None)
+            .await
+            .0,
+        404
+    );
 }
 
 #[tokio::test]
@@ -170,15 +339,40 @@ async fn auth_and_content_type_errors_use_the_documented_codes() {
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["domain"], "Access");
-    let resp = raw.http.post(raw.url("/policies")).bearer_auth(&raw.token).body("{}").send().await.unwrap();
+    let resp = raw
+        .http
+        .post(raw.url("/policies"))
+        .bearer_auth(&raw.token)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 415, "no Content-Type");
-    let resp = raw.http.post(format!("{}/idp/token", raw.sim.url())).basic_auth("admin", Some("wrong")).form(&[("grant_type", "password")]).send().await.unwrap();
+    let resp = raw
+        .http
+        .post(format!("{}/idp/token", raw.sim.url()))
+        .basic_auth("admin", Some("wrong"))
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     // Tokens expire after two hours on the vendor's clock, whatever expires_in said.
     raw.sim.state.advance(jiff::SignedDuration::from_secs(7201));
-    assert_eq!(raw.call(reqwest::Method::GET, "/policies", None).await.0, 401);
+    assert_eq!(
+        raw.call(reqwest::Method::GET, "/policies", None).await.0,
+        401
+    );
     // Control routes are neither authenticated nor counted.
-    let state: Value = raw.http.get(format!("{}/_sim/cyberbackup/state", raw.sim.url())).send().await.unwrap().json().await.unwrap();
+    let state: Value = raw
+        .http
+        .get(format!("{}/_sim/cyberbackup/state", raw.sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(state["resources"].is_object());
     assert_eq!(raw.sim.control().count("GET /_sim/cyberbackup/state"), 0);
 }

@@ -18,7 +18,10 @@ fn share_vault(external: Option<&str>) -> rampart::api::Vault {
 #[tokio::test]
 async fn credentials_are_registered_and_the_record_is_the_vault() {
     let mut env = Env::start().await;
-    env.add_secret("nas-login", &[("identity", "backup-svc"), ("secret", "s3cr3t")]);
+    env.add_secret(
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", "s3cr3t")],
+    );
     let v = share_vault(None);
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
@@ -29,14 +32,29 @@ async fn credentials_are_registered_and_the_record_is_the_vault() {
     let stored = before.desired_hash.clone();
     let hash = stored.as_deref();
     assert!(hash.is_some());
-    let id = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     {
         let w = env.sim.state.world.lock().unwrap();
         let c = &w.credentials[&id];
-        assert_eq!((c.identity.as_str(), c.secret.as_str(), c.scope_type.as_str(), c.subtype.as_str()), ("backup-svc", "s3cr3t", "share", "smb"));
+        assert_eq!(
+            (
+                c.identity.as_str(),
+                c.secret.as_str(),
+                c.scope_type.as_str(),
+                c.subtype.as_str()
+            ),
+            ("backup-svc", "s3cr3t", "share", "smb")
+        );
         assert!(c.description.contains(MARKER));
     }
-    let o = a.observe(&v, Some(&id), &env.ctx(true, hash)).await.unwrap();
+    let o = a
+        .observe(&v, Some(&id), &env.ctx(true, hash))
+        .await
+        .unwrap();
     assert!(o.exists);
     assert!(o.drift.is_empty(), "{:?}", o.drift);
     assert_eq!(o.readiness, Readiness::Available);
@@ -51,17 +69,31 @@ async fn credentials_are_registered_and_the_record_is_the_vault() {
 #[tokio::test]
 async fn plans_name_the_registered_credentials_and_the_vault_reports_their_backups() {
     let mut env = Env::start().await;
-    env.add_secret("nas-login", &[("username", "backup-svc"), ("password", "s3cr3t")]);
+    env.add_secret(
+        "nas-login",
+        &[("username", "backup-svc"), ("password", "s3cr3t")],
+    );
     let rt = env.runtime().await;
     let va = vault_adapter(&rt);
     let v = share_vault(None);
-    let cred = va.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
+    let cred = va
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     let v = share_vault(Some(&cred));
     env.add_vault_ref(&v);
     let machine = env.resource_id("DESKTOP-JRPTA4A");
-    let p = policy("nightly", json!({"vaultRef": {"name": "nas"}, "cyberBackup": {"type": "policy.backup.machine", "targets": {"resourceIds": [machine]}}}));
+    let p = policy(
+        "nightly",
+        json!({"vaultRef": {"name": "nas"}, "cyberBackup": {"type": "policy.backup.machine", "targets": {"resourceIds": [machine]}}}),
+    );
     let pa = policy_adapter(&rt);
-    let pid = pa.create(&p, &env.ctx(false, None)).await.unwrap().external_name;
+    let pid = pa
+        .create(&p, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     let location = env.plan(&pid)["settings"]["destination"]["location"].clone();
     assert_eq!(
         location,
@@ -76,13 +108,23 @@ async fn plans_name_the_registered_credentials_and_the_vault_reports_their_backu
         assert_eq!(client, 202);
         env.sim.state.settle();
     }
-    let o = va.observe(&v, Some(&cred), &env.ctx(true, None)).await.unwrap();
+    let o = va
+        .observe(&v, Some(&cred), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert_eq!(o.at_provider.backup_count, Some(2));
     assert!(o.at_provider.last_backup.is_some());
     assert_eq!(o.at_provider.details["archiveCount"], "1");
-    assert_eq!(o.at_provider.details["reportedStorageType"], "NETWORK_SHARE");
     assert_eq!(
-        pa.observe(&p, Some(&pid), &env.ctx(true, None)).await.unwrap().at_provider.associated_vaults,
+        o.at_provider.details["reportedStorageType"],
+        "NETWORK_SHARE"
+    );
+    assert_eq!(
+        pa.observe(&p, Some(&pid), &env.ctx(true, None))
+            .await
+            .unwrap()
+            .at_provider
+            .associated_vaults,
         vec![cred.clone()]
     );
 }
@@ -114,26 +156,62 @@ async fn reqwest_like_run(env: &Env, body: &serde_json::Value) -> u16 {
 #[tokio::test]
 async fn a_changed_secret_replaces_the_record() {
     let mut env = Env::start().await;
-    env.add_secret("nas-login", &[("identity", "backup-svc"), ("secret", "old")]);
+    env.add_secret(
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", "old")],
+    );
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let v = share_vault(None);
-    let stored = a.observe(&v, None, &env.ctx(false, None)).await.unwrap().desired_hash;
+    let stored = a
+        .observe(&v, None, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .desired_hash;
     let applied = stored.as_deref();
-    let old = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
+    let old = a
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
 
-    env.add_secret("nas-login", &[("identity", "backup-svc"), ("secret", "new")]);
-    let o = a.observe(&v, Some(&old), &env.ctx(false, applied)).await.unwrap();
+    env.add_secret(
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", "new")],
+    );
+    let o = a
+        .observe(&v, Some(&old), &env.ctx(false, applied))
+        .await
+        .unwrap();
     assert!(o.exists);
-    assert_ne!(o.desired_hash.as_deref(), applied, "the engine reports this as drift");
+    assert_ne!(
+        o.desired_hash.as_deref(),
+        applied,
+        "the engine reports this as drift"
+    );
     env.sim.control().reset_counters();
-    a.update(&v, &old, &o, &env.ctx(false, applied)).await.unwrap();
-    assert_eq!(env.writes(), vec![("DELETE /api/v1/credentials/{id}".to_string(), 1)]);
-    let o = a.observe(&v, Some(&old), &env.ctx(false, applied)).await.unwrap();
+    a.update(&v, &old, &o, &env.ctx(false, applied))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.writes(),
+        vec![("DELETE /api/v1/credentials/{id}".to_string(), 1)]
+    );
+    let o = a
+        .observe(&v, Some(&old), &env.ctx(false, applied))
+        .await
+        .unwrap();
     assert!(!o.exists, "gone: the engine registers the new secret");
-    let new = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
+    let new = a
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     assert_ne!(new, old);
-    assert_eq!(env.sim.state.world.lock().unwrap().credentials[&new].secret, "new");
+    assert_eq!(
+        env.sim.state.world.lock().unwrap().credentials[&new].secret,
+        "new"
+    );
 }
 
 #[tokio::test]
@@ -143,22 +221,56 @@ async fn vendor_side_changes_are_reported_and_corrected() {
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let v = share_vault(None);
-    let stored = a.observe(&v, None, &env.ctx(false, None)).await.unwrap().desired_hash;
+    let stored = a
+        .observe(&v, None, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .desired_hash;
     let hash = stored.as_deref();
-    let id = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
 
-    let edit = rampart::simulators::cyberbackup::control::CredentialsEdit { scope_type: Some("folder".into()), subtype: Some(String::new()) };
+    let edit = rampart::simulators::cyberbackup::control::CredentialsEdit {
+        scope_type: Some("folder".into()),
+        subtype: Some(String::new()),
+    };
     assert!(env.sim.state.edit_credentials(&id, &edit));
-    let o = a.observe(&v, Some(&id), &env.ctx(true, hash)).await.unwrap();
+    let o = a
+        .observe(&v, Some(&id), &env.ctx(true, hash))
+        .await
+        .unwrap();
     assert_eq!(drift_fields(&o), vec!["spec.cyberBackup.credentialsScope"]);
     a.update(&v, &id, &o, &env.ctx(false, hash)).await.unwrap();
-    assert!(!a.observe(&v, Some(&id), &env.ctx(false, hash)).await.unwrap().exists);
-    let id = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
-    assert!(a.observe(&v, Some(&id), &env.ctx(true, hash)).await.unwrap().drift.is_empty());
+    assert!(
+        !a.observe(&v, Some(&id), &env.ctx(false, hash))
+            .await
+            .unwrap()
+            .exists
+    );
+    let id = a
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
+    assert!(
+        a.observe(&v, Some(&id), &env.ctx(true, hash))
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
 
     // Deleted by a human: observed as gone, so the engine registers it again.
     assert!(env.sim.state.delete_credentials(&id));
-    assert!(!a.observe(&v, Some(&id), &env.ctx(true, hash)).await.unwrap().exists);
+    assert!(
+        !a.observe(&v, Some(&id), &env.ctx(true, hash))
+            .await
+            .unwrap()
+            .exists
+    );
 }
 
 #[tokio::test]
@@ -167,13 +279,25 @@ async fn adoption_by_external_name_keeps_the_existing_record() {
     env.add_secret("nas-login", &[("identity", "backup-svc"), ("secret", "s")]);
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
-    let existing = a.create(&share_vault(None), &env.ctx(false, None)).await.unwrap().external_name;
+    let existing = a
+        .create(&share_vault(None), &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     let v = share_vault(Some(&existing));
-    let o = a.observe(&v, Some(&existing), &env.ctx(true, None)).await.unwrap();
+    let o = a
+        .observe(&v, Some(&existing), &env.ctx(true, None))
+        .await
+        .unwrap();
     assert!(o.exists && o.drift.is_empty());
     env.sim.control().reset_counters();
-    a.update(&v, &existing, &o, &env.ctx(false, None)).await.unwrap();
-    assert!(env.writes().is_empty(), "nothing to send: the secret cannot be read back");
+    a.update(&v, &existing, &o, &env.ctx(false, None))
+        .await
+        .unwrap();
+    assert!(
+        env.writes().is_empty(),
+        "nothing to send: the secret cannot be read back"
+    );
 }
 
 #[tokio::test]
@@ -183,10 +307,20 @@ async fn deletion_removes_the_record_and_tolerates_its_absence() {
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let v = share_vault(None);
-    let id = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
-    assert_eq!(a.delete(&v, &id, &env.ctx(false, None)).await.unwrap(), Deleted::Gone);
+    let id = a
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
+    assert_eq!(
+        a.delete(&v, &id, &env.ctx(false, None)).await.unwrap(),
+        Deleted::Gone
+    );
     assert!(env.sim.state.world.lock().unwrap().credentials.is_empty());
-    assert_eq!(a.delete(&v, &id, &env.ctx(false, None)).await.unwrap(), Deleted::Gone);
+    assert_eq!(
+        a.delete(&v, &id, &env.ctx(false, None)).await.unwrap(),
+        Deleted::Gone
+    );
     assert_eq!(env.count("DELETE /api/v1/credentials/{id}"), 2);
 }
 
@@ -195,14 +329,28 @@ async fn a_vault_without_credentials_has_nothing_at_the_vendor() {
     let env = Env::start().await;
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
-    let v = vault("local", json!({"locationType": "LOCAL_FOLDER_TEMPLATE", "path": "F:/local_auto_backups/"}), None);
+    let v = vault(
+        "local",
+        json!({"locationType": "LOCAL_FOLDER_TEMPLATE", "path": "F:/local_auto_backups/"}),
+        None,
+    );
     env.sim.control().reset_counters();
-    let id = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
+    let id = a
+        .create(&v, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .external_name;
     assert_eq!(id, "F:/local_auto_backups/");
-    let o = a.observe(&v, Some(&id), &env.ctx(false, None)).await.unwrap();
+    let o = a
+        .observe(&v, Some(&id), &env.ctx(false, None))
+        .await
+        .unwrap();
     assert!(o.exists && o.drift.is_empty());
     assert_eq!(o.desired_hash, None);
-    assert_eq!(a.delete(&v, &id, &env.ctx(false, None)).await.unwrap(), Deleted::Gone);
+    assert_eq!(
+        a.delete(&v, &id, &env.ctx(false, None)).await.unwrap(),
+        Deleted::Gone
+    );
     assert!(env.writes().is_empty());
 }
 
@@ -212,10 +360,16 @@ async fn a_missing_secret_waits_and_a_secret_without_keys_is_refused() {
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let v = share_vault(None);
-    assert!(matches!(a.create(&v, &env.ctx(false, None)).await.unwrap_err(), ExternalError::Waiting { .. }));
+    assert!(matches!(
+        a.create(&v, &env.ctx(false, None)).await.unwrap_err(),
+        ExternalError::Waiting { .. }
+    ));
     env.add_secret("nas-login", &[("token", "tok-value-123")]);
     let e = a.create(&v, &env.ctx(false, None)).await.unwrap_err();
-    assert!(matches!(&e, ExternalError::InvalidSpec { field, .. } if field == "spec.cyberBackup.credentialsSecretRef"), "{e}");
+    assert!(
+        matches!(&e, ExternalError::InvalidSpec { field, .. } if field == "spec.cyberBackup.credentialsSecretRef"),
+        "{e}"
+    );
     assert!(!e.to_string().contains("tok-value-123"));
 }
 
@@ -230,26 +384,49 @@ async fn steady_state_vaults_cost_list_pages_and_one_credentials_read_per_poll_i
         let mut v = share_vault(None);
         v.metadata.name = Some(format!("nas-{i}"));
         v.spec.cyber_backup.as_mut().unwrap().name = Some(format!("nas-{i}"));
-        let id = a.create(&v, &env.ctx(false, None)).await.unwrap().external_name;
+        let id = a
+            .create(&v, &env.ctx(false, None))
+            .await
+            .unwrap()
+            .external_name;
         vaults.push((v, id));
     }
     let mut world = env.restarted(100);
-    put_secret(&mut world, "nas-login", &[("identity", "u"), ("secret", "s")]);
+    put_secret(
+        &mut world,
+        "nas-login",
+        &[("identity", "u"), ("secret", "s")],
+    );
     let rt2 = world.hub.runtime(&env.key).await.unwrap();
     let a2 = vault_adapter(&rt2);
     env.sim.control().reset_counters();
     for round in 0..3 {
         for (v, id) in &vaults {
-            assert!(a2.observe(v, Some(id), &world.ctx(MARKER, false, None)).await.unwrap().exists);
+            assert!(
+                a2.observe(v, Some(id), &world.ctx(MARKER, false, None))
+                    .await
+                    .unwrap()
+                    .exists
+            );
         }
         if round == 0 {
             assert_eq!(env.count("GET /api/v1/credentials/{id}"), 5);
             assert_eq!(env.count("GET /api/v1/archives"), 1);
-            assert_eq!(env.sim.control().total(), 5 + 1 + 1, "plus one login: {:?}", env.sim.control().counters());
+            assert_eq!(
+                env.sim.control().total(),
+                5 + 1 + 1,
+                "plus one login: {:?}",
+                env.sim.control().counters()
+            );
             env.sim.control().reset_counters();
         }
     }
     // Cyber Backup has no credentials list: each record is read once per poll interval, and
     // archives are one list for every Vault. Later rounds cost nothing.
-    assert_eq!(env.sim.control().total(), 0, "{:?}", env.sim.control().counters());
+    assert_eq!(
+        env.sim.control().total(),
+        0,
+        "{:?}",
+        env.sim.control().counters()
+    );
 }

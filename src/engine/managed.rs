@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::external::External;
 use super::hub::VendorRuntime;
 use super::refs::RefKey;
-use crate::api::common::{DeletionPolicy, ManagedFields, ManagedStatus};
+use crate::api::common::{DeletionPolicy, ManagedFields, ManagedStatus, ProviderConfigRef};
 use crate::api::provider_config::ProviderType;
 
 /// A namespaced kind whose objects rampart keeps in line with a vendor object.
@@ -27,7 +27,16 @@ pub trait Managed:
     + 'static
 {
     /// The kind's `status.atProvider` type.
-    type Observation: Clone + Default + Debug + PartialEq + Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static;
+    type Observation: Clone
+        + Default
+        + Debug
+        + PartialEq
+        + Serialize
+        + DeserializeOwned
+        + JsonSchema
+        + Send
+        + Sync
+        + 'static;
 
     /// Kind name, as in the API (`Vault`).
     const KIND: &'static str;
@@ -47,10 +56,18 @@ pub trait Managed:
         Vec::new()
     }
 
+    /// Every provider configuration this object uses: its own, plus inventories it reads
+    /// (a CBR Vault selecting RS server resources). A change to any of them re-reconciles it.
+    fn provider_refs(&self) -> Vec<ProviderConfigRef> {
+        vec![self.managed().provider_config_ref.clone()]
+    }
+
     /// This kind's adapter in a vendor runtime, if the vendor has the kind.
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>>;
 
     fn deletion_policy(&self) -> DeletionPolicy {
-        self.managed().deletion_policy.unwrap_or(Self::DEFAULT_DELETION_POLICY)
+        self.managed()
+            .deletion_policy
+            .unwrap_or(Self::DEFAULT_DELETION_POLICY)
     }
 }

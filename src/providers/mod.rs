@@ -4,6 +4,7 @@ pub mod budget;
 pub mod cyberbackup;
 pub mod error;
 pub mod http;
+pub mod rs_server;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use error::{ErrorKind, VendorError, VendorResult};
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     match p.spec.type_ {
         ProviderType::CyberBackup => cyberbackup::connect(p),
+        ProviderType::RsServer => rs_server::connect(p),
         t => Err(VendorError::new(
             "rampart",
             "connect",

@@ -2,3 +2,4 @@
 
 pub mod cyberbackup;
 pub mod harness;
+pub mod rs_server;

@@ -39,17 +39,31 @@ impl Env {
     }
 
     pub async fn with(config: SimConfig, page_size: i32) -> Env {
-        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), config)
+            .await
+            .unwrap();
         let world = TestWorld::new();
-        let key = ProviderKey { kind: ProviderConfigKind::ProviderConfig, namespace: Some("prod".into()), name: "cb".into() };
-        world.source.set(key.clone(), provider_spec(&sim.url(), page_size), &[("username", "admin"), ("password", "admin-password")]);
+        let key = ProviderKey {
+            kind: ProviderConfigKind::ProviderConfig,
+            namespace: Some("prod".into()),
+            name: "cb".into(),
+        };
+        world.source.set(
+            key.clone(),
+            provider_spec(&sim.url(), page_size),
+            &[("username", "admin"), ("password", "admin-password")],
+        );
         Env { sim, world, key }
     }
 
     /// A second operator (a restart): same simulator, nothing cached.
     pub fn restarted(&self, page_size: i32) -> TestWorld {
         let world = TestWorld::new();
-        world.source.set(self.key.clone(), provider_spec(&self.sim.url(), page_size), &[("username", "admin"), ("password", "admin-password")]);
+        world.source.set(
+            self.key.clone(),
+            provider_spec(&self.sim.url(), page_size),
+            &[("username", "admin"), ("password", "admin-password")],
+        );
         world
     }
 
@@ -67,13 +81,22 @@ impl Env {
 
     /// Every counted request that writes (not a GET, not a login).
     pub fn writes(&self) -> Vec<(String, u64)> {
-        self.sim.control().counters().into_iter().filter(|(k, _)| !k.starts_with("GET ") && !k.contains("/idp/token")).collect()
+        self.sim
+            .control()
+            .counters()
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("GET ") && !k.contains("/idp/token"))
+            .collect()
     }
 
     /// The id of a machine the simulator was seeded with.
     pub fn resource_id(&self, name: &str) -> String {
         let w = self.sim.state.world.lock().unwrap();
-        w.resources.values().find(|r| r.name == name).map(|r| r.id.clone()).unwrap()
+        w.resources
+            .values()
+            .find(|r| r.name == name)
+            .map(|r| r.id.clone())
+            .unwrap()
     }
 
     pub fn plan(&self, id: &str) -> Value {
@@ -83,7 +106,12 @@ impl Env {
 
     pub fn contexts_of(&self, id: &str) -> Vec<String> {
         let w = self.sim.state.world.lock().unwrap();
-        let mut v: Vec<String> = w.applications.values().filter(|a| a.policy_id == id).map(|a| a.context_id.clone()).collect();
+        let mut v: Vec<String> = w
+            .applications
+            .values()
+            .filter(|a| a.policy_id == id)
+            .map(|a| a.context_id.clone())
+            .collect();
         v.sort();
         v
     }
@@ -100,15 +128,34 @@ impl Env {
 
 /// Resolve a Vault reference in a TestWorld, as the engine does.
 pub fn put_vault(world: &mut TestWorld, vault: &Vault) {
-    let key = RefKey { kind: "Vault", name: vault.metadata.name.clone().unwrap(), field: "spec.vaultRef" };
-    world.refs.insert(&key, RefTarget::Vault(Arc::new(vault.clone())));
+    let key = RefKey {
+        kind: "Vault",
+        name: vault.metadata.name.clone().unwrap(),
+        field: "spec.vaultRef",
+    };
+    world
+        .refs
+        .insert(&key, RefTarget::Vault(Arc::new(vault.clone())));
 }
 
 /// Resolve a Secret reference in a TestWorld, as the engine does.
 pub fn put_secret(world: &mut TestWorld, name: &str, pairs: &[(&str, &str)]) {
-    let key = RefKey { kind: "Secret", name: name.into(), field: "spec.cyberBackup.credentialsSecretRef" };
-    let values = pairs.iter().map(|(k, v)| (k.to_string(), SecretString::new(*v))).collect();
-    world.refs.insert(&key, RefTarget::Secret(CredentialSet { source: format!("prod/{name}"), values }));
+    let key = RefKey {
+        kind: "Secret",
+        name: name.into(),
+        field: "spec.cyberBackup.credentialsSecretRef",
+    };
+    let values = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), SecretString::new(*v)))
+        .collect();
+    world.refs.insert(
+        &key,
+        RefTarget::Secret(CredentialSet {
+            source: format!("prod/{name}"),
+            values,
+        }),
+    );
 }
 
 pub fn policy(name: &str, spec: Value) -> Policy {
@@ -121,11 +168,19 @@ pub fn policy(name: &str, spec: Value) -> Policy {
 }
 
 pub fn vault(name: &str, block: Value, external: Option<&str>) -> Vault {
-    let spec: VaultSpec = serde_json::from_value(json!({"providerConfigRef": {"name": "cb"}, "cyberBackup": block})).unwrap();
+    let spec: VaultSpec =
+        serde_json::from_value(json!({"providerConfigRef": {"name": "cb"}, "cyberBackup": block}))
+            .unwrap();
     let mut v = Vault::new(name, spec);
     v.metadata.namespace = Some("prod".into());
     if let Some(e) = external {
-        v.metadata.annotations = Some([(rampart::engine::annotations::EXTERNAL_NAME.to_string(), e.to_string())].into());
+        v.metadata.annotations = Some(
+            [(
+                rampart::engine::annotations::EXTERNAL_NAME.to_string(),
+                e.to_string(),
+            )]
+            .into(),
+        );
     }
     v
 }
@@ -144,5 +199,8 @@ pub fn drift_fields<A>(o: &rampart::engine::external::Observation<A>) -> Vec<Str
 
 /// Put an observation into a Policy's status, as the engine does after an observe.
 pub fn record_status(p: &mut Policy, at: rampart::api::policy::PolicyObservation) {
-    p.status = Some(ManagedStatus { at_provider: Some(at), ..Default::default() });
+    p.status = Some(ManagedStatus {
+        at_provider: Some(at),
+        ..Default::default()
+    });
 }

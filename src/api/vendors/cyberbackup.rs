@@ -194,7 +194,9 @@ pub enum CyberBackupScheme {
 }
 
 /// A day of the week as Cyber Backup writes it.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum CyberBackupWeekday {
     Mon,
@@ -220,7 +222,20 @@ pub enum CyberBackupScheduleType {
 }
 
 /// A start time (`repeat_at[]`).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct CyberBackupTimeOfDay {
     /// Hour, 0–23.
@@ -455,14 +470,25 @@ mod tests {
         .unwrap();
         assert_eq!(p.type_.as_str(), "policy.backup.msexchange.doc");
         assert_eq!(p.weekly_backup_day, Some(CyberBackupWeekday::Mon));
-        assert_eq!(p.archive.unwrap().compression, Some(CyberBackupCompression::Max));
+        assert_eq!(
+            p.archive.unwrap().compression,
+            Some(CyberBackupCompression::Max)
+        );
         assert_eq!(p.settings_overrides.unwrap()["vss"]["enabled"], true);
     }
 
     #[test]
     fn every_policy_type_round_trips_through_its_wire_name() {
         use CyberBackupPolicyType::*;
-        for t in [Machine, Image, Disks, Files, Mssql, MsexchangeDb, MsexchangeDoc] {
+        for t in [
+            Machine,
+            Image,
+            Disks,
+            Files,
+            Mssql,
+            MsexchangeDb,
+            MsexchangeDoc,
+        ] {
             let wire = serde_json::to_value(t).unwrap();
             assert_eq!(wire, t.as_str());
         }
@@ -472,6 +498,9 @@ mod tests {
     fn settings_overrides_schema_keeps_unknown_fields() {
         let schema = schemars::schema_for!(CyberBackupPolicy);
         let text = serde_json::to_string(&schema).unwrap();
-        assert!(text.contains("x-kubernetes-preserve-unknown-fields"), "{text}");
+        assert!(
+            text.contains("x-kubernetes-preserve-unknown-fields"),
+            "{text}"
+        );
     }
 }

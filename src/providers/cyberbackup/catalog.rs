@@ -7,9 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::client::Client;
-use super::run::StartedRun;
 use super::filter::{Filter, Query};
-use super::wire::{Application, Archive, Backup, Credentials, Plan, Resource, meaningful_time, plan_id};
+use super::run::StartedRun;
+use super::wire::{
+    Application, Archive, Backup, Credentials, Plan, Resource, meaningful_time, plan_id,
+};
 use crate::engine::hub::SecretString;
 use crate::engine::snapshot::Collection;
 use crate::providers::error::VendorResult;
@@ -55,7 +57,13 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn new(client: Client, tenant_id: String, agent_time_zone: String, hash_key: SecretString, ttl: Duration) -> Self {
+    pub fn new(
+        client: Client,
+        tenant_id: String,
+        agent_time_zone: String,
+        hash_key: SecretString,
+        ttl: Duration,
+    ) -> Self {
         Catalog {
             client,
             tenant_id,
@@ -77,8 +85,15 @@ impl Catalog {
     pub async fn plans(&self, fresh: bool) -> VendorResult<Shared<Plan>> {
         self.plans
             .get(fresh, || async {
-                let all: Vec<Plan> = self.client.list_all("GET /policies", "/policies", &Query::new(), Some("policy")).await?;
-                Ok(all.into_iter().filter(|p| p.deleted_at.is_none()).map(|p| (plan_id(&p.id), p)).collect())
+                let all: Vec<Plan> = self
+                    .client
+                    .list_all("GET /policies", "/policies", &Query::new(), Some("policy"))
+                    .await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|p| p.deleted_at.is_none())
+                    .map(|p| (plan_id(&p.id), p))
+                    .collect())
             })
             .await
     }
@@ -96,8 +111,15 @@ impl Catalog {
     pub async fn applications(&self, fresh: bool) -> VendorResult<Shared<Vec<Application>>> {
         self.applications
             .get(fresh, || async {
-                let all: Vec<Application> =
-                    self.client.list_all("GET /policy_applications", "/policy_applications", &Query::new(), None).await?;
+                let all: Vec<Application> = self
+                    .client
+                    .list_all(
+                        "GET /policy_applications",
+                        "/policy_applications",
+                        &Query::new(),
+                        None,
+                    )
+                    .await?;
                 Ok(group_by_plan(all).into_iter().collect())
             })
             .await
@@ -107,7 +129,10 @@ impl Catalog {
     /// recorded in the shared collection.
     pub async fn plan_applications(&self, id: &str) -> VendorResult<Vec<Application>> {
         let q = Query::new().filter("policy_id", Filter::Eq(id.to_string()));
-        let apps: Vec<Application> = self.client.list_all("GET /policy_applications", "/policy_applications", &q, None).await?;
+        let apps: Vec<Application> = self
+            .client
+            .list_all("GET /policy_applications", "/policy_applications", &q, None)
+            .await?;
         let apps = group_by_plan(apps).remove(id).unwrap_or_default();
         self.applications.upsert(id.to_string(), apps.clone());
         Ok(apps)
@@ -117,8 +142,14 @@ impl Catalog {
     pub async fn resources(&self, fresh: bool) -> VendorResult<Shared<Resource>> {
         self.resources
             .get(fresh, || async {
-                let all: Vec<Resource> = self.client.list_all("GET /resources", "/resources", &Query::new(), None).await?;
-                Ok(all.into_iter().map(|r| (r.id.to_ascii_lowercase(), r)).collect())
+                let all: Vec<Resource> = self
+                    .client
+                    .list_all("GET /resources", "/resources", &Query::new(), None)
+                    .await?;
+                Ok(all
+                    .into_iter()
+                    .map(|r| (r.id.to_ascii_lowercase(), r))
+                    .collect())
             })
             .await
     }
@@ -127,7 +158,10 @@ impl Catalog {
     pub async fn archives(&self, fresh: bool) -> VendorResult<Shared<ArchiveSummary>> {
         self.archives
             .get(fresh, || async {
-                let all: Vec<Archive> = self.client.list_all("GET /archives", "/archives", &Query::new(), None).await?;
+                let all: Vec<Archive> = self
+                    .client
+                    .list_all("GET /archives", "/archives", &Query::new(), None)
+                    .await?;
                 Ok(summarize_archives(&all).into_iter().collect())
             })
             .await
@@ -137,7 +171,10 @@ impl Catalog {
     pub async fn backups(&self, fresh: bool) -> VendorResult<Shared<BackupSummary>> {
         self.backups
             .get(fresh, || async {
-                let all: Vec<Backup> = self.client.list_all("GET /backups", "/backups", &Query::new(), None).await?;
+                let all: Vec<Backup> = self
+                    .client
+                    .list_all("GET /backups", "/backups", &Query::new(), None)
+                    .await?;
                 Ok(summarize_backups(&all).into_iter().collect())
             })
             .await
@@ -146,11 +183,25 @@ impl Catalog {
     /// A credentials record, or `None` when it does not exist. The document has no list call
     /// for credentials, so each record is read by id, at most once per poll interval.
     pub async fn credentials(&self, id: &str, fresh: bool) -> VendorResult<Option<Credentials>> {
-        let cached = self.credentials.lock().unwrap().get(id).filter(|(at, _)| !fresh && at.elapsed() < self.ttl).cloned();
+        let cached = self
+            .credentials
+            .lock()
+            .unwrap()
+            .get(id)
+            .filter(|(at, _)| !fresh && at.elapsed() < self.ttl)
+            .cloned();
         if let Some((_, c)) = cached {
             return Ok(c);
         }
-        let found = match self.client.get_json::<Credentials>("GET /credentials/{id}", format!("/credentials/{id}"), &Query::new()).await {
+        let found = match self
+            .client
+            .get_json::<Credentials>(
+                "GET /credentials/{id}",
+                format!("/credentials/{id}"),
+                &Query::new(),
+            )
+            .await
+        {
             Ok(c) => Some(c),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
@@ -160,7 +211,10 @@ impl Catalog {
     }
 
     pub fn remember_credentials(&self, id: &str, c: Option<Credentials>) {
-        self.credentials.lock().unwrap().insert(id.to_string(), (Instant::now(), c));
+        self.credentials
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), (Instant::now(), c));
     }
 }
 
@@ -181,7 +235,10 @@ pub fn summarize_archives(all: &[Archive]) -> BTreeMap<String, ArchiveSummary> {
         s.storage_type = vault.storage_type.clone();
         s.archives += 1;
         s.bytes += a.size.unwrap_or(0);
-        s.last_backup = later(s.last_backup.take(), meaningful_time(a.last_backup_created_at.as_deref()));
+        s.last_backup = later(
+            s.last_backup.take(),
+            meaningful_time(a.last_backup_created_at.as_deref()),
+        );
     }
     out
 }
@@ -192,7 +249,10 @@ pub fn summarize_backups(all: &[Backup]) -> BTreeMap<String, BackupSummary> {
         let Some(vault) = &b.vault_id else { continue };
         let s = out.entry(vault.to_ascii_lowercase()).or_default();
         s.backups += 1;
-        s.last_backup = later(s.last_backup.take(), meaningful_time(b.created_at.as_deref()));
+        s.last_backup = later(
+            s.last_backup.take(),
+            meaningful_time(b.created_at.as_deref()),
+        );
     }
     out
 }
@@ -230,7 +290,13 @@ mod tests {
         ]))
         .unwrap();
         let b = summarize_backups(&backups);
-        assert_eq!(b["v1"], BackupSummary { backups: 2, last_backup: Some("2025-09-30T16:02:45Z".into()) });
+        assert_eq!(
+            b["v1"],
+            BackupSummary {
+                backups: 2,
+                last_backup: Some("2025-09-30T16:02:45Z".into())
+            }
+        );
         assert!(!b.contains_key("v2"));
     }
 }

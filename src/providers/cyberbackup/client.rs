@@ -81,20 +81,37 @@ impl Client {
 
     async fn send_once(&self, operation: &str, call: &Call<'_>) -> VendorResult<HttpResponse> {
         let token = self.session.bearer(&self.http).await?;
-        let resp = self.http.execute(operation, self.request(call, &token)).await?;
+        let resp = self
+            .http
+            .execute(operation, self.request(call, &token))
+            .await?;
         let resp = if resp.status == 401 {
             // Expired (two hours at most) or revoked: log in again once.
-            tracing::debug!(vendor = VENDOR, operation, "token refused; logging in again");
+            tracing::debug!(
+                vendor = VENDOR,
+                operation,
+                "token refused; logging in again"
+            );
             self.session.reject(&token).await;
             let token = self.session.bearer(&self.http).await?;
-            self.http.execute(operation, self.request(call, &token)).await?
+            self.http
+                .execute(operation, self.request(call, &token))
+                .await?
         } else {
             resp
         };
-        if resp.is_success() { Ok(resp) } else { Err(error_from_response(operation, &resp)) }
+        if resp.is_success() {
+            Ok(resp)
+        } else {
+            Err(error_from_response(operation, &resp))
+        }
     }
 
-    fn request(&self, call: &Call<'_>, token: &crate::engine::hub::SecretString) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        call: &Call<'_>,
+        token: &crate::engine::hub::SecretString,
+    ) -> reqwest::RequestBuilder {
         let url = self.http.url(&format!("{}{}", self.api_prefix, call.path));
         let mut r = self
             .http
@@ -112,19 +129,63 @@ impl Client {
     }
 
     /// GET a JSON body.
-    pub async fn get_json<T: DeserializeOwned>(&self, operation: &str, path: String, query: &Query) -> VendorResult<T> {
-        let resp = self.send(operation, &Call { method: Method::GET, path, query: query.pairs(), body: None }).await?;
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        path: String,
+        query: &Query,
+    ) -> VendorResult<T> {
+        let resp = self
+            .send(
+                operation,
+                &Call {
+                    method: Method::GET,
+                    path,
+                    query: query.pairs(),
+                    body: None,
+                },
+            )
+            .await?;
         decode(operation, &resp.body)
     }
 
     /// Send a JSON body with `method` (POST, PATCH).
-    pub async fn send_json(&self, operation: &str, method: Method, path: String, body: &Value) -> VendorResult<HttpResponse> {
-        self.send(operation, &Call { method, path, query: &[], body: Some(body) }).await
+    pub async fn send_json(
+        &self,
+        operation: &str,
+        method: Method,
+        path: String,
+        body: &Value,
+    ) -> VendorResult<HttpResponse> {
+        self.send(
+            operation,
+            &Call {
+                method,
+                path,
+                query: &[],
+                body: Some(body),
+            },
+        )
+        .await
     }
 
     /// DELETE with query parameters.
-    pub async fn delete(&self, operation: &str, path: String, query: &Query) -> VendorResult<HttpResponse> {
-        self.send(operation, &Call { method: Method::DELETE, path, query: query.pairs(), body: None }).await
+    pub async fn delete(
+        &self,
+        operation: &str,
+        path: String,
+        query: &Query,
+    ) -> VendorResult<HttpResponse> {
+        self.send(
+            operation,
+            &Call {
+                method: Method::DELETE,
+                path,
+                query: query.pairs(),
+                body: None,
+            },
+        )
+        .await
     }
 
     /// Every item of a paginated list: `limit` pages, following `paging.cursors.after` until it
@@ -144,15 +205,31 @@ impl Client {
                 q = q.param("after", cursor);
             }
             let resp = self
-                .send(operation, &Call { method: Method::GET, path: path.to_string(), query: q.pairs(), body: None })
+                .send(
+                    operation,
+                    &Call {
+                        method: Method::GET,
+                        path: path.to_string(),
+                        query: q.pairs(),
+                        body: None,
+                    },
+                )
                 .await?;
             let page: Page = parse_page(&resp.body, wrapper).map_err(|m| protocol(operation, m))?;
             for item in page.items {
-                out.push(serde_json::from_value(item).map_err(|e| protocol(operation, format!("unexpected item: {e}")))?);
+                out.push(
+                    serde_json::from_value(item)
+                        .map_err(|e| protocol(operation, format!("unexpected item: {e}")))?,
+                );
             }
             match page.after {
                 Some(next) if Some(&next) != after.as_ref() => after = Some(next),
-                Some(_) => return Err(protocol(operation, "the vendor repeated a page cursor".to_string())),
+                Some(_) => {
+                    return Err(protocol(
+                        operation,
+                        "the vendor repeated a page cursor".to_string(),
+                    ));
+                }
                 None => return Ok(out),
             }
         }
@@ -165,5 +242,6 @@ pub fn protocol(operation: &str, message: String) -> VendorError {
 }
 
 pub fn decode<T: DeserializeOwned>(operation: &str, body: &[u8]) -> VendorResult<T> {
-    serde_json::from_slice(body).map_err(|e| protocol(operation, format!("unexpected response: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| protocol(operation, format!("unexpected response: {e}")))
 }

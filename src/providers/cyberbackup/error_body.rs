@@ -44,7 +44,10 @@ pub fn kind_for(status: u16) -> ErrorKind {
 pub fn error_from_response(operation: &str, resp: &HttpResponse) -> VendorError {
     let mut err = match parse_error_body(&resp.body) {
         Some(detail) => {
-            let message = detail.message.clone().unwrap_or_else(|| "no message".to_string());
+            let message = detail
+                .message
+                .clone()
+                .unwrap_or_else(|| "no message".to_string());
             let mut e = VendorError::new(VENDOR, operation, kind_for(resp.status), message);
             if let Some(code) = detail.code.as_ref().map(code_text) {
                 let code = match detail.domain.as_deref() {
@@ -55,7 +58,12 @@ pub fn error_from_response(operation: &str, resp: &HttpResponse) -> VendorError 
             }
             e
         }
-        None => VendorError::new(VENDOR, operation, kind_for(resp.status), resp.body_excerpt()),
+        None => VendorError::new(
+            VENDOR,
+            operation,
+            kind_for(resp.status),
+            resp.body_excerpt(),
+        ),
     };
     err.status = Some(resp.status);
     err
@@ -74,7 +82,11 @@ mod tests {
     use reqwest::header::HeaderMap;
 
     fn response(status: u16, body: &str) -> HttpResponse {
-        HttpResponse { status, headers: HeaderMap::new(), body: bytes::Bytes::from(body.to_string()) }
+        HttpResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: bytes::Bytes::from(body.to_string()),
+        }
     }
 
     #[test]
@@ -115,7 +127,10 @@ mod tests {
     fn a_string_code_without_domain_is_kept_as_is() {
         let d = parse_error_body(br#"{"error":{"code":"E42","message":"m"}}"#).unwrap();
         assert_eq!(d.code, Some(serde_json::json!("E42")));
-        let e = error_from_response("GET /x", &response(400, r#"{"error":{"code":"E42","message":"m"}}"#));
+        let e = error_from_response(
+            "GET /x",
+            &response(400, r#"{"error":{"code":"E42","message":"m"}}"#),
+        );
         assert_eq!(e.code.as_deref(), Some("E42"));
     }
 }

@@ -99,13 +99,28 @@ mod tests {
     fn renders_the_document_examples() {
         assert_eq!(Filter::Eq("1aaahd".into()).render(), "1aaahd");
         assert_eq!(Filter::Ne("43ddaaef".into()).render(), "ne(43ddaaef)");
-        assert_eq!(Filter::Or(vec!["Critical data".into(), "CEO laptop".into()]).render(), "or(Critical data,CEO laptop)");
+        assert_eq!(
+            Filter::Or(vec!["Critical data".into(), "CEO laptop".into()]).render(),
+            "or(Critical data,CEO laptop)"
+        );
         assert_eq!(Filter::Like("lap".into()).render(), "like(lap)");
         assert_eq!(Filter::HLike("CEO".into()).render(), "hlike(CEO)");
         assert_eq!(Filter::TLike("top".into()).render(), "tlike(top)");
-        assert_eq!(Filter::Ge("2009-11-10T23:00:00Z".into()).render(), "ge(2009-11-10T23:00:00Z)");
-        assert_eq!(Filter::Lt("1568822944000000ns".into()).render(), "lt(1568822944000000ns)");
-        assert_eq!(order(&[("date_of_birth", Direction::Asc), ("zip_code", Direction::Desc)]), "asc(date_of_birth),desc(zip_code)");
+        assert_eq!(
+            Filter::Ge("2009-11-10T23:00:00Z".into()).render(),
+            "ge(2009-11-10T23:00:00Z)"
+        );
+        assert_eq!(
+            Filter::Lt("1568822944000000ns".into()).render(),
+            "lt(1568822944000000ns)"
+        );
+        assert_eq!(
+            order(&[
+                ("date_of_birth", Direction::Asc),
+                ("zip_code", Direction::Desc)
+            ]),
+            "asc(date_of_birth),desc(zip_code)"
+        );
     }
 
     #[test]

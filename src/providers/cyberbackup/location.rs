@@ -12,7 +12,10 @@ pub const DEFAULT_STORAGE_TYPE: &str = "LOCAL_FOLDER";
 /// archives report as `vault.name`), the `path` for `LOCAL_FOLDER_TEMPLATE`.
 pub fn location_name(block: &CyberBackupVault, object_name: &str) -> String {
     match block.location_type {
-        CyberBackupLocationType::Vault => block.name.clone().unwrap_or_else(|| object_name.to_string()),
+        CyberBackupLocationType::Vault => block
+            .name
+            .clone()
+            .unwrap_or_else(|| object_name.to_string()),
         CyberBackupLocationType::LocalFolderTemplate => block.path.clone().unwrap_or_default(),
     }
 }
@@ -20,12 +23,24 @@ pub fn location_name(block: &CyberBackupVault, object_name: &str) -> String {
 /// `destination.location` for a plan writing to this Vault. With registered credentials the
 /// plan names them (`credentials`, `use_policy_credentials: false`); without, it uses the
 /// plan's own (`use_policy_credentials: true`), as the document's examples do.
-pub fn location_json(block: &CyberBackupVault, object_name: &str, credentials_id: Option<&str>) -> Value {
+pub fn location_json(
+    block: &CyberBackupVault,
+    object_name: &str,
+    credentials_id: Option<&str>,
+) -> Value {
     let mut settings = Map::new();
     let type_ = match block.location_type {
         CyberBackupLocationType::Vault => {
             settings.insert("name".into(), json!(location_name(block, object_name)));
-            settings.insert("storage_type".into(), json!(block.storage_type.as_deref().unwrap_or(DEFAULT_STORAGE_TYPE)));
+            settings.insert(
+                "storage_type".into(),
+                json!(
+                    block
+                        .storage_type
+                        .as_deref()
+                        .unwrap_or(DEFAULT_STORAGE_TYPE)
+                ),
+            );
             settings.insert("uri".into(), json!(block.uri.clone().unwrap_or_default()));
             "VAULT"
         }
@@ -61,7 +76,11 @@ mod tests {
 
     #[test]
     fn a_vault_location_is_the_machine_example_location() {
-        let block = CyberBackupVault { name: Some("customer-dg09".into()), uri: Some("E:".into()), ..Default::default() };
+        let block = CyberBackupVault {
+            name: Some("customer-dg09".into()),
+            uri: Some("E:".into()),
+            ..Default::default()
+        };
         // §2.10.3.6 whole-machine example.
         assert_eq!(
             location_json(&block, "ignored", None),
@@ -80,7 +99,10 @@ mod tests {
         };
         let v = location_json(&block, "nas", Some("b12e9914"));
         assert_eq!(v["display_name"], "NAS");
-        assert_eq!(v["settings"]["name"], "nas", "defaults to the object's name");
+        assert_eq!(
+            v["settings"]["name"], "nas",
+            "defaults to the object's name"
+        );
         assert_eq!(v["settings"]["credentials"], "b12e9914");
         assert_eq!(v["settings"]["use_policy_credentials"], false);
         assert_eq!(v["settings"]["storage_type"], "NETWORK_SHARE");

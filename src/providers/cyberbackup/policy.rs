@@ -11,15 +11,19 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::catalog::Catalog;
-use super::run::StartedRun;
 use super::filter::{Filter, Query};
 use super::location::location_json;
-use super::settings::{DesiredPlan, FieldError, PlanInputs, desired_plan, is_owned, merge, patch_body};
+use super::run::StartedRun;
+use super::settings::{
+    DesiredPlan, FieldError, PlanInputs, desired_plan, is_owned, merge, patch_body,
+};
 use super::wire::{Application, Plan, issues_text, parse_created_policy_id, plan_id};
 use super::{VENDOR, client, policy_view, run, targets};
 use crate::api::Policy;
 use crate::api::policy::PolicyObservation;
-use crate::engine::external::{CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation};
+use crate::engine::external::{
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
+};
 use crate::engine::refs::RefKey;
 use crate::providers::error::VendorResult;
 
@@ -37,7 +41,12 @@ fn invalid(e: FieldError) -> ExternalError {
 }
 
 fn block(cr: &Policy) -> ExternalResult<&crate::api::vendors::cyberbackup::CyberBackupPolicy> {
-    cr.spec.cyber_backup.as_ref().ok_or_else(|| ExternalError::invalid("spec.cyberBackup", "a Cyber Backup provider needs the cyberBackup block"))
+    cr.spec.cyber_backup.as_ref().ok_or_else(|| {
+        ExternalError::invalid(
+            "spec.cyberBackup",
+            "a Cyber Backup provider needs the cyberBackup block",
+        )
+    })
 }
 
 /// What the spec resolves to: the plan and the target contexts.
@@ -49,12 +58,23 @@ struct Wanted {
 
 impl PolicyAdapter {
     fn location(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Option<Value>> {
-        let Some(r) = &cr.spec.vault_ref else { return Ok(None) };
-        let key = RefKey { kind: "Vault", name: r.name.clone(), field: "spec.vaultRef" };
+        let Some(r) = &cr.spec.vault_ref else {
+            return Ok(None);
+        };
+        let key = RefKey {
+            kind: "Vault",
+            name: r.name.clone(),
+            field: "spec.vaultRef",
+        };
         let external = ctx.refs.external_name(&key)?;
-        let vault = ctx.refs.vault(&r.name).ok_or_else(|| ExternalError::waiting(format!("spec.vaultRef: Vault {} not found", r.name)))?;
+        let vault = ctx.refs.vault(&r.name).ok_or_else(|| {
+            ExternalError::waiting(format!("spec.vaultRef: Vault {} not found", r.name))
+        })?;
         let vb = vault.spec.cyber_backup.as_ref().ok_or_else(|| {
-            ExternalError::invalid("spec.vaultRef", format!("Vault {} has no cyberBackup block", r.name))
+            ExternalError::invalid(
+                "spec.vaultRef",
+                format!("Vault {} has no cyberBackup block", r.name),
+            )
         })?;
         // A Vault with registered credentials is known by their id; one without, by its name.
         let credentials = vb.credentials_secret_ref.as_ref().map(|_| external);
@@ -75,14 +95,27 @@ impl PolicyAdapter {
             now: jiff::Timestamp::now(),
         })
         .map_err(invalid)?;
-        let resources = if b.targets.resource_names.is_empty() { Default::default() } else { self.catalog.resources(ctx.fresh).await? };
+        let resources = if b.targets.resource_names.is_empty() {
+            Default::default()
+        } else {
+            self.catalog.resources(ctx.fresh).await?
+        };
         let resolved = targets::resolve(&b.targets, &resources).map_err(|a| {
             ExternalError::invalid(
                 "spec.cyberBackup.targets.resourceNames",
-                format!("{} resources are named {:?} ({}); list the one you mean in resourceIds", a.ids.len(), a.name, a.ids.join(", ")),
+                format!(
+                    "{} resources are named {:?} ({}); list the one you mean in resourceIds",
+                    a.ids.len(),
+                    a.name,
+                    a.ids.join(", ")
+                ),
             )
         })?;
-        Ok(Wanted { plan, contexts: resolved.contexts, unresolved: resolved.unresolved })
+        Ok(Wanted {
+            plan,
+            contexts: resolved.contexts,
+            unresolved: resolved.unresolved,
+        })
     }
 
     async fn find(&self, id: Option<&str>, ctx: &CallContext<'_>) -> ExternalResult<Option<Plan>> {
@@ -90,7 +123,10 @@ impl PolicyAdapter {
         if let Some(id) = id {
             return Ok(plans.get(&plan_id(id)).cloned());
         }
-        let owned: Vec<&Plan> = plans.values().filter(|p| is_owned(&p.name, ctx.marker)).collect();
+        let owned: Vec<&Plan> = plans
+            .values()
+            .filter(|p| is_owned(&p.name, ctx.marker))
+            .collect();
         match owned.as_slice() {
             [] => Ok(None),
             [one] => Ok(Some((*one).clone())),
@@ -99,33 +135,64 @@ impl PolicyAdapter {
                 format!(
                     "{} Cyber Backup plans carry this object's marker ({}); set the external name to the one to keep",
                     many.len(),
-                    many.iter().map(|p| plan_id(&p.id)).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|p| plan_id(&p.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
         }
     }
 
     /// The run this observe reports, and whether a new request is still to be started.
-    fn run_state(&self, cr: &Policy, pid: &str, apps: &[Application]) -> (Option<run::StartedFrom>, bool) {
+    fn run_state(
+        &self,
+        cr: &Policy,
+        pid: &str,
+        apps: &[Application],
+    ) -> (Option<run::StartedFrom>, bool) {
         let requested = run::requested(cr);
         let reported = run::reported(cr);
         let started = self.catalog.runs.lock().unwrap().get(pid).cloned();
         let from = run::track(requested, reported, started.as_ref(), apps);
-        let pending = requested.is_some() && from.as_ref().is_none_or(|f| Some(f.requested_at.as_str()) != requested);
+        let pending = requested.is_some()
+            && from
+                .as_ref()
+                .is_none_or(|f| Some(f.requested_at.as_str()) != requested);
         (from, pending)
     }
 
     async fn apply(&self, pid: &str, contexts: &[String]) -> VendorResult<Vec<String>> {
         let body = json!({"policy_id": pid, "context": {"items": contexts}});
-        let resp = self.catalog.client.send_json("POST /policy_applications", Method::POST, "/policy_applications".into(), &body).await?;
+        let resp = self
+            .catalog
+            .client
+            .send_json(
+                "POST /policy_applications",
+                Method::POST,
+                "/policy_applications".into(),
+                &body,
+            )
+            .await?;
         Ok(issues_text(&resp.body))
     }
 
     async fn revoke(&self, pid: &str, contexts: &[String]) -> VendorResult<Vec<String>> {
         let mut issues = Vec::new();
         for batch in contexts.chunks(REVOKE_BATCH) {
-            let q = Query::new().filter("policy_id", Filter::Eq(pid.into())).filter("context_id", Filter::Or(batch.to_vec()));
-            match self.catalog.client.delete("DELETE /policy_applications", "/policy_applications".into(), &q).await {
+            let q = Query::new()
+                .filter("policy_id", Filter::Eq(pid.into()))
+                .filter("context_id", Filter::Or(batch.to_vec()));
+            match self
+                .catalog
+                .client
+                .delete(
+                    "DELETE /policy_applications",
+                    "/policy_applications".into(),
+                    &q,
+                )
+                .await
+            {
                 Ok(resp) => issues.extend(issues_text(&resp.body)),
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
@@ -137,7 +204,11 @@ impl PolicyAdapter {
     fn warn(&self, pid: &str, issues: Vec<String>) {
         if !issues.is_empty() {
             tracing::warn!(vendor = VENDOR, policy = pid, issues = ?issues, "Cyber Backup accepted the change with warnings");
-            self.catalog.warnings.lock().unwrap().insert(pid.to_string(), issues);
+            self.catalog
+                .warnings
+                .lock()
+                .unwrap()
+                .insert(pid.to_string(), issues);
         }
     }
 
@@ -145,14 +216,29 @@ impl PolicyAdapter {
         let started_at = jiff::Timestamp::now();
         // §2.10.4.7: without context_ids the plan runs on everything it is applied to.
         let body = json!({"state": "RUNNING", "policy_id": pid});
-        self.catalog.client.send_json("POST /policy_applications:run", Method::POST, "/policy_applications:run".into(), &body).await?;
-        self.catalog.runs.lock().unwrap().insert(pid.to_string(), StartedRun { requested_at: requested_at.to_string(), started_at });
+        self.catalog
+            .client
+            .send_json(
+                "POST /policy_applications:run",
+                Method::POST,
+                "/policy_applications:run".into(),
+                &body,
+            )
+            .await?;
+        self.catalog.runs.lock().unwrap().insert(
+            pid.to_string(),
+            StartedRun {
+                requested_at: requested_at.to_string(),
+                started_at,
+            },
+        );
         // §2.9.2: 202 carries no handle; poll the applications until the run shows.
         let deadline = tokio::time::Instant::now() + RUN_START_WAIT;
         let mut pause = Duration::from_millis(100);
         loop {
             let apps = self.catalog.plan_applications(pid).await?;
-            if run::began_since(&apps, started_at) || tokio::time::Instant::now() + pause > deadline {
+            if run::began_since(&apps, started_at) || tokio::time::Instant::now() + pause > deadline
+            {
                 return Ok(());
             }
             tokio::time::sleep(pause).await;
@@ -163,22 +249,45 @@ impl PolicyAdapter {
 
 #[async_trait]
 impl External<Policy> for PolicyAdapter {
-    async fn observe(&self, cr: &Policy, id: Option<&str>, ctx: &CallContext<'_>) -> ExternalResult<Observation<PolicyObservation>> {
+    async fn observe(
+        &self,
+        cr: &Policy,
+        id: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Observation<PolicyObservation>> {
         block(cr)?;
         let Some(plan) = self.find(id, ctx).await? else {
-            return Ok(Observation { exists: false, ..Default::default() });
+            return Ok(Observation {
+                exists: false,
+                ..Default::default()
+            });
         };
         let pid = plan_id(&plan.id);
-        let mut apps = self.catalog.applications(ctx.fresh).await?.get(&pid).cloned().unwrap_or_default();
+        let mut apps = self
+            .catalog
+            .applications(ctx.fresh)
+            .await?
+            .get(&pid)
+            .cloned()
+            .unwrap_or_default();
         let (mut from, mut pending) = self.run_state(cr, &pid, &apps);
-        let deploying = apps.iter().any(|a| a.deployment_state().as_deref() != Some("DEPLOYED"));
+        let deploying = apps
+            .iter()
+            .any(|a| a.deployment_state().as_deref() != Some("DEPLOYED"));
         if deploying || from.as_ref().is_some_and(|f| !f.finished) {
             // A deployment or a run in flight: follow it with the document's polling call
             // (§2.9.2.1) rather than wait for the next list.
             apps = self.catalog.plan_applications(&pid).await?;
             (from, pending) = self.run_state(cr, &pid, &apps);
         }
-        let warnings = self.catalog.warnings.lock().unwrap().get(&pid).cloned().unwrap_or_default();
+        let warnings = self
+            .catalog
+            .warnings
+            .lock()
+            .unwrap()
+            .get(&pid)
+            .cloned()
+            .unwrap_or_default();
         let last_run = from.map(|f| f.report(&apps));
         let at_provider = policy_view::observation(&plan, &apps, last_run, &warnings);
         let mut obs = Observation {
@@ -213,8 +322,13 @@ impl External<Policy> for PolicyAdapter {
             "enabled": p.enabled, "is_features": "", "name": p.name, "settings": p.settings,
             "tenant_id": self.catalog.tenant_id, "type": p.type_,
         }}});
-        let resp = self.catalog.client.send_json("POST /policies", Method::POST, "/policies".into(), &body).await?;
-        let pid = parse_created_policy_id(&resp.body).map_err(|m| client::protocol("POST /policies", m))?;
+        let resp = self
+            .catalog
+            .client
+            .send_json("POST /policies", Method::POST, "/policies".into(), &body)
+            .await?;
+        let pid = parse_created_policy_id(&resp.body)
+            .map_err(|m| client::protocol("POST /policies", m))?;
         tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, policy = %pid, "created protection plan");
         self.catalog.upsert_plan(Plan {
             id: pid.clone(),
@@ -230,42 +344,76 @@ impl External<Policy> for PolicyAdapter {
             // never by creating the plan again.
             match self.apply(&pid, &contexts).await {
                 Ok(issues) => self.warn(&pid, issues),
-                Err(e) => tracing::warn!(vendor = VENDOR, policy = %pid, error = %e, "applying the new plan failed; will retry"),
+                Err(e) => {
+                    tracing::warn!(vendor = VENDOR, policy = %pid, error = %e, "applying the new plan failed; will retry")
+                }
             }
         }
         self.catalog.plan_applications(&pid).await.ok();
         Ok(Created { external_name: pid })
     }
 
-    async fn update(&self, cr: &Policy, id: &str, _observed: &Observation<PolicyObservation>, ctx: &CallContext<'_>) -> ExternalResult<()> {
+    async fn update(
+        &self,
+        cr: &Policy,
+        id: &str,
+        _observed: &Observation<PolicyObservation>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<()> {
         let wanted = self.wanted(cr, ctx).await?;
         let pid = plan_id(id);
         let Some(mut plan) = self.catalog.plans(false).await?.get(&pid).cloned() else {
-            return Err(ExternalError::waiting(format!("plan {pid} vanished; observing again")));
+            return Err(ExternalError::waiting(format!(
+                "plan {pid} vanished; observing again"
+            )));
         };
         if plan.type_ != wanted.plan.type_ {
             return Err(ExternalError::invalid(
                 "spec.cyberBackup.type",
-                format!("the plan is {} at the vendor and a plan's type cannot change; delete the external-name annotation to create a new plan", plan.type_),
+                format!(
+                    "the plan is {} at the vendor and a plan's type cannot change; delete the external-name annotation to create a new plan",
+                    plan.type_
+                ),
             ));
         }
         if let Some(body) = patch_body(&wanted.plan, &plan.name, &plan.settings) {
             let path = format!("/policies/{pid}");
-            let resp = self.catalog.client.send_json("PATCH /policies/{id}", Method::PATCH, path, &body).await?;
+            let resp = self
+                .catalog
+                .client
+                .send_json("PATCH /policies/{id}", Method::PATCH, path, &body)
+                .await?;
             self.warn(&pid, issues_text(&resp.body));
             let element = &body["subject"]["policy"][0];
-            merge(&mut plan.settings, element.get("settings").unwrap_or(&Value::Null));
+            merge(
+                &mut plan.settings,
+                element.get("settings").unwrap_or(&Value::Null),
+            );
             if let Some(name) = element.get("name").and_then(Value::as_str) {
                 plan.name = name.to_string();
             }
         }
         if plan.enabled != wanted.plan.enabled {
             let body = json!({"policy_ids": [pid], "value": wanted.plan.enabled});
-            self.catalog.client.send_json("PATCH /policy_applications/enabled", Method::PATCH, "/policy_applications/enabled".into(), &body).await?;
+            self.catalog
+                .client
+                .send_json(
+                    "PATCH /policy_applications/enabled",
+                    Method::PATCH,
+                    "/policy_applications/enabled".into(),
+                    &body,
+                )
+                .await?;
             plan.enabled = wanted.plan.enabled;
         }
         self.catalog.upsert_plan(plan);
-        let apps = self.catalog.applications(false).await?.get(&pid).cloned().unwrap_or_default();
+        let apps = self
+            .catalog
+            .applications(false)
+            .await?
+            .get(&pid)
+            .cloned()
+            .unwrap_or_default();
         let changes = targets::changes(&wanted.contexts, &targets::applied(&apps));
         if !changes.apply.is_empty() {
             let issues = self.apply(&pid, &changes.apply).await?;
@@ -278,15 +426,27 @@ impl External<Policy> for PolicyAdapter {
         if !changes.apply.is_empty() || !changes.revoke.is_empty() {
             self.catalog.plan_applications(&pid).await?;
         }
-        let current = self.catalog.applications(false).await?.get(&pid).cloned().unwrap_or_default();
-        if let (true, Some(requested)) = (self.run_state(cr, &pid, &current).1, run::requested(cr)) {
+        let current = self
+            .catalog
+            .applications(false)
+            .await?
+            .get(&pid)
+            .cloned()
+            .unwrap_or_default();
+        if let (true, Some(requested)) = (self.run_state(cr, &pid, &current).1, run::requested(cr))
+        {
             tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, policy = %pid, requested, "starting an on-demand run");
             self.start_run(&pid, requested).await?;
         }
         Ok(())
     }
 
-    async fn delete(&self, cr: &Policy, id: &str, _ctx: &CallContext<'_>) -> ExternalResult<Deleted> {
+    async fn delete(
+        &self,
+        cr: &Policy,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> ExternalResult<Deleted> {
         let pid = plan_id(id);
         // Revoke first: the plan's applications hold it on the agents.
         let apps = self.catalog.plan_applications(&pid).await?;
@@ -295,7 +455,15 @@ impl External<Policy> for PolicyAdapter {
             let issues = self.revoke(&pid, &contexts).await?;
             self.warn(&pid, issues);
         }
-        let deleted = self.catalog.client.delete("DELETE /policies/{id}", format!("/policies/{pid}"), &Query::new()).await;
+        let deleted = self
+            .catalog
+            .client
+            .delete(
+                "DELETE /policies/{id}",
+                format!("/policies/{pid}"),
+                &Query::new(),
+            )
+            .await;
         match deleted {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}

@@ -10,7 +10,9 @@ use super::settings::{DesiredPlan, differing_sections};
 use super::wire::{Application, Plan, meaningful_time, plan_id};
 use crate::api::common::Drift;
 use crate::api::policy::{OnDemandRun, PolicyApplication, PolicyObservation};
-use crate::api::vendors::cyberbackup::{CyberBackupScheduleType, CyberBackupSet, CyberBackupTimeOfDay, CyberBackupWeekday};
+use crate::api::vendors::cyberbackup::{
+    CyberBackupScheduleType, CyberBackupSet, CyberBackupTimeOfDay, CyberBackupWeekday,
+};
 use crate::engine::external::Readiness;
 
 pub const TARGETS_FIELD: &str = "spec.cyberBackup.targets";
@@ -20,20 +22,41 @@ fn text(v: &Value) -> String {
 }
 
 fn drift(field: &str, desired: Value, observed: Value) -> Drift {
-    Drift { field: field.to_string(), desired: text(&desired), observed: text(&observed) }
+    Drift {
+        field: field.to_string(),
+        desired: text(&desired),
+        observed: text(&observed),
+    }
 }
 
 /// Every difference between the plan rampart wants and the one the vendor holds.
-pub fn plan_drift(desired: &DesiredPlan, plan: &Plan, wanted: &BTreeSet<String>, applied: &BTreeSet<String>) -> Vec<Drift> {
+pub fn plan_drift(
+    desired: &DesiredPlan,
+    plan: &Plan,
+    wanted: &BTreeSet<String>,
+    applied: &BTreeSet<String>,
+) -> Vec<Drift> {
     let mut out = Vec::new();
     if plan.type_ != desired.type_ {
-        out.push(drift("spec.cyberBackup.type", json!(desired.type_), json!(plan.type_)));
+        out.push(drift(
+            "spec.cyberBackup.type",
+            json!(desired.type_),
+            json!(plan.type_),
+        ));
     }
     if plan.name != desired.name {
-        out.push(drift("spec.cyberBackup.name", json!(desired.name), json!(plan.name)));
+        out.push(drift(
+            "spec.cyberBackup.name",
+            json!(desired.name),
+            json!(plan.name),
+        ));
     }
     if plan.enabled != desired.enabled {
-        out.push(drift("spec.enabled", json!(desired.enabled), json!(plan.enabled)));
+        out.push(drift(
+            "spec.enabled",
+            json!(desired.enabled),
+            json!(plan.enabled),
+        ));
     }
     for (section, want, have) in differing_sections(desired, &plan.settings) {
         out.push(drift(&section.field, want, have));
@@ -45,9 +68,16 @@ pub fn plan_drift(desired: &DesiredPlan, plan: &Plan, wanted: &BTreeSet<String>,
 }
 
 /// Ready when every wanted target's applications are deployed and every named resource exists.
-pub fn readiness(wanted: &BTreeSet<String>, apps: &[Application], unresolved: &[String]) -> Readiness {
+pub fn readiness(
+    wanted: &BTreeSet<String>,
+    apps: &[Application],
+    unresolved: &[String],
+) -> Readiness {
     if !unresolved.is_empty() {
-        return Readiness::Creating(format!("waiting for resources to register with Cyber Backup: {}", unresolved.join(", ")));
+        return Readiness::Creating(format!(
+            "waiting for resources to register with Cyber Backup: {}",
+            unresolved.join(", ")
+        ));
     }
     let deploying: BTreeSet<String> = apps
         .iter()
@@ -55,29 +85,50 @@ pub fn readiness(wanted: &BTreeSet<String>, apps: &[Application], unresolved: &[
         .flat_map(Application::applied_contexts)
         .filter(|c| wanted.contains(c))
         .collect();
-    let missing = wanted.iter().filter(|w| !apps.iter().any(|a| a.applied_contexts().contains(w))).count();
+    let missing = wanted
+        .iter()
+        .filter(|w| !apps.iter().any(|a| a.applied_contexts().contains(w)))
+        .count();
     if deploying.is_empty() && missing == 0 {
         Readiness::Available
     } else {
-        Readiness::Creating(format!("deploying the plan to {} of {} targets", deploying.len() + missing, wanted.len()))
+        Readiness::Creating(format!(
+            "deploying the plan to {} of {} targets",
+            deploying.len() + missing,
+            wanted.len()
+        ))
     }
 }
 
 /// The backup sets the vendor holds, in the short form `DAILY MON,TUE 09:00`.
 pub fn schedule_summaries(settings: &Value) -> Vec<String> {
-    let sets = settings.pointer("/scheduling/backup_sets").and_then(Value::as_array).cloned().unwrap_or_default();
-    sets.iter().filter_map(|set| parse_backup_set(set).map(|c| schedule::from_native(&c).summary())).collect()
+    let sets = settings
+        .pointer("/scheduling/backup_sets")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    sets.iter()
+        .filter_map(|set| parse_backup_set(set).map(|c| schedule::from_native(&c).summary()))
+        .collect()
 }
 
 /// Read a vendor backup set back into the native form (unknown shapes are skipped).
 fn parse_backup_set(set: &Value) -> Option<CyberBackupSet> {
     let s = set.get("schedule")?;
     let time = s.pointer("/alarms/time")?;
-    let schedule_type: CyberBackupScheduleType = serde_json::from_value(s.get("type")?.clone()).ok()?;
+    let schedule_type: CyberBackupScheduleType =
+        serde_json::from_value(s.get("type")?.clone()).ok()?;
     let ints = |key: &str| -> Option<Vec<i32>> {
-        time.get(key)?.as_array().map(|a| a.iter().filter_map(Value::as_i64).map(|n| n as i32).collect())
+        time.get(key)?.as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_i64)
+                .map(|n| n as i32)
+                .collect()
+        })
     };
-    let weekdays: Option<Vec<CyberBackupWeekday>> = time.get("weekdays").and_then(|w| serde_json::from_value(w.clone()).ok());
+    let weekdays: Option<Vec<CyberBackupWeekday>> = time
+        .get("weekdays")
+        .and_then(|w| serde_json::from_value(w.clone()).ok());
     let repeat_at = time
         .get("repeat_at")?
         .as_array()?
@@ -88,7 +139,11 @@ fn parse_backup_set(set: &Value) -> Option<CyberBackupSet> {
         })
         .collect();
     Some(CyberBackupSet {
-        set_type: set.get("type").and_then(Value::as_str).unwrap_or("AUTO").to_string(),
+        set_type: set
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("AUTO")
+            .to_string(),
         schedule_type,
         weekdays,
         monthdays: ints("monthdays"),
@@ -101,8 +156,15 @@ fn parse_backup_set(set: &Value) -> Option<CyberBackupSet> {
 /// name or path (the Vault's external name in both cases).
 fn destination_id(settings: &Value) -> Option<String> {
     let s = settings.pointer("/destination/location/settings")?;
-    let field = |k: &str| s.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string);
-    field("credentials").or_else(|| field("name")).or_else(|| field("path"))
+    let field = |k: &str| {
+        s.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    field("credentials")
+        .or_else(|| field("name"))
+        .or_else(|| field("path"))
 }
 
 fn application(a: &Application) -> PolicyApplication {
@@ -120,16 +182,31 @@ fn application(a: &Application) -> PolicyApplication {
 }
 
 fn latest<'a>(times: impl Iterator<Item = &'a str>, pick_max: bool) -> Option<String> {
-    let parsed = times.filter_map(|t| meaningful_time(Some(t))).filter_map(|t| t.parse::<jiff::Timestamp>().ok().map(|ts| (ts, t)));
-    let best = if pick_max { parsed.max_by_key(|(ts, _)| *ts) } else { parsed.min_by_key(|(ts, _)| *ts) };
+    let parsed = times
+        .filter_map(|t| meaningful_time(Some(t)))
+        .filter_map(|t| t.parse::<jiff::Timestamp>().ok().map(|ts| (ts, t)));
+    let best = if pick_max {
+        parsed.max_by_key(|(ts, _)| *ts)
+    } else {
+        parsed.min_by_key(|(ts, _)| *ts)
+    };
     best.map(|(_, t)| t)
 }
 
 /// `status.atProvider` of a Policy.
-pub fn observation(plan: &Plan, apps: &[Application], last_run: Option<OnDemandRun>, warnings: &[String]) -> PolicyObservation {
+pub fn observation(
+    plan: &Plan,
+    apps: &[Application],
+    last_run: Option<OnDemandRun>,
+    warnings: &[String],
+) -> PolicyObservation {
     let mut details = BTreeMap::new();
     details.insert("type".to_string(), plan.type_.clone());
-    for (key, value) in [("planHash", &plan.plan_hash), ("features", &plan.is_features), ("updatedAt", &plan.updated_at)] {
+    for (key, value) in [
+        ("planHash", &plan.plan_hash),
+        ("features", &plan.is_features),
+        ("updatedAt", &plan.updated_at),
+    ] {
         if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
             details.insert(key.to_string(), v.clone());
         }
@@ -145,8 +222,14 @@ pub fn observation(plan: &Plan, apps: &[Application], last_run: Option<OnDemandR
         enabled: Some(plan.enabled),
         vendor_schedule: schedule_summaries(&plan.settings),
         associated_vaults: destination_id(&plan.settings).into_iter().collect(),
-        last_success: latest(apps.iter().filter_map(|a| a.last_success_time.as_deref()), true),
-        next_run: latest(apps.iter().filter_map(|a| a.next_run_time.as_deref()), false),
+        last_success: latest(
+            apps.iter().filter_map(|a| a.last_success_time.as_deref()),
+            true,
+        ),
+        next_run: latest(
+            apps.iter().filter_map(|a| a.next_run_time.as_deref()),
+            false,
+        ),
         details,
         applications,
         last_run,

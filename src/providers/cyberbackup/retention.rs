@@ -36,14 +36,20 @@ pub fn compile(r: &Retention) -> Result<Option<Value>, RetentionError> {
     if let Some(n) = positive(r.yearly) {
         return Err(RetentionError {
             field: "spec.retention.yearly",
-            message: format!("Cyber Backup 18.5 keeps daily, weekly and monthly backup sets but has no yearly one (asked for {n})"),
+            message: format!(
+                "Cyber Backup 18.5 keeps daily, weekly and monthly backup sets but has no yearly one (asked for {n})"
+            ),
         });
     }
     let mut age_rules = Vec::new();
     if let Some(days) = positive(r.keep_days) {
         age_rules.push(age_rule(None, days, "DAYS"));
     }
-    for (set, count, unit) in [("DAILY", r.daily, "DAYS"), ("WEEKLY", r.weekly, "WEEKS"), ("MONTHLY", r.monthly, "MONTHS")] {
+    for (set, count, unit) in [
+        ("DAILY", r.daily, "DAYS"),
+        ("WEEKLY", r.weekly, "WEEKS"),
+        ("MONTHLY", r.monthly, "MONTHS"),
+    ] {
         if let Some(n) = positive(count) {
             age_rules.push(age_rule(Some(set), n, unit));
         }
@@ -76,7 +82,10 @@ pub fn from_native(rules: &[CyberBackupRetentionRule]) -> Option<Value> {
 
 /// The wire spelling of a unit enum (`WEEKLY`, `HOURS`).
 fn wire_name<T: serde::Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -94,7 +103,10 @@ mod tests {
     fn keep_last_is_the_machine_example_count_rule() {
         // §2.10.3.6: {"execution": "AFTER_BACKUP", "rules": [{"max_count": 7}]}
         let v = compile(&ret(|r| r.keep_last = Some(7))).unwrap().unwrap();
-        assert_eq!(v, json!({"execution": "AFTER_BACKUP", "rules": [{"max_count": 7}]}));
+        assert_eq!(
+            v,
+            json!({"execution": "AFTER_BACKUP", "rules": [{"max_count": 7}]})
+        );
     }
 
     #[test]
@@ -125,23 +137,32 @@ mod tests {
         }))
         .unwrap()
         .unwrap();
-        assert_eq!(v["rules"][0], json!({"max_age": {"count": 30, "type": "DAYS"}}));
+        assert_eq!(
+            v["rules"][0],
+            json!({"max_age": {"count": 30, "type": "DAYS"}})
+        );
         assert_eq!(v["rules"][1]["backup_set"], "WEEKLY");
     }
 
     #[test]
     fn nothing_or_zero_counts_keep_everything() {
         assert_eq!(compile(&Retention::default()).unwrap(), None);
-        assert_eq!(compile(&ret(|r| {
-            r.daily = Some(0);
-            r.yearly = Some(0);
-        }))
-        .unwrap(), None);
+        assert_eq!(
+            compile(&ret(|r| {
+                r.daily = Some(0);
+                r.yearly = Some(0);
+            }))
+            .unwrap(),
+            None
+        );
     }
 
     #[test]
     fn yearly_and_mixed_count_and_age_are_refused_by_field() {
-        assert_eq!(compile(&ret(|r| r.yearly = Some(3))).unwrap_err().field, "spec.retention.yearly");
+        assert_eq!(
+            compile(&ret(|r| r.yearly = Some(3))).unwrap_err().field,
+            "spec.retention.yearly"
+        );
         let e = compile(&ret(|r| {
             r.keep_last = Some(5);
             r.daily = Some(7);
@@ -159,10 +180,16 @@ mod tests {
                 max_age_unit: Some(CyberBackupAgeUnit::Hours),
                 ..Default::default()
             },
-            CyberBackupRetentionRule { max_count: Some(3), ..Default::default() },
+            CyberBackupRetentionRule {
+                max_count: Some(3),
+                ..Default::default()
+            },
         ];
         let v = from_native(&rules).unwrap();
-        assert_eq!(v["rules"], json!([{"backup_set": "WEEKLY", "max_age": {"count": 4, "type": "HOURS"}}, {"max_count": 3}]));
+        assert_eq!(
+            v["rules"],
+            json!([{"backup_set": "WEEKLY", "max_age": {"count": 4, "type": "HOURS"}}, {"max_count": 3}])
+        );
         assert_eq!(from_native(&[]), None);
     }
 }

@@ -24,7 +24,12 @@ pub const DRIFT_FIELD: &str = "metadata.annotations[rampart.dev/run-requested-at
 
 /// The annotation's value, if set.
 pub fn requested(cr: &Policy) -> Option<&str> {
-    cr.metadata.annotations.as_ref()?.get(RUN_REQUESTED_AT).map(String::as_str).filter(|v| !v.trim().is_empty())
+    cr.metadata
+        .annotations
+        .as_ref()?
+        .get(RUN_REQUESTED_AT)
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// The run the status last reported.
@@ -46,7 +51,8 @@ fn parse(t: Option<&str>) -> Option<Timestamp> {
 /// already started for a request whose value is a time.
 pub fn began_since(apps: &[Application], t: Timestamp) -> bool {
     apps.iter().any(|a| {
-        a.running_state().as_deref() == Some("RUNNING") || parse(a.last_runtime.as_deref()).is_some_and(|r| r >= t - CLOCK_SLACK)
+        a.running_state().as_deref() == Some("RUNNING")
+            || parse(a.last_runtime.as_deref()).is_some_and(|r| r >= t - CLOCK_SLACK)
     })
 }
 
@@ -87,24 +93,36 @@ pub fn track(
     apps: &[Application],
 ) -> Option<StartedFrom> {
     let same = |r: &str| requested.is_none_or(|q| q == r);
-    let from_status = reported.filter(|r| same(&r.requested_at)).map(|r| StartedFrom {
-        requested_at: r.requested_at.clone(),
-        started_at: parse(r.started_at.as_deref()).unwrap_or_else(Timestamp::now),
-        finished: is_final(&r.state),
-        reported: Some(r.clone()),
-    });
+    let from_status = reported
+        .filter(|r| same(&r.requested_at))
+        .map(|r| StartedFrom {
+            requested_at: r.requested_at.clone(),
+            started_at: parse(r.started_at.as_deref()).unwrap_or_else(Timestamp::now),
+            finished: is_final(&r.state),
+            reported: Some(r.clone()),
+        });
     if let Some(f) = from_status.as_ref().filter(|f| f.finished) {
         return Some(f.clone());
     }
     if let Some(s) = started.filter(|s| requested == Some(s.requested_at.as_str())) {
-        return Some(StartedFrom { requested_at: s.requested_at.clone(), started_at: s.started_at, finished: false, reported: None });
+        return Some(StartedFrom {
+            requested_at: s.requested_at.clone(),
+            started_at: s.started_at,
+            finished: false,
+            reported: None,
+        });
     }
     if from_status.is_some() {
         return from_status;
     }
     let q = requested?;
     let t: Timestamp = q.parse().ok()?;
-    began_since(apps, t).then(|| StartedFrom { requested_at: q.to_string(), started_at: t, finished: false, reported: None })
+    began_since(apps, t).then(|| StartedFrom {
+        requested_at: q.to_string(),
+        started_at: t,
+        finished: false,
+        reported: None,
+    })
 }
 
 /// The state of a run started at `started_at`, from the plan's applications.
@@ -122,11 +140,22 @@ pub fn outcome(requested_at: &str, started_at: Timestamp, apps: &[Application]) 
         return run;
     }
     let since = started_at - CLOCK_SLACK;
-    let running: Vec<&Application> = apps.iter().filter(|a| a.running_state().as_deref() == Some("RUNNING")).collect();
+    let running: Vec<&Application> = apps
+        .iter()
+        .filter(|a| a.running_state().as_deref() == Some("RUNNING"))
+        .collect();
     if !running.is_empty() {
         run.state = RUNNING.into();
-        let progress: Vec<String> =
-            running.iter().map(|a| format!("{}: {}%", a.context.id, a.progress().unwrap_or_else(|| "?".into()))).collect();
+        let progress: Vec<String> = running
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}: {}%",
+                    a.context.id,
+                    a.progress().unwrap_or_else(|| "?".into())
+                )
+            })
+            .collect();
         run.message = Some(progress.join(", "));
         return run;
     }
@@ -135,9 +164,14 @@ pub fn outcome(requested_at: &str, started_at: Timestamp, apps: &[Application]) 
         return run;
     }
     let succeeded = |a: &&Application| {
-        a.status_text().as_deref() == Some("OK") && parse(a.last_success_time.as_deref()).is_some_and(|t| t >= since)
+        a.status_text().as_deref() == Some("OK")
+            && parse(a.last_success_time.as_deref()).is_some_and(|t| t >= since)
     };
-    run.finished_at = apps.iter().filter_map(|a| parse(a.last_success_time.as_deref())).max().map(|t| t.to_string());
+    run.finished_at = apps
+        .iter()
+        .filter_map(|a| parse(a.last_success_time.as_deref()))
+        .max()
+        .map(|t| t.to_string());
     if apps.iter().all(|a| succeeded(&a)) {
         run.state = SUCCEEDED.into();
     } else {
@@ -145,7 +179,13 @@ pub fn outcome(requested_at: &str, started_at: Timestamp, apps: &[Application]) 
         let failed: Vec<String> = apps
             .iter()
             .filter(|a| !succeeded(a))
-            .map(|a| format!("{}: {}", a.context.id, a.status_text().unwrap_or_else(|| "no status".into())))
+            .map(|a| {
+                format!(
+                    "{}: {}",
+                    a.context.id,
+                    a.status_text().unwrap_or_else(|| "no status".into())
+                )
+            })
             .collect();
         run.message = Some(failed.join(", "));
     }
@@ -172,7 +212,16 @@ mod tests {
 
     #[test]
     fn a_running_application_reports_progress() {
-        let r = outcome("r1", t("2024-11-29T06:22:00Z"), &[app("running", "running", "2024-11-29T06:22:51Z", "2024-11-28T11:13:45Z")]);
+        let r = outcome(
+            "r1",
+            t("2024-11-29T06:22:00Z"),
+            &[app(
+                "running",
+                "running",
+                "2024-11-29T06:22:51Z",
+                "2024-11-28T11:13:45Z",
+            )],
+        );
         assert_eq!(r.state, RUNNING);
         assert_eq!(r.message.as_deref(), Some("m1: 40%"));
         assert!(!is_final(&r.state));
@@ -181,7 +230,16 @@ mod tests {
     #[test]
     fn the_document_completed_example_is_a_success() {
         // §2.9.2.3: idle, ok, last_success_time moved past the request.
-        let r = outcome("r1", t("2024-11-29T06:22:30Z"), &[app("idle", "ok", "2024-11-29T06:22:38Z", "2024-11-29T06:23:49Z")]);
+        let r = outcome(
+            "r1",
+            t("2024-11-29T06:22:30Z"),
+            &[app(
+                "idle",
+                "ok",
+                "2024-11-29T06:22:38Z",
+                "2024-11-29T06:23:49Z",
+            )],
+        );
         assert_eq!(r.state, SUCCEEDED);
         assert_eq!(r.finished_at.as_deref(), Some("2024-11-29T06:23:49Z"));
         assert!(is_final(&r.state));
@@ -189,13 +247,31 @@ mod tests {
 
     #[test]
     fn an_idle_application_that_has_not_run_since_the_request_is_still_started() {
-        let r = outcome("r1", t("2024-11-29T08:00:00Z"), &[app("IDLE", "OK", "2024-11-29T06:22:38Z", "2024-11-29T06:23:49Z")]);
+        let r = outcome(
+            "r1",
+            t("2024-11-29T08:00:00Z"),
+            &[app(
+                "IDLE",
+                "OK",
+                "2024-11-29T06:22:38Z",
+                "2024-11-29T06:23:49Z",
+            )],
+        );
         assert_eq!(r.state, STARTED);
     }
 
     #[test]
     fn a_run_without_success_is_a_failure_with_the_vendor_status() {
-        let r = outcome("r1", t("2024-11-29T06:22:30Z"), &[app("IDLE", "ERROR", "2024-11-29T06:22:38Z", "2024-11-28T11:13:45Z")]);
+        let r = outcome(
+            "r1",
+            t("2024-11-29T06:22:30Z"),
+            &[app(
+                "IDLE",
+                "ERROR",
+                "2024-11-29T06:22:38Z",
+                "2024-11-28T11:13:45Z",
+            )],
+        );
         assert_eq!(r.state, FAILED);
         assert_eq!(r.message.as_deref(), Some("m1: ERROR"));
         assert_eq!(outcome("r1", t("2024-11-29T06:22:30Z"), &[]).state, FAILED);
@@ -214,8 +290,15 @@ mod tests {
     #[test]
     fn a_new_request_is_not_tracked_until_started() {
         let done = reported_run("r1", SUCCEEDED);
-        assert_eq!(track(Some("r2"), Some(&done), None, &[]), None, "r2 is pending");
-        let started = StartedRun { requested_at: "r2".into(), started_at: t("2024-11-30T00:00:00Z") };
+        assert_eq!(
+            track(Some("r2"), Some(&done), None, &[]),
+            None,
+            "r2 is pending"
+        );
+        let started = StartedRun {
+            requested_at: "r2".into(),
+            started_at: t("2024-11-30T00:00:00Z"),
+        };
         let f = track(Some("r2"), Some(&done), Some(&started), &[]).unwrap();
         assert_eq!((f.requested_at.as_str(), f.finished), ("r2", false));
     }
@@ -229,7 +312,12 @@ mod tests {
         let running = reported_run("r1", RUNNING);
         let f = track(None, Some(&running), None, &[]).unwrap();
         assert!(!f.finished);
-        let apps = [app("IDLE", "OK", "2024-11-29T06:22:38Z", "2024-11-29T06:23:49Z")];
+        let apps = [app(
+            "IDLE",
+            "OK",
+            "2024-11-29T06:22:38Z",
+            "2024-11-29T06:23:49Z",
+        )];
         assert_eq!(f.report(&apps).state, SUCCEEDED);
     }
 
@@ -244,9 +332,17 @@ mod tests {
 
     #[test]
     fn a_run_is_recognised_after_a_restart_by_its_start_time() {
-        let apps = [app("IDLE", "OK", "2024-11-29T06:22:38Z", "2024-11-29T06:23:49Z")];
+        let apps = [app(
+            "IDLE",
+            "OK",
+            "2024-11-29T06:22:38Z",
+            "2024-11-29T06:23:49Z",
+        )];
         assert!(began_since(&apps, t("2024-11-29T06:22:00Z")));
         assert!(!began_since(&apps, t("2024-11-29T07:00:00Z")));
-        assert!(began_since(&[app("RUNNING", "running", "", "")], t("2030-01-01T00:00:00Z")));
+        assert!(began_since(
+            &[app("RUNNING", "running", "", "")],
+            t("2030-01-01T00:00:00Z")
+        ));
     }
 }

@@ -50,12 +50,30 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     let username = p.credentials.require(VENDOR, "username")?.clone();
     let password = p.credentials.require(VENDOR, "password")?.clone();
     let budget = Arc::new(Budget::new(&p.spec.budget));
-    let http = VendorHttp::new(VENDOR, installation_address(&p.spec.endpoint), &p.tls(), budget, REQUEST_TIMEOUT)?;
-    let api_version = settings.api_version.clone().unwrap_or_else(|| "v1".to_string());
-    let page_size = settings.page_size.and_then(|n| usize::try_from(n).ok()).unwrap_or(DEFAULT_PAGE_SIZE);
+    let http = VendorHttp::new(
+        VENDOR,
+        installation_address(&p.spec.endpoint),
+        &p.tls(),
+        budget,
+        REQUEST_TIMEOUT,
+    )?;
+    let api_version = settings
+        .api_version
+        .clone()
+        .unwrap_or_else(|| "v1".to_string());
+    let page_size = settings
+        .page_size
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(DEFAULT_PAGE_SIZE);
     let session = Session::new(username, password.clone(), p.credentials.source.clone());
     let client = Client::new(http, session, &api_version, page_size);
-    Ok(Arc::new(CyberBackupRuntime::new(client, &settings, password, p.poll_interval(), api_version)))
+    Ok(Arc::new(CyberBackupRuntime::new(
+        client,
+        &settings,
+        password,
+        p.poll_interval(),
+        api_version,
+    )))
 }
 
 impl CyberBackupRuntime {
@@ -68,14 +86,24 @@ impl CyberBackupRuntime {
     ) -> Self {
         let catalog = Arc::new(Catalog::new(
             client,
-            settings.tenant_id.clone().unwrap_or_else(|| DEFAULT_TENANT.to_string()),
-            settings.agent_time_zone.clone().unwrap_or_else(|| "UTC".to_string()),
+            settings
+                .tenant_id
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TENANT.to_string()),
+            settings
+                .agent_time_zone
+                .clone()
+                .unwrap_or_else(|| "UTC".to_string()),
             hash_key,
             poll_interval,
         ));
         CyberBackupRuntime {
-            policy: PolicyAdapter { catalog: catalog.clone() },
-            vault: VaultAdapter { catalog: catalog.clone() },
+            policy: PolicyAdapter {
+                catalog: catalog.clone(),
+            },
+            vault: VaultAdapter {
+                catalog: catalog.clone(),
+            },
             catalog,
             api_version,
         }
@@ -90,7 +118,11 @@ impl VendorRuntime for CyberBackupRuntime {
 
     async fn check(&self) -> VendorResult<ProviderObservation> {
         let q = Query::new().param("limit", "1");
-        let _: serde_json::Value = self.catalog.client.get_json("GET /resources", "/resources".into(), &q).await?;
+        let _: serde_json::Value = self
+            .catalog
+            .client
+            .get_json("GET /resources", "/resources".into(), &q)
+            .await?;
         Ok(ProviderObservation {
             version: Some(format!("api {}", self.api_version)),
             last_authenticated: Some(jiff::Timestamp::now().to_string()),
@@ -117,9 +149,18 @@ mod tests {
 
     #[test]
     fn a_pasted_base_url_loses_its_api_tail() {
-        assert_eq!(installation_address("https://installaddress.ru/api/v1"), "https://installaddress.ru");
-        assert_eq!(installation_address("https://installaddress.ru/api/v2/"), "https://installaddress.ru");
-        assert_eq!(installation_address("https://installaddress.ru"), "https://installaddress.ru");
+        assert_eq!(
+            installation_address("https://installaddress.ru/api/v1"),
+            "https://installaddress.ru"
+        );
+        assert_eq!(
+            installation_address("https://installaddress.ru/api/v2/"),
+            "https://installaddress.ru"
+        );
+        assert_eq!(
+            installation_address("https://installaddress.ru"),
+            "https://installaddress.ru"
+        );
         assert_eq!(installation_address("https://host/cb/"), "https://host/cb");
     }
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::api::vendors::cyberbackup::{CyberBackupScheduleType, CyberBackupSet, CyberBackupWeekday};
+use crate::api::vendors::cyberbackup::{
+    CyberBackupScheduleType, CyberBackupSet, CyberBackupWeekday,
+};
 
 const CRON_FIELD: &str = "spec.schedule.cron";
 const ZONE_FIELD: &str = "spec.schedule.timeZone";
@@ -23,11 +25,17 @@ pub struct ScheduleError {
 }
 
 fn cron_error(message: impl Into<String>) -> ScheduleError {
-    ScheduleError { field: CRON_FIELD, message: message.into() }
+    ScheduleError {
+        field: CRON_FIELD,
+        message: message.into(),
+    }
 }
 
 fn zone_error(message: impl Into<String>) -> ScheduleError {
-    ScheduleError { field: ZONE_FIELD, message: message.into() }
+    ScheduleError {
+        field: ZONE_FIELD,
+        message: message.into(),
+    }
 }
 
 /// A backup set's schedule in Cyber Backup terms.
@@ -47,7 +55,11 @@ pub struct CompiledSchedule {
 impl CompiledSchedule {
     /// The `schedule` object of a backup set.
     pub fn to_json(&self) -> Value {
-        let repeat_at: Vec<Value> = self.starts.iter().map(|m| json!({"hour": m / 60, "minute": m % 60})).collect();
+        let repeat_at: Vec<Value> = self
+            .starts
+            .iter()
+            .map(|m| json!({"hour": m / 60, "minute": m % 60}))
+            .collect();
         let kind = serde_json::to_value(self.kind).expect("enum serializes");
         let time = match self.kind {
             CyberBackupScheduleType::Monthly => {
@@ -66,10 +78,27 @@ impl CompiledSchedule {
                 join(self.monthdays.iter()),
                 join(self.months.iter())
             ),
-            _ => self.weekdays.iter().map(|d| weekday_name(*d)).collect::<Vec<_>>().join(","),
+            _ => self
+                .weekdays
+                .iter()
+                .map(|d| weekday_name(*d))
+                .collect::<Vec<_>>()
+                .join(","),
         };
-        let times: Vec<String> = self.starts.iter().map(|m| format!("{:02}:{:02}", m / 60, m % 60)).collect();
-        format!("{} {} {}", serde_json::to_value(self.kind).unwrap().as_str().unwrap_or(""), days, times.join(","))
+        let times: Vec<String> = self
+            .starts
+            .iter()
+            .map(|m| format!("{:02}:{:02}", m / 60, m % 60))
+            .collect();
+        format!(
+            "{} {} {}",
+            serde_json::to_value(self.kind)
+                .unwrap()
+                .as_str()
+                .unwrap_or(""),
+            days,
+            times.join(",")
+        )
     }
 }
 
@@ -92,7 +121,9 @@ pub fn weekday_name(d: CyberBackupWeekday) -> &'static str {
 }
 
 fn weekday_index(d: CyberBackupWeekday) -> usize {
-    WEEK.iter().position(|w| *w == d).expect("every weekday is in WEEK")
+    WEEK.iter()
+        .position(|w| *w == d)
+        .expect("every weekday is in WEEK")
 }
 
 /// One cron field: its values, and whether it was written as a restriction (not `*…`), which
@@ -103,7 +134,9 @@ struct CronField {
     restricted: bool,
 }
 
-const MONTH_NAMES: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTH_NAMES: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
 const DOW_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 fn parse_value(text: &str, what: &str, names: &[&str], first: u8) -> Result<u8, ScheduleError> {
@@ -115,18 +148,40 @@ fn parse_value(text: &str, what: &str, names: &[&str], first: u8) -> Result<u8, 
         .iter()
         .position(|n| *n == upper)
         .map(|i| i as u8 + first)
-        .ok_or_else(|| cron_error(format!("{what} value {text:?} is not a number{}", if names.is_empty() { "" } else { " or name" })))
+        .ok_or_else(|| {
+            cron_error(format!(
+                "{what} value {text:?} is not a number{}",
+                if names.is_empty() { "" } else { " or name" }
+            ))
+        })
 }
 
-fn parse_field(text: &str, what: &str, min: u8, max: u8, names: &[&str], name_base: u8) -> Result<CronField, ScheduleError> {
-    if text.contains(['#', '?']) || text.split(',').any(|p| p == "L" || p.ends_with(|c: char| c == 'W' || c == 'L') && p.starts_with(|c: char| c.is_ascii_digit())) {
-        return Err(cron_error(format!("{what} field {text:?} uses L, W, # or ?, which Cyber Backup schedules cannot express")));
+fn parse_field(
+    text: &str,
+    what: &str,
+    min: u8,
+    max: u8,
+    names: &[&str],
+    name_base: u8,
+) -> Result<CronField, ScheduleError> {
+    if text.contains(['#', '?'])
+        || text.split(',').any(|p| {
+            p == "L"
+                || p.ends_with(|c: char| c == 'W' || c == 'L')
+                    && p.starts_with(|c: char| c.is_ascii_digit())
+        })
+    {
+        return Err(cron_error(format!(
+            "{what} field {text:?} uses L, W, # or ?, which Cyber Backup schedules cannot express"
+        )));
     }
     let mut values = BTreeSet::new();
     for part in text.split(',') {
         let (range, step) = match part.split_once('/') {
             Some((r, s)) => {
-                let step: u8 = s.parse().map_err(|_| cron_error(format!("{what} step {s:?} is not a number")))?;
+                let step: u8 = s
+                    .parse()
+                    .map_err(|_| cron_error(format!("{what} step {s:?} is not a number")))?;
                 if step == 0 {
                     return Err(cron_error(format!("{what} step must be at least 1")));
                 }
@@ -137,25 +192,36 @@ fn parse_field(text: &str, what: &str, min: u8, max: u8, names: &[&str], name_ba
         let (lo, hi) = if range == "*" {
             (min, max)
         } else if let Some((a, b)) = range.split_once('-') {
-            (parse_value(a, what, names, name_base)?, parse_value(b, what, names, name_base)?)
+            (
+                parse_value(a, what, names, name_base)?,
+                parse_value(b, what, names, name_base)?,
+            )
         } else {
             let v = parse_value(range, what, names, name_base)?;
             // `a/n` means from a to the end in steps of n.
             (v, if part.contains('/') { max } else { v })
         };
         if lo < min || hi > max || lo > hi {
-            return Err(cron_error(format!("{what} {range:?} is outside {min}-{max} or reversed")));
+            return Err(cron_error(format!(
+                "{what} {range:?} is outside {min}-{max} or reversed"
+            )));
         }
         values.extend((lo..=hi).step_by(step as usize));
     }
-    Ok(CronField { values, restricted: !text.starts_with('*') })
+    Ok(CronField {
+        values,
+        restricted: !text.starts_with('*'),
+    })
 }
 
 /// Compile a cron expression (on the clock of the schedule's own time zone).
 pub fn compile_cron(cron: &str) -> Result<CompiledSchedule, ScheduleError> {
     let fields: Vec<&str> = cron.split_whitespace().collect();
     let [minute, hour, dom, month, dow] = fields[..] else {
-        return Err(cron_error(format!("expected five fields (minute hour day-of-month month day-of-week), got {}", fields.len())));
+        return Err(cron_error(format!(
+            "expected five fields (minute hour day-of-month month day-of-week), got {}",
+            fields.len()
+        )));
     };
     let minutes = parse_field(minute, "minute", 0, 59, &[], 0)?;
     let hours = parse_field(hour, "hour", 0, 23, &[], 0)?;
@@ -168,7 +234,12 @@ pub fn compile_cron(cron: &str) -> Result<CompiledSchedule, ScheduleError> {
     let starts: Vec<u16> = hours
         .values
         .iter()
-        .flat_map(|h| minutes.values.iter().map(move |m| *h as u16 * 60 + *m as u16))
+        .flat_map(|h| {
+            minutes
+                .values
+                .iter()
+                .map(move |m| *h as u16 * 60 + *m as u16)
+        })
         .collect();
     if starts.len() > MAX_STARTS_PER_DAY {
         return Err(cron_error(format!(
@@ -188,7 +259,11 @@ pub fn compile_cron(cron: &str) -> Result<CompiledSchedule, ScheduleError> {
         return Ok(CompiledSchedule {
             kind: CyberBackupScheduleType::Daily,
             // Cron counts Sunday as 0; Cyber Backup lists Monday first.
-            weekdays: WEEK.iter().copied().filter(|d| dow.values.contains(&((weekday_index(*d) as u8 + 1) % 7))).collect(),
+            weekdays: WEEK
+                .iter()
+                .copied()
+                .filter(|d| dow.values.contains(&((weekday_index(*d) as u8 + 1) % 7)))
+                .collect(),
             monthdays: Vec::new(),
             months: Vec::new(),
             starts,
@@ -212,7 +287,11 @@ pub fn compile_cron(cron: &str) -> Result<CompiledSchedule, ScheduleError> {
 
 /// The native form of one backup set, as the same compiled shape.
 pub fn from_native(set: &CyberBackupSet) -> CompiledSchedule {
-    let mut starts: Vec<u16> = set.repeat_at.iter().map(|t| (t.hour.clamp(0, 23) * 60 + t.minute.clamp(0, 59)) as u16).collect();
+    let mut starts: Vec<u16> = set
+        .repeat_at
+        .iter()
+        .map(|t| (t.hour.clamp(0, 23) * 60 + t.minute.clamp(0, 59)) as u16)
+        .collect();
     starts.sort_unstable();
     starts.dedup();
     let mut weekdays: Vec<CyberBackupWeekday> = set.weekdays.clone().unwrap_or_default();
@@ -229,15 +308,27 @@ pub fn from_native(set: &CyberBackupSet) -> CompiledSchedule {
     CompiledSchedule {
         kind: set.schedule_type,
         weekdays: if monthly { Vec::new() } else { weekdays },
-        monthdays: if monthly { sorted(&set.monthdays, 1..=31) } else { Vec::new() },
-        months: if monthly { sorted(&set.months, 1..=12) } else { Vec::new() },
+        monthdays: if monthly {
+            sorted(&set.monthdays, 1..=31)
+        } else {
+            Vec::new()
+        },
+        months: if monthly {
+            sorted(&set.months, 1..=12)
+        } else {
+            Vec::new()
+        },
         starts,
     }
 }
 
 /// Minutes to add to a wall-clock time in `from` to get the same instant in `to`, when that
 /// difference is the same all year from `at` on (no daylight-saving change in one zone only).
-pub fn fixed_shift_minutes(from: &str, to: &str, at: jiff::Timestamp) -> Result<i32, ScheduleError> {
+pub fn fixed_shift_minutes(
+    from: &str,
+    to: &str,
+    at: jiff::Timestamp,
+) -> Result<i32, ScheduleError> {
     let zone = |name: &str| {
         jiff::tz::TimeZone::get(name).map_err(|_| zone_error(format!("unknown time zone {name:?}")))
     };
@@ -245,7 +336,11 @@ pub fn fixed_shift_minutes(from: &str, to: &str, at: jiff::Timestamp) -> Result<
     let end = at + jiff::SignedDuration::from_hours(24 * 366);
     let mut instants = vec![at];
     for tz in [&from_tz, &to_tz] {
-        instants.extend(tz.following(at).map(|t| t.timestamp()).take_while(|t| *t < end));
+        instants.extend(
+            tz.following(at)
+                .map(|t| t.timestamp())
+                .take_while(|t| *t < end),
+        );
     }
     let diff = |t: jiff::Timestamp| to_tz.to_offset(t).seconds() - from_tz.to_offset(t).seconds();
     let first = diff(at);
@@ -287,12 +382,17 @@ pub fn shift(mut s: CompiledSchedule, shift: i32) -> Result<CompiledSchedule, Sc
         CyberBackupScheduleType::Monthly => {
             let every_day = s.monthdays.len() == 31 && s.months.len() == 12;
             if !every_day {
-                return Err(zone_error("in the agents' time zone the start times move to another day, which a monthly schedule cannot follow"));
+                return Err(zone_error(
+                    "in the agents' time zone the start times move to another day, which a monthly schedule cannot follow",
+                ));
             }
         }
         _ => {
-            let mut days: Vec<CyberBackupWeekday> =
-                s.weekdays.iter().map(|d| WEEK[(weekday_index(*d) as i32 + day).rem_euclid(7) as usize]).collect();
+            let mut days: Vec<CyberBackupWeekday> = s
+                .weekdays
+                .iter()
+                .map(|d| WEEK[(weekday_index(*d) as i32 + day).rem_euclid(7) as usize])
+                .collect();
             days.sort_by_key(|d| weekday_index(*d));
             s.weekdays = days;
         }

@@ -40,7 +40,11 @@ impl std::fmt::Debug for TokenResponse {
 
 /// How long a token may be used: the shortest of `expires_in`, `expires_on - now` and two
 /// hours, less a margin so a request never leaves with a token about to expire.
-pub fn usable_lifetime(expires_in: Option<i64>, expires_on: Option<i64>, now_epoch: i64) -> Duration {
+pub fn usable_lifetime(
+    expires_in: Option<i64>,
+    expires_on: Option<i64>,
+    now_epoch: i64,
+) -> Duration {
     let cap = MAX_TOKEN_LIFETIME.as_secs() as i64;
     let mut secs = cap;
     if let Some(n) = expires_in {
@@ -70,7 +74,12 @@ pub struct Session {
 
 impl Session {
     pub fn new(username: SecretString, password: SecretString, source: String) -> Self {
-        Session { username, password, source, token: tokio::sync::Mutex::new(None) }
+        Session {
+            username,
+            password,
+            source,
+            token: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// A usable bearer token, logging in when there is none or it is about to expire. Callers
@@ -97,8 +106,11 @@ impl Session {
 
     async fn login(&self, http: &VendorHttp) -> VendorResult<Token> {
         const OPERATION: &str = "POST /idp/token";
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.username.expose(), self.password.expose()));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.username.expose(),
+            self.password.expose()
+        ));
         let request = http
             .client()
             .post(http.url("/idp/token"))
@@ -109,19 +121,34 @@ impl Session {
         if resp.status == 401 || resp.status == 403 {
             let mut e = error_from_response(OPERATION, &resp);
             e.kind = ErrorKind::Unauthorized;
-            e.message = format!("the username/password in Secret {} were refused ({})", self.source, e.message);
+            e.message = format!(
+                "the username/password in Secret {} were refused ({})",
+                self.source, e.message
+            );
             return Err(e);
         }
         if !resp.is_success() {
             return Err(error_from_response(OPERATION, &resp));
         }
         let parsed: TokenResponse = serde_json::from_slice(&resp.body).map_err(|e| {
-            VendorError::new(VENDOR, OPERATION, ErrorKind::Protocol, format!("unreadable token response: {e}"))
+            VendorError::new(
+                VENDOR,
+                OPERATION,
+                ErrorKind::Protocol,
+                format!("unreadable token response: {e}"),
+            )
         })?;
         let now_epoch = jiff::Timestamp::now().as_second();
         let lifetime = usable_lifetime(parsed.expires_in, parsed.expires_on, now_epoch);
-        tracing::debug!(vendor = VENDOR, lifetime_secs = lifetime.as_secs(), "logged in");
-        Ok(Token { value: SecretString::new(parsed.access_token), usable_until: started + lifetime })
+        tracing::debug!(
+            vendor = VENDOR,
+            lifetime_secs = lifetime.as_secs(),
+            "logged in"
+        );
+        Ok(Token {
+            value: SecretString::new(parsed.access_token),
+            usable_until: started + lifetime,
+        })
     }
 }
 
@@ -138,15 +165,24 @@ mod tests {
 
     #[test]
     fn a_shorter_expires_in_is_trusted() {
-        assert_eq!(usable_lifetime(Some(600), None, 0), Duration::from_secs(600 - 60));
+        assert_eq!(
+            usable_lifetime(Some(600), None, 0),
+            Duration::from_secs(600 - 60)
+        );
         assert_eq!(usable_lifetime(Some(100), None, 0), Duration::from_secs(90));
     }
 
     #[test]
     fn expires_on_counts_from_now() {
         // §2.4.1 prints only expires_on (epoch seconds).
-        assert_eq!(usable_lifetime(None, Some(1_562_910_964), 1_562_910_964 - 300), Duration::from_secs(270));
-        assert_eq!(usable_lifetime(Some(86399), Some(1_000), 2_000), Duration::ZERO);
+        assert_eq!(
+            usable_lifetime(None, Some(1_562_910_964), 1_562_910_964 - 300),
+            Duration::from_secs(270)
+        );
+        assert_eq!(
+            usable_lifetime(Some(86399), Some(1_000), 2_000),
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -162,8 +198,10 @@ mod tests {
         .unwrap();
         assert_eq!(a.expires_in, Some(86399));
         assert!(!format!("{a:?}").contains("eyJ"));
-        let b: TokenResponse =
-            serde_json::from_str(r#"{"access_token":"t","expires_on":1562910964,"id_token":"x","token_type":"bearer"}"#).unwrap();
+        let b: TokenResponse = serde_json::from_str(
+            r#"{"access_token":"t","expires_on":1562910964,"id_token":"x","token_type":"bearer"}"#,
+        )
+        .unwrap();
         assert_eq!(b.expires_on, Some(1562910964));
     }
 }

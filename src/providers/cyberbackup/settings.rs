@@ -6,7 +6,9 @@ use serde_json::{Map, Value, json};
 
 use super::{retention, schedule};
 use crate::api::policy::PolicySpec;
-use crate::api::vendors::cyberbackup::{CyberBackupArchive, CyberBackupPolicy, CyberBackupScheme, CyberBackupWeekday};
+use crate::api::vendors::cyberbackup::{
+    CyberBackupArchive, CyberBackupPolicy, CyberBackupScheme, CyberBackupWeekday,
+};
 
 /// A spec problem, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +19,10 @@ pub struct FieldError {
 
 impl FieldError {
     fn new(field: &str, message: impl Into<String>) -> Self {
-        FieldError { field: field.to_string(), message: message.into() }
+        FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -67,29 +72,55 @@ pub fn is_owned(plan_name: &str, marker: &str) -> bool {
 /// Compile the spec.
 pub fn desired_plan(i: &PlanInputs<'_>) -> Result<DesiredPlan, FieldError> {
     let b = i.block;
-    let display = b.name.clone().unwrap_or_else(|| format!("{}/{}", i.namespace, i.name));
+    let display = b
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}/{}", i.namespace, i.name));
     let mut settings = Map::new();
     let mut sections = Vec::new();
-    let mut section = |field: &str, pointer: &str| sections.push(Section { field: field.into(), pointer: pointer.into() });
+    let mut section = |field: &str, pointer: &str| {
+        sections.push(Section {
+            field: field.into(),
+            pointer: pointer.into(),
+        })
+    };
 
     let (scheduling, schedule_field) = scheduling(i)?;
     settings.insert("scheduling".into(), scheduling);
     section(schedule_field, "/scheduling/enabled");
     section(schedule_field, "/scheduling/backup_sets");
     section("spec.cyberBackup.scheme", "/scheduling/scheme");
-    section("spec.cyberBackup.weeklyBackupDay", "/scheduling/weekly_backup_day");
-    section("spec.cyberBackup.randomDelayMinutes", "/scheduling/rand_max_delay");
-    section("spec.cyberBackup.maxParallelBackups", "/scheduling/max_parallel_backups");
+    section(
+        "spec.cyberBackup.weeklyBackupDay",
+        "/scheduling/weekly_backup_day",
+    );
+    section(
+        "spec.cyberBackup.randomDelayMinutes",
+        "/scheduling/rand_max_delay",
+    );
+    section(
+        "spec.cyberBackup.maxParallelBackups",
+        "/scheduling/max_parallel_backups",
+    );
 
     let mut destination = Map::new();
-    let overrides_location = b.settings_overrides.as_ref().and_then(|o| o.get("destination")?.get("location")).is_some();
+    let overrides_location = b
+        .settings_overrides
+        .as_ref()
+        .and_then(|o| o.get("destination")?.get("location"))
+        .is_some();
     match &i.location {
         Some(location) => {
             destination.insert("location".into(), location.clone());
             section("spec.vaultRef", "/destination/location");
         }
         None if overrides_location => {}
-        None => return Err(FieldError::new("spec.vaultRef", "a Cyber Backup plan needs a destination: set spec.vaultRef to a Vault with a cyberBackup block")),
+        None => {
+            return Err(FieldError::new(
+                "spec.vaultRef",
+                "a Cyber Backup plan needs a destination: set spec.vaultRef to a Vault with a cyberBackup block",
+            ));
+        }
     }
     let (retention, retention_field) = retention_rules(i)?;
     if let Some(r) = retention {
@@ -100,9 +131,17 @@ pub fn desired_plan(i: &PlanInputs<'_>) -> Result<DesiredPlan, FieldError> {
         settings.insert("destination".into(), Value::Object(destination));
     }
     if let Some(a) = b.archive.as_ref().map(archive).filter(|a| !a.is_empty()) {
-        for (key, field) in [("compression", "compression"), ("format", "format"), ("name", "nameTemplate"), ("splitting", "split")] {
+        for (key, field) in [
+            ("compression", "compression"),
+            ("format", "format"),
+            ("name", "nameTemplate"),
+            ("splitting", "split"),
+        ] {
             if a.contains_key(key) {
-                section(&format!("spec.cyberBackup.archive.{field}"), &format!("/archive/{key}"));
+                section(
+                    &format!("spec.cyberBackup.archive.{field}"),
+                    &format!("/archive/{key}"),
+                );
             }
         }
         settings.insert("archive".into(), Value::Object(a));
@@ -111,8 +150,15 @@ pub fn desired_plan(i: &PlanInputs<'_>) -> Result<DesiredPlan, FieldError> {
     if let Some(overrides) = &b.settings_overrides {
         let overrides = Value::Object(overrides.clone());
         for (path, _) in leaves(&overrides) {
-            let dotted = path.iter().map(String::as_str).collect::<Vec<_>>().join(".");
-            section(&format!("spec.cyberBackup.settingsOverrides.{dotted}"), &pointer(&path));
+            let dotted = path
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(".");
+            section(
+                &format!("spec.cyberBackup.settingsOverrides.{dotted}"),
+                &pointer(&path),
+            );
         }
         merge(&mut settings, &overrides);
     }
@@ -131,22 +177,34 @@ fn scheduling(i: &PlanInputs<'_>) -> Result<(Value, &'static str), FieldError> {
     let b = i.block;
     let (compiled, field) = match (&i.spec.schedule, &b.backup_sets) {
         (Some(_), Some(_)) => {
-            return Err(FieldError::new("spec.cyberBackup.backupSets", "set spec.schedule or spec.cyberBackup.backupSets, not both"));
+            return Err(FieldError::new(
+                "spec.cyberBackup.backupSets",
+                "set spec.schedule or spec.cyberBackup.backupSets, not both",
+            ));
         }
         (Some(s), None) => {
-            let compiled = schedule::compile_cron(&s.cron).map_err(|e| FieldError::new(e.field, e.message))?;
+            let compiled =
+                schedule::compile_cron(&s.cron).map_err(|e| FieldError::new(e.field, e.message))?;
             let from = s.time_zone.as_deref().unwrap_or("UTC");
             let compiled = if from == i.agent_time_zone {
                 compiled
             } else {
                 let minutes = schedule::fixed_shift_minutes(from, i.agent_time_zone, i.now)
                     .map_err(|e| FieldError::new(e.field, e.message))?;
-                schedule::shift(compiled, minutes).map_err(|e| FieldError::new(e.field, e.message))?
+                schedule::shift(compiled, minutes)
+                    .map_err(|e| FieldError::new(e.field, e.message))?
             };
-            (vec![json!({"type": "AUTO", "schedule": compiled.to_json()})], "spec.schedule")
+            (
+                vec![json!({"type": "AUTO", "schedule": compiled.to_json()})],
+                "spec.schedule",
+            )
         }
         (None, Some(sets)) => (
-            sets.iter().map(|s| json!({"type": s.set_type, "schedule": schedule::from_native(s).to_json()})).collect(),
+            sets.iter()
+                .map(
+                    |s| json!({"type": s.set_type, "schedule": schedule::from_native(s).to_json()}),
+                )
+                .collect(),
             "spec.cyberBackup.backupSets",
         ),
         (None, None) => (Vec::new(), "spec.schedule"),
@@ -157,13 +215,22 @@ fn scheduling(i: &PlanInputs<'_>) -> Result<(Value, &'static str), FieldError> {
     if !compiled.is_empty() {
         out.insert("backup_sets".into(), Value::Array(compiled));
     }
-    out.insert("scheme".into(), serde_json::to_value(b.scheme).expect("enum serializes"));
+    out.insert(
+        "scheme".into(),
+        serde_json::to_value(b.scheme).expect("enum serializes"),
+    );
     if b.scheme == CyberBackupScheme::WeeklyFullDailyIncremental {
         let day = b.weekly_backup_day.unwrap_or(CyberBackupWeekday::Mon);
-        out.insert("weekly_backup_day".into(), serde_json::to_value(day).expect("enum serializes"));
+        out.insert(
+            "weekly_backup_day".into(),
+            serde_json::to_value(day).expect("enum serializes"),
+        );
     }
     if let Some(m) = b.random_delay_minutes {
-        out.insert("rand_max_delay".into(), json!({"count": m, "type": "MINUTES"}));
+        out.insert(
+            "rand_max_delay".into(),
+            json!({"count": m, "type": "MINUTES"}),
+        );
     }
     if let Some(n) = b.max_parallel_backups {
         out.insert("max_parallel_backups".into(), json!(n));
@@ -181,7 +248,10 @@ fn retention_rules(i: &PlanInputs<'_>) -> Result<(Option<Value>, &'static str), 
             let v = retention::compile(r).map_err(|e| FieldError::new(e.field, e.message))?;
             Ok((v, "spec.retention"))
         }
-        (None, Some(rules)) => Ok((retention::from_native(rules), "spec.cyberBackup.retentionRules")),
+        (None, Some(rules)) => Ok((
+            retention::from_native(rules),
+            "spec.cyberBackup.retentionRules",
+        )),
         (None, None) => Ok((None, "spec.retention")),
     }
 }
@@ -189,7 +259,10 @@ fn retention_rules(i: &PlanInputs<'_>) -> Result<(Option<Value>, &'static str), 
 fn archive(a: &CyberBackupArchive) -> Map<String, Value> {
     let mut m = Map::new();
     if let Some(c) = a.compression {
-        m.insert("compression".into(), serde_json::to_value(c).expect("enum serializes"));
+        m.insert(
+            "compression".into(),
+            serde_json::to_value(c).expect("enum serializes"),
+        );
     }
     if let Some(f) = &a.format {
         m.insert("format".into(), json!(f));
@@ -238,15 +311,21 @@ fn leaves(v: &Value) -> Vec<(Vec<String>, &Value)> {
 
 /// A JSON pointer (RFC 6901) for a key path.
 fn pointer(path: &[String]) -> String {
-    path.iter().map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1"))).collect()
+    path.iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 /// Whether `observed` holds everything `desired` says: objects may have more keys, arrays must
 /// have the same length with each element holding its desired element, scalars are equal.
 pub fn holds(observed: &Value, desired: &Value) -> bool {
     match (desired, observed) {
-        (Value::Object(d), Value::Object(o)) => d.iter().all(|(k, dv)| o.get(k).is_some_and(|ov| holds(ov, dv))),
-        (Value::Array(d), Value::Array(o)) => d.len() == o.len() && d.iter().zip(o).all(|(dv, ov)| holds(ov, dv)),
+        (Value::Object(d), Value::Object(o)) => d
+            .iter()
+            .all(|(k, dv)| o.get(k).is_some_and(|ov| holds(ov, dv))),
+        (Value::Array(d), Value::Array(o)) => {
+            d.len() == o.len() && d.iter().zip(o).all(|(dv, ov)| holds(ov, dv))
+        }
         (Value::Number(d), Value::Number(o)) => d.as_f64() == o.as_f64(),
         (d, o) => d == o,
     }
@@ -254,10 +333,17 @@ pub fn holds(observed: &Value, desired: &Value) -> bool {
 
 /// A section whose vendor value differs: (spec field, desired JSON, observed JSON). One entry
 /// per spec field, in section order.
-pub fn differing_sections<'d>(desired: &'d DesiredPlan, observed: &Value) -> Vec<(&'d Section, Value, Value)> {
+pub fn differing_sections<'d>(
+    desired: &'d DesiredPlan,
+    observed: &Value,
+) -> Vec<(&'d Section, Value, Value)> {
     let mut out: Vec<(&Section, Value, Value)> = Vec::new();
     for s in &desired.sections {
-        let want = desired.settings.pointer(&s.pointer).cloned().unwrap_or(Value::Null);
+        let want = desired
+            .settings
+            .pointer(&s.pointer)
+            .cloned()
+            .unwrap_or(Value::Null);
         let have = observed.pointer(&s.pointer).cloned().unwrap_or(Value::Null);
         if !holds(&have, &want) && !out.iter().any(|(o, _, _)| o.field == s.field) {
             out.push((s, want, have));
@@ -269,14 +355,25 @@ pub fn differing_sections<'d>(desired: &'d DesiredPlan, observed: &Value) -> Vec
 /// The body of one `PATCH /policies/{id}` that brings the plan in line: the new name, if it
 /// differs, and every top-level settings key holding a differing section, whole (so deep-merge
 /// and replace semantics on the vendor side both converge). `None` when nothing differs.
-pub fn patch_body(desired: &DesiredPlan, observed_name: &str, observed_settings: &Value) -> Option<Value> {
+pub fn patch_body(
+    desired: &DesiredPlan,
+    observed_name: &str,
+    observed_settings: &Value,
+) -> Option<Value> {
     let mut element = Map::new();
     if observed_name != desired.name {
         element.insert("name".into(), json!(desired.name));
     }
     let mut settings = Map::new();
     for (section, _, _) in differing_sections(desired, observed_settings) {
-        let top = section.pointer.trim_start_matches('/').split('/').next().unwrap_or_default().replace("~1", "/").replace("~0", "~");
+        let top = section
+            .pointer
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .replace("~1", "/")
+            .replace("~0", "~");
         if let Some(v) = desired.settings.get(&top) {
             settings.insert(top, v.clone());
         }

@@ -19,7 +19,9 @@ use crate::api::Vault;
 use crate::api::common::Drift;
 use crate::api::vault::VaultObservation;
 use crate::api::vendors::cyberbackup::{CyberBackupCredentialsScope, CyberBackupVault};
-use crate::engine::external::{CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness};
+use crate::engine::external::{
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness,
+};
 use crate::engine::hub::{CredentialSet, SecretString};
 
 pub const SECRET_FIELD: &str = "spec.cyberBackup.credentialsSecretRef";
@@ -30,7 +32,12 @@ pub struct VaultAdapter {
 }
 
 fn block(v: &Vault) -> ExternalResult<&CyberBackupVault> {
-    v.spec.cyber_backup.as_ref().ok_or_else(|| ExternalError::invalid("spec.cyberBackup", "a Cyber Backup provider needs the cyberBackup block"))
+    v.spec.cyber_backup.as_ref().ok_or_else(|| {
+        ExternalError::invalid(
+            "spec.cyberBackup",
+            "a Cyber Backup provider needs the cyberBackup block",
+        )
+    })
 }
 
 /// `scope` as sent and as compared: type and subtype, subtype `""` when unset.
@@ -41,17 +48,28 @@ pub fn scope_json(scope: Option<&CyberBackupCredentialsScope>) -> serde_json::Va
 
 /// The identity and secret a Secret holds: `identity`/`secret` as the credentials API names
 /// them, or `username`/`password`.
-fn identity_and_secret<'c>(c: &'c CredentialSet) -> Result<(&'c SecretString, &'c SecretString), String> {
+fn identity_and_secret<'c>(
+    c: &'c CredentialSet,
+) -> Result<(&'c SecretString, &'c SecretString), String> {
     let pick = |a: &str, b: &str| c.get(a).or_else(|| c.get(b));
     match (pick("identity", "username"), pick("secret", "password")) {
         (Some(i), Some(s)) => Ok((i, s)),
-        _ => Err(format!("Secret {} needs the keys identity and secret (or username and password)", c.source)),
+        _ => Err(format!(
+            "Secret {} needs the keys identity and secret (or username and password)",
+            c.source
+        )),
     }
 }
 
 /// Hash of what was registered, keyed so that status readers cannot test passwords against it.
-pub fn credentials_hash(key: &SecretString, identity: &SecretString, secret: &SecretString, scope: &serde_json::Value) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes()).expect("HMAC takes any key length");
+pub fn credentials_hash(
+    key: &SecretString,
+    identity: &SecretString,
+    secret: &SecretString,
+    scope: &serde_json::Value,
+) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.expose().as_bytes())
+        .expect("HMAC takes any key length");
     for part in [identity.expose(), secret.expose(), &scope.to_string()] {
         mac.update(&(part.len() as u64).to_be_bytes());
         mac.update(part.as_bytes());
@@ -60,21 +78,41 @@ pub fn credentials_hash(key: &SecretString, identity: &SecretString, secret: &Se
 }
 
 impl VaultAdapter {
-    fn secret<'c>(&self, b: &CyberBackupVault, ctx: &'c CallContext<'_>) -> Option<&'c CredentialSet> {
-        b.credentials_secret_ref.as_ref().and_then(|r| ctx.refs.secret(&r.name))
+    fn secret<'c>(
+        &self,
+        b: &CyberBackupVault,
+        ctx: &'c CallContext<'_>,
+    ) -> Option<&'c CredentialSet> {
+        b.credentials_secret_ref
+            .as_ref()
+            .and_then(|r| ctx.refs.secret(&r.name))
     }
 
     fn desired_hash(&self, b: &CyberBackupVault, ctx: &CallContext<'_>) -> Option<String> {
         let (identity, secret) = identity_and_secret(self.secret(b, ctx)?).ok()?;
-        Some(credentials_hash(&self.catalog.hash_key, identity, secret, &scope_json(b.credentials_scope.as_ref())))
+        Some(credentials_hash(
+            &self.catalog.hash_key,
+            identity,
+            secret,
+            &scope_json(b.credentials_scope.as_ref()),
+        ))
     }
 
     /// The registered record when the Vault has credentials; `Ok(None)` when it is gone.
-    async fn registered(&self, id: &str, ctx: &CallContext<'_>) -> ExternalResult<Option<Credentials>> {
+    async fn registered(
+        &self,
+        id: &str,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Option<Credentials>> {
         Ok(self.catalog.credentials(id, ctx.fresh).await?)
     }
 
-    async fn stats(&self, name: &str, ctx: &CallContext<'_>, obs: &mut VaultObservation) -> ExternalResult<()> {
+    async fn stats(
+        &self,
+        name: &str,
+        ctx: &CallContext<'_>,
+        obs: &mut VaultObservation,
+    ) -> ExternalResult<()> {
         let archives = self.catalog.archives(ctx.fresh).await?;
         let Some(a) = archives.get(name) else {
             obs.backup_count = Some(0);
@@ -86,8 +124,10 @@ impl VaultAdapter {
         obs.used_mb = Some(a.bytes / (1024 * 1024));
         obs.last_backup = b.last_backup.or_else(|| a.last_backup.clone());
         obs.details.insert("vaultId".into(), a.vault_id.clone());
-        obs.details.insert("archiveCount".into(), a.archives.to_string());
-        obs.details.insert("archiveBytes".into(), a.bytes.to_string());
+        obs.details
+            .insert("archiveCount".into(), a.archives.to_string());
+        obs.details
+            .insert("archiveBytes".into(), a.bytes.to_string());
         if let Some(t) = &a.storage_type {
             obs.details.insert("reportedStorageType".into(), t.clone());
         }
@@ -97,50 +137,96 @@ impl VaultAdapter {
 
 #[async_trait]
 impl External<Vault> for VaultAdapter {
-    async fn observe(&self, cr: &Vault, id: Option<&str>, ctx: &CallContext<'_>) -> ExternalResult<Observation<VaultObservation>> {
+    async fn observe(
+        &self,
+        cr: &Vault,
+        id: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Observation<VaultObservation>> {
         let b = block(cr)?;
         let object_name = cr.metadata.name.as_deref().unwrap_or_default();
         let name = location_name(b, object_name);
         let desired_hash = self.desired_hash(b, ctx);
         // Without an id there is nothing to find: the credentials API has no list call.
-        let Some(id) = id else { return Ok(Observation { exists: false, desired_hash, ..Default::default() }) };
+        let Some(id) = id else {
+            return Ok(Observation {
+                exists: false,
+                desired_hash,
+                ..Default::default()
+            });
+        };
         let record = match b.credentials_secret_ref {
             Some(_) => match self.registered(id, ctx).await? {
                 Some(r) => Some(r),
-                None => return Ok(Observation { exists: false, desired_hash, ..Default::default() }),
+                None => {
+                    return Ok(Observation {
+                        exists: false,
+                        desired_hash,
+                        ..Default::default()
+                    });
+                }
             },
             None => None,
         };
-        let mut at = VaultObservation { id: Some(id.to_string()), name: Some(name.clone()), state: Some("Available".into()), ..Default::default() };
+        let mut at = VaultObservation {
+            id: Some(id.to_string()),
+            name: Some(name.clone()),
+            state: Some("Available".into()),
+            ..Default::default()
+        };
         let mut drift = Vec::new();
         if let Some(r) = &record {
             at.state = Some("Registered".into());
             at.details.insert("credentialsId".into(), r.id.clone());
-            at.details.insert("credentialsScope".into(), r.scope.type_.clone());
+            at.details
+                .insert("credentialsScope".into(), r.scope.type_.clone());
             let want = scope_json(b.credentials_scope.as_ref());
             let have = json!({"type": r.scope.type_, "subtype": r.scope.subtype.clone().unwrap_or_default()});
             if want != have {
-                drift.push(Drift { field: SCOPE_FIELD.into(), desired: want.to_string(), observed: have.to_string() });
+                drift.push(Drift {
+                    field: SCOPE_FIELD.into(),
+                    desired: want.to_string(),
+                    observed: have.to_string(),
+                });
             }
         }
         self.stats(&name, ctx, &mut at).await?;
         let readiness = match (&b.credentials_secret_ref, &desired_hash) {
             (Some(r), None) if cr.metadata.deletion_timestamp.is_none() => {
-                Readiness::Unavailable(format!("{SECRET_FIELD}: Secret {} is missing or lacks identity/secret", r.name))
+                Readiness::Unavailable(format!(
+                    "{SECRET_FIELD}: Secret {} is missing or lacks identity/secret",
+                    r.name
+                ))
             }
             _ => Readiness::Available,
         };
-        Ok(Observation { exists: true, external_name: None, drift, at_provider: at, readiness, desired_hash, conditions: Vec::new() })
+        Ok(Observation {
+            exists: true,
+            external_name: None,
+            drift,
+            at_provider: at,
+            readiness,
+            desired_hash,
+            conditions: Vec::new(),
+        })
     }
 
     async fn create(&self, cr: &Vault, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let b = block(cr)?;
         let object_name = cr.metadata.name.as_deref().unwrap_or_default();
         let Some(secret_ref) = &b.credentials_secret_ref else {
-            return Ok(Created { external_name: location_name(b, object_name) });
+            return Ok(Created {
+                external_name: location_name(b, object_name),
+            });
         };
-        let set = ctx.refs.secret(&secret_ref.name).ok_or_else(|| ExternalError::waiting(format!("{SECRET_FIELD}: Secret {} not found", secret_ref.name)))?;
-        let (identity, secret) = identity_and_secret(set).map_err(|m| ExternalError::invalid(SECRET_FIELD, m))?;
+        let set = ctx.refs.secret(&secret_ref.name).ok_or_else(|| {
+            ExternalError::waiting(format!(
+                "{SECRET_FIELD}: Secret {} not found",
+                secret_ref.name
+            ))
+        })?;
+        let (identity, secret) =
+            identity_and_secret(set).map_err(|m| ExternalError::invalid(SECRET_FIELD, m))?;
         let namespace = cr.metadata.namespace.as_deref().unwrap_or_default();
         let body = json!({
             "scope": scope_json(b.credentials_scope.as_ref()),
@@ -149,20 +235,42 @@ impl External<Vault> for VaultAdapter {
             "identity": identity.expose(),
             "secret": secret.expose(),
         });
-        let resp = self.catalog.client.send_json("POST /credentials", Method::POST, "/credentials".into(), &body).await?;
+        let resp = self
+            .catalog
+            .client
+            .send_json(
+                "POST /credentials",
+                Method::POST,
+                "/credentials".into(),
+                &body,
+            )
+            .await?;
         let created: CreatedId = client::decode("POST /credentials", &resp.body)?;
         tracing::info!(vendor = VENDOR, namespace, name = object_name, credentials = %created.id, "registered destination credentials");
-        let record = Credentials { id: created.id.clone(), scope: serde_json::from_value(body["scope"].clone()).unwrap_or_default(), description: None };
+        let record = Credentials {
+            id: created.id.clone(),
+            scope: serde_json::from_value(body["scope"].clone()).unwrap_or_default(),
+            description: None,
+        };
         self.catalog.remember_credentials(&created.id, Some(record));
-        Ok(Created { external_name: created.id })
+        Ok(Created {
+            external_name: created.id,
+        })
     }
 
-    async fn update(&self, cr: &Vault, id: &str, observed: &Observation<VaultObservation>, ctx: &CallContext<'_>) -> ExternalResult<()> {
+    async fn update(
+        &self,
+        cr: &Vault,
+        id: &str,
+        observed: &Observation<VaultObservation>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<()> {
         let b = block(cr)?;
         if b.credentials_secret_ref.is_none() {
             return Ok(());
         }
-        let rotated = ctx.last_applied_hash.is_some() && observed.desired_hash.as_deref() != ctx.last_applied_hash;
+        let rotated = ctx.last_applied_hash.is_some()
+            && observed.desired_hash.as_deref() != ctx.last_applied_hash;
         let scope_changed = observed.drift.iter().any(|d| d.field == SCOPE_FIELD);
         if !rotated && !scope_changed {
             // Adopted by external name: Cyber Backup never shows a registered secret, so the
@@ -176,11 +284,25 @@ impl External<Vault> for VaultAdapter {
         Ok(())
     }
 
-    async fn delete(&self, cr: &Vault, id: &str, _ctx: &CallContext<'_>) -> ExternalResult<Deleted> {
+    async fn delete(
+        &self,
+        cr: &Vault,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> ExternalResult<Deleted> {
         if block(cr)?.credentials_secret_ref.is_none() {
             return Ok(Deleted::Gone);
         }
-        match self.catalog.client.delete("DELETE /credentials/{id}", format!("/credentials/{id}"), &Query::new()).await {
+        match self
+            .catalog
+            .client
+            .delete(
+                "DELETE /credentials/{id}",
+                format!("/credentials/{id}"),
+                &Query::new(),
+            )
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e.into()),
@@ -202,10 +324,28 @@ mod tests {
         assert_eq!(h.len(), 32);
         assert!(!h.contains("pass"));
         assert_eq!(h, credentials_hash(&s("k"), &s("user"), &s("pass"), &scope));
-        assert_ne!(h, credentials_hash(&s("k2"), &s("user"), &s("pass"), &scope));
-        assert_ne!(h, credentials_hash(&s("k"), &s("user"), &s("pass2"), &scope));
-        assert_ne!(h, credentials_hash(&s("k"), &s("userp"), &s("ass"), &scope), "parts are length-prefixed");
-        assert_ne!(h, credentials_hash(&s("k"), &s("user"), &s("pass"), &json!({"type": "share", "subtype": "smb"})));
+        assert_ne!(
+            h,
+            credentials_hash(&s("k2"), &s("user"), &s("pass"), &scope)
+        );
+        assert_ne!(
+            h,
+            credentials_hash(&s("k"), &s("user"), &s("pass2"), &scope)
+        );
+        assert_ne!(
+            h,
+            credentials_hash(&s("k"), &s("userp"), &s("ass"), &scope),
+            "parts are length-prefixed"
+        );
+        assert_ne!(
+            h,
+            credentials_hash(
+                &s("k"),
+                &s("user"),
+                &s("pass"),
+                &json!({"type": "share", "subtype": "smb"})
+            )
+        );
     }
 
     #[test]
@@ -217,7 +357,10 @@ mod tests {
     fn either_key_spelling_is_read() {
         let set = |pairs: &[(&str, &str)]| CredentialSet {
             source: "ns/s".into(),
-            values: pairs.iter().map(|(k, v)| (k.to_string(), SecretString::new(*v))).collect(),
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), SecretString::new(*v)))
+                .collect(),
         };
         assert!(identity_and_secret(&set(&[("identity", "u"), ("secret", "p")])).is_ok());
         assert!(identity_and_secret(&set(&[("username", "u"), ("password", "p")])).is_ok());

@@ -41,7 +41,9 @@ pub fn parse_page(body: &[u8], wrapper: Option<&str>) -> Result<Page, String> {
 
 fn unwrap_item(item: Value, wrapper: Option<&str>) -> Value {
     match (wrapper, item) {
-        (Some(key), Value::Object(mut map)) if map.contains_key(key) => map.remove(key).unwrap_or(Value::Null),
+        (Some(key), Value::Object(mut map)) if map.contains_key(key) => {
+            map.remove(key).unwrap_or(Value::Null)
+        }
         (_, other) => other,
     }
 }
@@ -65,8 +67,13 @@ struct CreateResult {
 
 /// The plan id out of a create response (the part before `@`).
 pub fn parse_created_policy_id(body: &[u8]) -> Result<String, String> {
-    let r: CreateResult = serde_json::from_slice(body).map_err(|e| format!("unexpected create response: {e}"))?;
-    let first = r.result.into_iter().next().ok_or("create response has an empty `result`")?;
+    let r: CreateResult =
+        serde_json::from_slice(body).map_err(|e| format!("unexpected create response: {e}"))?;
+    let first = r
+        .result
+        .into_iter()
+        .next()
+        .ok_or("create response has an empty `result`")?;
     let id = plan_id(&first);
     if id.is_empty() {
         return Err(format!("create response names no id: {first:?}"));
@@ -77,7 +84,12 @@ pub fn parse_created_policy_id(body: &[u8]) -> Result<String, String> {
 /// A plan id as used in paths and as the external name: the UUID without the `@<type>` suffix
 /// the create response carries, lower-cased (the vendor prints ids in both cases).
 pub fn plan_id(reference: &str) -> String {
-    reference.split('@').next().unwrap_or_default().trim().to_ascii_lowercase()
+    reference
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// A protection plan (§2.10.3.2). The licence list is spelled `ls_features` in the table and
@@ -181,7 +193,10 @@ impl Application {
         if self.origin_contexts.is_empty() {
             vec![self.context.id.to_ascii_lowercase()]
         } else {
-            self.origin_contexts.iter().map(|c| c.to_ascii_lowercase()).collect()
+            self.origin_contexts
+                .iter()
+                .map(|c| c.to_ascii_lowercase())
+                .collect()
         }
     }
 }
@@ -281,7 +296,11 @@ pub fn issues_text(body: &[u8]) -> Vec<String> {
                 .into_iter()
                 .map(|v| match v {
                     Value::String(s) => s,
-                    Value::Object(ref m) => m.get("message").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| v.to_string()),
+                    Value::Object(ref m) => m
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
                     other => other.to_string(),
                 })
                 .collect()

@@ -17,7 +17,10 @@ use super::{AppState, ListParams, bad_request, json_body, not_found, ok_json, vi
 
 const ALIASES: [(&str, &str); 2] = [("policy_id", "policy.id"), ("context_id", "context.id")];
 
-pub async fn list(State(app): State<AppState>, Query(pairs): Query<Vec<(String, String)>>) -> Response {
+pub async fn list(
+    State(app): State<AppState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
     app.sim.tick();
     let config = app.sim.config();
     let now = app.sim.now();
@@ -25,7 +28,11 @@ pub async fn list(State(app): State<AppState>, Query(pairs): Query<Vec<(String, 
         let w = app.sim.world.lock().unwrap();
         w.applications
             .values()
-            .filter_map(|a| w.policies.get(&a.policy_id).map(|p| views::application(a, p, now, config.legacy_casing)))
+            .filter_map(|a| {
+                w.policies
+                    .get(&a.policy_id)
+                    .map(|p| views::application(a, p, now, config.legacy_casing))
+            })
             .collect()
     };
     let params = ListParams { pairs };
@@ -36,7 +43,10 @@ pub async fn list(State(app): State<AppState>, Query(pairs): Query<Vec<(String, 
     // The document's lists print `cursors: {"total": N}`; `after` only when a page follows.
     cursors["total"] = json!(total);
     if cursors["after"] == "" {
-        cursors.as_object_mut().expect("cursors is an object").remove("after");
+        cursors
+            .as_object_mut()
+            .expect("cursors is an object")
+            .remove("after");
     }
     // GUESS: the inner arrays group one context's applications (the document never says).
     let mut by_context: BTreeMap<String, Vec<Value>> = BTreeMap::new();
@@ -45,11 +55,21 @@ pub async fn list(State(app): State<AppState>, Query(pairs): Query<Vec<(String, 
         by_context.entry(key).or_default().push(item);
     }
     let nested: Vec<Value> = by_context.into_values().map(Value::Array).collect();
-    ok_json(StatusCode::OK, json!({"items": nested, "paging": {"cursors": cursors}}))
+    ok_json(
+        StatusCode::OK,
+        json!({"items": nested, "paging": {"cursors": cursors}}),
+    )
 }
 
 fn ids(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect()).unwrap_or_default()
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -57,7 +77,11 @@ pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(policy_id) = body.get("policy_id").and_then(Value::as_str).map(str::to_ascii_lowercase) else {
+    let Some(policy_id) = body
+        .get("policy_id")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+    else {
         return bad_request("policy_id is required");
     };
     let contexts = ids(body.pointer("/context/items"));
@@ -67,13 +91,18 @@ pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
     let config = app.sim.config();
     let now = app.sim.now();
     let mut w = app.sim.world.lock().unwrap();
-    let Some(enabled) = w.policies.get(&policy_id).map(|p| p.enabled) else { return not_found("Policy", &policy_id) };
+    let Some(enabled) = w.policies.get(&policy_id).map(|p| p.enabled) else {
+        return not_found("Policy", &policy_id);
+    };
     if let Some(missing) = contexts.iter().find(|c| !w.resources.contains_key(*c)) {
         return not_found("Resource", missing);
     }
     let mut issues = Vec::new();
     for c in contexts {
-        if w.applications.values().any(|a| a.policy_id == policy_id && a.context_id == c) {
+        if w.applications
+            .values()
+            .any(|a| a.policy_id == policy_id && a.context_id == c)
+        {
             issues.push(json!({"message": format!("the plan is already applied to {c}"), "context": {"id": c}}));
             continue;
         }
@@ -96,13 +125,23 @@ pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         };
         w.applications.insert(app_id, application);
     }
-    if issues.is_empty() { StatusCode::NO_CONTENT.into_response() } else { ok_json(StatusCode::OK, json!({"issues": issues})) }
+    if issues.is_empty() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        ok_json(StatusCode::OK, json!({"issues": issues}))
+    }
 }
 
-pub async fn revoke(State(app): State<AppState>, Query(pairs): Query<Vec<(String, String)>>) -> Response {
+pub async fn revoke(
+    State(app): State<AppState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     // The prose names the parameter `context`, the code `context_id` (§2.10.4.6): take both.
-    let (Some(policy_id), Some(context)) = (get("policy_id"), get("context_id").or_else(|| get("context"))) else {
+    let (Some(policy_id), Some(context)) = (
+        get("policy_id"),
+        get("context_id").or_else(|| get("context")),
+    ) else {
         return bad_request("policy_id and context_id are required");
     };
     let cond = match query::parse(&context) {
@@ -114,7 +153,8 @@ pub async fn revoke(State(app): State<AppState>, Query(pairs): Query<Vec<(String
     if !w.policies.contains_key(&policy_id) {
         return not_found("Policy", &policy_id);
     }
-    w.applications.retain(|_, a| !(a.policy_id == policy_id && cond.matches(&a.context_id)));
+    w.applications
+        .retain(|_, a| !(a.policy_id == policy_id && cond.matches(&a.context_id)));
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -123,7 +163,9 @@ pub async fn set_enabled(State(app): State<AppState>, headers: HeaderMap, body: 
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(value) = body.get("value").and_then(Value::as_bool) else { return bad_request("value must be true or false") };
+    let Some(value) = body.get("value").and_then(Value::as_bool) else {
+        return bad_request("value must be true or false");
+    };
     let policies = ids(body.get("policy_ids"));
     let contexts = ids(body.get("context_ids"));
     let now = stamp(app.sim.now());
@@ -137,7 +179,9 @@ pub async fn set_enabled(State(app): State<AppState>, headers: HeaderMap, body: 
             p.enabled = value;
             p.updated_at = now.clone();
         }
-        for a in w.applications.values_mut().filter(|a| &a.policy_id == pid && (contexts.is_empty() || contexts.contains(&a.context_id))) {
+        for a in w.applications.values_mut().filter(|a| {
+            &a.policy_id == pid && (contexts.is_empty() || contexts.contains(&a.context_id))
+        }) {
             a.enabled = value;
             a.updated_at = now.clone();
         }
@@ -152,8 +196,16 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
     };
     app.sim.tick();
     // §2.9 writes the state "running", §2.10.4.7 "RUNNING": either case is taken.
-    let state = body.get("state").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
-    let Some(policy_id) = body.get("policy_id").and_then(Value::as_str).map(str::to_ascii_lowercase) else {
+    let state = body
+        .get("state")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let Some(policy_id) = body
+        .get("policy_id")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+    else {
         return bad_request("policy_id is required");
     };
     let contexts = ids(body.get("context_ids"));
@@ -163,13 +215,18 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
     if !w.policies.contains_key(&policy_id) {
         return not_found("Policy", &policy_id);
     }
-    let targeted = w.applications.values_mut().filter(|a| a.policy_id == policy_id && (contexts.is_empty() || contexts.contains(&a.context_id)));
+    let targeted = w.applications.values_mut().filter(|a| {
+        a.policy_id == policy_id && (contexts.is_empty() || contexts.contains(&a.context_id))
+    });
     match state.as_str() {
         "RUNNING" => {
             // GUESS: only deployed, enabled applications run; the rest are skipped silently
             // (202 accepts the invocation, it does not promise a run).
             for a in targeted.filter(|a| a.enabled && a.deployed_at <= now && a.run.is_none()) {
-                a.run = Some(SimRun { started: now, ends: now + SignedDuration::from_secs(config.run_seconds) });
+                a.run = Some(SimRun {
+                    started: now,
+                    ends: now + SignedDuration::from_secs(config.run_seconds),
+                });
                 a.updated_at = stamp(now);
             }
         }
@@ -183,5 +240,10 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         }
         other => return bad_request(&format!("state must be RUNNING or IDLE, not {other:?}")),
     }
-    (StatusCode::ACCEPTED, [("content-type", "application/json; charset=utf-8")], "{}").into_response()
+    (
+        StatusCode::ACCEPTED,
+        [("content-type", "application/json; charset=utf-8")],
+        "{}",
+    )
+        .into_response()
 }

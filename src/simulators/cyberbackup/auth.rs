@@ -15,7 +15,9 @@ use super::{AppState, bad_request, error};
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get("authorization")?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_string(), password.to_string()))
@@ -23,24 +25,47 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// Issue a token for HTTP Basic credentials and a form body `grant_type=password`.
 pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !ct.starts_with("application/x-www-form-urlencoded") {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/x-www-form-urlencoded", json!({}));
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/x-www-form-urlencoded",
+            json!({}),
+        );
     }
     let form = url_decode_pairs(&String::from_utf8_lossy(&body));
-    if !form.iter().any(|(k, v)| k == "grant_type" && v == "password") {
+    if !form
+        .iter()
+        .any(|(k, v)| k == "grant_type" && v == "password")
+    {
         return bad_request("grant_type must be password");
     }
     let config = app.sim.config();
     let Some((user, password)) = basic_credentials(&headers) else {
-        return error(StatusCode::UNAUTHORIZED, "UnauthorizedRequestError: HTTP Basic credentials required", json!({}));
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "UnauthorizedRequestError: HTTP Basic credentials required",
+            json!({}),
+        );
     };
     if config.users.get(&user) != Some(&password) {
-        return error(StatusCode::UNAUTHORIZED, "UnauthorizedRequestError: invalid username or password", json!({}));
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "UnauthorizedRequestError: invalid username or password",
+            json!({}),
+        );
     }
     let token = format!("{}{}", new_id().replace('-', ""), new_id().replace('-', ""));
     let expires = app.sim.now() + SignedDuration::from_secs(config.token_lifetime_seconds);
-    app.sim.world.lock().unwrap().tokens.insert(token.clone(), (app.control.token_epoch(), expires));
+    app.sim
+        .world
+        .lock()
+        .unwrap()
+        .tokens
+        .insert(token.clone(), (app.control.token_epoch(), expires));
     let body = json!({
         "access_token": token,
         "token_type": "bearer",
@@ -50,15 +75,27 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
     });
     (
         StatusCode::OK,
-        [("content-type", "application/json; charset=utf-8"), ("cache-control", "no-store"), ("pragma", "no-cache")],
+        [
+            ("content-type", "application/json; charset=utf-8"),
+            ("cache-control", "no-store"),
+            ("pragma", "no-cache"),
+        ],
         body.to_string(),
     )
         .into_response()
 }
 
 fn url_decode_pairs(s: &str) -> Vec<(String, String)> {
-    let decode = |t: &str| percent_encoding::percent_decode_str(&t.replace('+', " ")).decode_utf8_lossy().into_owned();
-    s.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, ""))).map(|(k, v)| (decode(k), decode(v))).collect()
+    let decode = |t: &str| {
+        percent_encoding::percent_decode_str(&t.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
 }
 
 /// 401 unless the request carries a token of the current generation that has not expired.
@@ -74,13 +111,21 @@ pub async fn require_bearer(State(app): State<AppState>, req: Request, next: Nex
     let now = app.sim.now();
     let issued = app.sim.world.lock().unwrap().tokens.get(&token).copied();
     match issued {
-        None => error(StatusCode::UNAUTHORIZED, "UnauthorizedRequestError: invalid token", json!({})),
-        Some((epoch, _)) if epoch != app.control.token_epoch() => {
-            error(StatusCode::UNAUTHORIZED, "UnauthorizedRequestError: token revoked", json!({}))
-        }
-        Some((_, expires)) if expires <= now => {
-            error(StatusCode::UNAUTHORIZED, "AuthenticationTimeoutError: token expired", json!({}))
-        }
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "UnauthorizedRequestError: invalid token",
+            json!({}),
+        ),
+        Some((epoch, _)) if epoch != app.control.token_epoch() => error(
+            StatusCode::UNAUTHORIZED,
+            "UnauthorizedRequestError: token revoked",
+            json!({}),
+        ),
+        Some((_, expires)) if expires <= now => error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationTimeoutError: token expired",
+            json!({}),
+        ),
         Some(_) => next.run(req).await,
     }
 }
@@ -91,15 +136,22 @@ mod tests {
 
     #[test]
     fn form_pairs_and_basic_credentials_decode() {
-        assert_eq!(url_decode_pairs("grant_type=password&x=a%20b+c"), vec![
-            ("grant_type".to_string(), "password".to_string()),
-            ("x".to_string(), "a b c".to_string())
-        ]);
+        assert_eq!(
+            url_decode_pairs("grant_type=password&x=a%20b+c"),
+            vec![
+                ("grant_type".to_string(), "password".to_string()),
+                ("x".to_string(), "a b c".to_string())
+            ]
+        );
         let mut h = HeaderMap::new();
         // The document's raw example encodes "user:pass" as dXNlcjpwYXNz.
         h.insert("authorization", "Basic dXNlcjpwYXNz".parse().unwrap());
         assert_eq!(basic_credentials(&h), Some(("user".into(), "pass".into())));
         h.insert("authorization", "Bearer dXNlcjpwYXNz".parse().unwrap());
-        assert_eq!(basic_credentials(&h), None, "the document's Bearer typo is not accepted as Basic");
+        assert_eq!(
+            basic_credentials(&h),
+            None,
+            "the document's Bearer typo is not accepted as Basic"
+        );
     }
 }

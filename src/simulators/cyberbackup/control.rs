@@ -38,7 +38,9 @@ impl SimState {
     pub fn edit_plan(&self, id: &str, edit: &PlanEdit) -> bool {
         let now = stamp(self.now());
         let mut w = self.world.lock().unwrap();
-        let Some(p) = w.policies.get_mut(&id.to_ascii_lowercase()) else { return false };
+        let Some(p) = w.policies.get_mut(&id.to_ascii_lowercase()) else {
+            return false;
+        };
         if let Some(n) = &edit.name {
             p.name = n.clone();
         }
@@ -62,16 +64,22 @@ impl SimState {
 
     /// Revoke one application, as the console does.
     pub fn revoke_application(&self, policy_id: &str, context_id: &str) -> bool {
-        let (p, c) = (policy_id.to_ascii_lowercase(), context_id.to_ascii_lowercase());
+        let (p, c) = (
+            policy_id.to_ascii_lowercase(),
+            context_id.to_ascii_lowercase(),
+        );
         let mut w = self.world.lock().unwrap();
         let before = w.applications.len();
-        w.applications.retain(|_, a| !(a.policy_id == p && a.context_id == c));
+        w.applications
+            .retain(|_, a| !(a.policy_id == p && a.context_id == c));
         w.applications.len() != before
     }
 
     pub fn edit_credentials(&self, id: &str, edit: &CredentialsEdit) -> bool {
         let mut w = self.world.lock().unwrap();
-        let Some(c) = w.credentials.get_mut(&id.to_ascii_lowercase()) else { return false };
+        let Some(c) = w.credentials.get_mut(&id.to_ascii_lowercase()) else {
+            return false;
+        };
         if let Some(t) = &edit.scope_type {
             c.scope_type = t.clone();
         }
@@ -82,7 +90,12 @@ impl SimState {
     }
 
     pub fn delete_credentials(&self, id: &str) -> bool {
-        self.world.lock().unwrap().credentials.remove(&id.to_ascii_lowercase()).is_some()
+        self.world
+            .lock()
+            .unwrap()
+            .credentials
+            .remove(&id.to_ascii_lowercase())
+            .is_some()
     }
 
     /// The whole installation as JSON (secrets left out).
@@ -96,7 +109,11 @@ impl SimState {
 }
 
 fn done(found: bool, what: &str, id: &str) -> Response {
-    if found { StatusCode::NO_CONTENT.into_response() } else { not_found(what, id) }
+    if found {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found(what, id)
+    }
 }
 
 #[derive(Deserialize)]

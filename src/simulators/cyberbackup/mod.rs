@@ -47,8 +47,17 @@ impl CyberBackupSim {
         sim.add_resource("DESKTOP-JRPTA4A", "resource.machine");
         sim.add_resource("win10x64simple", "resource.machine");
         let control = SimControl::new(vendor_error);
-        let app = AppState { sim: sim.clone(), control: control.clone() };
-        let server = SimServer::start(vendor_routes(app.clone()), control::routes(app), control, addr).await?;
+        let app = AppState {
+            sim: sim.clone(),
+            control: control.clone(),
+        };
+        let server = SimServer::start(
+            vendor_routes(app.clone()),
+            control::routes(app),
+            control,
+            addr,
+        )
+        .await?;
         Ok(CyberBackupSim { server, state: sim })
     }
 
@@ -66,20 +75,42 @@ pub fn vendor_routes(app: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/resources", get(catalog::list_resources))
         .route("/api/v1/resources/{id}", get(catalog::get_resource))
-        .route("/api/v1/policies", get(policies::list).post(policies::create))
-        .route("/api/v1/policies/{id}", get(policies::get_one).patch(policies::edit).delete(policies::remove))
+        .route(
+            "/api/v1/policies",
+            get(policies::list).post(policies::create),
+        )
+        .route(
+            "/api/v1/policies/{id}",
+            get(policies::get_one)
+                .patch(policies::edit)
+                .delete(policies::remove),
+        )
         .route(
             "/api/v1/policy_applications",
-            get(applications::list).post(applications::apply).delete(applications::revoke),
+            get(applications::list)
+                .post(applications::apply)
+                .delete(applications::revoke),
         )
-        .route("/api/v1/policy_applications/enabled", patch(applications::set_enabled))
+        .route(
+            "/api/v1/policy_applications/enabled",
+            patch(applications::set_enabled),
+        )
         .route("/api/v1/policy_applications:run", post(applications::run))
         .route("/api/v1/credentials", post(catalog::create_credentials))
-        .route("/api/v1/credentials/{id}", get(catalog::get_credentials).delete(catalog::delete_credentials))
+        .route(
+            "/api/v1/credentials/{id}",
+            get(catalog::get_credentials).delete(catalog::delete_credentials),
+        )
         .route("/api/v1/archives", get(catalog::list_archives))
         .route("/api/v1/backups", get(catalog::list_backups))
-        .route_layer(axum::middleware::from_fn_with_state(app.clone(), auth::require_bearer));
-    Router::new().route("/idp/token", post(auth::token)).merge(api).with_state(app)
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::require_bearer,
+        ));
+    Router::new()
+        .route("/idp/token", post(auth::token))
+        .merge(api)
+        .with_state(app)
 }
 
 /// The error body of §2.7.1: `{"error": {"code", "message", "context", "domain"}}`, with the
@@ -90,7 +121,12 @@ pub fn error(status: StatusCode, message: &str, context: Value) -> Response {
         _ => "General",
     };
     let body = json!({"error": {"code": status.as_u16(), "message": message, "context": context, "domain": domain}});
-    (status, [("content-type", "application/json; charset=utf-8")], body.to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// The harness's injected faults answer in the vendor's shape.
@@ -99,7 +135,11 @@ pub fn vendor_error(status: StatusCode, message: &str) -> Response {
 }
 
 pub fn not_found(what: &str, id: &str) -> Response {
-    error(StatusCode::NOT_FOUND, &format!("{what} not found"), json!({"id": id}))
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("{what} not found"),
+        json!({"id": id}),
+    )
 }
 
 pub fn bad_request(message: &str) -> Response {
@@ -108,15 +148,27 @@ pub fn bad_request(message: &str) -> Response {
 
 /// A JSON success body.
 pub fn ok_json(status: StatusCode, body: Value) -> Response {
-    (status, [("content-type", "application/json; charset=utf-8")], body.to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Read a JSON request body: 415 without `Content-Type: application/json` (§2.7.2), 400 when
 /// it does not parse.
 pub fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
-    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !ct.starts_with("application/json") {
-        return Err(error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json", json!({})));
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+            json!({}),
+        ));
     }
     serde_json::from_slice(body).map_err(|e| bad_request(&format!("malformed JSON: {e}")))
 }
@@ -127,10 +179,20 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    const RESERVED: [&'static str; 6] = ["limit", "after", "before", "order", "include_settings", "count"];
+    const RESERVED: [&'static str; 6] = [
+        "limit",
+        "after",
+        "before",
+        "order",
+        "include_settings",
+        "count",
+    ];
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Filters, with attribute names mapped through `aliases` (`policy_id` → `policy.id`).
@@ -139,24 +201,37 @@ impl ListParams {
             .iter()
             .filter(|(k, _)| !Self::RESERVED.contains(&k.as_str()))
             .map(|(k, v)| {
-                let path = aliases.iter().find(|(a, _)| a == k).map(|(_, p)| p.to_string()).unwrap_or_else(|| k.clone());
+                let path = aliases
+                    .iter()
+                    .find(|(a, _)| a == k)
+                    .map(|(_, p)| p.to_string())
+                    .unwrap_or_else(|| k.clone());
                 (path, v.clone())
             })
             .collect()
     }
 
     /// Filter, order and page `items`: the page, its `cursors`, and how many items matched.
-    pub fn apply(&self, items: Vec<Value>, aliases: &[(&str, &str)], default_limit: usize) -> Result<(Vec<Value>, Value, usize), Response> {
-        let mut items = query::filter(items, &self.filters(aliases)).map_err(|m| bad_request(&m))?;
+    pub fn apply(
+        &self,
+        items: Vec<Value>,
+        aliases: &[(&str, &str)],
+        default_limit: usize,
+    ) -> Result<(Vec<Value>, Value, usize), Response> {
+        let mut items =
+            query::filter(items, &self.filters(aliases)).map_err(|m| bad_request(&m))?;
         if let Some(spec) = self.get("order") {
             query::order(&mut items, spec).map_err(|m| bad_request(&m))?;
         }
         let limit = match self.get("limit") {
-            Some(l) => l.parse::<usize>().map_err(|_| bad_request("limit must be a positive number"))?,
+            Some(l) => l
+                .parse::<usize>()
+                .map_err(|_| bad_request("limit must be a positive number"))?,
             None => default_limit,
         };
         let total = items.len();
-        let (page, cursors) = query::page(items, limit, self.get("after"), self.get("before")).map_err(|m| bad_request(&m))?;
+        let (page, cursors) = query::page(items, limit, self.get("after"), self.get("before"))
+            .map_err(|m| bad_request(&m))?;
         Ok((page, cursors, total))
     }
 }

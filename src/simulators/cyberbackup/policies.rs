@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::state::{SimPolicy, new_id, stamp};
-use crate::providers::cyberbackup::settings::merge;
 use super::{AppState, ListParams, bad_request, error, json_body, not_found, ok_json, views};
+use crate::providers::cyberbackup::settings::merge;
 
 /// The plan types the document names (reference table plus its examples).
 pub const TYPES: [&str; 7] = [
@@ -46,8 +46,12 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     if !TYPES.contains(&type_) {
         return bad_request(&format!("unknown policy type {type_:?}"));
     }
-    let Some(name) = p.get("name").and_then(Value::as_str) else { return bad_request("policy name is required") };
-    let Some(settings) = p.get("settings").filter(|s| s.is_object()) else { return bad_request("policy settings must be an object") };
+    let Some(name) = p.get("name").and_then(Value::as_str) else {
+        return bad_request("policy name is required");
+    };
+    let Some(settings) = p.get("settings").filter(|s| s.is_object()) else {
+        return bad_request("policy settings must be an object");
+    };
     let now = stamp(app.sim.now());
     // Client-chosen ids are not documented: any `id` in the body is ignored.
     let id = new_id();
@@ -57,36 +61,80 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         type_: type_.to_string(),
         enabled: p.get("enabled").and_then(Value::as_bool).unwrap_or(true),
         settings: settings.clone(),
-        tenant_id: p.get("tenant_id").and_then(Value::as_str).unwrap_or("00000000-0000-0000-0000-000000000000").to_string(),
+        tenant_id: p
+            .get("tenant_id")
+            .and_then(Value::as_str)
+            .unwrap_or("00000000-0000-0000-0000-000000000000")
+            .to_string(),
         created_at: now.clone(),
         updated_at: now,
     };
-    app.sim.world.lock().unwrap().policies.insert(id.clone(), policy);
+    app.sim
+        .world
+        .lock()
+        .unwrap()
+        .policies
+        .insert(id.clone(), policy);
     ok_json(StatusCode::OK, json!({"result": [format!("{id}@{type_}")]}))
 }
 
-pub async fn list(State(app): State<AppState>, Query(pairs): Query<Vec<(String, String)>>) -> Response {
+pub async fn list(
+    State(app): State<AppState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
     let params = ListParams { pairs };
-    let items: Vec<Value> = app.sim.world.lock().unwrap().policies.values().map(|p| views::policy(p, true)).collect();
+    let items: Vec<Value> = app
+        .sim
+        .world
+        .lock()
+        .unwrap()
+        .policies
+        .values()
+        .map(|p| views::policy(p, true))
+        .collect();
     match params.apply(items, &[], app.sim.config().default_limit) {
         Ok((page, cursors, _)) => {
             let wrapped: Vec<Value> = page.into_iter().map(|p| json!({"policy": p})).collect();
-            ok_json(StatusCode::OK, json!({"items": wrapped, "paging": {"cursors": cursors}}))
+            ok_json(
+                StatusCode::OK,
+                json!({"items": wrapped, "paging": {"cursors": cursors}}),
+            )
         }
         Err(r) => r,
     }
 }
 
-pub async fn get_one(State(app): State<AppState>, Path(id): Path<String>, Query(pairs): Query<Vec<(String, String)>>) -> Response {
-    let include = pairs.iter().any(|(k, v)| k == "include_settings" && v.eq_ignore_ascii_case("true"));
-    let found = app.sim.world.lock().unwrap().policies.get(&id.to_ascii_lowercase()).map(|p| views::policy(p, include));
+pub async fn get_one(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let include = pairs
+        .iter()
+        .any(|(k, v)| k == "include_settings" && v.eq_ignore_ascii_case("true"));
+    let found = app
+        .sim
+        .world
+        .lock()
+        .unwrap()
+        .policies
+        .get(&id.to_ascii_lowercase())
+        .map(|p| views::policy(p, include));
     match found {
-        Some(p) => ok_json(StatusCode::OK, json!({"items": [{"policy": p}], "paging": {"cursors": {"after": ""}}})),
+        Some(p) => ok_json(
+            StatusCode::OK,
+            json!({"items": [{"policy": p}], "paging": {"cursors": {"after": ""}}}),
+        ),
         None => not_found("Policy", &id),
     }
 }
 
-pub async fn edit(State(app): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn edit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let body = match json_body(&headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -97,10 +145,15 @@ pub async fn edit(State(app): State<AppState>, Path(id): Path<String>, headers: 
     };
     let now = stamp(app.sim.now());
     let mut w = app.sim.world.lock().unwrap();
-    let Some(p) = w.policies.get_mut(&id.to_ascii_lowercase()) else { return not_found("Policy", &id) };
+    let Some(p) = w.policies.get_mut(&id.to_ascii_lowercase()) else {
+        return not_found("Policy", &id);
+    };
     let mut issues = Vec::new();
     for e in &elements {
-        if e.get("type").and_then(Value::as_str).is_some_and(|t| t != p.type_) {
+        if e.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t != p.type_)
+        {
             return bad_request("the type of a policy cannot be changed");
         }
         if let Some(settings) = e.get("settings") {
@@ -113,11 +166,17 @@ pub async fn edit(State(app): State<AppState>, Path(id): Path<String>, headers: 
         if e.get("enabled").is_some() {
             // GUESS: `enabled` changes through /policy_applications/enabled; here it is ignored
             // with a warning ("updated with warnings" = 200).
-            issues.push(json!({"message": "enabled is ignored; use PATCH /policy_applications/enabled"}));
+            issues.push(
+                json!({"message": "enabled is ignored; use PATCH /policy_applications/enabled"}),
+            );
         }
     }
     p.updated_at = now;
-    if issues.is_empty() { StatusCode::NO_CONTENT.into_response() } else { ok_json(StatusCode::OK, json!({"issues": issues})) }
+    if issues.is_empty() {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        ok_json(StatusCode::OK, json!({"issues": issues}))
+    }
 }
 
 pub async fn remove(State(app): State<AppState>, Path(id): Path<String>) -> Response {
@@ -128,9 +187,19 @@ pub async fn remove(State(app): State<AppState>, Path(id): Path<String>) -> Resp
     }
     // GUESS: the document does not say whether deleting a plan revokes it; the simulator
     // refuses while it is applied, so clients must revoke first.
-    let applied = w.applications.values().filter(|a| a.policy_id == id).count();
+    let applied = w
+        .applications
+        .values()
+        .filter(|a| a.policy_id == id)
+        .count();
     if applied > 0 {
-        return error(StatusCode::CONFLICT, &format!("DataConflictError: the plan is applied to {applied} resources; revoke it first"), json!({"id": id}));
+        return error(
+            StatusCode::CONFLICT,
+            &format!(
+                "DataConflictError: the plan is applied to {applied} resources; revoke it first"
+            ),
+            json!({"id": id}),
+        );
     }
     w.policies.remove(&id);
     StatusCode::NO_CONTENT.into_response()

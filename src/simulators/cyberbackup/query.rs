@@ -45,7 +45,9 @@ fn split_args(s: &str) -> Vec<String> {
 /// Parse one expression; anything that is not `op(...)` is an exact match.
 pub fn parse(expr: &str) -> Result<Cond, String> {
     let expr = expr.trim();
-    let Some(open) = expr.find('(') else { return Ok(Cond::Eq(expr.to_string())) };
+    let Some(open) = expr.find('(') else {
+        return Ok(Cond::Eq(expr.to_string()));
+    };
     if !expr.ends_with(')') {
         return Ok(Cond::Eq(expr.to_string()));
     }
@@ -112,7 +114,9 @@ impl Cond {
             Cond::Ge(v) => matches!(compare(value, v), Some(Greater | Equal)),
             Cond::Lt(v) => compare(value, v) == Some(Less),
             Cond::Le(v) => matches!(compare(value, v), Some(Less | Equal)),
-            Cond::Range(a, b) => Cond::Ge(a.clone()).matches(value) && Cond::Le(b.clone()).matches(value),
+            Cond::Range(a, b) => {
+                Cond::Ge(a.clone()).matches(value) && Cond::Le(b.clone()).matches(value)
+            }
             Cond::XRange(a, b) => !Cond::Range(a.clone(), b.clone()).matches(value),
             Cond::Like(v) => lower.contains(&v.to_lowercase()),
             Cond::HLike(v) => lower.starts_with(&v.to_lowercase()),
@@ -136,10 +140,17 @@ pub fn attribute(item: &Value, path: &str) -> Option<String> {
 /// Keep the items every filter accepts. `filters` are (attribute path, expression); an item
 /// without the attribute does not match.
 pub fn filter(items: Vec<Value>, filters: &[(String, String)]) -> Result<Vec<Value>, String> {
-    let conds: Vec<(String, Cond)> = filters.iter().map(|(k, v)| parse(v).map(|c| (k.clone(), c))).collect::<Result<_, _>>()?;
+    let conds: Vec<(String, Cond)> = filters
+        .iter()
+        .map(|(k, v)| parse(v).map(|c| (k.clone(), c)))
+        .collect::<Result<_, _>>()?;
     Ok(items
         .into_iter()
-        .filter(|item| conds.iter().all(|(path, c)| attribute(item, path).is_some_and(|v| c.matches(&v))))
+        .filter(|item| {
+            conds
+                .iter()
+                .all(|(path, c)| attribute(item, path).is_some_and(|v| c.matches(&v)))
+        })
         .collect())
 }
 
@@ -156,7 +167,10 @@ pub fn order(items: &mut [Value], spec: &str) -> Result<(), String> {
     }
     items.sort_by(|a, b| {
         for (desc, f) in &keys {
-            let (x, y) = (attribute(a, f).unwrap_or_default(), attribute(b, f).unwrap_or_default());
+            let (x, y) = (
+                attribute(a, f).unwrap_or_default(),
+                attribute(b, f).unwrap_or_default(),
+            );
             let o = compare(&x, &y).unwrap_or(std::cmp::Ordering::Equal);
             let o = if *desc { o.reverse() } else { o };
             if o.is_ne() {
@@ -173,7 +187,9 @@ fn cursor(offset: usize) -> String {
 }
 
 fn offset_of(cursor: &str) -> Result<usize, String> {
-    let raw = base64::engine::general_purpose::STANDARD.decode(cursor).map_err(|_| "malformed page token".to_string())?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(cursor)
+        .map_err(|_| "malformed page token".to_string())?;
     String::from_utf8(raw)
         .ok()
         .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
@@ -182,7 +198,12 @@ fn offset_of(cursor: &str) -> Result<usize, String> {
 
 /// One page of `items`, and the `cursors` object: `after` (empty on the last page, as the
 /// document's lists print it) and `before` once past the first page.
-pub fn page(items: Vec<Value>, limit: usize, after: Option<&str>, before: Option<&str>) -> Result<(Vec<Value>, Value), String> {
+pub fn page(
+    items: Vec<Value>,
+    limit: usize,
+    after: Option<&str>,
+    before: Option<&str>,
+) -> Result<(Vec<Value>, Value), String> {
     let limit = limit.max(1);
     let start = match (after, before) {
         (Some(a), _) => offset_of(a)?,
@@ -213,19 +234,38 @@ mod tests {
         let and = parse("and(hlike(hit), like(jar))").unwrap();
         assert!(and.matches("hitjar") && !and.matches("hit"));
         assert!(parse("ne(43ddaaef)").unwrap().matches("1aaahd"));
-        assert!(parse("1aaahd").unwrap().matches("1AAAHD"), "ids match in any case");
+        assert!(
+            parse("1aaahd").unwrap().matches("1AAAHD"),
+            "ids match in any case"
+        );
     }
 
     #[test]
     fn times_compare_as_rfc3339_or_nanoseconds() {
-        assert!(parse("ge(2009-11-10T23:00:00Z)").unwrap().matches("2009-11-11T00:00:00Z"));
+        assert!(
+            parse("ge(2009-11-10T23:00:00Z)")
+                .unwrap()
+                .matches("2009-11-11T00:00:00Z")
+        );
         // The document's `lt(1568822944000000ns)` is 18 days after the epoch (it reads like
         // microseconds); nanoseconds are taken as written.
-        assert!(parse("lt(1568822944000000ns)").unwrap().matches("1970-01-01T00:00:00Z"));
-        assert!(parse("lt(1568822944000000000ns)").unwrap().matches("2009-11-10T23:00:00Z"));
+        assert!(
+            parse("lt(1568822944000000ns)")
+                .unwrap()
+                .matches("1970-01-01T00:00:00Z")
+        );
+        assert!(
+            parse("lt(1568822944000000000ns)")
+                .unwrap()
+                .matches("2009-11-10T23:00:00Z")
+        );
         let r = parse("range(2009-11-10T23:00:00Z,2009-11-11T23:00:00Z)").unwrap();
         assert!(r.matches("2009-11-11T00:00:00Z") && !r.matches("2009-11-12T00:00:00Z"));
-        assert!(parse("xrange(2009-11-10T23:00:00Z,2009-11-11T23:00:00Z)").unwrap().matches("2009-11-12T00:00:00Z"));
+        assert!(
+            parse("xrange(2009-11-10T23:00:00Z,2009-11-11T23:00:00Z)")
+                .unwrap()
+                .matches("2009-11-12T00:00:00Z")
+        );
         assert!(parse("range(1)").is_err());
     }
 
@@ -236,11 +276,24 @@ mod tests {
             json!({"policy": {"id": "p2"}, "context": {"id": "a"}, "n": 10}),
             json!({"policy": {"id": "p1"}, "context": {"id": "c"}, "n": 1}),
         ];
-        let kept = filter(items.clone(), &[("policy.id".into(), "p1".into()), ("context.id".into(), "or(b,c)".into())]).unwrap();
+        let kept = filter(
+            items.clone(),
+            &[
+                ("policy.id".into(), "p1".into()),
+                ("context.id".into(), "or(b,c)".into()),
+            ],
+        )
+        .unwrap();
         assert_eq!(kept.len(), 2);
         let mut sorted = items;
         order(&mut sorted, "desc(n)").unwrap();
-        assert_eq!(sorted.iter().map(|i| i["n"].as_i64().unwrap()).collect::<Vec<_>>(), vec![10, 2, 1]);
+        assert_eq!(
+            sorted
+                .iter()
+                .map(|i| i["n"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            vec![10, 2, 1]
+        );
         order(&mut sorted, "asc(context.id)").unwrap();
         assert_eq!(sorted[0]["context"]["id"], "a");
         assert!(order(&mut sorted, "up(n)").is_err());

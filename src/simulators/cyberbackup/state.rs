@@ -43,7 +43,9 @@ impl Default for SimConfig {
             legacy_casing: false,
             default_limit: 100,
             fail_runs: false,
-            users: [("admin".to_string(), "admin-password".to_string())].into_iter().collect(),
+            users: [("admin".to_string(), "admin-password".to_string())]
+                .into_iter()
+                .collect(),
         }
     }
 }
@@ -159,7 +161,14 @@ pub struct SimState {
 pub fn new_id() -> String {
     let b: [u8; 16] = rand::rng().random();
     let h = hex::encode(b);
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 /// A stable UUID-shaped id derived from a name (vault ids, which the document shows as UUIDs
@@ -167,7 +176,14 @@ pub fn new_id() -> String {
 pub fn id_for(name: &str) -> String {
     use sha2::Digest;
     let h = hex::encode(sha2::Sha256::digest(name.as_bytes()));
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// RFC 3339 with nanoseconds, as the vendor prints `created_at`.
@@ -177,7 +193,11 @@ pub fn stamp(t: Timestamp) -> String {
 
 impl SimState {
     pub fn new(config: SimConfig) -> Self {
-        SimState { world: Mutex::new(World::default()), config: Mutex::new(config), offset: Mutex::new(SignedDuration::ZERO) }
+        SimState {
+            world: Mutex::new(World::default()),
+            config: Mutex::new(config),
+            offset: Mutex::new(SignedDuration::ZERO),
+        }
     }
 
     /// The simulated time.
@@ -214,8 +234,12 @@ impl SimState {
         let now = self.now();
         let fail = self.config().fail_runs;
         let mut w = self.world.lock().unwrap();
-        let ended: Vec<String> =
-            w.applications.values().filter(|a| a.run.as_ref().is_some_and(|r| r.ends <= now)).map(|a| a.id.clone()).collect();
+        let ended: Vec<String> = w
+            .applications
+            .values()
+            .filter(|a| a.run.as_ref().is_some_and(|r| r.ends <= now))
+            .map(|a| a.id.clone())
+            .collect();
         for id in ended {
             let app = w.applications.get_mut(&id).expect("listed above");
             let run = app.run.take().expect("filtered on run");
@@ -250,10 +274,18 @@ impl SimState {
 
 /// A completed run leaves a backup in the archive of (plan, resource) at the plan's destination.
 fn record_backup(w: &mut World, policy_id: &str, context_id: &str, at: Timestamp) {
-    let Some(policy) = w.policies.get(policy_id) else { return };
-    let location = policy.settings.pointer("/destination/location/settings").cloned().unwrap_or(Value::Null);
+    let Some(policy) = w.policies.get(policy_id) else {
+        return;
+    };
+    let location = policy
+        .settings
+        .pointer("/destination/location/settings")
+        .cloned()
+        .unwrap_or(Value::Null);
     let text = |k: &str| location.get(k).and_then(Value::as_str).map(str::to_string);
-    let vault_name = text("name").or_else(|| text("path")).unwrap_or_else(|| "default".into());
+    let vault_name = text("name")
+        .or_else(|| text("path"))
+        .unwrap_or_else(|| "default".into());
     // GUESS: archives report the location's storage type as their vault's.
     let storage_type = text("storage_type").unwrap_or_else(|| "LOCAL_FOLDER".into());
     let vault_id = id_for(&vault_name);

@@ -4,7 +4,9 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Weekday};
 use serde_json::{Value, json};
 
-use super::state::{SimApplication, SimArchive, SimBackup, SimCredentials, SimPolicy, SimResource, id_for};
+use super::state::{
+    SimApplication, SimArchive, SimBackup, SimCredentials, SimPolicy, SimResource, id_for,
+};
 
 /// A plan as `GET /policies` prints it (§2.10.3.8). `is_features` is "not filled when enabled
 /// is false" (§2.10.3.2).
@@ -15,7 +17,11 @@ pub fn policy(p: &SimPolicy, include_settings: bool) -> Value {
         t if t.starts_with("policy.backup.msexchange") => "exchange",
         _ => "machines",
     };
-    let features = if p.enabled { features(&p.settings) } else { String::new() };
+    let features = if p.enabled {
+        features(&p.settings)
+    } else {
+        String::new()
+    };
     let mut v = json!({
         "created_at": p.created_at, "days_without_backup_alert": null, "deleted_at": null,
         "enabled": p.enabled, "id": p.id, "is_features": features, "name": p.name,
@@ -64,15 +70,32 @@ pub fn application(a: &SimApplication, p: &SimPolicy, now: Timestamp, legacy: bo
     let (running, progress, status) = match &a.run {
         Some(r) => {
             let total = r.ends.duration_since(r.started).as_secs_f64().max(1.0);
-            let pct = (now.duration_since(r.started).as_secs_f64() / total * 100.0).clamp(0.0, 99.0) as i64;
+            let pct = (now.duration_since(r.started).as_secs_f64() / total * 100.0).clamp(0.0, 99.0)
+                as i64;
             ("RUNNING", Some(pct.to_string()), "RUNNING".to_string())
         }
         None => ("IDLE", None, a.status.clone()),
     };
-    let scheduled = p.enabled && a.enabled && p.settings.pointer("/scheduling/enabled") != Some(&json!(false));
-    let next = scheduled.then(|| next_run(&p.settings, now)).flatten().map(|t| t.to_string());
-    let case = |s: &str| if legacy { s.to_ascii_lowercase() } else { s.to_string() };
-    let key = |s: &str| if legacy { s.to_ascii_uppercase() } else { s.to_string() };
+    let scheduled =
+        p.enabled && a.enabled && p.settings.pointer("/scheduling/enabled") != Some(&json!(false));
+    let next = scheduled
+        .then(|| next_run(&p.settings, now))
+        .flatten()
+        .map(|t| t.to_string());
+    let case = |s: &str| {
+        if legacy {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_string()
+        }
+    };
+    let key = |s: &str| {
+        if legacy {
+            s.to_ascii_uppercase()
+        } else {
+            s.to_string()
+        }
+    };
     let mut running_block = json!({key("state"): case(running)});
     if let Some(p) = progress {
         running_block[key("progress")] = json!(p);
@@ -136,7 +159,8 @@ fn weekday_code(d: Weekday) -> &'static str {
 }
 
 fn contains(list: Option<&Value>, v: Value) -> bool {
-    list.and_then(Value::as_array).is_none_or(|l| l.contains(&v))
+    list.and_then(Value::as_array)
+        .is_none_or(|l| l.contains(&v))
 }
 
 /// The first start after `now` (UTC clock) of any backup set: DAILY/WEEKLY on `weekdays`,
@@ -146,14 +170,23 @@ pub fn next_run(settings: &Value, now: Timestamp) -> Option<Timestamp> {
     let today: Date = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let mut best: Option<Timestamp> = None;
     for set in sets {
-        let Some(s) = set.get("schedule") else { continue };
-        let Some(time) = s.pointer("/alarms/time") else { continue };
+        let Some(s) = set.get("schedule") else {
+            continue;
+        };
+        let Some(time) = s.pointer("/alarms/time") else {
+            continue;
+        };
         let monthly = s.get("type").and_then(Value::as_str) == Some("MONTHLY");
-        let Some(starts) = time.get("repeat_at").and_then(Value::as_array) else { continue };
+        let Some(starts) = time.get("repeat_at").and_then(Value::as_array) else {
+            continue;
+        };
         for offset in 0..400 {
-            let Ok(day) = today.checked_add(jiff::Span::new().days(offset)) else { break };
+            let Ok(day) = today.checked_add(jiff::Span::new().days(offset)) else {
+                break;
+            };
             let runs_today = if monthly {
-                contains(time.get("monthdays"), json!(day.day())) && contains(time.get("months"), json!(day.month()))
+                contains(time.get("monthdays"), json!(day.day()))
+                    && contains(time.get("months"), json!(day.month()))
             } else {
                 contains(time.get("weekdays"), json!(weekday_code(day.weekday())))
             };
@@ -165,7 +198,10 @@ pub fn next_run(settings: &Value, now: Timestamp) -> Option<Timestamp> {
                 .filter_map(|t| {
                     let h = t.get("hour")?.as_i64()? as i8;
                     let m = t.get("minute")?.as_i64()? as i8;
-                    day.at(h, m, 0, 0).to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+                    day.at(h, m, 0, 0)
+                        .to_zoned(jiff::tz::TimeZone::UTC)
+                        .ok()
+                        .map(|z| z.timestamp())
                 })
                 .filter(|t| *t > now)
                 .min();
@@ -190,14 +226,23 @@ mod tests {
     fn next_run_follows_weekdays_and_times() {
         let s = json!({"scheduling": {"backup_sets": [{"schedule": {"type": "DAILY", "alarms": {"time": {"weekdays": ["MON", "WED"], "repeat_at": [{"hour": 9, "minute": 0}, {"hour": 20, "minute": 0}]}}}}]}});
         // 2025-10-29 is a Wednesday.
-        assert_eq!(next_run(&s, at("2025-10-29T11:00:00Z")), Some(at("2025-10-29T20:00:00Z")));
-        assert_eq!(next_run(&s, at("2025-10-29T21:00:00Z")), Some(at("2025-11-03T09:00:00Z")));
+        assert_eq!(
+            next_run(&s, at("2025-10-29T11:00:00Z")),
+            Some(at("2025-10-29T20:00:00Z"))
+        );
+        assert_eq!(
+            next_run(&s, at("2025-10-29T21:00:00Z")),
+            Some(at("2025-11-03T09:00:00Z"))
+        );
     }
 
     #[test]
     fn next_run_follows_monthdays() {
         let s = json!({"scheduling": {"backup_sets": [{"schedule": {"type": "MONTHLY", "alarms": {"time": {"monthdays": [1, 15], "months": [1,2,3,4,5,6,7,8,9,10,11,12], "repeat_at": [{"hour": 12, "minute": 30}]}}}}]}});
-        assert_eq!(next_run(&s, at("2025-10-29T11:00:00Z")), Some(at("2025-11-01T12:30:00Z")));
+        assert_eq!(
+            next_run(&s, at("2025-10-29T11:00:00Z")),
+            Some(at("2025-11-01T12:30:00Z"))
+        );
         assert_eq!(next_run(&json!({}), at("2025-10-29T11:00:00Z")), None);
     }
 
@@ -230,9 +275,21 @@ mod tests {
             updated_at: String::new(),
         };
         let modern = application(&a, &p, now, false);
-        assert_eq!((modern["deployment"]["state"].as_str(), modern["status"].as_str()), (Some("DEPLOYED"), Some("OK")));
+        assert_eq!(
+            (
+                modern["deployment"]["state"].as_str(),
+                modern["status"].as_str()
+            ),
+            (Some("DEPLOYED"), Some("OK"))
+        );
         let legacy = application(&a, &p, now, true);
-        assert_eq!((legacy["DEPLOYMENT"]["STATE"].as_str(), legacy["STATUS"].as_str()), (Some("deployed"), Some("ok")));
+        assert_eq!(
+            (
+                legacy["DEPLOYMENT"]["STATE"].as_str(),
+                legacy["STATUS"].as_str()
+            ),
+            (Some("deployed"), Some("ok"))
+        );
         assert_eq!(legacy["RUNNING"]["STATE"], "idle");
     }
 }

@@ -18,7 +18,10 @@ fn desired() -> DesiredPlan {
         type_: "policy.backup.machine",
         enabled: true,
         settings: json!({"archive": {"compression": "MAX"}}),
-        sections: vec![Section { field: "spec.cyberBackup.archive.compression".into(), pointer: "/archive/compression".into() }],
+        sections: vec![Section {
+            field: "spec.cyberBackup.archive.compression".into(),
+            pointer: "/archive/compression".into(),
+        }],
     }
 }
 
@@ -49,7 +52,13 @@ fn every_difference_is_one_drift_entry_with_json_text() {
     let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
     assert_eq!(
         fields,
-        vec!["spec.cyberBackup.type", "spec.cyberBackup.name", "spec.enabled", "spec.cyberBackup.archive.compression", TARGETS_FIELD]
+        vec![
+            "spec.cyberBackup.type",
+            "spec.cyberBackup.name",
+            "spec.enabled",
+            "spec.cyberBackup.archive.compression",
+            TARGETS_FIELD
+        ]
     );
     assert_eq!(d[2].desired, "true");
     assert_eq!(d[2].observed, "false");
@@ -60,12 +69,26 @@ fn every_difference_is_one_drift_entry_with_json_text() {
 #[test]
 fn readiness_waits_for_deployment_and_registration() {
     let wanted = set(&["m1", "m2"]);
-    let deployed = [app("M1", "DEPLOYED", json!({})), app("m2", "deployed", json!({}))];
+    let deployed = [
+        app("M1", "DEPLOYED", json!({})),
+        app("m2", "deployed", json!({})),
+    ];
     assert_eq!(readiness(&wanted, &deployed, &[]), Readiness::Available);
-    let deploying = [app("m1", "DEPLOYED", json!({})), app("m2", "DEPLOYING", json!({}))];
-    assert_eq!(readiness(&wanted, &deploying, &[]), Readiness::Creating("deploying the plan to 1 of 2 targets".into()));
-    assert_eq!(readiness(&wanted, &deployed[..1], &[]), Readiness::Creating("deploying the plan to 1 of 2 targets".into()));
-    assert!(matches!(readiness(&wanted, &deployed, &["srv".into()]), Readiness::Creating(m) if m.contains("srv")));
+    let deploying = [
+        app("m1", "DEPLOYED", json!({})),
+        app("m2", "DEPLOYING", json!({})),
+    ];
+    assert_eq!(
+        readiness(&wanted, &deploying, &[]),
+        Readiness::Creating("deploying the plan to 1 of 2 targets".into())
+    );
+    assert_eq!(
+        readiness(&wanted, &deployed[..1], &[]),
+        Readiness::Creating("deploying the plan to 1 of 2 targets".into())
+    );
+    assert!(
+        matches!(readiness(&wanted, &deployed, &["srv".into()]), Readiness::Creating(m) if m.contains("srv"))
+    );
 }
 
 #[test]
@@ -77,8 +100,16 @@ fn the_observation_shows_applications_times_schedule_and_destination() {
     let mut p = plan(settings);
     p.plan_hash = Some("B84AE99C".into());
     let apps = [
-        app("m2", "DEPLOYED", json!({"running": {"state": "RUNNING", "progress": "20"}, "status": "running", "last_success_time": "2024-11-28T11:13:45Z", "next_run_time": "2024-11-29T10:01:14Z"})),
-        app("m1", "DEPLOYED", json!({"running": {"state": "IDLE"}, "status": "OK", "last_success_time": "2024-11-29T06:23:49Z", "next_run_time": "2024-11-29T20:00:00Z"})),
+        app(
+            "m2",
+            "DEPLOYED",
+            json!({"running": {"state": "RUNNING", "progress": "20"}, "status": "running", "last_success_time": "2024-11-28T11:13:45Z", "next_run_time": "2024-11-29T10:01:14Z"}),
+        ),
+        app(
+            "m1",
+            "DEPLOYED",
+            json!({"running": {"state": "IDLE"}, "status": "OK", "last_success_time": "2024-11-29T06:23:49Z", "next_run_time": "2024-11-29T20:00:00Z"}),
+        ),
     ];
     let o = observation(&p, &apps, None, &["low disk".into()]);
     assert_eq!(o.id.as_deref(), Some("p1"));
@@ -95,5 +126,8 @@ fn the_observation_shows_applications_times_schedule_and_destination() {
 #[test]
 fn a_monthly_vendor_schedule_reads_back() {
     let s = json!({"scheduling": {"backup_sets": [{"type": "FULL", "schedule": {"type": "MONTHLY", "alarms": {"time": {"monthdays": [1, 15], "months": [1,2,3,4,5,6,7,8,9,10,11,12], "repeat_at": [{"hour": 12, "minute": 30}]}}}}, {"schedule": {"weird": true}}]}});
-    assert_eq!(schedule_summaries(&s), vec!["MONTHLY days 1,15 of months 1,2,3,4,5,6,7,8,9,10,11,12 12:30"]);
+    assert_eq!(
+        schedule_summaries(&s),
+        vec!["MONTHLY days 1,15 of months 1,2,3,4,5,6,7,8,9,10,11,12 12:30"]
+    );
 }

@@ -54,17 +54,30 @@ fn steps_and_lists_become_start_times() {
 
 #[test]
 fn weekday_names_and_both_sundays_are_understood() {
-    assert_eq!(compile_cron("0 17 * * MON-FRI").unwrap().weekdays, vec![Mon, Tue, Wed, Thu, Fri]);
+    assert_eq!(
+        compile_cron("0 17 * * MON-FRI").unwrap().weekdays,
+        vec![Mon, Tue, Wed, Thu, Fri]
+    );
     assert_eq!(compile_cron("0 0 * * 0").unwrap().weekdays, vec![Sun]);
     assert_eq!(compile_cron("0 0 * * 7").unwrap().weekdays, vec![Sun]);
-    assert_eq!(compile_cron("0 0 * * sun,mon").unwrap().weekdays, vec![Mon, Sun], "Monday first, as the vendor lists");
-    assert_eq!(compile_cron("0 0 * * */2").unwrap().weekdays, vec![Tue, Thu, Sat, Sun]);
+    assert_eq!(
+        compile_cron("0 0 * * sun,mon").unwrap().weekdays,
+        vec![Mon, Sun],
+        "Monday first, as the vendor lists"
+    );
+    assert_eq!(
+        compile_cron("0 0 * * */2").unwrap().weekdays,
+        vec![Tue, Thu, Sat, Sun]
+    );
 }
 
 #[test]
 fn months_restrict_monthly_schedules() {
     let s = compile_cron("0 3 1 jan,jul *").unwrap();
-    assert_eq!((s.kind, s.monthdays.clone(), s.months.clone()), (CyberBackupScheduleType::Monthly, vec![1], vec![1, 7]));
+    assert_eq!(
+        (s.kind, s.monthdays.clone(), s.months.clone()),
+        (CyberBackupScheduleType::Monthly, vec![1], vec![1, 7])
+    );
     let s = compile_cron("0 3 * 6 *").unwrap();
     assert_eq!(s.kind, CyberBackupScheduleType::Monthly);
     assert_eq!(s.monthdays, (1..=31).collect::<Vec<u8>>());
@@ -88,7 +101,10 @@ fn inexpressible_schedules_name_the_cron_field() {
 fn too_many_start_times_are_refused() {
     assert!(err("* * * * *").message.contains("1440 times a day"));
     assert!(err("*/15 * * * *").message.contains("96 times"));
-    assert!(compile_cron("*/30 * * * *").is_ok(), "48 starts is the limit");
+    assert!(
+        compile_cron("*/30 * * * *").is_ok(),
+        "48 starts is the limit"
+    );
 }
 
 #[test]
@@ -121,7 +137,13 @@ fn native_backup_sets_take_the_same_shape() {
         weekdays: Some(vec![Fri, Mon, Mon]),
         monthdays: None,
         months: None,
-        repeat_at: vec![CyberBackupTimeOfDay { hour: 10, minute: 15 }, CyberBackupTimeOfDay { hour: 1, minute: 0 }],
+        repeat_at: vec![
+            CyberBackupTimeOfDay {
+                hour: 10,
+                minute: 15,
+            },
+            CyberBackupTimeOfDay { hour: 1, minute: 0 },
+        ],
     };
     let s = from_native(&set);
     assert_eq!(s.weekdays, vec![Mon, Fri]);
@@ -130,7 +152,10 @@ fn native_backup_sets_take_the_same_shape() {
     let monthly = CyberBackupSet {
         schedule_type: CyberBackupScheduleType::Monthly,
         monthdays: Some(vec![15, 1]),
-        repeat_at: vec![CyberBackupTimeOfDay { hour: 12, minute: 30 }],
+        repeat_at: vec![CyberBackupTimeOfDay {
+            hour: 12,
+            minute: 30,
+        }],
         ..Default::default()
     };
     let s = from_native(&monthly);
@@ -142,11 +167,23 @@ fn native_backup_sets_take_the_same_shape() {
 fn zones_with_a_fixed_difference_shift_by_it() {
     let t = at("2025-01-01T00:00:00Z");
     assert_eq!(fixed_shift_minutes("UTC", "UTC", t).unwrap(), 0);
-    assert_eq!(fixed_shift_minutes("Europe/Moscow", "UTC", t).unwrap(), -180);
-    assert_eq!(fixed_shift_minutes("Asia/Tokyo", "Europe/Moscow", t).unwrap(), -360);
+    assert_eq!(
+        fixed_shift_minutes("Europe/Moscow", "UTC", t).unwrap(),
+        -180
+    );
+    assert_eq!(
+        fixed_shift_minutes("Asia/Tokyo", "Europe/Moscow", t).unwrap(),
+        -360
+    );
     // Same daylight-saving rules: the difference never changes.
-    assert_eq!(fixed_shift_minutes("Europe/Berlin", "Europe/Paris", t).unwrap(), 0);
-    assert_eq!(fixed_shift_minutes("Europe/London", "Europe/Berlin", t).unwrap(), 60);
+    assert_eq!(
+        fixed_shift_minutes("Europe/Berlin", "Europe/Paris", t).unwrap(),
+        0
+    );
+    assert_eq!(
+        fixed_shift_minutes("Europe/London", "Europe/Berlin", t).unwrap(),
+        60
+    );
 }
 
 #[test]
@@ -154,20 +191,37 @@ fn zones_with_different_daylight_saving_are_refused() {
     let t = at("2025-01-01T00:00:00Z");
     let e = fixed_shift_minutes("America/New_York", "UTC", t).unwrap_err();
     assert_eq!(e.field, "spec.schedule.timeZone");
-    assert!(fixed_shift_minutes("Europe/Berlin", "America/New_York", t).is_err(), "both change, on different dates");
-    assert!(fixed_shift_minutes("Mars/Olympus", "UTC", t).unwrap_err().message.contains("unknown time zone"));
+    assert!(
+        fixed_shift_minutes("Europe/Berlin", "America/New_York", t).is_err(),
+        "both change, on different dates"
+    );
+    assert!(
+        fixed_shift_minutes("Mars/Olympus", "UTC", t)
+            .unwrap_err()
+            .message
+            .contains("unknown time zone")
+    );
 }
 
 #[test]
 fn shifting_across_midnight_moves_the_weekdays() {
     // 02:30 Monday in Moscow is 23:30 Sunday in UTC.
     let s = shift(compile_cron("30 2 * * 1").unwrap(), -180).unwrap();
-    assert_eq!((s.weekdays.clone(), s.starts.clone()), (vec![Sun], vec![1410]));
+    assert_eq!(
+        (s.weekdays.clone(), s.starts.clone()),
+        (vec![Sun], vec![1410])
+    );
     // 22:00 Sunday in UTC is 01:00 Monday in Moscow.
     let s = shift(compile_cron("0 22 * * 0,6").unwrap(), 180).unwrap();
-    assert_eq!((s.weekdays.clone(), s.starts.clone()), (vec![Mon, Sun], vec![60]));
+    assert_eq!(
+        (s.weekdays.clone(), s.starts.clone()),
+        (vec![Mon, Sun], vec![60])
+    );
     let s = shift(compile_cron("0 12 * * 1").unwrap(), -180).unwrap();
-    assert_eq!((s.weekdays.clone(), s.starts.clone()), (vec![Mon], vec![540]));
+    assert_eq!(
+        (s.weekdays.clone(), s.starts.clone()),
+        (vec![Mon], vec![540])
+    );
 }
 
 #[test]
@@ -179,7 +233,12 @@ fn a_shift_that_splits_the_day_is_refused() {
 #[test]
 fn monthly_schedules_cannot_cross_midnight_unless_they_run_every_day() {
     assert!(shift(compile_cron("30 1 1 * *").unwrap(), -180).is_err());
-    assert_eq!(shift(compile_cron("30 1 1 * *").unwrap(), 60).unwrap().starts, vec![150]);
+    assert_eq!(
+        shift(compile_cron("30 1 1 * *").unwrap(), 60)
+            .unwrap()
+            .starts,
+        vec![150]
+    );
     let every_day = shift(compile_cron("0 2 * * *").unwrap(), -180).unwrap();
     assert_eq!(every_day.weekdays.len(), 7);
 }

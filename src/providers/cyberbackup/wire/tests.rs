@@ -7,14 +7,20 @@ use serde_json::json;
 fn create_answers_a_typed_reference_in_an_array() {
     // §2.10.3.7
     let body = br#"{"result": ["256f2ee5-c9fd-4aad-8607-97a977deeaee@policy.backup.machine"]}"#;
-    assert_eq!(parse_created_policy_id(body).unwrap(), "256f2ee5-c9fd-4aad-8607-97a977deeaee");
+    assert_eq!(
+        parse_created_policy_id(body).unwrap(),
+        "256f2ee5-c9fd-4aad-8607-97a977deeaee"
+    );
     assert!(parse_created_policy_id(br#"{"result": []}"#).is_err());
     assert!(parse_created_policy_id(br#"{"id": "x"}"#).is_err());
 }
 
 #[test]
 fn plan_ids_lose_their_type_suffix_and_case() {
-    assert_eq!(plan_id("5AFCBCF6-6070-47A9-9569-69C8D3E68CE5@policy.backup.machine"), "5afcbcf6-6070-47a9-9569-69c8d3e68ce5");
+    assert_eq!(
+        plan_id("5AFCBCF6-6070-47A9-9569-69C8D3E68CE5@policy.backup.machine"),
+        "5afcbcf6-6070-47a9-9569-69c8d3e68ce5"
+    );
     assert_eq!(plan_id("abc"), "abc");
 }
 
@@ -32,10 +38,17 @@ fn policy_lists_wrap_each_item_and_end_on_an_empty_cursor() {
     });
     let page = parse_page(body.to_string().as_bytes(), Some("policy")).unwrap();
     assert_eq!(page.after, None);
-    let plans: Vec<Plan> = page.items.into_iter().map(|v| serde_json::from_value(v).unwrap()).collect();
+    let plans: Vec<Plan> = page
+        .items
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .collect();
     assert_eq!(plans[0].id, "f5e556c4-27e0-4767-b596-e48fe8d005af");
     assert_eq!(plans[0].settings["alerts"]["enabled"], false);
-    assert_eq!(plans[0].is_features.as_deref(), Some("BPCompression|BPRetentionRules"));
+    assert_eq!(
+        plans[0].is_features.as_deref(),
+        Some("BPCompression|BPRetentionRules")
+    );
     assert_eq!(plans[1].type_, "policy.backup.files");
     assert!(!plans[1].enabled);
 }
@@ -47,17 +60,40 @@ fn get_by_id_is_a_one_item_list() {
     let page = parse_page(body.to_string().as_bytes(), Some("policy")).unwrap();
     assert_eq!(page.items.len(), 1);
     let plan: Plan = serde_json::from_value(page.items[0].clone()).unwrap();
-    assert_eq!(plan.is_features.as_deref(), Some("Notary"), "the table's ls_features spelling is read too");
+    assert_eq!(
+        plan.is_features.as_deref(),
+        Some("Notary"),
+        "the table's ls_features spelling is read too"
+    );
 }
 
 #[test]
 fn a_next_page_cursor_is_kept() {
     let body = br#"{"items": [], "paging": {"cursors": {"after": "0A8AAAAAAAAAAAAA=="}}}"#;
-    assert_eq!(parse_page(body, None).unwrap().after.as_deref(), Some("0A8AAAAAAAAAAAAA=="));
+    assert_eq!(
+        parse_page(body, None).unwrap().after.as_deref(),
+        Some("0A8AAAAAAAAAAAAA==")
+    );
     // Lists without paging (archives), with `null`, or with only `total` (applications) end.
     assert_eq!(parse_page(br#"{"items": []}"#, None).unwrap().after, None);
-    assert_eq!(parse_page(br#"{"items": [], "paging": {"cursors": {"after": null}}}"#, None).unwrap().after, None);
-    assert_eq!(parse_page(br#"{"items": [], "paging": {"total_count": 51, "cursors": {}}}"#, None).unwrap().after, None);
+    assert_eq!(
+        parse_page(
+            br#"{"items": [], "paging": {"cursors": {"after": null}}}"#,
+            None
+        )
+        .unwrap()
+        .after,
+        None
+    );
+    assert_eq!(
+        parse_page(
+            br#"{"items": [], "paging": {"total_count": 51, "cursors": {}}}"#,
+            None
+        )
+        .unwrap()
+        .after,
+        None
+    );
     assert!(parse_page(br#"{"items": {}}"#, None).is_err());
 }
 
@@ -100,7 +136,10 @@ fn idle_lower_case() -> serde_json::Value {
 fn applications(body: serde_json::Value) -> Vec<Application> {
     let page = parse_page(body.to_string().as_bytes(), None).unwrap();
     assert_eq!(page.after, None);
-    page.items.into_iter().map(|v| serde_json::from_value(v).unwrap()).collect()
+    page.items
+        .into_iter()
+        .map(|v| serde_json::from_value(v).unwrap())
+        .collect()
 }
 
 #[test]
@@ -118,7 +157,10 @@ fn applications_in_both_casings_read_the_same() {
     assert_eq!(idle.status_text().as_deref(), Some("OK"));
     assert_eq!(idle.progress(), None);
     assert_eq!(idle.next_run_time.as_deref(), Some("2025-10-29T20:00:00Z"));
-    assert_eq!(idle.applied_contexts(), vec!["b19cf0fe-95eb-4657-a743-9d4ce6bc34f6"]);
+    assert_eq!(
+        idle.applied_contexts(),
+        vec!["b19cf0fe-95eb-4657-a743-9d4ce6bc34f6"]
+    );
 }
 
 #[test]
@@ -128,7 +170,10 @@ fn nested_and_flat_application_arrays_are_flattened_together() {
         {"context": {"id": "C"}, "policy": {"id": "p"}, "origin_contexts": ["G1"]}
     ]});
     let apps = applications(body);
-    let contexts: Vec<_> = apps.iter().flat_map(Application::applied_contexts).collect();
+    let contexts: Vec<_> = apps
+        .iter()
+        .flat_map(Application::applied_contexts)
+        .collect();
     assert_eq!(contexts, vec!["a", "b", "g1"]);
 }
 
@@ -171,11 +216,17 @@ fn credentials_archives_and_backups_parse_from_the_examples() {
 fn zero_timestamps_are_not_reported() {
     assert_eq!(meaningful_time(Some("0001-01-01T00:00:00Z")), None);
     assert_eq!(meaningful_time(Some("1970-01-01T00:00:00Z")), None);
-    assert_eq!(meaningful_time(Some("2025-09-29T16:02:45Z")).as_deref(), Some("2025-09-29T16:02:45Z"));
+    assert_eq!(
+        meaningful_time(Some("2025-09-29T16:02:45Z")).as_deref(),
+        Some("2025-09-29T16:02:45Z")
+    );
 }
 
 #[test]
 fn issues_become_text() {
-    assert_eq!(issues_text(br#"{"issues": ["a", {"message": "b"}, 3]}"#), vec!["a", "b", "3"]);
+    assert_eq!(
+        issues_text(br#"{"issues": ["a", {"message": "b"}, 3]}"#),
+        vec!["a", "b", "3"]
+    );
     assert!(issues_text(b"").is_empty());
 }
