@@ -166,9 +166,7 @@ fn parse_field(
 ) -> Result<CronField, ScheduleError> {
     if text.contains(['#', '?'])
         || text.split(',').any(|p| {
-            p == "L"
-                || p.ends_with(|c: char| c == 'W' || c == 'L')
-                    && p.starts_with(|c: char| c.is_ascii_digit())
+            p == "L" || p.ends_with(['W', 'L']) && p.starts_with(|c: char| c.is_ascii_digit())
         })
     {
         return Err(cron_error(format!(

@@ -48,9 +48,7 @@ pub fn scope_json(scope: Option<&CyberBackupCredentialsScope>) -> serde_json::Va
 
 /// The identity and secret a Secret holds: `identity`/`secret` as the credentials API names
 /// them, or `username`/`password`.
-fn identity_and_secret<'c>(
-    c: &'c CredentialSet,
-) -> Result<(&'c SecretString, &'c SecretString), String> {
+fn identity_and_secret(c: &CredentialSet) -> Result<(&SecretString, &SecretString), String> {
     let pick = |a: &str, b: &str| c.get(a).or_else(|| c.get(b));
     match (pick("identity", "username"), pick("secret", "password")) {
         (Some(i), Some(s)) => Ok((i, s)),

@@ -7,20 +7,21 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use super::query;
 use super::state::{SimApplication, SimRun, new_id, stamp};
-use super::{AppState, ListParams, bad_request, json_body, not_found, ok_json, views};
+use super::{
+    Answer, AppState, ListParams, bad_request, json_body, no_content, not_found, ok_json, views,
+};
 
 const ALIASES: [(&str, &str); 2] = [("policy_id", "policy.id"), ("context_id", "context.id")];
 
 pub async fn list(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Answer {
     app.sim.tick();
     let config = app.sim.config();
     let now = app.sim.now();
@@ -36,10 +37,7 @@ pub async fn list(
             .collect()
     };
     let params = ListParams { pairs };
-    let (page, mut cursors, total) = match params.apply(items, &ALIASES, config.default_limit) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (page, mut cursors, total) = params.apply(items, &ALIASES, config.default_limit)?;
     // The document's lists print `cursors: {"total": N}`; `after` only when a page follows.
     cursors["total"] = json!(total);
     if cursors["after"] == "" {
@@ -55,10 +53,10 @@ pub async fn list(
         by_context.entry(key).or_default().push(item);
     }
     let nested: Vec<Value> = by_context.into_values().map(Value::Array).collect();
-    ok_json(
+    Ok(ok_json(
         StatusCode::OK,
         json!({"items": nested, "paging": {"cursors": cursors}}),
-    )
+    ))
 }
 
 fn ids(v: Option<&Value>) -> Vec<String> {
@@ -72,30 +70,27 @@ fn ids(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
+    let body = json_body(&headers, &body)?;
     let Some(policy_id) = body
         .get("policy_id")
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase)
     else {
-        return bad_request("policy_id is required");
+        return Err(bad_request("policy_id is required"));
     };
     let contexts = ids(body.pointer("/context/items"));
     if contexts.is_empty() {
-        return bad_request("context.items must list resource ids");
+        return Err(bad_request("context.items must list resource ids"));
     }
     let config = app.sim.config();
     let now = app.sim.now();
     let mut w = app.sim.world.lock().unwrap();
     let Some(enabled) = w.policies.get(&policy_id).map(|p| p.enabled) else {
-        return not_found("Policy", &policy_id);
+        return Err(not_found("Policy", &policy_id));
     };
     if let Some(missing) = contexts.iter().find(|c| !w.resources.contains_key(*c)) {
-        return not_found("Resource", missing);
+        return Err(not_found("Resource", missing));
     }
     let mut issues = Vec::new();
     for c in contexts {
@@ -126,52 +121,46 @@ pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         w.applications.insert(app_id, application);
     }
     if issues.is_empty() {
-        StatusCode::NO_CONTENT.into_response()
+        no_content()
     } else {
-        ok_json(StatusCode::OK, json!({"issues": issues}))
+        Ok(ok_json(StatusCode::OK, json!({"issues": issues})))
     }
 }
 
 pub async fn revoke(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Answer {
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     // The prose names the parameter `context`, the code `context_id` (§2.10.4.6): take both.
     let (Some(policy_id), Some(context)) = (
         get("policy_id"),
         get("context_id").or_else(|| get("context")),
     ) else {
-        return bad_request("policy_id and context_id are required");
+        return Err(bad_request("policy_id and context_id are required"));
     };
-    let cond = match query::parse(&context) {
-        Ok(c) => c,
-        Err(m) => return bad_request(&m),
-    };
+    let cond = query::parse(&context).map_err(|m| bad_request(&m))?;
     let policy_id = policy_id.to_ascii_lowercase();
     let mut w = app.sim.world.lock().unwrap();
     if !w.policies.contains_key(&policy_id) {
-        return not_found("Policy", &policy_id);
+        return Err(not_found("Policy", &policy_id));
     }
     w.applications
         .retain(|_, a| !(a.policy_id == policy_id && cond.matches(&a.context_id)));
-    StatusCode::NO_CONTENT.into_response()
+    no_content()
 }
 
-pub async fn set_enabled(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+pub async fn set_enabled(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
+    let body = json_body(&headers, &body)?;
     let Some(value) = body.get("value").and_then(Value::as_bool) else {
-        return bad_request("value must be true or false");
+        return Err(bad_request("value must be true or false"));
     };
     let policies = ids(body.get("policy_ids"));
     let contexts = ids(body.get("context_ids"));
     let now = stamp(app.sim.now());
     let mut w = app.sim.world.lock().unwrap();
     if let Some(missing) = policies.iter().find(|p| !w.policies.contains_key(*p)) {
-        return not_found("Policy", missing);
+        return Err(not_found("Policy", missing));
     }
     for pid in &policies {
         if contexts.is_empty() {
@@ -186,14 +175,11 @@ pub async fn set_enabled(State(app): State<AppState>, headers: HeaderMap, body: 
             a.updated_at = now.clone();
         }
     }
-    StatusCode::NO_CONTENT.into_response()
+    no_content()
 }
 
-pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
+    let body = json_body(&headers, &body)?;
     app.sim.tick();
     // §2.9 writes the state "running", §2.10.4.7 "RUNNING": either case is taken.
     let state = body
@@ -206,14 +192,14 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase)
     else {
-        return bad_request("policy_id is required");
+        return Err(bad_request("policy_id is required"));
     };
     let contexts = ids(body.get("context_ids"));
     let config = app.sim.config();
     let now = app.sim.now();
     let mut w = app.sim.world.lock().unwrap();
     if !w.policies.contains_key(&policy_id) {
-        return not_found("Policy", &policy_id);
+        return Err(not_found("Policy", &policy_id));
     }
     let targeted = w.applications.values_mut().filter(|a| {
         a.policy_id == policy_id && (contexts.is_empty() || contexts.contains(&a.context_id))
@@ -238,12 +224,12 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
                 a.status = "CANCELED".into();
             }
         }
-        other => return bad_request(&format!("state must be RUNNING or IDLE, not {other:?}")),
+        other => {
+            return Err(bad_request(&format!(
+                "state must be RUNNING or IDLE, not {other:?}"
+            )));
+        }
     }
-    (
-        StatusCode::ACCEPTED,
-        [("content-type", "application/json; charset=utf-8")],
-        "{}",
-    )
-        .into_response()
+    // "Accepted for asynchronous run invocation" (§2.9.1.2): no handle in the body.
+    Ok(ok_json(StatusCode::ACCEPTED, json!({})))
 }

@@ -10,7 +10,7 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use super::state::new_id;
-use super::{AppState, bad_request, error};
+use super::{Answer, ApiError, AppState, bad_request, error};
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get("authorization")?.to_str().ok()?;
@@ -24,39 +24,33 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 /// Issue a token for HTTP Basic credentials and a form body `grant_type=password`.
-pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !ct.starts_with("application/x-www-form-urlencoded") {
-        return error(
+        return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/x-www-form-urlencoded",
             json!({}),
-        );
+        ));
     }
     let form = url_decode_pairs(&String::from_utf8_lossy(&body));
     if !form
         .iter()
         .any(|(k, v)| k == "grant_type" && v == "password")
     {
-        return bad_request("grant_type must be password");
+        return Err(bad_request("grant_type must be password"));
     }
     let config = app.sim.config();
-    let Some((user, password)) = basic_credentials(&headers) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "UnauthorizedRequestError: HTTP Basic credentials required",
-            json!({}),
-        );
-    };
+    let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, m, json!({}));
+    let (user, password) = basic_credentials(&headers)
+        .ok_or_else(|| unauthorized("UnauthorizedRequestError: HTTP Basic credentials required"))?;
     if config.users.get(&user) != Some(&password) {
-        return error(
-            StatusCode::UNAUTHORIZED,
+        return Err(unauthorized(
             "UnauthorizedRequestError: invalid username or password",
-            json!({}),
-        );
+        ));
     }
     let token = format!("{}{}", new_id().replace('-', ""), new_id().replace('-', ""));
     let expires = app.sim.now() + SignedDuration::from_secs(config.token_lifetime_seconds);
@@ -73,7 +67,7 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         "id_token": new_id(),
         "scope": null,
     });
-    (
+    Ok((
         StatusCode::OK,
         [
             ("content-type", "application/json; charset=utf-8"),
@@ -82,7 +76,7 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         ],
         body.to_string(),
     )
-        .into_response()
+        .into_response())
 }
 
 fn url_decode_pairs(s: &str) -> Vec<(String, String)> {

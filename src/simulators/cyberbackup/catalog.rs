@@ -5,19 +5,28 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::state::{SimCredentials, new_id};
-use super::{AppState, ListParams, bad_request, json_body, not_found, ok_json, views};
+use super::{
+    Answer, AppState, ListParams, bad_request, json_body, no_content, not_found, ok_json, views,
+};
 
 const TENANT: &str = "00000000-0000-0000-0000-000000000000";
 const SCOPES: [&str; 6] = ["account", "archive", "share", "asz", "db", "folder"];
 
+fn list_body(page: Vec<Value>, paging: Option<Value>) -> Answer {
+    let mut body = json!({"items": page});
+    if let Some(p) = paging {
+        body["paging"] = p;
+    }
+    Ok(ok_json(StatusCode::OK, body))
+}
+
 pub async fn list_resources(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Answer {
     let items: Vec<Value> = app
         .sim
         .world
@@ -27,46 +36,37 @@ pub async fn list_resources(
         .values()
         .map(views::resource)
         .collect();
-    match (ListParams { pairs }).apply(items, &[], app.sim.config().default_limit) {
-        Ok((page, cursors, _)) => ok_json(
-            StatusCode::OK,
-            json!({"items": page, "paging": {"cursors": cursors}}),
-        ),
-        Err(r) => r,
-    }
+    let (page, cursors, _) =
+        ListParams { pairs }.apply(items, &[], app.sim.config().default_limit)?;
+    list_body(page, Some(json!({"cursors": cursors})))
 }
 
 /// One resource, unwrapped (unlike plans).
-pub async fn get_resource(State(app): State<AppState>, Path(id): Path<String>) -> Response {
-    match app
-        .sim
-        .world
-        .lock()
-        .unwrap()
+pub async fn get_resource(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    let w = app.sim.world.lock().unwrap();
+    let r = w
         .resources
         .get(&id.to_ascii_lowercase())
-    {
-        Some(r) => ok_json(StatusCode::OK, views::resource(r)),
-        None => not_found("Resource", &id),
-    }
+        .ok_or_else(|| not_found("Resource", &id))?;
+    Ok(ok_json(StatusCode::OK, views::resource(r)))
 }
 
 pub async fn create_credentials(
     State(app): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let body = json_body(&headers, &body)?;
     let text = |p: &str| body.pointer(p).and_then(Value::as_str).map(str::to_string);
     let scope_type = text("/scope/type").unwrap_or_default();
     if !SCOPES.contains(&scope_type.as_str()) {
-        return bad_request(&format!("scope.type must be one of {}", SCOPES.join(", ")));
+        return Err(bad_request(&format!(
+            "scope.type must be one of {}",
+            SCOPES.join(", ")
+        )));
     }
     let (Some(identity), Some(secret)) = (text("/identity"), text("/secret")) else {
-        return bad_request("identity and secret are required");
+        return Err(bad_request("identity and secret are required"));
     };
     let id = new_id();
     let c = SimCredentials {
@@ -84,35 +84,28 @@ pub async fn create_credentials(
         .unwrap()
         .credentials
         .insert(id.clone(), c);
-    ok_json(StatusCode::CREATED, json!({"id": id}))
+    Ok(ok_json(StatusCode::CREATED, json!({"id": id})))
 }
 
-pub async fn get_credentials(State(app): State<AppState>, Path(id): Path<String>) -> Response {
-    match app
-        .sim
-        .world
-        .lock()
-        .unwrap()
+pub async fn get_credentials(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    let w = app.sim.world.lock().unwrap();
+    let c = w
         .credentials
         .get(&id.to_ascii_lowercase())
-    {
-        Some(c) => ok_json(StatusCode::OK, views::credentials(c, TENANT)),
-        None => not_found("Credentials", &id),
-    }
+        .ok_or_else(|| not_found("Credentials", &id))?;
+    Ok(ok_json(StatusCode::OK, views::credentials(c, TENANT)))
 }
 
-pub async fn delete_credentials(State(app): State<AppState>, Path(id): Path<String>) -> Response {
-    match app
+pub async fn delete_credentials(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
+    let removed = app
         .sim
         .world
         .lock()
         .unwrap()
         .credentials
-        .remove(&id.to_ascii_lowercase())
-    {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => not_found("Credentials", &id),
-    }
+        .remove(&id.to_ascii_lowercase());
+    removed.ok_or_else(|| not_found("Credentials", &id))?;
+    no_content()
 }
 
 /// Archives. The document's example has no `paging`; it is added only when the caller pages
@@ -120,7 +113,7 @@ pub async fn delete_credentials(State(app): State<AppState>, Path(id): Path<Stri
 pub async fn list_archives(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Answer {
     app.sim.tick();
     let items: Vec<Value> = app
         .sim
@@ -133,21 +126,15 @@ pub async fn list_archives(
         .collect();
     let params = ListParams { pairs };
     let paged = params.get("limit").is_some();
-    match params.apply(items, &[("vaults", "vault_id")], usize::MAX) {
-        Ok((page, cursors, _)) if paged => ok_json(
-            StatusCode::OK,
-            json!({"items": page, "paging": {"cursors": cursors}}),
-        ),
-        Ok((page, _, _)) => ok_json(StatusCode::OK, json!({"items": page})),
-        Err(r) => r,
-    }
+    let (page, cursors, _) = params.apply(items, &[("vaults", "vault_id")], usize::MAX)?;
+    list_body(page, paged.then(|| json!({"cursors": cursors})))
 }
 
 /// Backups: `paging: {"total_count": N, "cursors": {…}}`, the count only with `count=true`.
 pub async fn list_backups(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Answer {
     app.sim.tick();
     let items: Vec<Value> = app
         .sim
@@ -162,18 +149,14 @@ pub async fn list_backups(
     let count = params
         .get("count")
         .is_some_and(|c| c.eq_ignore_ascii_case("true"));
-    match params.apply(items, &[], app.sim.config().default_limit) {
-        Ok((page, mut cursors, total)) => {
-            // The document's example ends with `"cursors": {}`.
-            if cursors["after"] == "" {
-                cursors = json!({});
-            }
-            let mut paging = json!({"cursors": cursors});
-            if count {
-                paging["total_count"] = json!(total);
-            }
-            ok_json(StatusCode::OK, json!({"items": page, "paging": paging}))
-        }
-        Err(r) => r,
+    let (page, mut cursors, total) = params.apply(items, &[], app.sim.config().default_limit)?;
+    // The document's example ends with `"cursors": {}`.
+    if cursors["after"] == "" {
+        cursors = json!({});
     }
+    let mut paging = json!({"cursors": cursors});
+    if count {
+        paging["total_count"] = json!(total);
+    }
+    list_body(page, Some(paging))
 }

@@ -112,7 +112,7 @@ fn done(found: bool, what: &str, id: &str) -> Response {
     if found {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        not_found(what, id)
+        not_found(what, id).into_response()
     }
 }
 

@@ -121,12 +121,7 @@ pub fn error(status: StatusCode, message: &str, context: Value) -> Response {
         _ => "General",
     };
     let body = json!({"error": {"code": status.as_u16(), "message": message, "context": context, "domain": domain}});
-    (
-        status,
-        [("content-type", "application/json; charset=utf-8")],
-        body.to_string(),
-    )
-        .into_response()
+    ok_json(status, body)
 }
 
 /// The harness's injected faults answer in the vendor's shape.
@@ -134,19 +129,46 @@ pub fn vendor_error(status: StatusCode, message: &str) -> Response {
     error(status, message, json!({}))
 }
 
-pub fn not_found(what: &str, id: &str) -> Response {
-    error(
+/// A refused request, answered with the document's error body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub context: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>, context: Value) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            context,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.status, &self.message, self.context)
+    }
+}
+
+/// What a vendor handler answers.
+pub type Answer = Result<Response, ApiError>;
+
+pub fn not_found(what: &str, id: &str) -> ApiError {
+    ApiError::new(
         StatusCode::NOT_FOUND,
-        &format!("{what} not found"),
+        format!("{what} not found"),
         json!({"id": id}),
     )
 }
 
-pub fn bad_request(message: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, message, json!({}))
+pub fn bad_request(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, message, json!({}))
 }
 
-/// A JSON success body.
+/// A JSON body with the vendor's Content-Type.
 pub fn ok_json(status: StatusCode, body: Value) -> Response {
     (
         status,
@@ -156,15 +178,20 @@ pub fn ok_json(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
+/// An empty success (`204 No Content`).
+pub fn no_content() -> Answer {
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// Read a JSON request body: 415 without `Content-Type: application/json` (§2.7.2), 400 when
 /// it does not parse.
-pub fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
+pub fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let ct = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !ct.starts_with("application/json") {
-        return Err(error(
+        return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/json",
             json!({}),
@@ -217,7 +244,7 @@ impl ListParams {
         items: Vec<Value>,
         aliases: &[(&str, &str)],
         default_limit: usize,
-    ) -> Result<(Vec<Value>, Value, usize), Response> {
+    ) -> Result<(Vec<Value>, Value, usize), ApiError> {
         let mut items =
             query::filter(items, &self.filters(aliases)).map_err(|m| bad_request(&m))?;
         if let Some(spec) = self.get("order") {

@@ -5,11 +5,13 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::state::{SimPolicy, new_id, stamp};
-use super::{AppState, ListParams, bad_request, error, json_body, not_found, ok_json, views};
+use super::{
+    Answer, ApiError, AppState, ListParams, bad_request, json_body, no_content, not_found, ok_json,
+    views,
+};
 use crate::providers::cyberbackup::settings::merge;
 
 /// The plan types the document names (reference table plus its examples).
@@ -25,7 +27,7 @@ pub const TYPES: [&str; 7] = [
 
 /// `subject.policy` is an object in the create example and an array in the PATCH example
 /// (and the create prose); both are taken.
-fn subject_policies(body: &Value) -> Result<Vec<Value>, Response> {
+fn subject_policies(body: &Value) -> Result<Vec<Value>, ApiError> {
     match body.pointer("/subject/policy") {
         Some(Value::Array(items)) if !items.is_empty() => Ok(items.clone()),
         Some(obj @ Value::Object(_)) => Ok(vec![obj.clone()]),
@@ -33,25 +35,19 @@ fn subject_policies(body: &Value) -> Result<Vec<Value>, Response> {
     }
 }
 
-pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let p = match subject_policies(&body) {
-        Ok(mut ps) => ps.remove(0),
-        Err(r) => return r,
-    };
-    let type_ = p.get("type").and_then(Value::as_str).unwrap_or_default();
+pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
+    let body = json_body(&headers, &body)?;
+    let p = subject_policies(&body)?.remove(0);
+    let text = |k: &str| p.get(k).and_then(Value::as_str);
+    let type_ = text("type").unwrap_or_default();
     if !TYPES.contains(&type_) {
-        return bad_request(&format!("unknown policy type {type_:?}"));
+        return Err(bad_request(&format!("unknown policy type {type_:?}")));
     }
-    let Some(name) = p.get("name").and_then(Value::as_str) else {
-        return bad_request("policy name is required");
-    };
-    let Some(settings) = p.get("settings").filter(|s| s.is_object()) else {
-        return bad_request("policy settings must be an object");
-    };
+    let name = text("name").ok_or_else(|| bad_request("policy name is required"))?;
+    let settings = p
+        .get("settings")
+        .filter(|s| s.is_object())
+        .ok_or_else(|| bad_request("policy settings must be an object"))?;
     let now = stamp(app.sim.now());
     // Client-chosen ids are not documented: any `id` in the body is ignored.
     let id = new_id();
@@ -61,9 +57,7 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         type_: type_.to_string(),
         enabled: p.get("enabled").and_then(Value::as_bool).unwrap_or(true),
         settings: settings.clone(),
-        tenant_id: p
-            .get("tenant_id")
-            .and_then(Value::as_str)
+        tenant_id: text("tenant_id")
             .unwrap_or("00000000-0000-0000-0000-000000000000")
             .to_string(),
         created_at: now.clone(),
@@ -75,14 +69,16 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         .unwrap()
         .policies
         .insert(id.clone(), policy);
-    ok_json(StatusCode::OK, json!({"result": [format!("{id}@{type_}")]}))
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"result": [format!("{id}@{type_}")]}),
+    ))
 }
 
 pub async fn list(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
-    let params = ListParams { pairs };
+) -> Answer {
     let items: Vec<Value> = app
         .sim
         .world
@@ -92,41 +88,30 @@ pub async fn list(
         .values()
         .map(|p| views::policy(p, true))
         .collect();
-    match params.apply(items, &[], app.sim.config().default_limit) {
-        Ok((page, cursors, _)) => {
-            let wrapped: Vec<Value> = page.into_iter().map(|p| json!({"policy": p})).collect();
-            ok_json(
-                StatusCode::OK,
-                json!({"items": wrapped, "paging": {"cursors": cursors}}),
-            )
-        }
-        Err(r) => r,
-    }
+    let (page, cursors, _) =
+        ListParams { pairs }.apply(items, &[], app.sim.config().default_limit)?;
+    let wrapped: Vec<Value> = page.into_iter().map(|p| json!({"policy": p})).collect();
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"items": wrapped, "paging": {"cursors": cursors}}),
+    ))
 }
 
 pub async fn get_one(
     State(app): State<AppState>,
     Path(id): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Response {
+) -> Answer {
     let include = pairs
         .iter()
         .any(|(k, v)| k == "include_settings" && v.eq_ignore_ascii_case("true"));
-    let found = app
-        .sim
-        .world
-        .lock()
-        .unwrap()
+    let w = app.sim.world.lock().unwrap();
+    let p = w
         .policies
         .get(&id.to_ascii_lowercase())
-        .map(|p| views::policy(p, include));
-    match found {
-        Some(p) => ok_json(
-            StatusCode::OK,
-            json!({"items": [{"policy": p}], "paging": {"cursors": {"after": ""}}}),
-        ),
-        None => not_found("Policy", &id),
-    }
+        .ok_or_else(|| not_found("Policy", &id))?;
+    let body = json!({"items": [{"policy": views::policy(p, include)}], "paging": {"cursors": {"after": ""}}});
+    Ok(ok_json(StatusCode::OK, body))
 }
 
 pub async fn edit(
@@ -134,27 +119,21 @@ pub async fn edit(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let elements = match subject_policies(&body) {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+) -> Answer {
+    let elements = subject_policies(&json_body(&headers, &body)?)?;
     let now = stamp(app.sim.now());
     let mut w = app.sim.world.lock().unwrap();
-    let Some(p) = w.policies.get_mut(&id.to_ascii_lowercase()) else {
-        return not_found("Policy", &id);
-    };
+    let p = w
+        .policies
+        .get_mut(&id.to_ascii_lowercase())
+        .ok_or_else(|| not_found("Policy", &id))?;
     let mut issues = Vec::new();
     for e in &elements {
         if e.get("type")
             .and_then(Value::as_str)
             .is_some_and(|t| t != p.type_)
         {
-            return bad_request("the type of a policy cannot be changed");
+            return Err(bad_request("the type of a policy cannot be changed"));
         }
         if let Some(settings) = e.get("settings") {
             // GUESS: the document's PATCH sends only `alerts`, which implies a (deep) merge.
@@ -173,17 +152,17 @@ pub async fn edit(
     }
     p.updated_at = now;
     if issues.is_empty() {
-        StatusCode::NO_CONTENT.into_response()
+        no_content()
     } else {
-        ok_json(StatusCode::OK, json!({"issues": issues}))
+        Ok(ok_json(StatusCode::OK, json!({"issues": issues})))
     }
 }
 
-pub async fn remove(State(app): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn remove(State(app): State<AppState>, Path(id): Path<String>) -> Answer {
     let id = id.to_ascii_lowercase();
     let mut w = app.sim.world.lock().unwrap();
     if !w.policies.contains_key(&id) {
-        return not_found("Policy", &id);
+        return Err(not_found("Policy", &id));
     }
     // GUESS: the document does not say whether deleting a plan revokes it; the simulator
     // refuses while it is applied, so clients must revoke first.
@@ -193,14 +172,14 @@ pub async fn remove(State(app): State<AppState>, Path(id): Path<String>) -> Resp
         .filter(|a| a.policy_id == id)
         .count();
     if applied > 0 {
-        return error(
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
-            &format!(
+            format!(
                 "DataConflictError: the plan is applied to {applied} resources; revoke it first"
             ),
             json!({"id": id}),
-        );
+        ));
     }
     w.policies.remove(&id);
-    StatusCode::NO_CONTENT.into_response()
+    no_content()
 }
