@@ -6,15 +6,15 @@ use cyberbackup_support::*;
 use rampart::engine::external::{ExternalError, Readiness};
 use serde_json::{Value, json};
 
+/// The writes of a correction that took exactly one call of `operation`.
+fn once(operation: &str) -> Vec<(String, u64)> {
+    vec![(operation.to_string(), 1)]
+}
+
 /// A Vault without credentials (its external name is its location name) and a nightly plan
 /// for one machine.
 fn setup(env: &mut Env, targets: Value) -> rampart::api::Policy {
-    let v = vault(
-        "store",
-        json!({"name": "customer-dg09", "uri": "E:"}),
-        Some("customer-dg09"),
-    );
-    env.add_vault_ref(&v);
+    env.add_vault_ref(&store());
     policy(
         "nightly",
         json!({
@@ -24,6 +24,16 @@ fn setup(env: &mut Env, targets: Value) -> rampart::api::Policy {
             "cyberBackup": {"type": "policy.backup.machine", "archive": {"compression": "MAX"}, "targets": targets}
         }),
     )
+}
+
+/// A plan for the machine DESKTOP-JRPTA4A, created: the environment, the Policy, the plan id
+/// and the machine id.
+async fn created() -> (Env, rampart::api::Policy, String, String) {
+    let mut env = Env::start().await;
+    let machine = env.resource_id("DESKTOP-JRPTA4A");
+    let p = setup(&mut env, json!({"resourceIds": [machine]}));
+    let id = env.create(policy_adapter(&env.runtime().await), &p).await;
+    (env, p, id, machine)
 }
 
 #[tokio::test]
@@ -36,11 +46,7 @@ async fn create_then_observe_finds_it_in_line_and_ready_once_deployed() {
 
     let before = a.observe(&p, None, &env.ctx(false, None)).await.unwrap();
     assert!(!before.exists);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &p).await;
     let plan = env.plan(&id);
     assert_eq!(plan["name"], format!("prod/nightly [rampart:{MARKER}]"));
     assert_eq!(
@@ -53,10 +59,7 @@ async fn create_then_observe_finds_it_in_line_and_ready_once_deployed() {
     );
     assert_eq!(env.contexts_of(&id), vec![machine.clone()]);
 
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     assert!(o.exists);
     assert!(o.drift.is_empty(), "{:?}", o.drift);
     assert!(
@@ -66,10 +69,7 @@ async fn create_then_observe_finds_it_in_line_and_ready_once_deployed() {
     );
 
     env.sim.state.settle();
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     assert_eq!(o.readiness, Readiness::Available);
     assert!(o.drift.is_empty());
     let at = &o.at_provider;
@@ -91,30 +91,21 @@ async fn a_settings_change_is_one_patch() {
     let p = setup(&mut env, json!({}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &p).await;
 
     let mut changed = p.clone();
     let block = changed.spec.cyber_backup.as_mut().unwrap();
     block.archive.as_mut().unwrap().compression =
         Some(rampart::api::vendors::cyberbackup::CyberBackupCompression::Normal);
     changed.spec.schedule.as_mut().unwrap().cron = "30 22 * * *".into();
-    let o = a
-        .observe(&changed, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &changed, &id).await;
     assert_eq!(
         drift_fields(&o),
         vec!["spec.schedule", "spec.cyberBackup.archive.compression"]
     );
 
     env.sim.control().reset_counters();
-    a.update(&changed, &id, &o, &env.ctx(false, None))
-        .await
-        .unwrap();
+    env.update(a, &changed, &id, &o).await;
     assert_eq!(
         env.writes(),
         vec![("PATCH /api/v1/policies/{id}".to_string(), 1)]
@@ -125,10 +116,7 @@ async fn a_settings_change_is_one_patch() {
         plan["settings"]["scheduling"]["backup_sets"][0]["schedule"]["alarms"]["time"]["repeat_at"],
         json!([{"hour": 22, "minute": 30}])
     );
-    let o = a
-        .observe(&changed, Some(&id), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &changed, &id).await;
     assert!(o.drift.is_empty(), "{:?}", o.drift);
 }
 
@@ -142,26 +130,14 @@ async fn a_target_added_is_one_apply_and_one_removed_is_one_revoke() {
     let p = setup(&mut env, json!({"resourceIds": [m1]}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &p).await;
 
     let mut two = p.clone();
     two.spec.cyber_backup.as_mut().unwrap().targets.resource_ids = vec![m1.clone(), m2.clone()];
-    let o = a
-        .observe(&two, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
-    assert_eq!(drift_fields(&o), vec!["spec.cyberBackup.targets"]);
-    env.sim.control().reset_counters();
-    a.update(&two, &id, &o, &env.ctx(false, None))
-        .await
-        .unwrap();
     assert_eq!(
-        env.writes(),
-        vec![("POST /api/v1/policy_applications".to_string(), 1)]
+        env.correct(a, &two, &id, &["spec.cyberBackup.targets"])
+            .await,
+        once("POST /api/v1/policy_applications")
     );
     let mut both = vec![m1.clone(), m2.clone()];
     both.sort();
@@ -169,93 +145,47 @@ async fn a_target_added_is_one_apply_and_one_removed_is_one_revoke() {
 
     let mut one = p.clone();
     one.spec.cyber_backup.as_mut().unwrap().targets.resource_ids = vec![m2.clone()];
-    let o = a
-        .observe(&one, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
-    assert_eq!(drift_fields(&o), vec!["spec.cyberBackup.targets"]);
-    env.sim.control().reset_counters();
-    a.update(&one, &id, &o, &env.ctx(false, None))
-        .await
-        .unwrap();
     assert_eq!(
-        env.writes(),
-        vec![("DELETE /api/v1/policy_applications".to_string(), 1)]
+        env.correct(a, &one, &id, &["spec.cyberBackup.targets"])
+            .await,
+        once("DELETE /api/v1/policy_applications")
     );
     assert_eq!(env.contexts_of(&id), vec![m2]);
-    assert!(
-        a.observe(&one, Some(&id), &env.ctx(false, None))
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    assert!(env.observe(a, &one, &id).await.drift.is_empty());
 }
 
 #[tokio::test]
 async fn enabling_and_disabling_use_the_enabled_endpoint() {
-    let mut env = Env::start().await;
-    let m1 = env.resource_id("DESKTOP-JRPTA4A");
-    let p = setup(&mut env, json!({"resourceIds": [m1]}));
+    let (env, p, id, _) = created().await;
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
 
     let mut off = p.clone();
     off.spec.enabled = Some(false);
-    let o = a
-        .observe(&off, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
-    assert_eq!(drift_fields(&o), vec!["spec.enabled"]);
-    env.sim.control().reset_counters();
-    a.update(&off, &id, &o, &env.ctx(false, None))
-        .await
-        .unwrap();
     assert_eq!(
-        env.writes(),
-        vec![("PATCH /api/v1/policy_applications/enabled".to_string(), 1)]
+        env.correct(a, &off, &id, &["spec.enabled"]).await,
+        once("PATCH /api/v1/policy_applications/enabled")
     );
     assert_eq!(env.plan(&id)["enabled"], false);
-    let o = a
-        .observe(&off, Some(&id), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &off, &id).await;
     assert!(o.drift.is_empty());
     assert_eq!(o.at_provider.enabled, Some(false));
     assert_eq!(o.at_provider.applications[0].enabled, Some(false));
 
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
-    a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
+    let o = env.observe(a, &p, &id).await;
+    env.update(a, &p, &id, &o).await;
     assert_eq!(env.plan(&id)["enabled"], true);
 }
 
 #[tokio::test]
 async fn vendor_side_edits_are_reported_and_corrected() {
-    let mut env = Env::start().await;
-    let m1 = env.resource_id("DESKTOP-JRPTA4A");
-    let p = setup(&mut env, json!({"resourceIds": [m1]}));
+    let (env, p, id, m1) = created().await;
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
 
     env.sim.state.settle();
     assert_eq!(
-        a.observe(&p, Some(&id), &env.ctx(false, None))
-            .await
-            .unwrap()
-            .readiness,
+        env.observe(a, &p, &id).await.readiness,
         Readiness::Available
     );
     // A human renames the plan, changes compression, disables it and revokes it.
@@ -266,18 +196,12 @@ async fn vendor_side_edits_are_reported_and_corrected() {
     };
     assert!(env.sim.state.edit_plan(&id, &edit));
     assert!(env.sim.state.revoke_application(&id, &m1));
-    let stale = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let stale = env.observe(a, &p, &id).await;
     assert!(
         stale.drift.is_empty(),
         "within the poll interval the snapshot is used"
     );
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &p, &id).await;
     assert_eq!(
         drift_fields(&o),
         vec![
@@ -298,13 +222,10 @@ async fn vendor_side_edits_are_reported_and_corrected() {
     );
 
     env.sim.control().reset_counters();
-    a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
+    env.update(a, &p, &id, &o).await;
     let writes = env.writes();
     assert_eq!(writes.len(), 3, "{writes:?}");
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &p, &id).await;
     assert!(o.drift.is_empty(), "{:?}", o.drift);
     assert_eq!(
         env.plan(&id)["settings"]["vss"]["enabled"],
@@ -323,11 +244,7 @@ async fn deletion_revokes_the_applications_before_deleting_the_plan() {
     let p = setup(&mut env, json!({"resourceIds": [m1, m2]}));
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &p).await;
     env.sim.control().reset_counters();
     // The simulator refuses to delete an applied plan (409), so success proves the order.
     let gone = a.delete(&p, &id, &env.ctx(false, None)).await.unwrap();
@@ -335,12 +252,7 @@ async fn deletion_revokes_the_applications_before_deleting_the_plan() {
     assert_eq!(env.count("DELETE /api/v1/policy_applications"), 1);
     assert_eq!(env.count("DELETE /api/v1/policies/{id}"), 1);
     assert!(env.sim.state.world.lock().unwrap().policies.is_empty());
-    assert!(
-        !a.observe(&p, Some(&id), &env.ctx(false, None))
-            .await
-            .unwrap()
-            .exists
-    );
+    assert!(!env.observe(a, &p, &id).await.exists);
     // Deleting again is not an error.
     assert_eq!(
         a.delete(&p, &id, &env.ctx(false, None)).await.unwrap(),
@@ -411,20 +323,13 @@ async fn resource_names_resolve_wait_and_refuse_ambiguity() {
     );
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &p).await;
     assert_eq!(
         env.contexts_of(&id),
         vec![env.resource_id("DESKTOP-JRPTA4A")]
     );
     env.sim.state.settle();
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     assert!(
         matches!(&o.readiness, Readiness::Creating(m) if m.contains("not-registered-yet")),
         "{:?}",
@@ -434,10 +339,7 @@ async fn resource_names_resolve_wait_and_refuse_ambiguity() {
     env.sim
         .state
         .add_resource("not-registered-yet", "resource.machine");
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &p, &id).await;
     assert_eq!(drift_fields(&o), vec!["spec.cyberBackup.targets"]);
 
     env.sim
@@ -492,22 +394,12 @@ async fn a_vault_without_an_external_name_makes_the_policy_wait() {
 
 #[tokio::test]
 async fn applications_in_the_legacy_casing_read_the_same() {
-    let mut env = Env::start().await;
-    let m1 = env.resource_id("DESKTOP-JRPTA4A");
-    let p = setup(&mut env, json!({"resourceIds": [m1]}));
+    let (env, p, id, _) = created().await;
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
     env.sim.state.config.lock().unwrap().legacy_casing = true;
     env.sim.state.settle();
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &p, &id).await;
     assert_eq!(o.readiness, Readiness::Available);
     assert_eq!(
         o.at_provider.applications[0].deployment.as_deref(),

@@ -5,24 +5,37 @@ mod cyberbackup_support;
 use cyberbackup_support::*;
 use rampart::api::Policy;
 use rampart::engine::annotations::RUN_REQUESTED_AT;
-use rampart::engine::external::Readiness;
+use rampart::engine::external::{External, Readiness};
 use rampart::providers::cyberbackup::run::DRIFT_FIELD;
 use rampart::providers::error::ErrorKind;
 use rampart::simulators::cyberbackup::SimConfig;
 use serde_json::json;
 
 fn nightly(env: &mut Env, machine: &str) -> Policy {
-    let v = vault(
-        "store",
-        json!({"name": "customer-dg09", "uri": "E:"}),
-        Some("customer-dg09"),
-    );
-    env.add_vault_ref(&v);
+    env.add_vault_ref(&store());
     policy(
         "nightly",
         json!({"schedule": {"cron": "0 2 * * *"}, "vaultRef": {"name": "store"},
                "cyberBackup": {"type": "policy.backup.machine", "targets": {"resourceIds": [machine]}}}),
     )
+}
+
+/// A simulator with `config` and a plan for one machine, deployed.
+async fn deployed(config: SimConfig) -> (Env, Policy, String) {
+    let mut env = Env::with(config, 100).await;
+    let machine = env.resource_id("DESKTOP-JRPTA4A");
+    let p = nightly(&mut env, &machine);
+    let rt = env.runtime().await;
+    let id = env.create(policy_adapter(&rt), &p).await;
+    env.sim.state.settle();
+    (env, p, id)
+}
+
+/// Ask for a run and let update start it.
+async fn start_run(env: &Env, a: &dyn External<Policy>, p: &mut Policy, id: &str, value: &str) {
+    request_run(p, value);
+    let o = env.observe(a, p, id).await;
+    env.update(a, p, id, &o).await;
 }
 
 fn request_run(p: &mut Policy, value: &str) {
@@ -34,43 +47,26 @@ fn request_run(p: &mut Policy, value: &str) {
 
 #[tokio::test]
 async fn an_on_demand_run_goes_through_and_its_outcome_is_observed() {
-    let mut env = Env::with(
-        SimConfig {
-            run_seconds: 600,
-            ..Default::default()
-        },
-        100,
-    )
+    let (env, mut p, id) = deployed(SimConfig {
+        run_seconds: 600,
+        ..Default::default()
+    })
     .await;
-    let machine = env.resource_id("DESKTOP-JRPTA4A");
-    let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
-    env.sim.state.settle();
     assert_eq!(
-        a.observe(&p, Some(&id), &env.ctx(false, None))
-            .await
-            .unwrap()
-            .readiness,
+        env.observe(a, &p, &id).await.readiness,
         Readiness::Available
     );
 
     request_run(&mut p, "2031-01-01T00:00:00Z");
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     assert_eq!(drift_fields(&o), vec![DRIFT_FIELD]);
     assert_eq!(o.drift[0].desired, "\"2031-01-01T00:00:00Z\"");
     assert_eq!(o.drift[0].observed, "null");
 
     env.sim.control().reset_counters();
-    a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
+    env.update(a, &p, &id, &o).await;
     assert_eq!(
         env.writes(),
         vec![("POST /api/v1/policy_applications:run".to_string(), 1)]
@@ -80,10 +76,7 @@ async fn an_on_demand_run_goes_through_and_its_outcome_is_observed() {
         "update polls until the run shows"
     );
 
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     assert!(o.drift.is_empty(), "{:?}", o.drift);
     let run = o.at_provider.last_run.clone().unwrap();
     assert_eq!(
@@ -98,10 +91,7 @@ async fn an_on_demand_run_goes_through_and_its_outcome_is_observed() {
     record_status(&mut p, o.at_provider);
 
     env.sim.state.advance(jiff::SignedDuration::from_secs(601));
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     let run = o.at_provider.last_run.clone().unwrap();
     assert_eq!(run.state, "Succeeded", "{run:?}");
     assert!(run.finished_at.is_some());
@@ -111,98 +101,46 @@ async fn an_on_demand_run_goes_through_and_its_outcome_is_observed() {
 
     // The outcome is final: later observes read the snapshot, not the vendor.
     env.sim.control().reset_counters();
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     assert_eq!(o.at_provider.last_run.unwrap().state, "Succeeded");
     assert_eq!(env.sim.control().total(), 0);
 
     // A new value asks for another run.
     request_run(&mut p, "2031-01-02T00:00:00Z");
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &p, &id).await;
     assert_eq!(drift_fields(&o), vec![DRIFT_FIELD]);
 }
 
 #[tokio::test]
 async fn a_failed_run_is_reported_with_the_vendor_status() {
-    let mut env = Env::with(
-        SimConfig {
-            fail_runs: true,
-            ..Default::default()
-        },
-        100,
-    )
+    let (env, mut p, id) = deployed(SimConfig {
+        fail_runs: true,
+        ..Default::default()
+    })
     .await;
-    let machine = env.resource_id("DESKTOP-JRPTA4A");
-    let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    start_run(&env, a, &mut p, &id, "now, please").await;
     env.sim.state.settle();
-    request_run(&mut p, "now, please");
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
-    a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
-    env.sim.state.settle();
-    let run = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap()
-        .at_provider
-        .last_run
-        .unwrap();
+    let run = env.observe(a, &p, &id).await.at_provider.last_run.unwrap();
     assert_eq!(run.state, "Failed");
     assert!(run.message.unwrap().contains("ERROR"));
 }
 
 #[tokio::test]
 async fn a_restart_mid_run_recognises_the_run_on_the_vendor_without_starting_another() {
-    let mut env = Env::with(
-        SimConfig {
-            run_seconds: 600,
-            ..Default::default()
-        },
-        100,
-    )
+    let (env, mut p, id) = deployed(SimConfig {
+        run_seconds: 600,
+        ..Default::default()
+    })
     .await;
-    let machine = env.resource_id("DESKTOP-JRPTA4A");
-    let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
-    env.sim.state.settle();
     let requested = jiff::Timestamp::now().to_string();
-    request_run(&mut p, &requested);
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
-    a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
+    start_run(&env, a, &mut p, &id, &requested).await;
 
     // The operator dies before writing status; a new one sees the run on the vendor.
-    let mut world = env.restarted(100);
-    put_vault(
-        &mut world,
-        &vault(
-            "store",
-            json!({"name": "customer-dg09", "uri": "E:"}),
-            Some("customer-dg09"),
-        ),
-    );
+    let world = env.restarted(100);
     let rt2 = world.hub.runtime(&env.key).await.unwrap();
     let a2 = policy_adapter(&rt2);
     let o = a2
@@ -219,30 +157,14 @@ async fn a_restart_mid_run_recognises_the_run_on_the_vendor_without_starting_ano
 
 #[tokio::test]
 async fn token_expiry_mid_run_is_transparent() {
-    let mut env = Env::with(
-        SimConfig {
-            run_seconds: 600,
-            ..Default::default()
-        },
-        100,
-    )
+    let (env, mut p, id) = deployed(SimConfig {
+        run_seconds: 600,
+        ..Default::default()
+    })
     .await;
-    let machine = env.resource_id("DESKTOP-JRPTA4A");
-    let mut p = nightly(&mut env, &machine);
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let id = a
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
-    env.sim.state.settle();
-    request_run(&mut p, "2031-01-01T00:00:00Z");
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
-    a.update(&p, &id, &o, &env.ctx(false, None)).await.unwrap();
+    start_run(&env, a, &mut p, &id, "2031-01-01T00:00:00Z").await;
     assert_eq!(env.count("POST /idp/token"), 1);
 
     // Two hours pass on the vendor's clock: the token (advertised for a day) expires and the
@@ -250,21 +172,13 @@ async fn token_expiry_mid_run_is_transparent() {
     env.sim
         .state
         .advance(jiff::SignedDuration::from_secs(2 * 3600 + 60));
-    let o = a
-        .observe(&p, Some(&id), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &p, &id).await;
     assert_eq!(o.at_provider.last_run.unwrap().state, "Succeeded");
     assert_eq!(env.count("POST /idp/token"), 2);
 
     // A vendor restart that forgets its sessions is just as transparent.
     env.sim.control().revoke_tokens();
-    assert!(
-        a.observe(&p, Some(&id), &env.ctx(true, None))
-            .await
-            .unwrap()
-            .exists
-    );
+    assert!(env.observe_fresh(a, &p, &id).await.exists);
     assert_eq!(env.count("POST /idp/token"), 3);
 }
 
@@ -311,15 +225,7 @@ async fn steady_state_costs_list_pages_not_gets() {
     env.sim.state.settle();
 
     // A new operator (empty snapshots) observes every object twice.
-    let mut world = env.restarted(10);
-    put_vault(
-        &mut world,
-        &vault(
-            "store",
-            json!({"name": "customer-dg09", "uri": "E:"}),
-            Some("customer-dg09"),
-        ),
-    );
+    let world = env.restarted(10);
     let rt2 = world.hub.runtime(&env.key).await.unwrap();
     let a2 = policy_adapter(&rt2);
     env.sim.control().reset_counters();

@@ -1,6 +1,7 @@
 //! The simulator answers in the document's shapes (raw HTTP, no rampart client).
 
 use rampart::simulators::cyberbackup::{CyberBackupSim, SimConfig};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 struct Raw {
@@ -37,7 +38,15 @@ impl Raw {
         format!("{}/api/v1{path}", self.sim.url())
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn status(&self, method: Method, path: &str, body: Option<Value>) -> u16 {
+        self.call(method, path, body).await.0
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut r = self
             .http
             .request(method, self.url(path))
@@ -62,14 +71,14 @@ fn plan_body(name: &str) -> Value {
 async fn plans_have_the_documented_odd_shapes() {
     let raw = Raw::start().await;
     let (status, created) = raw
-        .call(reqwest::Method::POST, "/policies", Some(plan_body("a")))
+        .call(Method::POST, "/policies", Some(plan_body("a")))
         .await;
     assert_eq!(status, 200, "create answers 200, not 201");
     let reference = created["result"][0].as_str().unwrap();
     let (id, type_) = reference.split_once('@').unwrap();
     assert_eq!(type_, "policy.backup.machine");
 
-    let (_, list) = raw.call(reqwest::Method::GET, "/policies", None).await;
+    let (_, list) = raw.get("/policies").await;
     assert_eq!(
         list["items"][0]["policy"]["id"], id,
         "list items are wrapped"
@@ -80,9 +89,7 @@ async fn plans_have_the_documented_odd_shapes() {
     );
     assert_eq!(list["paging"]["cursors"]["after"], "");
 
-    let (_, one) = raw
-        .call(reqwest::Method::GET, &format!("/policies/{id}"), None)
-        .await;
+    let (_, one) = raw.get(&format!("/policies/{id}")).await;
     assert_eq!(
         one["items"].as_array().unwrap().len(),
         1,
@@ -93,27 +100,19 @@ async fn plans_have_the_documented_odd_shapes() {
         "settings only with include_settings"
     );
     let (_, one) = raw
-        .call(
-            reqwest::Method::GET,
-            &format!("/policies/{id}?include_settings=true"),
-            None,
-        )
+        .get(&format!("/policies/{id}?include_settings=true"))
         .await;
     assert!(one["items"][0]["policy"]["settings"]["alerts"].is_object());
 
     // PATCH with the document's body: `policy` as an array of partial policies.
     let patch = json!({"subject": {"policy": [{"settings": {"alerts": {"enabled": true, "max_days_without_backup": 5}}}]}});
     let (status, _) = raw
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/policies/{id}"),
-            Some(patch),
-        )
+        .call(Method::PATCH, &format!("/policies/{id}"), Some(patch))
         .await;
     assert_eq!(status, 204);
     let (status, warned) = raw
         .call(
-            reqwest::Method::PATCH,
+            Method::PATCH,
             &format!("/policies/{id}"),
             Some(json!({"subject": {"policy": [{"enabled": false}]}})),
         )
@@ -122,11 +121,7 @@ async fn plans_have_the_documented_odd_shapes() {
     assert!(warned["issues"].is_array());
 
     let (status, missing) = raw
-        .call(
-            reqwest::Method::GET,
-            "/policies/00000000-0000-0000-0000-00000000dead",
-            None,
-        )
+        .get("/policies/00000000-0000-0000-0000-00000000dead")
         .await;
     assert_eq!(status, 404);
     assert_eq!(missing["error"]["domain"], "General");
@@ -137,7 +132,7 @@ async fn plans_have_the_documented_odd_shapes() {
 async fn applications_nest_and_follow_the_state_machine() {
     let raw = Raw::start().await;
     let (_, created) = raw
-        .call(reqwest::Method::POST, "/policies", Some(plan_body("a")))
+        .call(Method::POST, "/policies", Some(plan_body("a")))
         .await;
     let id = created["result"][0]
         .as_str()
@@ -146,13 +141,7 @@ async fn applications_nest_and_follow_the_state_machine() {
         .next()
         .unwrap()
         .to_string();
-    let (_, resources) = raw
-        .call(
-            reqwest::Method::GET,
-            "/resources?name=DESKTOP-JRPTA4A",
-            None,
-        )
-        .await;
+    let (_, resources) = raw.get("/resources?name=DESKTOP-JRPTA4A").await;
     let machine = resources["items"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(
         resources["items"].as_array().unwrap().len(),
@@ -162,17 +151,12 @@ async fn applications_nest_and_follow_the_state_machine() {
 
     let apply = json!({"policy_id": id, "context": {"items": [machine]}});
     assert_eq!(
-        raw.call(
-            reqwest::Method::POST,
-            "/policy_applications",
-            Some(apply.clone())
-        )
-        .await
-        .0,
+        raw.status(Method::POST, "/policy_applications", Some(apply.clone()))
+            .await,
         204
     );
     let (status, again) = raw
-        .call(reqwest::Method::POST, "/policy_applications", Some(apply))
+        .call(Method::POST, "/policy_applications", Some(apply))
         .await;
     assert_eq!(
         (status, again["issues"].as_array().map(Vec::len)),
@@ -181,11 +165,7 @@ async fn applications_nest_and_follow_the_state_machine() {
     );
 
     let (_, apps) = raw
-        .call(
-            reqwest::Method::GET,
-            &format!("/policy_applications?policy_id={id}"),
-            None,
-        )
+        .get(&format!("/policy_applications?policy_id={id}"))
         .await;
     assert!(apps["items"][0].is_array(), "an array of arrays");
     assert_eq!(apps["items"][0][0]["deployment"]["state"], "DEPLOYING");
@@ -193,26 +173,19 @@ async fn applications_nest_and_follow_the_state_machine() {
     raw.sim.state.settle();
     let run = json!({"state": "RUNNING", "policy_id": id});
     assert_eq!(
-        raw.call(reqwest::Method::POST, "/policy_applications:run", Some(run))
-            .await
-            .0,
+        raw.status(Method::POST, "/policy_applications:run", Some(run))
+            .await,
         202
     );
     let (_, apps) = raw
-        .call(
-            reqwest::Method::GET,
-            &format!("/policy_applications?policy_id={id}&context_id=or({machine},x)"),
-            None,
-        )
+        .get(&format!(
+            "/policy_applications?policy_id={id}&context_id=or({machine},x)"
+        ))
         .await;
     assert_eq!(apps["items"][0][0]["running"]["state"], "RUNNING");
     raw.sim.state.settle();
     let (_, apps) = raw
-        .call(
-            reqwest::Method::GET,
-            &format!("/policy_applications?policy_id={id}"),
-            None,
-        )
+        .get(&format!("/policy_applications?policy_id={id}"))
         .await;
     assert_eq!(
         (
@@ -222,15 +195,13 @@ async fn applications_nest_and_follow_the_state_machine() {
         (Some("IDLE"), Some("OK"))
     );
 
-    let (_, backups) = raw
-        .call(reqwest::Method::GET, "/backups?count=true", None)
-        .await;
+    let (_, backups) = raw.get("/backups?count=true").await;
     assert_eq!(backups["paging"]["total_count"], 1);
     assert_eq!(
         backups["items"][0]["resource_ids"][0],
         machine.to_ascii_uppercase()
     );
-    let (_, archives) = raw.call(reqwest::Method::GET, "/archives", None).await;
+    let (_, archives) = raw.get("/archives").await;
     assert!(
         archives.get("paging").is_none(),
         "as in the document's example"
@@ -241,21 +212,17 @@ async fn applications_nest_and_follow_the_state_machine() {
     );
 
     let (status, conflict) = raw
-        .call(reqwest::Method::DELETE, &format!("/policies/{id}"), None)
+        .call(Method::DELETE, &format!("/policies/{id}"), None)
         .await;
     assert_eq!(
         (status, conflict["error"]["code"].as_i64()),
         (409, Some(409))
     );
     let revoke = format!("/policy_applications?policy_id={id}&context_id={machine}");
+    assert_eq!(raw.status(Method::DELETE, &revoke, None).await, 204);
     assert_eq!(
-        raw.call(reqwest::Method::DELETE, &revoke, None).await.0,
-        204
-    );
-    assert_eq!(
-        raw.call(reqwest::Method::DELETE, &format!("/policies/{id}"), None)
-            .await
-            .0,
+        raw.status(Method::DELETE, &format!("/policies/{id}"), None)
+            .await,
         204
     );
 }
@@ -264,20 +231,10 @@ async fn applications_nest_and_follow_the_state_machine() {
 async fn pages_are_followed_with_after_and_limit() {
     let raw = Raw::start().await;
     for i in 0..5 {
-        raw.call(
-            reqwest::Method::POST,
-            "/policies",
-            Some(plan_body(&format!("p{i}"))),
-        )
-        .await;
+        raw.call(Method::POST, "/policies", Some(plan_body(&format!("p{i}"))))
+            .await;
     }
-    let (_, first) = raw
-        .call(
-            reqwest::Method::GET,
-            "/policies?limit=2&order=desc(name)",
-            None,
-        )
-        .await;
+    let (_, first) = raw.get("/policies?limit=2&order=desc(name)").await;
     assert_eq!(first["items"][0]["policy"]["name"], "p4");
     let mut after = first["paging"]["cursors"]["after"]
         .as_str()
@@ -289,7 +246,7 @@ async fn pages_are_followed_with_after_and_limit() {
             "/policies?limit=2&order=desc(name)&after={}",
             percent_encoding::utf8_percent_encode(&after, percent_encoding::NON_ALPHANUMERIC)
         );
-        let (_, page) = raw.call(reqwest::Method::GET, &q, None).await;
+        let (_, page) = raw.get(&q).await;
         assert!(page["paging"]["cursors"]["before"].is_string());
         seen += page["items"].as_array().unwrap().len();
         after = page["paging"]["cursors"]["after"]
@@ -304,14 +261,10 @@ async fn pages_are_followed_with_after_and_limit() {
 async fn credentials_never_show_their_secret() {
     let raw = Raw::start().await;
     let body = json!({"scope": {"type": "folder"}, "description": "новое описание", "identity": "user_name", "secret": "user_pass"});
-    let (status, created) = raw
-        .call(reqwest::Method::POST, "/credentials", Some(body))
-        .await;
+    let (status, created) = raw.call(Method::POST, "/credentials", Some(body)).await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap();
-    let (_, got) = raw
-        .call(reqwest::Method::GET, &format!("/credentials/{id}"), None)
-        .await;
+    let (_, got) = raw.get(&format!("/credentials/{id}")).await;
     assert_eq!(got["scope"], json!({"type": "folder", "subtype": ""}));
     assert_eq!(
         (got["tenant"].is_string(), got["version"].as_i64()),
@@ -319,15 +272,13 @@ async fn credentials_never_show_their_secret() {
     );
     assert!(!got.to_string().contains("user_pass"));
     assert_eq!(
-        raw.call(reqwest::Method::DELETE, &format!("/credentials/{id}"), None)
-            .await
-            .0,
+        raw.status(Method::DELETE, &format!("/credentials/{id}"), None)
+            .await,
         204
     );
     assert_eq!(
-        raw.call(reqwest::Method::DELETE, &format!("/credentials/{id}"), None)
-            .await
-            .0,
+        raw.status(Method::DELETE, &format!("/credentials/{id}"), None)
+            .await,
         404
     );
 }
@@ -359,10 +310,7 @@ async fn auth_and_content_type_errors_use_the_documented_codes() {
     assert_eq!(resp.status(), 401);
     // Tokens expire after two hours on the vendor's clock, whatever expires_in said.
     raw.sim.state.advance(jiff::SignedDuration::from_secs(7201));
-    assert_eq!(
-        raw.call(reqwest::Method::GET, "/policies", None).await.0,
-        401
-    );
+    assert_eq!(raw.status(Method::GET, "/policies", None).await, 401);
     // Control routes are neither authenticated nor counted.
     let state: Value = raw
         .http

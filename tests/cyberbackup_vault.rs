@@ -3,8 +3,30 @@
 mod cyberbackup_support;
 
 use cyberbackup_support::*;
-use rampart::engine::external::{Deleted, ExternalError, Readiness};
+use rampart::api::Vault;
+use rampart::engine::annotations::RUN_REQUESTED_AT;
+use rampart::engine::external::{Deleted, External, ExternalError, Readiness};
 use serde_json::json;
+
+/// A simulator whose `nas-login` Secret holds the identity `backup-svc` and `secret`.
+async fn with_login(secret: &str) -> Env {
+    let mut env = Env::start().await;
+    env.add_secret(
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", secret)],
+    );
+    env
+}
+
+/// Register as the engine does: observe (the hash it will store), then create.
+async fn register(env: &Env, a: &dyn External<Vault>, v: &Vault) -> (String, Option<String>) {
+    let hash = a
+        .observe(v, None, &env.ctx(false, None))
+        .await
+        .unwrap()
+        .desired_hash;
+    (env.create(a, v).await, hash)
+}
 
 fn share_vault(external: Option<&str>) -> rampart::api::Vault {
     vault(
@@ -17,11 +39,7 @@ fn share_vault(external: Option<&str>) -> rampart::api::Vault {
 
 #[tokio::test]
 async fn credentials_are_registered_and_the_record_is_the_vault() {
-    let mut env = Env::start().await;
-    env.add_secret(
-        "nas-login",
-        &[("identity", "backup-svc"), ("secret", "s3cr3t")],
-    );
+    let env = with_login("s3cr3t").await;
     let v = share_vault(None);
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
@@ -32,11 +50,7 @@ async fn credentials_are_registered_and_the_record_is_the_vault() {
     let stored = before.desired_hash.clone();
     let hash = stored.as_deref();
     assert!(hash.is_some());
-    let id = a
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &v).await;
     {
         let w = env.sim.state.world.lock().unwrap();
         let c = &w.credentials[&id];
@@ -76,11 +90,7 @@ async fn plans_name_the_registered_credentials_and_the_vault_reports_their_backu
     let rt = env.runtime().await;
     let va = vault_adapter(&rt);
     let v = share_vault(None);
-    let cred = va
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let cred = env.create(va, &v).await;
     let v = share_vault(Some(&cred));
     env.add_vault_ref(&v);
     let machine = env.resource_id("DESKTOP-JRPTA4A");
@@ -89,29 +99,23 @@ async fn plans_name_the_registered_credentials_and_the_vault_reports_their_backu
         json!({"vaultRef": {"name": "nas"}, "cyberBackup": {"type": "policy.backup.machine", "targets": {"resourceIds": [machine]}}}),
     );
     let pa = policy_adapter(&rt);
-    let pid = pa
-        .create(&p, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let pid = env.create(pa, &p).await;
     let location = env.plan(&pid)["settings"]["destination"]["location"].clone();
     assert_eq!(
         location,
         json!({"type": "VAULT", "settings": {"name": "nas-backups", "storage_type": "NETWORK_SHARE", "uri": "smb://nas/backups", "credentials": cred, "use_policy_credentials": false}})
     );
 
-    // Two runs leave one archive with two backups at the destination.
-    for _ in 0..2 {
+    // Two on-demand runs leave one archive with two backups at the destination.
+    let mut p = p;
+    for request in ["first", "second"] {
         env.sim.state.settle();
-        let body = json!({"state": "RUNNING", "policy_id": pid});
-        let client = reqwest_like_run(&env, &body).await;
-        assert_eq!(client, 202);
+        p.metadata.annotations = Some([(RUN_REQUESTED_AT.to_string(), request.to_string())].into());
+        let o = env.observe(pa, &p, &pid).await;
+        env.update(pa, &p, &pid, &o).await;
         env.sim.state.settle();
     }
-    let o = va
-        .observe(&v, Some(&cred), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(va, &v, &cred).await;
     assert_eq!(o.at_provider.backup_count, Some(2));
     assert!(o.at_provider.last_backup.is_some());
     assert_eq!(o.at_provider.details["archiveCount"], "1");
@@ -120,60 +124,22 @@ async fn plans_name_the_registered_credentials_and_the_vault_reports_their_backu
         "NETWORK_SHARE"
     );
     assert_eq!(
-        pa.observe(&p, Some(&pid), &env.ctx(true, None))
+        env.observe_fresh(pa, &p, &pid)
             .await
-            .unwrap()
             .at_provider
             .associated_vaults,
         vec![cred.clone()]
     );
 }
 
-/// Start a run the way the console would (through the API, outside the adapter).
-async fn reqwest_like_run(env: &Env, body: &serde_json::Value) -> u16 {
-    rampart::tls::install_crypto_provider();
-    let http = reqwest::Client::new();
-    let token: serde_json::Value = http
-        .post(format!("{}/idp/token", env.sim.url()))
-        .basic_auth("admin", Some("admin-password"))
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    http.post(format!("{}/api/v1/policy_applications:run", env.sim.url()))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn a_changed_secret_replaces_the_record() {
-    let mut env = Env::start().await;
-    env.add_secret(
-        "nas-login",
-        &[("identity", "backup-svc"), ("secret", "old")],
-    );
+    let mut env = with_login("old").await;
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let v = share_vault(None);
-    let stored = a
-        .observe(&v, None, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .desired_hash;
+    let (old, stored) = register(&env, a, &v).await;
     let applied = stored.as_deref();
-    let old = a
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
 
     env.add_secret(
         "nas-login",
@@ -202,11 +168,7 @@ async fn a_changed_secret_replaces_the_record() {
         .await
         .unwrap();
     assert!(!o.exists, "gone: the engine registers the new secret");
-    let new = a
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let new = env.create(a, &v).await;
     assert_ne!(new, old);
     assert_eq!(
         env.sim.state.world.lock().unwrap().credentials[&new].secret,
@@ -216,22 +178,12 @@ async fn a_changed_secret_replaces_the_record() {
 
 #[tokio::test]
 async fn vendor_side_changes_are_reported_and_corrected() {
-    let mut env = Env::start().await;
-    env.add_secret("nas-login", &[("identity", "backup-svc"), ("secret", "s")]);
+    let env = with_login("s").await;
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let v = share_vault(None);
-    let stored = a
-        .observe(&v, None, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .desired_hash;
+    let (id, stored) = register(&env, a, &v).await;
     let hash = stored.as_deref();
-    let id = a
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
 
     let edit = rampart::simulators::cyberbackup::control::CredentialsEdit {
         scope_type: Some("folder".into()),
@@ -250,11 +202,7 @@ async fn vendor_side_changes_are_reported_and_corrected() {
             .unwrap()
             .exists
     );
-    let id = a
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &v).await;
     assert!(
         a.observe(&v, Some(&id), &env.ctx(true, hash))
             .await
@@ -275,8 +223,7 @@ async fn vendor_side_changes_are_reported_and_corrected() {
 
 #[tokio::test]
 async fn adoption_by_external_name_keeps_the_existing_record() {
-    let mut env = Env::start().await;
-    env.add_secret("nas-login", &[("identity", "backup-svc"), ("secret", "s")]);
+    let env = with_login("s").await;
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let existing = a
@@ -285,15 +232,10 @@ async fn adoption_by_external_name_keeps_the_existing_record() {
         .unwrap()
         .external_name;
     let v = share_vault(Some(&existing));
-    let o = a
-        .observe(&v, Some(&existing), &env.ctx(true, None))
-        .await
-        .unwrap();
+    let o = env.observe_fresh(a, &v, &existing).await;
     assert!(o.exists && o.drift.is_empty());
     env.sim.control().reset_counters();
-    a.update(&v, &existing, &o, &env.ctx(false, None))
-        .await
-        .unwrap();
+    env.update(a, &v, &existing, &o).await;
     assert!(
         env.writes().is_empty(),
         "nothing to send: the secret cannot be read back"
@@ -302,16 +244,11 @@ async fn adoption_by_external_name_keeps_the_existing_record() {
 
 #[tokio::test]
 async fn deletion_removes_the_record_and_tolerates_its_absence() {
-    let mut env = Env::start().await;
-    env.add_secret("nas-login", &[("identity", "u"), ("secret", "s")]);
+    let env = with_login("s").await;
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let v = share_vault(None);
-    let id = a
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &v).await;
     assert_eq!(
         a.delete(&v, &id, &env.ctx(false, None)).await.unwrap(),
         Deleted::Gone
@@ -335,16 +272,9 @@ async fn a_vault_without_credentials_has_nothing_at_the_vendor() {
         None,
     );
     env.sim.control().reset_counters();
-    let id = a
-        .create(&v, &env.ctx(false, None))
-        .await
-        .unwrap()
-        .external_name;
+    let id = env.create(a, &v).await;
     assert_eq!(id, "F:/local_auto_backups/");
-    let o = a
-        .observe(&v, Some(&id), &env.ctx(false, None))
-        .await
-        .unwrap();
+    let o = env.observe(a, &v, &id).await;
     assert!(o.exists && o.drift.is_empty());
     assert_eq!(o.desired_hash, None);
     assert_eq!(
@@ -375,8 +305,7 @@ async fn a_missing_secret_waits_and_a_secret_without_keys_is_refused() {
 
 #[tokio::test]
 async fn steady_state_vaults_cost_list_pages_and_one_credentials_read_per_poll_interval() {
-    let mut env = Env::start().await;
-    env.add_secret("nas-login", &[("identity", "u"), ("secret", "s")]);
+    let env = with_login("s").await;
     let rt = env.runtime().await;
     let a = vault_adapter(&rt);
     let mut vaults = Vec::new();
@@ -384,11 +313,7 @@ async fn steady_state_vaults_cost_list_pages_and_one_credentials_read_per_poll_i
         let mut v = share_vault(None);
         v.metadata.name = Some(format!("nas-{i}"));
         v.spec.cyber_backup.as_mut().unwrap().name = Some(format!("nas-{i}"));
-        let id = a
-            .create(&v, &env.ctx(false, None))
-            .await
-            .unwrap()
-            .external_name;
+        let id = env.create(a, &v).await;
         vaults.push((v, id));
     }
     let mut world = env.restarted(100);

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use rampart::api::common::{ManagedStatus, ProviderConfigKind};
 use rampart::api::provider_config::ProviderConfigCommon;
 use rampart::api::{Policy, PolicySpec, Vault, VaultSpec};
-use rampart::engine::external::{CallContext, External};
+use rampart::engine::external::{CallContext, External, Observation};
 use rampart::engine::hub::{CredentialSet, ProviderKey, SecretString, VendorRuntime};
+use rampart::engine::managed::Managed;
 use rampart::engine::refs::{RefKey, RefTarget};
 use rampart::engine::testkit::TestWorld;
 use rampart::simulators::cyberbackup::{CyberBackupSim, SimConfig};
@@ -56,9 +57,11 @@ impl Env {
         Env { sim, world, key }
     }
 
-    /// A second operator (a restart): same simulator, nothing cached.
+    /// A second operator (a restart): same simulator, nothing cached, the `store` Vault
+    /// resolved.
     pub fn restarted(&self, page_size: i32) -> TestWorld {
-        let world = TestWorld::new();
+        let mut world = TestWorld::new();
+        put_vault(&mut world, &store());
         world.source.set(
             self.key.clone(),
             provider_spec(&self.sim.url(), page_size),
@@ -73,6 +76,63 @@ impl Env {
 
     pub fn ctx<'a>(&'a self, fresh: bool, hash: Option<&'a str>) -> CallContext<'a> {
         self.world.ctx(MARKER, fresh, hash)
+    }
+
+    /// Create through the adapter; the external name.
+    pub async fn create<K: Managed>(&self, a: &dyn External<K>, cr: &K) -> String {
+        a.create(cr, &self.ctx(false, None))
+            .await
+            .unwrap()
+            .external_name
+    }
+
+    /// Observe by external name, from the snapshot.
+    pub async fn observe<K: Managed>(
+        &self,
+        a: &dyn External<K>,
+        cr: &K,
+        id: &str,
+    ) -> Observation<K::Observation> {
+        a.observe(cr, Some(id), &self.ctx(false, None))
+            .await
+            .unwrap()
+    }
+
+    /// Observe by external name, listing the vendor again (as after a poll interval).
+    pub async fn observe_fresh<K: Managed>(
+        &self,
+        a: &dyn External<K>,
+        cr: &K,
+        id: &str,
+    ) -> Observation<K::Observation> {
+        a.observe(cr, Some(id), &self.ctx(true, None))
+            .await
+            .unwrap()
+    }
+
+    pub async fn update<K: Managed>(
+        &self,
+        a: &dyn External<K>,
+        cr: &K,
+        id: &str,
+        o: &Observation<K::Observation>,
+    ) {
+        a.update(cr, id, o, &self.ctx(false, None)).await.unwrap()
+    }
+
+    /// Observe, check the drift reported, correct it: the writes the correction took.
+    pub async fn correct<K: Managed>(
+        &self,
+        a: &dyn External<K>,
+        cr: &K,
+        id: &str,
+        drift: &[&str],
+    ) -> Vec<(String, u64)> {
+        let o = self.observe(a, cr, id).await;
+        assert_eq!(drift_fields(&o), drift);
+        self.sim.control().reset_counters();
+        self.update(a, cr, id, &o).await;
+        self.writes()
     }
 
     pub fn count(&self, op: &str) -> u64 {
@@ -183,6 +243,15 @@ pub fn vault(name: &str, block: Value, external: Option<&str>) -> Vault {
         );
     }
     v
+}
+
+/// The destination most tests write to: a location without credentials, known by its name.
+pub fn store() -> Vault {
+    vault(
+        "store",
+        json!({"name": "customer-dg09", "uri": "E:"}),
+        Some("customer-dg09"),
+    )
 }
 
 pub fn policy_adapter(rt: &Arc<dyn VendorRuntime>) -> &dyn External<Policy> {

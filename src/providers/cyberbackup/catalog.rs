@@ -125,6 +125,16 @@ impl Catalog {
             .await
     }
 
+    /// The applications of one plan, from the shared collection.
+    pub async fn applications_of(&self, id: &str, fresh: bool) -> VendorResult<Vec<Application>> {
+        Ok(self
+            .applications(fresh)
+            .await?
+            .get(id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
     /// The applications of one plan, read now (the document's polling call, §2.9.2.1), and
     /// recorded in the shared collection.
     pub async fn plan_applications(&self, id: &str) -> VendorResult<Vec<Application>> {

@@ -263,13 +263,7 @@ impl External<Policy> for PolicyAdapter {
             });
         };
         let pid = plan_id(&plan.id);
-        let mut apps = self
-            .catalog
-            .applications(ctx.fresh)
-            .await?
-            .get(&pid)
-            .cloned()
-            .unwrap_or_default();
+        let mut apps = self.catalog.applications_of(&pid, ctx.fresh).await?;
         let (mut from, mut pending) = self.run_state(cr, &pid, &apps);
         let deploying = apps
             .iter()
@@ -407,13 +401,7 @@ impl External<Policy> for PolicyAdapter {
             plan.enabled = wanted.plan.enabled;
         }
         self.catalog.upsert_plan(plan);
-        let apps = self
-            .catalog
-            .applications(false)
-            .await?
-            .get(&pid)
-            .cloned()
-            .unwrap_or_default();
+        let apps = self.catalog.applications_of(&pid, false).await?;
         let changes = targets::changes(&wanted.contexts, &targets::applied(&apps));
         if !changes.apply.is_empty() {
             let issues = self.apply(&pid, &changes.apply).await?;
@@ -426,13 +414,7 @@ impl External<Policy> for PolicyAdapter {
         if !changes.apply.is_empty() || !changes.revoke.is_empty() {
             self.catalog.plan_applications(&pid).await?;
         }
-        let current = self
-            .catalog
-            .applications(false)
-            .await?
-            .get(&pid)
-            .cloned()
-            .unwrap_or_default();
+        let current = self.catalog.applications_of(&pid, false).await?;
         if let (true, Some(requested)) = (self.run_state(cr, &pid, &current).1, run::requested(cr))
         {
             tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, policy = %pid, requested, "starting an on-demand run");

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use super::query;
 use super::state::{SimApplication, SimRun, new_id, stamp};
 use super::{
-    Answer, AppState, ListParams, bad_request, json_body, no_content, not_found, ok_json, views,
+    Answer, ApiError, AppState, ListParams, bad_request, json_body, no_content, not_found, ok_json,
+    views,
 };
 
 const ALIASES: [(&str, &str); 2] = [("policy_id", "policy.id"), ("context_id", "context.id")];
@@ -59,6 +60,13 @@ pub async fn list(
     ))
 }
 
+fn policy_id(body: &Value) -> Result<String, ApiError> {
+    body.get("policy_id")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| bad_request("policy_id is required"))
+}
+
 fn ids(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
@@ -72,13 +80,7 @@ fn ids(v: Option<&Value>) -> Vec<String> {
 
 pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
     let body = json_body(&headers, &body)?;
-    let Some(policy_id) = body
-        .get("policy_id")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-    else {
-        return Err(bad_request("policy_id is required"));
-    };
+    let policy_id = policy_id(&body)?;
     let contexts = ids(body.pointer("/context/items"));
     if contexts.is_empty() {
         return Err(bad_request("context.items must list resource ids"));
@@ -187,13 +189,7 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_ascii_uppercase();
-    let Some(policy_id) = body
-        .get("policy_id")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-    else {
-        return Err(bad_request("policy_id is required"));
-    };
+    let policy_id = policy_id(&body)?;
     let contexts = ids(body.get("context_ids"));
     let config = app.sim.config();
     let now = app.sim.now();

@@ -29,13 +29,7 @@ pub async fn list_resources(
 ) -> Answer {
     let items: Vec<Value> = app
         .sim
-        .world
-        .lock()
-        .unwrap()
-        .resources
-        .values()
-        .map(views::resource)
-        .collect();
+        .read(|w| w.resources.values().map(views::resource).collect());
     let (page, cursors, _) =
         ListParams { pairs }.apply(items, &[], app.sim.config().default_limit)?;
     list_body(page, Some(json!({"cursors": cursors})))
@@ -114,16 +108,12 @@ pub async fn list_archives(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Answer {
-    app.sim.tick();
-    let items: Vec<Value> = app
-        .sim
-        .world
-        .lock()
-        .unwrap()
-        .archives
-        .values()
-        .map(|a| views::archive(a, TENANT))
-        .collect();
+    let items: Vec<Value> = app.sim.read(|w| {
+        w.archives
+            .values()
+            .map(|a| views::archive(a, TENANT))
+            .collect()
+    });
     let params = ListParams { pairs };
     let paged = params.get("limit").is_some();
     let (page, cursors, _) = params.apply(items, &[("vaults", "vault_id")], usize::MAX)?;
@@ -135,16 +125,9 @@ pub async fn list_backups(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Answer {
-    app.sim.tick();
     let items: Vec<Value> = app
         .sim
-        .world
-        .lock()
-        .unwrap()
-        .backups
-        .iter()
-        .map(|b| views::backup(b, TENANT))
-        .collect();
+        .read(|w| w.backups.iter().map(|b| views::backup(b, TENANT)).collect());
     let params = ListParams { pairs };
     let count = params
         .get("count")

@@ -79,15 +79,12 @@ pub async fn list(
     State(app): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Answer {
-    let items: Vec<Value> = app
-        .sim
-        .world
-        .lock()
-        .unwrap()
-        .policies
-        .values()
-        .map(|p| views::policy(p, true))
-        .collect();
+    let items: Vec<Value> = app.sim.read(|w| {
+        w.policies
+            .values()
+            .map(|p| views::policy(p, true))
+            .collect()
+    });
     let (page, cursors, _) =
         ListParams { pairs }.apply(items, &[], app.sim.config().default_limit)?;
     let wrapped: Vec<Value> = page.into_iter().map(|p| json!({"policy": p})).collect();

@@ -210,6 +210,12 @@ impl SimState {
         *self.offset.lock().unwrap() += by;
     }
 
+    /// Read the world as it is now (what the clock says happened applied first).
+    pub fn read<T>(&self, f: impl FnOnce(&World) -> T) -> T {
+        self.tick();
+        f(&self.world.lock().unwrap())
+    }
+
     pub fn config(&self) -> SimConfig {
         self.config.lock().unwrap().clone()
     }
