@@ -1,6 +1,7 @@
 //! Cyber Backup 18.5: Policy = protection plan plus its applications, Vault = backup
 //! destination (location + registered credentials), observed through archives and backups.
 
+pub mod applications;
 pub mod catalog;
 pub mod client;
 pub mod error_body;

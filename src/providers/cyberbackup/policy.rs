@@ -4,16 +4,14 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::catalog::Catalog;
-use super::filter::{Filter, Query};
+use super::filter::Query;
 use super::location::location_json;
-use super::run::StartedRun;
 use super::settings::{
     DesiredPlan, FieldError, PlanInputs, desired_plan, is_owned, merge, patch_body,
 };
@@ -25,12 +23,6 @@ use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
 };
 use crate::engine::refs::RefKey;
-use crate::providers::error::VendorResult;
-
-/// Contexts per revoke call, so the query string stays short.
-const REVOKE_BATCH: usize = 50;
-/// How long update waits for a started run to show up before leaving it to observe.
-const RUN_START_WAIT: Duration = Duration::from_secs(20);
 
 pub struct PolicyAdapter {
     pub catalog: Arc<Catalog>,
@@ -161,90 +153,6 @@ impl PolicyAdapter {
                 .is_none_or(|f| Some(f.requested_at.as_str()) != requested);
         (from, pending)
     }
-
-    async fn apply(&self, pid: &str, contexts: &[String]) -> VendorResult<Vec<String>> {
-        let body = json!({"policy_id": pid, "context": {"items": contexts}});
-        let resp = self
-            .catalog
-            .client
-            .send_json(
-                "POST /policy_applications",
-                Method::POST,
-                "/policy_applications".into(),
-                &body,
-            )
-            .await?;
-        Ok(issues_text(&resp.body))
-    }
-
-    async fn revoke(&self, pid: &str, contexts: &[String]) -> VendorResult<Vec<String>> {
-        let mut issues = Vec::new();
-        for batch in contexts.chunks(REVOKE_BATCH) {
-            let q = Query::new()
-                .filter("policy_id", Filter::Eq(pid.into()))
-                .filter("context_id", Filter::Or(batch.to_vec()));
-            match self
-                .catalog
-                .client
-                .delete(
-                    "DELETE /policy_applications",
-                    "/policy_applications".into(),
-                    &q,
-                )
-                .await
-            {
-                Ok(resp) => issues.extend(issues_text(&resp.body)),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(issues)
-    }
-
-    fn warn(&self, pid: &str, issues: Vec<String>) {
-        if !issues.is_empty() {
-            tracing::warn!(vendor = VENDOR, policy = pid, issues = ?issues, "Cyber Backup accepted the change with warnings");
-            self.catalog
-                .warnings
-                .lock()
-                .unwrap()
-                .insert(pid.to_string(), issues);
-        }
-    }
-
-    async fn start_run(&self, pid: &str, requested_at: &str) -> VendorResult<()> {
-        let started_at = jiff::Timestamp::now();
-        // §2.10.4.7: without context_ids the plan runs on everything it is applied to.
-        let body = json!({"state": "RUNNING", "policy_id": pid});
-        self.catalog
-            .client
-            .send_json(
-                "POST /policy_applications:run",
-                Method::POST,
-                "/policy_applications:run".into(),
-                &body,
-            )
-            .await?;
-        self.catalog.runs.lock().unwrap().insert(
-            pid.to_string(),
-            StartedRun {
-                requested_at: requested_at.to_string(),
-                started_at,
-            },
-        );
-        // §2.9.2: 202 carries no handle; poll the applications until the run shows.
-        let deadline = tokio::time::Instant::now() + RUN_START_WAIT;
-        let mut pause = Duration::from_millis(100);
-        loop {
-            let apps = self.catalog.plan_applications(pid).await?;
-            if run::began_since(&apps, started_at) || tokio::time::Instant::now() + pause > deadline
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(2));
-        }
-    }
 }
 
 #[async_trait]
@@ -336,8 +244,8 @@ impl External<Policy> for PolicyAdapter {
         if !contexts.is_empty() {
             // The plan exists now: a failed apply is reported as drift and retried by update,
             // never by creating the plan again.
-            match self.apply(&pid, &contexts).await {
-                Ok(issues) => self.warn(&pid, issues),
+            match self.catalog.apply(&pid, &contexts).await {
+                Ok(issues) => self.catalog.warn(&pid, issues),
                 Err(e) => {
                     tracing::warn!(vendor = VENDOR, policy = %pid, error = %e, "applying the new plan failed; will retry")
                 }
@@ -377,7 +285,7 @@ impl External<Policy> for PolicyAdapter {
                 .client
                 .send_json("PATCH /policies/{id}", Method::PATCH, path, &body)
                 .await?;
-            self.warn(&pid, issues_text(&resp.body));
+            self.catalog.warn(&pid, issues_text(&resp.body));
             let element = &body["subject"]["policy"][0];
             merge(
                 &mut plan.settings,
@@ -404,12 +312,12 @@ impl External<Policy> for PolicyAdapter {
         let apps = self.catalog.applications_of(&pid, false).await?;
         let changes = targets::changes(&wanted.contexts, &targets::applied(&apps));
         if !changes.apply.is_empty() {
-            let issues = self.apply(&pid, &changes.apply).await?;
-            self.warn(&pid, issues);
+            let issues = self.catalog.apply(&pid, &changes.apply).await?;
+            self.catalog.warn(&pid, issues);
         }
         if !changes.revoke.is_empty() {
-            let issues = self.revoke(&pid, &changes.revoke).await?;
-            self.warn(&pid, issues);
+            let issues = self.catalog.revoke(&pid, &changes.revoke).await?;
+            self.catalog.warn(&pid, issues);
         }
         if !changes.apply.is_empty() || !changes.revoke.is_empty() {
             self.catalog.plan_applications(&pid).await?;
@@ -418,7 +326,7 @@ impl External<Policy> for PolicyAdapter {
         if let (true, Some(requested)) = (self.run_state(cr, &pid, &current).1, run::requested(cr))
         {
             tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, policy = %pid, requested, "starting an on-demand run");
-            self.start_run(&pid, requested).await?;
+            self.catalog.start_run(&pid, requested).await?;
         }
         Ok(())
     }
@@ -434,8 +342,8 @@ impl External<Policy> for PolicyAdapter {
         let apps = self.catalog.plan_applications(&pid).await?;
         let contexts: Vec<String> = targets::applied(&apps).into_iter().collect();
         if !contexts.is_empty() {
-            let issues = self.revoke(&pid, &contexts).await?;
-            self.warn(&pid, issues);
+            let issues = self.catalog.revoke(&pid, &contexts).await?;
+            self.catalog.warn(&pid, issues);
         }
         let deleted = self
             .catalog
