@@ -292,3 +292,37 @@ async fn reads_are_repeated_on_50x_as_the_document_advises() {
         "one call and two repeats"
     );
 }
+
+#[tokio::test]
+async fn a_run_requested_before_the_plan_is_deployed_waits_for_the_deployment() {
+    let mut env = Env::start().await;
+    let machine = env.resource_id("DESKTOP-JRPTA4A");
+    let mut p = nightly(&mut env, &machine);
+    request_run(&mut p, "at creation");
+    let rt = env.runtime().await;
+    let a = policy_adapter(&rt);
+    let id = env.create(a, &p).await;
+    let o = env.observe(a, &p, &id).await;
+    assert_eq!(drift_fields(&o), vec![DRIFT_FIELD]);
+    env.update(a, &p, &id, &o).await;
+    assert_eq!(
+        env.count("POST /api/v1/policy_applications:run"),
+        0,
+        "still deploying"
+    );
+
+    env.sim.state.settle();
+    let o = env.observe(a, &p, &id).await;
+    assert_eq!(
+        drift_fields(&o),
+        vec![DRIFT_FIELD],
+        "the request is still pending"
+    );
+    env.update(a, &p, &id, &o).await;
+    assert_eq!(env.count("POST /api/v1/policy_applications:run"), 1);
+    let run = env.observe(a, &p, &id).await.at_provider.last_run.unwrap();
+    assert_eq!(
+        (run.requested_at.as_str(), run.state.as_str()),
+        ("at creation", "Running")
+    );
+}

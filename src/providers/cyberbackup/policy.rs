@@ -190,7 +190,7 @@ impl External<Policy> for PolicyAdapter {
             .get(&pid)
             .cloned()
             .unwrap_or_default();
-        let last_run = from.map(|f| f.report(&apps));
+        let last_run = from.map(|f| f.report(&apps, jiff::Timestamp::now()));
         let at_provider = policy_view::observation(&plan, &apps, last_run, &warnings);
         let mut obs = Observation {
             exists: true,
@@ -323,8 +323,13 @@ impl External<Policy> for PolicyAdapter {
             self.catalog.plan_applications(&pid).await?;
         }
         let current = self.catalog.applications_of(&pid, false).await?;
-        if let (true, Some(requested)) = (self.run_state(cr, &pid, &current).1, run::requested(cr))
-        {
+        let deployed = current
+            .iter()
+            .all(|a| a.deployment_state().as_deref() == Some("DEPLOYED"));
+        let pending = self.run_state(cr, &pid, &current).1;
+        // A run asked for while the plan deploys waits: the vendor runs only deployed
+        // applications, and the request stays pending (drift) until then.
+        if let (true, true, Some(requested)) = (pending, deployed, run::requested(cr)) {
             tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, policy = %pid, requested, "starting an on-demand run");
             self.catalog.start_run(&pid, requested).await?;
         }

@@ -19,6 +19,9 @@ pub const FAILED: &str = "Failed";
 /// Vendor and operator clocks differ; a run is matched to a request with this much slack.
 const CLOCK_SLACK: SignedDuration = SignedDuration::from_secs(60);
 
+/// How long an accepted run may take to show up before it counts as not started.
+const NOT_STARTED_AFTER: SignedDuration = SignedDuration::from_mins(15);
+
 /// The drift field of a pending run request.
 pub const DRIFT_FIELD: &str = "metadata.annotations[rampart.dev/run-requested-at]";
 
@@ -75,10 +78,10 @@ pub struct StartedFrom {
 
 impl StartedFrom {
     /// What `status.atProvider.lastRun` should say now.
-    pub fn report(&self, apps: &[Application]) -> OnDemandRun {
+    pub fn report(&self, apps: &[Application], now: Timestamp) -> OnDemandRun {
         match (&self.reported, self.finished) {
             (Some(r), true) => r.clone(),
-            _ => outcome(&self.requested_at, self.started_at, apps),
+            _ => outcome(&self.requested_at, self.started_at, apps, now),
         }
     }
 }
@@ -126,7 +129,12 @@ pub fn track(
 }
 
 /// The state of a run started at `started_at`, from the plan's applications.
-pub fn outcome(requested_at: &str, started_at: Timestamp, apps: &[Application]) -> OnDemandRun {
+pub fn outcome(
+    requested_at: &str,
+    started_at: Timestamp,
+    apps: &[Application],
+    now: Timestamp,
+) -> OnDemandRun {
     let mut run = OnDemandRun {
         requested_at: requested_at.to_string(),
         state: STARTED.to_string(),
@@ -161,6 +169,20 @@ pub fn outcome(requested_at: &str, started_at: Timestamp, apps: &[Application]) 
     }
     let ran = |a: &&Application| parse(a.last_runtime.as_deref()).is_some_and(|t| t >= since);
     if !apps.iter().all(|a| ran(&a)) {
+        // 202 promises nothing (an agent offline, a plan still deploying): give up waiting
+        // after a while rather than report "Started" forever.
+        if now.duration_since(started_at) > NOT_STARTED_AFTER {
+            run.state = FAILED.into();
+            let idle: Vec<&str> = apps
+                .iter()
+                .filter(|a| !ran(a))
+                .map(|a| a.context.id.as_str())
+                .collect();
+            run.message = Some(format!(
+                "the vendor accepted the run but did not start it on {}",
+                idle.join(", ")
+            ));
+        }
         return run;
     }
     let succeeded = |a: &&Application| {
@@ -221,6 +243,7 @@ mod tests {
                 "2024-11-29T06:22:51Z",
                 "2024-11-28T11:13:45Z",
             )],
+            t("2024-11-29T06:22:00Z"),
         );
         assert_eq!(r.state, RUNNING);
         assert_eq!(r.message.as_deref(), Some("m1: 40%"));
@@ -239,6 +262,7 @@ mod tests {
                 "2024-11-29T06:22:38Z",
                 "2024-11-29T06:23:49Z",
             )],
+            t("2024-11-29T06:22:30Z"),
         );
         assert_eq!(r.state, SUCCEEDED);
         assert_eq!(r.finished_at.as_deref(), Some("2024-11-29T06:23:49Z"));
@@ -256,8 +280,30 @@ mod tests {
                 "2024-11-29T06:22:38Z",
                 "2024-11-29T06:23:49Z",
             )],
+            t("2024-11-29T08:00:00Z"),
         );
         assert_eq!(r.state, STARTED);
+    }
+
+    #[test]
+    fn an_accepted_run_that_never_starts_fails_after_a_while() {
+        let idle = [app(
+            "IDLE",
+            "OK",
+            "2024-11-29T06:22:38Z",
+            "2024-11-29T06:23:49Z",
+        )];
+        let at = t("2024-11-29T08:00:00Z");
+        assert_eq!(
+            outcome("r1", at, &idle, t("2024-11-29T08:14:00Z")).state,
+            STARTED
+        );
+        let r = outcome("r1", at, &idle, t("2024-11-29T08:16:00Z"));
+        assert_eq!(r.state, FAILED);
+        assert_eq!(
+            r.message.as_deref(),
+            Some("the vendor accepted the run but did not start it on m1")
+        );
     }
 
     #[test]
@@ -271,10 +317,20 @@ mod tests {
                 "2024-11-29T06:22:38Z",
                 "2024-11-28T11:13:45Z",
             )],
+            t("2024-11-29T06:22:30Z"),
         );
         assert_eq!(r.state, FAILED);
         assert_eq!(r.message.as_deref(), Some("m1: ERROR"));
-        assert_eq!(outcome("r1", t("2024-11-29T06:22:30Z"), &[]).state, FAILED);
+        assert_eq!(
+            outcome(
+                "r1",
+                t("2024-11-29T06:22:30Z"),
+                &[],
+                t("2024-11-29T06:22:30Z")
+            )
+            .state,
+            FAILED
+        );
     }
 
     fn reported_run(requested: &str, state: &str) -> OnDemandRun {
@@ -308,7 +364,11 @@ mod tests {
         let done = reported_run("r1", SUCCEEDED);
         let f = track(Some("r1"), Some(&done), None, &[]).unwrap();
         assert!(f.finished);
-        assert_eq!(f.report(&[]), done, "a final outcome is not recomputed");
+        assert_eq!(
+            f.report(&[], Timestamp::now()),
+            done,
+            "a final outcome is not recomputed"
+        );
         let running = reported_run("r1", RUNNING);
         let f = track(None, Some(&running), None, &[]).unwrap();
         assert!(!f.finished);
@@ -318,14 +378,14 @@ mod tests {
             "2024-11-29T06:22:38Z",
             "2024-11-29T06:23:49Z",
         )];
-        assert_eq!(f.report(&apps).state, SUCCEEDED);
+        assert_eq!(f.report(&apps, Timestamp::now()).state, SUCCEEDED);
     }
 
     #[test]
     fn a_time_valued_request_is_recognised_from_the_vendor_after_a_restart() {
         let apps = [app("RUNNING", "running", "2024-11-29T06:22:51Z", "")];
         let f = track(Some("2024-11-29T06:22:00Z"), None, None, &apps).unwrap();
-        assert_eq!(f.report(&apps).state, RUNNING);
+        assert_eq!(f.report(&apps, Timestamp::now()).state, RUNNING);
         assert_eq!(track(Some("not-a-time"), None, None, &apps), None);
         assert_eq!(track(None, None, None, &apps), None);
     }
