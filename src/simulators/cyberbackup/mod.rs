@@ -25,6 +25,13 @@ use serde_json::{Value, json};
 use super::harness::{SimControl, SimServer};
 pub use state::{SimConfig, SimState};
 
+/// The "All" group (§2.10.1.5 `parent_group_ids`).
+pub const ALL_GROUP_ID: &str = "301d1574-849e-4714-859f-3a2ec12a218b";
+/// The dynamic group of §2.10.1.5.
+pub const DYNAMIC_GROUP_ID: &str = "054b939a-3627-41c9-a351-151be3de0980";
+/// The machine of §2.10.1.8.
+pub const DESKTOP_ID: &str = "23effcf6-2798-4631-9a52-5785bf3af657";
+
 /// What every handler gets.
 #[derive(Clone)]
 pub struct AppState {
@@ -39,12 +46,18 @@ pub struct CyberBackupSim {
 }
 
 impl CyberBackupSim {
-    /// Start on `addr` (`127.0.0.1:0` for a free port) with one administrator account and the
-    /// resources a fresh installation shows: the "All" group and two machines.
+    /// Start on `addr` (`127.0.0.1:0` for a free port) with the configured administrator
+    /// accounts and the resources of the document's examples: the "All" group, a dynamic group
+    /// and two machines (ids as the document prints them where it prints one).
     pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<CyberBackupSim> {
         let sim = Arc::new(SimState::new(config));
-        sim.add_resource("All", "resource.group.all");
-        sim.add_resource("DESKTOP-JRPTA4A", "resource.machine");
+        sim.add_resource_with_id(ALL_GROUP_ID, "All", "resource.group.all");
+        sim.add_resource_with_id(
+            DYNAMIC_GROUP_ID,
+            "Dynamic group",
+            "resource.group.computers",
+        );
+        sim.add_resource_with_id(DESKTOP_ID, "DESKTOP-JRPTA4A", "resource.machine");
         sim.add_resource("win10x64simple", "resource.machine");
         let control = SimControl::new(vendor_error);
         let app = AppState {

@@ -262,8 +262,14 @@ impl SimState {
         }
     }
 
+    /// Register a resource as an agent would; its new id.
     pub fn add_resource(&self, name: &str, type_: &str) -> String {
-        let id = new_id();
+        self.add_resource_with_id(&new_id(), name, type_)
+    }
+
+    /// Register a resource under a known id (the document's example ids, for fixtures).
+    pub fn add_resource_with_id(&self, id: &str, name: &str, type_: &str) -> String {
+        let id = id.to_ascii_lowercase();
         let r = SimResource {
             id: id.clone(),
             name: name.to_string(),
