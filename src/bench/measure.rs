@@ -20,30 +20,50 @@ pub struct ProcStats {
 /// the Linux default `USER_HZ`).
 pub fn proc_stats(pid: u32) -> Option<ProcStats> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()?;
+    let rss_kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may contain spaces) start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some(ProcStats { rss_mib: rss_kib / 1024.0, cpu_seconds: (utime + stime) / 100.0 })
+    Some(ProcStats {
+        rss_mib: rss_kib / 1024.0,
+        cpu_seconds: (utime + stime) / 100.0,
+    })
 }
 
 /// `Ready=True` at the current generation, read from the object's JSON.
 pub fn ready_now<K: serde::Serialize>(obj: &K) -> bool {
     let v = serde_json::to_value(obj).unwrap_or_default();
     v["status"]["observedGeneration"] == v["metadata"]["generation"]
-        && v["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        && v["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
 }
 
 /// Wait until `n` objects in `api` are Ready; returns when that happened, or None on timeout.
 pub async fn all_ready<K>(api: Api<K>, n: usize, timeout: Duration) -> Option<Instant>
 where
-    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize + Send + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + Send
+        + 'static,
 {
     let mut ready: HashMap<String, bool> = HashMap::new();
-    let stream = watcher(api, watcher::Config::default()).default_backoff().applied_objects();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .applied_objects();
     futures::pin_mut!(stream);
     let deadline = tokio::time::Instant::now() + timeout;
     loop {

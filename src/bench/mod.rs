@@ -129,7 +129,13 @@ impl Operator {
     fn start(server: &TestApiServer, concurrency: u16) -> Result<Self, BenchError> {
         let log = std::fs::File::create(server.data_dir.join("operator.log")).map_err(other)?;
         let child = Command::new(std::env::current_exe().map_err(other)?)
-            .args(["run", "--metrics-addr", &format!("127.0.0.1:{}", free_port()), "--concurrency", &concurrency.to_string()])
+            .args([
+                "run",
+                "--metrics-addr",
+                &format!("127.0.0.1:{}", free_port()),
+                "--concurrency",
+                &concurrency.to_string(),
+            ])
             .args(["--log", "warn"])
             .env("KUBECONFIG", server.kubeconfig_path())
             .stdout(log.try_clone().map_err(other)?)
@@ -176,16 +182,31 @@ fn object<K: serde::de::DeserializeOwned>(kind: &str, name: &str, spec: Value) -
 }
 
 /// Create `objects`, wait until all are Ready, and compare with the rate-limit floor.
-async fn converge<K>(api: &Api<K>, objects: Vec<K>, creates_per_object: f64, qps: f64, sim: &SimControl) -> Result<Convergence, BenchError>
+async fn converge<K>(
+    api: &Api<K>,
+    objects: Vec<K>,
+    creates_per_object: f64,
+    qps: f64,
+    sim: &SimControl,
+) -> Result<Convergence, BenchError>
 where
-    K: Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
 {
     let n = objects.len();
     sim.reset_counters();
     let started = Instant::now();
     let waiter = tokio::spawn(all_ready(api.clone(), n, Duration::from_secs(3600)));
     create_all(api, objects).await?;
-    let done = waiter.await.map_err(other)?.ok_or_else(|| other("objects did not become Ready within an hour"))?;
+    let done = waiter
+        .await
+        .map_err(other)?
+        .ok_or_else(|| other("objects did not become Ready within an hour"))?;
     let seconds = done.duration_since(started).as_secs_f64();
     let floor = n as f64 * creates_per_object / qps;
     Ok(Convergence {
@@ -197,31 +218,62 @@ where
     })
 }
 
-async fn provider(client: &Client, name: &str, spec: Value, secret: Value) -> Result<(), BenchError> {
-    let s: Secret = serde_json::from_value(json!({"metadata": {"name": format!("{name}-creds")}, "stringData": secret})).map_err(other)?;
-    Api::<Secret>::namespaced(client.clone(), NS).create(&PostParams::default(), &s).await?;
+async fn provider(
+    client: &Client,
+    name: &str,
+    spec: Value,
+    secret: Value,
+) -> Result<(), BenchError> {
+    let s: Secret = serde_json::from_value(
+        json!({"metadata": {"name": format!("{name}-creds")}, "stringData": secret}),
+    )
+    .map_err(other)?;
+    Api::<Secret>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &s)
+        .await?;
     let mut spec = spec;
     spec["credentials"] = json!({"secretRef": {"name": format!("{name}-creds")}});
     let pc: ProviderConfig = object("ProviderConfig", name, spec);
     let pcs = Api::<ProviderConfig>::namespaced(client.clone(), NS);
     pcs.create(&PostParams::default(), &pc).await?;
-    all_ready(pcs, 1, Duration::from_secs(60)).await.ok_or_else(|| other(format!("provider {name} not Ready")))?;
+    all_ready(pcs, 1, Duration::from_secs(60))
+        .await
+        .ok_or_else(|| other(format!("provider {name} not Ready")))?;
     Ok(())
 }
 
 async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     eprintln!("== N = {n}: starting the API server, simulators and operator");
     let server = TestApiServer::start().await?;
-    let out = server.kubectl_with_stdin(&["apply", "--server-side", "-f", "-"], Some(&crate::api::crds_yaml()));
+    let out = server.kubectl_with_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        Some(&crate::api::crds_yaml()),
+    );
     if !out.status.success() {
         return Err(other(String::from_utf8_lossy(&out.stderr)));
     }
-    server.kubectl(&["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
+    server.kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd",
+        "--all",
+        "--timeout=60s",
+    ]);
     server.kubectl(&["create", "namespace", NS]);
     let client = server.client().await?;
-    let vendor_faults = Faults { latency_ms: opts.latency_ms, rate_limit_qps: Some(opts.vendor_qps), rate_limit_burst: Some(opts.vendor_qps), ..Default::default() };
-    let cbr = CbrSim::start(CbrSimConfig::default(), "127.0.0.1:0".parse().unwrap()).await.map_err(other)?;
-    let (ideco_server, _ideco) = ideco::start("127.0.0.1:0".parse().unwrap(), IdecoSimOptions::default()).await.map_err(other)?;
+    let vendor_faults = Faults {
+        latency_ms: opts.latency_ms,
+        rate_limit_qps: Some(opts.vendor_qps),
+        rate_limit_burst: Some(opts.vendor_qps),
+        ..Default::default()
+    };
+    let cbr = CbrSim::start(CbrSimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .map_err(other)?;
+    let (ideco_server, _ideco) =
+        ideco::start("127.0.0.1:0".parse().unwrap(), IdecoSimOptions::default())
+            .await
+            .map_err(other)?;
     let operator = Operator::start(&server, opts.concurrency)?;
     // The budget matches the vendor's limit with a small burst, so the floor is honest.
     let budget = json!({"qps": opts.vendor_qps, "burst": 5, "maxInFlight": 16});
@@ -273,10 +325,24 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     cbr.control().set_faults(Faults::default());
     let latency = change_latency(opts, n, &vaults, &cbr).await?;
     eprintln!("   {latency:?}");
-    Ok(Run { n, vaults: vault_run, policies: policy_run, firewall_rules: rule_run, steady_state: steady, change_to_vendor_call_ms: latency })
+    Ok(Run {
+        n,
+        vaults: vault_run,
+        policies: policy_run,
+        firewall_rules: rule_run,
+        steady_state: steady,
+        change_to_vendor_call_ms: latency,
+    })
 }
 
-async fn steady_state(opts: &BenchOptions, n: usize, nf: usize, operator: &Operator, cbr: &SimControl, ideco: &SimControl) -> SteadyState {
+async fn steady_state(
+    opts: &BenchOptions,
+    n: usize,
+    nf: usize,
+    operator: &Operator,
+    cbr: &SimControl,
+    ideco: &SimControl,
+) -> SteadyState {
     // Let the create burst's requeues settle into the periodic rhythm first.
     tokio::time::sleep(Duration::from_secs(opts.poll_interval_seconds)).await;
     cbr.reset_counters();
@@ -300,22 +366,40 @@ async fn steady_state(opts: &BenchOptions, n: usize, nf: usize, operator: &Opera
         // Vaults (paged by 1000), policies (one unpaged list), one firewall section.
         expected_list_calls_per_resync: pages(n) + 1.0 + if nf > 0 { 1.0 } else { 0.0 },
         rss_mib: after.rss_mib,
-        cpu_percent_of_a_core: 100.0 * (after.cpu_seconds - before.cpu_seconds) / window.as_secs_f64(),
+        cpu_percent_of_a_core: 100.0 * (after.cpu_seconds - before.cpu_seconds)
+            / window.as_secs_f64(),
     }
 }
 
 /// Time from a spec change to the vendor call it causes (arrival at the simulator, before the
 /// simulator's own latency), for `opts.changes` changes made one at a time.
-async fn change_latency(opts: &BenchOptions, n: usize, vaults: &Api<Vault>, cbr: &CbrSim) -> Result<Latency, BenchError> {
+async fn change_latency(
+    opts: &BenchOptions,
+    n: usize,
+    vaults: &Api<Vault>,
+    cbr: &CbrSim,
+) -> Result<Latency, BenchError> {
     cbr.control().record_requests();
     let mut samples = Vec::new();
     for i in 0..opts.changes {
         let name = format!("v{:05}", (i * 7919) % n);
         let v = vaults.get(&name).await?;
-        let id = v.metadata.annotations.as_ref().and_then(|a| a.get("rampart.dev/external-name")).cloned().ok_or_else(|| other("no external name"))?;
+        let id = v
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("rampart.dev/external-name"))
+            .cloned()
+            .ok_or_else(|| other("no external name"))?;
         let size = v.spec.huawei_cbr.as_ref().map(|c| c.size_gb).unwrap_or(100) + 10;
         let started = Instant::now();
-        vaults.patch(&name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"huaweiCbr": {"sizeGB": size}}}))).await?;
+        vaults
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"huaweiCbr": {"sizeGB": size}}})),
+            )
+            .await?;
         let wanted = format!("PUT /v3/{PROJECT}/vaults/{id}");
         let deadline = started + Duration::from_secs(30);
         loop {
@@ -324,7 +408,9 @@ async fn change_latency(opts: &BenchOptions, n: usize, vaults: &Api<Vault>, cbr:
                 break;
             }
             if Instant::now() > deadline {
-                return Err(other(format!("no vendor call within 30 s of changing {name}")));
+                return Err(other(format!(
+                    "no vendor call within 30 s of changing {name}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -345,7 +431,11 @@ pub fn markdown(r: &Results) -> String {
     );
     s.push_str("| N | kind | to all Ready (s) | floor (s) | ratio | vendor calls / object |\n|---|---|---|---|---|---|\n");
     for run in &r.runs {
-        for (kind, c) in [("Vault", &run.vaults), ("Policy", &run.policies), ("FirewallRule", &run.firewall_rules)] {
+        for (kind, c) in [
+            ("Vault", &run.vaults),
+            ("Policy", &run.policies),
+            ("FirewallRule", &run.firewall_rules),
+        ] {
             s.push_str(&format!(
                 "| {} | {kind} | {:.1} | {:.1} | {:.2} | {:.2} |\n",
                 c.objects, c.seconds, c.floor_seconds, c.ratio_to_floor, c.vendor_calls_per_object
@@ -358,7 +448,13 @@ pub fn markdown(r: &Results) -> String {
         let total: f64 = st.calls_per_resync.values().sum();
         s.push_str(&format!(
             "| {} | {:.1} | {:.0} | {:.1} | {:.2} | {:.0} / {:.0} |\n",
-            run.n, total, st.expected_list_calls_per_resync, st.rss_mib, st.cpu_percent_of_a_core, run.change_to_vendor_call_ms.p50, run.change_to_vendor_call_ms.p99
+            run.n,
+            total,
+            st.expected_list_calls_per_resync,
+            st.rss_mib,
+            st.cpu_percent_of_a_core,
+            run.change_to_vendor_call_ms.p50,
+            run.change_to_vendor_call_ms.p99
         ));
     }
     s
@@ -374,7 +470,9 @@ pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
         vendor_latency_ms: opts.latency_ms,
         poll_interval_seconds: opts.poll_interval_seconds,
         concurrency: opts.concurrency,
-        cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         runs,
     };
     let out = std::path::Path::new(&opts.out);

@@ -118,9 +118,16 @@ impl SimControl {
     }
 
     /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
-    pub fn first_request_after(&self, after: Instant, matches: impl Fn(&str) -> bool) -> Option<Instant> {
+    pub fn first_request_after(
+        &self,
+        after: Instant,
+        matches: impl Fn(&str) -> bool,
+    ) -> Option<Instant> {
         let log = self.log.lock().unwrap();
-        log.as_ref()?.iter().find(|(t, r)| *t >= after && matches(r)).map(|(t, _)| *t)
+        log.as_ref()?
+            .iter()
+            .find(|(t, r)| *t >= after && matches(r))
+            .map(|(t, _)| *t)
     }
 
     /// The current token generation. A simulator stamps each token it issues with it and
@@ -164,7 +171,10 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
     let operation = format!("{} {}", req.method(), template);
     ctl.count_request(operation.clone());
     if let Some(log) = ctl.log.lock().unwrap().as_mut() {
-        log.push((Instant::now(), format!("{} {}", req.method(), req.uri().path())));
+        log.push((
+            Instant::now(),
+            format!("{} {}", req.method(), req.uri().path()),
+        ));
     }
     let f = ctl.faults();
     if f.only_operation

@@ -1,5 +1,6 @@
 //! Stateful HTTP simulators of each vendor API, written from the documents in seeds/.
 
+pub mod cyberbackup;
 pub mod harness;
 pub mod huawei_cbr;
 pub mod ideco;

@@ -201,9 +201,8 @@ pub fn observation(p: &Policy) -> PolicyObservation {
             .iter()
             .map(|a| a.vault_id.clone())
             .collect(),
-        last_success: None,
-        next_run: None,
         details,
+        ..Default::default()
     }
 }
 
