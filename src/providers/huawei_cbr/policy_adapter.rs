@@ -33,10 +33,21 @@ impl CbrPolicies {
     ) -> ExternalResult<Option<Policy>> {
         let policies = self.shared.policies(fresh).await?;
         Ok(match id {
-            Some(id) => policies.get(id).cloned(),
-            // CBR policies have no tags: the deterministic name is the ownership marker, and
-            // only an exact, unique match is adopted.
+            Some(id) => match policies.get(id) {
+                Some(p) => Some(p.clone()),
+                // Not in the snapshot: adopted after the last list, or gone. Ask.
+                None => match self.shared.client.get_policy(id).await {
+                    Ok(p) => {
+                        self.shared.policies.upsert(p.id.clone(), p.clone());
+                        Some(p)
+                    }
+                    Err(e) if e.is_not_found() => None,
+                    Err(e) => return Err(e.into()),
+                },
+            },
             None => {
+                // CBR policies have no tags: the deterministic name is the ownership marker,
+                // and only an exact, unique match is adopted.
                 let mut same = policies.values().filter(|p| p.name == name);
                 match (same.next(), same.next()) {
                     (Some(p), None) => Some(p.clone()),
