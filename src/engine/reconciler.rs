@@ -452,8 +452,12 @@ async fn cleanup<K: Managed>(obj: &K, api: &Api<K>, ctx: &Context) -> Result<Act
         return Ok(Action::await_change());
     }
     let allowed = Allowed::from_policies(&obj.managed().management_policies);
-    if obj.deletion_policy() == DeletionPolicy::Orphan || !allowed.delete {
-        let why = if allowed.delete {
+    // Uninstalling the CRDs deletes every object; that must never delete vendor objects.
+    let uninstalling = crd_terminating::<K>(ctx).await?;
+    if obj.deletion_policy() == DeletionPolicy::Orphan || !allowed.delete || uninstalling {
+        let why = if uninstalling {
+            "the CustomResourceDefinition is being uninstalled"
+        } else if allowed.delete {
             "deletionPolicy is Orphan"
         } else {
             "managementPolicies exclude Delete"
@@ -534,6 +538,20 @@ async fn cleanup<K: Managed>(obj: &K, api: &Api<K>, ctx: &Context) -> Result<Act
             .await;
             Err(e)
         }
+    }
+}
+
+/// Whether this kind's CRD is being deleted (an uninstall), in which case objects are released
+/// without touching the vendor.
+async fn crd_terminating<K: Managed>(ctx: &Context) -> Result<bool, Error> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let crds: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
+    let name = format!("{}.{}", K::plural(&()), K::group(&()));
+    match crds.get_opt(&name).await {
+        Ok(Some(crd)) => Ok(crd.metadata.deletion_timestamp.is_some()),
+        // Gone already: certainly an uninstall.
+        Ok(None) => Ok(true),
+        Err(e) => Err(e.into()),
     }
 }
 

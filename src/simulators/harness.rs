@@ -64,6 +64,7 @@ pub struct SimControl {
     counters: Mutex<BTreeMap<String, u64>>,
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
+    throttled: AtomicU64,
     error_body: ErrorBody,
 }
 
@@ -75,6 +76,7 @@ impl SimControl {
             counters: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
             error_body,
         })
     }
@@ -103,6 +105,11 @@ impl SimControl {
             .unwrap_or(0)
     }
 
+    /// Requests answered 429 (rate limit or injected), since the last reset.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::SeqCst)
+    }
+
     /// All counted requests.
     pub fn total(&self) -> u64 {
         self.counters.lock().unwrap().values().sum()
@@ -110,11 +117,22 @@ impl SimControl {
 
     pub fn reset_counters(&self) {
         self.counters.lock().unwrap().clear();
+        self.throttled.store(0, Ordering::SeqCst);
     }
 
     /// Start (or restart, emptied) the request log used to time individual calls.
     pub fn record_requests(&self) {
         *self.log.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// Arrival times of the logged requests whose "METHOD /path" satisfies `matches`.
+    pub fn request_times(&self, matches: impl Fn(&str) -> bool) -> Vec<Instant> {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .flatten()
+            .filter(|(_, r)| matches(r))
+            .map(|(t, _)| *t)
+            .collect()
     }
 
     /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
@@ -234,6 +252,7 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
 }
 
 fn throttled(ctl: &SimControl, retry_after_secs: u64) -> Response {
+    ctl.throttled.fetch_add(1, Ordering::SeqCst);
     let mut r = (ctl.error_body)(StatusCode::TOO_MANY_REQUESTS, "too many requests");
     r.headers_mut().insert(
         "retry-after",

@@ -4,6 +4,7 @@
 mod admission;
 mod cbr;
 mod cbr_world;
+mod cyberbackup;
 mod ideco;
 mod rs_server;
 mod support;
