@@ -236,6 +236,19 @@ async fn sync<K: Managed>(
                 .await;
             }
         }
+        if pending {
+            // The vendor may hold an object from the interrupted create that its API gives no
+            // way to find (Cyber Backup credentials have no list call). Say so before creating.
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                "CreatePendingNotFound",
+                "Observe",
+                "a create was interrupted before its result was recorded and the vendor shows no object with this object's ownership marker; creating again (if the vendor cannot be searched, check it for a leftover)".into(),
+            )
+            .await;
+        }
         if !allowed.create {
             let msg =
                 "the vendor object does not exist and managementPolicies do not include Create"
