@@ -2,5 +2,6 @@
 //! leader election, the CRDs uninstalled. Each test has its own control plane; run them one at
 //! a time (`--test-threads=1`).
 
+mod control_plane;
 mod crash;
 mod plane;

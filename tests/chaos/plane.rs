@@ -92,10 +92,6 @@ impl Plane {
         }
     }
 
-    pub fn operator_pid(&self, i: usize) -> u32 {
-        self.operators[i].id()
-    }
-
     /// Everything every operator logged, for secret greps and diagnostics.
     pub fn logs(&self) -> String {
         (1..=self.log_seq)
