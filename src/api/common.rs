@@ -5,7 +5,20 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Which kind of provider configuration a managed object points at.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    JsonSchema,
+)]
 pub enum ProviderConfigKind {
     /// A namespaced ProviderConfig in the object's own namespace.
     #[default]
@@ -66,7 +79,9 @@ impl Allowed {
     /// Resolve `managementPolicies`; an empty list means the default `["*"]`.
     pub fn from_policies(policies: &[ManagementAction]) -> Self {
         let has = |a: ManagementAction| {
-            policies.is_empty() || policies.contains(&ManagementAction::All) || policies.contains(&a)
+            policies.is_empty()
+                || policies.contains(&ManagementAction::All)
+                || policies.contains(&a)
         };
         Allowed {
             observe: true,

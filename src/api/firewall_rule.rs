@@ -18,12 +18,36 @@ use super::vendors::ideco::IdecoFirewallRule;
     shortname = "rfw",
     category = "rampart",
     doc = "One Ideco firewall rule in a section (forward, input, dnat, snat, log), owned by rampart and kept at its declared place among rules people edit by hand.",
-    printcolumn(name = "READY", type_ = "string", json_path = ".status.conditions[?(@.type=='Ready')].status"),
-    printcolumn(name = "SYNCED", type_ = "string", json_path = ".status.conditions[?(@.type=='Synced')].status"),
-    printcolumn(name = "EXTERNAL-NAME", type_ = "string", json_path = ".metadata.annotations.rampart\\.dev/external-name"),
-    printcolumn(name = "SECTION", type_ = "string", json_path = ".status.atProvider.section"),
-    printcolumn(name = "POSITION", type_ = "integer", json_path = ".status.atProvider.position"),
-    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Ready')].status"
+    ),
+    printcolumn(
+        name = "SYNCED",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Synced')].status"
+    ),
+    printcolumn(
+        name = "EXTERNAL-NAME",
+        type_ = "string",
+        json_path = ".metadata.annotations.rampart\\.dev/external-name"
+    ),
+    printcolumn(
+        name = "SECTION",
+        type_ = "string",
+        json_path = ".status.atProvider.section"
+    ),
+    printcolumn(
+        name = "POSITION",
+        type_ = "integer",
+        json_path = ".status.atProvider.position"
+    ),
+    printcolumn(
+        name = "AGE",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[kube(derive = "PartialEq")]
 #[serde(rename_all = "camelCase")]

@@ -23,12 +23,33 @@ use super::vendors::{
     shortname = "rpol",
     category = "rampart",
     doc = "A backup policy: a Huawei CBR policy, a RuBackup global schedule rule or a Cyber Backup protection plan, with a portable schedule and retention.",
-    printcolumn(name = "READY", type_ = "string", json_path = ".status.conditions[?(@.type=='Ready')].status"),
-    printcolumn(name = "SYNCED", type_ = "string", json_path = ".status.conditions[?(@.type=='Synced')].status"),
-    printcolumn(name = "EXTERNAL-NAME", type_ = "string", json_path = ".metadata.annotations.rampart\\.dev/external-name"),
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Ready')].status"
+    ),
+    printcolumn(
+        name = "SYNCED",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Synced')].status"
+    ),
+    printcolumn(
+        name = "EXTERNAL-NAME",
+        type_ = "string",
+        json_path = ".metadata.annotations.rampart\\.dev/external-name"
+    ),
     printcolumn(name = "SCHEDULE", type_ = "string", json_path = ".spec.schedule.cron"),
-    printcolumn(name = "NEXT-RUN", type_ = "string", json_path = ".status.atProvider.nextRun", priority = 1),
-    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "NEXT-RUN",
+        type_ = "string",
+        json_path = ".status.atProvider.nextRun",
+        priority = 1
+    ),
+    printcolumn(
+        name = "AGE",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[kube(derive = "PartialEq")]
 #[serde(rename_all = "camelCase")]

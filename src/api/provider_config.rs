@@ -85,7 +85,11 @@ fn default_max_in_flight() -> i32 {
 
 impl Default for ApiBudget {
     fn default() -> Self {
-        ApiBudget { qps: default_qps(), burst: default_burst(), max_in_flight: default_max_in_flight() }
+        ApiBudget {
+            qps: default_qps(),
+            burst: default_burst(),
+            max_in_flight: default_max_in_flight(),
+        }
     }
 }
 
@@ -150,11 +154,31 @@ pub struct CelRule {
 
 /// The CEL rules that tie the vendor block to `type`: a block of another vendor is refused.
 const PROVIDER_BLOCK_RULES: [CelRule; 5] = [
-    CelRule { rule: "!has(self.huaweiCbr) || self.type == 'HuaweiCbr'", message: "spec.huaweiCbr is only allowed when spec.type is HuaweiCbr", field_path: ".huaweiCbr" },
-    CelRule { rule: "!has(self.ruBackup) || self.type == 'RuBackup'", message: "spec.ruBackup is only allowed when spec.type is RuBackup", field_path: ".ruBackup" },
-    CelRule { rule: "!has(self.cyberBackup) || self.type == 'CyberBackup'", message: "spec.cyberBackup is only allowed when spec.type is CyberBackup", field_path: ".cyberBackup" },
-    CelRule { rule: "!has(self.ideco) || self.type == 'Ideco'", message: "spec.ideco is only allowed when spec.type is Ideco", field_path: ".ideco" },
-    CelRule { rule: "!has(self.rsServer) || self.type == 'RsServer'", message: "spec.rsServer is only allowed when spec.type is RsServer", field_path: ".rsServer" },
+    CelRule {
+        rule: "!has(self.huaweiCbr) || self.type == 'HuaweiCbr'",
+        message: "spec.huaweiCbr is only allowed when spec.type is HuaweiCbr",
+        field_path: ".huaweiCbr",
+    },
+    CelRule {
+        rule: "!has(self.ruBackup) || self.type == 'RuBackup'",
+        message: "spec.ruBackup is only allowed when spec.type is RuBackup",
+        field_path: ".ruBackup",
+    },
+    CelRule {
+        rule: "!has(self.cyberBackup) || self.type == 'CyberBackup'",
+        message: "spec.cyberBackup is only allowed when spec.type is CyberBackup",
+        field_path: ".cyberBackup",
+    },
+    CelRule {
+        rule: "!has(self.ideco) || self.type == 'Ideco'",
+        message: "spec.ideco is only allowed when spec.type is Ideco",
+        field_path: ".ideco",
+    },
+    CelRule {
+        rule: "!has(self.rsServer) || self.type == 'RsServer'",
+        message: "spec.rsServer is only allowed when spec.type is RsServer",
+        field_path: ".rsServer",
+    },
 ];
 
 /// Credentials for the vendor, always from a Secret. Which keys the Secret holds depends on the
@@ -175,7 +199,10 @@ pub struct ProviderConfigCommon {
     #[schemars(extend("x-kubernetes-validations" = [{"rule": "self == oldSelf", "message": "type is immutable"}]))]
     pub type_: ProviderType,
     /// Base URL of the vendor API, for example `https://cbr.ru-moscow-1.hc.sbercloud.ru`.
-    #[schemars(length(min = 8, max = 2048), regex(pattern = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"))]
+    #[schemars(
+        length(min = 8, max = 2048),
+        regex(pattern = r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    )]
     pub endpoint: String,
     /// The Secret holding the credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,7 +271,8 @@ impl ProviderConfigCommon {
         if self.insecure_skip_verify {
             w.push((
                 "InsecureSkipVerify",
-                "TLS verification of the vendor endpoint is disabled (spec.insecureSkipVerify)".to_string(),
+                "TLS verification of the vendor endpoint is disabled (spec.insecureSkipVerify)"
+                    .to_string(),
             ));
         }
         w

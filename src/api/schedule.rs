@@ -12,7 +12,10 @@ pub struct Schedule {
     /// (for example `30 2 * * *` for 02:30 every day, `0 */6 * * 1-5` every six hours on
     /// weekdays). Lists, ranges and steps are allowed; each vendor supports a subset and a
     /// schedule it cannot express is reported with a condition naming the field.
-    #[schemars(length(min = 9, max = 128), regex(pattern = r"^\S+\s+\S+\s+\S+\s+\S+\s+\S+$"))]
+    #[schemars(
+        length(min = 9, max = 128),
+        regex(pattern = r"^\S+\s+\S+\s+\S+\s+\S+\s+\S+$")
+    )]
     pub cron: String,
     /// IANA time zone the cron expression is read in (for example `Europe/Moscow`).
     /// Defaults to `UTC`.

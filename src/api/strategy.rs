@@ -18,12 +18,37 @@ use super::vendors::rubackup::RuBackupStrategy;
     shortname = "rstrat",
     category = "rampart",
     doc = "A RuBackup backup strategy: schedules per backup type, retention, and the rules (client, resource) and administrators that belong to it.",
-    printcolumn(name = "READY", type_ = "string", json_path = ".status.conditions[?(@.type=='Ready')].status"),
-    printcolumn(name = "SYNCED", type_ = "string", json_path = ".status.conditions[?(@.type=='Synced')].status"),
-    printcolumn(name = "EXTERNAL-NAME", type_ = "string", json_path = ".metadata.annotations.rampart\\.dev/external-name"),
-    printcolumn(name = "STATE", type_ = "string", json_path = ".status.atProvider.state"),
-    printcolumn(name = "RULES", type_ = "integer", json_path = ".status.atProvider.ruleCount", priority = 1),
-    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Ready')].status"
+    ),
+    printcolumn(
+        name = "SYNCED",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Synced')].status"
+    ),
+    printcolumn(
+        name = "EXTERNAL-NAME",
+        type_ = "string",
+        json_path = ".metadata.annotations.rampart\\.dev/external-name"
+    ),
+    printcolumn(
+        name = "STATE",
+        type_ = "string",
+        json_path = ".status.atProvider.state"
+    ),
+    printcolumn(
+        name = "RULES",
+        type_ = "integer",
+        json_path = ".status.atProvider.ruleCount",
+        priority = 1
+    ),
+    printcolumn(
+        name = "AGE",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[kube(derive = "PartialEq")]
 #[serde(rename_all = "camelCase")]

@@ -5,7 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{ManagedFields, ManagedStatus};
-use super::vendors::{cyberbackup::CyberBackupVault, huawei_cbr::CbrVault, rubackup::RuBackupVault};
+use super::vendors::{
+    cyberbackup::CyberBackupVault, huawei_cbr::CbrVault, rubackup::RuBackupVault,
+};
 
 /// A backup vault on one vendor system. Set exactly one vendor block, matching the provider type.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -18,12 +20,37 @@ use super::vendors::{cyberbackup::CyberBackupVault, huawei_cbr::CbrVault, ruback
     shortname = "rvault",
     category = "rampart",
     doc = "A backup vault: a Huawei CBR vault, a RuBackup pool or a Cyber Backup destination. Deleting it leaves the vendor vault in place unless deletionPolicy is Delete.",
-    printcolumn(name = "READY", type_ = "string", json_path = ".status.conditions[?(@.type=='Ready')].status"),
-    printcolumn(name = "SYNCED", type_ = "string", json_path = ".status.conditions[?(@.type=='Synced')].status"),
-    printcolumn(name = "EXTERNAL-NAME", type_ = "string", json_path = ".metadata.annotations.rampart\\.dev/external-name"),
-    printcolumn(name = "STATE", type_ = "string", json_path = ".status.atProvider.state"),
-    printcolumn(name = "RESOURCES", type_ = "integer", json_path = ".status.atProvider.resourceCount", priority = 1),
-    printcolumn(name = "AGE", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "READY",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Ready')].status"
+    ),
+    printcolumn(
+        name = "SYNCED",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='Synced')].status"
+    ),
+    printcolumn(
+        name = "EXTERNAL-NAME",
+        type_ = "string",
+        json_path = ".metadata.annotations.rampart\\.dev/external-name"
+    ),
+    printcolumn(
+        name = "STATE",
+        type_ = "string",
+        json_path = ".status.atProvider.state"
+    ),
+    printcolumn(
+        name = "RESOURCES",
+        type_ = "integer",
+        json_path = ".status.atProvider.resourceCount",
+        priority = 1
+    ),
+    printcolumn(
+        name = "AGE",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[kube(derive = "PartialEq")]
 #[serde(rename_all = "camelCase")]
@@ -75,7 +102,11 @@ pub struct VaultObservation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Capacity in GB.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "capacityGB")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "capacityGB"
+    )]
     pub capacity_gb: Option<i64>,
     /// Used capacity in MB.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "usedMB")]

@@ -85,11 +85,16 @@ pub enum ExternalError {
 
 impl ExternalError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ExternalError::InvalidSpec { field: field.into(), message: message.into() }
+        ExternalError::InvalidSpec {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn waiting(message: impl Into<String>) -> Self {
-        ExternalError::Waiting { message: message.into() }
+        ExternalError::Waiting {
+            message: message.into(),
+        }
     }
 }
 
@@ -118,7 +123,12 @@ pub struct CallContext<'a> {
 pub trait External<K: Managed>: Send + Sync {
     /// Read the vendor object. `id` is the external name when known; without one, find the
     /// object by its ownership marker (adoption) or report `exists: false`.
-    async fn observe(&self, cr: &K, id: Option<&str>, ctx: &CallContext<'_>) -> ExternalResult<Observation<K::Observation>>;
+    async fn observe(
+        &self,
+        cr: &K,
+        id: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Observation<K::Observation>>;
 
     /// Create the vendor object and return its id. Only called after an observe said it does
     /// not exist.
@@ -126,7 +136,13 @@ pub trait External<K: Managed>: Send + Sync {
 
     /// Make the vendor object match the spec; `observed` is the observation that found drift.
     /// Send only what differs.
-    async fn update(&self, cr: &K, id: &str, observed: &Observation<K::Observation>, ctx: &CallContext<'_>) -> ExternalResult<()>;
+    async fn update(
+        &self,
+        cr: &K,
+        id: &str,
+        observed: &Observation<K::Observation>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<()>;
 
     /// Delete the vendor object.
     async fn delete(&self, cr: &K, id: &str, ctx: &CallContext<'_>) -> ExternalResult<Deleted>;

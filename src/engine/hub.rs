@@ -35,7 +35,11 @@ impl ProviderKey {
                 namespace: Some(namespace.to_string()),
                 name: r.name.clone(),
             },
-            ProviderConfigKind::ClusterProviderConfig => ProviderKey { kind: r.kind, namespace: None, name: r.name.clone() },
+            ProviderConfigKind::ClusterProviderConfig => ProviderKey {
+                kind: r.kind,
+                namespace: None,
+                name: r.name.clone(),
+            },
         }
     }
 }
@@ -86,7 +90,14 @@ impl CredentialSet {
                 vendor,
                 "read credentials",
                 ErrorKind::Config,
-                format!("Secret {} has no key '{key}'", if self.source.is_empty() { "(none)" } else { &self.source }),
+                format!(
+                    "Secret {} has no key '{key}'",
+                    if self.source.is_empty() {
+                        "(none)"
+                    } else {
+                        &self.source
+                    }
+                ),
             )
         })
     }
@@ -106,7 +117,10 @@ pub struct ResolvedProvider {
 
 impl ResolvedProvider {
     pub fn tls(&self) -> TlsSettings {
-        TlsSettings { ca_bundle: self.spec.ca_bundle.clone(), insecure_skip_verify: self.spec.insecure_skip_verify }
+        TlsSettings {
+            ca_bundle: self.spec.ca_bundle.clone(),
+            insecure_skip_verify: self.spec.insecure_skip_verify,
+        }
     }
 
     pub fn poll_interval(&self) -> std::time::Duration {
@@ -153,7 +167,10 @@ pub enum HubError {
     Credentials { key: ProviderKey, message: String },
     /// Connecting failed (bad endpoint, bad CA bundle, missing Secret key).
     #[error("{key}: {source}")]
-    Connect { key: ProviderKey, source: VendorError },
+    Connect {
+        key: ProviderKey,
+        source: VendorError,
+    },
 }
 
 /// Where the hub reads provider configurations and their Secrets from.
@@ -162,7 +179,11 @@ pub trait ProviderSource: Send + Sync {
     /// The configuration, and a fingerprint that changes whenever it or its Secret changes.
     fn lookup(&self, key: &ProviderKey) -> Result<(ProviderConfigCommon, String), HubError>;
     /// Read the credentials Secret.
-    async fn credentials(&self, key: &ProviderKey, spec: &ProviderConfigCommon) -> Result<CredentialSet, HubError>;
+    async fn credentials(
+        &self,
+        key: &ProviderKey,
+        spec: &ProviderConfigCommon,
+    ) -> Result<CredentialSet, HubError>;
 }
 
 /// Connects a resolved provider to its vendor (see `providers::connect`).
@@ -183,11 +204,20 @@ pub struct ProviderHub {
 
 impl ProviderHub {
     pub fn new(source: Arc<dyn ProviderSource>, connect: Connector) -> Self {
-        ProviderHub { source, connect, entries: Mutex::new(HashMap::new()), build: tokio::sync::Mutex::new(()) }
+        ProviderHub {
+            source,
+            connect,
+            entries: Mutex::new(HashMap::new()),
+            build: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The runtime of the configuration a managed object in `namespace` refers to.
-    pub async fn runtime_for(&self, namespace: &str, r: &ProviderConfigRef) -> Result<Arc<dyn VendorRuntime>, HubError> {
+    pub async fn runtime_for(
+        &self,
+        namespace: &str,
+        r: &ProviderConfigRef,
+    ) -> Result<Arc<dyn VendorRuntime>, HubError> {
         self.runtime(&ProviderKey::for_ref(namespace, r)).await
     }
 
@@ -207,13 +237,22 @@ impl ProviderHub {
             return Ok(rt);
         }
         let credentials = self.source.credentials(key, &spec).await?;
-        let resolved = ResolvedProvider { key: key.clone(), spec, credentials };
-        let runtime = (self.connect)(&resolved).map_err(|source| HubError::Connect { key: key.clone(), source })?;
-        let old = self
-            .entries
-            .lock()
-            .unwrap()
-            .insert(key.clone(), Entry { fingerprint, runtime: runtime.clone() });
+        let resolved = ResolvedProvider {
+            key: key.clone(),
+            spec,
+            credentials,
+        };
+        let runtime = (self.connect)(&resolved).map_err(|source| HubError::Connect {
+            key: key.clone(),
+            source,
+        })?;
+        let old = self.entries.lock().unwrap().insert(
+            key.clone(),
+            Entry {
+                fingerprint,
+                runtime: runtime.clone(),
+            },
+        );
         if let Some(old) = old {
             tracing::info!(provider = %key, "provider configuration or its Secret changed; reconnecting");
             tokio::spawn(async move { old.runtime.shutdown().await });
@@ -223,7 +262,10 @@ impl ProviderHub {
 
     fn cached(&self, key: &ProviderKey, fingerprint: &str) -> Option<Arc<dyn VendorRuntime>> {
         let entries = self.entries.lock().unwrap();
-        entries.get(key).filter(|e| e.fingerprint == fingerprint).map(|e| e.runtime.clone())
+        entries
+            .get(key)
+            .filter(|e| e.fingerprint == fingerprint)
+            .map(|e| e.runtime.clone())
     }
 
     /// Forget a configuration that was deleted.
@@ -236,7 +278,13 @@ impl ProviderHub {
 
     /// Log out of every vendor (operator shutdown).
     pub async fn shutdown(&self) {
-        let all: Vec<_> = self.entries.lock().unwrap().drain().map(|(_, e)| e.runtime).collect();
+        let all: Vec<_> = self
+            .entries
+            .lock()
+            .unwrap()
+            .drain()
+            .map(|(_, e)| e.runtime)
+            .collect();
         for rt in all {
             rt.shutdown().await;
         }

@@ -36,9 +36,17 @@ impl Managed for Vault {
         .find_map(|(set, t)| set.then_some(t))
     }
     fn references(&self) -> Vec<RefKey> {
-        let cbr_policy = self.spec.huawei_cbr.as_ref().and_then(|c| c.policy_ref.as_ref());
+        let cbr_policy = self
+            .spec
+            .huawei_cbr
+            .as_ref()
+            .and_then(|c| c.policy_ref.as_ref());
         cbr_policy
-            .map(|r| RefKey { kind: "Policy", name: r.name.clone(), field: "spec.huaweiCbr.policyRef" })
+            .map(|r| RefKey {
+                kind: "Policy",
+                name: r.name.clone(),
+                field: "spec.huaweiCbr.policyRef",
+            })
             .into_iter()
             .collect()
     }
@@ -71,7 +79,11 @@ impl Managed for Policy {
         self.spec
             .vault_ref
             .as_ref()
-            .map(|r| RefKey { kind: "Vault", name: r.name.clone(), field: "spec.vaultRef" })
+            .map(|r| RefKey {
+                kind: "Vault",
+                name: r.name.clone(),
+                field: "spec.vaultRef",
+            })
             .into_iter()
             .collect()
     }
@@ -91,7 +103,10 @@ impl Managed for Strategy {
         self.status.as_ref()
     }
     fn vendor_block(&self) -> Option<ProviderType> {
-        self.spec.ru_backup.is_some().then_some(ProviderType::RuBackup)
+        self.spec
+            .ru_backup
+            .is_some()
+            .then_some(ProviderType::RuBackup)
     }
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
         runtime.strategy()

@@ -27,7 +27,16 @@ pub trait Managed:
     + 'static
 {
     /// The kind's `status.atProvider` type.
-    type Observation: Clone + Default + Debug + PartialEq + Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static;
+    type Observation: Clone
+        + Default
+        + Debug
+        + PartialEq
+        + Serialize
+        + DeserializeOwned
+        + JsonSchema
+        + Send
+        + Sync
+        + 'static;
 
     /// Kind name, as in the API (`Vault`).
     const KIND: &'static str;
@@ -51,6 +60,8 @@ pub trait Managed:
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>>;
 
     fn deletion_policy(&self) -> DeletionPolicy {
-        self.managed().deletion_policy.unwrap_or(Self::DEFAULT_DELETION_POLICY)
+        self.managed()
+            .deletion_policy
+            .unwrap_or(Self::DEFAULT_DELETION_POLICY)
     }
 }

@@ -34,7 +34,10 @@ impl RefTarget {
             RefTarget::Policy(p) => &p.metadata,
             RefTarget::Secret(_) => return None,
         };
-        meta.annotations.as_ref()?.get(super::annotations::EXTERNAL_NAME).map(String::as_str)
+        meta.annotations
+            .as_ref()?
+            .get(super::annotations::EXTERNAL_NAME)
+            .map(String::as_str)
     }
 }
 
@@ -52,9 +55,15 @@ impl Refs {
     /// The vendor id of a referenced object, or `Waiting` while it has none.
     pub fn external_name(&self, key: &RefKey) -> ExternalResult<&str> {
         match self.found.get(&(key.kind, key.name.clone())) {
-            None => Err(ExternalError::waiting(format!("{}: {} {} does not exist", key.field, key.kind, key.name))),
+            None => Err(ExternalError::waiting(format!(
+                "{}: {} {} does not exist",
+                key.field, key.kind, key.name
+            ))),
             Some(t) => t.external_name().ok_or_else(|| {
-                ExternalError::waiting(format!("{}: {} {} has no external name yet", key.field, key.kind, key.name))
+                ExternalError::waiting(format!(
+                    "{}: {} {} has no external name yet",
+                    key.field, key.kind, key.name
+                ))
             }),
         }
     }

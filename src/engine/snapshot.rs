@@ -25,7 +25,11 @@ pub struct Collection<T> {
 
 impl<T: Clone> Collection<T> {
     pub fn new(ttl: Duration) -> Self {
-        Collection { ttl, state: Mutex::new(None), refresh: tokio::sync::Mutex::new(()) }
+        Collection {
+            ttl,
+            state: Mutex::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+        }
     }
 
     fn current(&self, newer_than: Option<Instant>) -> Option<Arc<BTreeMap<String, T>>> {
@@ -58,7 +62,10 @@ impl<T: Clone> Collection<T> {
         let started = Instant::now();
         let items: BTreeMap<String, T> = load().await?.into_iter().collect();
         let items = Arc::new(items);
-        *self.state.lock().unwrap() = Some(Loaded { at: started, items: items.clone() });
+        *self.state.lock().unwrap() = Some(Loaded {
+            at: started,
+            items: items.clone(),
+        });
         Ok(items)
     }
 
@@ -87,7 +94,9 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn counting_loader(calls: &AtomicUsize) -> impl Future<Output = VendorResult<Vec<(String, u32)>>> + '_ {
+    fn counting_loader(
+        calls: &AtomicUsize,
+    ) -> impl Future<Output = VendorResult<Vec<(String, u32)>>> + '_ {
         async move {
             calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -102,7 +111,12 @@ mod tests {
         let mut tasks = Vec::new();
         for _ in 0..50 {
             let (c, calls) = (c.clone(), calls.clone());
-            tasks.push(tokio::spawn(async move { c.get(false, || counting_loader(&calls)).await.unwrap().len() }));
+            tasks.push(tokio::spawn(async move {
+                c.get(false, || counting_loader(&calls))
+                    .await
+                    .unwrap()
+                    .len()
+            }));
         }
         for t in tasks {
             assert_eq!(t.await.unwrap(), 2);

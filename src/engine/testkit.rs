@@ -20,8 +20,14 @@ pub struct StaticSource {
 
 impl StaticSource {
     pub fn set(&self, key: ProviderKey, spec: ProviderConfigCommon, creds: &[(&str, &str)]) {
-        let values = creds.iter().map(|(k, v)| (k.to_string(), SecretString::new(*v))).collect();
-        let set = CredentialSet { source: format!("test/{}", key.name), values };
+        let values = creds
+            .iter()
+            .map(|(k, v)| (k.to_string(), SecretString::new(*v)))
+            .collect();
+        let set = CredentialSet {
+            source: format!("test/{}", key.name),
+            values,
+        };
         let mut e = self.entries.lock().unwrap();
         let generation = e.get(&key).map(|(_, _, g)| g + 1).unwrap_or(1);
         e.insert(key, (spec, set, generation));
@@ -36,9 +42,15 @@ impl ProviderSource for StaticSource {
         Ok((spec.clone(), generation.to_string()))
     }
 
-    async fn credentials(&self, key: &ProviderKey, _spec: &ProviderConfigCommon) -> Result<CredentialSet, HubError> {
+    async fn credentials(
+        &self,
+        key: &ProviderKey,
+        _spec: &ProviderConfigCommon,
+    ) -> Result<CredentialSet, HubError> {
         let e = self.entries.lock().unwrap();
-        e.get(key).map(|(_, c, _)| c.clone()).ok_or_else(|| HubError::NotFound(key.clone()))
+        e.get(key)
+            .map(|(_, c, _)| c.clone())
+            .ok_or_else(|| HubError::NotFound(key.clone()))
     }
 }
 
@@ -53,12 +65,27 @@ impl TestWorld {
     pub fn new() -> Self {
         let source = Arc::new(StaticSource::default());
         let hub = ProviderHub::new(source.clone(), crate::providers::connect);
-        TestWorld { source, hub, refs: Refs::default() }
+        TestWorld {
+            source,
+            hub,
+            refs: Refs::default(),
+        }
     }
 
     /// A call context for an object whose ownership marker is `marker`.
-    pub fn ctx<'a>(&'a self, marker: &'a str, fresh: bool, last_applied_hash: Option<&'a str>) -> CallContext<'a> {
-        CallContext { marker, fresh, last_applied_hash, refs: &self.refs, hub: &self.hub }
+    pub fn ctx<'a>(
+        &'a self,
+        marker: &'a str,
+        fresh: bool,
+        last_applied_hash: Option<&'a str>,
+    ) -> CallContext<'a> {
+        CallContext {
+            marker,
+            fresh,
+            last_applied_hash,
+            refs: &self.refs,
+            hub: &self.hub,
+        }
     }
 }
 

@@ -21,7 +21,12 @@ pub struct TokenBucket {
 impl TokenBucket {
     pub fn new(qps: f64, burst: f64, now: Instant) -> Self {
         let capacity = burst.max(1.0);
-        TokenBucket { qps: qps.max(0.001), capacity, tokens: capacity, last: now }
+        TokenBucket {
+            qps: qps.max(0.001),
+            capacity,
+            tokens: capacity,
+            last: now,
+        }
     }
 
     /// Take one token at `now`; returns how long the caller must wait before its request may go
@@ -32,7 +37,11 @@ impl TokenBucket {
         self.tokens = (self.tokens + elapsed * self.qps).min(self.capacity);
         self.last = now;
         self.tokens -= 1.0;
-        if self.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-self.tokens / self.qps) }
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.qps)
+        }
     }
 }
 
@@ -49,7 +58,11 @@ impl Budget {
     pub fn new(spec: &ApiBudget) -> Self {
         let max_in_flight = spec.max_in_flight.max(1) as usize;
         Budget {
-            bucket: Mutex::new(TokenBucket::new(spec.qps, spec.burst as f64, Instant::now())),
+            bucket: Mutex::new(TokenBucket::new(
+                spec.qps,
+                spec.burst as f64,
+                Instant::now(),
+            )),
             in_flight: Semaphore::new(max_in_flight),
             not_before: Mutex::new(None),
             max_in_flight,
@@ -58,9 +71,17 @@ impl Budget {
 
     /// Wait until a request may go: a slot in flight, any Retry-After pause over, and a token.
     pub async fn acquire(&self) -> SemaphorePermit<'_> {
-        let permit = self.in_flight.acquire().await.expect("budget semaphore is never closed");
+        let permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("budget semaphore is never closed");
         loop {
-            let pause = self.not_before.lock().unwrap().map(|t| t.saturating_duration_since(Instant::now()));
+            let pause = self
+                .not_before
+                .lock()
+                .unwrap()
+                .map(|t| t.saturating_duration_since(Instant::now()));
             match pause {
                 Some(p) if !p.is_zero() => tokio::time::sleep(p).await,
                 _ => break,
@@ -121,7 +142,11 @@ mod tests {
 
     #[tokio::test]
     async fn in_flight_is_capped() {
-        let budget = Budget::new(&ApiBudget { qps: 1000.0, burst: 1000, max_in_flight: 2 });
+        let budget = Budget::new(&ApiBudget {
+            qps: 1000.0,
+            burst: 1000,
+            max_in_flight: 2,
+        });
         let a = budget.acquire().await;
         let _b = budget.acquire().await;
         assert_eq!(budget.in_flight(), 2);

@@ -48,7 +48,12 @@ pub struct VendorError {
 }
 
 impl VendorError {
-    pub fn new(vendor: &'static str, operation: impl Into<String>, kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub fn new(
+        vendor: &'static str,
+        operation: impl Into<String>,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
         VendorError {
             vendor,
             operation: operation.into(),
@@ -72,7 +77,13 @@ impl VendorError {
 
     /// Whether retrying the same call later can succeed without anything else changing.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, ErrorKind::Transport | ErrorKind::Throttled | ErrorKind::Unavailable | ErrorKind::Protocol)
+        matches!(
+            self.kind,
+            ErrorKind::Transport
+                | ErrorKind::Throttled
+                | ErrorKind::Unavailable
+                | ErrorKind::Protocol
+        )
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -102,10 +113,18 @@ mod tests {
 
     #[test]
     fn message_names_vendor_operation_status_and_code() {
-        let e = VendorError::new("huawei-cbr", "POST /vaults", ErrorKind::Rejected, "Invalid vault capacity.")
-            .with_status(400)
-            .with_code("BackupService.6101");
-        assert_eq!(e.to_string(), "huawei-cbr POST /vaults: HTTP 400 BackupService.6101: Invalid vault capacity.");
+        let e = VendorError::new(
+            "huawei-cbr",
+            "POST /vaults",
+            ErrorKind::Rejected,
+            "Invalid vault capacity.",
+        )
+        .with_status(400)
+        .with_code("BackupService.6101");
+        assert_eq!(
+            e.to_string(),
+            "huawei-cbr POST /vaults: HTTP 400 BackupService.6101: Invalid vault capacity."
+        );
         assert!(!e.is_retryable());
     }
 

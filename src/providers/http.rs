@@ -72,17 +72,27 @@ impl VendorHttp {
             .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = &tls.ca_bundle {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                VendorError::new(vendor, "configure TLS", ErrorKind::Config, format!("caBundle is not a valid PEM bundle: {e}"))
+                VendorError::new(
+                    vendor,
+                    "configure TLS",
+                    ErrorKind::Config,
+                    format!("caBundle is not a valid PEM bundle: {e}"),
+                )
             })?;
             builder = builder.tls_certs_merge(certs);
         }
         if tls.insecure_skip_verify {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
-        let client = builder
-            .build()
-            .map_err(|e| VendorError::new(vendor, "configure HTTP", ErrorKind::Config, e.to_string()))?;
-        Ok(VendorHttp { vendor, base: base.trim_end_matches('/').to_string(), client, budget })
+        let client = builder.build().map_err(|e| {
+            VendorError::new(vendor, "configure HTTP", ErrorKind::Config, e.to_string())
+        })?;
+        Ok(VendorHttp {
+            vendor,
+            base: base.trim_end_matches('/').to_string(),
+            client,
+            budget,
+        })
     }
 
     /// Absolute URL of a path on this endpoint.
@@ -102,7 +112,11 @@ impl VendorHttp {
     /// as `GET /vaults` (used in metrics and error messages; never contains ids or secrets).
     /// 429 pauses the whole endpoint for `Retry-After` and comes back as `Throttled`; other
     /// statuses are returned for the vendor client to interpret.
-    pub async fn execute(&self, operation: &str, request: reqwest::RequestBuilder) -> VendorResult<HttpResponse> {
+    pub async fn execute(
+        &self,
+        operation: &str,
+        request: reqwest::RequestBuilder,
+    ) -> VendorResult<HttpResponse> {
         let _permit = self.budget.acquire().await;
         let started = Instant::now();
         let sent = request.send().await;
@@ -111,7 +125,11 @@ impl VendorHttp {
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
                 match resp.bytes().await {
-                    Ok(body) => Ok(HttpResponse { status, headers, body }),
+                    Ok(body) => Ok(HttpResponse {
+                        status,
+                        headers,
+                        body,
+                    }),
                     Err(e) => Err(self.transport_error(operation, &e)),
                 }
             }
@@ -130,8 +148,13 @@ impl VendorHttp {
                 .map(Duration::from_secs)
                 .unwrap_or(Duration::from_secs(1));
             self.budget.pause_for(after);
-            let mut err = VendorError::new(self.vendor, operation, ErrorKind::Throttled, "vendor asked us to slow down")
-                .with_status(429);
+            let mut err = VendorError::new(
+                self.vendor,
+                operation,
+                ErrorKind::Throttled,
+                "vendor asked us to slow down",
+            )
+            .with_status(429);
             err.retry_after = Some(after);
             return Err(err);
         }
@@ -150,6 +173,11 @@ impl VendorHttp {
         } else {
             "request failed"
         };
-        VendorError::new(self.vendor, operation, ErrorKind::Transport, format!("{what} ({})", self.base))
+        VendorError::new(
+            self.vendor,
+            operation,
+            ErrorKind::Transport,
+            format!("{what} ({})", self.base),
+        )
     }
 }

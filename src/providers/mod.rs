@@ -3,6 +3,7 @@
 pub mod budget;
 pub mod error;
 pub mod http;
+pub mod rubackup;
 
 use std::sync::Arc;
 
@@ -13,6 +14,9 @@ use error::{ErrorKind, VendorError, VendorResult};
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     let t = p.spec.type_;
+    if t == ProviderType::RuBackup {
+        return rubackup::connect(p);
+    }
     Err(VendorError::new(
         "rampart",
         "connect",

@@ -87,7 +87,12 @@ impl SimControl {
 
     /// Requests for one operation.
     pub fn count(&self, operation: &str) -> u64 {
-        self.counters.lock().unwrap().get(operation).copied().unwrap_or(0)
+        self.counters
+            .lock()
+            .unwrap()
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// All counted requests.
@@ -163,8 +168,13 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         return throttled(&ctl, f.retry_after_secs);
     }
     if fail {
-        let status = StatusCode::from_u16(f.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        let status = if status.is_server_error() { status } else { StatusCode::SERVICE_UNAVAILABLE };
+        let status =
+            StatusCode::from_u16(f.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let status = if status.is_server_error() {
+            status
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         return (ctl.error_body)(status, "injected fault");
     }
     let response = next.run(req).await;
@@ -172,7 +182,9 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         // Headers go out, then the body stream fails: the client sees the connection cut.
         let (parts, _) = response.into_parts();
         let broken = futures::stream::once(async {
-            Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other("injected connection drop"))
+            Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+                "injected connection drop",
+            ))
         });
         return Response::from_parts(parts, Body::from_stream(broken));
     }
@@ -181,13 +193,19 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
 
 fn throttled(ctl: &SimControl, retry_after_secs: u64) -> Response {
     let mut r = (ctl.error_body)(StatusCode::TOO_MANY_REQUESTS, "too many requests");
-    r.headers_mut().insert("retry-after", retry_after_secs.max(1).to_string().parse().unwrap());
+    r.headers_mut().insert(
+        "retry-after",
+        retry_after_secs.max(1).to_string().parse().unwrap(),
+    );
     r
 }
 
 fn control_routes(ctl: Arc<SimControl>) -> Router {
     Router::new()
-        .route("/_sim/counters", get(|State(c): State<Arc<SimControl>>| async move { Json(c.counters()) }))
+        .route(
+            "/_sim/counters",
+            get(|State(c): State<Arc<SimControl>>| async move { Json(c.counters()) }),
+        )
         .route(
             "/_sim/faults",
             get(|State(c): State<Arc<SimControl>>| async move { Json(c.faults()) }).put(
@@ -250,7 +268,11 @@ impl SimServer {
                 })
                 .await;
         });
-        Ok(SimServer { addr, control, shutdown: Some(tx) })
+        Ok(SimServer {
+            addr,
+            control,
+            shutdown: Some(tx),
+        })
     }
 }
 

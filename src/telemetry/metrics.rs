@@ -46,29 +46,63 @@ pub struct Metrics {
 }
 
 fn new_histogram() -> Histogram {
-    Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ])
 }
 
 impl Metrics {
     fn new() -> Self {
         let mut registry = Registry::with_prefix("rampart");
         let reconciles = Family::<ReconcileLabels, Counter>::default();
-        let reconcile_duration = Family::<KindLabels, Histogram>::new_with_constructor(new_histogram as fn() -> Histogram);
+        let reconcile_duration = Family::<KindLabels, Histogram>::new_with_constructor(
+            new_histogram as fn() -> Histogram,
+        );
         let vendor_requests = Family::<VendorLabels, Counter>::default();
-        let vendor_duration = Family::<VendorOnly, Histogram>::new_with_constructor(new_histogram as fn() -> Histogram);
+        let vendor_duration = Family::<VendorOnly, Histogram>::new_with_constructor(
+            new_histogram as fn() -> Histogram,
+        );
         let drift_found = Family::<KindLabels, Counter>::default();
         let objects_ready = Family::<KindLabels, Gauge>::default();
-        registry.register("reconciles", "Reconciles by kind and result", reconciles.clone());
-        registry.register("reconcile_duration_seconds", "Reconcile duration by kind", reconcile_duration.clone());
+        registry.register(
+            "reconciles",
+            "Reconciles by kind and result",
+            reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Reconcile duration by kind",
+            reconcile_duration.clone(),
+        );
         registry.register(
             "vendor_requests",
             "Vendor API requests by vendor, operation and HTTP status (or 'transport')",
             vendor_requests.clone(),
         );
-        registry.register("vendor_request_duration_seconds", "Vendor API request duration", vendor_duration.clone());
-        registry.register("drift_found", "Reconciles that found the vendor different from the spec", drift_found.clone());
-        registry.register("objects_ready", "Managed objects whose Ready condition is True", objects_ready.clone());
-        Metrics { registry, reconciles, reconcile_duration, vendor_requests, vendor_duration, drift_found, objects_ready }
+        registry.register(
+            "vendor_request_duration_seconds",
+            "Vendor API request duration",
+            vendor_duration.clone(),
+        );
+        registry.register(
+            "drift_found",
+            "Reconciles that found the vendor different from the spec",
+            drift_found.clone(),
+        );
+        registry.register(
+            "objects_ready",
+            "Managed objects whose Ready condition is True",
+            objects_ready.clone(),
+        );
+        Metrics {
+            registry,
+            reconciles,
+            reconcile_duration,
+            vendor_requests,
+            vendor_duration,
+            drift_found,
+            objects_ready,
+        }
     }
 }
 
@@ -83,26 +117,45 @@ pub fn metrics() -> &'static Metrics {
 pub fn vendor_request(vendor: &str, operation: &str, code: &str, took: Duration) {
     let m = metrics();
     m.vendor_requests
-        .get_or_create(&VendorLabels { vendor: vendor.into(), operation: operation.into(), code: code.into() })
+        .get_or_create(&VendorLabels {
+            vendor: vendor.into(),
+            operation: operation.into(),
+            code: code.into(),
+        })
         .inc();
-    m.vendor_duration.get_or_create(&VendorOnly { vendor: vendor.into() }).observe(took.as_secs_f64());
+    m.vendor_duration
+        .get_or_create(&VendorOnly {
+            vendor: vendor.into(),
+        })
+        .observe(took.as_secs_f64());
 }
 
 /// Record one reconcile.
 pub fn reconcile(kind: &str, result: &str, took: Duration) {
     let m = metrics();
-    m.reconciles.get_or_create(&ReconcileLabels { kind: kind.into(), result: result.into() }).inc();
-    m.reconcile_duration.get_or_create(&KindLabels { kind: kind.into() }).observe(took.as_secs_f64());
+    m.reconciles
+        .get_or_create(&ReconcileLabels {
+            kind: kind.into(),
+            result: result.into(),
+        })
+        .inc();
+    m.reconcile_duration
+        .get_or_create(&KindLabels { kind: kind.into() })
+        .observe(took.as_secs_f64());
 }
 
 /// Record drift found on one object.
 pub fn drift(kind: &str) {
-    metrics().drift_found.get_or_create(&KindLabels { kind: kind.into() }).inc();
+    metrics()
+        .drift_found
+        .get_or_create(&KindLabels { kind: kind.into() })
+        .inc();
 }
 
 /// Text exposition of every metric.
 pub fn encode() -> String {
     let mut out = String::new();
-    prometheus_client::encoding::text::encode(&mut out, &metrics().registry).expect("metrics encode");
+    prometheus_client::encoding::text::encode(&mut out, &metrics().registry)
+        .expect("metrics encode");
     out
 }

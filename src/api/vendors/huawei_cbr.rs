@@ -37,7 +37,10 @@ pub struct CbrProviderSettings {
     pub auth_method: CbrAuthMethod,
     /// IAM endpoint for `Password`, for example `https://iam.ru-moscow-1.hc.sbercloud.ru`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 8, max = 2048), regex(pattern = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"))]
+    #[schemars(
+        length(min = 8, max = 2048),
+        regex(pattern = r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    )]
     pub iam_endpoint: Option<String>,
     /// IAM project name the token is scoped to (`auth.scope.project.name`); defaults to `region`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,7 +72,9 @@ impl CbrObjectType {
 }
 
 /// Type of a protected resource.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
 pub enum CbrResourceType {
     #[serde(rename = "OS::Nova::Server")]
     Server,

@@ -1,0 +1,383 @@
+//! Policy = RuBackup global schedule rule (`/global_schedule`, §8.8.1): one client resource, one
+//! backup type, with its schedule, pool and retention. The PATCH body lacks `client_id`,
+//! `resource_type`, `resource`, `backup_type` and `crypto`: those are set at creation only
+//! (and immutable at admission).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::backend::Backend;
+use super::client::Item;
+use super::common_fields::{self, FieldList};
+use super::fields::{Compare, Desired};
+use super::object;
+use super::refs::{PoolChoice, pool_name};
+use crate::api::Policy;
+use crate::api::policy::PolicyObservation;
+use crate::api::vendors::rubackup::RuBackupPolicy;
+use crate::engine::external::{
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
+};
+
+const WRAPPER: Option<&str> = Some("global_schedule");
+
+/// The Policy adapter.
+pub struct ScheduleRuleAdapter {
+    pub backend: Arc<Backend>,
+}
+
+fn block(cr: &Policy) -> ExternalResult<&RuBackupPolicy> {
+    cr.spec.ru_backup.as_ref().ok_or_else(|| {
+        ExternalError::invalid(
+            "spec.ruBackup",
+            "a Policy on a RuBackup provider needs the ruBackup block",
+        )
+    })
+}
+
+/// Pool names the spec refers to, resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pools {
+    pub pool: Option<String>,
+    pub move_copy: Option<String>,
+}
+
+/// The global schedule rule the Policy asks for.
+pub fn rule_fields(policy: &Policy, pools: Pools, server_tz: &str) -> ExternalResult<Vec<Desired>> {
+    let spec = &policy.spec;
+    let rb = block(policy)?;
+    let p = |f: &str| format!("spec.ruBackup.{f}");
+    let mut f = FieldList::default();
+    f.push("name", p("name"), rb.name.as_str(), Compare::Exact);
+    f.push_create_only(
+        "client_id",
+        p("client"),
+        rb.client.as_str(),
+        Compare::Client,
+    );
+    f.push_create_only(
+        "resource_type",
+        p("resourceType"),
+        rb.resource_type.as_str(),
+        Compare::Exact,
+    );
+    f.push_create_only(
+        "resource",
+        p("resource"),
+        rb.resource.as_str(),
+        Compare::Exact,
+    );
+    if let Some(v) = &rb.backup_type {
+        f.push_create_only("backup_type", p("backupType"), v.as_str(), Compare::Exact);
+    }
+    if let Some(v) = &rb.crypto {
+        f.push_create_only("crypto", p("crypto"), v.as_str(), Compare::Exact);
+    }
+    if spec.vault_ref.is_some() && rb.pool.is_some() {
+        return Err(ExternalError::invalid(
+            p("pool"),
+            "set spec.vaultRef or spec.ruBackup.pool, not both",
+        ));
+    }
+    let pool_path = if rb.pool.is_some() {
+        p("pool")
+    } else {
+        "spec.vaultRef".to_string()
+    };
+    f.opt("pool_id", &pool_path, &pools.pool);
+    f.opt(
+        "storage_capacity",
+        &p("storageCapacity"),
+        &rb.storage_capacity,
+    );
+    f.opt("priority", &p("priority"), &rb.priority);
+    f.validity(&p("validity"), &rb.validity)?;
+    f.opt_interval("periodic_launch", &p("periodicLaunch"), &rb.periodic_launch)?;
+    if let Some((cron, path)) = common_fields::schedule(
+        spec.schedule.as_ref(),
+        "spec.schedule",
+        rb.cron.as_ref(),
+        &p("cron"),
+        server_tz,
+    )? {
+        f.cron("", &path, &cron);
+    }
+    f.verify(&p("verify"), &rb.verify)?;
+    if let Some((duration, path)) = common_fields::storage_duration(
+        spec.retention.as_ref(),
+        "spec.retention",
+        rb.storage_duration.as_ref(),
+        &p("storageDuration"),
+    )? {
+        f.push("storage_duration", path, duration, Compare::Interval);
+    }
+    f.move_copy("", &p("moveCopy"), &rb.move_copy, pools.move_copy)?;
+    f.obsolete(&p("obsoleteCopies"), &rb.obsolete_copies);
+    f.opt(
+        "client_delete_flag",
+        &p("clientDeleteAllowed"),
+        &rb.client_delete_allowed,
+    );
+    f.notifications(
+        &p("notifications"),
+        &rb.notifications,
+        "notify_rule_validity",
+    );
+    f.push(
+        "status",
+        "spec.enabled",
+        if spec.enabled.unwrap_or(true) {
+            "run"
+        } else {
+            "wait"
+        },
+        Compare::Exact,
+    );
+    f.scripts(
+        &p("scripts"),
+        &rb.scripts,
+        [
+            "notify_normal_script",
+            "notify_exception_script",
+            "restore_script",
+        ],
+    );
+    f.parameters(
+        "module_extensions",
+        &p("moduleParameters"),
+        &rb.module_parameters,
+    );
+    f.parameters(
+        "common_modules_extensions",
+        &p("commonModuleParameters"),
+        &rb.common_module_parameters,
+    );
+    Ok(f.0)
+}
+
+fn observation(id: &str, item: &Item) -> PolicyObservation {
+    let schedule: Vec<String> = ["min", "hour", "dom", "mon", "dow"]
+        .iter()
+        .map(|k| object::text(item, k).unwrap_or_else(|| "?".into()))
+        .collect();
+    let details: BTreeMap<String, String> = [
+        ("pool", "pool_id"),
+        ("client", "client_id"),
+        ("resourceType", "resource_type"),
+        ("resource", "resource"),
+        ("backupType", "backup_type"),
+        ("storageDuration", "storage_duration"),
+        ("validityEnd", "validity_end_period"),
+    ]
+    .into_iter()
+    .filter_map(|(name, key)| object::text(item, key).map(|v| (name.to_string(), v)))
+    .collect();
+    PolicyObservation {
+        id: Some(id.to_string()),
+        name: object::text(item, "name"),
+        enabled: object::text(item, "status").map(|s| s == "run"),
+        vendor_schedule: vec![schedule.join(" ")],
+        details,
+        ..Default::default()
+    }
+}
+
+impl ScheduleRuleAdapter {
+    async fn desired(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Vec<Desired>> {
+        let rb = block(cr)?;
+        let provider = &cr.spec.managed.provider_config_ref;
+        let b = &self.backend;
+        let pool = PoolChoice {
+            pool: rb.pool.as_ref(),
+            vault_ref: cr.spec.vault_ref.as_ref(),
+            field: "spec.vaultRef",
+        };
+        let mc = rb.move_copy.as_ref();
+        let move_copy = PoolChoice {
+            pool: mc.and_then(|m| m.pool.as_ref()),
+            vault_ref: mc.and_then(|m| m.vault_ref.as_ref()),
+            field: "spec.ruBackup.moveCopy.vaultRef",
+        };
+        let pools = Pools {
+            pool: pool_name(b, ctx, provider, pool).await?,
+            move_copy: pool_name(b, ctx, provider, move_copy).await?,
+        };
+        rule_fields(cr, pools, &b.server_tz)
+    }
+}
+
+#[async_trait]
+impl External<Policy> for ScheduleRuleAdapter {
+    async fn observe(
+        &self,
+        cr: &Policy,
+        id: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Observation<PolicyObservation>> {
+        let desired = self.desired(cr, ctx).await?;
+        let b = &self.backend;
+        let Some((id, item)) =
+            object::locate(b, &b.schedules, id, &block(cr)?.name, ctx.fresh).await?
+        else {
+            return Ok(Observation::default());
+        };
+        Ok(Observation {
+            exists: true,
+            external_name: Some(id.clone()),
+            drift: object::drift(&desired, &item),
+            at_provider: observation(&id, &item),
+            readiness: object::validity(&item, &b.server_tz),
+            ..Default::default()
+        })
+    }
+
+    async fn create(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
+        let desired = self.desired(cr, ctx).await?;
+        let b = &self.backend;
+        let (id, _) = object::create(b, &b.schedules, &block(cr)?.name, WRAPPER, &desired).await?;
+        Ok(Created { external_name: id })
+    }
+
+    async fn update(
+        &self,
+        cr: &Policy,
+        id: &str,
+        _observed: &Observation<PolicyObservation>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<()> {
+        let desired = self.desired(cr, ctx).await?;
+        object::update(
+            &self.backend,
+            &self.backend.schedules,
+            id,
+            WRAPPER,
+            &desired,
+        )
+        .await
+    }
+
+    async fn delete(
+        &self,
+        _cr: &Policy,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> ExternalResult<Deleted> {
+        object::delete(&self.backend, &self.backend.schedules, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::policy::PolicySpec;
+    use crate::api::schedule::{Retention, Schedule};
+    use serde_json::{Value, json};
+
+    fn policy(rb: RuBackupPolicy) -> Policy {
+        Policy::new(
+            "nightly",
+            PolicySpec {
+                managed: Default::default(),
+                enabled: None,
+                schedule: Some(Schedule {
+                    cron: "30 2 * * 1-5".into(),
+                    time_zone: Some("Europe/Moscow".into()),
+                }),
+                retention: Some(Retention {
+                    keep_days: Some(14),
+                    ..Default::default()
+                }),
+                vault_ref: None,
+                huawei_cbr: None,
+                ru_backup: Some(rb),
+                cyber_backup: None,
+            },
+        )
+    }
+
+    fn rb() -> RuBackupPolicy {
+        RuBackupPolicy {
+            name: "k8s-nightly".into(),
+            client: "db1 (525a99154f3505a2)".into(),
+            resource_type: "File system".into(),
+            resource: "/var/lib/data".into(),
+            backup_type: Some("full".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_create_body_has_the_documents_shape() {
+        let desired = rule_fields(
+            &policy(rb()),
+            Pools {
+                pool: Some("Default".into()),
+                move_copy: None,
+            },
+            "UTC",
+        )
+        .unwrap();
+        let body = object::body(WRAPPER, super::super::fields::create_body(&desired));
+        assert_eq!(
+            body,
+            json!({"data": {"global_schedule": {
+                "name": "k8s-nightly", "client_id": "db1 (525a99154f3505a2)", "resource_type": "File system",
+                "resource": "/var/lib/data", "backup_type": "full", "pool_id": "Default",
+                "min": 30, "hour": 23, "dom": "*", "mon": "*", "dow": "0-4",
+                "storage_duration": "14 days", "status": "run"
+            }}})
+        );
+    }
+
+    #[test]
+    fn fields_missing_from_the_documents_patch_are_create_only() {
+        let desired = rule_fields(&policy(rb()), Pools::default(), "Europe/Moscow").unwrap();
+        let fixed: Vec<&str> = desired
+            .iter()
+            .filter(|d| !d.mutable)
+            .map(|d| d.key.as_str())
+            .collect();
+        assert_eq!(
+            fixed,
+            ["client_id", "resource_type", "resource", "backup_type"]
+        );
+    }
+
+    #[test]
+    fn both_pool_forms_or_both_schedules_are_refused() {
+        let mut p = policy(RuBackupPolicy {
+            pool: Some("Default".into()),
+            ..rb()
+        });
+        p.spec.vault_ref =
+            Some(crate::api::vendors::huawei_cbr::LocalObjectRef { name: "v".into() });
+        assert!(
+            matches!(rule_fields(&p, Pools::default(), "UTC"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ruBackup.pool")
+        );
+        let native = crate::api::vendors::rubackup::RuBackupCron {
+            minute: "0".into(),
+            hour: "1".into(),
+            day_of_month: "*".into(),
+            month: "*".into(),
+            day_of_week: "*".into(),
+        };
+        let p = policy(RuBackupPolicy {
+            cron: Some(native),
+            ..rb()
+        });
+        assert!(
+            matches!(rule_fields(&p, Pools::default(), "UTC"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.schedule")
+        );
+    }
+
+    #[test]
+    fn disabled_policies_wait() {
+        let mut p = policy(rb());
+        p.spec.enabled = Some(false);
+        let desired = rule_fields(&p, Pools::default(), "Europe/Moscow").unwrap();
+        let status = desired.iter().find(|d| d.key == "status").unwrap();
+        assert_eq!(status.value, Value::from("wait"));
+    }
+}
