@@ -13,7 +13,7 @@ use super::client::Item;
 use super::common_fields::{self, FieldList};
 use super::fields::{Compare, Desired};
 use super::object;
-use super::refs::{PoolChoice, pool_name};
+use super::refs::{PoolChoice, Resolver};
 use crate::api::Policy;
 use crate::api::policy::PolicyObservation;
 use crate::api::vendors::rubackup::RuBackupPolicy;
@@ -185,7 +185,12 @@ fn observation(id: &str, item: &Item) -> PolicyObservation {
 }
 
 impl ScheduleRuleAdapter {
-    async fn desired(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Vec<Desired>> {
+    async fn desired(
+        &self,
+        cr: &Policy,
+        ctx: &CallContext<'_>,
+        refs: &mut Resolver,
+    ) -> ExternalResult<Vec<Desired>> {
         let rb = block(cr)?;
         let provider = &cr.spec.managed.provider_config_ref;
         let b = &self.backend;
@@ -201,8 +206,8 @@ impl ScheduleRuleAdapter {
             field: "spec.ruBackup.moveCopy.vaultRef",
         };
         let pools = Pools {
-            pool: pool_name(b, ctx, provider, pool).await?,
-            move_copy: pool_name(b, ctx, provider, move_copy).await?,
+            pool: refs.pool(b, ctx, provider, pool).await?,
+            move_copy: refs.pool(b, ctx, provider, move_copy).await?,
         };
         rule_fields(cr, pools, &b.server_tz)
     }
@@ -216,7 +221,8 @@ impl External<Policy> for ScheduleRuleAdapter {
         id: Option<&str>,
         ctx: &CallContext<'_>,
     ) -> ExternalResult<Observation<PolicyObservation>> {
-        let desired = self.desired(cr, ctx).await?;
+        let mut refs = Resolver::new(false);
+        let desired = self.desired(cr, ctx, &mut refs).await?;
         let b = &self.backend;
         let Some((id, item)) =
             object::locate(b, &b.schedules, id, &block(cr)?.name, ctx.fresh).await?
@@ -228,13 +234,13 @@ impl External<Policy> for ScheduleRuleAdapter {
             external_name: Some(id.clone()),
             drift: object::drift(&desired, &item),
             at_provider: observation(&id, &item),
-            readiness: object::validity(&item, &b.server_tz),
+            readiness: refs.readiness(object::validity(&item, &b.server_tz)),
             ..Default::default()
         })
     }
 
     async fn create(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
-        let desired = self.desired(cr, ctx).await?;
+        let desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
         let b = &self.backend;
         let (id, _) = object::create(b, &b.schedules, &block(cr)?.name, WRAPPER, &desired).await?;
         Ok(Created { external_name: id })
@@ -247,7 +253,7 @@ impl External<Policy> for ScheduleRuleAdapter {
         _observed: &Observation<PolicyObservation>,
         ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
-        let desired = self.desired(cr, ctx).await?;
+        let desired = self.desired(cr, ctx, &mut Resolver::new(false)).await?;
         object::update(
             &self.backend,
             &self.backend.schedules,

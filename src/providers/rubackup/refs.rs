@@ -65,3 +65,50 @@ pub async fn pool_name(
         ))),
     }
 }
+
+/// Resolves the pools of one spec. Strict (create): a reference that cannot be resolved is an
+/// error. Lenient (observe, update): it is left out and recorded in `problems`, so an object
+/// whose Vault was deleted first can still be observed, corrected elsewhere and deleted, while
+/// its status says what is wrong.
+pub struct Resolver {
+    pub strict: bool,
+    pub problems: Vec<String>,
+}
+
+impl Resolver {
+    pub fn new(strict: bool) -> Self {
+        Resolver {
+            strict,
+            problems: Vec::new(),
+        }
+    }
+
+    pub async fn pool(
+        &mut self,
+        backend: &Backend,
+        ctx: &CallContext<'_>,
+        provider: &ProviderConfigRef,
+        choice: PoolChoice<'_>,
+    ) -> ExternalResult<Option<String>> {
+        match pool_name(backend, ctx, provider, choice).await {
+            Err(e @ (ExternalError::Waiting { .. } | ExternalError::InvalidSpec { .. }))
+                if !self.strict =>
+            {
+                self.problems.push(e.to_string());
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
+    /// The readiness to report: unavailable while a reference is unresolved.
+    pub fn readiness(
+        &self,
+        otherwise: crate::engine::external::Readiness,
+    ) -> crate::engine::external::Readiness {
+        match self.problems.is_empty() {
+            true => otherwise,
+            false => crate::engine::external::Readiness::Unavailable(self.problems.join("; ")),
+        }
+    }
+}

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
+use super::VENDOR;
 use super::backend::{Backend, item_name};
 use super::client::Item;
 use super::common_fields::{self, FieldList};
 use super::fields::{Compare, Desired};
 use super::object;
-use super::refs::{PoolChoice, pool_name};
+use super::refs::{PoolChoice, Resolver};
 use super::strategy_members::{AdminPlan, RulePlan, create_rule_body, plan_admins, plan_rules};
 use crate::api::Strategy;
 use crate::api::strategy::StrategyObservation;
@@ -21,6 +22,7 @@ use crate::api::vendors::rubackup::{RuBackupBackupTypeSchedule, RuBackupStrategy
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
 };
+use crate::providers::error::{ErrorKind, VendorError};
 
 /// The backup types: spec block, vendor key prefix, and the spec path of its move target.
 const TYPES: [(&str, &str, &str); 3] = [
@@ -175,7 +177,12 @@ pub struct StrategyAdapter {
 }
 
 impl StrategyAdapter {
-    async fn desired(&self, cr: &Strategy, ctx: &CallContext<'_>) -> ExternalResult<Vec<Desired>> {
+    async fn desired(
+        &self,
+        cr: &Strategy,
+        ctx: &CallContext<'_>,
+        refs: &mut Resolver,
+    ) -> ExternalResult<Vec<Desired>> {
         let rb = block(cr)?;
         let b = &self.backend;
         let provider = &cr.spec.managed.provider_config_ref;
@@ -185,7 +192,7 @@ impl StrategyAdapter {
             field: "spec.ruBackup.vaultRef",
         };
         let mut pools = StrategyPools {
-            pool: pool_name(b, ctx, provider, choice).await?,
+            pool: refs.pool(b, ctx, provider, choice).await?,
             ..Default::default()
         };
         for (((_, _, field), t), target) in TYPES
@@ -199,7 +206,7 @@ impl StrategyAdapter {
                 vault_ref: mc.and_then(|m| m.vault_ref.as_ref()),
                 field,
             };
-            *target = pool_name(b, ctx, provider, choice).await?;
+            *target = refs.pool(b, ctx, provider, choice).await?;
         }
         strategy_fields(rb, &pools, &b.server_tz)
     }
@@ -292,7 +299,8 @@ impl External<Strategy> for StrategyAdapter {
         ctx: &CallContext<'_>,
     ) -> ExternalResult<Observation<StrategyObservation>> {
         let rb = block(cr)?;
-        let desired = self.desired(cr, ctx).await?;
+        let mut refs = Resolver::new(false);
+        let desired = self.desired(cr, ctx, &mut refs).await?;
         let b = &self.backend;
         let Some((id, item)) = object::locate(b, &b.strategies, id, &rb.name, ctx.fresh).await?
         else {
@@ -310,14 +318,14 @@ impl External<Strategy> for StrategyAdapter {
             external_name: Some(id.clone()),
             drift,
             at_provider: observation(&id, &item, &rules, rule_count),
-            readiness: object::validity(&item, &b.server_tz),
+            readiness: refs.readiness(object::validity(&item, &b.server_tz)),
             ..Default::default()
         })
     }
 
     async fn create(&self, cr: &Strategy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let rb = block(cr)?;
-        let mut desired = self.desired(cr, ctx).await?;
+        let mut desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
         let b = &self.backend;
         let run_after_members =
             rb.enabled.unwrap_or(true) && !(rb.rules.is_empty() && rb.administrators.is_empty());
@@ -328,8 +336,10 @@ impl External<Strategy> for StrategyAdapter {
         self.apply_members(rb, &rb.name).await?;
         if run_after_members {
             let number: i64 = id.parse().map_err(|_| {
-                ExternalError::invalid(
-                    "metadata.annotations",
+                VendorError::new(
+                    VENDOR,
+                    "PATCH /backup_strategies",
+                    ErrorKind::Protocol,
                     format!("strategy id '{id}' is not a number"),
                 )
             })?;
@@ -352,7 +362,7 @@ impl External<Strategy> for StrategyAdapter {
         ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
         let rb = block(cr)?;
-        let desired = self.desired(cr, ctx).await?;
+        let desired = self.desired(cr, ctx, &mut Resolver::new(false)).await?;
         let b = &self.backend;
         object::update(b, &b.strategies, id, None, &desired).await?;
         self.apply_members(rb, &rb.name).await

@@ -1,1 +1,0 @@
-//! Adapter tests against the simulator.

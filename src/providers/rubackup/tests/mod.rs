@@ -1,0 +1,197 @@
+//! The adapters end to end against the simulator, in process: a `TestWorld` whose provider
+//! configuration points at a running `RuBackupSim`.
+
+mod policy;
+mod session;
+mod steady_state;
+mod strategy;
+mod vault;
+
+use std::sync::Arc;
+
+use crate::api::common::{ManagedFields, ProviderConfigKind, ProviderConfigRef};
+use crate::api::provider_config::{ApiBudget, ProviderConfigCommon, ProviderType};
+use crate::api::vendors::huawei_cbr::LocalObjectRef;
+use crate::api::vendors::rubackup::{RuBackupProviderSettings, RuBackupVault};
+use crate::api::{Vault, VaultSpec};
+use crate::engine::annotations::EXTERNAL_NAME;
+use crate::engine::external::{CallContext, ExternalError};
+use crate::engine::hub::{ProviderKey, VendorRuntime};
+use crate::engine::refs::{RefKey, RefTarget};
+use crate::engine::testkit::TestWorld;
+use crate::providers::error::ErrorKind;
+use crate::simulators::rubackup::{RuBackupSim, SimConfig};
+
+pub const USER: &str = "rampart";
+pub const PASSWORD: &str = "Testing12345";
+pub const NS: &str = "test";
+
+/// A simulator, and a world whose provider configuration `rb` points at it.
+pub struct Rig {
+    pub sim: RuBackupSim,
+    pub world: TestWorld,
+    pub key: ProviderKey,
+    settings: RuBackupProviderSettings,
+}
+
+pub fn provider_ref() -> ProviderConfigRef {
+    ProviderConfigRef {
+        kind: ProviderConfigKind::ProviderConfig,
+        name: "rb".into(),
+    }
+}
+
+pub fn managed() -> ManagedFields {
+    ManagedFields {
+        provider_config_ref: provider_ref(),
+        ..Default::default()
+    }
+}
+
+impl Rig {
+    pub async fn new() -> Rig {
+        Rig::with(
+            SimConfig::new(&[(USER, PASSWORD)]),
+            PASSWORD,
+            RuBackupProviderSettings::default(),
+        )
+        .await
+    }
+
+    pub async fn with(
+        config: SimConfig,
+        password: &str,
+        settings: RuBackupProviderSettings,
+    ) -> Rig {
+        let sim = RuBackupSim::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator starts");
+        let key = ProviderKey {
+            kind: ProviderConfigKind::ProviderConfig,
+            namespace: Some(NS.into()),
+            name: "rb".into(),
+        };
+        let rig = Rig {
+            sim,
+            world: TestWorld::new(),
+            key,
+            settings,
+        };
+        rig.set_password(password);
+        rig
+    }
+
+    /// (Re)configure the provider with this password: the hub builds a new runtime.
+    pub fn set_password(&self, password: &str) {
+        let spec = ProviderConfigCommon {
+            type_: ProviderType::RuBackup,
+            endpoint: self.sim.url(),
+            credentials: None,
+            ca_bundle: None,
+            insecure_skip_verify: false,
+            budget: ApiBudget {
+                qps: 1000.0,
+                burst: 1000,
+                max_in_flight: 16,
+            },
+            poll_interval_seconds: 300,
+            huawei_cbr: None,
+            ru_backup: Some(self.settings.clone()),
+            cyber_backup: None,
+            ideco: None,
+            rs_server: None,
+        };
+        self.world.source.set(
+            self.key.clone(),
+            spec,
+            &[("username", USER), ("password", password)],
+        );
+    }
+
+    pub async fn runtime(&self) -> Arc<dyn VendorRuntime> {
+        self.world
+            .hub
+            .runtime(&self.key)
+            .await
+            .expect("runtime connects")
+    }
+
+    /// A call context that reads cached collections.
+    pub fn ctx(&self) -> CallContext<'_> {
+        self.world.ctx("marker", false, None)
+    }
+
+    /// A call context that re-lists (as after a vendor-side change the poll has not seen yet).
+    pub fn fresh(&self) -> CallContext<'_> {
+        self.world.ctx("marker", true, None)
+    }
+
+    /// Make a Vault CR named `name`, with external name `id`, resolvable by reference.
+    pub fn add_vault_ref(&mut self, name: &str, id: Option<i64>, field: &'static str) {
+        let mut vault = vault_cr(name, pool_spec(name));
+        if let Some(id) = id {
+            vault.metadata.annotations = Some([(EXTERNAL_NAME.to_string(), id.to_string())].into());
+        }
+        let key = RefKey {
+            kind: "Vault",
+            name: name.into(),
+            field,
+        };
+        self.world
+            .refs
+            .insert(&key, RefTarget::Vault(Arc::new(vault)));
+    }
+
+    /// Writes the simulator accepted whose request line starts with `prefix`.
+    pub fn writes(&self, prefix: &str) -> Vec<serde_json::Value> {
+        self.sim
+            .sim
+            .journal()
+            .into_iter()
+            .filter(|(r, _)| r.starts_with(prefix))
+            .map(|(_, b)| b)
+            .collect()
+    }
+}
+
+pub fn pool_spec(name: &str) -> RuBackupVault {
+    RuBackupVault {
+        name: name.into(),
+        pool_type: "File system".into(),
+        media_server: "rubackup-server".into(),
+        ..Default::default()
+    }
+}
+
+pub fn vault_cr(name: &str, rb: RuBackupVault) -> Vault {
+    let mut v = Vault::new(
+        name,
+        VaultSpec {
+            managed: managed(),
+            huawei_cbr: None,
+            ru_backup: Some(rb),
+            cyber_backup: None,
+        },
+    );
+    v.metadata.namespace = Some(NS.into());
+    v
+}
+
+pub fn vault_ref(name: &str) -> LocalObjectRef {
+    LocalObjectRef { name: name.into() }
+}
+
+/// The spec field an InvalidSpec names, or the kind of a vendor error, for assertions.
+pub fn invalid_field(e: &ExternalError) -> Option<&str> {
+    match e {
+        ExternalError::InvalidSpec { field, .. } => Some(field),
+        _ => None,
+    }
+}
+
+pub fn vendor_kind(e: &ExternalError) -> Option<ErrorKind> {
+    match e {
+        ExternalError::Vendor(v) => Some(v.kind),
+        _ => None,
+    }
+}

@@ -1,0 +1,336 @@
+//! Policy = global schedule rule, against the simulator.
+
+use serde_json::{Map, json};
+
+use super::*;
+use crate::api::Policy;
+use crate::api::policy::PolicySpec;
+use crate::api::schedule::{Retention, Schedule};
+use crate::api::vendors::rubackup::{RuBackupPolicy, RuBackupScripts};
+use crate::engine::external::Readiness;
+
+fn rule() -> RuBackupPolicy {
+    RuBackupPolicy {
+        name: "k8s-db1-home".into(),
+        client: "db1 (0A1B2C3D4E5F6071)".into(),
+        resource_type: "File system".into(),
+        resource: "/home/".into(),
+        backup_type: Some("full".into()),
+        priority: Some(100),
+        ..Default::default()
+    }
+}
+
+fn policy(rb: RuBackupPolicy) -> Policy {
+    let mut p = Policy::new(
+        "nightly",
+        PolicySpec {
+            managed: managed(),
+            enabled: None,
+            schedule: Some(Schedule {
+                cron: "30 2 * * *".into(),
+                time_zone: Some("Europe/Moscow".into()),
+            }),
+            retention: Some(Retention {
+                keep_days: Some(14),
+                ..Default::default()
+            }),
+            vault_ref: Some(vault_ref("main")),
+            huawei_cbr: None,
+            ru_backup: Some(rb),
+            cyber_backup: None,
+        },
+    );
+    p.metadata.namespace = Some(NS.into());
+    p
+}
+
+/// A rig whose Vault `main` is the pool `k8s-main`.
+async fn rig_with_pool() -> (Rig, i64) {
+    let mut rig = Rig::new().await;
+    let pool = rig.sim.sim.insert("pool_list", json!({"pool_name": "k8s-main", "pool_type": "File system", "media_server": "rubackup-server"})).unwrap();
+    rig.add_vault_ref("main", Some(pool), "spec.vaultRef");
+    (rig, pool)
+}
+
+#[tokio::test]
+async fn create_translates_schedule_retention_and_pool() {
+    let (rig, _) = rig_with_pool().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.policy().unwrap();
+    let p = policy(rule());
+    let id = adapter.create(&p, &rig.ctx()).await.unwrap().external_name;
+    assert_eq!(rig.sim.count("POST /global_schedule"), 1);
+    let stored = rig
+        .sim
+        .sim
+        .get("global_schedule", id.parse().unwrap())
+        .unwrap();
+    assert_eq!(stored["pool_id"], "k8s-main");
+    assert_eq!(
+        (stored["min"].clone(), stored["hour"].clone()),
+        (json!(30), json!(23)),
+        "02:30 Moscow is 23:30 UTC"
+    );
+    assert_eq!(stored["storage_duration"], "14 days");
+    assert_eq!(stored["status"], "run");
+    assert_eq!(stored["client_id"], "db1 (0a1b2c3d4e5f6071)");
+    let obs = adapter.observe(&p, Some(&id), &rig.ctx()).await.unwrap();
+    assert!(obs.exists && obs.drift.is_empty(), "{:?}", obs.drift);
+    assert_eq!(obs.readiness, Readiness::Available);
+    assert_eq!(obs.at_provider.vendor_schedule, ["30 23 * * *"]);
+}
+
+#[tokio::test]
+async fn each_mutable_change_is_one_minimal_patch() {
+    let (rig, _) = rig_with_pool().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.policy().unwrap();
+    let id = adapter
+        .create(&policy(rule()), &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    let params: Map<String, serde_json::Value> = json!({"worker_parallelism": 4})
+        .as_object()
+        .unwrap()
+        .clone();
+    let wrap = |v: serde_json::Value| json!({"data": {"global_schedule": v}});
+    let mut changes: Vec<(Policy, serde_json::Value)> = Vec::new();
+    let mut p = policy(rule());
+    p.spec.schedule = Some(Schedule {
+        cron: "30 3 * * *".into(),
+        time_zone: Some("Europe/Moscow".into()),
+    });
+    changes.push((p, wrap(json!({"hour": 0}))));
+    let mut p = policy(rule());
+    p.spec.retention = Some(Retention {
+        keep_days: Some(30),
+        ..Default::default()
+    });
+    changes.push((p, wrap(json!({"storage_duration": "30 days"}))));
+    let mut p = policy(rule());
+    p.spec.enabled = Some(false);
+    changes.push((p, wrap(json!({"status": "wait"}))));
+    changes.push((
+        policy(RuBackupPolicy {
+            priority: Some(50),
+            ..rule()
+        }),
+        wrap(json!({"priority": 50})),
+    ));
+    let scripts = RuBackupScripts {
+        restore: Some("/opt/after-restore.sh".into()),
+        ..Default::default()
+    };
+    changes.push((
+        policy(RuBackupPolicy {
+            scripts: Some(scripts),
+            ..rule()
+        }),
+        wrap(json!({"restore_script": "/opt/after-restore.sh"})),
+    ));
+    changes.push((
+        policy(RuBackupPolicy { common_module_parameters: Some(params), ..rule() }),
+        json!({"data": {"global_schedule": {}, "common_modules_extensions": {"parameters": {"worker_parallelism": 4}}}}),
+    ));
+    for (n, (p, body)) in changes.into_iter().enumerate() {
+        rig.sim.sim.clear_journal();
+        rig.sim.server.control.reset_counters();
+        let obs = adapter.observe(&p, Some(&id), &rig.ctx()).await.unwrap();
+        assert_eq!(obs.drift.len(), 1, "change {n}: {:?}", obs.drift);
+        adapter.update(&p, &id, &obs, &rig.ctx()).await.unwrap();
+        assert_eq!(
+            rig.sim.count("PATCH /global_schedule/{id}"),
+            1,
+            "change {n}"
+        );
+        assert_eq!(rig.writes("PATCH"), [body], "change {n}");
+        assert!(
+            adapter
+                .observe(&p, Some(&id), &rig.ctx())
+                .await
+                .unwrap()
+                .drift
+                .is_empty(),
+            "change {n}"
+        );
+        // Back to the base spec for the next change.
+        let base = policy(rule());
+        let obs = adapter.observe(&base, Some(&id), &rig.ctx()).await.unwrap();
+        adapter.update(&base, &id, &obs, &rig.ctx()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn hand_edits_are_drift_unless_only_spelled_differently() {
+    let (rig, _) = rig_with_pool().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.policy().unwrap();
+    let p = policy(rule());
+    let id = adapter.create(&p, &rig.ctx()).await.unwrap().external_name;
+    let num: i64 = id.parse().unwrap();
+    rig.sim.sim.edit(
+        "global_schedule",
+        num,
+        json!({"storage_duration": "2 weeks", "hour": "23", "mon": "1-12"}),
+    );
+    assert!(
+        adapter
+            .observe(&p, Some(&id), &rig.fresh())
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
+    rig.sim.sim.edit(
+        "global_schedule",
+        num,
+        json!({"storage_duration": "7 days", "status": "wait"}),
+    );
+    let obs = adapter.observe(&p, Some(&id), &rig.fresh()).await.unwrap();
+    let fields: Vec<&str> = obs.drift.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, ["spec.retention", "spec.enabled"]);
+    adapter.update(&p, &id, &obs, &rig.ctx()).await.unwrap();
+    assert_eq!(
+        rig.writes("PATCH"),
+        [json!({"data": {"global_schedule": {"status": "run", "storage_duration": "14 days"}}})]
+    );
+    assert!(
+        adapter
+            .observe(&p, Some(&id), &rig.fresh())
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_pool_follows_a_renamed_vault_and_a_missing_vault_is_reported() {
+    let (mut rig, pool) = rig_with_pool().await;
+    let rt = rig.runtime().await;
+    let p = policy(rule());
+    let id = rt
+        .policy()
+        .unwrap()
+        .create(&p, &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    // The pool is renamed in RuBackup: the rule refers to it under its new name.
+    rig.sim.sim.edit(
+        "pool_list",
+        pool,
+        json!({"pool_name": "k8s-renamed", "poolname": "k8s-renamed"}),
+    );
+    let obs = rt
+        .policy()
+        .unwrap()
+        .observe(&p, Some(&id), &rig.fresh())
+        .await
+        .unwrap();
+    assert_eq!(obs.drift.len(), 1);
+    assert_eq!(
+        (obs.drift[0].field.as_str(), obs.drift[0].desired.as_str()),
+        ("spec.vaultRef", "\"k8s-renamed\"")
+    );
+
+    // A Vault without an external name is waited for at create...
+    rig.add_vault_ref("main", None, "spec.vaultRef");
+    let waiting = rt
+        .policy()
+        .unwrap()
+        .create(
+            &policy(RuBackupPolicy {
+                name: "second".into(),
+                ..rule()
+            }),
+            &rig.ctx(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(waiting, ExternalError::Waiting { ref message } if message.contains("no external name")),
+        "{waiting}"
+    );
+    // ...and an existing rule stays observable, reported unavailable.
+    let obs = rt
+        .policy()
+        .unwrap()
+        .observe(&p, Some(&id), &rig.ctx())
+        .await
+        .unwrap();
+    assert!(
+        matches!(obs.readiness, Readiness::Unavailable(ref m) if m.contains("spec.vaultRef")),
+        "{:?}",
+        obs.readiness
+    );
+}
+
+#[tokio::test]
+async fn create_only_fields_and_adoption() {
+    let (rig, _) = rig_with_pool().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.policy().unwrap();
+    let made = rig
+        .sim
+        .sim
+        .insert("global_schedule", json!({"name": "k8s-db1-home", "client_id": "db1 (0a1b2c3d4e5f6071)", "resource_type": "File system",
+                                          "resource": "/etc/", "backup_type": "full", "pool_id": "k8s-main", "priority": 100,
+                                          "min": 30, "hour": 23, "dom": "*", "mon": "*", "dow": "*", "storage_duration": "14 days", "status": "run"}))
+        .unwrap();
+    let p = policy(rule());
+    let obs = adapter.observe(&p, None, &rig.ctx()).await.unwrap();
+    assert_eq!(obs.external_name, Some(made.to_string()));
+    assert_eq!(obs.drift.len(), 1);
+    assert_eq!(obs.drift[0].field, "spec.ruBackup.resource");
+    let err = adapter
+        .update(&p, &made.to_string(), &obs, &rig.ctx())
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_field(&err), Some("spec.ruBackup.resource"));
+    assert_eq!(
+        rig.sim.count("PATCH /global_schedule/{id}"),
+        0,
+        "nothing else differed"
+    );
+}
+
+#[tokio::test]
+async fn delete_removes_the_rule() {
+    let (rig, _) = rig_with_pool().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.policy().unwrap();
+    let p = policy(rule());
+    let id = adapter.create(&p, &rig.ctx()).await.unwrap().external_name;
+    adapter.delete(&p, &id, &rig.ctx()).await.unwrap();
+    assert_eq!(rig.sim.count("DELETE /global_schedule/{id}"), 1);
+    assert!(rig.sim.sim.all("global_schedule").is_empty());
+    assert!(
+        !adapter
+            .observe(&p, Some(&id), &rig.ctx())
+            .await
+            .unwrap()
+            .exists
+    );
+}
+
+#[tokio::test]
+async fn an_inexpressible_schedule_is_an_invalid_spec() {
+    let (rig, _) = rig_with_pool().await;
+    let rt = rig.runtime().await;
+    let mut p = policy(rule());
+    p.spec.schedule = Some(Schedule {
+        cron: "0 1 * * *".into(),
+        time_zone: Some("Europe/Berlin".into()),
+    });
+    let err = rt
+        .policy()
+        .unwrap()
+        .create(&p, &rig.ctx())
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_field(&err), Some("spec.schedule.timeZone"));
+    assert_eq!(rig.sim.count("POST /global_schedule"), 0);
+}

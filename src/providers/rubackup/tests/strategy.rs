@@ -1,0 +1,358 @@
+//! Strategy = backup strategy with rules and administrators, against the simulator.
+
+use serde_json::json;
+
+use super::*;
+use crate::api::Strategy;
+use crate::api::schedule::{Retention, Schedule};
+use crate::api::strategy::StrategySpec;
+use crate::api::vendors::rubackup::{
+    RuBackupBackupTypeSchedule, RuBackupMoveCopy, RuBackupStrategy, RuBackupStrategyRule,
+};
+use crate::engine::external::{Deleted, Readiness};
+
+fn rule(resource: &str, priority: i32) -> RuBackupStrategyRule {
+    RuBackupStrategyRule {
+        client: "rubackup-client (525a99154f3505a2)".into(),
+        resource_type: "File system".into(),
+        resource: resource.into(),
+        priority: Some(priority),
+        ..Default::default()
+    }
+}
+
+fn spec() -> RuBackupStrategy {
+    RuBackupStrategy {
+        name: "k8s-nightly".into(),
+        vault_ref: Some(vault_ref("main")),
+        description: Some("nightly backups".into()),
+        full: Some(RuBackupBackupTypeSchedule {
+            schedule: Some(Schedule {
+                cron: "0 1 * * 0".into(),
+                time_zone: None,
+            }),
+            retention: Some(Retention {
+                keep_days: Some(30),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        incremental: Some(RuBackupBackupTypeSchedule {
+            schedule: Some(Schedule {
+                cron: "0 1 * * 1-6".into(),
+                time_zone: None,
+            }),
+            storage_duration: Some("7 days".into()),
+            move_copy: Some(RuBackupMoveCopy {
+                enabled: Some(true),
+                after: Some("3 days".into()),
+                vault_ref: Some(vault_ref("archive")),
+                pool: None,
+            }),
+            ..Default::default()
+        }),
+        rules: vec![rule("/home/", 100), rule("/etc/", 100)],
+        administrators: vec!["alice".into()],
+        ..Default::default()
+    }
+}
+
+fn strategy(rb: RuBackupStrategy) -> Strategy {
+    let mut s = Strategy::new(
+        "nightly",
+        StrategySpec {
+            managed: managed(),
+            ru_backup: Some(rb),
+        },
+    );
+    s.metadata.namespace = Some(NS.into());
+    s
+}
+
+async fn rig() -> Rig {
+    let mut rig = Rig::new().await;
+    for (vault, pool) in [("main", "k8s-main"), ("archive", "k8s-archive")] {
+        let id = rig.sim.sim.insert("pool_list", json!({"pool_name": pool, "pool_type": "File system", "media_server": "rubackup-server"})).unwrap();
+        let field = if vault == "main" {
+            "spec.ruBackup.vaultRef"
+        } else {
+            "spec.ruBackup.incremental.moveCopy.vaultRef"
+        };
+        rig.add_vault_ref(vault, Some(id), field);
+    }
+    rig
+}
+
+#[tokio::test]
+async fn create_waits_adds_members_then_runs() {
+    let rig = rig().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.strategy().unwrap();
+    let s = strategy(spec());
+    let id = adapter.create(&s, &rig.ctx()).await.unwrap().external_name;
+    assert_eq!(rig.sim.count("POST /backup_strategies"), 1);
+    assert_eq!(rig.sim.count("POST /strategy_rules"), 2);
+    assert_eq!(rig.sim.count("POST /strategy_administrators"), 1);
+    assert_eq!(
+        rig.writes("POST /backup_strategies")[0]["data"]["status"],
+        "wait"
+    );
+    assert_eq!(
+        rig.writes("PATCH /backup_strategies"),
+        [json!({"data": [{"strategy_id": id.parse::<i64>().unwrap(), "status": "run"}]})]
+    );
+    let stored = rig
+        .sim
+        .sim
+        .get("backup_strategies", id.parse().unwrap())
+        .unwrap();
+    assert_eq!(stored["pool_id"], "k8s-main");
+    assert_eq!(stored["inc_move_copy_pool"], "k8s-archive");
+    assert_eq!(stored["full_storage_duration"], "30 days");
+    assert_eq!(stored["status"], "run");
+
+    let obs = adapter.observe(&s, Some(&id), &rig.ctx()).await.unwrap();
+    assert!(obs.exists && obs.drift.is_empty(), "{:?}", obs.drift);
+    assert_eq!(obs.readiness, Readiness::Available);
+    assert_eq!(obs.at_provider.state.as_deref(), Some("run"));
+    assert_eq!(obs.at_provider.rule_count, Some(2));
+    assert!(
+        obs.at_provider
+            .rule_ids
+            .contains_key("rubackup-client (525a99154f3505a2)/File system//home/")
+    );
+}
+
+#[tokio::test]
+async fn rules_added_changed_removed_are_one_post_patch_delete_each() {
+    let rig = rig().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.strategy().unwrap();
+    let id = adapter
+        .create(&strategy(spec()), &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    rig.sim.server.control.reset_counters();
+    rig.sim.sim.clear_journal();
+
+    // /home/ changes priority, /etc/ goes, /var/ comes.
+    let s = strategy(RuBackupStrategy {
+        rules: vec![rule("/home/", 50), rule("/var/", 10)],
+        ..spec()
+    });
+    let obs = adapter.observe(&s, Some(&id), &rig.ctx()).await.unwrap();
+    assert_eq!(obs.drift.len(), 3, "{:?}", obs.drift);
+    adapter.update(&s, &id, &obs, &rig.ctx()).await.unwrap();
+    assert_eq!(rig.sim.count("POST /strategy_rules"), 1);
+    assert_eq!(rig.sim.count("PATCH /strategy_rules/{id}"), 1);
+    assert_eq!(rig.sim.count("DELETE /strategy_rules/{id}"), 1);
+    assert_eq!(
+        rig.sim.count("PATCH /backup_strategies/{id}"),
+        0,
+        "the strategy itself did not change"
+    );
+    assert_eq!(
+        rig.writes("PATCH /strategy_rules"),
+        [json!({"data": {"strategy_rule": {"priority": 50}}})]
+    );
+    let after = adapter.observe(&s, Some(&id), &rig.ctx()).await.unwrap();
+    assert!(after.drift.is_empty(), "{:?}", after.drift);
+    assert_eq!(after.at_provider.rule_count, Some(2));
+}
+
+#[tokio::test]
+async fn administrators_are_added_and_removed() {
+    let rig = rig().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.strategy().unwrap();
+    let id = adapter
+        .create(&strategy(spec()), &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    rig.sim.server.control.reset_counters();
+    let s = strategy(RuBackupStrategy {
+        administrators: vec!["bob".into()],
+        ..spec()
+    });
+    let obs = adapter.observe(&s, Some(&id), &rig.ctx()).await.unwrap();
+    assert_eq!(obs.drift.len(), 1);
+    assert_eq!(obs.drift[0].field, "spec.ruBackup.administrators");
+    adapter.update(&s, &id, &obs, &rig.ctx()).await.unwrap();
+    assert_eq!(rig.sim.count("POST /strategy_administrators"), 1);
+    assert_eq!(rig.sim.count("DELETE /strategy_administrators/{id}"), 1);
+    let admins: Vec<String> = rig
+        .sim
+        .sim
+        .all("strategy_administrators")
+        .iter()
+        .map(|a| a["administrator"].to_string())
+        .collect();
+    assert_eq!(admins, ["\"bob\""]);
+}
+
+#[tokio::test]
+async fn strategy_field_changes_are_minimal_patches() {
+    let rig = rig().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.strategy().unwrap();
+    let id = adapter
+        .create(&strategy(spec()), &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    let mut later = spec();
+    later.full.as_mut().unwrap().schedule = Some(Schedule {
+        cron: "30 2 * * 0".into(),
+        time_zone: None,
+    });
+    later.enabled = Some(false);
+    later.description = Some("changed".into());
+    for (s, body) in [
+        (
+            strategy(RuBackupStrategy {
+                description: Some("changed".into()),
+                ..spec()
+            }),
+            json!({"description": "changed"}),
+        ),
+        (
+            strategy(later),
+            json!({"full_hour": 2, "full_min": 30, "status": "wait"}),
+        ),
+    ] {
+        rig.sim.server.control.reset_counters();
+        rig.sim.sim.clear_journal();
+        let obs = adapter.observe(&s, Some(&id), &rig.ctx()).await.unwrap();
+        adapter.update(&s, &id, &obs, &rig.ctx()).await.unwrap();
+        assert_eq!(rig.sim.count("PATCH /backup_strategies/{id}"), 1);
+        assert_eq!(rig.writes("PATCH"), [json!({ "data": body })]);
+        assert!(
+            adapter
+                .observe(&s, Some(&id), &rig.ctx())
+                .await
+                .unwrap()
+                .drift
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn hand_edits_to_the_strategy_and_its_rules_are_corrected() {
+    let rig = rig().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.strategy().unwrap();
+    let s = strategy(spec());
+    let id = adapter.create(&s, &rig.ctx()).await.unwrap().external_name;
+    let rule_id = rig
+        .sim
+        .sim
+        .find("strategy_rules", "resource", "/etc/")
+        .unwrap();
+    rig.sim
+        .sim
+        .edit("strategy_rules", rule_id, json!({"priority": 5}));
+    rig.sim.sim.edit(
+        "backup_strategies",
+        id.parse().unwrap(),
+        json!({"inc_storage_duration": "10 days"}),
+    );
+    let obs = adapter.observe(&s, Some(&id), &rig.fresh()).await.unwrap();
+    let fields: Vec<&str> = obs.drift.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "spec.ruBackup.incremental.storageDuration",
+            "spec.ruBackup.rules[rubackup-client (525a99154f3505a2)/File system//etc/].priority"
+        ]
+    );
+    rig.sim.server.control.reset_counters();
+    adapter.update(&s, &id, &obs, &rig.ctx()).await.unwrap();
+    assert_eq!(rig.sim.count("PATCH /backup_strategies/{id}"), 1);
+    assert_eq!(rig.sim.count("PATCH /strategy_rules/{id}"), 1);
+    assert!(
+        adapter
+            .observe(&s, Some(&id), &rig.fresh())
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn delete_removes_members_first() {
+    let rig = rig().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.strategy().unwrap();
+    let s = strategy(spec());
+    let id = adapter.create(&s, &rig.ctx()).await.unwrap().external_name;
+    assert_eq!(
+        adapter.delete(&s, &id, &rig.ctx()).await.unwrap(),
+        Deleted::Gone
+    );
+    assert_eq!(rig.sim.count("DELETE /strategy_rules"), 1);
+    assert_eq!(rig.sim.count("DELETE /strategy_administrators"), 1);
+    assert_eq!(rig.sim.count("DELETE /backup_strategies/{id}"), 1);
+    for table in [
+        "backup_strategies",
+        "strategy_rules",
+        "strategy_administrators",
+    ] {
+        assert!(rig.sim.sim.all(table).is_empty(), "{table}");
+    }
+    assert!(
+        !adapter
+            .observe(&s, Some(&id), &rig.ctx())
+            .await
+            .unwrap()
+            .exists
+    );
+}
+
+#[tokio::test]
+async fn a_strategy_made_by_hand_is_adopted_with_its_rules() {
+    let rig = rig().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.strategy().unwrap();
+    let made = rig
+        .sim
+        .sim
+        .insert(
+            "backup_strategies",
+            json!({"name": "k8s-nightly", "status": "run", "pool_id": "k8s-main"}),
+        )
+        .unwrap();
+    rig.sim.sim.insert(
+        "strategy_rules",
+        json!({"strategy_id": "k8s-nightly", "client_id": "rubackup-client (525a99154f3505a2)", "resource_type": "File system", "resource": "/home/", "priority": 100}),
+    );
+    let s = strategy(spec());
+    let obs = adapter
+        .observe(&s, Some(&made.to_string()), &rig.ctx())
+        .await
+        .unwrap();
+    assert!(obs.exists);
+    assert_eq!(obs.at_provider.rule_count, Some(1));
+    let by_name = adapter.observe(&s, None, &rig.ctx()).await.unwrap();
+    assert_eq!(by_name.external_name, Some(made.to_string()));
+    adapter
+        .update(&s, &made.to_string(), &obs, &rig.ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.sim.count("POST /strategy_rules"),
+        1,
+        "only /etc/ was missing"
+    );
+    assert!(
+        adapter
+            .observe(&s, Some(&made.to_string()), &rig.ctx())
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
+}

@@ -1,0 +1,286 @@
+//! Vault = pool, against the simulator.
+
+use serde_json::json;
+
+use super::*;
+use crate::api::vendors::rubackup::RuBackupBlockDevice;
+use crate::engine::external::{Deleted, Readiness};
+
+fn main_pool() -> RuBackupVault {
+    RuBackupVault {
+        description: Some("k8s pool".into()),
+        retention_period: Some("1 Years".into()),
+        ignore_free_space_check: Some(false),
+        ..pool_spec("k8s-main")
+    }
+}
+
+#[tokio::test]
+async fn create_then_observe_in_sync_and_ready() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    let vault = vault_cr("main", main_pool());
+    let adapter = rt.vault().unwrap();
+
+    let before = adapter.observe(&vault, None, &rig.ctx()).await.unwrap();
+    assert!(!before.exists);
+    let created = adapter.create(&vault, &rig.ctx()).await.unwrap();
+    assert_eq!(rig.sim.count("POST /pool_list"), 1);
+    let id: i64 = created.external_name.parse().unwrap();
+    let stored = rig.sim.sim.get("pool_list", id).unwrap();
+    assert_eq!(stored["pool_name"], "k8s-main");
+    assert_eq!(stored["retention_period"], "1 year");
+
+    let obs = adapter
+        .observe(&vault, Some(&created.external_name), &rig.ctx())
+        .await
+        .unwrap();
+    assert!(obs.exists);
+    assert!(obs.drift.is_empty(), "{:?}", obs.drift);
+    assert_eq!(obs.readiness, Readiness::Available);
+    assert_eq!(obs.at_provider.name.as_deref(), Some("k8s-main"));
+    // Found again after create without a per-object GET.
+    assert_eq!(rig.sim.count("GET /pool_list/{id}"), 0);
+}
+
+#[tokio::test]
+async fn each_mutable_field_change_is_one_minimal_patch() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.vault().unwrap();
+    let id = adapter
+        .create(&vault_cr("main", main_pool()), &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    let changes: [(RuBackupVault, serde_json::Value); 4] = [
+        (
+            RuBackupVault {
+                description: Some("changed".into()),
+                ..main_pool()
+            },
+            json!({"description": "changed"}),
+        ),
+        (
+            RuBackupVault {
+                retention_period: Some("6 mons".into()),
+                ..main_pool()
+            },
+            json!({"retention_period": "6 mons"}),
+        ),
+        (
+            RuBackupVault {
+                ignore_free_space_check: Some(true),
+                ..main_pool()
+            },
+            json!({"ignore_free_space_check": true}),
+        ),
+        (
+            RuBackupVault {
+                compression_type: Some("gzip".into()),
+                ..main_pool()
+            },
+            json!({"compression_type": "gzip"}),
+        ),
+    ];
+    let base = vault_cr("main", main_pool());
+    for (spec, body) in changes {
+        rig.sim.sim.clear_journal();
+        rig.sim.server.control.reset_counters();
+        let vault = vault_cr("main", spec);
+        let obs = adapter
+            .observe(&vault, Some(&id), &rig.ctx())
+            .await
+            .unwrap();
+        assert_eq!(obs.drift.len(), 1, "{:?}", obs.drift);
+        adapter.update(&vault, &id, &obs, &rig.ctx()).await.unwrap();
+        assert_eq!(rig.sim.count("PATCH /pool_list/{id}"), 1);
+        assert_eq!(rig.writes("PATCH"), [json!({ "data": body })]);
+        let after = adapter
+            .observe(&vault, Some(&id), &rig.ctx())
+            .await
+            .unwrap();
+        assert!(after.drift.is_empty(), "{:?}", after.drift);
+        let back = adapter.observe(&base, Some(&id), &rig.ctx()).await.unwrap();
+        adapter.update(&base, &id, &back, &rig.ctx()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_hand_edit_is_drift_and_update_corrects_it() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.vault().unwrap();
+    let vault = vault_cr("main", main_pool());
+    let id = adapter
+        .create(&vault, &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    let num: i64 = id.parse().unwrap();
+
+    // Another spelling of the same value is not drift.
+    rig.sim
+        .sim
+        .edit("pool_list", num, json!({"retention_period": "12 mons"}));
+    assert!(
+        adapter
+            .observe(&vault, Some(&id), &rig.fresh())
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
+
+    rig.sim.sim.edit(
+        "pool_list",
+        num,
+        json!({"description": "edited by hand", "retention_period": "2 years"}),
+    );
+    let obs = adapter
+        .observe(&vault, Some(&id), &rig.fresh())
+        .await
+        .unwrap();
+    let fields: Vec<&str> = obs.drift.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["spec.ruBackup.description", "spec.ruBackup.retentionPeriod"]
+    );
+    adapter.update(&vault, &id, &obs, &rig.ctx()).await.unwrap();
+    assert_eq!(rig.sim.count("PATCH /pool_list/{id}"), 1);
+    assert_eq!(
+        rig.sim.sim.get("pool_list", num).unwrap()["description"],
+        "k8s pool"
+    );
+    assert!(
+        adapter
+            .observe(&vault, Some(&id), &rig.ctx())
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn delete_removes_the_pool_and_a_second_delete_is_gone() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.vault().unwrap();
+    let vault = vault_cr("main", main_pool());
+    let id = adapter
+        .create(&vault, &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    assert_eq!(
+        adapter.delete(&vault, &id, &rig.ctx()).await.unwrap(),
+        Deleted::Gone
+    );
+    assert_eq!(rig.sim.count("DELETE /pool_list/{id}"), 1);
+    assert!(rig.sim.sim.get("pool_list", id.parse().unwrap()).is_none());
+    assert!(
+        !adapter
+            .observe(&vault, Some(&id), &rig.ctx())
+            .await
+            .unwrap()
+            .exists
+    );
+    assert_eq!(
+        adapter.delete(&vault, &id, &rig.ctx()).await.unwrap(),
+        Deleted::Gone
+    );
+}
+
+#[tokio::test]
+async fn a_pool_made_by_hand_is_adopted_by_id_or_name() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.vault().unwrap();
+    // Listed once before the pool exists, so the copy is stale when it appears.
+    adapter
+        .observe(&vault_cr("other", pool_spec("other")), None, &rig.ctx())
+        .await
+        .unwrap();
+    let id = rig
+        .sim
+        .sim
+        .insert("pool_list", json!({"pool_name": "k8s-main", "pool_type": "File system", "media_server": "rubackup-server",
+                                     "description": "old", "retention_period": "1 year", "ignore_free_space_check": false}))
+        .unwrap();
+    let vault = vault_cr("main", main_pool());
+    let by_id = adapter
+        .observe(&vault, Some(&id.to_string()), &rig.ctx())
+        .await
+        .unwrap();
+    assert!(by_id.exists);
+    assert_eq!(by_id.drift.len(), 1);
+    assert_eq!(by_id.drift[0].field, "spec.ruBackup.description");
+    let by_name = adapter.observe(&vault, None, &rig.ctx()).await.unwrap();
+    assert_eq!(by_name.external_name, Some(id.to_string()));
+}
+
+#[tokio::test]
+async fn what_the_pool_cannot_change_is_refused_by_field() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.vault().unwrap();
+    let id = rig
+        .sim
+        .sim
+        .insert("pool_list", json!({"pool_name": "k8s-main", "pool_type": "File system", "media_server": "rubackup-media",
+                                     "description": "old"}))
+        .unwrap()
+        .to_string();
+    let vault = vault_cr("main", main_pool());
+    let obs = adapter
+        .observe(&vault, Some(&id), &rig.ctx())
+        .await
+        .unwrap();
+    let err = adapter
+        .update(&vault, &id, &obs, &rig.ctx())
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_field(&err), Some("spec.ruBackup.mediaServer"));
+    // What can change was still corrected.
+    assert_eq!(
+        rig.sim.sim.get("pool_list", id.parse().unwrap()).unwrap()["description"],
+        "k8s pool"
+    );
+}
+
+#[tokio::test]
+async fn block_device_pools_carry_their_parameters() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    let adapter = rt.vault().unwrap();
+    let spec = RuBackupVault {
+        pool_type: "Block device".into(),
+        block_device: Some(RuBackupBlockDevice {
+            algorithm: Some("streebog".into()),
+            block_size: Some(131072),
+            hash_length: Some(256),
+            meta_data_pool: Some("Default".into()),
+        }),
+        ..pool_spec("k8s-bd")
+    };
+    let vault = vault_cr("bd", spec);
+    let id = adapter
+        .create(&vault, &rig.ctx())
+        .await
+        .unwrap()
+        .external_name;
+    let stored = rig.sim.sim.get("pool_list", id.parse().unwrap()).unwrap();
+    assert_eq!(
+        (stored["block_size"].clone(), stored["algorithm"].clone()),
+        (json!(131072), json!("streebog"))
+    );
+    assert!(
+        adapter
+            .observe(&vault, Some(&id), &rig.ctx())
+            .await
+            .unwrap()
+            .drift
+            .is_empty()
+    );
+}
