@@ -1,3 +1,47 @@
-fn main() {
-    print!("{}", rampart::api::crds_yaml());
+//! The `rampart` binary: a thin layer of subcommands over the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rampart::operator::{self, RunOptions, options::LogFormat};
+
+/// rampart keeps backup vaults, policies, strategies and firewall rules declared as Kubernetes
+/// objects in line with Huawei CBR, RuBackup, Cyber Backup, Ideco and the RS server inventory.
+#[derive(Parser)]
+#[command(name = "rampart", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the operator against the cluster in KUBECONFIG (or in-cluster).
+    Run(RunOptions),
+    /// Print the CustomResourceDefinitions as YAML (what crds/ holds).
+    Crds,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crds => {
+            print!("{}", rampart::api::crds_yaml());
+            ExitCode::SUCCESS
+        }
+        Command::Run(opts) => {
+            rampart::telemetry::logging::init(
+                &opts.log,
+                matches!(opts.log_format, LogFormat::Json),
+            );
+            match operator::run(opts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("rampart: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
 }

@@ -45,3 +45,46 @@ pub fn crds_yaml() -> String {
         .map(|doc| format!("---\n{doc}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    /// `crds/` is generated from these types; a stale copy would install an API the code does
+    /// not serve. Regenerate with `cargo run -- crds > crds/rampart.dev.yaml`.
+    #[test]
+    fn committed_crds_match_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/rampart.dev.yaml");
+        let committed = std::fs::read_to_string(path).expect("crds/rampart.dev.yaml exists");
+        assert!(
+            committed == super::crds_yaml(),
+            "crds/rampart.dev.yaml is stale: run `cargo run -- crds > crds/rampart.dev.yaml` and commit it"
+        );
+    }
+
+    #[test]
+    fn every_kind_is_in_the_rampart_category_with_short_names() {
+        for crd in super::all_crds() {
+            let names = &crd.spec.names;
+            assert_eq!(
+                names.categories.as_deref(),
+                Some(&["rampart".to_string()][..]),
+                "{}",
+                names.kind
+            );
+            assert!(
+                names.short_names.as_ref().is_some_and(|s| !s.is_empty()),
+                "{} has a short name",
+                names.kind
+            );
+            let version = &crd.spec.versions[0];
+            assert!(
+                version
+                    .subresources
+                    .as_ref()
+                    .and_then(|s| s.status.as_ref())
+                    .is_some(),
+                "{} has a status subresource",
+                names.kind
+            );
+        }
+    }
+}

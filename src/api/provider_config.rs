@@ -62,6 +62,9 @@ pub struct ApiBudget {
     /// Sustained requests per second (token bucket refill rate).
     #[serde(default = "default_qps")]
     #[schemars(range(min = 0.1, max = 10000.0))]
+    // The API server checks an integer value against a fractional minimum after truncating it
+    // (0 >= int(0.1)), so `qps: 0` would pass the schema alone.
+    #[schemars(extend("x-kubernetes-validations" = [{"rule": "self >= 0.1", "message": "qps must be at least 0.1 requests per second"}]))]
     pub qps: f64,
     /// Requests allowed in a burst above the sustained rate (token bucket size).
     #[serde(default = "default_burst")]

@@ -169,7 +169,7 @@ pub enum HubError {
     #[error("{key}: {source}")]
     Connect {
         key: ProviderKey,
-        source: VendorError,
+        source: Box<VendorError>,
     },
 }
 
@@ -244,7 +244,7 @@ impl ProviderHub {
         };
         let runtime = (self.connect)(&resolved).map_err(|source| HubError::Connect {
             key: key.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let old = self.entries.lock().unwrap().insert(
             key.clone(),

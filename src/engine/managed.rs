@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::external::External;
 use super::hub::VendorRuntime;
 use super::refs::RefKey;
-use crate::api::common::{DeletionPolicy, ManagedFields, ManagedStatus};
+use crate::api::common::{DeletionPolicy, ManagedFields, ManagedStatus, ProviderConfigRef};
 use crate::api::provider_config::ProviderType;
 
 /// A namespaced kind whose objects rampart keeps in line with a vendor object.
@@ -54,6 +54,12 @@ pub trait Managed:
     /// Other rampart objects (same namespace) this object refers to.
     fn references(&self) -> Vec<RefKey> {
         Vec::new()
+    }
+
+    /// Every provider configuration this object uses: its own, plus inventories it reads
+    /// (a CBR Vault selecting RS server resources). A change to any of them re-reconciles it.
+    fn provider_refs(&self) -> Vec<ProviderConfigRef> {
+        vec![self.managed().provider_config_ref.clone()]
     }
 
     /// This kind's adapter in a vendor runtime, if the vendor has the kind.

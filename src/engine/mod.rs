@@ -1,10 +1,16 @@
 //! The generic managed-resource engine: one reconciler for every kind and vendor.
 
 pub mod annotations;
+pub mod conditions;
+pub mod context;
+pub mod errors;
 pub mod external;
 pub mod hub;
 pub mod kinds;
 pub mod managed;
+pub mod marker;
+pub mod patches;
+pub mod reconciler;
 pub mod refs;
 pub mod snapshot;
 pub mod testkit;

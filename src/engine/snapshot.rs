@@ -94,14 +94,11 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn counting_loader(
-        calls: &AtomicUsize,
-    ) -> impl Future<Output = VendorResult<Vec<(String, u32)>>> + '_ {
-        async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok(vec![("a".to_string(), 1), ("b".to_string(), 2)])
-        }
+    async fn counting_loader(calls: &AtomicUsize) -> VendorResult<Vec<(String, u32)>> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        // Long enough that concurrent readers arrive while the list is in flight.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Ok(vec![("a".to_string(), 1), ("b".to_string(), 2)])
     }
 
     #[tokio::test]

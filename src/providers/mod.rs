@@ -3,6 +3,8 @@
 pub mod budget;
 pub mod error;
 pub mod http;
+pub mod huawei_cbr;
+pub mod rs_server;
 pub mod rubackup;
 
 use std::sync::Arc;
@@ -13,18 +15,14 @@ use error::{ErrorKind, VendorError, VendorResult};
 
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
-    let t = p.spec.type_;
-    if t == ProviderType::RuBackup {
-        return rubackup::connect(p);
+    match p.spec.type_ {
+        ProviderType::RsServer => rs_server::connect(p),
+        ProviderType::RuBackup => rubackup::connect(p),
+        t => Err(VendorError::new(
+            "rampart",
+            "connect",
+            ErrorKind::Config,
+            format!("provider type {t:?} is not supported by this build"),
+        )),
     }
-    Err(VendorError::new(
-        "rampart",
-        "connect",
-        ErrorKind::Config,
-        format!("provider type {t:?} is not supported by this build"),
-    ))
-    .map(|r: Arc<dyn VendorRuntime>| {
-        let _: ProviderType = t;
-        r
-    })
 }

@@ -73,12 +73,16 @@ func runAPIServer(args []string) int {
 	fs := flag.NewFlagSet("apiserver", flag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "directory for etcd data, certificates and the kubeconfig")
 	port := fs.Int("port", 0, "secure port of the API server on 127.0.0.1")
+	exitWithParent := fs.Bool("exit-with-parent", true, "exit when the process that started us exits (no leaked servers after a killed test run)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *dataDir == "" || *port == 0 {
 		fmt.Fprintln(os.Stderr, "--data-dir and --port are required")
 		return 2
+	}
+	if *exitWithParent {
+		go watchParent(os.Getppid())
 	}
 	dir, err := filepath.Abs(*dataDir)
 	if err != nil {
@@ -120,6 +124,16 @@ func runAPIServer(args []string) int {
 	command := app.NewAPIServerCommand()
 	command.SetArgs(append(flags, fs.Args()...))
 	return cli.Run(command)
+}
+
+// watchParent exits the process once its parent is gone (we get re-parented).
+func watchParent(parent int) {
+	for range time.Tick(time.Second) {
+		if os.Getppid() != parent {
+			fmt.Fprintln(os.Stderr, "kube-testenv: parent exited; stopping")
+			os.Exit(0)
+		}
+	}
 }
 
 func fail(err error) int {

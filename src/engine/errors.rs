@@ -1,0 +1,210 @@
+//! Engine errors and what to do about them: terminal errors get a clear condition and no hot
+//! retry; retryable ones back off exponentially with jitter; credential failures wait long
+//! (a login failure can lock an account) or until the Secret changes.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::external::ExternalError;
+use super::hub::HubError;
+use crate::providers::error::ErrorKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error(transparent)]
+    External(#[from] ExternalError),
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    /// The spec is invalid in a way admission could not catch (for example a vendor block that
+    /// does not match the provider configuration's type).
+    #[error("{0}")]
+    Spec(String),
+}
+
+/// How the engine reacts to an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Nothing helps until the spec or configuration changes: Stalled, long requeue.
+    Terminal,
+    /// Transient: exponential backoff with jitter, at least `min` (a vendor's Retry-After).
+    Retry { min: Option<Duration> },
+    /// Credentials refused: wait long; a Secret change re-triggers sooner.
+    Credentials,
+    /// A dependency is not ready yet: check again soon, quietly.
+    Waiting,
+}
+
+impl Error {
+    pub fn class(&self) -> Class {
+        match self {
+            Error::Kube(_) => Class::Retry { min: None },
+            Error::Spec(_) => Class::Terminal,
+            Error::Hub(HubError::NotFound(_)) => Class::Waiting,
+            Error::Hub(HubError::Credentials { .. }) => Class::Credentials,
+            Error::Hub(HubError::Connect { source, .. }) => {
+                vendor_class(source.kind, source.retry_after)
+            }
+            Error::External(ExternalError::InvalidSpec { .. }) => Class::Terminal,
+            Error::External(ExternalError::Waiting { .. }) => Class::Waiting,
+            Error::External(ExternalError::Vendor(v)) => vendor_class(v.kind, v.retry_after),
+        }
+    }
+
+    /// Short CamelCase name for Events and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self.class() {
+            Class::Terminal => "TerminalError",
+            Class::Retry { .. } => "ReconcileError",
+            Class::Credentials => "CredentialsRefused",
+            Class::Waiting => "Waiting",
+        }
+    }
+}
+
+fn vendor_class(kind: ErrorKind, retry_after: Option<Duration>) -> Class {
+    match kind {
+        ErrorKind::Transport
+        | ErrorKind::Unavailable
+        | ErrorKind::Protocol
+        | ErrorKind::NotFound
+        | ErrorKind::Conflict => Class::Retry { min: None },
+        ErrorKind::Throttled => Class::Retry { min: retry_after },
+        ErrorKind::Unauthorized => Class::Credentials,
+        ErrorKind::Forbidden | ErrorKind::Rejected | ErrorKind::Config => Class::Terminal,
+    }
+}
+
+/// Backoff policy for retryable errors.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+    pub terminal: Duration,
+    pub credentials: Duration,
+    pub waiting: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(300),
+            terminal: Duration::from_secs(600),
+            credentials: Duration::from_secs(300),
+            waiting: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Backoff {
+    /// Delay before retry number `attempt` (0-based) of an error of `class`, before jitter.
+    pub fn delay(&self, class: Class, attempt: u32) -> Duration {
+        match class {
+            Class::Terminal => self.terminal,
+            Class::Credentials => self.credentials,
+            Class::Waiting => {
+                (self.waiting * 2u32.saturating_pow(attempt.min(4))).min(Duration::from_secs(60))
+            }
+            Class::Retry { min } => {
+                let exp = self
+                    .base
+                    .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+                    .min(self.max);
+                exp.max(min.unwrap_or_default())
+            }
+        }
+    }
+
+    /// `delay` spread by ±25% so that objects that failed together do not retry together.
+    pub fn jittered(&self, class: Class, attempt: u32) -> Duration {
+        let d = self.delay(class, attempt);
+        let factor = rand::rng().random_range(0.75..1.25);
+        let spread = d.mul_f64(factor);
+        // Never retry before the vendor's Retry-After.
+        match class {
+            Class::Retry { min: Some(min) } => spread.max(min),
+            _ => spread,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::error::VendorError;
+
+    fn vendor(kind: ErrorKind) -> Error {
+        Error::External(ExternalError::Vendor(VendorError::new(
+            "v", "op", kind, "m",
+        )))
+    }
+
+    #[test]
+    fn vendor_errors_are_classified() {
+        assert_eq!(
+            vendor(ErrorKind::Unavailable).class(),
+            Class::Retry { min: None }
+        );
+        assert_eq!(
+            vendor(ErrorKind::Transport).class(),
+            Class::Retry { min: None }
+        );
+        assert_eq!(vendor(ErrorKind::Rejected).class(), Class::Terminal);
+        assert_eq!(vendor(ErrorKind::Forbidden).class(), Class::Terminal);
+        assert_eq!(vendor(ErrorKind::Unauthorized).class(), Class::Credentials);
+        assert_eq!(
+            Error::External(ExternalError::invalid("spec.x", "bad")).class(),
+            Class::Terminal
+        );
+        assert_eq!(
+            Error::External(ExternalError::waiting("later")).class(),
+            Class::Waiting
+        );
+    }
+
+    #[test]
+    fn retry_backs_off_exponentially_up_to_the_cap() {
+        let b = Backoff::default();
+        let r = Class::Retry { min: None };
+        assert_eq!(b.delay(r, 0), Duration::from_millis(500));
+        assert_eq!(b.delay(r, 1), Duration::from_secs(1));
+        assert_eq!(b.delay(r, 3), Duration::from_secs(4));
+        assert_eq!(b.delay(r, 30), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_even_with_jitter() {
+        let b = Backoff::default();
+        let c = Class::Retry {
+            min: Some(Duration::from_secs(7)),
+        };
+        for _ in 0..100 {
+            assert!(b.jittered(c, 0) >= Duration::from_secs(7));
+        }
+    }
+
+    #[test]
+    fn terminal_and_credential_errors_do_not_retry_hot() {
+        let b = Backoff::default();
+        for attempt in 0..5 {
+            assert!(b.delay(Class::Terminal, attempt) >= Duration::from_secs(600));
+            assert!(b.delay(Class::Credentials, attempt) >= Duration::from_secs(300));
+        }
+    }
+
+    #[test]
+    fn jitter_spreads_within_a_quarter() {
+        let b = Backoff::default();
+        let c = Class::Retry { min: None };
+        let samples: Vec<Duration> = (0..200).map(|_| b.jittered(c, 2)).collect();
+        assert!(
+            samples
+                .iter()
+                .all(|d| *d >= Duration::from_millis(1500) && *d <= Duration::from_millis(2500))
+        );
+        assert!(samples.iter().any(|d| *d != samples[0]), "jitter varies");
+    }
+}

@@ -1,0 +1,59 @@
+//! Flags and environment variables of `rampart run`.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Options of `rampart run`. Every flag can also be set by the environment variable shown.
+/// The Kubernetes connection comes from KUBECONFIG or the in-cluster service account.
+#[derive(Clone, Debug, Args)]
+pub struct RunOptions {
+    /// Watch only this namespace (namespaces-only mode). Default: every namespace.
+    #[arg(long, env = "RAMPART_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Address of the /metrics, /healthz and /readyz endpoints.
+    #[arg(long, env = "RAMPART_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Identifies this cluster in ownership markers on vendor objects. Default: the uid of the
+    /// kube-system namespace. Set it when two clusters share a vendor system.
+    #[arg(long, env = "RAMPART_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+    /// Objects of one kind reconciled at once.
+    #[arg(long, env = "RAMPART_CONCURRENCY", default_value_t = 32)]
+    pub concurrency: u16,
+    /// Log filter, RUST_LOG syntax (for example `info,rampart=debug`).
+    #[arg(long, env = "RAMPART_LOG", default_value = "info")]
+    pub log: String,
+    /// Log format.
+    #[arg(long, env = "RAMPART_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub leader: LeaderOptions,
+}
+
+/// Leader election for more than one replica.
+#[derive(Clone, Debug, Args)]
+pub struct LeaderOptions {
+    /// Elect a leader through a Lease so only one replica reconciles; the others wait and take
+    /// over within the lease duration when the leader stops.
+    #[arg(long, env = "RAMPART_LEADER_ELECT", default_value_t = false)]
+    pub leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, env = "RAMPART_LEASE_NAME", default_value = "rampart-leader")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: POD_NAMESPACE, else `default`).
+    #[arg(long, env = "RAMPART_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// Seconds a lease lasts without renewal; a standby takes over after this.
+    #[arg(long, env = "RAMPART_LEASE_DURATION", default_value_t = 15)]
+    pub lease_duration_seconds: u64,
+    /// This replica's identity in the Lease (default: POD_NAME, else host name and process id).
+    #[arg(long, env = "RAMPART_LEASE_IDENTITY")]
+    pub lease_identity: Option<String>,
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests against a real kube-apiserver (built from the Go modules of Kubernetes)
+//! and the vendor simulators, with the operator running as a separate process.
+
+mod admission;
+mod support;
