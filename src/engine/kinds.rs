@@ -85,6 +85,17 @@ impl Managed for Policy {
                 field: "spec.vaultRef",
             })
             .into_iter()
+            .chain(
+                self.spec
+                    .ru_backup
+                    .iter()
+                    .flat_map(|b| b.vault_refs())
+                    .map(|(field, name)| RefKey {
+                        kind: "Vault",
+                        name,
+                        field,
+                    }),
+            )
             .collect()
     }
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
@@ -107,6 +118,18 @@ impl Managed for Strategy {
             .ru_backup
             .is_some()
             .then_some(ProviderType::RuBackup)
+    }
+    fn references(&self) -> Vec<RefKey> {
+        self.spec
+            .ru_backup
+            .iter()
+            .flat_map(|b| b.vault_refs())
+            .map(|(field, name)| RefKey {
+                kind: "Vault",
+                name,
+                field,
+            })
+            .collect()
     }
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
         runtime.strategy()

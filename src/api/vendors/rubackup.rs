@@ -543,3 +543,48 @@ pub struct RuBackupStrategy {
     #[schemars(extend("x-kubernetes-list-type" = "set", "items" = {"type": "string", "minLength": 1, "maxLength": 255}))]
     pub administrators: Vec<String>,
 }
+
+/// Spec paths of a strategy's Vault references: the destination, then each backup type's
+/// copy-move target (full, incremental, differential).
+pub const STRATEGY_VAULT_REF: &str = "spec.ruBackup.vaultRef";
+pub const STRATEGY_MOVE_COPY_REFS: [&str; 3] = [
+    "spec.ruBackup.full.moveCopy.vaultRef",
+    "spec.ruBackup.incremental.moveCopy.vaultRef",
+    "spec.ruBackup.differential.moveCopy.vaultRef",
+];
+/// Spec path of a global schedule rule's copy-move target (its pool is the common
+/// `spec.vaultRef`).
+pub const POLICY_MOVE_COPY_REF: &str = "spec.ruBackup.moveCopy.vaultRef";
+
+fn move_copy_ref(t: Option<&RuBackupMoveCopy>) -> Option<String> {
+    t.and_then(|m| m.vault_ref.as_ref()).map(|r| r.name.clone())
+}
+
+impl RuBackupStrategy {
+    /// The Vaults this strategy refers to: (spec field, Vault name).
+    pub fn vault_refs(&self) -> Vec<(&'static str, String)> {
+        let types = [&self.full, &self.incremental, &self.differential];
+        let moves = STRATEGY_MOVE_COPY_REFS
+            .iter()
+            .zip(types)
+            .filter_map(|(field, t)| {
+                move_copy_ref(t.as_ref().and_then(|t| t.move_copy.as_ref())).map(|n| (*field, n))
+            });
+        self.vault_ref
+            .as_ref()
+            .map(|r| (STRATEGY_VAULT_REF, r.name.clone()))
+            .into_iter()
+            .chain(moves)
+            .collect()
+    }
+}
+
+impl RuBackupPolicy {
+    /// The Vaults this block refers to besides `spec.vaultRef`: (spec field, Vault name).
+    pub fn vault_refs(&self) -> Vec<(&'static str, String)> {
+        move_copy_ref(self.move_copy.as_ref())
+            .map(|n| (POLICY_MOVE_COPY_REF, n))
+            .into_iter()
+            .collect()
+    }
+}

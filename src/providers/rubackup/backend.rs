@@ -59,7 +59,7 @@ pub const SCHEDULES: Kind = Kind {
 };
 
 /// The name of an item of `kind` (pools also carry `poolname`, the filter key).
-pub fn item_name<'a>(kind: Kind, item: &'a Item) -> Option<&'a str> {
+pub fn item_name(kind: Kind, item: &Item) -> Option<&str> {
     let key = kind.name_key?;
     item.get(key)
         .or_else(|| item.get(kind.filter_key))

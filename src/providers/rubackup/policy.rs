@@ -16,7 +16,7 @@ use super::object;
 use super::refs::{PoolChoice, Resolver};
 use crate::api::Policy;
 use crate::api::policy::PolicyObservation;
-use crate::api::vendors::rubackup::RuBackupPolicy;
+use crate::api::vendors::rubackup::{POLICY_MOVE_COPY_REF, RuBackupPolicy};
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
 };
@@ -203,7 +203,7 @@ impl ScheduleRuleAdapter {
         let move_copy = PoolChoice {
             pool: mc.and_then(|m| m.pool.as_ref()),
             vault_ref: mc.and_then(|m| m.vault_ref.as_ref()),
-            field: "spec.ruBackup.moveCopy.vaultRef",
+            field: POLICY_MOVE_COPY_REF,
         };
         let pools = Pools {
             pool: refs.pool(b, ctx, provider, pool).await?,
@@ -215,6 +215,7 @@ impl ScheduleRuleAdapter {
 
 #[async_trait]
 impl External<Policy> for ScheduleRuleAdapter {
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Policy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn observe(
         &self,
         cr: &Policy,
@@ -239,6 +240,7 @@ impl External<Policy> for ScheduleRuleAdapter {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Policy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn create(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
         let b = &self.backend;
@@ -246,6 +248,7 @@ impl External<Policy> for ScheduleRuleAdapter {
         Ok(Created { external_name: id })
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Policy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn update(
         &self,
         cr: &Policy,
@@ -264,9 +267,10 @@ impl External<Policy> for ScheduleRuleAdapter {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Policy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn delete(
         &self,
-        _cr: &Policy,
+        cr: &Policy,
         id: &str,
         _ctx: &CallContext<'_>,
     ) -> ExternalResult<Deleted> {

@@ -128,6 +128,7 @@ fn observation(id: &str, item: &Item) -> VaultObservation {
 
 #[async_trait]
 impl External<Vault> for PoolAdapter {
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Vault", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn observe(
         &self,
         cr: &Vault,
@@ -150,6 +151,7 @@ impl External<Vault> for PoolAdapter {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Vault", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn create(&self, cr: &Vault, _ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let spec = block(cr)?;
         let b = &self.backend;
@@ -157,6 +159,7 @@ impl External<Vault> for PoolAdapter {
         Ok(Created { external_name: id })
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Vault", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn update(
         &self,
         cr: &Vault,
@@ -168,9 +171,10 @@ impl External<Vault> for PoolAdapter {
         object::update(b, &b.pools, id, None, &pool_fields(block(cr)?)?).await
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Vault", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn delete(
         &self,
-        _cr: &Vault,
+        cr: &Vault,
         id: &str,
         _ctx: &CallContext<'_>,
     ) -> ExternalResult<Deleted> {

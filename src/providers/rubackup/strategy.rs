@@ -18,7 +18,9 @@ use super::refs::{PoolChoice, Resolver};
 use super::strategy_members::{AdminPlan, RulePlan, create_rule_body, plan_admins, plan_rules};
 use crate::api::Strategy;
 use crate::api::strategy::StrategyObservation;
-use crate::api::vendors::rubackup::{RuBackupBackupTypeSchedule, RuBackupStrategy};
+use crate::api::vendors::rubackup::{
+    RuBackupBackupTypeSchedule, RuBackupStrategy, STRATEGY_MOVE_COPY_REFS, STRATEGY_VAULT_REF,
+};
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
 };
@@ -26,17 +28,9 @@ use crate::providers::error::{ErrorKind, VendorError};
 
 /// The backup types: spec block, vendor key prefix, and the spec path of its move target.
 const TYPES: [(&str, &str, &str); 3] = [
-    ("full", "full_", "spec.ruBackup.full.moveCopy.vaultRef"),
-    (
-        "incremental",
-        "inc_",
-        "spec.ruBackup.incremental.moveCopy.vaultRef",
-    ),
-    (
-        "differential",
-        "diff_",
-        "spec.ruBackup.differential.moveCopy.vaultRef",
-    ),
+    ("full", "full_", STRATEGY_MOVE_COPY_REFS[0]),
+    ("incremental", "inc_", STRATEGY_MOVE_COPY_REFS[1]),
+    ("differential", "diff_", STRATEGY_MOVE_COPY_REFS[2]),
 ];
 
 fn type_blocks(rb: &RuBackupStrategy) -> [Option<&RuBackupBackupTypeSchedule>; 3] {
@@ -189,7 +183,7 @@ impl StrategyAdapter {
         let choice = PoolChoice {
             pool: rb.pool.as_ref(),
             vault_ref: rb.vault_ref.as_ref(),
-            field: "spec.ruBackup.vaultRef",
+            field: STRATEGY_VAULT_REF,
         };
         let mut pools = StrategyPools {
             pool: refs.pool(b, ctx, provider, choice).await?,
@@ -292,6 +286,7 @@ impl StrategyAdapter {
 
 #[async_trait]
 impl External<Strategy> for StrategyAdapter {
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Strategy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn observe(
         &self,
         cr: &Strategy,
@@ -323,6 +318,7 @@ impl External<Strategy> for StrategyAdapter {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Strategy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn create(&self, cr: &Strategy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let rb = block(cr)?;
         let mut desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
@@ -354,6 +350,7 @@ impl External<Strategy> for StrategyAdapter {
         Ok(Created { external_name: id })
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Strategy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn update(
         &self,
         cr: &Strategy,
@@ -368,6 +365,7 @@ impl External<Strategy> for StrategyAdapter {
         self.apply_members(rb, &rb.name).await
     }
 
+    #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Strategy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
     async fn delete(
         &self,
         cr: &Strategy,

@@ -114,16 +114,17 @@ pub fn plan_rules(spec: &[RuBackupStrategyRule], observed: &[(String, Item)]) ->
     for (id, item) in observed {
         let key = RuleKey::of_item(item);
         plan.ids.entry(key.text()).or_insert_with(|| id.clone());
-        if by_key.contains_key(&key) {
+        let path = key.path();
+        if let std::collections::btree_map::Entry::Vacant(slot) = by_key.entry(key) {
+            slot.insert((id, item));
+        } else {
             // A second rule with the same identity: the spec can only mean one.
             plan.remove.push(id.clone());
             plan.drift.push(Drift {
-                field: key.path(),
+                field: path,
                 desired: "null".into(),
                 observed: Value::Object(item.clone()).to_string(),
             });
-        } else {
-            by_key.insert(key, (id, item));
         }
     }
     let mut wanted = BTreeSet::new();
