@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use super::VENDOR;
 use super::envelope::{self, Envelope};
-use super::session::{Endpoint, LoginGate, LoginSettings, Session};
+use super::login_gate::LoginGate;
+use super::session::{Endpoint, LoginSettings, Session};
 use crate::providers::error::{ErrorKind, VendorError, VendorResult};
 
 /// A vendor object as RuBackup lists it.

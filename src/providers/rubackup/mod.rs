@@ -9,6 +9,7 @@ pub mod cron;
 pub mod envelope;
 pub mod fields;
 pub mod interval;
+pub mod login_gate;
 pub mod object;
 pub mod policy;
 pub mod pool;
@@ -17,6 +18,7 @@ pub mod runtime;
 pub mod schedule;
 pub mod session;
 pub mod strategy;
+pub mod strategy_fields;
 pub mod strategy_members;
 pub mod token;
 
