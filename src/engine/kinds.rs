@@ -13,6 +13,15 @@ use crate::api::strategy::StrategyObservation;
 use crate::api::vault::VaultObservation;
 use crate::api::{FirewallRule, Policy, Strategy, Vault};
 
+/// A reference to a Vault named at spec path `field` (a RuBackup block's `vaultRef`s).
+fn vault_ref((field, name): (&'static str, String)) -> RefKey {
+    RefKey {
+        kind: "Vault",
+        name,
+        field,
+    }
+}
+
 impl Managed for Vault {
     type Observation = VaultObservation;
     const KIND: &'static str = "Vault";
@@ -90,11 +99,7 @@ impl Managed for Policy {
                     .ru_backup
                     .iter()
                     .flat_map(|b| b.vault_refs())
-                    .map(|(field, name)| RefKey {
-                        kind: "Vault",
-                        name,
-                        field,
-                    }),
+                    .map(vault_ref),
             )
             .collect()
     }
@@ -124,11 +129,7 @@ impl Managed for Strategy {
             .ru_backup
             .iter()
             .flat_map(|b| b.vault_refs())
-            .map(|(field, name)| RefKey {
-                kind: "Vault",
-                name,
-                field,
-            })
+            .map(vault_ref)
             .collect()
     }
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {

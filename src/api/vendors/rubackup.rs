@@ -10,17 +10,16 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::huawei_cbr::LocalObjectRef;
 use crate::api::schedule::{Retention, Schedule};
 
 mod shared;
 
-use shared::parameters_schema;
 pub use shared::{
-    RuBackupCron, RuBackupMoveCopy, RuBackupNotifications, RuBackupNotify, RuBackupObsoleteCopies,
-    RuBackupScripts, RuBackupValidity, RuBackupVerify,
+    RuBackupCopySettings, RuBackupCron, RuBackupMoveCopy, RuBackupNotifications, RuBackupNotify,
+    RuBackupObsoleteCopies, RuBackupScripts, RuBackupTask, RuBackupTiming, RuBackupValidity,
+    RuBackupVerify,
 };
 
 /// How the login authenticates (`auth_type` of the 2.4 login body).
@@ -199,56 +198,15 @@ pub struct RuBackupPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 255))]
     pub pool: Option<String>,
-    /// Native schedule in the server's time zone, instead of `spec.schedule`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cron: Option<RuBackupCron>,
-    /// Run periodically at this interval (`periodic_launch`, `1 min`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 64))]
-    pub periodic_launch: Option<String>,
-    /// How long copies are kept, as an interval (`storage_duration`, `30 days`), instead of
-    /// `spec.retention`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 64))]
-    pub storage_duration: Option<String>,
-    /// Storage quota of the rule (`storage_capacity`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 1099511627776i64))]
-    pub storage_capacity: Option<i64>,
-    /// Task priority (`priority`, for example 100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 1000000))]
-    pub priority: Option<i32>,
-    /// Validity window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validity: Option<RuBackupValidity>,
-    /// Periodic verification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verify: Option<RuBackupVerify>,
-    /// Moving copies to another pool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub move_copy: Option<RuBackupMoveCopy>,
-    /// Copies whose storage time is over.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub obsolete_copies: Option<RuBackupObsoleteCopies>,
-    /// Let the client delete its copies (`client_delete_flag`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_delete_allowed: Option<bool>,
-    /// Notifications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notifications: Option<RuBackupNotifications>,
-    /// Scripts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scripts: Option<RuBackupScripts>,
-    /// Parameters of the resource type's module (`module_extensions.parameters`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "parameters_schema")]
-    pub module_parameters: Option<Map<String, Value>>,
-    /// Parameters common to all modules (`common_modules_extensions.parameters`, for example
-    /// `worker_parallelism`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "parameters_schema")]
-    pub common_module_parameters: Option<Map<String, Value>>,
+    /// Schedule, retention and copy moves in RuBackup's own terms.
+    #[serde(flatten)]
+    pub timing: RuBackupTiming,
+    /// Quota, validity, verification, obsolete copies and notifications.
+    #[serde(flatten)]
+    pub copies: RuBackupCopySettings,
+    /// Priority, scripts and module parameters.
+    #[serde(flatten)]
+    pub task: RuBackupTask,
 }
 
 /// Schedule, retention and copy moves of one backup type of a strategy (`full_*`, `inc_*`,
@@ -268,23 +226,13 @@ pub struct RuBackupBackupTypeSchedule {
     /// Portable schedule, shifted into the server's time zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
-    /// Native schedule in the server's time zone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cron: Option<RuBackupCron>,
-    /// Run periodically at this interval (`*_periodic_launch`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 64))]
-    pub periodic_launch: Option<String>,
     /// Portable retention; RuBackup keeps copies for a duration, so only `keepDays` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
-    /// How long copies are kept, as an interval (`*_storage_duration`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 64))]
-    pub storage_duration: Option<String>,
-    /// Moving copies of this type to another pool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub move_copy: Option<RuBackupMoveCopy>,
+    /// Native schedule, periodic launch, storage duration and copy moves of this type
+    /// (`*_min`…`*_dow`, `*_periodic_launch`, `*_storage_duration`, `*_move_copy_*`).
+    #[serde(flatten)]
+    pub timing: RuBackupTiming,
 }
 
 /// A strategy rule (`POST /strategy_rules`): one client resource backed up by the strategy.
@@ -304,21 +252,9 @@ pub struct RuBackupStrategyRule {
     /// Resource, for example `/home/`.
     #[schemars(length(min = 1, max = 4096))]
     pub resource: String,
-    /// Task priority (`priority`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 1000000))]
-    pub priority: Option<i32>,
-    /// Scripts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scripts: Option<RuBackupScripts>,
-    /// Parameters of the resource type's module (`module_extensions.parameters`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "parameters_schema")]
-    pub module_parameters: Option<Map<String, Value>>,
-    /// Parameters common to all modules (`common_modules_extensions.parameters`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "parameters_schema")]
-    pub common_module_parameters: Option<Map<String, Value>>,
+    /// Priority, scripts and module parameters.
+    #[serde(flatten)]
+    pub task: RuBackupTask,
 }
 
 /// A RuBackup backup strategy (`POST /backup_strategies`) with its rules and administrators,
@@ -348,26 +284,13 @@ pub struct RuBackupStrategy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub crypto: Option<String>,
-    /// Storage quota of the strategy (`storage_capacity`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 1099511627776i64))]
-    pub storage_capacity: Option<i64>,
     /// Description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub description: Option<String>,
-    /// Validity window.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub validity: Option<RuBackupValidity>,
-    /// Periodic verification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verify: Option<RuBackupVerify>,
-    /// Copies whose storage time is over.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub obsolete_copies: Option<RuBackupObsoleteCopies>,
-    /// Let clients delete their copies (`client_delete_flag`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_delete_allowed: Option<bool>,
+    /// Quota, validity, verification, obsolete copies and notifications.
+    #[serde(flatten)]
+    pub copies: RuBackupCopySettings,
     /// Full backups (`full_*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full: Option<RuBackupBackupTypeSchedule>,
@@ -377,9 +300,6 @@ pub struct RuBackupStrategy {
     /// Differential backups (`diff_*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub differential: Option<RuBackupBackupTypeSchedule>,
-    /// Notifications.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notifications: Option<RuBackupNotifications>,
     /// The strategy's rules, keyed by client, resource type and resource.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 256))]
@@ -416,7 +336,8 @@ impl RuBackupStrategy {
             .iter()
             .zip(types)
             .filter_map(|(field, t)| {
-                move_copy_ref(t.as_ref().and_then(|t| t.move_copy.as_ref())).map(|n| (*field, n))
+                move_copy_ref(t.as_ref().and_then(|t| t.timing.move_copy.as_ref()))
+                    .map(|n| (*field, n))
             });
         self.vault_ref
             .as_ref()
@@ -430,7 +351,7 @@ impl RuBackupStrategy {
 impl RuBackupPolicy {
     /// The Vaults this block refers to besides `spec.vaultRef`: (spec field, Vault name).
     pub fn vault_refs(&self) -> Vec<(&'static str, String)> {
-        move_copy_ref(self.move_copy.as_ref())
+        move_copy_ref(self.timing.move_copy.as_ref())
             .map(|n| (POLICY_MOVE_COPY_REF, n))
             .into_iter()
             .collect()

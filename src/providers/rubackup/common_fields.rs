@@ -1,7 +1,8 @@
-//! Spec blocks that strategies, strategy rules and global schedule rules share, turned into
-//! RuBackup fields: schedule, storage duration, validity, verification, copy moves, obsolete
-//! copies, notifications, scripts and module parameters. `key` prefixes (`full_`, `inc_`, ``)
-//! and spec paths are the caller's.
+//! The spec blocks that strategies, strategy rules and global schedule rules share, turned into
+//! RuBackup fields: copy settings (quota, validity, verification, obsolete copies,
+//! notifications), timing (schedule, periodic launch, storage duration, copy moves) and task
+//! settings (priority, scripts, module parameters). Key prefixes (`full_`, `inc_`, none) and
+//! spec paths are the caller's.
 
 use serde_json::{Map, Value, json};
 
@@ -10,13 +11,21 @@ use super::object::{datetime, interval};
 use super::schedule::{self, CronFields, Inexpressible};
 use crate::api::schedule::{Retention, Schedule};
 use crate::api::vendors::rubackup::{
-    RuBackupCron, RuBackupMoveCopy, RuBackupNotifications, RuBackupNotify, RuBackupObsoleteCopies,
-    RuBackupScripts, RuBackupValidity, RuBackupVerify,
+    RuBackupCopySettings, RuBackupCron, RuBackupNotifications, RuBackupNotify, RuBackupTask,
+    RuBackupTiming,
 };
 use crate::engine::external::{ExternalError, ExternalResult};
 
 fn invalid(e: Inexpressible) -> ExternalError {
     ExternalError::invalid(e.field, e.message)
+}
+
+/// The portable schedule and retention that stand beside a timing block, with their spec paths.
+pub struct Portable<'a> {
+    pub schedule: Option<&'a Schedule>,
+    pub schedule_path: String,
+    pub retention: Option<&'a Retention>,
+    pub retention_path: String,
 }
 
 /// The desired fields of one object, built up block by block.
@@ -34,16 +43,6 @@ impl FieldList {
         self.0.push(Desired::new(key, path, value, compare));
     }
 
-    pub fn push_create_only(
-        &mut self,
-        key: &str,
-        path: impl Into<String>,
-        value: impl Into<Value>,
-        compare: Compare,
-    ) {
-        self.0.push(Desired::create_only(key, path, value, compare));
-    }
-
     /// A plain optional value.
     pub fn opt<T: Clone + Into<Value>>(&mut self, key: &str, path: &str, value: &Option<T>) {
         if let Some(v) = value {
@@ -52,7 +51,7 @@ impl FieldList {
     }
 
     /// An optional interval.
-    pub fn opt_interval(
+    fn opt_interval(
         &mut self,
         key: &str,
         path: &str,
@@ -64,94 +63,74 @@ impl FieldList {
         Ok(())
     }
 
-    /// The five cron fields, under `prefix` (`full_min`, or `min`).
-    pub fn cron(&mut self, prefix: &str, path: &str, cron: &CronFields) {
-        for set in cron.fields() {
-            self.push(
-                format!("{prefix}{}", set.field.vendor_suffix()),
-                path,
-                set.to_vendor(),
-                Compare::Cron(set.field),
+    /// `status`: `run` when enabled (the default), else `wait`.
+    pub fn status(&mut self, path: &str, enabled: Option<bool>) {
+        let status = if enabled.unwrap_or(true) {
+            "run"
+        } else {
+            "wait"
+        };
+        self.push("status", path, status, Compare::Exact);
+    }
+
+    /// Quota, validity, verification, obsolete copies and notifications of the block at `base`;
+    /// `validity_key` is `notify_strategy_validity` or `notify_rule_validity`.
+    pub fn copies(
+        &mut self,
+        base: &str,
+        c: &RuBackupCopySettings,
+        validity_key: &str,
+    ) -> ExternalResult<()> {
+        self.opt(
+            "storage_capacity",
+            &format!("{base}.storageCapacity"),
+            &c.storage_capacity,
+        );
+        if let Some(v) = &c.validity {
+            for (key, name, value) in [
+                ("validity_start_period", "start", &v.start),
+                ("validity_end_period", "end", &v.end),
+            ] {
+                if let Some(text) = value {
+                    let p = format!("{base}.validity.{name}");
+                    self.push(key, &p, datetime(text, &p)?, Compare::DateTime);
+                }
+            }
+        }
+        if let Some(v) = &c.verify {
+            self.opt("verify_flag", &format!("{base}.verify.enabled"), &v.enabled);
+            self.opt_interval(
+                "verify_interval",
+                &format!("{base}.verify.interval"),
+                &v.interval,
+            )?;
+        }
+        if let Some(o) = &c.obsolete_copies {
+            self.opt(
+                "auto_delete_obsoleted_copy_flag",
+                &format!("{base}.obsoleteCopies.autoDelete"),
+                &o.auto_delete,
+            );
+            self.opt(
+                "inform_when_obsoleted_copy",
+                &format!("{base}.obsoleteCopies.informGroup"),
+                &o.inform_group,
             );
         }
-    }
-
-    /// `validity_start_period`, `validity_end_period`.
-    pub fn validity(&mut self, path: &str, v: &Option<RuBackupValidity>) -> ExternalResult<()> {
-        let Some(v) = v else { return Ok(()) };
-        for (key, name, value) in [
-            ("validity_start_period", "start", &v.start),
-            ("validity_end_period", "end", &v.end),
-        ] {
-            if let Some(text) = value {
-                let p = format!("{path}.{name}");
-                self.push(key, &p, datetime(text, &p)?, Compare::DateTime);
-            }
-        }
+        self.opt(
+            "client_delete_flag",
+            &format!("{base}.clientDeleteAllowed"),
+            &c.client_delete_allowed,
+        );
+        self.notifications(
+            &format!("{base}.notifications"),
+            &c.notifications,
+            validity_key,
+        );
         Ok(())
     }
 
-    /// `verify_flag`, `verify_interval`.
-    pub fn verify(&mut self, path: &str, v: &Option<RuBackupVerify>) -> ExternalResult<()> {
-        let Some(v) = v else { return Ok(()) };
-        self.opt("verify_flag", &format!("{path}.enabled"), &v.enabled);
-        self.opt_interval("verify_interval", &format!("{path}.interval"), &v.interval)
-    }
-
-    /// `auto_delete_obsoleted_copy_flag`, `inform_when_obsoleted_copy`.
-    pub fn obsolete(&mut self, path: &str, v: &Option<RuBackupObsoleteCopies>) {
-        let Some(v) = v else { return };
-        self.opt(
-            "auto_delete_obsoleted_copy_flag",
-            &format!("{path}.autoDelete"),
-            &v.auto_delete,
-        );
-        self.opt(
-            "inform_when_obsoleted_copy",
-            &format!("{path}.informGroup"),
-            &v.inform_group,
-        );
-    }
-
-    /// `<prefix>move_copy_flag`, `_while`, `_pool`; `pool` is the resolved target pool name.
-    pub fn move_copy(
-        &mut self,
-        prefix: &str,
-        path: &str,
-        v: &Option<RuBackupMoveCopy>,
-        pool: Option<String>,
-    ) -> ExternalResult<()> {
-        let Some(v) = v else { return Ok(()) };
-        self.opt(
-            &format!("{prefix}move_copy_flag"),
-            &format!("{path}.enabled"),
-            &v.enabled,
-        );
-        self.opt_interval(
-            &format!("{prefix}move_copy_while"),
-            &format!("{path}.after"),
-            &v.after,
-        )?;
-        let pool_path = format!(
-            "{path}.{}",
-            if v.vault_ref.is_some() {
-                "vaultRef"
-            } else {
-                "pool"
-            }
-        );
-        self.opt(&format!("{prefix}move_copy_pool"), &pool_path, &pool);
-        Ok(())
-    }
-
-    /// `notify_*` and `notify_*_cc`; `validity_key` is `notify_strategy_validity` or
-    /// `notify_rule_validity`.
-    pub fn notifications(
-        &mut self,
-        path: &str,
-        n: &Option<RuBackupNotifications>,
-        validity_key: &str,
-    ) {
+    fn notifications(&mut self, path: &str, n: &Option<RuBackupNotifications>, validity_key: &str) {
         let Some(n) = n else { return };
         let entries: [(&str, &str, &Option<RuBackupNotify>); 5] = [
             ("notify_normal", "normal", &n.normal),
@@ -176,17 +155,111 @@ impl FieldList {
         }
     }
 
-    /// Scripts under the keys the object uses (strategy rules and global schedule rules name
-    /// them differently).
-    pub fn scripts(&mut self, path: &str, s: &Option<RuBackupScripts>, keys: [&str; 3]) {
-        let Some(s) = s else { return };
-        self.opt(keys[0], &format!("{path}.normal"), &s.normal);
-        self.opt(keys[1], &format!("{path}.exception"), &s.exception);
-        self.opt(keys[2], &format!("{path}.restore"), &s.restore);
+    /// Schedule (portable or native), periodic launch, storage duration (portable or native)
+    /// and copy moves of the block at `base`, under key `prefix`; `move_pool` is the resolved
+    /// name of the copy-move target.
+    pub fn timing(
+        &mut self,
+        prefix: &str,
+        base: &str,
+        t: &RuBackupTiming,
+        portable: Portable<'_>,
+        move_pool: Option<String>,
+        server_tz: &str,
+    ) -> ExternalResult<()> {
+        let cron_path = format!("{base}.cron");
+        if let Some((cron, path)) = schedule(
+            portable.schedule,
+            &portable.schedule_path,
+            t.cron.as_ref(),
+            &cron_path,
+            server_tz,
+        )? {
+            self.cron(prefix, &path, &cron);
+        }
+        self.opt_interval(
+            &format!("{prefix}periodic_launch"),
+            &format!("{base}.periodicLaunch"),
+            &t.periodic_launch,
+        )?;
+        let native = format!("{base}.storageDuration");
+        if let Some((duration, path)) = storage_duration(
+            portable.retention,
+            &portable.retention_path,
+            t.storage_duration.as_ref(),
+            &native,
+        )? {
+            self.push(
+                format!("{prefix}storage_duration"),
+                path,
+                duration,
+                Compare::Interval,
+            );
+        }
+        let Some(m) = &t.move_copy else { return Ok(()) };
+        let path = format!("{base}.moveCopy");
+        self.opt(
+            &format!("{prefix}move_copy_flag"),
+            &format!("{path}.enabled"),
+            &m.enabled,
+        );
+        self.opt_interval(
+            &format!("{prefix}move_copy_while"),
+            &format!("{path}.after"),
+            &m.after,
+        )?;
+        let target = if m.vault_ref.is_some() {
+            "vaultRef"
+        } else {
+            "pool"
+        };
+        self.opt(
+            &format!("{prefix}move_copy_pool"),
+            &format!("{path}.{target}"),
+            &move_pool,
+        );
+        Ok(())
     }
 
-    /// `module_extensions` / `common_modules_extensions` parameters: only the keys given count.
-    pub fn parameters(&mut self, key: &str, path: &str, params: &Option<Map<String, Value>>) {
+    /// The five cron fields, under `prefix` (`full_min`, or `min`).
+    fn cron(&mut self, prefix: &str, path: &str, cron: &CronFields) {
+        for set in cron.fields() {
+            self.push(
+                format!("{prefix}{}", set.field.vendor_suffix()),
+                path,
+                set.to_vendor(),
+                Compare::Cron(set.field),
+            );
+        }
+    }
+
+    /// Priority, scripts (under the keys the object uses: strategy rules and global schedule
+    /// rules name them differently) and module parameters of the block at `base`.
+    pub fn task(&mut self, base: &str, t: &RuBackupTask, script_keys: [&str; 3]) {
+        self.opt("priority", &format!("{base}.priority"), &t.priority);
+        if let Some(s) = &t.scripts {
+            for (key, name, value) in [
+                (script_keys[0], "normal", &s.normal),
+                (script_keys[1], "exception", &s.exception),
+                (script_keys[2], "restore", &s.restore),
+            ] {
+                self.opt(key, &format!("{base}.scripts.{name}"), value);
+            }
+        }
+        self.parameters(
+            "module_extensions",
+            &format!("{base}.moduleParameters"),
+            &t.module_parameters,
+        );
+        self.parameters(
+            "common_modules_extensions",
+            &format!("{base}.commonModuleParameters"),
+            &t.common_module_parameters,
+        );
+    }
+
+    /// Only the keys given count: the server may add defaults.
+    fn parameters(&mut self, key: &str, path: &str, params: &Option<Map<String, Value>>) {
         if let Some(p) = params {
             self.push(key, path, json!({ "parameters": p }), Compare::Subset);
         }
@@ -195,7 +268,7 @@ impl FieldList {
 
 /// The schedule from a portable block at `portable_path` or a native `cron` at `native_path`,
 /// with the spec path drift is reported under.
-pub fn schedule(
+fn schedule(
     portable: Option<&Schedule>,
     portable_path: &str,
     native: Option<&RuBackupCron>,
@@ -207,11 +280,12 @@ pub fn schedule(
             portable_path,
             format!("set {portable_path} or {native_path}, not both"),
         )),
-        (Some(s), None) => Ok(Some((
-            schedule::portable_cron(s, portable_path, server_tz, jiff::Timestamp::now())
-                .map_err(invalid)?,
-            portable_path.to_string(),
-        ))),
+        (Some(s), None) => {
+            let fields =
+                schedule::portable_cron(s, portable_path, server_tz, jiff::Timestamp::now())
+                    .map_err(invalid)?;
+            Ok(Some((fields, portable_path.to_string())))
+        }
         (None, Some(c)) => Ok(Some((
             schedule::native_cron(c, native_path).map_err(invalid)?,
             native_path.to_string(),
@@ -221,7 +295,7 @@ pub fn schedule(
 }
 
 /// The storage duration from a portable retention or a native interval, with its spec path.
-pub fn storage_duration(
+fn storage_duration(
     portable: Option<&Retention>,
     portable_path: &str,
     native: Option<&String>,
@@ -232,14 +306,13 @@ pub fn storage_duration(
             portable_path,
             format!("set {portable_path} or {native_path}, not both"),
         )),
-        (Some(r), None) => Ok(Some((
-            Value::from(
-                schedule::portable_retention(r, portable_path)
-                    .map_err(invalid)?
-                    .to_postgres(),
-            ),
-            portable_path.to_string(),
-        ))),
+        (Some(r), None) => {
+            let days = schedule::portable_retention(r, portable_path).map_err(invalid)?;
+            Ok(Some((
+                Value::from(days.to_postgres()),
+                portable_path.to_string(),
+            )))
+        }
         (None, Some(n)) => Ok(Some((interval(n, native_path)?, native_path.to_string()))),
         (None, None) => Ok(None),
     }
@@ -248,6 +321,29 @@ pub fn storage_duration(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::vendors::rubackup::{RuBackupMoveCopy, RuBackupScripts};
+
+    fn portable<'a>(
+        schedule: Option<&'a Schedule>,
+        retention: Option<&'a Retention>,
+    ) -> Portable<'a> {
+        Portable {
+            schedule,
+            schedule_path: "spec.schedule".into(),
+            retention,
+            retention_path: "spec.retention".into(),
+        }
+    }
+
+    fn cron() -> RuBackupCron {
+        RuBackupCron {
+            minute: "0".into(),
+            hour: "1".into(),
+            day_of_month: "*".into(),
+            month: "*".into(),
+            day_of_week: "*".into(),
+        }
+    }
 
     #[test]
     fn portable_and_native_forms_exclude_each_other() {
@@ -255,64 +351,149 @@ mod tests {
             cron: "0 1 * * *".into(),
             time_zone: None,
         };
-        let c = RuBackupCron {
-            minute: "0".into(),
-            hour: "1".into(),
-            day_of_month: "*".into(),
-            month: "*".into(),
-            day_of_week: "*".into(),
-        };
-        let e = schedule(
-            Some(&s),
-            "spec.schedule",
-            Some(&c),
-            "spec.ruBackup.cron",
-            "UTC",
-        )
-        .unwrap_err();
-        assert!(
-            matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.schedule")
-        );
-        let (fields, path) = schedule(None, "spec.schedule", Some(&c), "spec.ruBackup.cron", "UTC")
-            .unwrap()
-            .unwrap();
-        assert_eq!(path, "spec.ruBackup.cron");
-        assert_eq!(fields.hour.to_vendor(), json!(1));
         let r = Retention {
             keep_days: Some(7),
             ..Default::default()
         };
-        let (v, path) = storage_duration(
-            Some(&r),
-            "spec.retention",
-            None,
-            "spec.ruBackup.storageDuration",
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!((v, path.as_str()), (json!("7 days"), "spec.retention"));
+        let both = RuBackupTiming {
+            cron: Some(cron()),
+            ..Default::default()
+        };
+        let e = FieldList::default()
+            .timing(
+                "",
+                "spec.ruBackup",
+                &both,
+                portable(Some(&s), None),
+                None,
+                "UTC",
+            )
+            .unwrap_err();
         assert!(
-            storage_duration(Some(&r), "spec.retention", Some(&"1 day".to_string()), "n").is_err()
+            matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.schedule")
+        );
+        let both = RuBackupTiming {
+            storage_duration: Some("1 day".into()),
+            ..Default::default()
+        };
+        let e = FieldList::default()
+            .timing(
+                "",
+                "spec.ruBackup",
+                &both,
+                portable(None, Some(&r)),
+                None,
+                "UTC",
+            )
+            .unwrap_err();
+        assert!(
+            matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.retention")
         );
     }
 
     #[test]
-    fn notifications_map_to_their_keys() {
-        let mut f = FieldList::default();
-        let n = RuBackupNotifications {
-            validity: Some(RuBackupNotify {
-                group: Some("ops".into()),
-                cc: Some("ops@example.org".into()),
+    fn timing_maps_to_prefixed_keys_with_the_spec_path_of_each_form() {
+        let r = Retention {
+            keep_days: Some(7),
+            ..Default::default()
+        };
+        let t = RuBackupTiming {
+            cron: Some(cron()),
+            periodic_launch: Some("1 min".into()),
+            move_copy: Some(RuBackupMoveCopy {
+                enabled: Some(true),
+                after: Some("2 days".into()),
+                ..Default::default()
             }),
             ..Default::default()
         };
-        f.notifications(
-            "spec.ruBackup.notifications",
-            &Some(n),
-            "notify_rule_validity",
+        let mut f = FieldList::default();
+        f.timing(
+            "inc_",
+            "spec.x.incremental",
+            &t,
+            portable(None, Some(&r)),
+            Some("archive".into()),
+            "UTC",
+        )
+        .unwrap();
+        let got: Vec<(String, String, Value)> =
+            f.0.into_iter().map(|d| (d.key, d.path, d.value)).collect();
+        let want = [
+            ("inc_min", "spec.x.incremental.cron", json!(0)),
+            ("inc_hour", "spec.x.incremental.cron", json!(1)),
+            ("inc_dom", "spec.x.incremental.cron", json!("*")),
+            ("inc_mon", "spec.x.incremental.cron", json!("*")),
+            ("inc_dow", "spec.x.incremental.cron", json!("*")),
+            (
+                "inc_periodic_launch",
+                "spec.x.incremental.periodicLaunch",
+                json!("00:01:00"),
+            ),
+            ("inc_storage_duration", "spec.retention", json!("7 days")),
+            (
+                "inc_move_copy_flag",
+                "spec.x.incremental.moveCopy.enabled",
+                json!(true),
+            ),
+            (
+                "inc_move_copy_while",
+                "spec.x.incremental.moveCopy.after",
+                json!("2 days"),
+            ),
+            (
+                "inc_move_copy_pool",
+                "spec.x.incremental.moveCopy.pool",
+                json!("archive"),
+            ),
+        ];
+        let want: Vec<(String, String, Value)> = want
+            .into_iter()
+            .map(|(k, p, v)| (k.into(), p.into(), v))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn copies_and_tasks_map_to_their_keys() {
+        let mut f = FieldList::default();
+        let c = RuBackupCopySettings {
+            notifications: Some(RuBackupNotifications {
+                validity: Some(RuBackupNotify {
+                    group: Some("ops".into()),
+                    cc: Some("ops@example.org".into()),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        f.copies("spec.ruBackup", &c, "notify_rule_validity")
+            .unwrap();
+        let t = RuBackupTask {
+            scripts: Some(RuBackupScripts {
+                restore: Some("/r.sh".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        f.task("spec.ruBackup", &t, ["a", "b", "restore_script"]);
+        let keys: Vec<(&str, &str)> =
+            f.0.iter()
+                .map(|d| (d.key.as_str(), d.path.as_str()))
+                .collect();
+        assert_eq!(
+            keys,
+            [
+                (
+                    "notify_rule_validity",
+                    "spec.ruBackup.notifications.validity.group"
+                ),
+                (
+                    "notify_rule_validity_cc",
+                    "spec.ruBackup.notifications.validity.cc"
+                ),
+                ("restore_script", "spec.ruBackup.scripts.restore"),
+            ]
         );
-        let keys: Vec<&str> = f.0.iter().map(|d| d.key.as_str()).collect();
-        assert_eq!(keys, ["notify_rule_validity", "notify_rule_validity_cc"]);
-        assert_eq!(f.0[1].path, "spec.ruBackup.notifications.validity.cc");
     }
 }

@@ -55,17 +55,10 @@ impl Desired {
         }
     }
 
-    /// Same, for a field RuBackup takes at creation only.
-    pub fn create_only(
-        key: impl Into<String>,
-        path: impl Into<String>,
-        value: impl Into<Value>,
-        compare: Compare,
-    ) -> Self {
-        Desired {
-            mutable: false,
-            ..Desired::new(key, path, value, compare)
-        }
+    /// Mark a field RuBackup takes at creation only (absent from the document's PATCH).
+    pub fn fixed(mut self) -> Self {
+        self.mutable = false;
+        self
     }
 
     /// Whether the vendor's value differs from this one.
@@ -319,7 +312,7 @@ mod tests {
                 json!("new"),
                 Compare::Exact,
             ),
-            Desired::create_only("crypto", "spec.x.crypto", json!("gost"), Compare::Exact),
+            Desired::new("crypto", "spec.x.crypto", json!("gost"), Compare::Exact).fixed(),
             Desired::new(
                 "module_extensions",
                 "spec.x.moduleParameters",

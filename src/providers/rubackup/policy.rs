@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::backend::Backend;
 use super::client::Item;
-use super::common_fields::{self, FieldList};
+use super::common_fields::{FieldList, Portable};
 use super::fields::{Compare, Desired};
 use super::object;
 use super::refs::{PoolChoice, Resolver};
@@ -48,32 +48,31 @@ pub struct Pools {
 pub fn rule_fields(policy: &Policy, pools: Pools, server_tz: &str) -> ExternalResult<Vec<Desired>> {
     let spec = &policy.spec;
     let rb = block(policy)?;
-    let p = |f: &str| format!("spec.ruBackup.{f}");
+    let base = "spec.ruBackup";
+    let p = |f: &str| format!("{base}.{f}");
     let mut f = FieldList::default();
     f.push("name", p("name"), rb.name.as_str(), Compare::Exact);
-    f.push_create_only(
-        "client_id",
-        p("client"),
-        rb.client.as_str(),
-        Compare::Client,
-    );
-    f.push_create_only(
-        "resource_type",
-        p("resourceType"),
-        rb.resource_type.as_str(),
-        Compare::Exact,
-    );
-    f.push_create_only(
-        "resource",
-        p("resource"),
-        rb.resource.as_str(),
-        Compare::Exact,
-    );
-    if let Some(v) = &rb.backup_type {
-        f.push_create_only("backup_type", p("backupType"), v.as_str(), Compare::Exact);
-    }
-    if let Some(v) = &rb.crypto {
-        f.push_create_only("crypto", p("crypto"), v.as_str(), Compare::Exact);
+    let fixed = [
+        ("client_id", "client", Some(&rb.client), Compare::Client),
+        (
+            "resource_type",
+            "resourceType",
+            Some(&rb.resource_type),
+            Compare::Exact,
+        ),
+        ("resource", "resource", Some(&rb.resource), Compare::Exact),
+        (
+            "backup_type",
+            "backupType",
+            rb.backup_type.as_ref(),
+            Compare::Exact,
+        ),
+        ("crypto", "crypto", rb.crypto.as_ref(), Compare::Exact),
+    ];
+    for (key, name, value, compare) in fixed {
+        if let Some(v) = value {
+            f.0.push(Desired::new(key, p(name), v.as_str(), compare).fixed());
+        }
     }
     if spec.vault_ref.is_some() && rb.pool.is_some() {
         return Err(ExternalError::invalid(
@@ -87,72 +86,23 @@ pub fn rule_fields(policy: &Policy, pools: Pools, server_tz: &str) -> ExternalRe
         "spec.vaultRef".to_string()
     };
     f.opt("pool_id", &pool_path, &pools.pool);
-    f.opt(
-        "storage_capacity",
-        &p("storageCapacity"),
-        &rb.storage_capacity,
-    );
-    f.opt("priority", &p("priority"), &rb.priority);
-    f.validity(&p("validity"), &rb.validity)?;
-    f.opt_interval("periodic_launch", &p("periodicLaunch"), &rb.periodic_launch)?;
-    if let Some((cron, path)) = common_fields::schedule(
-        spec.schedule.as_ref(),
-        "spec.schedule",
-        rb.cron.as_ref(),
-        &p("cron"),
-        server_tz,
-    )? {
-        f.cron("", &path, &cron);
-    }
-    f.verify(&p("verify"), &rb.verify)?;
-    if let Some((duration, path)) = common_fields::storage_duration(
-        spec.retention.as_ref(),
-        "spec.retention",
-        rb.storage_duration.as_ref(),
-        &p("storageDuration"),
-    )? {
-        f.push("storage_duration", path, duration, Compare::Interval);
-    }
-    f.move_copy("", &p("moveCopy"), &rb.move_copy, pools.move_copy)?;
-    f.obsolete(&p("obsoleteCopies"), &rb.obsolete_copies);
-    f.opt(
-        "client_delete_flag",
-        &p("clientDeleteAllowed"),
-        &rb.client_delete_allowed,
-    );
-    f.notifications(
-        &p("notifications"),
-        &rb.notifications,
-        "notify_rule_validity",
-    );
-    f.push(
-        "status",
-        "spec.enabled",
-        if spec.enabled.unwrap_or(true) {
-            "run"
-        } else {
-            "wait"
-        },
-        Compare::Exact,
-    );
-    f.scripts(
-        &p("scripts"),
-        &rb.scripts,
+    let portable = Portable {
+        schedule: spec.schedule.as_ref(),
+        schedule_path: "spec.schedule".into(),
+        retention: spec.retention.as_ref(),
+        retention_path: "spec.retention".into(),
+    };
+    f.timing("", base, &rb.timing, portable, pools.move_copy, server_tz)?;
+    f.copies(base, &rb.copies, "notify_rule_validity")?;
+    f.status("spec.enabled", spec.enabled);
+    f.task(
+        base,
+        &rb.task,
         [
             "notify_normal_script",
             "notify_exception_script",
             "restore_script",
         ],
-    );
-    f.parameters(
-        "module_extensions",
-        &p("moduleParameters"),
-        &rb.module_parameters,
-    );
-    f.parameters(
-        "common_modules_extensions",
-        &p("commonModuleParameters"),
-        &rb.common_module_parameters,
     );
     Ok(f.0)
 }
@@ -199,7 +149,7 @@ impl ScheduleRuleAdapter {
             vault_ref: cr.spec.vault_ref.as_ref(),
             field: "spec.vaultRef",
         };
-        let mc = rb.move_copy.as_ref();
+        let mc = rb.timing.move_copy.as_ref();
         let move_copy = PoolChoice {
             pool: mc.and_then(|m| m.pool.as_ref()),
             vault_ref: mc.and_then(|m| m.vault_ref.as_ref()),
@@ -283,6 +233,7 @@ mod tests {
     use super::*;
     use crate::api::policy::PolicySpec;
     use crate::api::schedule::{Retention, Schedule};
+    use crate::api::vendors::rubackup::RuBackupTiming;
     use serde_json::{Value, json};
 
     fn policy(rb: RuBackupPolicy) -> Policy {
@@ -374,7 +325,10 @@ mod tests {
             day_of_week: "*".into(),
         };
         let p = policy(RuBackupPolicy {
-            cron: Some(native),
+            timing: RuBackupTiming {
+                cron: Some(native),
+                ..Default::default()
+            },
             ..rb()
         });
         assert!(

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::backend::Backend;
 use super::client::Item;
+use super::common_fields::FieldList;
 use super::fields::{Compare, Desired};
 use super::object;
 use crate::api::Vault;
@@ -36,76 +37,66 @@ fn block(cr: &Vault) -> ExternalResult<&RuBackupVault> {
 /// The pool fields the spec asks for.
 pub fn pool_fields(spec: &RuBackupVault) -> ExternalResult<Vec<Desired>> {
     let p = |f: &str| format!("spec.ruBackup.{f}");
-    let mut d = vec![
-        Desired::new("pool_name", p("name"), spec.name.as_str(), Compare::Exact),
-        Desired::create_only(
-            "pool_type",
-            p("poolType"),
-            spec.pool_type.as_str(),
-            Compare::Exact,
-        ),
-        Desired::create_only(
-            "media_server",
-            p("mediaServer"),
-            spec.media_server.as_str(),
-            Compare::Exact,
-        ),
-    ];
-    if let Some(v) = &spec.compression_type {
-        d.push(Desired::new(
-            "compression_type",
-            p("compressionType"),
-            v.as_str(),
-            Compare::Exact,
-        ));
-    }
-    if let Some(v) = &spec.description {
-        d.push(Desired::new(
-            "description",
-            p("description"),
-            v.as_str(),
-            Compare::Exact,
-        ));
-    }
+    let mut f = FieldList::default();
+    f.push("pool_name", p("name"), spec.name.as_str(), Compare::Exact);
+    f.opt(
+        "compression_type",
+        &p("compressionType"),
+        &spec.compression_type,
+    );
+    f.opt("description", &p("description"), &spec.description);
     if let Some(v) = &spec.retention_period {
-        d.push(Desired::new(
+        f.push(
             "retention_period",
             p("retentionPeriod"),
             object::interval(v, &p("retentionPeriod"))?,
             Compare::Interval,
-        ));
+        );
     }
-    if let Some(v) = spec.ignore_free_space_check {
-        d.push(Desired::new(
-            "ignore_free_space_check",
-            p("ignoreFreeSpaceCheck"),
-            v,
-            Compare::Exact,
-        ));
-    }
-    if let Some(b) = &spec.block_device {
-        let path = |f: &str| p(&format!("blockDevice.{f}"));
-        let entries: [(&str, &str, Option<Value>); 4] = [
-            (
-                "algorithm",
-                "algorithm",
-                b.algorithm.clone().map(Value::from),
-            ),
-            ("block_size", "blockSize", b.block_size.map(Value::from)),
-            ("hash_length", "hashLength", b.hash_length.map(Value::from)),
-            (
-                "meta_data_pool",
-                "metaDataPool",
-                b.meta_data_pool.clone().map(Value::from),
-            ),
-        ];
-        for (key, name, value) in entries {
-            if let Some(v) = value {
-                d.push(Desired::create_only(key, path(name), v, Compare::Exact));
-            }
+    f.opt(
+        "ignore_free_space_check",
+        &p("ignoreFreeSpaceCheck"),
+        &spec.ignore_free_space_check,
+    );
+    let b = spec.block_device.clone().unwrap_or_default();
+    let fixed: [(&str, &str, Option<Value>); 6] = [
+        (
+            "pool_type",
+            "poolType",
+            Some(spec.pool_type.as_str().into()),
+        ),
+        (
+            "media_server",
+            "mediaServer",
+            Some(spec.media_server.as_str().into()),
+        ),
+        (
+            "algorithm",
+            "blockDevice.algorithm",
+            b.algorithm.map(Value::from),
+        ),
+        (
+            "block_size",
+            "blockDevice.blockSize",
+            b.block_size.map(Value::from),
+        ),
+        (
+            "hash_length",
+            "blockDevice.hashLength",
+            b.hash_length.map(Value::from),
+        ),
+        (
+            "meta_data_pool",
+            "blockDevice.metaDataPool",
+            b.meta_data_pool.map(Value::from),
+        ),
+    ];
+    for (key, name, value) in fixed {
+        if let Some(v) = value {
+            f.0.push(Desired::new(key, p(name), v, Compare::Exact).fixed());
         }
     }
-    Ok(d)
+    Ok(f.0)
 }
 
 fn observation(id: &str, item: &Item) -> VaultObservation {
@@ -221,6 +212,13 @@ mod tests {
             .map(|d| d.key)
             .collect();
         assert_eq!(mutable, ["pool_name", "retention_period"]);
+        let fixed: Vec<String> = pool_fields(&spec())
+            .unwrap()
+            .into_iter()
+            .filter(|d| !d.mutable)
+            .map(|d| d.key)
+            .collect();
+        assert_eq!(fixed, ["pool_type", "media_server", "block_size"]);
     }
 
     #[test]

@@ -195,12 +195,7 @@ impl Session {
 
     async fn login(&self, endpoint: &Endpoint, login: &LoginSettings) -> VendorResult<Tokens> {
         const OP: &str = "POST /auth/login";
-        let req = endpoint
-            .http
-            .client()
-            .post(endpoint.url("/auth/login"))
-            .header("accept", "application/json")
-            .json(&login.body());
+        let req = auth_request(endpoint, "/auth/login").json(&login.body());
         let env = envelope::read(OP, &endpoint.http.execute(OP, req).await?)?;
         let tokens = self.tokens_from(OP, &env)?;
         tracing::info!(
@@ -215,11 +210,7 @@ impl Session {
         const OP: &str = "POST /auth/refresh";
         // §6.2.2 sends both tokens with `Bearer`; the CSRF header goes along because §8 asks for
         // it on every method (the example omits it).
-        let req = endpoint
-            .http
-            .client()
-            .post(endpoint.url("/auth/refresh"))
-            .header("accept", "application/json")
+        let req = auth_request(endpoint, "/auth/refresh")
             .header(
                 "Authorization-Access-Token",
                 format!("Bearer {}", current.access.expose()),
@@ -268,6 +259,15 @@ impl Session {
             .map(str::to_string);
         Ok(tokens)
     }
+}
+
+/// A `POST` to an `/auth/*` endpoint.
+fn auth_request(endpoint: &Endpoint, path: &str) -> reqwest::RequestBuilder {
+    endpoint
+        .http
+        .client()
+        .post(endpoint.url(path))
+        .header("accept", "application/json")
 }
 
 fn authorization(t: &Tokens) -> Authorization {

@@ -73,7 +73,7 @@ impl StrategyAdapter {
             .zip(type_blocks(rb))
             .zip(pools.move_copy.iter_mut())
         {
-            let mc = t.and_then(|t| t.move_copy.as_ref());
+            let mc = t.and_then(|t| t.timing.move_copy.as_ref());
             let choice = PoolChoice {
                 pool: mc.and_then(|m| m.pool.as_ref()),
                 vault_ref: mc.and_then(|m| m.vault_ref.as_ref()),

@@ -2,7 +2,7 @@
 //! `POST`/`PATCH /backup_strategies` body that the spec sets, with the spec path drift is
 //! reported under. Backup types map to the `full_`, `inc_` and `diff_` keys.
 
-use super::common_fields::{self, FieldList};
+use super::common_fields::{FieldList, Portable};
 use super::fields::{Compare, Desired};
 use crate::api::vendors::rubackup::{
     RuBackupBackupTypeSchedule, RuBackupStrategy, STRATEGY_MOVE_COPY_REFS,
@@ -37,19 +37,11 @@ pub fn strategy_fields(
     pools: &StrategyPools,
     server_tz: &str,
 ) -> ExternalResult<Vec<Desired>> {
-    let p = |f: &str| format!("spec.ruBackup.{f}");
+    let base = "spec.ruBackup";
+    let p = |f: &str| format!("{base}.{f}");
     let mut f = FieldList::default();
     f.push("name", p("name"), rb.name.as_str(), Compare::Exact);
-    f.push(
-        "status",
-        p("enabled"),
-        if rb.enabled.unwrap_or(true) {
-            "run"
-        } else {
-            "wait"
-        },
-        Compare::Exact,
-    );
+    f.status(&p("enabled"), rb.enabled);
     let pool_path = if rb.vault_ref.is_some() {
         p("vaultRef")
     } else {
@@ -57,74 +49,36 @@ pub fn strategy_fields(
     };
     f.opt("pool_id", &pool_path, &pools.pool);
     f.opt("crypto", &p("crypto"), &rb.crypto);
-    f.opt(
-        "storage_capacity",
-        &p("storageCapacity"),
-        &rb.storage_capacity,
-    );
     f.opt("description", &p("description"), &rb.description);
-    f.validity(&p("validity"), &rb.validity)?;
-    f.verify(&p("verify"), &rb.verify)?;
-    f.obsolete(&p("obsoleteCopies"), &rb.obsolete_copies);
-    f.opt(
-        "client_delete_flag",
-        &p("clientDeleteAllowed"),
-        &rb.client_delete_allowed,
-    );
+    f.copies(base, &rb.copies, "notify_strategy_validity")?;
     for (((name, prefix, _), t), move_pool) in TYPES
         .iter()
         .zip(type_blocks(rb))
         .zip(pools.move_copy.iter())
     {
         let Some(t) = t else { continue };
-        let base = p(name);
+        let block = p(name);
         f.push(
             format!("{prefix}archive_enabled"),
-            format!("{base}.enabled"),
+            format!("{block}.enabled"),
             t.enabled.unwrap_or(true),
             Compare::Exact,
         );
-        let portable = format!("{base}.schedule");
-        if let Some((cron, path)) = common_fields::schedule(
-            t.schedule.as_ref(),
-            &portable,
-            t.cron.as_ref(),
-            &format!("{base}.cron"),
-            server_tz,
-        )? {
-            f.cron(prefix, &path, &cron);
-        }
-        f.opt_interval(
-            &format!("{prefix}periodic_launch"),
-            &format!("{base}.periodicLaunch"),
-            &t.periodic_launch,
-        )?;
-        let retention = format!("{base}.retention");
-        if let Some((duration, path)) = common_fields::storage_duration(
-            t.retention.as_ref(),
-            &retention,
-            t.storage_duration.as_ref(),
-            &format!("{base}.storageDuration"),
-        )? {
-            f.push(
-                format!("{prefix}storage_duration"),
-                path,
-                duration,
-                Compare::Interval,
-            );
-        }
-        f.move_copy(
+        let portable = Portable {
+            schedule: t.schedule.as_ref(),
+            schedule_path: format!("{block}.schedule"),
+            retention: t.retention.as_ref(),
+            retention_path: format!("{block}.retention"),
+        };
+        f.timing(
             prefix,
-            &format!("{base}.moveCopy"),
-            &t.move_copy,
+            &block,
+            &t.timing,
+            portable,
             move_pool.clone(),
+            server_tz,
         )?;
     }
-    f.notifications(
-        &p("notifications"),
-        &rb.notifications,
-        "notify_strategy_validity",
-    );
     Ok(f.0)
 }
 
@@ -132,6 +86,7 @@ pub fn strategy_fields(
 mod tests {
     use super::*;
     use crate::api::schedule::{Retention, Schedule};
+    use crate::api::vendors::rubackup::RuBackupTiming;
     use crate::engine::external::ExternalError;
     use serde_json::Value;
 
@@ -151,7 +106,10 @@ mod tests {
             }),
             incremental: Some(RuBackupBackupTypeSchedule {
                 enabled: Some(false),
-                storage_duration: Some("7 days".into()),
+                timing: RuBackupTiming {
+                    storage_duration: Some("7 days".into()),
+                    ..Default::default()
+                },
                 ..Default::default()
             }),
             ..Default::default()

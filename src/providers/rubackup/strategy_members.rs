@@ -53,25 +53,14 @@ impl RuleKey {
 /// The fields of a rule that can change; its identity is the key.
 pub fn rule_fields(rule: &RuBackupStrategyRule, path: &str) -> Vec<Desired> {
     let mut f = FieldList::default();
-    f.opt("priority", &format!("{path}.priority"), &rule.priority);
-    f.scripts(
-        &format!("{path}.scripts"),
-        &rule.scripts,
+    f.task(
+        path,
+        &rule.task,
         [
             "normal_execution_script",
             "exception_execution_script",
             "restore_script",
         ],
-    );
-    f.parameters(
-        "module_extensions",
-        &format!("{path}.moduleParameters"),
-        &rule.module_parameters,
-    );
-    f.parameters(
-        "common_modules_extensions",
-        &format!("{path}.commonModuleParameters"),
-        &rule.common_module_parameters,
     );
     f.0
 }
@@ -210,14 +199,17 @@ pub fn plan_admins(spec: &[String], observed: &[(String, Item)]) -> AdminPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::vendors::rubackup::RuBackupTask;
 
     fn rule(client: &str, resource: &str, priority: Option<i32>) -> RuBackupStrategyRule {
         RuBackupStrategyRule {
             client: client.into(),
             resource_type: "File system".into(),
             resource: resource.into(),
-            priority,
-            ..Default::default()
+            task: RuBackupTask {
+                priority,
+                ..Default::default()
+            },
         }
     }
 

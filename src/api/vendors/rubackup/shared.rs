@@ -4,6 +4,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::api::vendors::huawei_cbr::LocalObjectRef;
 
@@ -159,10 +160,81 @@ pub struct RuBackupScripts {
 
 /// Module parameters, free-form: the keys depend on the resource type (see
 /// `GET /strategy_rules/extension`). Only the keys given are compared with the server.
-pub(super) fn parameters_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+fn parameters_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
         "maxProperties": 64,
         "x-kubernetes-preserve-unknown-fields": true
     })
+}
+
+/// Quota, validity, verification, obsolete copies and notifications, as a strategy and a
+/// global schedule rule both have them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RuBackupCopySettings {
+    /// Storage quota (`storage_capacity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1099511627776i64))]
+    pub storage_capacity: Option<i64>,
+    /// Validity window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity: Option<RuBackupValidity>,
+    /// Periodic verification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<RuBackupVerify>,
+    /// Copies whose storage time is over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obsolete_copies: Option<RuBackupObsoleteCopies>,
+    /// Let clients delete their copies (`client_delete_flag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_delete_allowed: Option<bool>,
+    /// Notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<RuBackupNotifications>,
+}
+
+/// Native schedule, periodic launch, storage duration and copy moves, as a global schedule
+/// rule and each backup type of a strategy have them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RuBackupTiming {
+    /// Native schedule in the server's time zone, instead of the portable `schedule`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<RuBackupCron>,
+    /// Run periodically at this interval (`periodic_launch`, `1 min`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub periodic_launch: Option<String>,
+    /// How long copies are kept, as an interval (`storage_duration`, `30 days`), instead of
+    /// the portable `retention`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub storage_duration: Option<String>,
+    /// Moving copies to another pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_copy: Option<RuBackupMoveCopy>,
+}
+
+/// What runs for one client resource, as a strategy rule and a global schedule rule both have
+/// it: priority, scripts and module parameters.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RuBackupTask {
+    /// Task priority (`priority`, for example 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub priority: Option<i32>,
+    /// Scripts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scripts: Option<RuBackupScripts>,
+    /// Parameters of the resource type's module (`module_extensions.parameters`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "parameters_schema")]
+    pub module_parameters: Option<Map<String, Value>>,
+    /// Parameters common to all modules (`common_modules_extensions.parameters`, for example
+    /// `worker_parallelism`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "parameters_schema")]
+    pub common_module_parameters: Option<Map<String, Value>>,
 }

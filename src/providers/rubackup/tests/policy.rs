@@ -6,7 +6,7 @@ use super::*;
 use crate::api::Policy;
 use crate::api::policy::PolicySpec;
 use crate::api::schedule::{Retention, Schedule};
-use crate::api::vendors::rubackup::{RuBackupPolicy, RuBackupScripts};
+use crate::api::vendors::rubackup::{RuBackupPolicy, RuBackupScripts, RuBackupTask};
 use crate::engine::external::Readiness;
 
 fn rule() -> RuBackupPolicy {
@@ -16,7 +16,10 @@ fn rule() -> RuBackupPolicy {
         resource_type: "File system".into(),
         resource: "/home/".into(),
         backup_type: Some("full".into()),
-        priority: Some(100),
+        task: RuBackupTask {
+            priority: Some(100),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -114,7 +117,10 @@ async fn each_mutable_change_is_one_minimal_patch() {
     changes.push((p, wrap(json!({"status": "wait"}))));
     changes.push((
         policy(RuBackupPolicy {
-            priority: Some(50),
+            task: RuBackupTask {
+                priority: Some(50),
+                ..Default::default()
+            },
             ..rule()
         }),
         wrap(json!({"priority": 50})),
@@ -125,13 +131,20 @@ async fn each_mutable_change_is_one_minimal_patch() {
     };
     changes.push((
         policy(RuBackupPolicy {
-            scripts: Some(scripts),
+            task: RuBackupTask {
+                priority: Some(100),
+                scripts: Some(scripts),
+                ..Default::default()
+            },
             ..rule()
         }),
         wrap(json!({"restore_script": "/opt/after-restore.sh"})),
     ));
     changes.push((
-        policy(RuBackupPolicy { common_module_parameters: Some(params), ..rule() }),
+        policy(RuBackupPolicy {
+            task: RuBackupTask { priority: Some(100), common_module_parameters: Some(params), ..Default::default() },
+            ..rule()
+        }),
         json!({"data": {"global_schedule": {}, "common_modules_extensions": {"parameters": {"worker_parallelism": 4}}}}),
     ));
     for (n, (p, body)) in changes.into_iter().enumerate() {

@@ -8,6 +8,7 @@ use crate::api::schedule::{Retention, Schedule};
 use crate::api::strategy::StrategySpec;
 use crate::api::vendors::rubackup::{
     RuBackupBackupTypeSchedule, RuBackupMoveCopy, RuBackupStrategy, RuBackupStrategyRule,
+    RuBackupTask, RuBackupTiming,
 };
 use crate::engine::external::{Deleted, Readiness};
 
@@ -16,8 +17,10 @@ fn rule(resource: &str, priority: i32) -> RuBackupStrategyRule {
         client: "rubackup-client (525a99154f3505a2)".into(),
         resource_type: "File system".into(),
         resource: resource.into(),
-        priority: Some(priority),
-        ..Default::default()
+        task: RuBackupTask {
+            priority: Some(priority),
+            ..Default::default()
+        },
     }
 }
 
@@ -42,13 +45,16 @@ fn spec() -> RuBackupStrategy {
                 cron: "0 1 * * 1-6".into(),
                 time_zone: None,
             }),
-            storage_duration: Some("7 days".into()),
-            move_copy: Some(RuBackupMoveCopy {
-                enabled: Some(true),
-                after: Some("3 days".into()),
-                vault_ref: Some(vault_ref("archive")),
-                pool: None,
-            }),
+            timing: RuBackupTiming {
+                storage_duration: Some("7 days".into()),
+                move_copy: Some(RuBackupMoveCopy {
+                    enabled: Some(true),
+                    after: Some("3 days".into()),
+                    vault_ref: Some(vault_ref("archive")),
+                    pool: None,
+                }),
+                ..Default::default()
+            },
             ..Default::default()
         }),
         rules: vec![rule("/home/", 100), rule("/etc/", 100)],
