@@ -11,8 +11,7 @@ use super::object::{datetime, interval};
 use super::schedule::{self, CronFields, Inexpressible};
 use crate::api::schedule::{Retention, Schedule};
 use crate::api::vendors::rubackup::{
-    RuBackupCopySettings, RuBackupCron, RuBackupNotifications, RuBackupNotify, RuBackupTask,
-    RuBackupTiming,
+    RuBackupCopySettings, RuBackupNotifications, RuBackupNotify, RuBackupTask, RuBackupTiming,
 };
 use crate::engine::external::{ExternalError, ExternalResult};
 
@@ -168,13 +167,20 @@ impl FieldList {
         server_tz: &str,
     ) -> ExternalResult<()> {
         let cron_path = format!("{base}.cron");
-        if let Some((cron, path)) = schedule(
-            portable.schedule,
-            &portable.schedule_path,
-            t.cron.as_ref(),
-            &cron_path,
-            server_tz,
-        )? {
+        let schedule = one_of(
+            (portable.schedule, &portable.schedule_path),
+            (t.cron.as_ref(), &cron_path),
+            |s| {
+                schedule::portable_cron(
+                    s,
+                    &portable.schedule_path,
+                    server_tz,
+                    jiff::Timestamp::now(),
+                )
+            },
+            |c| schedule::native_cron(c, &cron_path).map_err(invalid),
+        )?;
+        if let Some((cron, path)) = schedule {
             self.cron(prefix, &path, &cron);
         }
         self.opt_interval(
@@ -183,12 +189,16 @@ impl FieldList {
             &t.periodic_launch,
         )?;
         let native = format!("{base}.storageDuration");
-        if let Some((duration, path)) = storage_duration(
-            portable.retention,
-            &portable.retention_path,
-            t.storage_duration.as_ref(),
-            &native,
-        )? {
+        let duration = one_of(
+            (portable.retention, &portable.retention_path),
+            (t.storage_duration.as_ref(), &native),
+            |r| {
+                schedule::portable_retention(r, &portable.retention_path)
+                    .map(|days| Value::from(days.to_postgres()))
+            },
+            |n| interval(n, &native),
+        )?;
+        if let Some((duration, path)) = duration {
             self.push(
                 format!("{prefix}storage_duration"),
                 path,
@@ -266,54 +276,24 @@ impl FieldList {
     }
 }
 
-/// The schedule from a portable block at `portable_path` or a native `cron` at `native_path`,
-/// with the spec path drift is reported under.
-fn schedule(
-    portable: Option<&Schedule>,
-    portable_path: &str,
-    native: Option<&RuBackupCron>,
-    native_path: &str,
-    server_tz: &str,
-) -> ExternalResult<Option<(CronFields, String)>> {
+/// A setting given in its portable or its native form (not both), converted, with the spec
+/// path of the form used (drift is reported there).
+fn one_of<P, N, T>(
+    (portable, portable_path): (Option<P>, &str),
+    (native, native_path): (Option<N>, &str),
+    from_portable: impl FnOnce(P) -> Result<T, Inexpressible>,
+    from_native: impl FnOnce(N) -> ExternalResult<T>,
+) -> ExternalResult<Option<(T, String)>> {
     match (portable, native) {
         (Some(_), Some(_)) => Err(ExternalError::invalid(
             portable_path,
             format!("set {portable_path} or {native_path}, not both"),
         )),
-        (Some(s), None) => {
-            let fields =
-                schedule::portable_cron(s, portable_path, server_tz, jiff::Timestamp::now())
-                    .map_err(invalid)?;
-            Ok(Some((fields, portable_path.to_string())))
-        }
-        (None, Some(c)) => Ok(Some((
-            schedule::native_cron(c, native_path).map_err(invalid)?,
-            native_path.to_string(),
+        (Some(p), None) => Ok(Some((
+            from_portable(p).map_err(invalid)?,
+            portable_path.to_string(),
         ))),
-        (None, None) => Ok(None),
-    }
-}
-
-/// The storage duration from a portable retention or a native interval, with its spec path.
-fn storage_duration(
-    portable: Option<&Retention>,
-    portable_path: &str,
-    native: Option<&String>,
-    native_path: &str,
-) -> ExternalResult<Option<(Value, String)>> {
-    match (portable, native) {
-        (Some(_), Some(_)) => Err(ExternalError::invalid(
-            portable_path,
-            format!("set {portable_path} or {native_path}, not both"),
-        )),
-        (Some(r), None) => {
-            let days = schedule::portable_retention(r, portable_path).map_err(invalid)?;
-            Ok(Some((
-                Value::from(days.to_postgres()),
-                portable_path.to_string(),
-            )))
-        }
-        (None, Some(n)) => Ok(Some((interval(n, native_path)?, native_path.to_string()))),
+        (None, Some(n)) => Ok(Some((from_native(n)?, native_path.to_string()))),
         (None, None) => Ok(None),
     }
 }
@@ -321,7 +301,7 @@ fn storage_duration(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::vendors::rubackup::{RuBackupMoveCopy, RuBackupScripts};
+    use crate::api::vendors::rubackup::{RuBackupCron, RuBackupMoveCopy, RuBackupScripts};
 
     fn portable<'a>(
         schedule: Option<&'a Schedule>,

@@ -16,8 +16,9 @@ use crate::api::vendors::huawei_cbr::LocalObjectRef;
 use crate::api::vendors::rubackup::{RuBackupProviderSettings, RuBackupVault};
 use crate::api::{Vault, VaultSpec};
 use crate::engine::annotations::EXTERNAL_NAME;
-use crate::engine::external::{CallContext, ExternalError};
+use crate::engine::external::{CallContext, External, ExternalError, Observation};
 use crate::engine::hub::{ProviderKey, VendorRuntime};
+use crate::engine::managed::Managed;
 use crate::engine::refs::{RefKey, RefTarget};
 use crate::engine::testkit::TestWorld;
 use crate::providers::error::ErrorKind;
@@ -195,4 +196,60 @@ pub fn vendor_kind(e: &ExternalError) -> Option<ErrorKind> {
         ExternalError::Vendor(v) => Some(v.kind),
         _ => None,
     }
+}
+
+impl Rig {
+    /// Forget the counters and writes so far.
+    pub fn reset(&self) {
+        self.sim.server.control.reset_counters();
+        self.sim.sim.clear_journal();
+    }
+
+    /// An object as the simulator stores it.
+    pub fn stored(&self, table: &str, id: &str) -> serde_json::Value {
+        self.sim
+            .sim
+            .get(table, id.parse().expect("numeric id"))
+            .unwrap_or_else(|| panic!("{table}/{id} exists"))
+    }
+}
+
+/// Create through the adapter; the new vendor id.
+pub async fn create<K: Managed>(adapter: &dyn External<K>, cr: &K, rig: &Rig) -> String {
+    adapter
+        .create(cr, &rig.ctx())
+        .await
+        .expect("create")
+        .external_name
+}
+
+/// Observe: the object exists and matches the spec.
+pub async fn in_sync<K: Managed>(
+    adapter: &dyn External<K>,
+    cr: &K,
+    id: &str,
+    ctx: &CallContext<'_>,
+) -> Observation<K::Observation> {
+    let obs = adapter.observe(cr, Some(id), ctx).await.expect("observe");
+    assert!(obs.exists, "{id} exists");
+    assert!(obs.drift.is_empty(), "no drift: {:?}", obs.drift);
+    obs
+}
+
+/// Observe and correct what differs; the observation that found the drift.
+pub async fn correct<K: Managed>(
+    adapter: &dyn External<K>,
+    cr: &K,
+    id: &str,
+    rig: &Rig,
+) -> Observation<K::Observation> {
+    let obs = adapter
+        .observe(cr, Some(id), &rig.ctx())
+        .await
+        .expect("observe");
+    adapter
+        .update(cr, id, &obs, &rig.ctx())
+        .await
+        .expect("update");
+    obs
 }

@@ -62,7 +62,7 @@ async fn create_translates_schedule_retention_and_pool() {
     let rt = rig.runtime().await;
     let adapter = rt.policy().unwrap();
     let p = policy(rule());
-    let id = adapter.create(&p, &rig.ctx()).await.unwrap().external_name;
+    let id = create(adapter, &p, &rig).await;
     assert_eq!(rig.sim.count("POST /global_schedule"), 1);
     let stored = rig
         .sim
@@ -89,11 +89,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
     let (rig, _) = rig_with_pool().await;
     let rt = rig.runtime().await;
     let adapter = rt.policy().unwrap();
-    let id = adapter
-        .create(&policy(rule()), &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
+    let id = create(adapter, &policy(rule()), &rig).await;
     let params: Map<String, serde_json::Value> = json!({"worker_parallelism": 4})
         .as_object()
         .unwrap()
@@ -148,8 +144,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
         json!({"data": {"global_schedule": {}, "common_modules_extensions": {"parameters": {"worker_parallelism": 4}}}}),
     ));
     for (n, (p, body)) in changes.into_iter().enumerate() {
-        rig.sim.sim.clear_journal();
-        rig.sim.server.control.reset_counters();
+        rig.reset();
         let obs = adapter.observe(&p, Some(&id), &rig.ctx()).await.unwrap();
         assert_eq!(obs.drift.len(), 1, "change {n}: {:?}", obs.drift);
         adapter.update(&p, &id, &obs, &rig.ctx()).await.unwrap();
@@ -159,19 +154,10 @@ async fn each_mutable_change_is_one_minimal_patch() {
             "change {n}"
         );
         assert_eq!(rig.writes("PATCH"), [body], "change {n}");
-        assert!(
-            adapter
-                .observe(&p, Some(&id), &rig.ctx())
-                .await
-                .unwrap()
-                .drift
-                .is_empty(),
-            "change {n}"
-        );
+        in_sync(adapter, &p, &id, &rig.ctx()).await;
         // Back to the base spec for the next change.
         let base = policy(rule());
-        let obs = adapter.observe(&base, Some(&id), &rig.ctx()).await.unwrap();
-        adapter.update(&base, &id, &obs, &rig.ctx()).await.unwrap();
+        correct(adapter, &base, &id, &rig).await;
     }
 }
 
@@ -181,21 +167,14 @@ async fn hand_edits_are_drift_unless_only_spelled_differently() {
     let rt = rig.runtime().await;
     let adapter = rt.policy().unwrap();
     let p = policy(rule());
-    let id = adapter.create(&p, &rig.ctx()).await.unwrap().external_name;
+    let id = create(adapter, &p, &rig).await;
     let num: i64 = id.parse().unwrap();
     rig.sim.sim.edit(
         "global_schedule",
         num,
         json!({"storage_duration": "2 weeks", "hour": "23", "mon": "1-12"}),
     );
-    assert!(
-        adapter
-            .observe(&p, Some(&id), &rig.fresh())
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    in_sync(adapter, &p, &id, &rig.fresh()).await;
     rig.sim.sim.edit(
         "global_schedule",
         num,
@@ -209,14 +188,7 @@ async fn hand_edits_are_drift_unless_only_spelled_differently() {
         rig.writes("PATCH"),
         [json!({"data": {"global_schedule": {"status": "run", "storage_duration": "14 days"}}})]
     );
-    assert!(
-        adapter
-            .observe(&p, Some(&id), &rig.fresh())
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    in_sync(adapter, &p, &id, &rig.fresh()).await;
 }
 
 #[tokio::test]
@@ -316,7 +288,7 @@ async fn delete_removes_the_rule() {
     let rt = rig.runtime().await;
     let adapter = rt.policy().unwrap();
     let p = policy(rule());
-    let id = adapter.create(&p, &rig.ctx()).await.unwrap().external_name;
+    let id = create(adapter, &p, &rig).await;
     adapter.delete(&p, &id, &rig.ctx()).await.unwrap();
     assert_eq!(rig.sim.count("DELETE /global_schedule/{id}"), 1);
     assert!(rig.sim.sim.all("global_schedule").is_empty());

@@ -95,7 +95,7 @@ async fn create_waits_adds_members_then_runs() {
     let rt = rig.runtime().await;
     let adapter = rt.strategy().unwrap();
     let s = strategy(spec());
-    let id = adapter.create(&s, &rig.ctx()).await.unwrap().external_name;
+    let id = create(adapter, &s, &rig).await;
     assert_eq!(rig.sim.count("POST /backup_strategies"), 1);
     assert_eq!(rig.sim.count("POST /strategy_rules"), 2);
     assert_eq!(rig.sim.count("POST /strategy_administrators"), 1);
@@ -134,13 +134,8 @@ async fn rules_added_changed_removed_are_one_post_patch_delete_each() {
     let rig = rig().await;
     let rt = rig.runtime().await;
     let adapter = rt.strategy().unwrap();
-    let id = adapter
-        .create(&strategy(spec()), &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
-    rig.sim.server.control.reset_counters();
-    rig.sim.sim.clear_journal();
+    let id = create(adapter, &strategy(spec()), &rig).await;
+    rig.reset();
 
     // /home/ changes priority, /etc/ goes, /var/ comes.
     let s = strategy(RuBackupStrategy {
@@ -172,11 +167,7 @@ async fn administrators_are_added_and_removed() {
     let rig = rig().await;
     let rt = rig.runtime().await;
     let adapter = rt.strategy().unwrap();
-    let id = adapter
-        .create(&strategy(spec()), &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
+    let id = create(adapter, &strategy(spec()), &rig).await;
     rig.sim.server.control.reset_counters();
     let s = strategy(RuBackupStrategy {
         administrators: vec!["bob".into()],
@@ -203,11 +194,7 @@ async fn strategy_field_changes_are_minimal_patches() {
     let rig = rig().await;
     let rt = rig.runtime().await;
     let adapter = rt.strategy().unwrap();
-    let id = adapter
-        .create(&strategy(spec()), &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
+    let id = create(adapter, &strategy(spec()), &rig).await;
     let mut later = spec();
     later.full.as_mut().unwrap().schedule = Some(Schedule {
         cron: "30 2 * * 0".into(),
@@ -228,20 +215,11 @@ async fn strategy_field_changes_are_minimal_patches() {
             json!({"full_hour": 2, "full_min": 30, "status": "wait"}),
         ),
     ] {
-        rig.sim.server.control.reset_counters();
-        rig.sim.sim.clear_journal();
-        let obs = adapter.observe(&s, Some(&id), &rig.ctx()).await.unwrap();
-        adapter.update(&s, &id, &obs, &rig.ctx()).await.unwrap();
+        rig.reset();
+        correct(adapter, &s, &id, &rig).await;
         assert_eq!(rig.sim.count("PATCH /backup_strategies/{id}"), 1);
         assert_eq!(rig.writes("PATCH"), [json!({ "data": body })]);
-        assert!(
-            adapter
-                .observe(&s, Some(&id), &rig.ctx())
-                .await
-                .unwrap()
-                .drift
-                .is_empty()
-        );
+        in_sync(adapter, &s, &id, &rig.ctx()).await;
     }
 }
 
@@ -251,7 +229,7 @@ async fn hand_edits_to_the_strategy_and_its_rules_are_corrected() {
     let rt = rig.runtime().await;
     let adapter = rt.strategy().unwrap();
     let s = strategy(spec());
-    let id = adapter.create(&s, &rig.ctx()).await.unwrap().external_name;
+    let id = create(adapter, &s, &rig).await;
     let rule_id = rig
         .sim
         .sim
@@ -278,14 +256,7 @@ async fn hand_edits_to_the_strategy_and_its_rules_are_corrected() {
     adapter.update(&s, &id, &obs, &rig.ctx()).await.unwrap();
     assert_eq!(rig.sim.count("PATCH /backup_strategies/{id}"), 1);
     assert_eq!(rig.sim.count("PATCH /strategy_rules/{id}"), 1);
-    assert!(
-        adapter
-            .observe(&s, Some(&id), &rig.fresh())
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    in_sync(adapter, &s, &id, &rig.fresh()).await;
 }
 
 #[tokio::test]
@@ -294,7 +265,7 @@ async fn delete_removes_members_first() {
     let rt = rig.runtime().await;
     let adapter = rt.strategy().unwrap();
     let s = strategy(spec());
-    let id = adapter.create(&s, &rig.ctx()).await.unwrap().external_name;
+    let id = create(adapter, &s, &rig).await;
     assert_eq!(
         adapter.delete(&s, &id, &rig.ctx()).await.unwrap(),
         Deleted::Gone
@@ -353,12 +324,5 @@ async fn a_strategy_made_by_hand_is_adopted_with_its_rules() {
         1,
         "only /etc/ was missing"
     );
-    assert!(
-        adapter
-            .observe(&s, Some(&made.to_string()), &rig.ctx())
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    in_sync(adapter, &s, &made.to_string(), &rig.ctx()).await;
 }

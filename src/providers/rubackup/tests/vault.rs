@@ -85,8 +85,7 @@ async fn each_mutable_field_change_is_one_minimal_patch() {
     ];
     let base = vault_cr("main", main_pool());
     for (spec, body) in changes {
-        rig.sim.sim.clear_journal();
-        rig.sim.server.control.reset_counters();
+        rig.reset();
         let vault = vault_cr("main", spec);
         let obs = adapter
             .observe(&vault, Some(&id), &rig.ctx())
@@ -101,8 +100,7 @@ async fn each_mutable_field_change_is_one_minimal_patch() {
             .await
             .unwrap();
         assert!(after.drift.is_empty(), "{:?}", after.drift);
-        let back = adapter.observe(&base, Some(&id), &rig.ctx()).await.unwrap();
-        adapter.update(&base, &id, &back, &rig.ctx()).await.unwrap();
+        correct(adapter, &base, &id, &rig).await;
     }
 }
 
@@ -112,25 +110,14 @@ async fn a_hand_edit_is_drift_and_update_corrects_it() {
     let rt = rig.runtime().await;
     let adapter = rt.vault().unwrap();
     let vault = vault_cr("main", main_pool());
-    let id = adapter
-        .create(&vault, &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
+    let id = create(adapter, &vault, &rig).await;
     let num: i64 = id.parse().unwrap();
 
     // Another spelling of the same value is not drift.
     rig.sim
         .sim
         .edit("pool_list", num, json!({"retention_period": "12 mons"}));
-    assert!(
-        adapter
-            .observe(&vault, Some(&id), &rig.fresh())
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    in_sync(adapter, &vault, &id, &rig.fresh()).await;
 
     rig.sim.sim.edit(
         "pool_list",
@@ -152,14 +139,7 @@ async fn a_hand_edit_is_drift_and_update_corrects_it() {
         rig.sim.sim.get("pool_list", num).unwrap()["description"],
         "k8s pool"
     );
-    assert!(
-        adapter
-            .observe(&vault, Some(&id), &rig.ctx())
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    in_sync(adapter, &vault, &id, &rig.ctx()).await;
 }
 
 #[tokio::test]
@@ -168,11 +148,7 @@ async fn delete_removes_the_pool_and_a_second_delete_is_gone() {
     let rt = rig.runtime().await;
     let adapter = rt.vault().unwrap();
     let vault = vault_cr("main", main_pool());
-    let id = adapter
-        .create(&vault, &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
+    let id = create(adapter, &vault, &rig).await;
     assert_eq!(
         adapter.delete(&vault, &id, &rig.ctx()).await.unwrap(),
         Deleted::Gone
@@ -243,10 +219,7 @@ async fn what_the_pool_cannot_change_is_refused_by_field() {
         .unwrap_err();
     assert_eq!(invalid_field(&err), Some("spec.ruBackup.mediaServer"));
     // What can change was still corrected.
-    assert_eq!(
-        rig.sim.sim.get("pool_list", id.parse().unwrap()).unwrap()["description"],
-        "k8s pool"
-    );
+    assert_eq!(rig.stored("pool_list", &id)["description"], "k8s pool");
 }
 
 #[tokio::test]
@@ -265,22 +238,11 @@ async fn block_device_pools_carry_their_parameters() {
         ..pool_spec("k8s-bd")
     };
     let vault = vault_cr("bd", spec);
-    let id = adapter
-        .create(&vault, &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
-    let stored = rig.sim.sim.get("pool_list", id.parse().unwrap()).unwrap();
+    let id = create(adapter, &vault, &rig).await;
+    let stored = rig.stored("pool_list", &id);
     assert_eq!(
         (stored["block_size"].clone(), stored["algorithm"].clone()),
         (json!(131072), json!("streebog"))
     );
-    assert!(
-        adapter
-            .observe(&vault, Some(&id), &rig.ctx())
-            .await
-            .unwrap()
-            .drift
-            .is_empty()
-    );
+    in_sync(adapter, &vault, &id, &rig.ctx()).await;
 }
