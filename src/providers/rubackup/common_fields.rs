@@ -335,39 +335,32 @@ mod tests {
             keep_days: Some(7),
             ..Default::default()
         };
-        let both = RuBackupTiming {
+        let field_of = |t: RuBackupTiming, p: Portable<'_>| match FieldList::default().timing(
+            "",
+            "spec.ruBackup",
+            &t,
+            p,
+            None,
+            "UTC",
+        ) {
+            Err(ExternalError::InvalidSpec { field, .. }) => field,
+            other => panic!("expected an invalid spec, got {:?}", other.map(|_| ())),
+        };
+        let native_cron = RuBackupTiming {
             cron: Some(cron()),
             ..Default::default()
         };
-        let e = FieldList::default()
-            .timing(
-                "",
-                "spec.ruBackup",
-                &both,
-                portable(Some(&s), None),
-                None,
-                "UTC",
-            )
-            .unwrap_err();
-        assert!(
-            matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.schedule")
+        assert_eq!(
+            field_of(native_cron, portable(Some(&s), None)),
+            "spec.schedule"
         );
-        let both = RuBackupTiming {
+        let native_duration = RuBackupTiming {
             storage_duration: Some("1 day".into()),
             ..Default::default()
         };
-        let e = FieldList::default()
-            .timing(
-                "",
-                "spec.ruBackup",
-                &both,
-                portable(None, Some(&r)),
-                None,
-                "UTC",
-            )
-            .unwrap_err();
-        assert!(
-            matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.retention")
+        assert_eq!(
+            field_of(native_duration, portable(None, Some(&r))),
+            "spec.retention"
         );
     }
 

@@ -319,3 +319,32 @@ async fn an_inexpressible_schedule_is_an_invalid_spec() {
     assert_eq!(invalid_field(&err), Some("spec.schedule.timeZone"));
     assert_eq!(rig.sim.count("POST /global_schedule"), 0);
 }
+
+#[test]
+fn the_engine_resolves_the_pool_and_the_copy_move_target() {
+    use crate::api::vendors::rubackup::{RuBackupMoveCopy, RuBackupTiming};
+    use crate::engine::managed::Managed;
+    let move_copy = RuBackupMoveCopy {
+        vault_ref: Some(vault_ref("archive")),
+        ..Default::default()
+    };
+    let p = policy(RuBackupPolicy {
+        timing: RuBackupTiming {
+            move_copy: Some(move_copy),
+            ..Default::default()
+        },
+        ..rule()
+    });
+    let refs: Vec<(String, &str)> = p
+        .references()
+        .into_iter()
+        .map(|r| (r.name, r.field))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("main".to_string(), "spec.vaultRef"),
+            ("archive".to_string(), "spec.ruBackup.moveCopy.vaultRef")
+        ]
+    );
+}

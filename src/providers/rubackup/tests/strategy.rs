@@ -326,3 +326,23 @@ async fn a_strategy_made_by_hand_is_adopted_with_its_rules() {
     );
     in_sync(adapter, &s, &made.to_string(), &rig.ctx()).await;
 }
+
+#[test]
+fn the_engine_resolves_every_vault_the_strategy_names() {
+    use crate::engine::managed::Managed;
+    let refs: Vec<(String, &str)> = strategy(spec())
+        .references()
+        .into_iter()
+        .map(|r| (r.name, r.field))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            ("main".to_string(), "spec.ruBackup.vaultRef"),
+            (
+                "archive".to_string(),
+                "spec.ruBackup.incremental.moveCopy.vaultRef"
+            )
+        ]
+    );
+}
