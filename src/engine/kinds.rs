@@ -50,6 +50,11 @@ impl Managed for Vault {
             .huawei_cbr
             .as_ref()
             .and_then(|c| c.policy_ref.as_ref());
+        let cyber_backup_secret = self
+            .spec
+            .cyber_backup
+            .as_ref()
+            .and_then(|c| c.credentials_secret_ref.as_ref());
         cbr_policy
             .map(|r| RefKey {
                 kind: "Policy",
@@ -57,6 +62,11 @@ impl Managed for Vault {
                 field: "spec.huaweiCbr.policyRef",
             })
             .into_iter()
+            .chain(cyber_backup_secret.map(|r| RefKey {
+                kind: "Secret",
+                name: r.name.clone(),
+                field: "spec.cyberBackup.credentialsSecretRef",
+            }))
             .collect()
     }
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {

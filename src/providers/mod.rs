@@ -1,9 +1,11 @@
 //! Vendor clients and the adapters that connect them to the engine, one folder per vendor.
 
 pub mod budget;
+pub mod cyberbackup;
 pub mod error;
 pub mod http;
 pub mod huawei_cbr;
+pub mod ideco;
 pub mod rs_server;
 pub mod rubackup;
 
@@ -16,6 +18,9 @@ use error::{ErrorKind, VendorError, VendorResult};
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     match p.spec.type_ {
+        ProviderType::CyberBackup => cyberbackup::connect(p),
+        ProviderType::HuaweiCbr => huawei_cbr::connect(p),
+        ProviderType::Ideco => ideco::connect(p),
         ProviderType::RsServer => rs_server::connect(p),
         ProviderType::RuBackup => rubackup::connect(p),
         t => Err(VendorError::new(

@@ -26,8 +26,11 @@ use tokio::sync::oneshot;
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Faults {
-    /// Added to every response.
+    /// Added to every response, before the request is handled.
     pub latency_ms: u64,
+    /// Held after the request is handled: the vendor has acted but the caller hears nothing
+    /// yet (a crash in this window is the create-without-record case).
+    pub respond_after_ms: u64,
     /// Fraction answered with `error_status` (default 503) and the vendor's error body.
     pub error_rate: f64,
     /// Status used for injected errors; 0 means 503.
@@ -46,6 +49,8 @@ pub struct Faults {
     pub rate_limit_qps: Option<f64>,
     /// Burst allowed by the vendor rate limit (default: one second of `rate_limit_qps`).
     pub rate_limit_burst: Option<f64>,
+    /// Apply the faults above only to this operation (`"POST /v3/{project_id}/vaults"`).
+    pub only_operation: Option<String>,
 }
 
 /// Builds the vendor's own error response for an injected fault.
@@ -54,6 +59,8 @@ pub type ErrorBody = fn(StatusCode, &str) -> Response;
 /// Shared control block of one simulator.
 pub struct SimControl {
     faults: Mutex<Faults>,
+    /// When recording: (arrival, "METHOD /concrete/path") of every vendor request.
+    log: Mutex<Option<Vec<(Instant, String)>>>,
     counters: Mutex<BTreeMap<String, u64>>,
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
@@ -64,6 +71,7 @@ impl SimControl {
     pub fn new(error_body: ErrorBody) -> Arc<Self> {
         Arc::new(SimControl {
             faults: Mutex::new(Faults::default()),
+            log: Mutex::new(None),
             counters: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
@@ -104,6 +112,24 @@ impl SimControl {
         self.counters.lock().unwrap().clear();
     }
 
+    /// Start (or restart, emptied) the request log used to time individual calls.
+    pub fn record_requests(&self) {
+        *self.log.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
+    pub fn first_request_after(
+        &self,
+        after: Instant,
+        matches: impl Fn(&str) -> bool,
+    ) -> Option<Instant> {
+        let log = self.log.lock().unwrap();
+        log.as_ref()?
+            .iter()
+            .find(|(t, r)| *t >= after && matches(r))
+            .map(|(t, _)| *t)
+    }
+
     /// The current token generation. A simulator stamps each token it issues with it and
     /// refuses tokens of an older generation, so bumping it revokes every session at once
     /// (an expired/revoked token, or a vendor restart that lost its sessions).
@@ -142,8 +168,21 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    ctl.count_request(format!("{} {}", req.method(), template));
+    let operation = format!("{} {}", req.method(), template);
+    ctl.count_request(operation.clone());
+    if let Some(log) = ctl.log.lock().unwrap().as_mut() {
+        log.push((
+            Instant::now(),
+            format!("{} {}", req.method(), req.uri().path()),
+        ));
+    }
     let f = ctl.faults();
+    if f.only_operation
+        .as_ref()
+        .is_some_and(|only| *only != operation)
+    {
+        return next.run(req).await;
+    }
     if f.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
     }
@@ -178,6 +217,9 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         return (ctl.error_body)(status, "injected fault");
     }
     let response = next.run(req).await;
+    if f.respond_after_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(f.respond_after_ms)).await;
+    }
     if drop {
         // Headers go out, then the body stream fails: the client sees the connection cut.
         let (parts, _) = response.into_parts();

@@ -2,4 +2,8 @@
 //! and the vendor simulators, with the operator running as a separate process.
 
 mod admission;
+mod cbr;
+mod cbr_world;
+mod ideco;
+mod rs_server;
 mod support;

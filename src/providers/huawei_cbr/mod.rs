@@ -7,14 +7,20 @@ pub mod client;
 pub mod cron;
 pub mod errors;
 pub mod models;
+pub mod policy_adapter;
+pub mod policy_desired;
 mod request;
+pub mod runtime;
 pub mod schedule;
 pub mod signer;
+pub mod vault_adapter;
+pub mod vault_desired;
 
 /// Vendor label in metrics, errors and logs.
 pub const VENDOR: &str = "huawei-cbr";
 
 pub use client::CbrClient;
+pub use runtime::{CbrRuntime, connect};
 
 #[cfg(test)]
 mod auth_tests;

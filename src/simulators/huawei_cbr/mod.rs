@@ -7,7 +7,7 @@
 mod control;
 mod error;
 mod iam;
-mod model;
+pub mod model;
 mod policies;
 mod rrule;
 mod validate;
