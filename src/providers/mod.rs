@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::api::provider_config::ProviderType;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use error::{ErrorKind, VendorError, VendorResult};
+use error::VendorResult;
 
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
@@ -23,11 +23,5 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
         ProviderType::Ideco => ideco::connect(p),
         ProviderType::RsServer => rs_server::connect(p),
         ProviderType::RuBackup => rubackup::connect(p),
-        t => Err(VendorError::new(
-            "rampart",
-            "connect",
-            ErrorKind::Config,
-            format!("provider type {t:?} is not supported by this build"),
-        )),
     }
 }
