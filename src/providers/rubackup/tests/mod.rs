@@ -1,6 +1,7 @@
 //! The adapters end to end against the simulator, in process: a `TestWorld` whose provider
 //! configuration points at a running `RuBackupSim`.
 
+mod example;
 mod faults;
 mod policy;
 mod session;
