@@ -200,6 +200,17 @@ pub fn vendor_kind(e: &ExternalError) -> Option<ErrorKind> {
 }
 
 impl Rig {
+    /// A rig whose Vaults `main` and `archive` are the pools `k8s-main` and `k8s-archive`.
+    pub async fn with_pools() -> Rig {
+        let mut rig = Rig::new().await;
+        for (vault, pool) in [("main", "k8s-main"), ("archive", "k8s-archive")] {
+            let fields = serde_json::json!({"pool_name": pool, "pool_type": "File system", "media_server": "rubackup-server"});
+            let id = rig.sim.sim.insert("pool_list", fields).unwrap();
+            rig.add_vault_ref(vault, Some(id), "spec.vaultRef");
+        }
+        rig
+    }
+
     /// Forget the counters and writes so far.
     pub fn reset(&self) {
         self.sim.server.control.reset_counters();
@@ -253,4 +264,57 @@ pub async fn correct<K: Managed>(
         .await
         .expect("update");
     obs
+}
+
+/// One change of a spec, and the PATCH body it must produce.
+pub struct Change<K> {
+    pub what: &'static str,
+    pub apply: Box<dyn Fn(&mut K)>,
+    pub body: serde_json::Value,
+}
+
+pub fn change<K>(
+    what: &'static str,
+    apply: impl Fn(&mut K) + 'static,
+    body: serde_json::Value,
+) -> Change<K> {
+    Change {
+        what,
+        apply: Box::new(apply),
+        body,
+    }
+}
+
+/// For each change of `base` (in sync at the vendor as `id`): drift, exactly one
+/// `PATCH {collection}/{id}` with exactly the expected body, in sync afterwards; then back.
+pub async fn assert_minimal_patches<K: Managed>(
+    adapter: &dyn External<K>,
+    rig: &Rig,
+    id: &str,
+    base: &K,
+    collection: &str,
+    changes: Vec<Change<K>>,
+) {
+    for c in changes {
+        let mut changed = base.clone();
+        (c.apply)(&mut changed);
+        rig.reset();
+        let obs = correct(adapter, &changed, id, rig).await;
+        assert!(!obs.drift.is_empty(), "{}: no drift", c.what);
+        assert_eq!(
+            rig.sim.count(&format!("PATCH {collection}/{{id}}")),
+            1,
+            "{}",
+            c.what
+        );
+        assert_eq!(
+            rig.writes(&format!("PATCH {collection}/")),
+            [c.body],
+            "{}",
+            c.what
+        );
+        in_sync(adapter, &changed, id, &rig.ctx()).await;
+        correct(adapter, base, id, rig).await;
+        in_sync(adapter, base, id, &rig.ctx()).await;
+    }
 }

@@ -6,7 +6,10 @@ use super::*;
 use crate::api::Policy;
 use crate::api::policy::PolicySpec;
 use crate::api::schedule::{Retention, Schedule};
-use crate::api::vendors::rubackup::{RuBackupPolicy, RuBackupScripts, RuBackupTask};
+use crate::api::vendors::rubackup::{
+    RuBackupMoveCopy, RuBackupNotifications, RuBackupNotify, RuBackupObsoleteCopies,
+    RuBackupPolicy, RuBackupScripts, RuBackupTask, RuBackupValidity, RuBackupVerify,
+};
 use crate::engine::external::Readiness;
 
 fn rule() -> RuBackupPolicy {
@@ -22,6 +25,11 @@ fn rule() -> RuBackupPolicy {
         },
         ..Default::default()
     }
+}
+
+/// The `ruBackup` block of a Policy, to change it.
+fn rb(p: &mut Policy) -> &mut RuBackupPolicy {
+    p.spec.ru_backup.as_mut().expect("a ruBackup block")
 }
 
 fn policy(rb: RuBackupPolicy) -> Policy {
@@ -48,12 +56,15 @@ fn policy(rb: RuBackupPolicy) -> Policy {
     p
 }
 
-/// A rig whose Vault `main` is the pool `k8s-main`.
+/// A rig with the pools of [`Rig::with_pools`], and the id of `k8s-main`.
 async fn rig_with_pool() -> (Rig, i64) {
-    let mut rig = Rig::new().await;
-    let pool = rig.sim.sim.insert("pool_list", json!({"pool_name": "k8s-main", "pool_type": "File system", "media_server": "rubackup-server"})).unwrap();
-    rig.add_vault_ref("main", Some(pool), "spec.vaultRef");
-    (rig, pool)
+    let rig = Rig::with_pools().await;
+    let main = rig
+        .sim
+        .sim
+        .find("pool_list", "pool_name", "k8s-main")
+        .unwrap();
+    (rig, main)
 }
 
 #[tokio::test]
@@ -89,76 +100,145 @@ async fn each_mutable_change_is_one_minimal_patch() {
     let (rig, _) = rig_with_pool().await;
     let rt = rig.runtime().await;
     let adapter = rt.policy().unwrap();
-    let id = create(adapter, &policy(rule()), &rig).await;
+    let base = policy(rule());
+    let id = create(adapter, &base, &rig).await;
+    let data = |v: serde_json::Value| json!({"data": {"global_schedule": v}});
     let params: Map<String, serde_json::Value> = json!({"worker_parallelism": 4})
         .as_object()
         .unwrap()
         .clone();
-    let wrap = |v: serde_json::Value| json!({"data": {"global_schedule": v}});
-    let mut changes: Vec<(Policy, serde_json::Value)> = Vec::new();
-    let mut p = policy(rule());
-    p.spec.schedule = Some(Schedule {
-        cron: "30 3 * * *".into(),
-        time_zone: Some("Europe/Moscow".into()),
-    });
-    changes.push((p, wrap(json!({"hour": 0}))));
-    let mut p = policy(rule());
-    p.spec.retention = Some(Retention {
-        keep_days: Some(30),
-        ..Default::default()
-    });
-    changes.push((p, wrap(json!({"storage_duration": "30 days"}))));
-    let mut p = policy(rule());
-    p.spec.enabled = Some(false);
-    changes.push((p, wrap(json!({"status": "wait"}))));
-    changes.push((
-        policy(RuBackupPolicy {
-            task: RuBackupTask {
-                priority: Some(50),
-                ..Default::default()
+    let changes = vec![
+        change(
+            "pool",
+            |p: &mut Policy| p.spec.vault_ref = Some(vault_ref("archive")),
+            data(json!({"pool_id": "k8s-archive"})),
+        ),
+        change(
+            "schedule",
+            |p: &mut Policy| {
+                p.spec.schedule = Some(Schedule {
+                    cron: "30 3 * * *".into(),
+                    time_zone: Some("Europe/Moscow".into()),
+                })
             },
-            ..rule()
-        }),
-        wrap(json!({"priority": 50})),
-    ));
-    let scripts = RuBackupScripts {
-        restore: Some("/opt/after-restore.sh".into()),
-        ..Default::default()
-    };
-    changes.push((
-        policy(RuBackupPolicy {
-            task: RuBackupTask {
-                priority: Some(100),
-                scripts: Some(scripts),
-                ..Default::default()
+            data(json!({"hour": 0})),
+        ),
+        change(
+            "retention",
+            |p: &mut Policy| {
+                p.spec.retention = Some(Retention {
+                    keep_days: Some(30),
+                    ..Default::default()
+                })
             },
-            ..rule()
-        }),
-        wrap(json!({"restore_script": "/opt/after-restore.sh"})),
-    ));
-    changes.push((
-        policy(RuBackupPolicy {
-            task: RuBackupTask { priority: Some(100), common_module_parameters: Some(params), ..Default::default() },
-            ..rule()
-        }),
-        json!({"data": {"global_schedule": {}, "common_modules_extensions": {"parameters": {"worker_parallelism": 4}}}}),
-    ));
-    for (n, (p, body)) in changes.into_iter().enumerate() {
-        rig.reset();
-        let obs = adapter.observe(&p, Some(&id), &rig.ctx()).await.unwrap();
-        assert_eq!(obs.drift.len(), 1, "change {n}: {:?}", obs.drift);
-        adapter.update(&p, &id, &obs, &rig.ctx()).await.unwrap();
-        assert_eq!(
-            rig.sim.count("PATCH /global_schedule/{id}"),
-            1,
-            "change {n}"
-        );
-        assert_eq!(rig.writes("PATCH"), [body], "change {n}");
-        in_sync(adapter, &p, &id, &rig.ctx()).await;
-        // Back to the base spec for the next change.
-        let base = policy(rule());
-        correct(adapter, &base, &id, &rig).await;
-    }
+            data(json!({"storage_duration": "30 days"})),
+        ),
+        change(
+            "enabled",
+            |p: &mut Policy| p.spec.enabled = Some(false),
+            data(json!({"status": "wait"})),
+        ),
+        change(
+            "storage capacity",
+            |p: &mut Policy| rb(p).copies.storage_capacity = Some(5),
+            data(json!({"storage_capacity": 5})),
+        ),
+        change(
+            "priority",
+            |p: &mut Policy| rb(p).task.priority = Some(50),
+            data(json!({"priority": 50})),
+        ),
+        change(
+            "validity",
+            |p: &mut Policy| {
+                rb(p).copies.validity = Some(RuBackupValidity {
+                    start: Some("2025-01-01".into()),
+                    end: Some("2030-01-01T12:00".into()),
+                })
+            },
+            data(
+                json!({"validity_start_period": "2025-01-01T00:00:00", "validity_end_period": "2030-01-01T12:00:00"}),
+            ),
+        ),
+        change(
+            "periodic launch",
+            |p: &mut Policy| rb(p).timing.periodic_launch = Some("5 mins".into()),
+            data(json!({"periodic_launch": "00:05:00"})),
+        ),
+        change(
+            "verification",
+            |p: &mut Policy| {
+                rb(p).copies.verify = Some(RuBackupVerify {
+                    enabled: Some(true),
+                    interval: Some("2 days".into()),
+                })
+            },
+            data(json!({"verify_flag": true, "verify_interval": "2 days"})),
+        ),
+        change(
+            "copy moves",
+            |p: &mut Policy| {
+                rb(p).timing.move_copy = Some(RuBackupMoveCopy {
+                    enabled: Some(true),
+                    after: Some("3 days".into()),
+                    vault_ref: Some(vault_ref("archive")),
+                    pool: None,
+                })
+            },
+            data(
+                json!({"move_copy_flag": true, "move_copy_while": "3 days", "move_copy_pool": "k8s-archive"}),
+            ),
+        ),
+        change(
+            "obsolete copies",
+            |p: &mut Policy| {
+                rb(p).copies.obsolete_copies = Some(RuBackupObsoleteCopies {
+                    auto_delete: Some(true),
+                    inform_group: Some("Operators".into()),
+                })
+            },
+            data(
+                json!({"auto_delete_obsoleted_copy_flag": true, "inform_when_obsoleted_copy": "Operators"}),
+            ),
+        ),
+        change(
+            "client delete",
+            |p: &mut Policy| rb(p).copies.client_delete_allowed = Some(false),
+            data(json!({"client_delete_flag": false})),
+        ),
+        change(
+            "notifications",
+            |p: &mut Policy| {
+                let notify = RuBackupNotify {
+                    group: Some("Operators".into()),
+                    cc: Some("ops@example.org".into()),
+                };
+                rb(p).copies.notifications = Some(RuBackupNotifications {
+                    validity: Some(notify),
+                    ..Default::default()
+                })
+            },
+            data(
+                json!({"notify_rule_validity": "Operators", "notify_rule_validity_cc": "ops@example.org"}),
+            ),
+        ),
+        change(
+            "scripts",
+            |p: &mut Policy| {
+                rb(p).task.scripts = Some(RuBackupScripts {
+                    restore: Some("/opt/after-restore.sh".into()),
+                    ..Default::default()
+                })
+            },
+            data(json!({"restore_script": "/opt/after-restore.sh"})),
+        ),
+        change(
+            "common module parameters",
+            move |p: &mut Policy| rb(p).task.common_module_parameters = Some(params.clone()),
+            json!({"data": {"global_schedule": {}, "common_modules_extensions": {"parameters": {"worker_parallelism": 4}}}}),
+        ),
+    ];
+    assert_minimal_patches(adapter, &rig, &id, &base, "/global_schedule", changes).await;
 }
 
 #[tokio::test]

@@ -7,8 +7,9 @@ use crate::api::Strategy;
 use crate::api::schedule::{Retention, Schedule};
 use crate::api::strategy::StrategySpec;
 use crate::api::vendors::rubackup::{
-    RuBackupBackupTypeSchedule, RuBackupMoveCopy, RuBackupStrategy, RuBackupStrategyRule,
-    RuBackupTask, RuBackupTiming,
+    RuBackupBackupTypeSchedule, RuBackupMoveCopy, RuBackupNotifications, RuBackupNotify,
+    RuBackupObsoleteCopies, RuBackupStrategy, RuBackupStrategyRule, RuBackupTask, RuBackupTiming,
+    RuBackupValidity, RuBackupVerify,
 };
 use crate::engine::external::{Deleted, Readiness};
 
@@ -76,17 +77,7 @@ fn strategy(rb: RuBackupStrategy) -> Strategy {
 }
 
 async fn rig() -> Rig {
-    let mut rig = Rig::new().await;
-    for (vault, pool) in [("main", "k8s-main"), ("archive", "k8s-archive")] {
-        let id = rig.sim.sim.insert("pool_list", json!({"pool_name": pool, "pool_type": "File system", "media_server": "rubackup-server"})).unwrap();
-        let field = if vault == "main" {
-            "spec.ruBackup.vaultRef"
-        } else {
-            "spec.ruBackup.incremental.moveCopy.vaultRef"
-        };
-        rig.add_vault_ref(vault, Some(id), field);
-    }
-    rig
+    Rig::with_pools().await
 }
 
 #[tokio::test]
@@ -189,38 +180,160 @@ async fn administrators_are_added_and_removed() {
     assert_eq!(admins, ["\"bob\""]);
 }
 
+/// The `ruBackup` block of a Strategy, to change it.
+fn rb(s: &mut Strategy) -> &mut RuBackupStrategy {
+    s.spec.ru_backup.as_mut().expect("a ruBackup block")
+}
+
+fn full(s: &mut Strategy) -> &mut RuBackupBackupTypeSchedule {
+    rb(s).full.as_mut().expect("a full block")
+}
+
+fn incremental(s: &mut Strategy) -> &mut RuBackupBackupTypeSchedule {
+    rb(s).incremental.as_mut().expect("an incremental block")
+}
+
 #[tokio::test]
-async fn strategy_field_changes_are_minimal_patches() {
+async fn each_mutable_change_is_one_minimal_patch() {
     let rig = rig().await;
     let rt = rig.runtime().await;
     let adapter = rt.strategy().unwrap();
-    let id = create(adapter, &strategy(spec()), &rig).await;
-    let mut later = spec();
-    later.full.as_mut().unwrap().schedule = Some(Schedule {
-        cron: "30 2 * * 0".into(),
-        time_zone: None,
-    });
-    later.enabled = Some(false);
-    later.description = Some("changed".into());
-    for (s, body) in [
-        (
-            strategy(RuBackupStrategy {
-                description: Some("changed".into()),
-                ..spec()
-            }),
-            json!({"description": "changed"}),
+    let base = strategy(spec());
+    let id = create(adapter, &base, &rig).await;
+    let data = |v: serde_json::Value| json!({ "data": v });
+    let differential = RuBackupBackupTypeSchedule {
+        schedule: Some(Schedule {
+            cron: "0 3 * * 3".into(),
+            time_zone: None,
+        }),
+        timing: RuBackupTiming {
+            storage_duration: Some("2 weeks".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let changes = vec![
+        change(
+            "pool",
+            |s: &mut Strategy| rb(s).vault_ref = Some(vault_ref("archive")),
+            data(json!({"pool_id": "k8s-archive"})),
         ),
-        (
-            strategy(later),
-            json!({"full_hour": 2, "full_min": 30, "status": "wait"}),
+        change(
+            "crypto",
+            |s: &mut Strategy| rb(s).crypto = Some("Kuznyechik".into()),
+            data(json!({"crypto": "Kuznyechik"})),
         ),
-    ] {
-        rig.reset();
-        correct(adapter, &s, &id, &rig).await;
-        assert_eq!(rig.sim.count("PATCH /backup_strategies/{id}"), 1);
-        assert_eq!(rig.writes("PATCH"), [json!({ "data": body })]);
-        in_sync(adapter, &s, &id, &rig.ctx()).await;
-    }
+        change(
+            "description",
+            |s: &mut Strategy| rb(s).description = Some("changed".into()),
+            data(json!({"description": "changed"})),
+        ),
+        change(
+            "enabled",
+            |s: &mut Strategy| rb(s).enabled = Some(false),
+            data(json!({"status": "wait"})),
+        ),
+        change(
+            "storage capacity",
+            |s: &mut Strategy| rb(s).copies.storage_capacity = Some(10),
+            data(json!({"storage_capacity": 10})),
+        ),
+        change(
+            "validity",
+            |s: &mut Strategy| {
+                rb(s).copies.validity = Some(RuBackupValidity {
+                    start: None,
+                    end: Some("2035-01-01".into()),
+                })
+            },
+            data(json!({"validity_end_period": "2035-01-01T00:00:00"})),
+        ),
+        change(
+            "verification",
+            |s: &mut Strategy| {
+                rb(s).copies.verify = Some(RuBackupVerify {
+                    enabled: Some(true),
+                    interval: Some("1 week".into()),
+                })
+            },
+            data(json!({"verify_flag": true, "verify_interval": "7 days"})),
+        ),
+        change(
+            "obsolete copies",
+            |s: &mut Strategy| {
+                rb(s).copies.obsolete_copies = Some(RuBackupObsoleteCopies {
+                    auto_delete: Some(true),
+                    inform_group: None,
+                })
+            },
+            data(json!({"auto_delete_obsoleted_copy_flag": true})),
+        ),
+        change(
+            "client delete",
+            |s: &mut Strategy| rb(s).copies.client_delete_allowed = Some(false),
+            data(json!({"client_delete_flag": false})),
+        ),
+        change(
+            "notifications",
+            |s: &mut Strategy| {
+                let notify = RuBackupNotify {
+                    group: Some("Operators".into()),
+                    cc: None,
+                };
+                rb(s).copies.notifications = Some(RuBackupNotifications {
+                    validity: Some(notify),
+                    ..Default::default()
+                })
+            },
+            data(json!({"notify_strategy_validity": "Operators"})),
+        ),
+        change(
+            "full enabled",
+            |s: &mut Strategy| full(s).enabled = Some(false),
+            data(json!({"full_archive_enabled": false})),
+        ),
+        change(
+            "full schedule",
+            move |s: &mut Strategy| {
+                full(s).schedule = Some(Schedule {
+                    cron: "30 2 * * 0".into(),
+                    time_zone: None,
+                })
+            },
+            data(json!({"full_hour": 2, "full_min": 30})),
+        ),
+        change(
+            "full retention",
+            move |s: &mut Strategy| {
+                full(s).retention = Some(Retention {
+                    keep_days: Some(60),
+                    ..Default::default()
+                })
+            },
+            data(json!({"full_storage_duration": "60 days"})),
+        ),
+        change(
+            "incremental periodic launch",
+            |s: &mut Strategy| incremental(s).timing.periodic_launch = Some("1 hour".into()),
+            data(json!({"inc_periodic_launch": "01:00:00"})),
+        ),
+        change(
+            "incremental copy moves",
+            move |s: &mut Strategy| {
+                incremental(s).timing.move_copy.as_mut().unwrap().after = Some("5 days".into())
+            },
+            data(json!({"inc_move_copy_while": "5 days"})),
+        ),
+        change(
+            "differential added",
+            move |s: &mut Strategy| rb(s).differential = Some(differential.clone()),
+            data(
+                json!({"diff_archive_enabled": true, "diff_hour": 3, "diff_dom": "*", "diff_mon": "*", "diff_dow": 3,
+                        "diff_storage_duration": "14 days"}),
+            ),
+        ),
+    ];
+    assert_minimal_patches(adapter, &rig, &id, &base, "/backup_strategies", changes).await;
 }
 
 #[tokio::test]

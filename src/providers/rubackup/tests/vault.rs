@@ -48,60 +48,34 @@ async fn each_mutable_field_change_is_one_minimal_patch() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
     let adapter = rt.vault().unwrap();
-    let id = adapter
-        .create(&vault_cr("main", main_pool()), &rig.ctx())
-        .await
-        .unwrap()
-        .external_name;
-    let changes: [(RuBackupVault, serde_json::Value); 4] = [
-        (
-            RuBackupVault {
-                description: Some("changed".into()),
-                ..main_pool()
-            },
-            json!({"description": "changed"}),
+    let base = vault_cr("main", main_pool());
+    let id = create(adapter, &base, &rig).await;
+    let set =
+        |f: fn(&mut RuBackupVault)| move |v: &mut Vault| f(v.spec.ru_backup.as_mut().unwrap());
+    let data = |v: serde_json::Value| json!({ "data": v });
+    let changes = vec![
+        change(
+            "description",
+            set(|b| b.description = Some("changed".into())),
+            data(json!({"description": "changed"})),
         ),
-        (
-            RuBackupVault {
-                retention_period: Some("6 mons".into()),
-                ..main_pool()
-            },
-            json!({"retention_period": "6 mons"}),
+        change(
+            "retention",
+            set(|b| b.retention_period = Some("6 mons".into())),
+            data(json!({"retention_period": "6 mons"})),
         ),
-        (
-            RuBackupVault {
-                ignore_free_space_check: Some(true),
-                ..main_pool()
-            },
-            json!({"ignore_free_space_check": true}),
+        change(
+            "free space check",
+            set(|b| b.ignore_free_space_check = Some(true)),
+            data(json!({"ignore_free_space_check": true})),
         ),
-        (
-            RuBackupVault {
-                compression_type: Some("gzip".into()),
-                ..main_pool()
-            },
-            json!({"compression_type": "gzip"}),
+        change(
+            "compression",
+            set(|b| b.compression_type = Some("gzip".into())),
+            data(json!({"compression_type": "gzip"})),
         ),
     ];
-    let base = vault_cr("main", main_pool());
-    for (spec, body) in changes {
-        rig.reset();
-        let vault = vault_cr("main", spec);
-        let obs = adapter
-            .observe(&vault, Some(&id), &rig.ctx())
-            .await
-            .unwrap();
-        assert_eq!(obs.drift.len(), 1, "{:?}", obs.drift);
-        adapter.update(&vault, &id, &obs, &rig.ctx()).await.unwrap();
-        assert_eq!(rig.sim.count("PATCH /pool_list/{id}"), 1);
-        assert_eq!(rig.writes("PATCH"), [json!({ "data": body })]);
-        let after = adapter
-            .observe(&vault, Some(&id), &rig.ctx())
-            .await
-            .unwrap();
-        assert!(after.drift.is_empty(), "{:?}", after.drift);
-        correct(adapter, &base, &id, &rig).await;
-    }
+    assert_minimal_patches(adapter, &rig, &id, &base, "/pool_list", changes).await;
 }
 
 #[tokio::test]
@@ -119,10 +93,11 @@ async fn a_hand_edit_is_drift_and_update_corrects_it() {
         .edit("pool_list", num, json!({"retention_period": "12 mons"}));
     in_sync(adapter, &vault, &id, &rig.fresh()).await;
 
+    // Renamed and edited in the RuBackup manager.
     rig.sim.sim.edit(
         "pool_list",
         num,
-        json!({"description": "edited by hand", "retention_period": "2 years"}),
+        json!({"pool_name": "renamed", "poolname": "renamed", "description": "edited by hand", "retention_period": "2 years"}),
     );
     let obs = adapter
         .observe(&vault, Some(&id), &rig.fresh())
@@ -131,10 +106,20 @@ async fn a_hand_edit_is_drift_and_update_corrects_it() {
     let fields: Vec<&str> = obs.drift.iter().map(|d| d.field.as_str()).collect();
     assert_eq!(
         fields,
-        ["spec.ruBackup.description", "spec.ruBackup.retentionPeriod"]
+        [
+            "spec.ruBackup.name",
+            "spec.ruBackup.description",
+            "spec.ruBackup.retentionPeriod"
+        ]
     );
     adapter.update(&vault, &id, &obs, &rig.ctx()).await.unwrap();
     assert_eq!(rig.sim.count("PATCH /pool_list/{id}"), 1);
+    assert_eq!(
+        rig.writes("PATCH"),
+        [
+            json!({"data": {"pool_name": "k8s-main", "description": "k8s pool", "retention_period": "1 year"}})
+        ]
+    );
     assert_eq!(
         rig.sim.sim.get("pool_list", num).unwrap()["description"],
         "k8s pool"
