@@ -14,7 +14,10 @@ use std::sync::Arc;
 use crate::api::common::{ManagedFields, ProviderConfigKind, ProviderConfigRef};
 use crate::api::provider_config::{ApiBudget, ProviderConfigCommon, ProviderType};
 use crate::api::vendors::huawei_cbr::LocalObjectRef;
-use crate::api::vendors::rubackup::{RuBackupProviderSettings, RuBackupVault};
+use crate::api::vendors::rubackup::{
+    RuBackupCopySettings, RuBackupNotifications, RuBackupNotify, RuBackupObsoleteCopies,
+    RuBackupProviderSettings, RuBackupValidity, RuBackupVault, RuBackupVerify,
+};
 use crate::api::{Vault, VaultSpec};
 use crate::engine::annotations::EXTERNAL_NAME;
 use crate::engine::external::{CallContext, External, ExternalError, Observation};
@@ -317,4 +320,90 @@ pub async fn assert_minimal_patches<K: Managed>(
         correct(adapter, base, id, rig).await;
         in_sync(adapter, base, id, &rig.ctx()).await;
     }
+}
+
+/// Changes of the copy settings a strategy and a global schedule rule share, and the PATCH
+/// fields each must produce; `wrap` puts the fields into the kind's body.
+pub fn copy_changes<K: 'static>(
+    copies: fn(&mut K) -> &mut RuBackupCopySettings,
+    validity_key: &'static str,
+    wrap: fn(serde_json::Value) -> serde_json::Value,
+) -> Vec<Change<K>> {
+    use serde_json::json;
+    let notify = RuBackupNotify {
+        group: Some("Operators".into()),
+        cc: Some("ops@example.org".into()),
+    };
+    let settings: Vec<(&'static str, RuBackupCopySettings, serde_json::Value)> = vec![
+        (
+            "storage capacity",
+            RuBackupCopySettings {
+                storage_capacity: Some(5),
+                ..Default::default()
+            },
+            json!({"storage_capacity": 5}),
+        ),
+        (
+            "validity",
+            RuBackupCopySettings {
+                validity: Some(RuBackupValidity {
+                    start: Some("2025-01-01".into()),
+                    end: Some("2035-01-01T12:00".into()),
+                }),
+                ..Default::default()
+            },
+            json!({"validity_start_period": "2025-01-01T00:00:00", "validity_end_period": "2035-01-01T12:00:00"}),
+        ),
+        (
+            "verification",
+            RuBackupCopySettings {
+                verify: Some(RuBackupVerify {
+                    enabled: Some(true),
+                    interval: Some("1 week".into()),
+                }),
+                ..Default::default()
+            },
+            json!({"verify_flag": true, "verify_interval": "7 days"}),
+        ),
+        (
+            "obsolete copies",
+            RuBackupCopySettings {
+                obsolete_copies: Some(RuBackupObsoleteCopies {
+                    auto_delete: Some(true),
+                    inform_group: Some("Operators".into()),
+                }),
+                ..Default::default()
+            },
+            json!({"auto_delete_obsoleted_copy_flag": true, "inform_when_obsoleted_copy": "Operators"}),
+        ),
+        (
+            "client delete",
+            RuBackupCopySettings {
+                client_delete_allowed: Some(false),
+                ..Default::default()
+            },
+            json!({"client_delete_flag": false}),
+        ),
+        (
+            "notifications",
+            RuBackupCopySettings {
+                notifications: Some(RuBackupNotifications {
+                    validity: Some(notify),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            json!({ validity_key: "Operators", format!("{validity_key}_cc"): "ops@example.org" }),
+        ),
+    ];
+    settings
+        .into_iter()
+        .map(|(what, value, fields)| {
+            change(
+                what,
+                move |k: &mut K| *copies(k) = value.clone(),
+                wrap(fields),
+            )
+        })
+        .collect()
 }

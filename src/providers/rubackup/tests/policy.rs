@@ -7,8 +7,7 @@ use crate::api::Policy;
 use crate::api::policy::PolicySpec;
 use crate::api::schedule::{Retention, Schedule};
 use crate::api::vendors::rubackup::{
-    RuBackupMoveCopy, RuBackupNotifications, RuBackupNotify, RuBackupObsoleteCopies,
-    RuBackupPolicy, RuBackupScripts, RuBackupTask, RuBackupValidity, RuBackupVerify,
+    RuBackupMoveCopy, RuBackupPolicy, RuBackupScripts, RuBackupTask,
 };
 use crate::engine::external::Readiness;
 
@@ -30,6 +29,10 @@ fn rule() -> RuBackupPolicy {
 /// The `ruBackup` block of a Policy, to change it.
 fn rb(p: &mut Policy) -> &mut RuBackupPolicy {
     p.spec.ru_backup.as_mut().expect("a ruBackup block")
+}
+
+fn copies(p: &mut Policy) -> &mut RuBackupCopySettings {
+    &mut rb(p).copies
 }
 
 fn policy(rb: RuBackupPolicy) -> Policy {
@@ -107,7 +110,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
         .as_object()
         .unwrap()
         .clone();
-    let changes = vec![
+    let mut changes = vec![
         change(
             "pool",
             |p: &mut Policy| p.spec.vault_ref = Some(vault_ref("archive")),
@@ -139,41 +142,14 @@ async fn each_mutable_change_is_one_minimal_patch() {
             data(json!({"status": "wait"})),
         ),
         change(
-            "storage capacity",
-            |p: &mut Policy| rb(p).copies.storage_capacity = Some(5),
-            data(json!({"storage_capacity": 5})),
-        ),
-        change(
             "priority",
             |p: &mut Policy| rb(p).task.priority = Some(50),
             data(json!({"priority": 50})),
         ),
         change(
-            "validity",
-            |p: &mut Policy| {
-                rb(p).copies.validity = Some(RuBackupValidity {
-                    start: Some("2025-01-01".into()),
-                    end: Some("2030-01-01T12:00".into()),
-                })
-            },
-            data(
-                json!({"validity_start_period": "2025-01-01T00:00:00", "validity_end_period": "2030-01-01T12:00:00"}),
-            ),
-        ),
-        change(
             "periodic launch",
             |p: &mut Policy| rb(p).timing.periodic_launch = Some("5 mins".into()),
             data(json!({"periodic_launch": "00:05:00"})),
-        ),
-        change(
-            "verification",
-            |p: &mut Policy| {
-                rb(p).copies.verify = Some(RuBackupVerify {
-                    enabled: Some(true),
-                    interval: Some("2 days".into()),
-                })
-            },
-            data(json!({"verify_flag": true, "verify_interval": "2 days"})),
         ),
         change(
             "copy moves",
@@ -187,39 +163,6 @@ async fn each_mutable_change_is_one_minimal_patch() {
             },
             data(
                 json!({"move_copy_flag": true, "move_copy_while": "3 days", "move_copy_pool": "k8s-archive"}),
-            ),
-        ),
-        change(
-            "obsolete copies",
-            |p: &mut Policy| {
-                rb(p).copies.obsolete_copies = Some(RuBackupObsoleteCopies {
-                    auto_delete: Some(true),
-                    inform_group: Some("Operators".into()),
-                })
-            },
-            data(
-                json!({"auto_delete_obsoleted_copy_flag": true, "inform_when_obsoleted_copy": "Operators"}),
-            ),
-        ),
-        change(
-            "client delete",
-            |p: &mut Policy| rb(p).copies.client_delete_allowed = Some(false),
-            data(json!({"client_delete_flag": false})),
-        ),
-        change(
-            "notifications",
-            |p: &mut Policy| {
-                let notify = RuBackupNotify {
-                    group: Some("Operators".into()),
-                    cc: Some("ops@example.org".into()),
-                };
-                rb(p).copies.notifications = Some(RuBackupNotifications {
-                    validity: Some(notify),
-                    ..Default::default()
-                })
-            },
-            data(
-                json!({"notify_rule_validity": "Operators", "notify_rule_validity_cc": "ops@example.org"}),
             ),
         ),
         change(
@@ -238,6 +181,11 @@ async fn each_mutable_change_is_one_minimal_patch() {
             json!({"data": {"global_schedule": {}, "common_modules_extensions": {"parameters": {"worker_parallelism": 4}}}}),
         ),
     ];
+    changes.extend(copy_changes(
+        copies,
+        "notify_rule_validity",
+        |v| json!({"data": {"global_schedule": v}}),
+    ));
     assert_minimal_patches(adapter, &rig, &id, &base, "/global_schedule", changes).await;
 }
 

@@ -7,9 +7,8 @@ use crate::api::Strategy;
 use crate::api::schedule::{Retention, Schedule};
 use crate::api::strategy::StrategySpec;
 use crate::api::vendors::rubackup::{
-    RuBackupBackupTypeSchedule, RuBackupMoveCopy, RuBackupNotifications, RuBackupNotify,
-    RuBackupObsoleteCopies, RuBackupStrategy, RuBackupStrategyRule, RuBackupTask, RuBackupTiming,
-    RuBackupValidity, RuBackupVerify,
+    RuBackupBackupTypeSchedule, RuBackupMoveCopy, RuBackupStrategy, RuBackupStrategyRule,
+    RuBackupTask, RuBackupTiming,
 };
 use crate::engine::external::{Deleted, Readiness};
 
@@ -185,6 +184,10 @@ fn rb(s: &mut Strategy) -> &mut RuBackupStrategy {
     s.spec.ru_backup.as_mut().expect("a ruBackup block")
 }
 
+fn copies(s: &mut Strategy) -> &mut RuBackupCopySettings {
+    &mut rb(s).copies
+}
+
 fn full(s: &mut Strategy) -> &mut RuBackupBackupTypeSchedule {
     rb(s).full.as_mut().expect("a full block")
 }
@@ -212,7 +215,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
         },
         ..Default::default()
     };
-    let changes = vec![
+    let mut changes = vec![
         change(
             "pool",
             |s: &mut Strategy| rb(s).vault_ref = Some(vault_ref("archive")),
@@ -232,60 +235,6 @@ async fn each_mutable_change_is_one_minimal_patch() {
             "enabled",
             |s: &mut Strategy| rb(s).enabled = Some(false),
             data(json!({"status": "wait"})),
-        ),
-        change(
-            "storage capacity",
-            |s: &mut Strategy| rb(s).copies.storage_capacity = Some(10),
-            data(json!({"storage_capacity": 10})),
-        ),
-        change(
-            "validity",
-            |s: &mut Strategy| {
-                rb(s).copies.validity = Some(RuBackupValidity {
-                    start: None,
-                    end: Some("2035-01-01".into()),
-                })
-            },
-            data(json!({"validity_end_period": "2035-01-01T00:00:00"})),
-        ),
-        change(
-            "verification",
-            |s: &mut Strategy| {
-                rb(s).copies.verify = Some(RuBackupVerify {
-                    enabled: Some(true),
-                    interval: Some("1 week".into()),
-                })
-            },
-            data(json!({"verify_flag": true, "verify_interval": "7 days"})),
-        ),
-        change(
-            "obsolete copies",
-            |s: &mut Strategy| {
-                rb(s).copies.obsolete_copies = Some(RuBackupObsoleteCopies {
-                    auto_delete: Some(true),
-                    inform_group: None,
-                })
-            },
-            data(json!({"auto_delete_obsoleted_copy_flag": true})),
-        ),
-        change(
-            "client delete",
-            |s: &mut Strategy| rb(s).copies.client_delete_allowed = Some(false),
-            data(json!({"client_delete_flag": false})),
-        ),
-        change(
-            "notifications",
-            |s: &mut Strategy| {
-                let notify = RuBackupNotify {
-                    group: Some("Operators".into()),
-                    cc: None,
-                };
-                rb(s).copies.notifications = Some(RuBackupNotifications {
-                    validity: Some(notify),
-                    ..Default::default()
-                })
-            },
-            data(json!({"notify_strategy_validity": "Operators"})),
         ),
         change(
             "full enabled",
@@ -333,6 +282,11 @@ async fn each_mutable_change_is_one_minimal_patch() {
             ),
         ),
     ];
+    changes.extend(copy_changes(
+        copies,
+        "notify_strategy_validity",
+        |v| json!({ "data": v }),
+    ));
     assert_minimal_patches(adapter, &rig, &id, &base, "/backup_strategies", changes).await;
 }
 
