@@ -407,3 +407,15 @@ pub fn copy_changes<K: 'static>(
         })
         .collect()
 }
+
+/// Observe: the object is gone.
+pub async fn gone<K: Managed>(adapter: &dyn External<K>, cr: &K, id: &str, ctx: &CallContext<'_>) {
+    assert!(
+        !adapter
+            .observe(cr, Some(id), ctx)
+            .await
+            .expect("observe")
+            .exists,
+        "{id} is gone"
+    );
+}

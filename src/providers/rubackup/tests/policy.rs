@@ -320,13 +320,7 @@ async fn delete_removes_the_rule() {
     adapter.delete(&p, &id, &rig.ctx()).await.unwrap();
     assert_eq!(rig.sim.count("DELETE /global_schedule/{id}"), 1);
     assert!(rig.sim.sim.all("global_schedule").is_empty());
-    assert!(
-        !adapter
-            .observe(&p, Some(&id), &rig.ctx())
-            .await
-            .unwrap()
-            .exists
-    );
+    gone(adapter, &p, &id, &rig.ctx()).await;
 }
 
 #[tokio::test]

@@ -231,3 +231,19 @@ async fn the_simulator_wants_the_csrf_token_on_every_request() {
     let body: serde_json::Value = created.json().await.unwrap();
     assert_eq!(body["data"], json!({}));
 }
+
+#[tokio::test]
+async fn revoked_tokens_mean_a_new_login() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    rt.check().await.unwrap();
+    // The harness revokes every token issued so far (a server that lost its sessions).
+    rig.sim.server.control.revoke_tokens();
+    rt.check().await.unwrap();
+    assert_eq!(
+        rig.sim.count("POST /auth/refresh"),
+        1,
+        "the refresh token was revoked too"
+    );
+    assert_eq!(rig.sim.count("POST /auth/login"), 2);
+}

@@ -347,13 +347,7 @@ async fn delete_removes_members_first() {
     ] {
         assert!(rig.sim.sim.all(table).is_empty(), "{table}");
     }
-    assert!(
-        !adapter
-            .observe(&s, Some(&id), &rig.ctx())
-            .await
-            .unwrap()
-            .exists
-    );
+    gone(adapter, &s, &id, &rig.ctx()).await;
 }
 
 #[tokio::test]

@@ -140,13 +140,7 @@ async fn delete_removes_the_pool_and_a_second_delete_is_gone() {
     );
     assert_eq!(rig.sim.count("DELETE /pool_list/{id}"), 1);
     assert!(rig.sim.sim.get("pool_list", id.parse().unwrap()).is_none());
-    assert!(
-        !adapter
-            .observe(&vault, Some(&id), &rig.ctx())
-            .await
-            .unwrap()
-            .exists
-    );
+    gone(adapter, &vault, &id, &rig.ctx()).await;
     assert_eq!(
         adapter.delete(&vault, &id, &rig.ctx()).await.unwrap(),
         Deleted::Gone
