@@ -5,3 +5,4 @@ pub mod harness;
 pub mod huawei_cbr;
 pub mod ideco;
 pub mod rs_server;
+pub mod rubackup;
