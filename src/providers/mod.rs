@@ -7,6 +7,8 @@ pub mod http;
 pub mod huawei_cbr;
 pub mod ideco;
 pub mod rs_server;
+#[cfg(test)]
+mod tls_tests;
 
 use std::sync::Arc;
 
