@@ -106,9 +106,7 @@ impl Dependents {
 
     /// Every configuration (namespaced or cluster) whose credentials live in `ns/name`.
     fn configs_using_secret(&self, ns: &str, name: &str) -> Vec<ProviderKey> {
-        let matches = |key: &ProviderKey, spec: &ProviderConfigCommon| {
-            secret_location(key, spec).is_some_and(|(sns, sname)| sns == ns && sname == name)
-        };
+        let matches = |key: &ProviderKey, spec: &ProviderConfigCommon| matches!(secret_location(key, spec), Ok(Some((sns, sname))) if sns == ns && sname == name);
         let mut keys = Vec::new();
         for pc in self.provider_configs.0.state() {
             let key = ProviderKey {

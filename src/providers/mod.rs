@@ -8,6 +8,8 @@ pub mod huawei_cbr;
 pub mod ideco;
 pub mod rs_server;
 pub mod rubackup;
+#[cfg(test)]
+mod tls_tests;
 
 use std::sync::Arc;
 
