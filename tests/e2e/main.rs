@@ -7,4 +7,6 @@ mod cbr_world;
 mod cyberbackup;
 mod ideco;
 mod rs_server;
+mod rubackup;
+mod rubackup_admission;
 mod support;

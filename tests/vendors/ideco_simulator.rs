@@ -1,9 +1,7 @@
 //! The simulator over plain HTTP, as a client in another process sees it: the document's
 //! semantics, the session cookies, the `/_sim/ideco` routes people use, and injected faults.
 
-mod ideco_support;
-
-use ideco_support::*;
+use crate::ideco_support::*;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::engine::external::ExternalError;
 use rampart::providers::error::ErrorKind;

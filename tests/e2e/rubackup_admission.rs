@@ -1,46 +1,25 @@
 //! The `ruBackup` blocks on a real kube-apiserver: the example is accepted, bad manifests are
 //! refused with a message naming the field, and immutable fields cannot change.
-//! Run with `cargo test --test rubackup_admission` (builds kube-testenv on first use).
 
 use rampart::testenv::TestApiServer;
 
-struct Server(TestApiServer);
+/// The shared test API server of this binary (CRDs installed there).
+struct Server(&'static TestApiServer);
 
 impl Server {
-    async fn start() -> Server {
-        let server = TestApiServer::start()
-            .await
-            .expect("test API server starts");
-        let crds = concat!(env!("CARGO_MANIFEST_DIR"), "/crds/rampart.dev.yaml");
-        let out = server.kubectl(&["apply", "--server-side", "-f", crds]);
-        assert!(
-            out.status.success(),
-            "CRDs install: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = server.kubectl(&[
-            "wait",
-            "--for=condition=Established",
-            "crd",
-            "--all",
-            "--timeout=60s",
-        ]);
-        assert!(
-            out.status.success(),
-            "CRDs established: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Server(server)
+    fn start() -> Server {
+        Server(&crate::support::env().server)
     }
 
     fn namespace(&self, name: &str) -> String {
-        let out = self.0.kubectl(&["create", "namespace", name]);
+        let name = format!("{name}-rb");
+        let out = self.0.kubectl(&["create", "namespace", &name]);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        name.to_string()
+        name
     }
 
     /// Apply `yaml` into `ns`: (accepted, stderr).
@@ -97,7 +76,7 @@ fn provider(extra: &str) -> String {
 
 #[tokio::test]
 async fn the_api_server_checks_the_rubackup_blocks() {
-    let server = Server::start().await;
+    let server = Server::start();
 
     let ns = server.namespace("rubackup-example");
     let example = std::fs::read_to_string(concat!(

@@ -2,9 +2,7 @@
 //! the adapters: the destination is registered, the plan created and applied, the run it asks
 //! for goes through.
 
-mod cyberbackup_support;
-
-use cyberbackup_support::*;
+use crate::cyberbackup_support::*;
 use rampart::api::provider_config::ProviderConfigSpec;
 use rampart::api::{Policy, Vault};
 use rampart::engine::annotations::EXTERNAL_NAME;
@@ -13,7 +11,7 @@ use rampart::simulators::cyberbackup::SimConfig;
 use serde_json::Value;
 
 fn documents() -> Vec<Value> {
-    let text = include_str!("../deploy/examples/cyberbackup.yaml");
+    let text = include_str!("../../deploy/examples/cyberbackup.yaml");
     serde_saphyr::from_multiple(text).expect("the example is YAML")
 }
 

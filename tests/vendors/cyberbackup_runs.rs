@@ -1,8 +1,6 @@
 //! On-demand runs, token expiry and the cost of a steady-state resync, in process.
 
-mod cyberbackup_support;
-
-use cyberbackup_support::*;
+use crate::cyberbackup_support::*;
 use rampart::api::Policy;
 use rampart::engine::annotations::RUN_REQUESTED_AT;
 use rampart::engine::external::{External, Readiness};

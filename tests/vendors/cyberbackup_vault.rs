@@ -1,8 +1,6 @@
 //! The Vault adapter against the Cyber Backup simulator, in process.
 
-mod cyberbackup_support;
-
-use cyberbackup_support::*;
+use crate::cyberbackup_support::*;
 use rampart::api::Vault;
 use rampart::engine::annotations::RUN_REQUESTED_AT;
 use rampart::engine::external::{Deleted, External, ExternalError, Readiness};

@@ -1,8 +1,6 @@
 //! The Policy adapter against the Cyber Backup simulator, in process.
 
-mod cyberbackup_support;
-
-use cyberbackup_support::*;
+use crate::cyberbackup_support::*;
 use rampart::engine::external::{ExternalError, Readiness};
 use serde_json::{Value, json};
 

@@ -2,11 +2,9 @@
 //! place, fields rampart does not model survive, duplicates are cleaned up; and the lifecycle
 //! around them: delete, adoption after a crash, placement conflicts, a missing sentinel.
 
-mod ideco_support;
-
 use std::sync::Arc;
 
-use ideco_support::*;
+use crate::ideco_support::*;
 use rampart::api::common::ManagementAction;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::engine::external::{Deleted, ExternalError, Readiness};

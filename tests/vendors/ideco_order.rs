@@ -2,12 +2,10 @@
 //! a changed priority costs the moves the planner predicts; writes to the device are serialised;
 //! steady state costs one list per section.
 
-mod ideco_support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ideco_support::*;
+use crate::ideco_support::*;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::providers::ideco::order::{self, Anchor, Entry, Slot};
 use serde_json::{Value, json};

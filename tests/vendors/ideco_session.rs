@@ -2,9 +2,7 @@
 //! password is Unauthorized and not retried hot, shutdown logs out; and the device-wide
 //! conditions read through it.
 
-mod ideco_support;
-
-use ideco_support::*;
+use crate::ideco_support::*;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::engine::external::ExternalError;
 use rampart::providers::error::ErrorKind;
