@@ -57,7 +57,13 @@ impl CbrClient {
             .as_ref()
             .ok_or_else(|| config("spec.huaweiCbr is required for type HuaweiCbr"))?;
         let budget = Arc::new(Budget::new(&p.spec.budget));
-        let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &p.tls(), budget.clone(), p.request_timeout())?;
+        let http = VendorHttp::new(
+            VENDOR,
+            &p.spec.endpoint,
+            &p.tls(),
+            budget.clone(),
+            p.request_timeout(),
+        )?;
         let auth = auth_from_settings(p, settings, budget)?;
         Ok(CbrClient::new(http, settings.project_id.clone(), auth))
     }

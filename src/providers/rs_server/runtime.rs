@@ -51,7 +51,13 @@ impl RsServerRuntime {
     pub fn with_ttl(p: &ResolvedProvider, ttl: Duration) -> VendorResult<Self> {
         let budget = Arc::new(Budget::new(&p.spec.budget));
         let tls = p.tls();
-        let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &tls, budget.clone(), p.request_timeout())?;
+        let http = VendorHttp::new(
+            VENDOR,
+            &p.spec.endpoint,
+            &tls,
+            budget.clone(),
+            p.request_timeout(),
+        )?;
         let source = session::token_source(p, |identity| {
             VendorHttp::new(VENDOR, identity, &tls, budget.clone(), p.request_timeout())
         })?;

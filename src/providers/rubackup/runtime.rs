@@ -53,7 +53,13 @@ impl RuBackupRuntime {
             ))
         })?;
         let budget = Arc::new(Budget::new(&p.spec.budget));
-        let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &p.tls(), budget, p.request_timeout())?;
+        let http = VendorHttp::new(
+            VENDOR,
+            &p.spec.endpoint,
+            &p.tls(),
+            budget,
+            p.request_timeout(),
+        )?;
         let api = settings
             .api_path
             .clone()
