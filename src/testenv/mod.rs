@@ -5,6 +5,7 @@
 pub mod apiserver;
 pub mod build;
 pub mod tools;
+pub mod wait;
 
 pub use apiserver::{TestApiServer, free_port};
 pub use tools::{DeployTools, deploy_tools};

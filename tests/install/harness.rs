@@ -19,7 +19,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;
 use kube::api::Api;
 use kube::config::Kubeconfig;
-use kube::runtime::wait::{Condition, await_condition};
+use kube::runtime::wait::Condition;
 use kube::{Client, Resource};
 use rampart::testenv::{DeployTools, TestApiServer, deploy_tools, free_port};
 use serde::de::DeserializeOwned;
@@ -80,15 +80,7 @@ pub const BASE_RELEASE: &str = "rampart-cluster";
 pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
         let tools = std::thread::spawn(tools);
-        // Its own thread and runtime: tests call this from inside their runtimes, and the
-        // server (a child process) outlives any one test's runtime.
-        let server = std::thread::spawn(|| {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(TestApiServer::start())
-                .expect("test API server starts")
-        })
-        .join()
-        .expect("server start thread");
+        let server = TestApiServer::start_blocking().expect("test API server starts");
         eprintln!(
             "test API server ready on port {} in {:?}",
             server.port, server.startup
@@ -488,6 +480,10 @@ pub async fn namespaced_operator(prefix: &str, values: &[(&str, &str)]) -> Deplo
     let mut all = vec![("watchNamespace", namespace.as_str())];
     all.extend_from_slice(values);
     let release = Release::install(&namespace, &format!("{namespace}-system"), &all);
+    deploy(release, namespace, scope).await
+}
+
+async fn deploy(release: Release, namespace: String, scope: Scope) -> Deployed {
     let operator = release.start_operator().await;
     Deployed {
         release,
@@ -507,14 +503,7 @@ pub async fn cluster_wide_operator(prefix: &str) -> Deployed {
         namespace: BASE_RELEASE.into(),
         watch_namespace: None,
     };
-    let namespace = create_namespace(prefix);
-    let operator = release.start_operator().await;
-    Deployed {
-        release,
-        namespace,
-        operator,
-        _scope: scope,
-    }
+    deploy(release, create_namespace(prefix), scope).await
 }
 
 /// Wait until `cond` holds for `name`, or fail with the object's last state and `context`.
@@ -523,19 +512,7 @@ where
     K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + 'static,
     C: Condition<K>,
 {
-    let timeout = Duration::from_secs(60);
-    match tokio::time::timeout(timeout, await_condition(api.clone(), name, cond)).await {
-        Ok(Ok(Some(obj))) => obj,
-        Ok(Ok(None)) => panic!("{name} was deleted while waiting"),
-        Ok(Err(e)) => panic!("watch of {name} failed: {e}"),
-        Err(_) => {
-            let last = api.get_opt(name).await.ok().flatten();
-            panic!(
-                "timed out after {timeout:?} waiting for {name}; last seen: {last:#?}\n{}",
-                context()
-            );
-        }
-    }
+    rampart::testenv::wait::wait_for(api, name, cond, Duration::from_secs(60), context).await
 }
 
 /// Poll `probe` until it yields a value (for lists, where no single object can be watched).
