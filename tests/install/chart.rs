@@ -156,6 +156,30 @@ fn bad_values_are_refused_with_the_value_named() {
     }
 }
 
+/// `helm install` against a real server refuses bad values before creating anything.
+#[test]
+fn bad_values_fail_helm_install_and_leave_nothing_behind() {
+    let env = env();
+    let out = env.helm(&[
+        "install",
+        "bad-values",
+        CHART,
+        "--namespace",
+        "bad-values",
+        "--create-namespace",
+        "--set",
+        "watchNamespace=Not A Namespace",
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("watchNamespace"),
+        "{}",
+        text(&out)
+    );
+    let releases = env.helm(&["list", "--all-namespaces", "--all", "-q"]);
+    assert!(!String::from_utf8_lossy(&releases.stdout).contains("bad-values"));
+}
+
 /// Every value in values.yaml has a row in the README's table, and every row is a value.
 #[test]
 fn chart_readme_documents_every_value() {

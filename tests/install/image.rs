@@ -22,7 +22,17 @@ const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const MAX_IMAGE_BYTES: u64 = 40 * 1024 * 1024;
 
 fn build_image(out: &Path) {
-    let result = Command::new(format!("{REPO}/scripts/image"))
+    let mut cmd = Command::new(format!("{REPO}/scripts/image"));
+    // Without the variables cargo sets for a test process: a nested cargo seeing them
+    // fingerprints the build differently and rebuilds what scripts/test just built.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let ours = key == "CARGO_HOME" || key == "CARGO_TARGET_DIR";
+        if (key.starts_with("CARGO") && !ours) || key == "LD_LIBRARY_PATH" {
+            cmd.env_remove(&*key);
+        }
+    }
+    let result = cmd
         .arg(out)
         .env("OCIPACK", tools().ocipack())
         .output()
