@@ -5,6 +5,8 @@
 // duplicated attributes.
 #[allow(clippy::duplicated_attributes)]
 pub mod api;
+pub mod bench;
+pub mod demo;
 pub mod engine;
 pub mod operator;
 pub mod providers;

@@ -20,6 +20,12 @@ enum Command {
     Run(RunOptions),
     /// Print the CustomResourceDefinitions as YAML (what crds/ holds).
     Crds,
+    /// Run everything on this machine: a local Kubernetes API server, the vendor simulators,
+    /// the operator and the examples, until every example is Ready.
+    Demo(rampart::demo::DemoOptions),
+    /// Measure convergence, vendor calls, memory, CPU and change latency at scale (writes
+    /// bench/results.json and bench/results.md).
+    Bench(rampart::bench::BenchOptions),
 }
 
 #[tokio::main]
@@ -29,6 +35,29 @@ async fn main() -> ExitCode {
         Command::Crds => {
             print!("{}", rampart::api::crds_yaml());
             ExitCode::SUCCESS
+        }
+        Command::Bench(opts) => {
+            rampart::telemetry::logging::init("warn", false);
+            match rampart::bench::run(opts).await {
+                Ok(results) => {
+                    print!("{}", rampart::bench::markdown(&results));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("rampart bench: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Demo(opts) => {
+            rampart::telemetry::logging::init("warn", false);
+            match rampart::demo::run(opts).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("rampart demo: {e}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Command::Run(opts) => {
             rampart::telemetry::logging::init(

@@ -115,6 +115,64 @@ pub struct PolicyObservation {
     /// Other vendor-specific facts, as key/value text.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub details: std::collections::BTreeMap<String, String>,
+    /// Where the policy is applied and how each application is doing (vendors that apply
+    /// policies to resources, such as Cyber Backup).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<PolicyApplication>,
+    /// The last on-demand run asked for with `rampart.dev/run-requested-at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<OnDemandRun>,
+}
+
+/// One application of a policy to a resource or group, as the vendor reports it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyApplication {
+    /// Id of the resource or group the policy is applied to.
+    pub target: String,
+    /// Type of the target, for example `resource.machine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<String>,
+    /// Whether the application is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Deployment state, for example `DEPLOYED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    /// Run state, for example `IDLE` or `RUNNING`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<String>,
+    /// Progress of a running backup, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<String>,
+    /// Outcome the vendor reports, for example `OK`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Time of the last successful run (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success: Option<String>,
+    /// Time of the next scheduled run (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
+}
+
+/// An on-demand run and its outcome.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnDemandRun {
+    /// The `rampart.dev/run-requested-at` value this run answers.
+    pub requested_at: String,
+    /// `Started`, `Running`, `Succeeded` or `Failed`.
+    pub state: String,
+    /// When rampart asked the vendor to run (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When the run ended, as the vendor reports it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// What the vendor said about the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Status of a Policy.

@@ -83,6 +83,23 @@ pub enum ExternalError {
     Waiting { message: String },
 }
 
+/// A provider configuration an adapter reaches through the hub (an inventory) could not be used.
+impl From<super::hub::HubError> for ExternalError {
+    fn from(e: super::hub::HubError) -> Self {
+        use super::hub::HubError;
+        match e {
+            HubError::NotFound(key) => ExternalError::waiting(format!("{key} not found")),
+            HubError::Connect { source, .. } => ExternalError::Vendor(*source),
+            HubError::Credentials { key, message } => ExternalError::Vendor(VendorError::new(
+                "rampart",
+                "read credentials",
+                crate::providers::error::ErrorKind::Config,
+                format!("{key}: {message}"),
+            )),
+        }
+    }
+}
+
 impl ExternalError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ExternalError::InvalidSpec {

@@ -16,10 +16,16 @@ struct Loaded<T> {
     items: Arc<BTreeMap<String, T>>,
 }
 
+/// One write-through: `Some` after a create/update, `None` after a delete.
+type Write<T> = (Instant, String, Option<T>);
+
 /// A cached vendor collection keyed by vendor id.
 pub struct Collection<T> {
     ttl: Duration,
     state: Mutex<Option<Loaded<T>>>,
+    /// Recent write-throughs. A list that was already in flight when a write happened may not
+    /// contain it; these are laid over every list result that started before them.
+    writes: Mutex<Vec<Write<T>>>,
     refresh: tokio::sync::Mutex<()>,
 }
 
@@ -28,6 +34,7 @@ impl<T: Clone> Collection<T> {
         Collection {
             ttl,
             state: Mutex::new(None),
+            writes: Mutex::new(Vec::new()),
             refresh: tokio::sync::Mutex::new(()),
         }
     }
@@ -60,32 +67,58 @@ impl<T: Clone> Collection<T> {
             return Ok(items);
         }
         let started = Instant::now();
-        let items: BTreeMap<String, T> = load().await?.into_iter().collect();
+        let mut items: BTreeMap<String, T> = load().await?.into_iter().collect();
+        let mut state = self.state.lock().unwrap();
+        let mut writes = self.writes.lock().unwrap();
+        // Writes older than the list's start are in it; newer ones may not be: lay them over.
+        writes.retain(|(at, _, _)| *at >= started);
+        for (_, id, item) in writes.iter() {
+            match item {
+                Some(item) => items.insert(id.clone(), item.clone()),
+                None => items.remove(id),
+            };
+        }
         let items = Arc::new(items);
-        *self.state.lock().unwrap() = Some(Loaded {
+        *state = Some(Loaded {
             at: started,
             items: items.clone(),
         });
         Ok(items)
     }
 
+    fn write(&self, id: &str, item: Option<T>) {
+        let mut state = self.state.lock().unwrap();
+        if let Some(loaded) = state.as_mut() {
+            let map = Arc::make_mut(&mut loaded.items);
+            match &item {
+                Some(i) => map.insert(id.to_string(), i.clone()),
+                None => map.remove(id),
+            };
+        }
+        self.writes
+            .lock()
+            .unwrap()
+            .push((Instant::now(), id.to_string(), item));
+    }
+
     /// Record an object the caller just created or updated.
     pub fn upsert(&self, id: String, item: T) {
-        if let Some(loaded) = self.state.lock().unwrap().as_mut() {
-            Arc::make_mut(&mut loaded.items).insert(id, item);
-        }
+        self.write(&id, Some(item));
     }
 
     /// Forget an object the caller just deleted.
     pub fn remove(&self, id: &str) {
-        if let Some(loaded) = self.state.lock().unwrap().as_mut() {
-            Arc::make_mut(&mut loaded.items).remove(id);
-        }
+        self.write(id, None);
     }
 
     /// Drop the cached copy; the next `get` lists again.
     pub fn invalidate(&self) {
         *self.state.lock().unwrap() = None;
+    }
+
+    /// Write-throughs not yet covered by a completed list (for tests and diagnostics).
+    pub fn pending_writes(&self) -> usize {
+        self.writes.lock().unwrap().len()
     }
 }
 
@@ -133,6 +166,43 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(60)).await;
         c.get(false, || counting_loader(&calls)).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    /// A list that started before a create and finished after it must not erase the created
+    /// object (found by the 1000-policy benchmark).
+    #[tokio::test]
+    async fn a_list_in_flight_does_not_erase_a_newer_write() {
+        let c = Arc::new(Collection::<u32>::new(Duration::from_millis(1)));
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.get(true, || async move {
+                    let _ = wait.await;
+                    Ok(vec![("old".to_string(), 1), ("gone".to_string(), 9)])
+                })
+                .await
+                .unwrap()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        c.upsert("new".into(), 2);
+        c.remove("gone");
+        release.send(()).unwrap();
+        let items = slow.await.unwrap();
+        assert_eq!(
+            items.keys().cloned().collect::<Vec<_>>(),
+            vec!["new", "old"]
+        );
+        // A list that starts after the writes contains them itself; the log is trimmed.
+        let calls = AtomicUsize::new(0);
+        c.get(true, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![("new".to_string(), 2), ("old".to_string(), 1)])
+        })
+        .await
+        .unwrap();
+        assert_eq!(c.pending_writes(), 0);
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! managed kind (all running the generic reconciler), the provider configuration controllers,
 //! the dependency triggers, and the metrics/health server.
 
+pub mod leader;
 pub mod lookup;
 pub mod options;
 pub mod provider_config;
@@ -43,6 +44,8 @@ pub enum StartError {
     MissingCrd(&'static str, String),
     #[error("metrics server on {0}: {1}")]
     Server(String, std::io::Error),
+    #[error(transparent)]
+    Leader(#[from] leader::LeaderError),
 }
 
 fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
@@ -132,6 +135,20 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         "clusterproviderconfigs.rampart.dev",
     )
     .await?;
+    // Health endpoints answer while a standby waits for leadership.
+    let ready = server::Readiness::default();
+    let addr = opts.metrics_addr;
+    let server = {
+        let ready = ready.clone();
+        tokio::spawn(async move {
+            server::serve(addr, ready)
+                .await
+                .map_err(|e| StartError::Server(addr.to_string(), e))
+        })
+    };
+    if opts.leader.leader_elect {
+        leader::acquire(client.clone(), &opts.leader).await?;
+    }
     let cluster_id = cluster_id(&client, opts.cluster_id.clone()).await;
     info!(%cluster_id, namespace = ns.as_deref().unwrap_or("(all)"), "starting rampart");
 
@@ -160,22 +177,10 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let hub = Arc::new(ProviderHub::new(source, crate::providers::connect));
 
     let config = controller::Config::default().concurrency(opts.concurrency);
-    let vaults = Controller::new(
-        scoped::<Vault>(&client, &ns),
-        watcher::Config::default().any_semantic(),
-    );
-    let policies = Controller::new(
-        scoped::<Policy>(&client, &ns),
-        watcher::Config::default().any_semantic(),
-    );
-    let strategies = Controller::new(
-        scoped::<Strategy>(&client, &ns),
-        watcher::Config::default().any_semantic(),
-    );
-    let rules = Controller::new(
-        scoped::<FirewallRule>(&client, &ns),
-        watcher::Config::default().any_semantic(),
-    );
+    let vaults = managed_controller(scoped::<Vault>(&client, &ns));
+    let policies = managed_controller(scoped::<Policy>(&client, &ns));
+    let strategies = managed_controller(scoped::<Strategy>(&client, &ns));
+    let rules = managed_controller(scoped::<FirewallRule>(&client, &ns));
     let pcs = Controller::new(
         scoped::<ProviderConfig>(&client, &ns),
         watcher::Config::default().any_semantic(),
@@ -225,17 +230,6 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         hub: hub.clone(),
     });
 
-    let ready = server::Readiness::default();
-    let addr = opts.metrics_addr;
-    let server = {
-        let ready = ready.clone();
-        async move {
-            server::serve(addr, ready)
-                .await
-                .map_err(|e| StartError::Server(addr.to_string(), e))
-        }
-    };
-
     let shutdown = shutdown_signal();
     let managed = futures::future::join4(
         run_managed(vaults, vrx, config.clone(), ctx.clone()),
@@ -248,6 +242,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         run_provider_configs(cpcs, cpcrx, pc_ctx.clone()),
     );
     let caches = futures::future::join3(pc_drive, cpc_drive, secret_drive);
+    let ready_gauge = report_ready(deps.clone());
     let deps_watch = triggers::run(client.clone(), ns.clone(), deps);
     ready.set_ready();
     tokio::select! {
@@ -255,11 +250,43 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         _ = configs => error!("provider configuration controllers stopped"),
         _ = caches => error!("caches stopped"),
         _ = deps_watch => error!("dependency watch stopped"),
-        r = server => r?,
+        _ = ready_gauge => error!("ready gauge stopped"),
+        r = server => match r {
+            Ok(result) => result?,
+            Err(join) => return Err(StartError::Server(addr.to_string(), std::io::Error::other(join))),
+        },
         _ = shutdown => info!("shutting down"),
     }
     hub.shutdown().await;
     Ok(())
+}
+
+/// What about a managed object asks for a reconcile: its spec (generation), annotations (pause,
+/// external name, reconcile-requested-at), finalizers and deletion. Not its status: rampart's
+/// own status writes must not wake the object up again.
+fn wake_up_hash<K: Managed>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    meta.annotations.hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    meta.deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .hash(&mut h);
+    Some(h.finish())
+}
+
+/// A controller for a managed kind whose watch skips status-only changes.
+fn managed_controller<K: Managed>(api: Api<K>) -> Controller<K> {
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(wake_up_hash::<K>, Default::default());
+    Controller::for_stream(stream, reader)
 }
 
 async fn run_managed<K: Managed>(
@@ -288,6 +315,29 @@ async fn run_provider_configs<P: ProviderConfigResource>(
         )
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+/// Keep the `rampart_objects_ready` gauge current from the controllers' caches.
+async fn report_ready(deps: Arc<Dependents>) {
+    fn count<K: Managed>(store: &Store<K>) -> i64 {
+        store
+            .state()
+            .iter()
+            .filter(|o| crate::engine::conditions::is_ready(o.managed_status()))
+            .count() as i64
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        for (kind, n) in [
+            ("Vault", count(&deps.vaults.0)),
+            ("Policy", count(&deps.policies.0)),
+            ("Strategy", count(&deps.strategies.0)),
+            ("FirewallRule", count(&deps.firewall_rules.0)),
+        ] {
+            crate::telemetry::metrics::objects_ready(kind, n);
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -33,4 +33,27 @@ pub struct RunOptions {
     /// Log format.
     #[arg(long, env = "RAMPART_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub leader: LeaderOptions,
+}
+
+/// Leader election for more than one replica.
+#[derive(Clone, Debug, Args)]
+pub struct LeaderOptions {
+    /// Elect a leader through a Lease so only one replica reconciles; the others wait and take
+    /// over within the lease duration when the leader stops.
+    #[arg(long, env = "RAMPART_LEADER_ELECT", default_value_t = false)]
+    pub leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, env = "RAMPART_LEASE_NAME", default_value = "rampart-leader")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: POD_NAMESPACE, else `default`).
+    #[arg(long, env = "RAMPART_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// Seconds a lease lasts without renewal; a standby takes over after this.
+    #[arg(long, env = "RAMPART_LEASE_DURATION", default_value_t = 15)]
+    pub lease_duration_seconds: u64,
+    /// This replica's identity in the Lease (default: POD_NAME, else host name and process id).
+    #[arg(long, env = "RAMPART_LEASE_IDENTITY")]
+    pub lease_identity: Option<String>,
 }

@@ -1,25 +1,29 @@
 //! Vendor clients and the adapters that connect them to the engine, one folder per vendor.
 
 pub mod budget;
+pub mod cyberbackup;
 pub mod error;
 pub mod http;
+pub mod huawei_cbr;
+pub mod ideco;
 pub mod rs_server;
+pub mod rubackup;
+#[cfg(test)]
+mod tls_tests;
 
 use std::sync::Arc;
 
 use crate::api::provider_config::ProviderType;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use error::{ErrorKind, VendorError, VendorResult};
+use error::VendorResult;
 
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     match p.spec.type_ {
+        ProviderType::CyberBackup => cyberbackup::connect(p),
+        ProviderType::HuaweiCbr => huawei_cbr::connect(p),
+        ProviderType::Ideco => ideco::connect(p),
         ProviderType::RsServer => rs_server::connect(p),
-        t => Err(VendorError::new(
-            "rampart",
-            "connect",
-            ErrorKind::Config,
-            format!("provider type {t:?} is not supported by this build"),
-        )),
+        ProviderType::RuBackup => rubackup::connect(p),
     }
 }

@@ -1,8 +1,8 @@
-//! What every vendor simulator shares: a loopback HTTP server, fault injection (latency, 5xx,
-//! 429 with Retry-After, hangs, dropped connections), a vendor rate limit, token revocation and
-//! per-operation request counters. Tests in the same process use [`SimControl`] directly; tests
-//! and tools in other processes use the `/_sim/*` control endpoints, which are never counted and
-//! never faulted.
+//! What every vendor simulator shares: a loopback HTTP (or HTTPS) server, fault injection
+//! (latency, 5xx, 429 with Retry-After, hangs, dropped connections), a vendor rate limit, token
+//! revocation and per-operation request counters. Tests in the same process use [`SimControl`]
+//! directly; tests and tools in other processes use the `/_sim/*` control endpoints, which are
+//! never counted and never faulted.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -16,18 +16,24 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::serve::Listener;
 use axum::{Json, Router};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use super::tls_listener::{TlsIdentity, TlsListener};
+
 /// Faults applied to vendor requests. Rates are fractions of requests in `0.0..=1.0`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Faults {
-    /// Added to every response.
+    /// Added to every response, before the request is handled.
     pub latency_ms: u64,
+    /// Held after the request is handled: the vendor has acted but the caller hears nothing
+    /// yet (a crash in this window is the create-without-record case).
+    pub respond_after_ms: u64,
     /// Fraction answered with `error_status` (default 503) and the vendor's error body.
     pub error_rate: f64,
     /// Status used for injected errors; 0 means 503.
@@ -46,6 +52,8 @@ pub struct Faults {
     pub rate_limit_qps: Option<f64>,
     /// Burst allowed by the vendor rate limit (default: one second of `rate_limit_qps`).
     pub rate_limit_burst: Option<f64>,
+    /// Apply the faults above only to this operation (`"POST /v3/{project_id}/vaults"`).
+    pub only_operation: Option<String>,
 }
 
 /// Builds the vendor's own error response for an injected fault.
@@ -54,9 +62,12 @@ pub type ErrorBody = fn(StatusCode, &str) -> Response;
 /// Shared control block of one simulator.
 pub struct SimControl {
     faults: Mutex<Faults>,
+    /// When recording: (arrival, "METHOD /concrete/path") of every vendor request.
+    log: Mutex<Option<Vec<(Instant, String)>>>,
     counters: Mutex<BTreeMap<String, u64>>,
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
+    throttled: AtomicU64,
     error_body: ErrorBody,
 }
 
@@ -64,9 +75,11 @@ impl SimControl {
     pub fn new(error_body: ErrorBody) -> Arc<Self> {
         Arc::new(SimControl {
             faults: Mutex::new(Faults::default()),
+            log: Mutex::new(None),
             counters: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
             error_body,
         })
     }
@@ -95,6 +108,11 @@ impl SimControl {
             .unwrap_or(0)
     }
 
+    /// Requests answered 429 (rate limit or injected), since the last reset.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::SeqCst)
+    }
+
     /// All counted requests.
     pub fn total(&self) -> u64 {
         self.counters.lock().unwrap().values().sum()
@@ -102,6 +120,35 @@ impl SimControl {
 
     pub fn reset_counters(&self) {
         self.counters.lock().unwrap().clear();
+        self.throttled.store(0, Ordering::SeqCst);
+    }
+
+    /// Start (or restart, emptied) the request log used to time individual calls.
+    pub fn record_requests(&self) {
+        *self.log.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// Arrival times of the logged requests whose "METHOD /path" satisfies `matches`.
+    pub fn request_times(&self, matches: impl Fn(&str) -> bool) -> Vec<Instant> {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .flatten()
+            .filter(|(_, r)| matches(r))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
+    pub fn first_request_after(
+        &self,
+        after: Instant,
+        matches: impl Fn(&str) -> bool,
+    ) -> Option<Instant> {
+        let log = self.log.lock().unwrap();
+        log.as_ref()?
+            .iter()
+            .find(|(t, r)| *t >= after && matches(r))
+            .map(|(t, _)| *t)
     }
 
     /// The current token generation. A simulator stamps each token it issues with it and
@@ -142,8 +189,21 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
-    ctl.count_request(format!("{} {}", req.method(), template));
+    let operation = format!("{} {}", req.method(), template);
+    ctl.count_request(operation.clone());
+    if let Some(log) = ctl.log.lock().unwrap().as_mut() {
+        log.push((
+            Instant::now(),
+            format!("{} {}", req.method(), req.uri().path()),
+        ));
+    }
     let f = ctl.faults();
+    if f.only_operation
+        .as_ref()
+        .is_some_and(|only| *only != operation)
+    {
+        return next.run(req).await;
+    }
     if f.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.latency_ms)).await;
     }
@@ -178,6 +238,9 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         return (ctl.error_body)(status, "injected fault");
     }
     let response = next.run(req).await;
+    if f.respond_after_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(f.respond_after_ms)).await;
+    }
     if drop {
         // Headers go out, then the body stream fails: the client sees the connection cut.
         let (parts, _) = response.into_parts();
@@ -192,6 +255,7 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
 }
 
 fn throttled(ctl: &SimControl, retry_after_secs: u64) -> Response {
+    ctl.throttled.fetch_add(1, Ordering::SeqCst);
     let mut r = (ctl.error_body)(StatusCode::TOO_MANY_REQUESTS, "too many requests");
     r.headers_mut().insert(
         "retry-after",
@@ -236,13 +300,14 @@ fn control_routes(ctl: Arc<SimControl>) -> Router {
 pub struct SimServer {
     pub addr: SocketAddr,
     pub control: Arc<SimControl>,
+    scheme: &'static str,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl SimServer {
-    /// Base URL, for example `http://127.0.0.1:41234`.
+    /// Base URL, for example `http://127.0.0.1:41234` (`https://` when serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Serve `vendor` (the simulator's routes, state already attached) on a loopback address
@@ -254,6 +319,28 @@ impl SimServer {
         control: Arc<SimControl>,
         addr: SocketAddr,
     ) -> std::io::Result<SimServer> {
+        Self::start_with(vendor, extra, control, addr, None).await
+    }
+
+    /// As [`SimServer::start`], over HTTPS with `identity` (see `LoopbackPki`).
+    pub async fn start_tls(
+        vendor: Router,
+        extra: Router,
+        control: Arc<SimControl>,
+        addr: SocketAddr,
+        identity: TlsIdentity,
+    ) -> std::io::Result<SimServer> {
+        Self::start_with(vendor, extra, control, addr, Some(identity)).await
+    }
+
+    /// Plain HTTP without `tls`, HTTPS with it; the control routes are served the same way.
+    pub async fn start_with(
+        vendor: Router,
+        extra: Router,
+        control: Arc<SimControl>,
+        addr: SocketAddr,
+        tls: Option<TlsIdentity>,
+    ) -> std::io::Result<SimServer> {
         let app = vendor
             .route_layer(middleware::from_fn_with_state(control.clone(), fault_layer))
             .merge(control_routes(control.clone()))
@@ -261,19 +348,36 @@ impl SimServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let stopped = async {
+            let _ = rx.await;
+        };
+        let scheme = match tls {
+            None => {
+                tokio::spawn(serve(listener, app, stopped));
+                "http"
+            }
+            Some(identity) => {
+                tokio::spawn(serve(TlsListener::new(listener, &identity)?, app, stopped));
+                "https"
+            }
+        };
         Ok(SimServer {
             addr,
             control,
+            scheme,
             shutdown: Some(tx),
         })
     }
+}
+
+async fn serve<L>(listener: L, app: Router, stopped: impl Future<Output = ()> + Send + 'static)
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped)
+        .await;
 }
 
 impl Drop for SimServer {

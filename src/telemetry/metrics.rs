@@ -152,6 +152,14 @@ pub fn drift(kind: &str) {
         .inc();
 }
 
+/// Set the number of Ready objects of a kind.
+pub fn objects_ready(kind: &str, n: i64) {
+    metrics()
+        .objects_ready
+        .get_or_create(&KindLabels { kind: kind.into() })
+        .set(n);
+}
+
 /// Text exposition of every metric.
 pub fn encode() -> String {
     let mut out = String::new();

@@ -2,4 +2,11 @@
 //! and the vendor simulators, with the operator running as a separate process.
 
 mod admission;
+mod cbr;
+mod cbr_world;
+mod cyberbackup;
+mod ideco;
+mod rs_server;
+mod rubackup;
+mod rubackup_admission;
 mod support;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use kube::api::{Api, PostParams};
-use kube::runtime::wait::Condition;
+use kube::runtime::wait::{Condition, await_condition};
 use kube::{Client, Resource};
 use rampart::testenv::{TestApiServer, free_port};
 use serde::de::DeserializeOwned;
@@ -176,5 +176,24 @@ where
                     && reason.is_none_or(|r| c["reason"] == r)
             })
         })
+    }
+}
+
+/// Wait until `name` no longer exists (its finalizers are done).
+pub async fn wait_gone<K>(api: &Api<K>, name: &str, timeout: Duration)
+where
+    K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + 'static,
+{
+    let gone = |obj: Option<&K>| obj.is_none();
+    match tokio::time::timeout(timeout, await_condition(api.clone(), name, gone)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => panic!("watch of {name} failed: {e}"),
+        Err(_) => {
+            let last = api.get_opt(name).await.ok().flatten();
+            panic!(
+                "{name} still exists after {timeout:?}: {last:#?}\noperator log tail:\n{}",
+                tail(&env().operator_log(), 40)
+            );
+        }
     }
 }

@@ -127,6 +127,8 @@ pub struct LocalObjectRef {
 }
 
 /// Selects the resources of a vault from the RS server (TRS) inventory instead of listing ids.
+/// A server vault takes the project's servers; a disk vault takes its user volumes (CBR keeps
+/// servers and disks in vaults of their own object type).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CbrResourcesFrom {
@@ -140,7 +142,9 @@ pub struct CbrResourcesFrom {
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {"rule": "!has(self.resources) || self.resources.all(r, (self.objectType == 'server' && r.type == 'OS::Nova::Server') || (self.objectType == 'disk' && r.type == 'OS::Cinder::Volume') || (self.objectType == 'turbo' && r.type == 'OS::Sfs::Turbo'))", "message": "every resource type must match objectType (server: OS::Nova::Server, disk: OS::Cinder::Volume, turbo: OS::Sfs::Turbo)", "fieldPath": ".resources"},
-    {"rule": "!has(self.resourcesFrom) || self.objectType == 'server'", "message": "resourcesFrom selects servers and volumes and needs objectType server", "fieldPath": ".resourcesFrom"},
+    {"rule": "!has(self.resourcesFrom) || !has(self.resourcesFrom.rsServer) || self.objectType != 'turbo'", "message": "resourcesFrom.rsServer selects servers (objectType server) or user volumes (objectType disk), not SFS Turbo file systems", "fieldPath": ".resourcesFrom"},
+    {"rule": "!has(self.resourcesFrom) || !has(self.resourcesFrom.rsServer) || self.objectType != 'server' || !has(self.resourcesFrom.rsServer.includeServers) || self.resourcesFrom.rsServer.includeServers", "message": "a server vault takes the servers of the project: includeServers cannot be false", "fieldPath": ".resourcesFrom.rsServer.includeServers"},
+    {"rule": "!has(self.resourcesFrom) || !has(self.resourcesFrom.rsServer) || self.objectType != 'disk' || (has(self.resourcesFrom.rsServer.includeUserVolumes) && self.resourcesFrom.rsServer.includeUserVolumes)", "message": "a disk vault takes the user volumes of the project: set includeUserVolumes: true (a server vault takes the servers)", "fieldPath": ".resourcesFrom.rsServer.includeUserVolumes"},
     {"rule": "!has(self.threshold) || !has(self.smnNotify) || self.smnNotify", "message": "threshold has no effect while smnNotify is false", "fieldPath": ".threshold"},
     {"rule": "has(self.description) == has(oldSelf.description)", "message": "description is set at creation only: it cannot be added or removed later", "fieldPath": ".description"},
     {"rule": "has(self.isMultiAz) == has(oldSelf.isMultiAz)", "message": "isMultiAz is set at creation only: it cannot be added or removed later", "fieldPath": ".isMultiAz"},

@@ -1,0 +1,508 @@
+//! `rampart bench`: convergence at scale against a real API server and the simulators with a
+//! set vendor latency and rate limit, vendor calls per object and per steady-state resync, the
+//! operator's memory and CPU, and the latency from a spec change to the vendor call. Figures go
+//! to a JSON file and a Markdown table.
+
+pub mod measure;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, Resource};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::api::{FirewallRule, Policy, ProviderConfig, Vault};
+use crate::simulators::harness::{Faults, SimControl};
+use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
+use crate::simulators::ideco::{self, IdecoSimOptions};
+use crate::testenv::{TestApiServer, free_port};
+use measure::{ProcStats, all_ready, percentile, proc_stats};
+
+const NS: &str = "bench";
+const PROJECT: &str = "0605767b5780d5762fc5c0118072a564";
+
+/// Options of `rampart bench`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BenchOptions {
+    /// Object counts to run, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+    pub sizes: Vec<usize>,
+    /// The vendor's rate limit (requests per second); the provider budget is set to it.
+    #[arg(long, default_value_t = 50.0)]
+    pub vendor_qps: f64,
+    /// Latency the simulators add to every call (milliseconds).
+    #[arg(long, default_value_t = 20)]
+    pub latency_ms: u64,
+    /// Largest number of FirewallRules (each create re-lists its section, so the cost grows
+    /// with the square of the section size).
+    #[arg(long, default_value_t = 1000)]
+    pub max_firewall_rules: usize,
+    /// Spec changes timed for the change-to-vendor-call latency.
+    #[arg(long, default_value_t = 50)]
+    pub changes: usize,
+    /// Provider poll interval (seconds): the steady-state resync period.
+    #[arg(long, default_value_t = 20)]
+    pub poll_interval_seconds: u64,
+    /// Operator reconcile concurrency per kind.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: u16,
+    /// Where the JSON figures go (a Markdown table is written next to it).
+    #[arg(long, default_value = "bench/results.json")]
+    pub out: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    ApiServer(#[from] crate::testenv::apiserver::ApiServerError),
+    #[error("kubernetes: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+fn other(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Other(e.to_string())
+}
+
+/// Convergence of N objects of one kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct Convergence {
+    pub objects: usize,
+    pub seconds: f64,
+    /// Creates divided by the vendor rate: no operator can do better.
+    pub floor_seconds: f64,
+    pub ratio_to_floor: f64,
+    pub vendor_calls_per_object: f64,
+    /// From the first apply to the first vendor write (pipeline start-up).
+    pub first_vendor_write_s: f64,
+    /// From the first apply to the last vendor write.
+    pub last_vendor_write_s: f64,
+    /// Vendor writes per second between the first and the last.
+    pub vendor_write_rate: f64,
+    /// Requests the vendor answered 429.
+    pub throttled: u64,
+}
+
+/// Steady state with everything converged.
+#[derive(Debug, Clone, Serialize)]
+pub struct SteadyState {
+    pub window_seconds: f64,
+    pub resyncs_in_window: f64,
+    /// Vendor calls per resync, by operation.
+    pub calls_per_resync: std::collections::BTreeMap<String, f64>,
+    /// ceil(N / page size) per collection.
+    pub expected_list_calls_per_resync: f64,
+    pub rss_mib: f64,
+    pub cpu_percent_of_a_core: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    pub n: usize,
+    pub vaults: Convergence,
+    pub policies: Convergence,
+    pub firewall_rules: Convergence,
+    pub steady_state: SteadyState,
+    pub change_to_vendor_call_ms: Latency,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub samples: usize,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    pub vendor_qps: f64,
+    pub vendor_latency_ms: u64,
+    pub poll_interval_seconds: u64,
+    pub concurrency: u16,
+    pub cores: usize,
+    pub runs: Vec<Run>,
+}
+
+struct Operator {
+    child: Child,
+}
+
+impl Operator {
+    fn start(server: &TestApiServer, concurrency: u16) -> Result<Self, BenchError> {
+        let log = std::fs::File::create(server.data_dir.join("operator.log")).map_err(other)?;
+        let child = Command::new(std::env::current_exe().map_err(other)?)
+            .args([
+                "run",
+                "--metrics-addr",
+                &format!("127.0.0.1:{}", free_port()),
+                "--concurrency",
+                &concurrency.to_string(),
+            ])
+            .args(["--log", "warn"])
+            .env("KUBECONFIG", server.kubeconfig_path())
+            .stdout(log.try_clone().map_err(other)?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(other)?;
+        Ok(Operator { child })
+    }
+
+    fn stats(&self) -> ProcStats {
+        proc_stats(self.child.id()).unwrap_or_default()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn create_all<K>(api: &Api<K>, objects: Vec<K>) -> Result<(), BenchError>
+where
+    K: Resource + Clone + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+{
+    let results: Vec<kube::Result<K>> = futures::stream::iter(objects)
+        .map(|o| {
+            let api = api.clone();
+            async move { api.create(&PostParams::default(), &o).await }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    Ok(())
+}
+
+fn object<K: serde::de::DeserializeOwned>(kind: &str, name: &str, spec: Value) -> K {
+    serde_json::from_value(json!({"apiVersion": "rampart.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}))
+        .expect("valid object")
+}
+
+/// Create `objects`, wait until all are Ready, and compare with the rate-limit floor.
+async fn converge<K>(
+    api: &Api<K>,
+    objects: Vec<K>,
+    creates_per_object: f64,
+    qps: f64,
+    sim: &SimControl,
+) -> Result<Convergence, BenchError>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + Send
+        + 'static,
+{
+    let n = objects.len();
+    sim.reset_counters();
+    sim.record_requests();
+    let started = Instant::now();
+    let waiter = tokio::spawn(all_ready(api.clone(), n, Duration::from_secs(3600)));
+    create_all(api, objects).await?;
+    let done = waiter
+        .await
+        .map_err(other)?
+        .ok_or_else(|| other("objects did not become Ready within an hour"))?;
+    let seconds = done.duration_since(started).as_secs_f64();
+    let floor = n as f64 * creates_per_object / qps;
+    let writes = sim.request_times(|r| !r.starts_with("GET "));
+    let since = |t: Option<&Instant>| {
+        t.map(|t| t.duration_since(started).as_secs_f64())
+            .unwrap_or(0.0)
+    };
+    let (first, last) = (since(writes.first()), since(writes.last()));
+    Ok(Convergence {
+        objects: n,
+        seconds,
+        floor_seconds: floor,
+        ratio_to_floor: seconds / floor,
+        vendor_calls_per_object: sim.total() as f64 / n as f64,
+        first_vendor_write_s: first,
+        last_vendor_write_s: last,
+        vendor_write_rate: if last > first {
+            writes.len() as f64 / (last - first)
+        } else {
+            0.0
+        },
+        throttled: sim.throttled(),
+    })
+}
+
+async fn provider(
+    client: &Client,
+    name: &str,
+    spec: Value,
+    secret: Value,
+) -> Result<(), BenchError> {
+    let s: Secret = serde_json::from_value(
+        json!({"metadata": {"name": format!("{name}-creds")}, "stringData": secret}),
+    )
+    .map_err(other)?;
+    Api::<Secret>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &s)
+        .await?;
+    let mut spec = spec;
+    spec["credentials"] = json!({"secretRef": {"name": format!("{name}-creds")}});
+    let pc: ProviderConfig = object("ProviderConfig", name, spec);
+    let pcs = Api::<ProviderConfig>::namespaced(client.clone(), NS);
+    pcs.create(&PostParams::default(), &pc).await?;
+    all_ready(pcs, 1, Duration::from_secs(60))
+        .await
+        .ok_or_else(|| other(format!("provider {name} not Ready")))?;
+    Ok(())
+}
+
+async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
+    eprintln!("== N = {n}: starting the API server, simulators and operator");
+    let server = TestApiServer::start().await?;
+    let out = server.kubectl_with_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        Some(&crate::api::crds_yaml()),
+    );
+    if !out.status.success() {
+        return Err(other(String::from_utf8_lossy(&out.stderr)));
+    }
+    server.kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd",
+        "--all",
+        "--timeout=60s",
+    ]);
+    server.kubectl(&["create", "namespace", NS]);
+    let client = server.client().await?;
+    let vendor_faults = Faults {
+        latency_ms: opts.latency_ms,
+        rate_limit_qps: Some(opts.vendor_qps),
+        rate_limit_burst: Some(opts.vendor_qps),
+        ..Default::default()
+    };
+    let cbr = CbrSim::start(CbrSimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .map_err(other)?;
+    let (ideco_server, _ideco) =
+        ideco::start("127.0.0.1:0".parse().unwrap(), IdecoSimOptions::default())
+            .await
+            .map_err(other)?;
+    let operator = Operator::start(&server, opts.concurrency)?;
+    // The budget matches the vendor's limit with a small burst, so the floor is honest.
+    let budget = json!({"qps": opts.vendor_qps, "burst": 5, "maxInFlight": 16});
+    provider(&client, "cbr", json!({
+        "type": "HuaweiCbr", "endpoint": cbr.url(), "pollIntervalSeconds": opts.poll_interval_seconds, "budget": budget,
+        "huaweiCbr": {"projectId": PROJECT, "authMethod": "Password", "iamEndpoint": cbr.url(), "projectName": "ru-moscow-1"}
+    }), json!({"username": "rampart", "password": "rampart-password", "domainName": "rampart-domain"})).await?;
+    let ideco_opts = IdecoSimOptions::default();
+    provider(&client, "ngfw", json!({
+        "type": "Ideco", "endpoint": ideco_server.url(), "pollIntervalSeconds": opts.poll_interval_seconds, "budget": budget, "ideco": {}
+    }), json!({"login": ideco_opts.login, "password": ideco_opts.password})).await?;
+    cbr.control().set_faults(vendor_faults.clone());
+    ideco_server.control.set_faults(vendor_faults);
+
+    eprintln!("   {n} vaults");
+    let vaults: Api<Vault> = Api::namespaced(client.clone(), NS);
+    let objs = (0..n)
+        .map(|i| object("Vault", &format!("v{i:05}"), json!({"providerConfigRef": {"name": "cbr"}, "huaweiCbr": {"objectType": "server", "sizeGB": 100}})))
+        .collect();
+    let vault_run = converge(&vaults, objs, 1.0, opts.vendor_qps, cbr.control()).await?;
+    eprintln!("   {vault_run:?}");
+
+    eprintln!("   {n} policies");
+    let policies: Api<Policy> = Api::namespaced(client.clone(), NS);
+    let objs = (0..n)
+        .map(|i| {
+            object("Policy", &format!("p{i:05}"), json!({"providerConfigRef": {"name": "cbr"}, "schedule": {"cron": format!("{} {} * * *", i % 60, i % 24)}, "retention": {"keepLast": 7}, "huaweiCbr": {}}))
+        })
+        .collect();
+    let policy_run = converge(&policies, objs, 1.0, opts.vendor_qps, cbr.control()).await?;
+    eprintln!("   {policy_run:?}");
+
+    let nf = n.min(opts.max_firewall_rules);
+    eprintln!("   {nf} firewall rules");
+    let rules: Api<FirewallRule> = Api::namespaced(client.clone(), NS);
+    let objs = (0..nf)
+        .map(|i| {
+            object("FirewallRule", &format!("r{i:05}"), json!({"providerConfigRef": {"name": "ngfw"}, "ideco": {"section": "forward", "action": "accept", "comment": format!("rule {i}"), "placement": {"block": "Bottom", "priority": i}}}))
+        })
+        .collect();
+    let rule_run = converge(&rules, objs, 1.0, opts.vendor_qps, &ideco_server.control).await?;
+    eprintln!("   {rule_run:?}");
+
+    eprintln!("   steady state");
+    let steady = steady_state(opts, n, nf, &operator, cbr.control(), &ideco_server.control).await;
+    eprintln!("   {steady:?}");
+
+    eprintln!("   change latency");
+    cbr.control().set_faults(Faults::default());
+    let latency = change_latency(opts, n, &vaults, &cbr).await?;
+    eprintln!("   {latency:?}");
+    Ok(Run {
+        n,
+        vaults: vault_run,
+        policies: policy_run,
+        firewall_rules: rule_run,
+        steady_state: steady,
+        change_to_vendor_call_ms: latency,
+    })
+}
+
+async fn steady_state(
+    opts: &BenchOptions,
+    n: usize,
+    nf: usize,
+    operator: &Operator,
+    cbr: &SimControl,
+    ideco: &SimControl,
+) -> SteadyState {
+    // Let the create burst's requeues settle into the periodic rhythm first.
+    tokio::time::sleep(Duration::from_secs(opts.poll_interval_seconds)).await;
+    cbr.reset_counters();
+    ideco.reset_counters();
+    let before = operator.stats();
+    let window = Duration::from_secs(opts.poll_interval_seconds * 3);
+    tokio::time::sleep(window).await;
+    let after = operator.stats();
+    let resyncs = window.as_secs_f64() / opts.poll_interval_seconds as f64;
+    let mut calls = std::collections::BTreeMap::new();
+    for (vendor, ctl) in [("huawei-cbr", cbr), ("ideco", ideco)] {
+        for (op, count) in ctl.counters() {
+            calls.insert(format!("{vendor} {op}"), count as f64 / resyncs);
+        }
+    }
+    let pages = |objects: usize| (objects as f64 / 1000.0).ceil().max(1.0);
+    SteadyState {
+        window_seconds: window.as_secs_f64(),
+        resyncs_in_window: resyncs,
+        calls_per_resync: calls,
+        // Vaults (paged by 1000), policies (one unpaged list), one firewall section.
+        expected_list_calls_per_resync: pages(n) + 1.0 + if nf > 0 { 1.0 } else { 0.0 },
+        rss_mib: after.rss_mib,
+        cpu_percent_of_a_core: 100.0 * (after.cpu_seconds - before.cpu_seconds)
+            / window.as_secs_f64(),
+    }
+}
+
+/// Time from a spec change to the vendor call it causes (arrival at the simulator, before the
+/// simulator's own latency), for `opts.changes` changes made one at a time.
+async fn change_latency(
+    opts: &BenchOptions,
+    n: usize,
+    vaults: &Api<Vault>,
+    cbr: &CbrSim,
+) -> Result<Latency, BenchError> {
+    cbr.control().record_requests();
+    let mut samples = Vec::new();
+    for i in 0..opts.changes {
+        let name = format!("v{:05}", (i * 7919) % n);
+        let v = vaults.get(&name).await?;
+        let id = v
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("rampart.dev/external-name"))
+            .cloned()
+            .ok_or_else(|| other("no external name"))?;
+        let size = v.spec.huawei_cbr.as_ref().map(|c| c.size_gb).unwrap_or(100) + 10;
+        let started = Instant::now();
+        vaults
+            .patch(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"huaweiCbr": {"sizeGB": size}}})),
+            )
+            .await?;
+        let wanted = format!("PUT /v3/{PROJECT}/vaults/{id}");
+        let deadline = started + Duration::from_secs(30);
+        loop {
+            if let Some(at) = cbr.control().first_request_after(started, |r| r == wanted) {
+                samples.push(at.duration_since(started).as_secs_f64() * 1000.0);
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(other(format!(
+                    "no vendor call within 30 s of changing {name}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    Ok(Latency {
+        samples: samples.len(),
+        p50: percentile(&samples, 0.5),
+        p99: percentile(&samples, 0.99),
+        max: samples.iter().copied().fold(0.0, f64::max),
+    })
+}
+
+/// The Markdown table of a set of results.
+pub fn markdown(r: &Results) -> String {
+    let mut s = format!(
+        "Vendor rate limit {} req/s, vendor latency {} ms, poll interval {} s, concurrency {}, {} cores.\n\n",
+        r.vendor_qps, r.vendor_latency_ms, r.poll_interval_seconds, r.concurrency, r.cores
+    );
+    s.push_str("| N | kind | to all Ready (s) | floor (s) | ratio | vendor calls / object |\n|---|---|---|---|---|---|\n");
+    for run in &r.runs {
+        for (kind, c) in [
+            ("Vault", &run.vaults),
+            ("Policy", &run.policies),
+            ("FirewallRule", &run.firewall_rules),
+        ] {
+            s.push_str(&format!(
+                "| {} | {kind} | {:.1} | {:.1} | {:.2} | {:.2} |\n",
+                c.objects, c.seconds, c.floor_seconds, c.ratio_to_floor, c.vendor_calls_per_object
+            ));
+        }
+    }
+    s.push_str("\n| N | vendor calls per resync (all) | expected list pages | RSS (MiB) | CPU (% of a core) | change → vendor call p50 / p99 (ms) |\n|---|---|---|---|---|---|\n");
+    for run in &r.runs {
+        let st = &run.steady_state;
+        let total: f64 = st.calls_per_resync.values().sum();
+        s.push_str(&format!(
+            "| {} | {:.1} | {:.0} | {:.1} | {:.2} | {:.0} / {:.0} |\n",
+            run.n,
+            total,
+            st.expected_list_calls_per_resync,
+            st.rss_mib,
+            st.cpu_percent_of_a_core,
+            run.change_to_vendor_call_ms.p50,
+            run.change_to_vendor_call_ms.p99
+        ));
+    }
+    s
+}
+
+pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
+    let mut runs = Vec::new();
+    for &n in &opts.sizes {
+        runs.push(run_size(&opts, n).await?);
+    }
+    let results = Results {
+        vendor_qps: opts.vendor_qps,
+        vendor_latency_ms: opts.latency_ms,
+        poll_interval_seconds: opts.poll_interval_seconds,
+        concurrency: opts.concurrency,
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        runs,
+    };
+    let out = std::path::Path::new(&opts.out);
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(other)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&results).map_err(other)?).map_err(other)?;
+    std::fs::write(out.with_extension("md"), markdown(&results)).map_err(other)?;
+    Ok(results)
+}

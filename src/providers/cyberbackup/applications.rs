@@ -1,0 +1,105 @@
+//! Policy applications (§2.10.4): applying a plan to contexts, revoking it, and running it once
+//! (`:run`, a long operation followed by polling the applications, §2.9).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+
+use super::VENDOR;
+use super::catalog::Catalog;
+use super::filter::{Filter, Query};
+use super::run::{self, StartedRun};
+use super::wire::issues_text;
+use crate::providers::error::VendorResult;
+
+/// Contexts per revoke call, so the query string stays short.
+const REVOKE_BATCH: usize = 50;
+/// How long a run start waits for the run to show up before leaving it to observe.
+const RUN_START_WAIT: Duration = Duration::from_secs(20);
+
+impl Catalog {
+    /// Apply the plan to contexts in one call (204, or 200 with warnings).
+    pub async fn apply(&self, pid: &str, contexts: &[String]) -> VendorResult<Vec<String>> {
+        let body = json!({"policy_id": pid, "context": {"items": contexts}});
+        let resp = self
+            .client
+            .send_json(
+                "POST /policy_applications",
+                Method::POST,
+                "/policy_applications".into(),
+                &body,
+            )
+            .await?;
+        Ok(issues_text(&resp.body))
+    }
+
+    /// Revoke the plan from contexts, a batch of contexts per call.
+    pub async fn revoke(&self, pid: &str, contexts: &[String]) -> VendorResult<Vec<String>> {
+        let mut issues = Vec::new();
+        for batch in contexts.chunks(REVOKE_BATCH) {
+            let q = Query::new()
+                .filter("policy_id", Filter::Eq(pid.into()))
+                .filter("context_id", Filter::Or(batch.to_vec()));
+            match self
+                .client
+                .delete(
+                    "DELETE /policy_applications",
+                    "/policy_applications".into(),
+                    &q,
+                )
+                .await
+            {
+                Ok(resp) => issues.extend(issues_text(&resp.body)),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(issues)
+    }
+
+    /// Keep the warnings of a 200 answer for the Policy's status.
+    pub fn warn(&self, pid: &str, issues: Vec<String>) {
+        if !issues.is_empty() {
+            tracing::warn!(vendor = VENDOR, policy = pid, issues = ?issues, "Cyber Backup accepted the change with warnings");
+            self.warnings
+                .lock()
+                .unwrap()
+                .insert(pid.to_string(), issues);
+        }
+    }
+
+    /// Run the plan once and wait (briefly) until the applications show the run.
+    pub async fn start_run(&self, pid: &str, requested_at: &str) -> VendorResult<()> {
+        let started_at = jiff::Timestamp::now();
+        // §2.10.4.7: without context_ids the plan runs on everything it is applied to.
+        let body = json!({"state": "RUNNING", "policy_id": pid});
+        self.client
+            .send_json(
+                "POST /policy_applications:run",
+                Method::POST,
+                "/policy_applications:run".into(),
+                &body,
+            )
+            .await?;
+        self.runs.lock().unwrap().insert(
+            pid.to_string(),
+            StartedRun {
+                requested_at: requested_at.to_string(),
+                started_at,
+            },
+        );
+        // §2.9.2: 202 carries no handle; poll the applications until the run shows.
+        let deadline = tokio::time::Instant::now() + RUN_START_WAIT;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let apps = self.plan_applications(pid).await?;
+            if run::began_since(&apps, started_at) || tokio::time::Instant::now() + pause > deadline
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! What one runtime shares between its adapters: the client and the vendor collections,
+//! each listed page by page once per poll interval (single flight) and updated in place after
+//! rampart's own writes, so a steady-state resync costs list pages, not one GET per object.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::client::Client;
+use super::filter::{Filter, Query};
+use super::run::StartedRun;
+use super::wire::{
+    Application, Archive, Backup, Credentials, Plan, Resource, meaningful_time, plan_id,
+};
+use crate::engine::hub::SecretString;
+use crate::engine::snapshot::Collection;
+use crate::providers::error::VendorResult;
+
+/// Archives of one destination, keyed by the destination's name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArchiveSummary {
+    pub vault_id: String,
+    pub storage_type: Option<String>,
+    pub archives: i64,
+    pub bytes: i64,
+    pub last_backup: Option<String>,
+}
+
+/// Backups of one vault, keyed by vault id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupSummary {
+    pub backups: i64,
+    pub last_backup: Option<String>,
+}
+
+type Shared<T> = Arc<BTreeMap<String, T>>;
+
+/// The vendor state one runtime keeps.
+pub struct Catalog {
+    pub client: Client,
+    pub tenant_id: String,
+    pub agent_time_zone: String,
+    /// Key of the write-only credentials hash (the provider's password, which readers of a
+    /// Vault's status do not have), so a hash in status cannot be brute-forced offline.
+    pub hash_key: SecretString,
+    ttl: Duration,
+    plans: Collection<Plan>,
+    applications: Collection<Vec<Application>>,
+    resources: Collection<Resource>,
+    archives: Collection<ArchiveSummary>,
+    backups: Collection<BackupSummary>,
+    credentials: Mutex<HashMap<String, (Instant, Option<Credentials>)>>,
+    /// Runs started by update, by plan id.
+    pub runs: Mutex<HashMap<String, StartedRun>>,
+    /// Warnings of the last 200 answer to a write, by plan id.
+    pub warnings: Mutex<HashMap<String, Vec<String>>>,
+}
+
+impl Catalog {
+    pub fn new(
+        client: Client,
+        tenant_id: String,
+        agent_time_zone: String,
+        hash_key: SecretString,
+        ttl: Duration,
+    ) -> Self {
+        Catalog {
+            client,
+            tenant_id,
+            agent_time_zone,
+            hash_key,
+            ttl,
+            plans: Collection::new(ttl),
+            applications: Collection::new(ttl),
+            resources: Collection::new(ttl),
+            archives: Collection::new(ttl),
+            backups: Collection::new(ttl),
+            credentials: Mutex::new(HashMap::new()),
+            runs: Mutex::new(HashMap::new()),
+            warnings: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Every plan, by lower-cased id. Soft-deleted plans (`deleted_at` set) are gone.
+    pub async fn plans(&self, fresh: bool) -> VendorResult<Shared<Plan>> {
+        self.plans
+            .get(fresh, || async {
+                let all: Vec<Plan> = self
+                    .client
+                    .list_all("GET /policies", "/policies", &Query::new(), Some("policy"))
+                    .await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|p| p.deleted_at.is_none())
+                    .map(|p| (plan_id(&p.id), p))
+                    .collect())
+            })
+            .await
+    }
+
+    pub fn upsert_plan(&self, plan: Plan) {
+        self.plans.upsert(plan_id(&plan.id), plan);
+    }
+
+    pub fn remove_plan(&self, id: &str) {
+        self.plans.remove(id);
+        self.applications.remove(id);
+    }
+
+    /// Every policy application, grouped by lower-cased plan id.
+    pub async fn applications(&self, fresh: bool) -> VendorResult<Shared<Vec<Application>>> {
+        self.applications
+            .get(fresh, || async {
+                let all: Vec<Application> = self
+                    .client
+                    .list_all(
+                        "GET /policy_applications",
+                        "/policy_applications",
+                        &Query::new(),
+                        None,
+                    )
+                    .await?;
+                Ok(group_by_plan(all).into_iter().collect())
+            })
+            .await
+    }
+
+    /// The applications of one plan, from the shared collection.
+    pub async fn applications_of(&self, id: &str, fresh: bool) -> VendorResult<Vec<Application>> {
+        Ok(self
+            .applications(fresh)
+            .await?
+            .get(id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The applications of one plan, read now (the document's polling call, §2.9.2.1), and
+    /// recorded in the shared collection.
+    pub async fn plan_applications(&self, id: &str) -> VendorResult<Vec<Application>> {
+        let q = Query::new().filter("policy_id", Filter::Eq(id.to_string()));
+        let apps: Vec<Application> = self
+            .client
+            .list_all("GET /policy_applications", "/policy_applications", &q, None)
+            .await?;
+        let apps = group_by_plan(apps).remove(id).unwrap_or_default();
+        self.applications.upsert(id.to_string(), apps.clone());
+        Ok(apps)
+    }
+
+    /// Every resource, by lower-cased id.
+    pub async fn resources(&self, fresh: bool) -> VendorResult<Shared<Resource>> {
+        self.resources
+            .get(fresh, || async {
+                let all: Vec<Resource> = self
+                    .client
+                    .list_all("GET /resources", "/resources", &Query::new(), None)
+                    .await?;
+                Ok(all
+                    .into_iter()
+                    .map(|r| (r.id.to_ascii_lowercase(), r))
+                    .collect())
+            })
+            .await
+    }
+
+    /// Archives summed per destination name.
+    pub async fn archives(&self, fresh: bool) -> VendorResult<Shared<ArchiveSummary>> {
+        self.archives
+            .get(fresh, || async {
+                let all: Vec<Archive> = self
+                    .client
+                    .list_all("GET /archives", "/archives", &Query::new(), None)
+                    .await?;
+                Ok(summarize_archives(&all).into_iter().collect())
+            })
+            .await
+    }
+
+    /// Backups counted per vault id.
+    pub async fn backups(&self, fresh: bool) -> VendorResult<Shared<BackupSummary>> {
+        self.backups
+            .get(fresh, || async {
+                let all: Vec<Backup> = self
+                    .client
+                    .list_all("GET /backups", "/backups", &Query::new(), None)
+                    .await?;
+                Ok(summarize_backups(&all).into_iter().collect())
+            })
+            .await
+    }
+
+    /// A credentials record, or `None` when it does not exist. The document has no list call
+    /// for credentials, so each record is read by id, at most once per poll interval.
+    pub async fn credentials(&self, id: &str, fresh: bool) -> VendorResult<Option<Credentials>> {
+        let cached = self
+            .credentials
+            .lock()
+            .unwrap()
+            .get(id)
+            .filter(|(at, _)| !fresh && at.elapsed() < self.ttl)
+            .cloned();
+        if let Some((_, c)) = cached {
+            return Ok(c);
+        }
+        let found = match self
+            .client
+            .get_json::<Credentials>(
+                "GET /credentials/{id}",
+                format!("/credentials/{id}"),
+                &Query::new(),
+            )
+            .await
+        {
+            Ok(c) => Some(c),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        self.remember_credentials(id, found.clone());
+        Ok(found)
+    }
+
+    pub fn remember_credentials(&self, id: &str, c: Option<Credentials>) {
+        self.credentials
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), (Instant::now(), c));
+    }
+}
+
+fn group_by_plan(apps: Vec<Application>) -> BTreeMap<String, Vec<Application>> {
+    let mut out: BTreeMap<String, Vec<Application>> = BTreeMap::new();
+    for a in apps {
+        out.entry(plan_id(&a.policy.id)).or_default().push(a);
+    }
+    out
+}
+
+pub fn summarize_archives(all: &[Archive]) -> BTreeMap<String, ArchiveSummary> {
+    let mut out: BTreeMap<String, ArchiveSummary> = BTreeMap::new();
+    for a in all.iter().filter(|a| !a.deleted) {
+        let Some(vault) = &a.vault else { continue };
+        let s = out.entry(vault.name.clone()).or_default();
+        s.vault_id = vault.id.to_ascii_lowercase();
+        s.storage_type = vault.storage_type.clone();
+        s.archives += 1;
+        s.bytes += a.size.unwrap_or(0);
+        s.last_backup = later(
+            s.last_backup.take(),
+            meaningful_time(a.last_backup_created_at.as_deref()),
+        );
+    }
+    out
+}
+
+pub fn summarize_backups(all: &[Backup]) -> BTreeMap<String, BackupSummary> {
+    let mut out: BTreeMap<String, BackupSummary> = BTreeMap::new();
+    for b in all.iter().filter(|b| !b.deleted) {
+        let Some(vault) = &b.vault_id else { continue };
+        let s = out.entry(vault.to_ascii_lowercase()).or_default();
+        s.backups += 1;
+        s.last_backup = later(
+            s.last_backup.take(),
+            meaningful_time(b.created_at.as_deref()),
+        );
+    }
+    out
+}
+
+fn later(a: Option<String>, b: Option<String>) -> Option<String> {
+    let ts = |s: &Option<String>| s.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    match (ts(&a), ts(&b)) {
+        (Some(x), Some(y)) if y > x => b,
+        (None, Some(_)) => b,
+        _ => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn archives_and_backups_are_summed_per_vault() {
+        let archives: Vec<Archive> = serde_json::from_value(json!([
+            {"id": "a1", "size": 20480, "last_backup_created_at": "1970-01-01T00:00:00Z", "vault": {"id": "V1", "name": "pk-customer", "storage_type": "ONLINE"}},
+            {"id": "a2", "size": 100, "last_backup_created_at": "2025-09-29T16:02:45Z", "vault": {"id": "V1", "name": "pk-customer"}},
+            {"id": "a3", "size": 7, "deleted": true, "vault": {"id": "V1", "name": "pk-customer"}},
+            {"id": "a4", "size": 1}
+        ]))
+        .unwrap();
+        let s = &summarize_archives(&archives)["pk-customer"];
+        assert_eq!((s.archives, s.bytes, s.vault_id.as_str()), (2, 20580, "v1"));
+        assert_eq!(s.last_backup.as_deref(), Some("2025-09-29T16:02:45Z"));
+        let backups: Vec<Backup> = serde_json::from_value(json!([
+            {"backup_id": "b1", "vault_id": "V1", "created_at": "2025-09-29T16:02:45Z"},
+            {"backup_id": "b2", "vault_id": "v1", "created_at": "2025-09-30T16:02:45Z"},
+            {"backup_id": "b3", "vault_id": "v2", "created_at": "2025-09-30T16:02:45Z", "deleted": true}
+        ]))
+        .unwrap();
+        let b = summarize_backups(&backups);
+        assert_eq!(
+            b["v1"],
+            BackupSummary {
+                backups: 2,
+                last_backup: Some("2025-09-30T16:02:45Z".into())
+            }
+        );
+        assert!(!b.contains_key("v2"));
+    }
+}

@@ -1,0 +1,25 @@
+//! Cyber Backup 18.5: Policy = protection plan plus its applications, Vault = backup
+//! destination (location + registered credentials), observed through archives and backups.
+
+pub mod applications;
+pub mod catalog;
+pub mod client;
+pub mod error_body;
+pub mod filter;
+pub mod location;
+pub mod policy;
+pub mod policy_view;
+pub mod retention;
+pub mod run;
+pub mod runtime;
+pub mod schedule;
+pub mod session;
+pub mod settings;
+pub mod targets;
+pub mod vault;
+pub mod wire;
+
+/// The vendor label in metrics, logs and errors.
+pub const VENDOR: &str = "cyberbackup";
+
+pub use runtime::connect;

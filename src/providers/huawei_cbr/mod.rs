@@ -1,0 +1,30 @@
+//! Huawei Cloud Backup and Recovery (CBR) v3, SberCloud edition: client, authentication (IAM
+//! token, password login, AK/SK signing), models, error mapping and the pure schedule/retention
+//! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
+
+pub mod auth;
+pub mod client;
+pub mod cron;
+pub mod errors;
+pub mod models;
+pub mod policy_adapter;
+pub mod policy_desired;
+mod request;
+pub mod runtime;
+pub mod schedule;
+pub mod signer;
+pub mod vault_adapter;
+pub mod vault_desired;
+
+/// Vendor label in metrics, errors and logs.
+pub const VENDOR: &str = "huawei-cbr";
+
+pub use client::CbrClient;
+pub use runtime::{CbrRuntime, connect};
+
+#[cfg(test)]
+mod auth_tests;
+#[cfg(test)]
+mod client_tests;
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,163 @@
+//! `External<Policy>` for CBR: a policy found by id or by its deterministic name in the shared
+//! snapshot, created and updated as a whole object (CBR replaces `operation_definition` on
+//! update), and dissociated from its vaults before it is deleted.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tracing::info;
+
+use super::models::Policy;
+use super::policy_desired::{DesiredPolicy, observation};
+use super::runtime::CbrShared;
+use crate::api::Policy as PolicyCr;
+use crate::api::policy::PolicyObservation;
+use crate::engine::external::{
+    CallContext, Created, Deleted, External, ExternalResult, Observation,
+};
+
+pub struct CbrPolicies {
+    shared: Arc<CbrShared>,
+}
+
+impl CbrPolicies {
+    pub fn new(shared: Arc<CbrShared>) -> Self {
+        CbrPolicies { shared }
+    }
+
+    async fn find(
+        &self,
+        id: Option<&str>,
+        name: &str,
+        fresh: bool,
+    ) -> ExternalResult<Option<Policy>> {
+        let policies = self.shared.policies(fresh).await?;
+        Ok(match id {
+            Some(id) => match policies.get(id) {
+                Some(p) => Some(p.clone()),
+                // Not in the snapshot: adopted after the last list, or gone. Ask.
+                None => match self.shared.client.get_policy(id).await {
+                    Ok(p) => {
+                        self.shared.policies.upsert(p.id.clone(), p.clone());
+                        Some(p)
+                    }
+                    Err(e) if e.is_not_found() => None,
+                    Err(e) => return Err(e.into()),
+                },
+            },
+            None => {
+                // CBR policies have no tags: the deterministic name is the ownership marker,
+                // and only an exact, unique match is adopted.
+                let mut same = policies.values().filter(|p| p.name == name);
+                match (same.next(), same.next()) {
+                    (Some(p), None) => Some(p.clone()),
+                    _ => None,
+                }
+            }
+        })
+    }
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+#[async_trait]
+impl External<PolicyCr> for CbrPolicies {
+    async fn observe(
+        &self,
+        cr: &PolicyCr,
+        id: Option<&str>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<Observation<PolicyObservation>> {
+        let desired = DesiredPolicy::from_spec(cr, ctx.marker, now())?;
+        let Some(policy) = self.find(id, &desired.name, ctx.fresh).await? else {
+            return Ok(Observation {
+                exists: false,
+                ..Default::default()
+            });
+        };
+        Ok(Observation {
+            exists: true,
+            external_name: id.is_none().then(|| policy.id.clone()),
+            drift: desired.drift(&policy),
+            at_provider: observation(&policy),
+            ..Default::default()
+        })
+    }
+
+    async fn create(&self, cr: &PolicyCr, ctx: &CallContext<'_>) -> ExternalResult<Created> {
+        let desired = DesiredPolicy::from_spec(cr, ctx.marker, now())?;
+        let policy = self
+            .shared
+            .client
+            .create_policy(&desired.create_request())
+            .await?;
+        info!(policy = %policy.id, name = %policy.name, "created CBR policy");
+        self.shared
+            .policies
+            .upsert(policy.id.clone(), policy.clone());
+        Ok(Created {
+            external_name: policy.id,
+        })
+    }
+
+    async fn update(
+        &self,
+        cr: &PolicyCr,
+        id: &str,
+        _observed: &Observation<PolicyObservation>,
+        ctx: &CallContext<'_>,
+    ) -> ExternalResult<()> {
+        let desired = DesiredPolicy::from_spec(cr, ctx.marker, now())?;
+        let mut policy = self
+            .shared
+            .client
+            .update_policy(id, &desired.update_request())
+            .await?;
+        // The PUT response may omit the bindings; keep the ones we know.
+        if let Some(old) = self.shared.policies(false).await?.get(id)
+            && policy.associated_vaults.is_empty()
+        {
+            policy.associated_vaults = old.associated_vaults.clone();
+        }
+        self.shared.policies.upsert(id.to_string(), policy);
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        _cr: &PolicyCr,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> ExternalResult<Deleted> {
+        let policy = match self.shared.client.get_policy(id).await {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => {
+                self.shared.policies.remove(id);
+                return Ok(Deleted::Gone);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Deleting a policy still applied to vaults is undocumented: dissociate first.
+        for binding in &policy.associated_vaults {
+            match self
+                .shared
+                .client
+                .dissociate_policy(&binding.vault_id, id)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match self.shared.client.delete_policy(id).await {
+            Ok(()) => info!(policy = %id, "deleted CBR policy"),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.shared.policies.remove(id);
+        Ok(Deleted::Gone)
+    }
+}

@@ -1,0 +1,140 @@
+//! The CBR vendor runtime: one client (session, budget) and one shared snapshot of the vault
+//! and policy collections per provider configuration, used by both adapters.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::client::CbrClient;
+use super::models::{Policy, PolicyFilter, Vault, VaultFilter};
+use super::policy_adapter::CbrPolicies;
+use super::vault_adapter::CbrVaults;
+use crate::api::provider_config::{ProviderObservation, ProviderType};
+use crate::api::{Policy as PolicyCr, Vault as VaultCr};
+use crate::engine::external::External;
+use crate::engine::hub::{ResolvedProvider, VendorRuntime};
+use crate::engine::snapshot::Collection;
+use crate::providers::error::VendorResult;
+
+/// What both adapters share.
+pub struct CbrShared {
+    pub client: CbrClient,
+    pub vaults: Collection<Vault>,
+    pub policies: Collection<Policy>,
+}
+
+impl CbrShared {
+    /// All vaults of the project (paged list; cached for the poll interval).
+    pub async fn vaults(&self, fresh: bool) -> VendorResult<Arc<BTreeMap<String, Vault>>> {
+        self.vaults
+            .get(fresh, || async {
+                let all = self.client.list_vaults(&VaultFilter::default()).await?;
+                Ok(all.into_iter().map(|v| (v.id.clone(), v)).collect())
+            })
+            .await
+    }
+
+    /// All policies of the project (one unpaged call; cached for the poll interval).
+    pub async fn policies(&self, fresh: bool) -> VendorResult<Arc<BTreeMap<String, Policy>>> {
+        self.policies
+            .get(fresh, || async {
+                let all = self.client.list_policies(&PolicyFilter::default()).await?;
+                Ok(all.into_iter().map(|p| (p.id.clone(), p)).collect())
+            })
+            .await
+    }
+
+    /// Record a binding change in the cached policies, so the next observe sees it.
+    pub fn record_binding(
+        &self,
+        policies: &BTreeMap<String, Policy>,
+        vault_id: &str,
+        policy_id: &str,
+        bound: bool,
+    ) {
+        if let Some(p) = policies.get(policy_id) {
+            let mut p = p.clone();
+            p.associated_vaults.retain(|a| a.vault_id != vault_id);
+            if bound {
+                p.associated_vaults.push(super::models::AssociatedVault {
+                    vault_id: vault_id.to_string(),
+                    destination_vault_id: None,
+                });
+            }
+            self.policies.upsert(policy_id.to_string(), p);
+        }
+    }
+}
+
+/// The policy CBR reports as applied to a vault.
+pub fn bound_policy<'a>(policies: &'a BTreeMap<String, Policy>, vault_id: &str) -> Option<&'a str> {
+    policies
+        .values()
+        .find(|p| p.is_applied_to(vault_id))
+        .map(|p| p.id.as_str())
+}
+
+pub struct CbrRuntime {
+    shared: Arc<CbrShared>,
+    vaults: CbrVaults,
+    policies: CbrPolicies,
+}
+
+impl CbrRuntime {
+    pub fn new(client: CbrClient, p: &ResolvedProvider) -> Self {
+        let ttl = p.poll_interval();
+        let shared = Arc::new(CbrShared {
+            client,
+            vaults: Collection::new(ttl),
+            policies: Collection::new(ttl),
+        });
+        CbrRuntime {
+            vaults: CbrVaults::new(shared.clone()),
+            policies: CbrPolicies::new(shared.clone()),
+            shared,
+        }
+    }
+
+    pub fn shared(&self) -> &Arc<CbrShared> {
+        &self.shared
+    }
+}
+
+#[async_trait]
+impl VendorRuntime for CbrRuntime {
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::HuaweiCbr
+    }
+
+    /// One authenticated page of vaults: proves endpoint, credentials and project.
+    async fn check(&self) -> VendorResult<ProviderObservation> {
+        self.shared
+            .client
+            .list_vaults_page(&VaultFilter::default(), 1, 0)
+            .await?;
+        Ok(ProviderObservation {
+            version: Some("CBR v3".into()),
+            ..Default::default()
+        })
+    }
+
+    fn vault(&self) -> Option<&dyn External<VaultCr>> {
+        Some(&self.vaults)
+    }
+
+    fn policy(&self) -> Option<&dyn External<PolicyCr>> {
+        Some(&self.policies)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Connect a `type: HuaweiCbr` provider configuration.
+pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
+    let client = CbrClient::connect(p)?;
+    Ok(Arc::new(CbrRuntime::new(client, p)))
+}

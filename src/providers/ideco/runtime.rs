@@ -1,0 +1,143 @@
+//! The runtime of one Ideco device: its client and session, one cached copy of each section,
+//! the device facts (status, state, settings), the placement registry, and the lock that keeps
+//! writes to the device one at a time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::client::IdecoClient;
+use super::models::{DeviceFacts, DeviceRule};
+use super::registry::Registry;
+use super::session::Session;
+use super::{VENDOR, conditions};
+use crate::api::FirewallRule;
+use crate::api::provider_config::{ProviderObservation, ProviderType};
+use crate::api::vendors::ideco::IdecoSection;
+use crate::engine::external::External;
+use crate::engine::hub::{ResolvedProvider, VendorRuntime};
+use crate::engine::snapshot::Collection;
+use crate::providers::budget::Budget;
+use crate::providers::error::VendorResult;
+use crate::providers::http::VendorHttp;
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A listed rule and its index in the section.
+#[derive(Debug, Clone)]
+pub struct ListedRule {
+    pub position: usize,
+    pub rule: DeviceRule,
+}
+
+pub struct IdecoRuntime {
+    pub(super) client: IdecoClient,
+    tables: BTreeMap<IdecoSection, Collection<ListedRule>>,
+    facts: Collection<DeviceFacts>,
+    pub(super) registry: Registry,
+    /// Held by every create, update and delete, across the re-lists and moves that follow.
+    pub(super) writes: tokio::sync::Mutex<()>,
+}
+
+/// Connect a `type: Ideco` provider configuration.
+pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
+    let settings = p.spec.ideco.clone().unwrap_or_default();
+    let login = p.credentials.require(VENDOR, "login")?.clone();
+    let password = p.credentials.require(VENDOR, "password")?.clone();
+    let budget = Arc::new(Budget::new(&p.spec.budget));
+    let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &p.tls(), budget, REQUEST_TIMEOUT)?;
+    let client = IdecoClient::new(Session::new(http, login, password, settings));
+    Ok(Arc::new(IdecoRuntime::new(client, p.poll_interval())))
+}
+
+impl IdecoRuntime {
+    pub fn new(client: IdecoClient, poll_interval: Duration) -> Self {
+        IdecoRuntime {
+            client,
+            tables: IdecoSection::ALL
+                .into_iter()
+                .map(|s| (s, Collection::new(poll_interval)))
+                .collect(),
+            facts: Collection::new(poll_interval),
+            // Every FirewallRule is observed at least once per poll interval; one missed for
+            // three is gone (orphaned, or moved to another provider configuration).
+            registry: Registry::new(poll_interval * 3),
+            writes: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// A section in table order: the cached copy, or a new list when it is older than the poll
+    /// interval or `fresh` is asked for.
+    pub async fn table(&self, section: IdecoSection, fresh: bool) -> VendorResult<Vec<DeviceRule>> {
+        let items = self.tables[&section]
+            .get(fresh, || async {
+                let rules = self.client.list_rules(section).await?;
+                Ok(rules
+                    .into_iter()
+                    .enumerate()
+                    .map(|(position, rule)| (rule.id.to_string(), ListedRule { position, rule }))
+                    .collect())
+            })
+            .await?;
+        let mut listed: Vec<&ListedRule> = items.values().collect();
+        listed.sort_by_key(|l| l.position);
+        Ok(listed.into_iter().map(|l| l.rule.clone()).collect())
+    }
+
+    /// Status, state and settings of the firewall, read once per poll interval.
+    pub async fn facts(&self, fresh: bool) -> VendorResult<DeviceFacts> {
+        let items = self
+            .facts
+            .get(fresh, || async {
+                let facts = DeviceFacts {
+                    services: self.client.firewall_status().await?,
+                    state: self.client.firewall_state().await?,
+                    settings: self.client.firewall_settings().await?,
+                };
+                Ok(vec![(String::new(), facts)])
+            })
+            .await?;
+        Ok(items
+            .values()
+            .next()
+            .cloned()
+            .expect("the facts collection holds one entry"))
+    }
+
+    /// Forget every cached copy, as if the poll interval had passed.
+    pub fn invalidate_snapshots(&self) {
+        self.tables.values().for_each(Collection::invalidate);
+        self.facts.invalidate();
+    }
+}
+
+#[async_trait]
+impl VendorRuntime for IdecoRuntime {
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::Ideco
+    }
+
+    async fn check(&self) -> VendorResult<ProviderObservation> {
+        let facts = self.facts(true).await?;
+        let summary = conditions::service_summary(&facts);
+        tracing::debug!(vendor = VENDOR, services = %summary, enabled = facts.state.enabled, "device checked");
+        Ok(ProviderObservation {
+            last_authenticated: Some(jiff::Timestamp::now().to_string()),
+            ..ProviderObservation::default()
+        })
+    }
+
+    fn firewall_rule(&self) -> Option<&dyn External<FirewallRule>> {
+        Some(self)
+    }
+
+    async fn shutdown(&self) {
+        self.client.logout().await;
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

@@ -1,0 +1,71 @@
+//! The section sync: after any change to a section, remove duplicate copies of rampart's rules
+//! and move rampart's rules into their declared order, one call at a time, listing the section
+//! again after every call (people edit the same table, and only ids are stable). Runs under the
+//! device's write lock.
+
+use super::VENDOR;
+use super::models::DeviceRule;
+use super::runtime::IdecoRuntime;
+use super::section::{classify, pending_moves};
+use crate::api::vendors::ideco::IdecoSection;
+use crate::providers::error::{ErrorKind, VendorError, VendorResult};
+
+impl IdecoRuntime {
+    /// Bring `section` in order, starting from `table` (listed under the write lock). Returns
+    /// the section as last listed. A section that cannot be ordered (conflicting placements, a
+    /// missing sentinel) is left as it is: the FirewallRules report why.
+    pub(super) async fn sync_section(
+        &self,
+        section: IdecoSection,
+        mut table: Vec<DeviceRule>,
+    ) -> VendorResult<Vec<DeviceRule>> {
+        // Each step removes a duplicate or shortens the plan by one, unless people edit the
+        // section at the same time; give up after twice its size and try again later.
+        let limit = 2 * table.len() + 8;
+        for _ in 0..limit {
+            let intent = self.registry.section(section);
+            let view = classify(&table, &intent);
+            if let Some(&copy) = view.duplicates.first() {
+                tracing::info!(
+                    vendor = VENDOR,
+                    section = section.as_str(),
+                    rule = copy,
+                    "removing a duplicate of a rampart rule"
+                );
+                self.client.delete_rule(section, copy).await?;
+                table = self.table(section, true).await?;
+                continue;
+            }
+            let moves = match pending_moves(&table, &view, &intent) {
+                Ok(moves) => moves,
+                Err(blocked) => {
+                    tracing::info!(vendor = VENDOR, section = section.as_str(), reason = %blocked, "leaving the order of the section alone");
+                    return Ok(table);
+                }
+            };
+            let Some(next) = moves.first() else {
+                return Ok(table);
+            };
+            tracing::info!(
+                vendor = VENDOR,
+                section = section.as_str(),
+                rule = next.id,
+                anchor = next.anchor,
+                insert_after = next.insert_after,
+                remaining = moves.len(),
+                "moving a rule into its declared place"
+            );
+            self.client.move_rule(section, next).await?;
+            table = self.table(section, true).await?;
+        }
+        Err(VendorError::new(
+            VENDOR,
+            "order section",
+            ErrorKind::Unavailable,
+            format!(
+                "section {} kept changing while rampart ordered it; trying again later",
+                section.as_str()
+            ),
+        ))
+    }
+}

@@ -1,0 +1,331 @@
+//! The simulated installation's data: resources, plans, applications (with their deployment
+//! and run state machine), credentials, archives and backups, on a clock tests can move.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Behaviour knobs, settable through `/_sim/cyberbackup/config`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SimConfig {
+    /// Seconds (on the simulated clock) from apply to `DEPLOYED`.
+    pub deploy_seconds: i64,
+    /// Seconds a run takes.
+    pub run_seconds: i64,
+    /// How long a token is accepted. The document says two hours (§2.4).
+    pub token_lifetime_seconds: i64,
+    /// What `/idp/token` answers as `expires_in`. The document's example says 86399 (§2.5.2),
+    /// contradicting the two hours it enforces.
+    pub advertised_expires_in: i64,
+    /// Answer applications with §2.9's upper-case keys and lower-case values.
+    pub legacy_casing: bool,
+    /// Page size when a list call sends no `limit` (GUESS: the default is in the missing
+    /// reference).
+    pub default_limit: usize,
+    /// Runs end with status `ERROR` instead of `OK`.
+    pub fail_runs: bool,
+    /// The administrator accounts: username → password.
+    pub users: BTreeMap<String, String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            deploy_seconds: 2,
+            run_seconds: 5,
+            token_lifetime_seconds: 2 * 60 * 60,
+            advertised_expires_in: 86399,
+            legacy_casing: false,
+            default_limit: 100,
+            fail_runs: false,
+            users: [("admin".to_string(), "admin-password".to_string())]
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SimResource {
+    pub id: String,
+    pub name: String,
+    pub user_defined_name: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub agent_id: String,
+    pub tenant_id: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SimPolicy {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub enabled: bool,
+    pub settings: Value,
+    pub tenant_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SimRun {
+    pub started: Timestamp,
+    pub ends: Timestamp,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SimApplication {
+    pub id: String,
+    pub policy_id: String,
+    pub context_id: String,
+    pub context_type: String,
+    pub agent_id: String,
+    pub enabled: bool,
+    pub deployed_at: Timestamp,
+    pub run: Option<SimRun>,
+    pub status: String,
+    pub last_runtime: Option<Timestamp>,
+    pub last_success_time: Option<Timestamp>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SimCredentials {
+    pub id: String,
+    pub scope_type: String,
+    pub subtype: String,
+    pub description: String,
+    pub identity: String,
+    /// Kept to prove what was registered; never answered.
+    #[serde(skip)]
+    pub secret: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SimArchive {
+    pub id: String,
+    pub name: String,
+    pub vault_id: String,
+    pub vault_name: String,
+    pub storage_type: String,
+    pub size: i64,
+    pub policy_id: String,
+    pub context_id: String,
+    pub last_backup_created_at: String,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct SimBackup {
+    pub backup_id: String,
+    pub vault_id: String,
+    pub archive_id: String,
+    pub created_at: String,
+    pub size: i64,
+    pub resource_id: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+}
+
+/// Everything the installation holds.
+#[derive(Serialize, Default, Debug)]
+pub struct World {
+    pub resources: BTreeMap<String, SimResource>,
+    pub policies: BTreeMap<String, SimPolicy>,
+    pub applications: BTreeMap<String, SimApplication>,
+    pub credentials: BTreeMap<String, SimCredentials>,
+    pub archives: BTreeMap<String, SimArchive>,
+    pub backups: Vec<SimBackup>,
+    /// Issued tokens: token → (epoch, expires at).
+    #[serde(skip)]
+    pub tokens: BTreeMap<String, (u64, Timestamp)>,
+}
+
+/// The installation: its data, its knobs and its clock.
+pub struct SimState {
+    pub world: Mutex<World>,
+    pub config: Mutex<SimConfig>,
+    offset: Mutex<SignedDuration>,
+}
+
+/// A new id in the vendor's form (a lower-case UUID).
+pub fn new_id() -> String {
+    let b: [u8; 16] = rand::rng().random();
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// A stable UUID-shaped id derived from a name (vault ids, which the document shows as UUIDs
+/// the client never chooses).
+pub fn id_for(name: &str) -> String {
+    use sha2::Digest;
+    let h = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// RFC 3339 with nanoseconds, as the vendor prints `created_at`.
+pub fn stamp(t: Timestamp) -> String {
+    t.to_string()
+}
+
+impl SimState {
+    pub fn new(config: SimConfig) -> Self {
+        SimState {
+            world: Mutex::new(World::default()),
+            config: Mutex::new(config),
+            offset: Mutex::new(SignedDuration::ZERO),
+        }
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> Timestamp {
+        Timestamp::now() + *self.offset.lock().unwrap()
+    }
+
+    /// Move the clock forward: deployments finish, runs end, tokens expire.
+    pub fn advance(&self, by: SignedDuration) {
+        *self.offset.lock().unwrap() += by;
+    }
+
+    /// Read the world as it is now (what the clock says happened applied first).
+    pub fn read<T>(&self, f: impl FnOnce(&World) -> T) -> T {
+        self.tick();
+        f(&self.world.lock().unwrap())
+    }
+
+    pub fn config(&self) -> SimConfig {
+        self.config.lock().unwrap().clone()
+    }
+
+    /// Finish every deployment and run now.
+    pub fn settle(&self) {
+        let now = self.now();
+        let mut w = self.world.lock().unwrap();
+        for a in w.applications.values_mut() {
+            a.deployed_at = a.deployed_at.min(now);
+            if let Some(r) = a.run.as_mut() {
+                r.ends = r.ends.min(now);
+            }
+        }
+        drop(w);
+        self.tick();
+    }
+
+    /// Apply what the clock says happened: runs that ended get their outcome, archives and
+    /// backups. Called before every read.
+    pub fn tick(&self) {
+        let now = self.now();
+        let fail = self.config().fail_runs;
+        let mut w = self.world.lock().unwrap();
+        let ended: Vec<String> = w
+            .applications
+            .values()
+            .filter(|a| a.run.as_ref().is_some_and(|r| r.ends <= now))
+            .map(|a| a.id.clone())
+            .collect();
+        for id in ended {
+            let app = w.applications.get_mut(&id).expect("listed above");
+            let run = app.run.take().expect("filtered on run");
+            app.last_runtime = Some(run.started);
+            app.updated_at = stamp(run.ends);
+            if fail {
+                app.status = "ERROR".into();
+                continue;
+            }
+            app.status = "OK".into();
+            app.last_success_time = Some(run.ends);
+            let (policy_id, context_id) = (app.policy_id.clone(), app.context_id.clone());
+            record_backup(&mut w, &policy_id, &context_id, run.ends);
+        }
+    }
+
+    /// Register a resource as an agent would; its new id.
+    pub fn add_resource(&self, name: &str, type_: &str) -> String {
+        self.add_resource_with_id(&new_id(), name, type_)
+    }
+
+    /// Register a resource under a known id (the document's example ids, for fixtures).
+    pub fn add_resource_with_id(&self, id: &str, name: &str, type_: &str) -> String {
+        let id = id.to_ascii_lowercase();
+        let r = SimResource {
+            id: id.clone(),
+            name: name.to_string(),
+            user_defined_name: name.to_string(),
+            type_: type_.to_string(),
+            agent_id: new_id(),
+            tenant_id: "00000000-0000-0000-0000-000000000000".into(),
+            created_at: stamp(self.now()),
+        };
+        self.world.lock().unwrap().resources.insert(id.clone(), r);
+        id
+    }
+}
+
+/// A completed run leaves a backup in the archive of (plan, resource) at the plan's destination.
+fn record_backup(w: &mut World, policy_id: &str, context_id: &str, at: Timestamp) {
+    let Some(policy) = w.policies.get(policy_id) else {
+        return;
+    };
+    let location = policy
+        .settings
+        .pointer("/destination/location/settings")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let text = |k: &str| location.get(k).and_then(Value::as_str).map(str::to_string);
+    let vault_name = text("name")
+        .or_else(|| text("path"))
+        .unwrap_or_else(|| "default".into());
+    // GUESS: archives report the location's storage type as their vault's.
+    let storage_type = text("storage_type").unwrap_or_else(|| "LOCAL_FOLDER".into());
+    let vault_id = id_for(&vault_name);
+    let archive_key = format!("{policy_id}/{context_id}");
+    let first = !w.archives.contains_key(&archive_key);
+    let archive = w.archives.entry(archive_key).or_insert_with(|| SimArchive {
+        id: new_id(),
+        name: format!("{context_id}-{policy_id}A"),
+        vault_id: vault_id.clone(),
+        vault_name: vault_name.clone(),
+        storage_type,
+        size: 0,
+        policy_id: policy_id.to_string(),
+        context_id: context_id.to_string(),
+        last_backup_created_at: String::new(),
+    });
+    let size = if first { 24576 } else { 4096 };
+    archive.size += size;
+    archive.last_backup_created_at = at.to_string();
+    let archive_id = archive.id.clone();
+    w.backups.push(SimBackup {
+        backup_id: new_id(),
+        vault_id,
+        archive_id,
+        created_at: at.to_string(),
+        size,
+        // The document prints resource ids of backups in upper case.
+        resource_id: context_id.to_ascii_uppercase(),
+        type_: if first { "FULL" } else { "INCREMENTAL" }.into(),
+    });
+}

@@ -1,0 +1,131 @@
+//! `/_sim/huawei-cbr/...`: state dump and console-like edits for tests in other processes.
+//! Never counted, never faulted.
+//!
+//! - `GET  /_sim/huawei-cbr/state` — every project with its vaults (write-only fields
+//!   included), policies and tasks
+//! - `POST /_sim/huawei-cbr/projects/{project_id}/vaults` — `{"name", "object_type", "size"}`
+//! - `PATCH|DELETE /_sim/huawei-cbr/projects/{project_id}/vaults/{id}` — JSON merge patch of the
+//!   dumped vault / delete
+//! - `PATCH|DELETE /_sim/huawei-cbr/projects/{project_id}/policies/{id}` — same for policies
+//! - `POST /_sim/huawei-cbr/clock` — `{"advance_seconds": N}` moves the simulator's clock
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::model::{SimVault, merge};
+use super::{Console, Shared};
+
+pub fn router(sim: Shared) -> Router {
+    Router::new()
+        .route("/_sim/huawei-cbr/state", get(state))
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/vaults",
+            post(create_vault),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/vaults/{id}",
+            patch(edit_vault).delete(delete_vault),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/policies/{id}",
+            patch(edit_policy).delete(delete_policy),
+        )
+        .route("/_sim/huawei-cbr/clock", post(advance_clock))
+        .with_state(sim)
+}
+
+async fn state(State(sim): State<Shared>) -> Json<Value> {
+    Json(json!(sim.store.lock().unwrap().projects))
+}
+
+#[derive(Deserialize)]
+struct NewVault {
+    name: String,
+    object_type: String,
+    size: i64,
+}
+
+async fn create_vault(
+    State(sim): State<Shared>,
+    Path(project_id): Path<String>,
+    Json(v): Json<NewVault>,
+) -> Response {
+    let id = Console(sim.clone()).insert_vault(&project_id, &v.name, &v.object_type, v.size);
+    (StatusCode::CREATED, Json(json!({"id": id}))).into_response()
+}
+
+/// Apply a merge patch to the serialized form of an object.
+fn patched<T: Serialize + DeserializeOwned>(current: &T, patch: Value) -> Result<T, String> {
+    let mut value = serde_json::to_value(current).map_err(|e| e.to_string())?;
+    merge(&mut value, patch);
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
+fn edit<T: Serialize + DeserializeOwned>(target: Option<&mut T>, patch: Value) -> Response {
+    let Some(target) = target else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match patched(target, patch) {
+        Ok(new) => {
+            *target = new;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+async fn edit_vault(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+    Json(p): Json<Value>,
+) -> Response {
+    let mut store = sim.store.lock().unwrap();
+    edit::<SimVault>(store.project(&project_id).vault_mut(&id), p)
+}
+
+async fn edit_policy(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+    Json(p): Json<Value>,
+) -> Response {
+    let mut store = sim.store.lock().unwrap();
+    edit(store.project(&project_id).policy_mut(&id), p)
+}
+
+fn gone(found: bool) -> StatusCode {
+    if found {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+async fn delete_vault(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+) -> StatusCode {
+    gone(Console(sim.clone()).delete_vault(&project_id, &id))
+}
+
+async fn delete_policy(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+) -> StatusCode {
+    gone(Console(sim.clone()).delete_policy(&project_id, &id))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    advance_seconds: i64,
+}
+
+async fn advance_clock(State(sim): State<Shared>, Json(a): Json<Advance>) -> StatusCode {
+    Console(sim.clone()).advance_clock(jiff::SignedDuration::from_secs(a.advance_seconds));
+    StatusCode::NO_CONTENT
+}

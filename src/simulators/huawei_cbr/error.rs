@@ -1,0 +1,99 @@
+//! Error responses exactly as CBR sends them: `{"error_code": "BackupService.NNNN",
+//! "error_msg": "…"}` with the status and message of the document's error table (7.2).
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// A refused request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl SimError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        SimError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 BackupService.9900 "Parameter verification failed." with what failed.
+    pub fn invalid(what: impl std::fmt::Display) -> Self {
+        // GUESS: the document gives only the generic message; naming the parameter helps tests
+        // and matches how the real service usually elaborates.
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "BackupService.9900",
+            format!("Parameter verification failed. {what}"),
+        )
+    }
+
+    /// A code of the error table, with its documented status and message.
+    pub fn code(code: &'static str) -> Self {
+        let (status, message) = match code {
+            "BackupService.6000" => (404, "The policy does not exist."),
+            "BackupService.6002" => (404, "The vault is not applied with the policy."),
+            "BackupService.6105" => (404, "The vault does not exist."),
+            "BackupService.6500" => (404, "The operation log does not exist."),
+            "BackupService.6101" => (400, "Invalid vault capacity."),
+            "BackupService.6102" => (400, "The vault does not support this resource type."),
+            "BackupService.6103" => (400, "The resource has been associated with a vault."),
+            "BackupService.6104" => (400, "Duplicate vault resources."),
+            "BackupService.6117" => (400, "Unknown policy type."),
+            "BackupService.6127" => (400, "This policy cannot be applied to this vault."),
+            "BackupService.6135" => (400, "The resource does not exist in the vault."),
+            "BackupService.6600" => (
+                400,
+                "The maximum number of tags has been reached for the resource.",
+            ),
+            "BackupService.9998" => (500, "Authentication failed."),
+            _ => (500, "Unknown error."),
+        };
+        Self::new(
+            StatusCode::from_u16(status).expect("table statuses are valid"),
+            code,
+            message,
+        )
+    }
+
+    /// 401 from the API gateway in front of CBR.
+    pub fn unauthorized(why: &str) -> Self {
+        // GUESS: the document lists 401 without a body; Huawei's API gateway answers with its
+        // own APIGW.0301 code for a missing, expired or wrong token or signature.
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            format!("Incorrect IAM authentication information: {why}"),
+        )
+    }
+}
+
+impl IntoResponse for SimError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error_code": self.code, "error_msg": self.message})),
+        )
+            .into_response()
+    }
+}
+
+/// The body of a fault injected by the harness.
+pub fn fault_body(status: StatusCode, what: &str) -> Response {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // GUESS: the document has no 429; this is the API gateway's throttling code.
+        let body = json!({"error_code": "APIGW.0308", "error_msg": format!("The throttling threshold has been reached: {what}")});
+        return (status, Json(body)).into_response();
+    }
+    // GUESS: an unexplained server failure reads as the document's "Unknown error." code.
+    let body = json!({"error_code": "BackupService.9910", "error_msg": format!("Unknown error. ({what})")});
+    (status, Json(body)).into_response()
+}
+
+pub type SimResult<T> = Result<T, SimError>;

@@ -1,0 +1,205 @@
+//! RS server (TRS) inventory end to end: a CBR Vault that selects the servers (or user volumes)
+//! of a TRS project follows them as they come and go; removal needs `pruneResources`.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, PostParams};
+use rampart::api::ProviderConfig;
+use rampart::simulators::rs_server::RsServerSim;
+use serde_json::{Value, json};
+
+use crate::cbr_world::{CbrWorld, PROJECT, T, external_name, patch_spec};
+use crate::support::{has_condition, is_ready, wait_for};
+
+/// An RS server simulator and a ProviderConfig `rs` using `token`.
+async fn rs_provider(w: &CbrWorld, rs: &RsServerSim, token: &str) {
+    let secret: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "rs-token"}, "stringData": {"token": token}}),
+    )
+    .unwrap();
+    Api::<Secret>::namespaced(w.client.clone(), &w.ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let pc: ProviderConfig = serde_json::from_value(json!({
+        "apiVersion": "rampart.dev/v1alpha1", "kind": "ProviderConfig", "metadata": {"name": "rs"},
+        "spec": {"type": "RsServer", "endpoint": rs.url(), "credentials": {"secretRef": {"name": "rs-token"}},
+                 "pollIntervalSeconds": 5, "rsServer": {"authMethod": "Token"}}
+    }))
+    .unwrap();
+    Api::<ProviderConfig>::namespaced(w.client.clone(), &w.ns)
+        .create(&PostParams::default(), &pc)
+        .await
+        .unwrap();
+}
+
+fn selecting(object_type: &str, selector: Value) -> Value {
+    json!({
+        "providerConfigRef": {"name": "cbr"},
+        "huaweiCbr": {"objectType": object_type, "sizeGB": 100,
+                      "resourcesFrom": {"rsServer": selector}}
+    })
+}
+
+/// Resource ids CBR reports in the vault.
+fn vault_resources(w: &CbrWorld, id: &str) -> BTreeSet<String> {
+    w.sim_vault(id)
+        .map(|v| v.resources.iter().map(|r| r.id.clone()).collect())
+        .unwrap_or_default()
+}
+
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + T;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_vault_follows_the_servers_and_volumes_of_a_project() {
+    let w = CbrWorld::new("rs-follow", json!({"qps": 50, "burst": 50})).await;
+    let rs = RsServerSim::start_local().await.unwrap();
+    let user = rs.state.add_user("operator", "pw");
+    let token = rs.state.issue_token(&user, None);
+    let project = rs.state.add_project("desktops");
+    let s1 = rs.state.add_server(&project, "vm-1");
+    let s2 = rs.state.add_server(&project, "vm-2");
+    let (_, vol) = rs.state.add_user_volume(&project, &user);
+    rs_provider(&w, &rs, &token).await;
+    let pc = wait_for(
+        &Api::<ProviderConfig>::namespaced(w.client.clone(), &w.ns),
+        "rs",
+        is_ready(),
+        T,
+    )
+    .await;
+    let seen = pc.status.unwrap().at_provider.unwrap();
+    assert!(
+        seen.version.is_some() && seen.license.is_some(),
+        "version and licence in status: {seen:?}"
+    );
+
+    let sel = json!({"providerConfigRef": {"name": "rs"}, "project": {"name": "desktops"}});
+    w.create_vault("desktops", selecting("server", sel.clone()))
+        .await;
+    let mut vol_sel = sel.clone();
+    vol_sel["includeUserVolumes"] = json!(true);
+    w.create_vault("user-volumes", selecting("disk", vol_sel))
+        .await;
+    let servers_id = external_name(&wait_for(&w.vaults(), "desktops", is_ready(), T).await);
+    let volumes_id = external_name(&wait_for(&w.vaults(), "user-volumes", is_ready(), T).await);
+    assert_eq!(
+        vault_resources(&w, &servers_id),
+        BTreeSet::from([s1.clone(), s2.clone()])
+    );
+    assert_eq!(
+        vault_resources(&w, &volumes_id),
+        BTreeSet::from([vol.clone()])
+    );
+
+    // A machine added to the project appears in the vault within one poll.
+    let s3 = rs.state.add_server(&project, "vm-3");
+    until("vm-3 is in the vault", || {
+        vault_resources(&w, &servers_id).contains(&s3)
+    })
+    .await;
+
+    // A machine removed is reported and kept (removing it would delete its backups)...
+    assert!(rs.state.remove_server(&s1));
+    let v = wait_for(
+        &w.vaults(),
+        "desktops",
+        has_condition("ResourcesNotPruned", "True", None),
+        T,
+    )
+    .await;
+    assert_eq!(
+        v.status.unwrap().at_provider.unwrap().unmanaged_resources,
+        vec![s1.clone()]
+    );
+    assert!(
+        vault_resources(&w, &servers_id).contains(&s1),
+        "kept without pruneResources"
+    );
+
+    // ...and removed once pruning is allowed.
+    patch_spec(
+        &w.vaults(),
+        "desktops",
+        json!({"huaweiCbr": {"pruneResources": true}}),
+    )
+    .await;
+    until("vm-1 is pruned", || {
+        !vault_resources(&w, &servers_id).contains(&s1)
+    })
+    .await;
+    assert_eq!(vault_resources(&w, &servers_id), BTreeSet::from([s2, s3]));
+    let _ = PROJECT;
+}
+
+#[tokio::test]
+async fn a_bad_rs_server_token_shows_on_the_provider_config_and_the_vault() {
+    let w = CbrWorld::new("rs-badtoken", json!({"qps": 50, "burst": 50})).await;
+    let rs = RsServerSim::start_local().await.unwrap();
+    rs.state.add_project("desktops");
+    rs_provider(&w, &rs, "not-a-valid-token").await;
+    let pcs = Api::<ProviderConfig>::namespaced(w.client.clone(), &w.ns);
+    let pc = wait_for(
+        &pcs,
+        "rs",
+        has_condition("Ready", "False", Some("Unavailable")),
+        T,
+    )
+    .await;
+    let msg = pc
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    assert!(
+        msg.to_lowercase().contains("token"),
+        "the condition says the token was refused: {msg}"
+    );
+    assert!(
+        !msg.contains("not-a-valid-token"),
+        "the token value never appears: {msg}"
+    );
+
+    w.create_vault(
+        "desktops",
+        selecting(
+            "server",
+            json!({"providerConfigRef": {"name": "rs"}, "project": {"name": "desktops"}}),
+        ),
+    )
+    .await;
+    let v = wait_for(
+        &w.vaults(),
+        "desktops",
+        has_condition("Synced", "False", Some("ReconcileError")),
+        T,
+    )
+    .await;
+    let msg = v
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Synced")
+        .unwrap()
+        .message;
+    assert!(
+        msg.contains("rs-server") && msg.to_lowercase().contains("token"),
+        "the Vault says why: {msg}"
+    );
+    assert!(!msg.contains("not-a-valid-token"));
+}
