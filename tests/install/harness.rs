@@ -3,11 +3,12 @@
 //! AS a release's ServiceAccount (admin token + impersonation), with exactly the arguments and
 //! environment the chart's Deployment gives it.
 //!
-//! Reuse: `namespaced_operator("name")` returns a running operator confined to a fresh
-//! namespace, installed by the chart in namespaces-only mode; tests holding one run in
-//! parallel. `cluster_wide_operator()` runs the cluster-wide release alone (it would reconcile
-//! everyone's objects), so it waits until no namespaced operator runs, and blocks them while
-//! it lives.
+//! Reuse: `namespaced_operator(prefix, &[("key", "value")])` returns a `Deployed`: a running
+//! operator (`.operator`, with its log) confined to a fresh namespace (`.namespace`), installed
+//! by the chart in namespaces-only mode with extra `--set` values (`.release`); tests holding
+//! one run in parallel. `cluster_wide_operator(prefix)` runs the base release (cluster-wide)
+//! alone, since it would reconcile everyone's objects: it waits until no namespaced operator
+//! runs and blocks them while it lives. `rbac::unreachable_cbr` is a sample of objects.
 #![allow(dead_code)] // Shared by every module of this test binary; each uses a subset.
 
 use std::path::{Path, PathBuf};
