@@ -123,6 +123,11 @@ impl ResolvedProvider {
         }
     }
 
+    /// How long one vendor request may take (`requestTimeoutSeconds`).
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.spec.request_timeout_seconds.max(1) as u64)
+    }
+
     pub fn poll_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.spec.poll_interval_seconds.max(1) as u64)
     }

@@ -4,4 +4,5 @@
 
 mod control_plane;
 mod crash;
+mod faults;
 mod plane;

@@ -69,7 +69,7 @@ impl Plane {
         let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
             .args(&args)
             .env("KUBECONFIG", self.server.kubeconfig_path())
-            .env("RAMPART_LOG", "info")
+            .env("RAMPART_LOG", "debug")
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .stdin(Stdio::null())

@@ -9,4 +9,5 @@ mod ideco;
 mod rs_server;
 mod rubackup;
 mod rubackup_admission;
+mod security;
 mod support;

@@ -29,7 +29,6 @@ use crate::providers::http::VendorHttp;
 /// First wait after a refused login; it doubles on every further refusal up to `LOGIN_MAX`.
 pub const LOGIN_BACKOFF: Duration = Duration::from_secs(5 * 60);
 pub const LOGIN_MAX: Duration = Duration::from_secs(60 * 60);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A connected RuBackup server.
 pub struct RuBackupRuntime {
@@ -54,7 +53,13 @@ impl RuBackupRuntime {
             ))
         })?;
         let budget = Arc::new(Budget::new(&p.spec.budget));
-        let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &p.tls(), budget, REQUEST_TIMEOUT)?;
+        let http = VendorHttp::new(
+            VENDOR,
+            &p.spec.endpoint,
+            &p.tls(),
+            budget,
+            p.request_timeout(),
+        )?;
         let api = settings
             .api_path
             .clone()

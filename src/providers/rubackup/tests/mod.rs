@@ -90,6 +90,7 @@ impl Rig {
     /// (Re)configure the provider with this password: the hub builds a new runtime.
     pub fn set_password(&self, password: &str) {
         let spec = ProviderConfigCommon {
+            request_timeout_seconds: 30,
             type_: ProviderType::RuBackup,
             endpoint: self.sim.url(),
             credentials: None,
