@@ -60,6 +60,10 @@ async fn main() -> ExitCode {
             }
         }
         Command::Run(opts) => {
+            if let Err(e) = rampart::telemetry::logging::parse_filter(&opts.log) {
+                eprintln!("rampart: --log: {e}");
+                return ExitCode::from(2);
+            }
             rampart::telemetry::logging::init(
                 &opts.log,
                 matches!(opts.log_format, LogFormat::Json),

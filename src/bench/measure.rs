@@ -13,6 +13,9 @@ use kube::{Resource, ResourceExt};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcStats {
     pub rss_mib: f64,
+    /// Heap and other anonymous memory (the part objects cost).
+    pub rss_anon_mib: f64,
+    pub threads: u32,
     pub cpu_seconds: f64,
 }
 
@@ -20,13 +23,12 @@ pub struct ProcStats {
 /// the Linux default `USER_HZ`).
 pub fn proc_stats(pid: u32) -> Option<ProcStats> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
+    let field = |name: &str| -> Option<f64> {
+        status.lines().find_map(|l| l.strip_prefix(name))?.split_whitespace().next()?.parse().ok()
+    };
+    let rss_kib = field("VmRSS:")?;
+    let anon_kib = field("RssAnon:").unwrap_or(rss_kib);
+    let threads = field("Threads:").unwrap_or(0.0) as u32;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may contain spaces) start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -35,6 +37,8 @@ pub fn proc_stats(pid: u32) -> Option<ProcStats> {
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some(ProcStats {
         rss_mib: rss_kib / 1024.0,
+        rss_anon_mib: anon_kib / 1024.0,
+        threads,
         cpu_seconds: (utime + stime) / 100.0,
     })
 }

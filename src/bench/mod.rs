@@ -98,6 +98,10 @@ pub struct SteadyState {
     /// ceil(N / page size) per collection.
     pub expected_list_calls_per_resync: f64,
     pub rss_mib: f64,
+    pub rss_anon_mib: f64,
+    pub threads: u32,
+    /// Managed objects in the cluster during the window.
+    pub objects: usize,
     pub cpu_percent_of_a_core: f64,
 }
 
@@ -105,6 +109,8 @@ pub struct SteadyState {
 pub struct Run {
     pub n: usize,
     pub vaults: Convergence,
+    /// Steady state with the N Vaults only (N objects).
+    pub steady_state_vaults_only: SteadyState,
     pub policies: Convergence,
     pub firewall_rules: Convergence,
     pub steady_state: SteadyState,
@@ -318,6 +324,8 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
         .collect();
     let vault_run = converge(&vaults, objs, 1.0, opts.vendor_qps, cbr.control()).await?;
     eprintln!("   {vault_run:?}");
+    let vaults_only = steady_state(opts, n, 0, 0, &operator, cbr.control(), &ideco_server.control).await;
+    eprintln!("   vaults only: {vaults_only:?}");
 
     eprintln!("   {n} policies");
     let policies: Api<Policy> = Api::namespaced(client.clone(), NS);
@@ -341,7 +349,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     eprintln!("   {rule_run:?}");
 
     eprintln!("   steady state");
-    let steady = steady_state(opts, n, nf, &operator, cbr.control(), &ideco_server.control).await;
+    let steady = steady_state(opts, n, n, nf, &operator, cbr.control(), &ideco_server.control).await;
     eprintln!("   {steady:?}");
 
     eprintln!("   change latency");
@@ -351,6 +359,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     Ok(Run {
         n,
         vaults: vault_run,
+        steady_state_vaults_only: vaults_only,
         policies: policy_run,
         firewall_rules: rule_run,
         steady_state: steady,
@@ -360,7 +369,8 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
 
 async fn steady_state(
     opts: &BenchOptions,
-    n: usize,
+    vaults: usize,
+    policies: usize,
     nf: usize,
     operator: &Operator,
     cbr: &SimControl,
@@ -371,7 +381,7 @@ async fn steady_state(
     cbr.reset_counters();
     ideco.reset_counters();
     let before = operator.stats();
-    let window = Duration::from_secs(opts.poll_interval_seconds * 3);
+    let window = Duration::from_secs(opts.poll_interval_seconds * 2);
     tokio::time::sleep(window).await;
     let after = operator.stats();
     let resyncs = window.as_secs_f64() / opts.poll_interval_seconds as f64;
@@ -387,8 +397,11 @@ async fn steady_state(
         resyncs_in_window: resyncs,
         calls_per_resync: calls,
         // Vaults (paged by 1000), policies (one unpaged list), one firewall section.
-        expected_list_calls_per_resync: pages(n) + 1.0 + if nf > 0 { 1.0 } else { 0.0 },
+        expected_list_calls_per_resync: pages(vaults) + 1.0 + if nf > 0 { 1.0 } else { 0.0 },
         rss_mib: after.rss_mib,
+        rss_anon_mib: after.rss_anon_mib,
+        threads: after.threads,
+        objects: vaults + policies + nf,
         cpu_percent_of_a_core: 100.0 * (after.cpu_seconds - before.cpu_seconds)
             / window.as_secs_f64(),
     }

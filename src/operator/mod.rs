@@ -21,7 +21,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::api::{ClusterProviderConfig, FirewallRule, Policy, ProviderConfig, Strategy, Vault};
 use crate::engine::context::{Context, EngineSettings};
@@ -40,6 +40,8 @@ pub enum StartError {
     Client(String),
     #[error("cannot reach the Kubernetes API server: {0}")]
     Unreachable(String),
+    #[error("the operator may not list {0}: {1} (check its RBAC: the chart's ClusterRole/Role, or the user in KUBECONFIG)")]
+    Forbidden(&'static str, String),
     #[error("the {0} CRD is not installed (kubectl apply --server-side -f crds/): {1}")]
     MissingCrd(&'static str, String),
     #[error("metrics server on {0}: {1}")]
@@ -67,12 +69,21 @@ async fn preflight<
     match api.list(&ListParams::default().limit(1)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Err(StartError::MissingCrd(kind, e.message)),
-        Err(kube::Error::Api(e)) => Err(StartError::MissingCrd(
-            kind,
-            format!("{} ({})", e.message, e.code),
-        )),
-        Err(e) => Err(StartError::Unreachable(e.to_string())),
+        Err(kube::Error::Api(e)) if e.code == 401 || e.code == 403 => Err(StartError::Forbidden(kind, e.message)),
+        Err(kube::Error::Api(e)) => Err(StartError::MissingCrd(kind, format!("{} ({})", e.message, e.code))),
+        Err(e) => Err(StartError::Unreachable(format!("{e}: {}", source_chain(&e)))),
     }
+}
+
+/// The error's causes, innermost last ("connection refused" rather than "client error").
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        parts.push(c.to_string());
+        cur = c.source();
+    }
+    parts.join(": ")
 }
 
 async fn cluster_id(client: &Client, flag: Option<String>) -> String {
@@ -80,9 +91,17 @@ async fn cluster_id(client: &Client, flag: Option<String>) -> String {
         return id;
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    match namespaces.get("kube-system").await {
-        Ok(ns) => ns.metadata.uid.unwrap_or_else(|| "default".into()),
-        Err(_) => "default".into(),
+    match namespaces.get("kube-system").await.map(|ns| ns.metadata.uid) {
+        Ok(Some(uid)) => uid,
+        other => {
+            // Ownership markers include the cluster id: two clusters sharing a vendor with the
+            // same id could adopt each other's objects.
+            warn!(
+                error = ?other.err().map(|e| e.to_string()),
+                "cannot read the kube-system namespace's uid; using cluster id 'default' (set --cluster-id when clusters share a vendor system)"
+            );
+            "default".into()
+        }
     }
 }
 
@@ -243,14 +262,36 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     );
     let caches = futures::future::join3(pc_drive, cpc_drive, secret_drive);
     let ready_gauge = report_ready(deps.clone());
-    let deps_watch = triggers::run(client.clone(), ns.clone(), deps);
-    ready.set_ready();
+    let deps_watch = triggers::run(client.clone(), ns.clone(), deps.clone());
+    // Ready once every cache has listed its objects (a refused watch keeps it unready).
+    let readiness = {
+        let ready = ready.clone();
+        let deps = deps.clone();
+        let (pcs, cpcs) = (pc_store.clone(), cpc_store.clone());
+        async move {
+            let _ = futures::future::join3(
+                futures::future::join4(
+                    deps.vaults.0.wait_until_ready(),
+                    deps.policies.0.wait_until_ready(),
+                    deps.strategies.0.wait_until_ready(),
+                    deps.firewall_rules.0.wait_until_ready(),
+                ),
+                pcs.wait_until_ready(),
+                cpcs.wait_until_ready(),
+            )
+            .await;
+            ready.set_ready();
+            info!("caches synced; ready");
+            std::future::pending::<()>().await
+        }
+    };
     tokio::select! {
         _ = managed => error!("managed-object controllers stopped"),
         _ = configs => error!("provider configuration controllers stopped"),
         _ = caches => error!("caches stopped"),
         _ = deps_watch => error!("dependency watch stopped"),
         _ = ready_gauge => error!("ready gauge stopped"),
+        _ = readiness => {},
         r = server => match r {
             Ok(result) => result?,
             Err(join) => return Err(StartError::Server(addr.to_string(), std::io::Error::other(join))),

@@ -47,13 +47,14 @@ pub struct LeaderOptions {
     /// Name of the Lease.
     #[arg(long, env = "RAMPART_LEASE_NAME", default_value = "rampart-leader")]
     pub lease_name: String,
-    /// Namespace of the Lease (default: POD_NAMESPACE, else `default`).
+    /// Namespace of the Lease (default: the POD_NAMESPACE environment variable, else `default`).
     #[arg(long, env = "RAMPART_LEASE_NAMESPACE")]
     pub lease_namespace: Option<String>,
     /// Seconds a lease lasts without renewal; a standby takes over after this.
     #[arg(long, env = "RAMPART_LEASE_DURATION", default_value_t = 15)]
     pub lease_duration_seconds: u64,
-    /// This replica's identity in the Lease (default: POD_NAME, else host name and process id).
+    /// This replica's identity in the Lease (default: the POD_NAME environment variable, else
+    /// host name and process id). POD_NAME also names the reporting instance of Events.
     #[arg(long, env = "RAMPART_LEASE_IDENTITY")]
     pub lease_identity: Option<String>,
 }
