@@ -198,6 +198,20 @@ fn normaliser_makes_vendor_forms_comparable() {
 }
 
 #[test]
+fn a_rule_with_a_repeated_part_normalises_the_same_twice() {
+    // Found by tests/fuzz: with the last FREQ winning, sorting the parts of an unreadable rule
+    // made it readable on the next pass, so the observed schedule never settled.
+    let echoed = vec!["BYMINUTE=00;freq=daily;BYHOUR=0;FREQ=HOURLY".to_string()];
+    let once = normalize_patterns(&echoed);
+    assert_eq!(once, vec!["BYHOUR=0;BYMINUTE=00;FREQ=HOURLY;freq=daily"]);
+    assert_eq!(normalize_patterns(&once), once);
+    let repeated =
+        vec!["BYMINUTE=00;FREQ=DAILY; INTERVAL = 3 ;BYHOUR=0; INTERVAL = 3 ".to_string()];
+    let once = normalize_patterns(&repeated);
+    assert_eq!(normalize_patterns(&once), once);
+}
+
+#[test]
 fn retention_maps_field_by_field() {
     let now = at(WINTER);
     let r = Retention {
