@@ -11,40 +11,12 @@ use rampart::providers::ideco::registry::{BlockSpec, Member, SectionIntent};
 use rampart::providers::ideco::session::cookie_header;
 use rampart::providers::ideco::{conditions, errors, marker, section};
 use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
-use serde_json::Value;
 
 use crate::support::{self, bodies, names_the_problem, response};
 
-const KEYS: &[&str] = &[
-    "id",
-    "action",
-    "comment",
-    "enabled",
-    "destination_addresses",
-    "destination_ports",
-    "source_addresses",
-    "parent_id",
-    "protocol",
-    "timetable",
-    "name",
-    "status",
-    "msg",
-    "automatic_snat_enabled",
-    "log_mode",
-    "log_actions",
-    "message",
-    "detail",
-    "error",
-];
+const EXAMPLES: &str = include_str!("examples/ideco.json");
 
 const SENTINEL: &str = "=== managed below ===";
-
-fn examples() -> Vec<Value> {
-    support::examples(include_str!("examples/ideco.json"))
-        .values()
-        .cloned()
-        .collect()
-}
 
 /// Every ownership marker of the table, recorded as a FirewallRule of this runtime.
 fn intent(table: &[DeviceRule], block: BlockSpec, movable: bool) -> SectionIntent {
@@ -73,12 +45,12 @@ fn block() -> impl Strategy<Value = BlockSpec> {
 }
 
 proptest! {
-    #![proptest_config(support::config(384))]
+    #![proptest_config(support::config(1024))]
 
     #[test]
     fn any_listed_table_reads_and_plans_or_names_its_problem(
         status in prop_oneof![4 => Just(200u16), 1 => 0u16..=700],
-        body in bodies(examples(), KEYS),
+        body in bodies(EXAMPLES),
         block in block(),
         movable in any::<bool>(),
     ) {
@@ -98,7 +70,7 @@ proptest! {
     #[test]
     fn any_device_answer_reads_or_names_its_problem(
         status in prop_oneof![4 => Just(200u16), 1 => 0u16..=700],
-        body in bodies(examples(), KEYS),
+        body in bodies(EXAMPLES),
     ) {
         let resp = response(status, body);
         if let Err(e) = read_created_id(&resp) {

@@ -1,6 +1,9 @@
 //! What every fuzz module shares: the case budget, generators of arbitrary JSON and of broken
 //! versions of a realistic document, and the checks an error must pass.
 
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError};
@@ -18,6 +21,8 @@ pub fn config(default: u32) -> Config {
         cases,
         // Failures become regression unit tests next to the code, not files in tests/.
         failure_persistence: None,
+        // Properties that only look at admitted specs skip about half of what they draw.
+        max_global_rejects: cases.saturating_mul(4).max(1024),
         ..Config::default()
     }
 }
@@ -41,6 +46,17 @@ pub fn names_the_problem(e: &VendorError, operation: &str) -> Result<(), TestCas
         "{e} does not name {operation}"
     );
     Ok(())
+}
+
+/// Any instant jiff can hold, biased to the ends of its range and to today.
+pub fn instant() -> impl Strategy<Value = Timestamp> {
+    let (min, max) = (Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+    prop_oneof![
+        (min..=max).prop_map(|s| Timestamp::from_second(s).expect("in range")),
+        prop_oneof![Just(Timestamp::MIN), Just(Timestamp::MAX)],
+        (1_600_000_000i64..1_900_000_000)
+            .prop_map(|s| Timestamp::from_second(s).expect("in range")),
+    ]
 }
 
 /// Strings that parsers trip over: numbers, booleans and timestamps as text, odd unicode,
@@ -85,9 +101,9 @@ fn leaf() -> impl Strategy<Value = Value> {
 
 /// An arbitrary JSON tree whose object keys are mostly `keys` (a vendor's field names, so that
 /// random documents reach real fields) and sometimes anything.
-pub fn json_with_keys(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
+fn json_with_keys(keys: Vec<String>) -> impl Strategy<Value = Value> {
     let key = prop_oneof![
-        4 => prop::sample::select(keys).prop_map(str::to_string),
+        4 => prop::sample::select(keys),
         1 => tricky_text(),
     ];
     leaf().prop_recursive(5, 48, 6, move |inner| {
@@ -115,16 +131,16 @@ pub enum Mutation {
     AddKey(String, Value),
 }
 
-fn mutation(keys: &'static [&'static str]) -> impl Strategy<Value = Mutation> {
+fn mutation(keys: Vec<String>) -> impl Strategy<Value = Mutation> {
     prop_oneof![
         2 => Just(Mutation::Null),
         2 => Just(Mutation::Remove),
         3 => leaf().prop_map(Mutation::Replace),
-        1 => json_with_keys(keys).prop_map(Mutation::Replace),
+        1 => json_with_keys(keys.clone()).prop_map(Mutation::Replace),
         2 => Just(Mutation::Retype),
         1 => prop_oneof![1usize..8, 120usize..200].prop_map(Mutation::Nest),
         1 => Just(Mutation::Listify),
-        1 => (prop::sample::select(keys).prop_map(str::to_string), leaf())
+        1 => (prop::sample::select(keys), leaf())
             .prop_map(|(k, v)| Mutation::AddKey(k, v)),
     ]
 }
@@ -149,7 +165,7 @@ fn byte_edit() -> impl Strategy<Value = ByteEdit> {
 }
 
 /// `doc` with one to four of its fields broken and perhaps its bytes edited.
-pub fn mutated(doc: Value, keys: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
+fn mutated(doc: Value, keys: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
     (
         prop::collection::vec((any::<Index>(), mutation(keys)), 1..5),
         byte_edit(),
@@ -163,17 +179,33 @@ pub fn mutated(doc: Value, keys: &'static [&'static str]) -> impl Strategy<Value
         })
 }
 
-/// Bodies of every kind: arbitrary bytes, arbitrary JSON, and broken versions of the examples.
-pub fn bodies(
-    examples: Vec<Value>,
-    keys: &'static [&'static str],
-) -> impl Strategy<Value = Vec<u8>> {
-    let example = prop::sample::select(examples);
+/// Bodies of every kind: arbitrary bytes, arbitrary JSON, and broken versions of the example
+/// bodies in `examples` (tests/fuzz/examples/<vendor>.json: an object of named bodies, from the
+/// document and the simulators). Random objects mostly use the examples' own keys.
+pub fn bodies(examples: &str) -> impl Strategy<Value = Vec<u8>> {
+    let named: Map<String, Value> = serde_json::from_str(examples).expect("the examples are JSON");
+    let examples: Vec<Value> = named.into_values().collect();
+    let mut keys = BTreeSet::new();
+    examples.iter().for_each(|e| collect_keys(e, &mut keys));
+    let keys: Vec<String> = keys.into_iter().collect();
+    let for_mutations = keys.clone();
     prop_oneof![
         1 => prop::collection::vec(any::<u8>(), 0..256),
         2 => json_with_keys(keys).prop_map(|v| serde_json::to_vec(&v).expect("serialises")),
-        5 => example.prop_flat_map(move |doc| mutated(doc, keys)),
+        5 => prop::sample::select(examples)
+            .prop_flat_map(move |doc| mutated(doc, for_mutations.clone())),
     ]
+}
+
+fn collect_keys(v: &Value, keys: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, child)| {
+            keys.insert(k.clone());
+            collect_keys(child, keys);
+        }),
+        Value::Array(a) => a.iter().for_each(|child| collect_keys(child, keys)),
+        _ => {}
+    }
 }
 
 fn edit_bytes(mut b: Vec<u8>, edit: ByteEdit) -> Vec<u8> {
@@ -293,9 +325,4 @@ fn add_everywhere(v: &mut Value, key: &str, value: &Value) {
         Value::Array(a) => a.iter_mut().for_each(|c| add_everywhere(c, key, value)),
         _ => {}
     }
-}
-
-/// The named example bodies of one vendor (tests/fuzz/examples/<vendor>.json).
-pub fn examples(json: &str) -> Map<String, Value> {
-    serde_json::from_str(json).expect("the examples file is JSON")
 }

@@ -78,6 +78,14 @@ pub fn schedule_to_patterns(
             "CBR policies run on days of the week only; use '*'",
         ));
     }
+    if sets.either_day_field && sets.weekdays.len() < 7 {
+        // `1-31` with `MON` runs every day in cron (either field matches), which is rarely
+        // what was meant: say so rather than pick a reading.
+        return Err(ScheduleError::new(
+            "day of month",
+            "with a day of week set, cron runs on the days either field allows, here every day; use '*' for day of month",
+        ));
+    }
     if !sets.every_month() {
         return Err(ScheduleError::new(
             "month",
@@ -187,9 +195,12 @@ pub fn normalize_patterns(patterns: &[String]) -> Vec<String> {
             }
             None => {
                 // Sorted but not deduplicated: a repeated part is what makes some rules
-                // unreadable, and must stay so on the next pass.
+                // unreadable, and must stay so on the next pass. `FREQ` stays first, where
+                // the grammar (and the CRD's pattern) has it: this form is also what is sent.
                 let mut parts: Vec<&str> = p.split(';').map(str::trim).collect();
-                parts.sort_unstable();
+                parts.sort_unstable_by_key(|part| {
+                    (!part.to_ascii_uppercase().starts_with("FREQ="), *part)
+                });
                 other.insert(parts.join(";"));
             }
         }

@@ -52,7 +52,7 @@ pub fn from_response(operation: &str, resp: &HttpResponse) -> VendorError {
             } else {
                 kind_for_code(error.code)
             };
-            let message = if error.message.is_empty() {
+            let message = if error.message.trim().is_empty() {
                 format!("error code {}", error.code)
             } else {
                 error.message
@@ -161,6 +161,16 @@ mod tests {
         let e = from_response("GET /v1/info", &response(400, r#"{"error": {"code": 2}}"#));
         assert_eq!(e.message, "error code 2");
         assert_eq!(e.kind, ErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn a_blank_message_names_the_code() {
+        // Found by tests/fuzz: a message of spaces was kept as the message.
+        let e = from_response(
+            "GET /v1/info",
+            &response(400, r#"{"error": {"code": 401, "message": " "}}"#),
+        );
+        assert_eq!(e.message, "error code 401");
     }
 
     #[test]
