@@ -221,6 +221,10 @@ pub struct ProviderConfigCommon {
     /// Rate limit and concurrency cap for calls to this vendor.
     #[serde(default)]
     pub budget: ApiBudget,
+    /// How long one vendor request may take before it counts as timed out (seconds).
+    #[serde(default = "default_request_timeout")]
+    #[schemars(range(min = 1, max = 300))]
+    pub request_timeout_seconds: i32,
     /// How often the vendor collections are re-listed to detect drift (seconds).
     #[serde(default = "default_poll_interval")]
     #[schemars(range(min = 5, max = 86400))]
@@ -240,6 +244,10 @@ pub struct ProviderConfigCommon {
     /// Settings for `type: RsServer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rs_server: Option<RsServerProviderSettings>,
+}
+
+fn default_request_timeout() -> i32 {
+    30
 }
 
 fn default_poll_interval() -> i32 {

@@ -78,6 +78,14 @@ pub struct Convergence {
     pub floor_seconds: f64,
     pub ratio_to_floor: f64,
     pub vendor_calls_per_object: f64,
+    /// From the first apply to the first vendor write (pipeline start-up).
+    pub first_vendor_write_s: f64,
+    /// From the first apply to the last vendor write.
+    pub last_vendor_write_s: f64,
+    /// Vendor writes per second between the first and the last.
+    pub vendor_write_rate: f64,
+    /// Requests the vendor answered 429.
+    pub throttled: u64,
 }
 
 /// Steady state with everything converged.
@@ -200,6 +208,7 @@ where
 {
     let n = objects.len();
     sim.reset_counters();
+    sim.record_requests();
     let started = Instant::now();
     let waiter = tokio::spawn(all_ready(api.clone(), n, Duration::from_secs(3600)));
     create_all(api, objects).await?;
@@ -209,12 +218,26 @@ where
         .ok_or_else(|| other("objects did not become Ready within an hour"))?;
     let seconds = done.duration_since(started).as_secs_f64();
     let floor = n as f64 * creates_per_object / qps;
+    let writes = sim.request_times(|r| !r.starts_with("GET "));
+    let since = |t: Option<&Instant>| {
+        t.map(|t| t.duration_since(started).as_secs_f64())
+            .unwrap_or(0.0)
+    };
+    let (first, last) = (since(writes.first()), since(writes.last()));
     Ok(Convergence {
         objects: n,
         seconds,
         floor_seconds: floor,
         ratio_to_floor: seconds / floor,
         vendor_calls_per_object: sim.total() as f64 / n as f64,
+        first_vendor_write_s: first,
+        last_vendor_write_s: last,
+        vendor_write_rate: if last > first {
+            writes.len() as f64 / (last - first)
+        } else {
+            0.0
+        },
+        throttled: sim.throttled(),
     })
 }
 

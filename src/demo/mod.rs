@@ -30,6 +30,14 @@ const EXAMPLES: &[(&str, &str)] = &[
         "ideco.yaml",
         include_str!("../../deploy/examples/ideco.yaml"),
     ),
+    (
+        "rubackup.yaml",
+        include_str!("../../deploy/examples/rubackup.yaml"),
+    ),
+    (
+        "cyberbackup.yaml",
+        include_str!("../../deploy/examples/cyberbackup.yaml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -75,13 +83,28 @@ fn kubectl(
 
 /// The example documents the demo applies: everything but the Secrets and provider
 /// configurations, which the demo points at its simulators instead.
-fn example_objects() -> Vec<Value> {
+fn example_objects(replaced: &[Value]) -> Vec<Value> {
+    let replaced_names: Vec<(&str, &str)> = replaced
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or(""),
+                d["metadata"]["name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
     EXAMPLES
         .iter()
-        .flat_map(|(_, text)| text.split("\n---"))
-        .filter_map(|doc| serde_saphyr::from_str::<Value>(doc).ok())
+        .flat_map(|(file, text)| {
+            serde_saphyr::from_multiple::<Value>(text)
+                .unwrap_or_else(|e| panic!("deploy/examples/{file} is not valid YAML: {e}"))
+        })
+        .filter(|v| v.is_object() && v["kind"] != "ProviderConfig")
         .filter(|v| {
-            v.is_object() && !matches!(v["kind"].as_str(), Some("Secret" | "ProviderConfig"))
+            !replaced_names.contains(&(
+                v["kind"].as_str().unwrap_or(""),
+                v["metadata"]["name"].as_str().unwrap_or(""),
+            ))
         })
         .collect()
 }
@@ -180,12 +203,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
     println!(
         "==> applying provider configurations (pointing at the simulators) and the examples from deploy/examples"
     );
-    let mut docs: Vec<String> = sims
-        .provider_manifests()
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
-    docs.extend(example_objects().iter().map(|v| v.to_string()));
+    let providers = sims.provider_manifests();
+    let mut docs: Vec<String> = providers.iter().map(|v| v.to_string()).collect();
+    docs.extend(example_objects(&providers).iter().map(|v| v.to_string()));
     for doc in &docs {
         kubectl(&server, &["apply", "-n", NAMESPACE, "-f", "-"], Some(doc))?;
     }

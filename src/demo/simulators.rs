@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 use serde_json::{Value, json};
 
 use crate::api::vendors::ideco::IdecoSection;
+use crate::simulators::cyberbackup::{CyberBackupSim, SimConfig as CyberConfig};
 use crate::simulators::harness::SimServer;
 use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
 use crate::simulators::ideco::{self, IdecoSim, IdecoSimOptions};
 use crate::simulators::rs_server::RsServerSim;
+use crate::simulators::rubackup::{RuBackupSim, SimConfig as RuBackupConfig};
 
 /// The comment of the rule people placed to mark where rampart's firewall block goes.
 pub const SENTINEL: &str = "--- managed by rampart below ---";
@@ -18,8 +20,14 @@ pub struct DemoSimulators {
     pub cbr: CbrSim,
     pub rs: RsServerSim,
     pub ideco: (SimServer, IdecoSim),
+    pub rubackup: RuBackupSim,
+    pub cyber: CyberBackupSim,
     rs_token: String,
 }
+
+/// Demo credentials of the simulated RuBackup and Cyber Backup administrators.
+const RUBACKUP_LOGIN: (&str, &str) = ("rubackup", "demo-rubackup-password");
+const CYBER_LOGIN: (&str, &str) = ("backup-admin", "demo-cyber-password");
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().expect("loopback")
@@ -51,10 +59,19 @@ impl DemoSimulators {
             };
             let _ = ideco.1.human_insert(IdecoSection::Forward, fields, None);
         }
+        let rubackup =
+            RuBackupSim::start(RuBackupConfig::new(&[RUBACKUP_LOGIN]), loopback()).await?;
+        let cyber_config = CyberConfig {
+            users: [(CYBER_LOGIN.0.to_string(), CYBER_LOGIN.1.to_string())].into(),
+            ..Default::default()
+        };
+        let cyber = CyberBackupSim::start(loopback(), cyber_config).await?;
         Ok(DemoSimulators {
             cbr,
             rs,
             ideco,
+            rubackup,
+            cyber,
             rs_token,
         })
     }
@@ -97,6 +114,28 @@ impl DemoSimulators {
                     "pollIntervalSeconds": 15, "ideco": {}
                 }),
             ),
+            secret(
+                "rubackup-credentials",
+                json!({"username": RUBACKUP_LOGIN.0, "password": RUBACKUP_LOGIN.1}),
+            ),
+            pc(
+                "rubackup",
+                json!({
+                    "type": "RuBackup", "endpoint": self.rubackup.url(), "credentials": {"secretRef": {"name": "rubackup-credentials"}},
+                    "pollIntervalSeconds": 15, "ruBackup": {"database": "rubackup", "authType": "Database", "serverTimeZone": "Europe/Moscow"}
+                }),
+            ),
+            secret(
+                "cyberbackup-admin",
+                json!({"username": CYBER_LOGIN.0, "password": CYBER_LOGIN.1}),
+            ),
+            pc(
+                "cyberbackup",
+                json!({
+                    "type": "CyberBackup", "endpoint": self.cyber.url(), "credentials": {"secretRef": {"name": "cyberbackup-admin"}},
+                    "pollIntervalSeconds": 15, "cyberBackup": {"agentTimeZone": "Europe/Moscow"}
+                }),
+            ),
         ]
     }
 
@@ -106,6 +145,8 @@ impl DemoSimulators {
             ("Huawei CBR (+IAM)", self.cbr.url()),
             ("RS server", self.rs.url()),
             ("Ideco NGFW", self.ideco.0.url()),
+            ("RuBackup", self.rubackup.url()),
+            ("Cyber Backup", self.cyber.url()),
         ]
     }
 }

@@ -123,6 +123,11 @@ impl ResolvedProvider {
         }
     }
 
+    /// How long one vendor request may take (`requestTimeoutSeconds`).
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.spec.request_timeout_seconds.max(1) as u64)
+    }
+
     pub fn poll_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.spec.poll_interval_seconds.max(1) as u64)
     }
@@ -294,4 +299,70 @@ impl ProviderHub {
 /// Downcast a runtime to a vendor's concrete type (for inventories used across vendors).
 pub fn downcast<T: 'static>(rt: &Arc<dyn VendorRuntime>) -> Option<&T> {
     rt.as_any().downcast_ref::<T>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::testkit::TestWorld;
+
+    fn reference(json: serde_json::Value) -> ProviderConfigRef {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_namespaced_reference_resolves_in_the_objects_own_namespace() {
+        let r = reference(serde_json::json!({"name": "cbr"}));
+        assert_eq!(
+            ProviderKey::for_ref("team-a", &r),
+            ProviderKey {
+                kind: ProviderConfigKind::ProviderConfig,
+                namespace: Some("team-a".into()),
+                name: "cbr".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_namespace_smuggled_into_the_reference_is_ignored() {
+        // The API server prunes the unknown field; if it ever got through, it changes nothing.
+        let r = reference(
+            serde_json::json!({"kind": "ProviderConfig", "name": "cbr", "namespace": "team-b"}),
+        );
+        assert_eq!(
+            ProviderKey::for_ref("team-a", &r).namespace.as_deref(),
+            Some("team-a")
+        );
+    }
+
+    #[test]
+    fn a_cluster_reference_has_no_namespace() {
+        let r = reference(serde_json::json!({"kind": "ClusterProviderConfig", "name": "cbr"}));
+        assert_eq!(ProviderKey::for_ref("team-a", &r).namespace, None);
+    }
+
+    #[tokio::test]
+    async fn an_object_cannot_reach_a_provider_config_of_another_namespace() {
+        let world = TestWorld::new();
+        let theirs = ProviderKey {
+            kind: ProviderConfigKind::ProviderConfig,
+            namespace: Some("team-b".into()),
+            name: "cbr".into(),
+        };
+        let spec = serde_json::from_value(serde_json::json!({
+            "type": "Ideco", "endpoint": "https://ngfw.example", "ideco": {}
+        }))
+        .unwrap();
+        world
+            .source
+            .set(theirs, spec, &[("login", "a"), ("password", "b")]);
+        let r = reference(serde_json::json!({"name": "cbr"}));
+        match world.hub.runtime_for("team-a", &r).await {
+            Err(HubError::NotFound(key)) => {
+                assert_eq!(key.to_string(), "ProviderConfig team-a/cbr");
+            }
+            Err(other) => panic!("expected not found, got {other}"),
+            Ok(_) => panic!("team-a reached team-b's provider configuration"),
+        }
+    }
 }

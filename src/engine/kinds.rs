@@ -13,6 +13,15 @@ use crate::api::strategy::StrategyObservation;
 use crate::api::vault::VaultObservation;
 use crate::api::{FirewallRule, Policy, Strategy, Vault};
 
+/// A reference to a Vault named at spec path `field` (a RuBackup block's `vaultRef`s).
+fn vault_ref((field, name): (&'static str, String)) -> RefKey {
+    RefKey {
+        kind: "Vault",
+        name,
+        field,
+    }
+}
+
 impl Managed for Vault {
     type Observation = VaultObservation;
     const KIND: &'static str = "Vault";
@@ -95,6 +104,13 @@ impl Managed for Policy {
                 field: "spec.vaultRef",
             })
             .into_iter()
+            .chain(
+                self.spec
+                    .ru_backup
+                    .iter()
+                    .flat_map(|b| b.vault_refs())
+                    .map(vault_ref),
+            )
             .collect()
     }
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
@@ -117,6 +133,14 @@ impl Managed for Strategy {
             .ru_backup
             .is_some()
             .then_some(ProviderType::RuBackup)
+    }
+    fn references(&self) -> Vec<RefKey> {
+        self.spec
+            .ru_backup
+            .iter()
+            .flat_map(|b| b.vault_refs())
+            .map(vault_ref)
+            .collect()
     }
     fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
         runtime.strategy()

@@ -236,6 +236,19 @@ async fn sync<K: Managed>(
                 .await;
             }
         }
+        if pending {
+            // The vendor may hold an object from the interrupted create that its API gives no
+            // way to find (Cyber Backup credentials have no list call). Say so before creating.
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                "CreatePendingNotFound",
+                "Observe",
+                "a create was interrupted before its result was recorded and the vendor shows no object with this object's ownership marker; creating again (if the vendor cannot be searched, check it for a leftover)".into(),
+            )
+            .await;
+        }
         if !allowed.create {
             let msg =
                 "the vendor object does not exist and managementPolicies do not include Create"
@@ -452,8 +465,12 @@ async fn cleanup<K: Managed>(obj: &K, api: &Api<K>, ctx: &Context) -> Result<Act
         return Ok(Action::await_change());
     }
     let allowed = Allowed::from_policies(&obj.managed().management_policies);
-    if obj.deletion_policy() == DeletionPolicy::Orphan || !allowed.delete {
-        let why = if allowed.delete {
+    // Uninstalling the CRDs deletes every object; that must never delete vendor objects.
+    let uninstalling = crd_terminating::<K>(ctx).await?;
+    if obj.deletion_policy() == DeletionPolicy::Orphan || !allowed.delete || uninstalling {
+        let why = if uninstalling {
+            "the CustomResourceDefinition is being uninstalled"
+        } else if allowed.delete {
             "deletionPolicy is Orphan"
         } else {
             "managementPolicies exclude Delete"
@@ -534,6 +551,20 @@ async fn cleanup<K: Managed>(obj: &K, api: &Api<K>, ctx: &Context) -> Result<Act
             .await;
             Err(e)
         }
+    }
+}
+
+/// Whether this kind's CRD is being deleted (an uninstall), in which case objects are released
+/// without touching the vendor.
+async fn crd_terminating<K: Managed>(ctx: &Context) -> Result<bool, Error> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let crds: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
+    let name = format!("{}.{}", K::plural(&()), K::group(&()));
+    match crds.get_opt(&name).await {
+        Ok(Some(crd)) => Ok(crd.metadata.deletion_timestamp.is_some()),
+        // Gone already: certainly an uninstall.
+        Ok(None) => Ok(true),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -10,7 +10,7 @@ use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use tracing::{info, warn};
 
-use crate::api::common::{ManagedStatus, ProviderConfigKind};
+use crate::api::common::ProviderConfigKind;
 use crate::api::provider_config::{
     ProviderConfigCommon, ProviderConfigStatus, ProviderObservation,
 };
@@ -91,29 +91,38 @@ pub async fn reconcile<P: ProviderConfigResource>(
         return Ok(Action::await_change());
     }
     let poll = Duration::from_secs(pc.common().poll_interval_seconds.max(5) as u64);
-    let mut extra: Vec<ExtraCondition> = pc
-        .common()
-        .static_warnings()
-        .into_iter()
-        .map(|(t, m)| ExtraCondition {
-            type_: t,
-            status: true,
-            reason: "Configured",
-            message: m,
-        })
-        .collect();
     let checked = match ctx.hub.runtime(&key).await {
         Ok(rt) => rt.check().await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
+    if let Err(message) = &checked {
+        warn!(provider = %key, error = %message, "provider check failed");
+    }
+    let old = pc.pc_status();
+    let new = checked_status(old, pc.common(), checked, pc.meta().generation, &now());
+    if status_changed(old, &new) {
+        let api = P::api(ctx.client.clone(), pc.namespace().as_deref());
+        apply_status(&api, &pc.name_any(), &new).await?;
+        info!(provider = %key, "provider configuration status updated");
+    }
+    Ok(Action::requeue(poll))
+}
+
+/// The status after one check of the vendor: `Ready` from the authenticated call,
+/// `Reachable=False` with the reason when it failed, and the spec's standing warnings
+/// (`InsecureSkipVerify`) whatever the call said. Pure, so the controller's status logic is
+/// tested without Kubernetes.
+pub fn checked_status(
+    old: Option<&ProviderConfigStatus>,
+    common: &ProviderConfigCommon,
+    checked: Result<ProviderObservation, String>,
+    generation: Option<i64>,
+    now: &str,
+) -> ProviderConfigStatus {
+    let mut extra = warning_conditions(common);
     let outcome = match checked {
         Ok(mut obs) => {
-            obs.last_authenticated = Some(
-                jiff::Timestamp::now()
-                    .round(jiff::Unit::Second)
-                    .expect("round")
-                    .to_string(),
-            );
+            obs.last_authenticated = Some(now.to_string());
             Outcome::Observed {
                 readiness: Readiness::Available,
                 at_provider: obs,
@@ -123,7 +132,6 @@ pub async fn reconcile<P: ProviderConfigResource>(
             }
         }
         Err(message) => {
-            warn!(provider = %key, error = %message, "provider check failed");
             extra.push(ExtraCondition {
                 type_: "Reachable",
                 status: false,
@@ -132,18 +140,14 @@ pub async fn reconcile<P: ProviderConfigResource>(
             });
             Outcome::Observed {
                 readiness: Readiness::Unavailable(message),
-                at_provider: pc
-                    .pc_status()
-                    .and_then(|s| s.at_provider.clone())
-                    .unwrap_or_default(),
+                at_provider: old.and_then(|s| s.at_provider.clone()).unwrap_or_default(),
                 drift: vec![],
                 applied_hash: None,
                 extra,
             }
         }
     };
-    let old: Option<&ManagedStatus<ProviderObservation>> = pc.pc_status();
-    let mut new = next_status(old, &outcome, pc.meta().generation, &now());
+    let mut new = next_status(old, &outcome, generation, now);
     // A provider config carries no drift or write-only hash; keep last_authenticated stable
     // when nothing else changed so a healthy config is not rewritten every poll.
     if let (Some(o), Some(n)) = (
@@ -155,12 +159,21 @@ pub async fn reconcile<P: ProviderConfigResource>(
     {
         n.last_authenticated = o.last_authenticated.clone();
     }
-    if status_changed(old, &new) {
-        let api = P::api(ctx.client.clone(), pc.namespace().as_deref());
-        apply_status(&api, &pc.name_any(), &new).await?;
-        info!(provider = %key, "provider configuration status updated");
-    }
-    Ok(Action::requeue(poll))
+    new
+}
+
+/// Conditions the spec alone implies, as the controller writes them.
+fn warning_conditions(common: &ProviderConfigCommon) -> Vec<ExtraCondition> {
+    common
+        .static_warnings()
+        .into_iter()
+        .map(|(type_, message)| ExtraCondition {
+            type_,
+            status: true,
+            reason: "Configured",
+            message,
+        })
+        .collect()
 }
 
 pub fn error_policy<P: ProviderConfigResource>(
@@ -176,4 +189,83 @@ fn now() -> String {
         .round(jiff::Unit::Second)
         .expect("round")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::common::{Condition, ConditionStatus};
+
+    fn common(insecure: bool) -> ProviderConfigCommon {
+        serde_json::from_value(serde_json::json!({
+            "type": "Ideco", "endpoint": "https://ngfw.example", "insecureSkipVerify": insecure
+        }))
+        .unwrap()
+    }
+
+    fn condition<'a>(s: &'a ProviderConfigStatus, type_: &str) -> Option<&'a Condition> {
+        s.conditions.iter().find(|c| c.type_ == type_)
+    }
+
+    fn reachable() -> Result<ProviderObservation, String> {
+        Ok(ProviderObservation::default())
+    }
+
+    #[test]
+    fn insecure_skip_verify_is_the_only_static_warning_and_names_the_field() {
+        assert!(common(false).static_warnings().is_empty());
+        let warnings = common(true).static_warnings();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].0, "InsecureSkipVerify");
+        assert!(warnings[0].1.contains("spec.insecureSkipVerify"));
+    }
+
+    #[test]
+    fn a_reachable_config_that_skips_verification_is_ready_with_a_standing_warning() {
+        let s = checked_status(None, &common(true), reachable(), Some(2), "t1");
+        let ready = condition(&s, "Ready").unwrap();
+        assert_eq!(ready.status, ConditionStatus::True);
+        let warning = condition(&s, "InsecureSkipVerify").expect("the warning condition");
+        assert_eq!(warning.status, ConditionStatus::True);
+        assert_eq!(warning.reason, "Configured");
+        assert!(warning.message.contains("TLS verification"));
+        assert_eq!(warning.observed_generation, Some(2));
+    }
+
+    #[test]
+    fn the_warning_stands_when_the_check_fails() {
+        let failed = Err("ideco GET /health: could not connect".to_string());
+        let s = checked_status(None, &common(true), failed, Some(1), "t1");
+        assert_eq!(
+            condition(&s, "Ready").unwrap().status,
+            ConditionStatus::False
+        );
+        assert_eq!(
+            condition(&s, "Reachable").unwrap().status,
+            ConditionStatus::False
+        );
+        assert_eq!(
+            condition(&s, "InsecureSkipVerify").unwrap().status,
+            ConditionStatus::True
+        );
+    }
+
+    #[test]
+    fn turning_verification_back_on_removes_the_warning() {
+        let warned = checked_status(None, &common(true), reachable(), Some(1), "t1");
+        assert!(condition(&warned, "InsecureSkipVerify").is_some());
+        let s = checked_status(Some(&warned), &common(false), reachable(), Some(2), "t2");
+        assert!(condition(&s, "InsecureSkipVerify").is_none());
+        assert_eq!(
+            condition(&s, "Ready").unwrap().status,
+            ConditionStatus::True
+        );
+    }
+
+    #[test]
+    fn an_unchanged_healthy_config_keeps_its_status_so_nothing_is_rewritten() {
+        let first = checked_status(None, &common(true), reachable(), Some(1), "t1");
+        let again = checked_status(Some(&first), &common(true), reachable(), Some(1), "t2");
+        assert!(!status_changed(Some(&first), &again));
+    }
 }

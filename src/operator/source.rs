@@ -22,15 +22,33 @@ pub struct K8sProviderSource {
     pub secrets: Store<PartialObjectMeta<Secret>>,
 }
 
-/// Namespace and name of the credentials Secret of a configuration. A namespaced
-/// configuration always reads its own namespace, whatever the spec says.
-pub fn secret_location(key: &ProviderKey, spec: &ProviderConfigCommon) -> Option<(String, String)> {
-    let r = &spec.credentials.as_ref()?.secret_ref;
-    let ns = match key.kind {
-        ProviderConfigKind::ProviderConfig => key.namespace.clone()?,
-        ProviderConfigKind::ClusterProviderConfig => r.namespace.clone()?,
+/// Namespace and name of the credentials Secret of a configuration (`None` without
+/// credentials). A namespaced configuration always reads its own namespace, whatever the spec
+/// says (admission refuses `secretRef.namespace` there; this holds even if it got through). A
+/// cluster configuration must name the namespace: there is no namespace to default to, and
+/// guessing one could read a Secret nobody meant to share.
+pub fn secret_location(
+    key: &ProviderKey,
+    spec: &ProviderConfigCommon,
+) -> Result<Option<(String, String)>, String> {
+    let Some(credentials) = &spec.credentials else {
+        return Ok(None);
     };
-    Some((ns, r.name.clone()))
+    let r = &credentials.secret_ref;
+    let ns = match key.kind {
+        ProviderConfigKind::ProviderConfig => key
+            .namespace
+            .clone()
+            .ok_or_else(|| format!("{key} has no namespace to read its Secret from"))?,
+        ProviderConfigKind::ClusterProviderConfig => r.namespace.clone().ok_or_else(|| {
+            format!(
+                "spec.credentials.secretRef.namespace is required for a ClusterProviderConfig; \
+                 Secret {} is not read",
+                r.name
+            )
+        })?,
+    };
+    Ok(Some((ns, r.name.clone())))
 }
 
 impl K8sProviderSource {
@@ -66,6 +84,8 @@ impl ProviderSource for K8sProviderSource {
             .spec_and_generation(key)
             .ok_or_else(|| HubError::NotFound(key.clone()))?;
         let secret_version = secret_location(key, &spec)
+            .ok()
+            .flatten()
             .and_then(|(ns, name)| self.secrets.get(&ObjectRef::new(&name).within(&ns)))
             .and_then(|s| s.resource_version())
             .unwrap_or_else(|| "none".to_string());
@@ -77,7 +97,11 @@ impl ProviderSource for K8sProviderSource {
         key: &ProviderKey,
         spec: &ProviderConfigCommon,
     ) -> Result<CredentialSet, HubError> {
-        let Some((ns, name)) = secret_location(key, spec) else {
+        let location = secret_location(key, spec).map_err(|message| HubError::Credentials {
+            key: key.clone(),
+            message,
+        })?;
+        let Some((ns, name)) = location else {
             return Ok(CredentialSet::default());
         };
         let api: Api<Secret> = Api::namespaced(self.client.clone(), &ns);
@@ -92,5 +116,71 @@ impl ProviderSource for K8sProviderSource {
                 message: format!("cannot read Secret {ns}/{name}: {e}"),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(secret_ref: serde_json::Value) -> ProviderConfigCommon {
+        serde_json::from_value(serde_json::json!({
+            "type": "Ideco", "endpoint": "https://ngfw.example",
+            "credentials": {"secretRef": secret_ref}
+        }))
+        .unwrap()
+    }
+
+    fn key(kind: ProviderConfigKind, namespace: Option<&str>) -> ProviderKey {
+        ProviderKey {
+            kind,
+            namespace: namespace.map(String::from),
+            name: "ngfw".into(),
+        }
+    }
+
+    #[test]
+    fn a_namespaced_config_reads_its_own_namespace_whatever_the_spec_says() {
+        let k = key(ProviderConfigKind::ProviderConfig, Some("team-a"));
+        let smuggled = spec(serde_json::json!({"name": "login", "namespace": "kube-system"}));
+        assert_eq!(
+            secret_location(&k, &smuggled),
+            Ok(Some(("team-a".into(), "login".into())))
+        );
+        let plain = spec(serde_json::json!({"name": "login"}));
+        assert_eq!(
+            secret_location(&k, &plain),
+            Ok(Some(("team-a".into(), "login".into())))
+        );
+    }
+
+    #[test]
+    fn a_cluster_config_reads_the_namespace_it_names() {
+        let k = key(ProviderConfigKind::ClusterProviderConfig, None);
+        let s = spec(serde_json::json!({"name": "login", "namespace": "vendors"}));
+        assert_eq!(
+            secret_location(&k, &s),
+            Ok(Some(("vendors".into(), "login".into())))
+        );
+    }
+
+    #[test]
+    fn a_cluster_config_without_a_secret_namespace_reads_no_secret_and_says_why() {
+        let k = key(ProviderConfigKind::ClusterProviderConfig, None);
+        let err = secret_location(&k, &spec(serde_json::json!({"name": "login"}))).unwrap_err();
+        assert!(
+            err.contains("spec.credentials.secretRef.namespace is required"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_config_without_credentials_has_no_secret() {
+        let k = key(ProviderConfigKind::ProviderConfig, Some("team-a"));
+        let s: ProviderConfigCommon = serde_json::from_value(serde_json::json!({
+            "type": "Ideco", "endpoint": "https://ngfw.example"
+        }))
+        .unwrap();
+        assert_eq!(secret_location(&k, &s), Ok(None));
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -106,9 +106,7 @@ impl Dependents {
 
     /// Every configuration (namespaced or cluster) whose credentials live in `ns/name`.
     fn configs_using_secret(&self, ns: &str, name: &str) -> Vec<ProviderKey> {
-        let matches = |key: &ProviderKey, spec: &ProviderConfigCommon| {
-            secret_location(key, spec).is_some_and(|(sns, sname)| sns == ns && sname == name)
-        };
+        let matches = |key: &ProviderKey, spec: &ProviderConfigCommon| matches!(secret_location(key, spec), Ok(Some((sns, sname))) if sns == ns && sname == name);
         let mut keys = Vec::new();
         for pc in self.provider_configs.0.state() {
             let key = ProviderKey {
@@ -165,7 +163,10 @@ where
         .default_backoff()
         .touched_objects();
     futures::pin_mut!(stream);
-    while let Ok(Some(obj)) = stream.try_next().await {
+    // A watch error (an API server restart) is retried by the backoff; only the end of the
+    // stream ends the loop.
+    while let Some(item) = stream.next().await {
+        let Ok(obj) = item else { continue };
         let uid = obj.meta().uid.clone().unwrap_or_default();
         let fp = print(&obj);
         if seen.insert(uid, fp.clone()).as_ref() != Some(&fp) {
@@ -192,7 +193,8 @@ pub async fn run(client: Client, namespace: Option<String>, deps: Arc<Dependents
                 .default_backoff()
                 .touched_objects();
             futures::pin_mut!(stream);
-            while let Ok(Some(meta)) = stream.try_next().await {
+            while let Some(item) = stream.next().await {
+                let Ok(meta) = item else { continue };
                 let key = format!(
                     "{}/{}",
                     meta.namespace().unwrap_or_default(),

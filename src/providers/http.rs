@@ -9,6 +9,7 @@ use reqwest::header::HeaderMap;
 use super::budget::Budget;
 use super::error::{ErrorKind, VendorError, VendorResult};
 use crate::telemetry::metrics;
+use crate::tls::TlsFailure;
 
 /// TLS trust for one vendor endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -65,25 +66,12 @@ impl VendorHttp {
         timeout: Duration,
     ) -> VendorResult<Self> {
         crate::tls::install_crypto_provider();
-        let mut builder = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(32)
             .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = &tls.ca_bundle {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                VendorError::new(
-                    vendor,
-                    "configure TLS",
-                    ErrorKind::Config,
-                    format!("caBundle is not a valid PEM bundle: {e}"),
-                )
-            })?;
-            builder = builder.tls_certs_merge(certs);
-        }
-        if tls.insecure_skip_verify {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
+        let builder = apply_trust(builder, vendor, tls)?;
         let client = builder.build().map_err(|e| {
             VendorError::new(vendor, "configure HTTP", ErrorKind::Config, e.to_string())
         })?;
@@ -162,6 +150,16 @@ impl VendorHttp {
     }
 
     fn transport_error(&self, operation: &str, e: &reqwest::Error) -> VendorError {
+        // A refused certificate is our trust configuration, not a flaky network: say so, and
+        // do not retry it hot.
+        if let Some(tls) = crate::tls::find_rustls_error(e) {
+            let (failure, message) = crate::tls::describe_tls_failure(&self.base, tls);
+            let kind = match failure {
+                TlsFailure::Untrusted => ErrorKind::Config,
+                TlsFailure::Handshake => ErrorKind::Transport,
+            };
+            return VendorError::new(self.vendor, operation, kind, message);
+        }
         // reqwest's Display includes the URL, which holds no secrets (credentials never go in
         // URLs); keep the chain short for conditions.
         let what = if e.is_timeout() {
@@ -180,4 +178,29 @@ impl VendorHttp {
             format!("{what} ({})", self.base),
         )
     }
+}
+
+/// The provider's trust settings on a client builder: `caBundle` roots added to the system
+/// roots, or no verification at all for `insecureSkipVerify`. Every vendor client is built
+/// here, so every vendor honours both the same way.
+fn apply_trust(
+    mut builder: reqwest::ClientBuilder,
+    vendor: &'static str,
+    tls: &TlsSettings,
+) -> VendorResult<reqwest::ClientBuilder> {
+    if let Some(pem) = &tls.ca_bundle {
+        let config_error =
+            |message: String| VendorError::new(vendor, "configure TLS", ErrorKind::Config, message);
+        let roots = crate::tls::ca_bundle_certificates(pem)
+            .map_err(config_error)?
+            .iter()
+            .map(|der| reqwest::Certificate::from_der(der.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| config_error(format!("caBundle: {e}")))?;
+        builder = builder.tls_certs_merge(roots);
+    }
+    if tls.insecure_skip_verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
 }

@@ -7,12 +7,15 @@ pub mod http;
 pub mod huawei_cbr;
 pub mod ideco;
 pub mod rs_server;
+pub mod rubackup;
+#[cfg(test)]
+mod tls_tests;
 
 use std::sync::Arc;
 
 use crate::api::provider_config::ProviderType;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use error::{ErrorKind, VendorError, VendorResult};
+use error::VendorResult;
 
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
@@ -21,11 +24,6 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
         ProviderType::HuaweiCbr => huawei_cbr::connect(p),
         ProviderType::Ideco => ideco::connect(p),
         ProviderType::RsServer => rs_server::connect(p),
-        t => Err(VendorError::new(
-            "rampart",
-            "connect",
-            ErrorKind::Config,
-            format!("provider type {t:?} is not supported by this build"),
-        )),
+        ProviderType::RuBackup => rubackup::connect(p),
     }
 }

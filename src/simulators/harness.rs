@@ -1,8 +1,8 @@
-//! What every vendor simulator shares: a loopback HTTP server, fault injection (latency, 5xx,
-//! 429 with Retry-After, hangs, dropped connections), a vendor rate limit, token revocation and
-//! per-operation request counters. Tests in the same process use [`SimControl`] directly; tests
-//! and tools in other processes use the `/_sim/*` control endpoints, which are never counted and
-//! never faulted.
+//! What every vendor simulator shares: a loopback HTTP (or HTTPS) server, fault injection
+//! (latency, 5xx, 429 with Retry-After, hangs, dropped connections), a vendor rate limit, token
+//! revocation and per-operation request counters. Tests in the same process use [`SimControl`]
+//! directly; tests and tools in other processes use the `/_sim/*` control endpoints, which are
+//! never counted and never faulted.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -16,11 +16,14 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::serve::Listener;
 use axum::{Json, Router};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+use super::tls_listener::{TlsIdentity, TlsListener};
 
 /// Faults applied to vendor requests. Rates are fractions of requests in `0.0..=1.0`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -64,6 +67,7 @@ pub struct SimControl {
     counters: Mutex<BTreeMap<String, u64>>,
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
+    throttled: AtomicU64,
     error_body: ErrorBody,
 }
 
@@ -75,6 +79,7 @@ impl SimControl {
             counters: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
             error_body,
         })
     }
@@ -103,6 +108,11 @@ impl SimControl {
             .unwrap_or(0)
     }
 
+    /// Requests answered 429 (rate limit or injected), since the last reset.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::SeqCst)
+    }
+
     /// All counted requests.
     pub fn total(&self) -> u64 {
         self.counters.lock().unwrap().values().sum()
@@ -110,11 +120,22 @@ impl SimControl {
 
     pub fn reset_counters(&self) {
         self.counters.lock().unwrap().clear();
+        self.throttled.store(0, Ordering::SeqCst);
     }
 
     /// Start (or restart, emptied) the request log used to time individual calls.
     pub fn record_requests(&self) {
         *self.log.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// Arrival times of the logged requests whose "METHOD /path" satisfies `matches`.
+    pub fn request_times(&self, matches: impl Fn(&str) -> bool) -> Vec<Instant> {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .flatten()
+            .filter(|(_, r)| matches(r))
+            .map(|(t, _)| *t)
+            .collect()
     }
 
     /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
@@ -234,6 +255,7 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
 }
 
 fn throttled(ctl: &SimControl, retry_after_secs: u64) -> Response {
+    ctl.throttled.fetch_add(1, Ordering::SeqCst);
     let mut r = (ctl.error_body)(StatusCode::TOO_MANY_REQUESTS, "too many requests");
     r.headers_mut().insert(
         "retry-after",
@@ -278,13 +300,14 @@ fn control_routes(ctl: Arc<SimControl>) -> Router {
 pub struct SimServer {
     pub addr: SocketAddr,
     pub control: Arc<SimControl>,
+    scheme: &'static str,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
 impl SimServer {
-    /// Base URL, for example `http://127.0.0.1:41234`.
+    /// Base URL, for example `http://127.0.0.1:41234` (`https://` when serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Serve `vendor` (the simulator's routes, state already attached) on a loopback address
@@ -296,6 +319,28 @@ impl SimServer {
         control: Arc<SimControl>,
         addr: SocketAddr,
     ) -> std::io::Result<SimServer> {
+        Self::start_with(vendor, extra, control, addr, None).await
+    }
+
+    /// As [`SimServer::start`], over HTTPS with `identity` (see `LoopbackPki`).
+    pub async fn start_tls(
+        vendor: Router,
+        extra: Router,
+        control: Arc<SimControl>,
+        addr: SocketAddr,
+        identity: TlsIdentity,
+    ) -> std::io::Result<SimServer> {
+        Self::start_with(vendor, extra, control, addr, Some(identity)).await
+    }
+
+    /// Plain HTTP without `tls`, HTTPS with it; the control routes are served the same way.
+    pub async fn start_with(
+        vendor: Router,
+        extra: Router,
+        control: Arc<SimControl>,
+        addr: SocketAddr,
+        tls: Option<TlsIdentity>,
+    ) -> std::io::Result<SimServer> {
         let app = vendor
             .route_layer(middleware::from_fn_with_state(control.clone(), fault_layer))
             .merge(control_routes(control.clone()))
@@ -303,19 +348,36 @@ impl SimServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let stopped = async {
+            let _ = rx.await;
+        };
+        let scheme = match tls {
+            None => {
+                tokio::spawn(serve(listener, app, stopped));
+                "http"
+            }
+            Some(identity) => {
+                tokio::spawn(serve(TlsListener::new(listener, &identity)?, app, stopped));
+                "https"
+            }
+        };
         Ok(SimServer {
             addr,
             control,
+            scheme,
             shutdown: Some(tx),
         })
     }
+}
+
+async fn serve<L>(listener: L, app: Router, stopped: impl Future<Output = ()> + Send + 'static)
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped)
+        .await;
 }
 
 impl Drop for SimServer {

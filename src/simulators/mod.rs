@@ -4,4 +4,7 @@ pub mod cyberbackup;
 pub mod harness;
 pub mod huawei_cbr;
 pub mod ideco;
+pub mod loopback_pki;
 pub mod rs_server;
+pub mod rubackup;
+pub mod tls_listener;

@@ -55,6 +55,19 @@ impl TestApiServer {
         Ok(s)
     }
 
+    /// Start a fresh server from synchronous code or from inside any async runtime: it is
+    /// started on a thread and runtime of its own, since the server (a child process) is meant
+    /// to outlive the runtime of whichever test started it.
+    pub fn start_blocking() -> Result<Self, ApiServerError> {
+        std::thread::spawn(|| {
+            tokio::runtime::Runtime::new()
+                .map_err(|e| ApiServerError::Io("tokio runtime".into(), e))?
+                .block_on(Self::start())
+        })
+        .join()
+        .expect("API server start thread")
+    }
+
     /// Start (or restart) a server on `port` with data in `data_dir` (kept after stop).
     pub async fn start_in(data_dir: &Path, port: u16) -> Result<Self, ApiServerError> {
         let binary = ensure_binary()?;

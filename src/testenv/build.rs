@@ -34,6 +34,11 @@ pub fn cache_dir() -> PathBuf {
 
 /// The repository's tools/kube-testenv directory.
 pub fn source_dir() -> Result<PathBuf, BuildError> {
+    tool_dir("kube-testenv")
+}
+
+/// The repository's `tools/<name>` directory (a Go module).
+pub fn tool_dir(name: &str) -> Result<PathBuf, BuildError> {
     let candidates = [
         std::env::var_os("RAMPART_SOURCE_DIR").map(PathBuf::from),
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR"))),
@@ -42,7 +47,7 @@ pub fn source_dir() -> Result<PathBuf, BuildError> {
     candidates
         .into_iter()
         .flatten()
-        .map(|root| root.join("tools").join("kube-testenv"))
+        .map(|root| root.join("tools").join(name))
         .find(|d| d.join("go.mod").is_file())
         .ok_or(BuildError::NoSources)
 }
@@ -59,63 +64,88 @@ fn sources_hash(dir: &Path) -> Result<String, BuildError> {
 }
 
 /// Path of the kube-testenv binary, building it first when this version of the sources has
-/// not been built on this machine. Concurrent callers (parallel test binaries) wait on a file
-/// lock instead of building twice.
+/// not been built on this machine.
 pub fn ensure_binary() -> Result<PathBuf, BuildError> {
     let src = source_dir()?;
     let out_dir = cache_dir().join("kube-testenv").join(sources_hash(&src)?);
     let binary = out_dir.join("kube-testenv");
-    if binary.is_file() {
-        return Ok(binary);
-    }
-    fs::create_dir_all(&out_dir).map_err(|e| BuildError::Io(out_dir.display().to_string(), e))?;
-    let lock_path = out_dir.join(".lock");
-    let lock =
-        File::create(&lock_path).map_err(|e| BuildError::Io(lock_path.display().to_string(), e))?;
-    lock.lock()
-        .map_err(|e| BuildError::Io(lock_path.display().to_string(), e))?;
-    if binary.is_file() {
-        return Ok(binary);
-    }
-    let log_path = out_dir.join("build.log");
-    let log =
-        File::create(&log_path).map_err(|e| BuildError::Io(log_path.display().to_string(), e))?;
     let ldflags = format!(
         "-s -w -X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitMajor=1 \
          -X k8s.io/component-base/version.gitMinor=36 -X k8s.io/client-go/pkg/version.gitVersion={v}",
         v = KUBERNETES_VERSION
     );
-    let tmp = out_dir.join("kube-testenv.tmp");
+    let what = format!("kube-testenv ({KUBERNETES_VERSION})");
+    build_once(&out_dir, &binary, &what, |log| {
+        let tmp = out_dir.join("kube-testenv.tmp");
+        go_build(&src, &ldflags, &["."], &tmp, log)?;
+        // The symlink first: `binary` existing is the sign that everything is in place.
+        let kubectl = out_dir.join("kubectl");
+        let _ = fs::remove_file(&kubectl);
+        std::os::unix::fs::symlink(&binary, &kubectl)
+            .map_err(|e| BuildError::Io(kubectl.display().to_string(), e))?;
+        fs::rename(&tmp, &binary).map_err(|e| BuildError::Io(binary.display().to_string(), e))
+    })?;
+    Ok(binary)
+}
+
+/// Run `build` once per `out_dir` on this machine; `done` existing means it ran. Concurrent
+/// callers (parallel test binaries) wait on a file lock instead of building twice. `build`
+/// gets the path of its log.
+pub fn build_once(
+    out_dir: &Path,
+    done: &Path,
+    what: &str,
+    build: impl FnOnce(&Path) -> Result<(), BuildError>,
+) -> Result<(), BuildError> {
+    if done.exists() {
+        return Ok(());
+    }
+    fs::create_dir_all(out_dir).map_err(|e| BuildError::Io(out_dir.display().to_string(), e))?;
+    let lock_path = out_dir.join(".lock");
+    let lock =
+        File::create(&lock_path).map_err(|e| BuildError::Io(lock_path.display().to_string(), e))?;
+    lock.lock()
+        .map_err(|e| BuildError::Io(lock_path.display().to_string(), e))?;
+    if done.exists() {
+        return Ok(());
+    }
+    let log = out_dir.join("build.log");
     eprintln!(
-        "building kube-testenv ({KUBERNETES_VERSION}) into {}; log: {}",
+        "building {what} into {}; log: {}",
         out_dir.display(),
-        log_path.display()
+        log.display()
     );
+    build(&log)
+}
+
+/// `go build` of `packages` in the module `src`, without cgo and with reproducible paths,
+/// into `output` (a file for one package, a directory for several), logging to `log`.
+pub fn go_build(
+    src: &Path,
+    ldflags: &str,
+    packages: &[&str],
+    output: &Path,
+    log: &Path,
+) -> Result<(), BuildError> {
+    let io = |e| BuildError::Io(log.display().to_string(), e);
+    let file = File::create(log).map_err(io)?;
     let status = Command::new("go")
-        .args(["build", "-trimpath", "-ldflags", &ldflags, "-o"])
-        .arg(&tmp)
-        .arg(".")
-        .current_dir(&src)
+        .args(["build", "-trimpath", "-ldflags", ldflags, "-o"])
+        .arg(output)
+        .args(packages)
+        .current_dir(src)
         .env("CGO_ENABLED", "0")
-        .stdout(
-            log.try_clone()
-                .map_err(|e| BuildError::Io(log_path.display().to_string(), e))?,
-        )
-        .stderr(log)
+        .stdout(file.try_clone().map_err(io)?)
+        .stderr(file)
         .status()
         .map_err(|e| BuildError::Io("go build".into(), e))?;
     if !status.success() {
         return Err(BuildError::Go {
             status: status.to_string(),
-            log: log_path.display().to_string(),
+            log: log.display().to_string(),
         });
     }
-    fs::rename(&tmp, &binary).map_err(|e| BuildError::Io(binary.display().to_string(), e))?;
-    let kubectl = out_dir.join("kubectl");
-    let _ = fs::remove_file(&kubectl);
-    std::os::unix::fs::symlink(&binary, &kubectl)
-        .map_err(|e| BuildError::Io(kubectl.display().to_string(), e))?;
-    Ok(binary)
+    Ok(())
 }
 
 /// The kubectl symlink next to the binary.

@@ -96,7 +96,7 @@ fn bad_manifests() -> Vec<Bad> {
         Bad { what: "bad enum (objectType)", yaml: cbr_vault("").replace("objectType: server", "objectType: tape"), expect: &["objectType", "Unsupported value"] },
         Bad { what: "too long (vault name)", yaml: cbr_vault(&format!("    name: {}\n", "n".repeat(65))), expect: &["name", "64"] },
         Bad { what: "too long (description)", yaml: cbr_vault(&format!("    description: {}\n", "d".repeat(65))), expect: &["description", "64"] },
-        Bad { what: "two vendor blocks", yaml: cbr_vault("  ruBackup: {}\n"), expect: &["exactly one vendor block"] },
+        Bad { what: "two vendor blocks", yaml: cbr_vault("  ruBackup: {name: p, poolType: File system, mediaServer: m}\n"), expect: &["exactly one vendor block"] },
         Bad { what: "no vendor block", yaml: vault(""), expect: &["exactly one vendor block"] },
         Bad { what: "resource type does not match objectType", yaml: cbr_vault("    resources:\n    - {id: a1, type: OS::Cinder::Volume}\n"), expect: &["resources", "objectType"] },
         Bad { what: "duplicate resource id", yaml: cbr_vault("    resources:\n    - {id: a1, type: OS::Nova::Server}\n    - {id: a1, type: OS::Nova::Server}\n"), expect: &["resources", "Duplicate value"] },

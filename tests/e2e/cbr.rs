@@ -295,13 +295,7 @@ async fn deletion_follows_the_policy_and_adoption_and_pause_work() {
         .await
         .unwrap();
     for name in ["doomed", "kept"] {
-        kube::runtime::wait::await_condition(
-            w.vaults(),
-            name,
-            kube::runtime::wait::conditions::is_deleted(""),
-        )
-        .await
-        .unwrap();
+        crate::support::wait_gone(&w.vaults(), name, T).await;
     }
     assert!(
         w.sim_vault(&doomed).is_none(),

@@ -360,13 +360,7 @@ async fn device_edits_are_put_back_and_deletion_follows_the_policy() {
     patch_spec(&w.rules(), "r2", json!({"deletionPolicy": "Orphan"})).await;
     for n in ["r0", "r2"] {
         w.rules().delete(n, &DeleteParams::default()).await.unwrap();
-        kube::runtime::wait::await_condition(
-            w.rules(),
-            n,
-            kube::runtime::wait::conditions::is_deleted(""),
-        )
-        .await
-        .unwrap();
+        crate::support::wait_gone(&w.rules(), n, T).await;
     }
     let left = w.owned_in_order(IdecoSection::Forward);
     assert_eq!(

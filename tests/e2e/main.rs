@@ -4,6 +4,10 @@
 mod admission;
 mod cbr;
 mod cbr_world;
+mod cyberbackup;
 mod ideco;
 mod rs_server;
+mod rubackup;
+mod rubackup_admission;
+mod security;
 mod support;

@@ -25,15 +25,7 @@ static ENV: OnceLock<Env> = OnceLock::new();
 /// Start (once) the API server, install the CRDs, start the operator.
 pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
-        // Started on its own thread and runtime: tests call this from inside their runtimes,
-        // and the server (a child process) outlives any one test's runtime.
-        let server = std::thread::spawn(|| {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(TestApiServer::start())
-                .expect("test API server starts")
-        })
-        .join()
-        .expect("server start thread");
+        let server = TestApiServer::start_blocking().expect("test API server starts");
         eprintln!(
             "test API server ready on port {} in {:?}",
             server.port, server.startup
@@ -138,18 +130,8 @@ where
     K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + 'static,
     C: Condition<K>,
 {
-    match tokio::time::timeout(timeout, await_condition(api.clone(), name, cond)).await {
-        Ok(Ok(Some(obj))) => obj,
-        Ok(Ok(None)) => panic!("{name} was deleted while waiting"),
-        Ok(Err(e)) => panic!("watch of {name} failed: {e}"),
-        Err(_) => {
-            let last = api.get_opt(name).await.ok().flatten();
-            panic!(
-                "timed out after {timeout:?} waiting for {name}; last seen: {last:#?}\noperator log tail:\n{}",
-                tail(&env().operator_log(), 40)
-            );
-        }
-    }
+    let log = || format!("operator log tail:\n{}", tail(&env().operator_log(), 40));
+    rampart::testenv::wait::wait_for(api, name, cond, timeout, &log).await
 }
 
 fn tail(s: &str, n: usize) -> String {
@@ -194,5 +176,24 @@ where
                     && reason.is_none_or(|r| c["reason"] == r)
             })
         })
+    }
+}
+
+/// Wait until `name` no longer exists (its finalizers are done).
+pub async fn wait_gone<K>(api: &Api<K>, name: &str, timeout: Duration)
+where
+    K: Resource + Clone + std::fmt::Debug + DeserializeOwned + Send + 'static,
+{
+    let gone = |obj: Option<&K>| obj.is_none();
+    match tokio::time::timeout(timeout, await_condition(api.clone(), name, gone)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => panic!("watch of {name} failed: {e}"),
+        Err(_) => {
+            let last = api.get_opt(name).await.ok().flatten();
+            panic!(
+                "{name} still exists after {timeout:?}: {last:#?}\noperator log tail:\n{}",
+                tail(&env().operator_log(), 40)
+            );
+        }
     }
 }

@@ -25,7 +25,6 @@ use crate::providers::http::VendorHttp;
 /// The on-premise organization the document's examples create plans in.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000000";
 const DEFAULT_PAGE_SIZE: usize = 100;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct CyberBackupRuntime {
     pub catalog: Arc<Catalog>,
@@ -55,7 +54,7 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
         installation_address(&p.spec.endpoint),
         &p.tls(),
         budget,
-        REQUEST_TIMEOUT,
+        p.request_timeout(),
     )?;
     let api_version = settings
         .api_version

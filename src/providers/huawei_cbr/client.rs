@@ -2,7 +2,6 @@
 //! (budget, timeouts, 429, metrics). Lists are paged with `limit`/`offset` until `count`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
@@ -19,7 +18,6 @@ use crate::providers::http::VendorHttp;
 
 /// The largest page CBR serves (`limit` 1–1000).
 pub const MAX_PAGE_SIZE: u32 = 1000;
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A CBR client for one project.
 #[derive(Clone)]
@@ -59,7 +57,13 @@ impl CbrClient {
             .as_ref()
             .ok_or_else(|| config("spec.huaweiCbr is required for type HuaweiCbr"))?;
         let budget = Arc::new(Budget::new(&p.spec.budget));
-        let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &p.tls(), budget.clone(), TIMEOUT)?;
+        let http = VendorHttp::new(
+            VENDOR,
+            &p.spec.endpoint,
+            &p.tls(),
+            budget.clone(),
+            p.request_timeout(),
+        )?;
         let auth = auth_from_settings(p, settings, budget)?;
         Ok(CbrClient::new(http, settings.project_id.clone(), auth))
     }
@@ -268,7 +272,7 @@ fn auth_from_settings(
                 .ok_or_else(|| {
                     config("huaweiCbr.projectName (or region) is required for authMethod Password")
                 })?;
-            let iam = VendorHttp::new(VENDOR, iam_endpoint, &p.tls(), budget, TIMEOUT)?;
+            let iam = VendorHttp::new(VENDOR, iam_endpoint, &p.tls(), budget, p.request_timeout())?;
             let login = PasswordLogin {
                 username: secret("username")?,
                 password: secret("password")?,

@@ -23,8 +23,6 @@ use crate::providers::budget::Budget;
 use crate::providers::error::VendorResult;
 use crate::providers::http::VendorHttp;
 
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A listed rule and its index in the section.
 #[derive(Debug, Clone)]
 pub struct ListedRule {
@@ -47,7 +45,13 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     let login = p.credentials.require(VENDOR, "login")?.clone();
     let password = p.credentials.require(VENDOR, "password")?.clone();
     let budget = Arc::new(Budget::new(&p.spec.budget));
-    let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &p.tls(), budget, REQUEST_TIMEOUT)?;
+    let http = VendorHttp::new(
+        VENDOR,
+        &p.spec.endpoint,
+        &p.tls(),
+        budget,
+        p.request_timeout(),
+    )?;
     let client = IdecoClient::new(Session::new(http, login, password, settings));
     Ok(Arc::new(IdecoRuntime::new(client, p.poll_interval())))
 }

@@ -25,7 +25,6 @@ use crate::providers::budget::Budget;
 use crate::providers::error::VendorResult;
 use crate::providers::http::VendorHttp;
 
-const TIMEOUT: Duration = Duration::from_secs(30);
 /// Shortest wait before a refused password is tried again.
 const MIN_LOGIN_COOLDOWN: Duration = Duration::from_secs(60);
 
@@ -52,9 +51,15 @@ impl RsServerRuntime {
     pub fn with_ttl(p: &ResolvedProvider, ttl: Duration) -> VendorResult<Self> {
         let budget = Arc::new(Budget::new(&p.spec.budget));
         let tls = p.tls();
-        let http = VendorHttp::new(VENDOR, &p.spec.endpoint, &tls, budget.clone(), TIMEOUT)?;
+        let http = VendorHttp::new(
+            VENDOR,
+            &p.spec.endpoint,
+            &tls,
+            budget.clone(),
+            p.request_timeout(),
+        )?;
         let source = session::token_source(p, |identity| {
-            VendorHttp::new(VENDOR, identity, &tls, budget.clone(), TIMEOUT)
+            VendorHttp::new(VENDOR, identity, &tls, budget.clone(), p.request_timeout())
         })?;
         let session = Session::new(
             source,

@@ -23,6 +23,7 @@ use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 
 use super::harness::{SimControl, SimServer};
+use super::tls_listener::TlsIdentity;
 pub use state::{SimConfig, SimState};
 
 /// The "All" group (§2.10.1.5 `parent_group_ids`).
@@ -50,6 +51,23 @@ impl CyberBackupSim {
     /// accounts and the resources of the document's examples: the "All" group, a dynamic group
     /// and two machines (ids as the document prints them where it prints one).
     pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<CyberBackupSim> {
+        Self::start_with(addr, config, None).await
+    }
+
+    /// As [`CyberBackupSim::start`], served over HTTPS with `identity` (see `LoopbackPki`).
+    pub async fn start_tls(
+        addr: SocketAddr,
+        config: SimConfig,
+        identity: TlsIdentity,
+    ) -> std::io::Result<CyberBackupSim> {
+        Self::start_with(addr, config, Some(identity)).await
+    }
+
+    async fn start_with(
+        addr: SocketAddr,
+        config: SimConfig,
+        tls: Option<TlsIdentity>,
+    ) -> std::io::Result<CyberBackupSim> {
         let sim = Arc::new(SimState::new(config));
         sim.add_resource_with_id(ALL_GROUP_ID, "All", "resource.group.all");
         sim.add_resource_with_id(
@@ -64,11 +82,12 @@ impl CyberBackupSim {
             sim: sim.clone(),
             control: control.clone(),
         };
-        let server = SimServer::start(
+        let server = SimServer::start_with(
             vendor_routes(app.clone()),
             control::routes(app),
             control,
             addr,
+            tls,
         )
         .await?;
         Ok(CyberBackupSim { server, state: sim })

@@ -25,6 +25,7 @@ pub use error::{SimError, fault_body};
 pub use model::{Project, SimPolicy, SimResource, SimTask, SimVault};
 
 use super::harness::{SimControl, SimServer};
+use super::tls_listener::TlsIdentity;
 use model::{Store, new_id};
 
 /// An IAM user that may log in.
@@ -85,17 +86,35 @@ pub struct CbrSim {
 impl CbrSim {
     /// Serve on `addr` (`127.0.0.1:0` for a free port).
     pub async fn start(config: CbrSimConfig, addr: SocketAddr) -> std::io::Result<CbrSim> {
+        Self::start_with(config, addr, None).await
+    }
+
+    /// Serve over HTTPS with `identity` (see `LoopbackPki`).
+    pub async fn start_tls(
+        config: CbrSimConfig,
+        addr: SocketAddr,
+        identity: TlsIdentity,
+    ) -> std::io::Result<CbrSim> {
+        Self::start_with(config, addr, Some(identity)).await
+    }
+
+    async fn start_with(
+        config: CbrSimConfig,
+        addr: SocketAddr,
+        tls: Option<TlsIdentity>,
+    ) -> std::io::Result<CbrSim> {
         let control = SimControl::new(fault_body);
         let shared = Arc::new(SimShared {
             store: Mutex::new(Store::default()),
             control: control.clone(),
             config,
         });
-        let server = SimServer::start(
+        let server = SimServer::start_with(
             routes(shared.clone()),
             control::router(shared.clone()),
             control,
             addr,
+            tls,
         )
         .await?;
         Ok(CbrSim {

@@ -21,6 +21,7 @@ use axum::{Json, Router, middleware};
 use serde_json::json;
 
 use super::harness::{SimControl, SimServer};
+use super::tls_listener::TlsIdentity;
 pub use auth::ExpiredAnswer;
 use auth::Sessions;
 use device::Device;
@@ -74,6 +75,23 @@ pub async fn start(
     addr: SocketAddr,
     options: IdecoSimOptions,
 ) -> std::io::Result<(SimServer, IdecoSim)> {
+    start_with(addr, options, None).await
+}
+
+/// Start a simulator served over HTTPS with `identity` (see `LoopbackPki`).
+pub async fn start_tls(
+    addr: SocketAddr,
+    options: IdecoSimOptions,
+    identity: TlsIdentity,
+) -> std::io::Result<(SimServer, IdecoSim)> {
+    start_with(addr, options, Some(identity)).await
+}
+
+async fn start_with(
+    addr: SocketAddr,
+    options: IdecoSimOptions,
+    tls: Option<TlsIdentity>,
+) -> std::io::Result<(SimServer, IdecoSim)> {
     let control = SimControl::new(error_body);
     let shared = Arc::new(Shared {
         device: Mutex::new(Device::default()),
@@ -85,11 +103,12 @@ pub async fn start(
         writes_in_flight: AtomicUsize::new(0),
         max_writes_in_flight: AtomicUsize::new(0),
     });
-    let server = SimServer::start(
+    let server = SimServer::start_with(
         vendor_routes(shared.clone()),
         control::routes(shared.clone()),
         control,
         addr,
+        tls,
     )
     .await?;
     Ok((server, IdecoSim { shared }))

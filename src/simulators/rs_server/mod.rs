@@ -30,6 +30,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 
 use crate::simulators::harness::{SimControl, SimServer};
+use crate::simulators::tls_listener::TlsIdentity;
 use servers::Members;
 pub use state::{Assignment, Project, Server, SimState, User, World};
 
@@ -44,13 +45,23 @@ pub struct RsServerSim {
 impl RsServerSim {
     /// Serve on `addr` (`127.0.0.1:0` picks a free port).
     pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::start_with(addr, None).await
+    }
+
+    /// Serve over HTTPS with `identity` (see `LoopbackPki`).
+    pub async fn start_tls(addr: SocketAddr, identity: TlsIdentity) -> std::io::Result<Self> {
+        Self::start_with(addr, Some(identity)).await
+    }
+
+    async fn start_with(addr: SocketAddr, tls: Option<TlsIdentity>) -> std::io::Result<Self> {
         let control = SimControl::new(errors::fault_body);
         let state = SimState::new(control.clone());
-        let server = SimServer::start(
+        let server = SimServer::start_with(
             router(state.clone()),
             control::routes(state.clone()),
             control,
             addr,
+            tls,
         )
         .await?;
         Ok(RsServerSim { server, state })

@@ -49,6 +49,7 @@ impl Fixture {
 
     pub fn spec(&self, settings: RsServerProviderSettings) -> ProviderConfigCommon {
         ProviderConfigCommon {
+            request_timeout_seconds: 30,
             type_: ProviderType::RsServer,
             endpoint: self.sim.url(),
             credentials: None,

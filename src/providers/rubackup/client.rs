@@ -1,0 +1,266 @@
+//! Authenticated calls to the RuBackup API. Every request carries `Authorization: Bearer
+//! <access_token>` and `X-CSRF-TOKEN` (§7.2; §8: "every method of every endpoint", GETs
+//! included). A 401 means the tokens died (expiry, restart, revocation): the session renews them
+//! and the request is sent once more.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{Map, Value};
+
+use super::VENDOR;
+use super::envelope::{self, Envelope};
+use super::login_gate::LoginGate;
+use super::session::{Endpoint, LoginSettings, Session};
+use crate::providers::error::{ErrorKind, VendorError, VendorResult};
+
+/// A vendor object as RuBackup lists it.
+pub type Item = Map<String, Value>;
+
+/// The vendor id of an item (`id`, a number in every example).
+pub fn item_id(item: &Item) -> Option<String> {
+    match item.get("id")? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A `filterdata` equality (`poolname="test"`, §8). Names with `"` are refused at admission.
+pub fn filter_equals(key: &str, value: &str) -> String {
+    format!("{key}=\"{value}\"")
+}
+
+/// The RuBackup API of one provider configuration.
+pub struct RuBackupClient {
+    pub endpoint: Endpoint,
+    pub session: Arc<Session>,
+    gate: LoginGate,
+    login: LoginSettings,
+    page_size: usize,
+}
+
+impl RuBackupClient {
+    pub fn new(
+        endpoint: Endpoint,
+        login: LoginSettings,
+        gate: LoginGate,
+        page_size: usize,
+    ) -> Self {
+        let session = Session::shared(&endpoint, &login);
+        RuBackupClient {
+            endpoint,
+            session,
+            gate,
+            login,
+            page_size: page_size.max(1),
+        }
+    }
+
+    /// One authenticated request, renewing the tokens once if the server refuses them.
+    pub async fn send(
+        &self,
+        operation: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> VendorResult<Envelope> {
+        let mut renewed = false;
+        loop {
+            let auth = self
+                .session
+                .authorize(&self.endpoint, &self.gate, &self.login)
+                .await?;
+            let mut req = self
+                .endpoint
+                .http
+                .client()
+                .request(method.clone(), self.endpoint.url(path))
+                .header("Authorization", format!("Bearer {}", auth.access.expose()))
+                .header("X-CSRF-TOKEN", auth.csrf.expose())
+                .header("accept", "application/json");
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            let resp = self.endpoint.http.execute(operation, req).await?;
+            if resp.status == 401 && !renewed {
+                tracing::debug!(
+                    operation,
+                    "RuBackup refused the access token; renewing the session"
+                );
+                self.session.rejected(auth.generation).await;
+                renewed = true;
+                continue;
+            }
+            return envelope::read(operation, &resp);
+        }
+    }
+
+    /// Every item of a collection, page by page (`page`, `limit`), optionally filtered
+    /// (`filterdata`). Paging stops at a short page, or at a page that brings nothing new (a
+    /// server that ignores `page`).
+    pub async fn list(&self, collection: &str, filter: Option<String>) -> VendorResult<Vec<Item>> {
+        let operation = format!("GET {collection}");
+        let mut items = Vec::new();
+        let mut seen = BTreeSet::new();
+        for page in 1.. {
+            // GUESS: the document lists "page number" and "display limit" without naming them.
+            let mut query = vec![
+                ("page", page.to_string()),
+                ("limit", self.page_size.to_string()),
+            ];
+            if let Some(f) = &filter {
+                query.push(("filterdata", f.clone()));
+            }
+            let env = self
+                .send(&operation, Method::GET, collection, &query, None)
+                .await?;
+            let batch = env
+                .items()
+                .ok_or_else(|| protocol(&operation, "data is not a list"))?;
+            let count = batch.len();
+            let mut fresh = 0;
+            for value in batch {
+                let Value::Object(item) = value else {
+                    return Err(protocol(&operation, "a list item is not an object"));
+                };
+                if seen.insert(item_id(&item).unwrap_or_default()) {
+                    fresh += 1;
+                }
+                items.push(item);
+            }
+            if count < self.page_size || fresh == 0 {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    /// One item by id, or None when RuBackup says it does not exist.
+    pub async fn get(&self, collection: &str, id: &str) -> VendorResult<Option<Item>> {
+        let operation = format!("GET {collection}/{{id}}");
+        match self
+            .send(
+                &operation,
+                Method::GET,
+                &format!("{collection}/{id}"),
+                &[],
+                None,
+            )
+            .await
+        {
+            Ok(env) => match env.data {
+                Value::Object(item) => Ok(Some(item)),
+                _ => Err(protocol(&operation, "data is not an object")),
+            },
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A create (`201` with an empty `data`: the new id is not returned, §7.2).
+    pub async fn create(&self, collection: &str, body: &Value) -> VendorResult<()> {
+        self.send(
+            &format!("POST {collection}"),
+            Method::POST,
+            collection,
+            &[],
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// A change of one item.
+    pub async fn patch(&self, collection: &str, id: &str, body: &Value) -> VendorResult<()> {
+        let operation = format!("PATCH {collection}/{{id}}");
+        self.send(
+            &operation,
+            Method::PATCH,
+            &format!("{collection}/{id}"),
+            &[],
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// A change of the collection itself (the bulk status changes of §8.7.1 and §8.8.1).
+    pub async fn patch_collection(&self, collection: &str, body: &Value) -> VendorResult<()> {
+        self.send(
+            &format!("PATCH {collection}"),
+            Method::PATCH,
+            collection,
+            &[],
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Delete one item; false when it was already gone.
+    pub async fn delete(&self, collection: &str, id: &str) -> VendorResult<bool> {
+        let operation = format!("DELETE {collection}/{{id}}");
+        match self
+            .send(
+                &operation,
+                Method::DELETE,
+                &format!("{collection}/{id}"),
+                &[],
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Delete several items at once (`{"ids": [...]}`, not wrapped in `data`).
+    pub async fn delete_many(&self, collection: &str, ids: &[i64]) -> VendorResult<()> {
+        let body = serde_json::json!({ "ids": ids });
+        match self
+            .send(
+                &format!("DELETE {collection}"),
+                Method::DELETE,
+                collection,
+                &[],
+                Some(&body),
+            )
+            .await
+        {
+            Err(e) if !e.is_not_found() => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn protocol(operation: &str, what: &str) -> VendorError {
+    VendorError::new(VENDOR, operation, ErrorKind::Protocol, what.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_and_filters() {
+        assert_eq!(
+            item_id(json!({"id": 7}).as_object().unwrap()),
+            Some("7".into())
+        );
+        assert_eq!(
+            item_id(json!({"id": "7"}).as_object().unwrap()),
+            Some("7".into())
+        );
+        assert_eq!(item_id(json!({"name": "x"}).as_object().unwrap()), None);
+        assert_eq!(filter_equals("poolname", "test"), r#"poolname="test""#);
+    }
+}

@@ -1,0 +1,299 @@
+//! One cron field as a set of values. RuBackup stores five cron fields per schedule (`min`,
+//! `hour`, `dom`, `mon`, `dow`); the document only shows single numbers. rampart sends a single
+//! value as a JSON number, as the document does, and anything else as cron text (`*`, `1-5`,
+//! `*/6`), and compares fields as sets, so `0-59/15` and `*/15` are the same schedule.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// Which of the five fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CronField {
+    Minute,
+    Hour,
+    DayOfMonth,
+    Month,
+    DayOfWeek,
+}
+
+impl CronField {
+    pub const ALL: [CronField; 5] = [
+        CronField::Minute,
+        CronField::Hour,
+        CronField::DayOfMonth,
+        CronField::Month,
+        CronField::DayOfWeek,
+    ];
+
+    /// Smallest and largest value (day of week: 0-6, with 7 read as 0).
+    pub fn range(self) -> (u8, u8) {
+        match self {
+            CronField::Minute => (0, 59),
+            CronField::Hour => (0, 23),
+            CronField::DayOfMonth => (1, 31),
+            CronField::Month => (1, 12),
+            CronField::DayOfWeek => (0, 6),
+        }
+    }
+
+    /// RuBackup's key suffix (`full_min`, `min`, ...).
+    pub fn vendor_suffix(self) -> &'static str {
+        match self {
+            CronField::Minute => "min",
+            CronField::Hour => "hour",
+            CronField::DayOfMonth => "dom",
+            CronField::Month => "mon",
+            CronField::DayOfWeek => "dow",
+        }
+    }
+
+    /// Name of the field in a native `cron` block.
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            CronField::Minute => "minute",
+            CronField::Hour => "hour",
+            CronField::DayOfMonth => "dayOfMonth",
+            CronField::Month => "month",
+            CronField::DayOfWeek => "dayOfWeek",
+        }
+    }
+
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            CronField::Month => &[
+                "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+            ],
+            CronField::DayOfWeek => &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+            _ => &[],
+        }
+    }
+
+    fn value(self, text: &str) -> Result<u8, String> {
+        let (lo, _) = self.range();
+        if let Some(i) = self
+            .names()
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(text))
+        {
+            return Ok(lo + i as u8);
+        }
+        let v: u8 = text
+            .parse()
+            .map_err(|_| format!("'{text}' is not a number"))?;
+        let max = if self == CronField::DayOfWeek {
+            7
+        } else {
+            self.range().1
+        };
+        if v < lo || v > max {
+            return Err(format!("{v} is outside {lo}-{max}"));
+        }
+        Ok(v)
+    }
+}
+
+/// The values a field matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSet {
+    pub field: CronField,
+    pub values: BTreeSet<u8>,
+}
+
+impl FieldSet {
+    pub fn full(field: CronField) -> Self {
+        let (lo, hi) = field.range();
+        FieldSet {
+            field,
+            values: (lo..=hi).collect(),
+        }
+    }
+
+    pub fn is_full(&self) -> bool {
+        *self == FieldSet::full(self.field)
+    }
+
+    /// Parse cron field text: `*`, `n`, `a-b`, `*/s`, `a-b/s`, `a/s`, lists of those, month and
+    /// weekday names.
+    pub fn parse(field: CronField, text: &str) -> Result<FieldSet, String> {
+        let (lo, hi) = field.range();
+        let top = if field == CronField::DayOfWeek { 7 } else { hi };
+        let mut values = BTreeSet::new();
+        for item in text.trim().split(',') {
+            let (range, step) = match item.split_once('/') {
+                Some((r, s)) => {
+                    let s: u8 = s
+                        .parse()
+                        .map_err(|_| format!("step '{s}' is not a number"))?;
+                    if s == 0 {
+                        return Err("a step of 0 never matches".to_string());
+                    }
+                    (r, s)
+                }
+                None => (item, 1),
+            };
+            let (start, end) = match range {
+                "*" => (lo, top),
+                r => match r.split_once('-') {
+                    Some((a, b)) => (field.value(a)?, field.value(b)?),
+                    None if step > 1 => (field.value(r)?, top),
+                    None => {
+                        let v = field.value(r)?;
+                        (v, v)
+                    }
+                },
+            };
+            if start > end {
+                return Err(format!("range {start}-{end} runs backwards"));
+            }
+            let week = field == CronField::DayOfWeek;
+            values.extend(
+                (start..=end)
+                    .step_by(step as usize)
+                    .map(|v| if week && v == 7 { 0 } else { v }),
+            );
+        }
+        Ok(FieldSet { field, values })
+    }
+
+    /// A field as RuBackup returns it: a JSON number or cron text.
+    pub fn from_vendor(field: CronField, value: &Value) -> Result<FieldSet, String> {
+        match value {
+            Value::Number(n) => FieldSet::parse(field, &n.to_string()),
+            Value::String(s) => FieldSet::parse(field, s),
+            other => Err(format!("{other} is not a cron field")),
+        }
+    }
+
+    /// The most compact text: `*`, a single number, `*/s`, or ranges and lists.
+    pub fn render(&self) -> String {
+        let (lo, hi) = self.field.range();
+        if self.is_full() {
+            return "*".to_string();
+        }
+        let v: Vec<u8> = self.values.iter().copied().collect();
+        if v.len() >= 2 && v[0] == lo {
+            let step = v[1] - v[0];
+            let expected: Vec<u8> = (lo..=hi).step_by(step as usize).collect();
+            if step > 1 && v == expected {
+                return format!("*/{step}");
+            }
+        }
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < v.len() {
+            let mut j = i;
+            while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+                j += 1;
+            }
+            parts.push(match j - i {
+                0 => v[i].to_string(),
+                1 => format!("{},{}", v[i], v[j]),
+                _ => format!("{}-{}", v[i], v[j]),
+            });
+            i = j + 1;
+        }
+        parts.join(",")
+    }
+
+    /// The field as RuBackup takes it: a single value as a number (the document's form),
+    /// anything else as cron text.
+    pub fn to_vendor(&self) -> Value {
+        match (self.values.len(), self.values.first()) {
+            (1, Some(v)) => Value::from(*v),
+            _ => Value::from(self.render()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn set(field: CronField, text: &str) -> FieldSet {
+        FieldSet::parse(field, text).unwrap()
+    }
+
+    #[test]
+    fn forms_expand_to_their_values() {
+        assert_eq!(set(CronField::Hour, "*").values.len(), 24);
+        assert_eq!(
+            set(CronField::Minute, "*/15").values,
+            BTreeSet::from([0, 15, 30, 45])
+        );
+        assert_eq!(
+            set(CronField::Hour, "1-5").values,
+            BTreeSet::from([1, 2, 3, 4, 5])
+        );
+        assert_eq!(
+            set(CronField::Hour, "8-18/5").values,
+            BTreeSet::from([8, 13, 18])
+        );
+        assert_eq!(
+            set(CronField::Minute, "50/5").values,
+            BTreeSet::from([50, 55])
+        );
+        assert_eq!(
+            set(CronField::DayOfMonth, "1,15").values,
+            BTreeSet::from([1, 15])
+        );
+        assert_eq!(set(CronField::DayOfWeek, "7").values, BTreeSet::from([0]));
+        assert_eq!(
+            set(CronField::DayOfWeek, "mon-fri").values,
+            BTreeSet::from([1, 2, 3, 4, 5])
+        );
+        assert_eq!(
+            set(CronField::Month, "JAN,dec").values,
+            BTreeSet::from([1, 12])
+        );
+        assert!(set(CronField::DayOfWeek, "0-7").is_full());
+    }
+
+    #[test]
+    fn bad_fields_say_why() {
+        for (field, text, why) in [
+            (CronField::Minute, "60", "outside 0-59"),
+            (CronField::DayOfMonth, "0", "outside 1-31"),
+            (CronField::Hour, "5-1", "backwards"),
+            (CronField::Hour, "*/0", "step of 0"),
+            (CronField::Minute, "x", "not a number"),
+        ] {
+            let e = FieldSet::parse(field, text).unwrap_err();
+            assert!(e.contains(why), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn rendering_is_compact_and_reads_back() {
+        for (field, text, rendered) in [
+            (CronField::Minute, "0-59/15", "*/15"),
+            (CronField::Hour, "0-23", "*"),
+            (CronField::Hour, "1,2,3,4,5", "1-5"),
+            (CronField::Hour, "1,2,5", "1,2,5"),
+            (CronField::DayOfWeek, "1-5,0", "0-5"),
+            (CronField::Hour, "3", "3"),
+            (CronField::Hour, "1-3,7-9/2", "1-3,7,9"),
+        ] {
+            let s = set(field, text);
+            assert_eq!(s.render(), rendered, "{text}");
+            assert_eq!(set(field, &s.render()), s);
+        }
+    }
+
+    #[test]
+    fn single_values_go_out_as_numbers_like_the_document() {
+        assert_eq!(set(CronField::Hour, "2").to_vendor(), json!(2));
+        assert_eq!(set(CronField::Hour, "*").to_vendor(), json!("*"));
+        assert_eq!(set(CronField::DayOfWeek, "1-5").to_vendor(), json!("1-5"));
+        assert_eq!(
+            FieldSet::from_vendor(CronField::Hour, &json!(2)).unwrap(),
+            set(CronField::Hour, "2")
+        );
+        assert_eq!(
+            FieldSet::from_vendor(CronField::Minute, &json!("*/30")).unwrap(),
+            set(CronField::Minute, "0,30")
+        );
+        assert!(FieldSet::from_vendor(CronField::Minute, &json!(true)).is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! The RuBackup vendor runtime: one per provider configuration, holding the client, the login
+//! gate, the shared collection copies and the three adapters.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::Value;
+
+use super::VENDOR;
+use super::backend::Backend;
+use super::client::RuBackupClient;
+use super::login_gate::LoginGate;
+use super::policy::ScheduleRuleAdapter;
+use super::pool::PoolAdapter;
+use super::session::{Endpoint, LoginSettings};
+use super::strategy::StrategyAdapter;
+use crate::api::provider_config::{ProviderObservation, ProviderType};
+use crate::api::vendors::rubackup::RuBackupProviderSettings;
+use crate::api::{Policy, Strategy, Vault};
+use crate::engine::external::External;
+use crate::engine::hub::{ResolvedProvider, VendorRuntime};
+use crate::providers::budget::Budget;
+use crate::providers::error::{ErrorKind, VendorError, VendorResult};
+use crate::providers::http::VendorHttp;
+
+/// First wait after a refused login; it doubles on every further refusal up to `LOGIN_MAX`.
+pub const LOGIN_BACKOFF: Duration = Duration::from_secs(5 * 60);
+pub const LOGIN_MAX: Duration = Duration::from_secs(60 * 60);
+
+/// A connected RuBackup server.
+pub struct RuBackupRuntime {
+    pub backend: Arc<Backend>,
+    vault: PoolAdapter,
+    policy: ScheduleRuleAdapter,
+    strategy: StrategyAdapter,
+}
+
+impl RuBackupRuntime {
+    /// Build the runtime of a provider configuration. Nothing is sent until the first call.
+    pub fn connect(p: &ResolvedProvider) -> VendorResult<Self> {
+        let settings: RuBackupProviderSettings = p.spec.ru_backup.clone().unwrap_or_default();
+        let config_error = |m: String| VendorError::new(VENDOR, "connect", ErrorKind::Config, m);
+        let server_tz = settings
+            .server_time_zone
+            .clone()
+            .unwrap_or_else(|| "UTC".to_string());
+        jiff::tz::TimeZone::get(&server_tz).map_err(|_| {
+            config_error(format!(
+                "spec.ruBackup.serverTimeZone: unknown time zone '{server_tz}'"
+            ))
+        })?;
+        let budget = Arc::new(Budget::new(&p.spec.budget));
+        let http = VendorHttp::new(
+            VENDOR,
+            &p.spec.endpoint,
+            &p.tls(),
+            budget,
+            p.request_timeout(),
+        )?;
+        let api = settings
+            .api_path
+            .clone()
+            .unwrap_or_else(|| "/api/v1".to_string())
+            .trim_end_matches('/')
+            .to_string();
+        let database = settings
+            .database
+            .clone()
+            .unwrap_or_else(|| "rubackup".to_string());
+        let login = LoginSettings {
+            user: p.credentials.require(VENDOR, "username")?.clone(),
+            password: p.credentials.require(VENDOR, "password")?.clone(),
+            domain: settings.domain.clone().unwrap_or_else(|| database.clone()),
+            database,
+            auth_type: settings.auth_type.unwrap_or_default(),
+            format: settings.login_format.unwrap_or_default(),
+            source: if p.credentials.source.is_empty() {
+                "(none)".to_string()
+            } else {
+                p.credentials.source.clone()
+            },
+        };
+        let page_size = settings.page_size.unwrap_or(100).clamp(1, 1000) as usize;
+        let client = RuBackupClient::new(
+            Endpoint { http, api },
+            login,
+            LoginGate::new(LOGIN_BACKOFF, LOGIN_MAX),
+            page_size,
+        );
+        let backend = Arc::new(Backend::new(client, p.poll_interval(), server_tz));
+        Ok(RuBackupRuntime {
+            vault: PoolAdapter {
+                backend: backend.clone(),
+            },
+            policy: ScheduleRuleAdapter {
+                backend: backend.clone(),
+            },
+            strategy: StrategyAdapter {
+                backend: backend.clone(),
+            },
+            backend,
+        })
+    }
+}
+
+#[async_trait]
+impl VendorRuntime for RuBackupRuntime {
+    fn provider_type(&self) -> ProviderType {
+        ProviderType::RuBackup
+    }
+
+    /// `GET /server_hello` (§8.3.2): authenticated, and it names the server version.
+    async fn check(&self) -> VendorResult<ProviderObservation> {
+        let client = &self.backend.client;
+        let env = client
+            .send("GET /server_hello", Method::GET, "/server_hello", &[], None)
+            .await?;
+        let reported = match &env.data {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("version").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        };
+        Ok(ProviderObservation {
+            version: reported.or(client.session.version().await),
+            last_authenticated: Some(
+                jiff::Timestamp::now()
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string(),
+            ),
+            ..Default::default()
+        })
+    }
+
+    fn vault(&self) -> Option<&dyn External<Vault>> {
+        Some(&self.vault)
+    }
+
+    fn policy(&self) -> Option<&dyn External<Policy>> {
+        Some(&self.policy)
+    }
+
+    fn strategy(&self) -> Option<&dyn External<Strategy>> {
+        Some(&self.strategy)
+    }
+
+    /// Log out when this runtime held the last reference to its session.
+    async fn shutdown(&self) {
+        let client = &self.backend.client;
+        if Arc::strong_count(&client.session) == 1 {
+            client.session.logout(&client.endpoint).await;
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,160 @@
+//! Control of the simulator, beside the API and never counted or faulted: restart the API
+//! service, move its clock, and read or edit objects as a human would in the RuBackup manager
+//! (bypassing the API's checks). In-process tests use the same operations as methods on `Sim`.
+//!
+//! - `POST /_sim/rubackup/restart`: new keys and CSRF token; every session is dead.
+//! - `POST /_sim/rubackup/clock` `{"advanceSeconds": n}`: move the server clock forward.
+//! - `GET /_sim/rubackup/state`: every table.
+//! - `POST /_sim/rubackup/{table}`: insert an object as given; answers `{"id": n}`.
+//! - `PATCH /_sim/rubackup/{table}/{id}`: merge fields into an object.
+//! - `DELETE /_sim/rubackup/{table}/{id}`: remove an object.
+//! - `GET /_sim/rubackup/failed-logins/{user}`: wrong passwords counted towards the lockout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::Sim;
+use super::store::{Item, Store, TABLES};
+
+impl Sim {
+    /// Insert an object as a human would create it (no API checks); returns its id.
+    pub fn insert(&self, table: &str, fields: Value) -> Option<i64> {
+        let t = Store::table_name(table)?;
+        let mut item: Item = fields.as_object().cloned().unwrap_or_default();
+        if t == super::store::POOLS
+            && let Some(name) = item.get("pool_name").cloned()
+        {
+            item.insert("poolname".into(), name);
+        }
+        Some(self.store.lock().unwrap().insert(t, item))
+    }
+
+    /// Change fields of an object behind rampart's back; false when it does not exist.
+    pub fn edit(&self, table: &str, id: i64, fields: Value) -> bool {
+        let Some(t) = Store::table_name(table) else {
+            return false;
+        };
+        let mut store = self.store.lock().unwrap();
+        let Some(item) = store.table_mut(t).get_mut(&id) else {
+            return false;
+        };
+        item.extend(fields.as_object().cloned().unwrap_or_default());
+        true
+    }
+
+    /// Remove an object behind rampart's back.
+    pub fn remove(&self, table: &str, id: i64) -> bool {
+        let Some(t) = Store::table_name(table) else {
+            return false;
+        };
+        self.store
+            .lock()
+            .unwrap()
+            .table_mut(t)
+            .remove(&id)
+            .is_some()
+    }
+
+    /// One object.
+    pub fn get(&self, table: &str, id: i64) -> Option<Value> {
+        let t = Store::table_name(table)?;
+        self.store
+            .lock()
+            .unwrap()
+            .table(t)
+            .get(&id)
+            .cloned()
+            .map(Value::Object)
+    }
+
+    /// All objects of a table.
+    pub fn all(&self, table: &str) -> Vec<Value> {
+        let Some(t) = Store::table_name(table) else {
+            return Vec::new();
+        };
+        self.store
+            .lock()
+            .unwrap()
+            .table(t)
+            .values()
+            .cloned()
+            .map(Value::Object)
+            .collect()
+    }
+
+    /// The id of the object of `table` whose `key` is `value`.
+    pub fn find(&self, table: &str, key: &str, value: &str) -> Option<i64> {
+        let t = Store::table_name(table)?;
+        self.store
+            .lock()
+            .unwrap()
+            .with(t, key, value, None)
+            .first()
+            .copied()
+    }
+}
+
+fn missing() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": "no such table or object"})),
+    )
+        .into_response()
+}
+
+/// The `/_sim/rubackup` routes.
+pub fn routes(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route(
+            "/_sim/rubackup/restart",
+            post(|State(s): State<Arc<Sim>>| async move {
+                s.restart();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_sim/rubackup/clock",
+            post(|State(s): State<Arc<Sim>>, Json(body): Json<Value>| async move {
+                let secs = body.get("advanceSeconds").and_then(Value::as_u64).unwrap_or(0);
+                s.advance_clock(Duration::from_secs(secs));
+                Json(json!({ "now": s.now() }))
+            }),
+        )
+        .route(
+            "/_sim/rubackup/state",
+            get(|State(s): State<Arc<Sim>>| async move {
+                let tables: Map<String, Value> = TABLES.iter().map(|t| (t.to_string(), Value::Array(s.all(t)))).collect();
+                Json(Value::Object(tables))
+            }),
+        )
+        .route(
+            "/_sim/rubackup/failed-logins/{user}",
+            get(|State(s): State<Arc<Sim>>, Path(user): Path<String>| async move { Json(json!({ "failed": s.failed_logins(&user) })) }),
+        )
+        .route(
+            "/_sim/rubackup/{table}",
+            post(|State(s): State<Arc<Sim>>, Path(table): Path<String>, Json(body): Json<Value>| async move {
+                match s.insert(&table, body) {
+                    Some(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
+                    None => missing(),
+                }
+            }),
+        )
+        .route(
+            "/_sim/rubackup/{table}/{id}",
+            patch(|State(s): State<Arc<Sim>>, Path((table, id)): Path<(String, i64)>, Json(body): Json<Value>| async move {
+                if s.edit(&table, id, body) { StatusCode::NO_CONTENT.into_response() } else { missing() }
+            })
+            .delete(|State(s): State<Arc<Sim>>, Path((table, id)): Path<(String, i64)>| async move {
+                if s.remove(&table, id) { StatusCode::NO_CONTENT.into_response() } else { missing() }
+            }),
+        )
+        .with_state(sim)
+}

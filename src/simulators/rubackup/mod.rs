@@ -1,0 +1,208 @@
+//! A stateful simulator of the RuBackup REST API (2.4), written from
+//! seeds/rubackup-rest-api.txt: `/api/v1` paths, the `{"data": …}` envelopes, 201 creates
+//! without an id, JWT + CSRF on every request, token lifetimes, a restart that invalidates
+//! every token and the CSRF token, account lockout after repeated wrong passwords, pools,
+//! strategies with rules and administrators, and global schedule rules. Fault injection and
+//! request counters come from the harness; `/_sim/rubackup/*` controls restarts, the clock and
+//! direct edits.
+
+pub mod auth;
+pub mod control;
+pub mod kinds;
+pub mod listing;
+pub mod reply;
+pub mod resources;
+pub mod store;
+pub mod values;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::middleware;
+use axum::routing::{delete, get, post};
+use serde_json::{Value, json};
+
+use super::harness::{SimControl, SimServer};
+use auth::AuthState;
+use store::Store;
+
+/// A user who can log in.
+#[derive(Debug, Clone)]
+pub struct SimUser {
+    pub name: String,
+    pub password: String,
+    /// Set for an MS AD user (`auth_type: domain`, §6.5).
+    pub domain: Option<String>,
+}
+
+/// What the simulated installation knows and how it behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub users: Vec<SimUser>,
+    /// `rubackup_database` the login must name.
+    pub database: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// `wrong_auth_attempts_count` (§8.4.1).
+    pub lockout_attempts: u32,
+    /// `wrong_auth_block_period`.
+    pub lockout_period: Duration,
+    pub version: String,
+    /// Authorised clients, `hostname (HW ID)`.
+    pub clients: Vec<String>,
+    pub media_servers: Vec<String>,
+    pub pool_types: Vec<String>,
+    pub user_groups: Vec<String>,
+    pub resource_types: Vec<String>,
+    pub crypto: Vec<String>,
+    /// User names that can administer strategies.
+    pub administrators: Vec<String>,
+}
+
+impl SimConfig {
+    /// The document's example installation, with these database users.
+    pub fn new(users: &[(&str, &str)]) -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        SimConfig {
+            users: users
+                .iter()
+                .map(|(n, p)| SimUser {
+                    name: n.to_string(),
+                    password: p.to_string(),
+                    domain: None,
+                })
+                .collect(),
+            database: "rubackup".into(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(24 * 3600),
+            lockout_attempts: 5,
+            lockout_period: Duration::from_secs(30 * 60),
+            version: "2.4.0".into(),
+            clients: strings(&[
+                "rubackup-client (525a99154f3505a2)",
+                "db1 (0a1b2c3d4e5f6071)",
+            ]),
+            media_servers: strings(&["rubackup-server", "rubackup-media"]),
+            pool_types: strings(&[
+                "File system",
+                "Tape library",
+                "Cloud",
+                "Block device",
+                "Client defined",
+            ]),
+            user_groups: strings(&["Nobody", "Operators"]),
+            resource_types: strings(&["File system", "LVM logical volume", "PostgreSQL Universal"]),
+            crypto: strings(&["nocrypt", "Kuznyechik", "AES 256"]),
+            administrators: users
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .chain(strings(&["Nobody", "alice", "bob"]))
+                .collect(),
+        }
+    }
+}
+
+/// The simulated server.
+pub struct Sim {
+    pub config: SimConfig,
+    pub control: Arc<SimControl>,
+    pub store: Mutex<Store>,
+    pub auth: Mutex<AuthState>,
+    clock_offset: AtomicI64,
+    /// Every accepted write: `METHOD /path` and its body, for tests that check what was sent.
+    journal: Mutex<Vec<(String, Value)>>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig, control: Arc<SimControl>) -> Arc<Self> {
+        Arc::new(Sim {
+            store: Mutex::new(Store::new(config.clone())),
+            config,
+            control,
+            auth: Mutex::new(AuthState::new()),
+            clock_offset: AtomicI64::new(0),
+            journal: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Record an accepted write.
+    pub fn record(&self, request: String, body: Value) {
+        self.journal.lock().unwrap().push((request, body));
+    }
+
+    /// The accepted writes so far (`PATCH /pool_list/3`, body).
+    pub fn journal(&self) -> Vec<(String, Value)> {
+        self.journal.lock().unwrap().clone()
+    }
+
+    /// Forget the recorded writes.
+    pub fn clear_journal(&self) {
+        self.journal.lock().unwrap().clear();
+    }
+
+    /// The server's clock (Unix seconds), which tests may move forward.
+    pub fn now(&self) -> i64 {
+        jiff::Timestamp::now().as_second() + self.clock_offset.load(Ordering::SeqCst)
+    }
+
+    /// Move the server's clock (expires tokens without waiting).
+    pub fn advance_clock(&self, by: Duration) {
+        self.clock_offset
+            .fetch_add(by.as_secs() as i64, Ordering::SeqCst);
+    }
+
+    /// The API routes (what the harness counts and faults).
+    pub fn router(self: &Arc<Self>) -> Router {
+        let guarded = kinds::ALL
+            .iter()
+            .fold(Router::new(), |r, def| r.merge(resources::routes(def)))
+            .route("/api/v1/server_hello", get(server_hello))
+            .route_layer(middleware::from_fn_with_state(self.clone(), auth::guard));
+        Router::new()
+            .route("/api/v1/auth/login", post(auth::login))
+            .route("/api/v1/auth/refresh", post(auth::refresh))
+            .route("/api/v1/auth/logout", delete(auth::logout))
+            .route("/api/v1/logout", delete(auth::logout))
+            .merge(guarded)
+            .with_state(self.clone())
+    }
+}
+
+/// `GET /server_hello` (§8.3.2). GUESS: the document says only that it returns the version.
+async fn server_hello(State(sim): State<Arc<Sim>>) -> axum::response::Response {
+    reply::ok(json!({ "version": sim.config.version }))
+}
+
+/// A running simulator.
+pub struct RuBackupSim {
+    pub server: SimServer,
+    pub sim: Arc<Sim>,
+}
+
+impl RuBackupSim {
+    /// Serve on `addr` (`127.0.0.1:0` for a free port).
+    pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<RuBackupSim> {
+        let control = SimControl::new(reply::fault);
+        let sim = Sim::new(config, control.clone());
+        let server =
+            SimServer::start(sim.router(), control::routes(sim.clone()), control, addr).await?;
+        Ok(RuBackupSim { server, sim })
+    }
+
+    /// Base URL of the server (the API is below `/api/v1`).
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Requests for one API operation, written as in the document (`GET /pool_list/{id}`).
+    pub fn count(&self, operation: &str) -> u64 {
+        let (method, path) = operation.split_once(' ').unwrap_or(("GET", operation));
+        self.server
+            .control
+            .count(&format!("{method} /api/v1{path}"))
+    }
+}

@@ -1,0 +1,8 @@
+//! Chaos: the operator killed, vendors failing, the API server restarted, two replicas with
+//! leader election, the CRDs uninstalled. Each test has its own control plane; run them one at
+//! a time (`--test-threads=1`).
+
+mod control_plane;
+mod crash;
+mod faults;
+mod plane;

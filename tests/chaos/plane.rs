@@ -1,0 +1,190 @@
+//! A control plane of its own for each chaos test: a real API server with the CRDs, and
+//! operator processes the test starts, kills (SIGKILL) and restarts at will.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, PostParams};
+use kube::{Client, Resource};
+use rampart::api::ProviderConfig;
+use rampart::testenv::{TestApiServer, free_port};
+use serde_json::{Value, json};
+
+pub const NS: &str = "chaos";
+
+pub struct Plane {
+    pub server: TestApiServer,
+    pub client: Client,
+    operators: Vec<Child>,
+    log_seq: usize,
+}
+
+impl Plane {
+    pub async fn start() -> Plane {
+        let server = TestApiServer::start().await.expect("API server");
+        let out = server.kubectl(&[
+            "apply",
+            "--server-side",
+            "-f",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/crds/rampart.dev.yaml"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        server.kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "crd",
+            "--all",
+            "--timeout=60s",
+        ]);
+        server.kubectl(&["create", "namespace", NS]);
+        let client = server.client().await.expect("client");
+        Plane {
+            server,
+            client,
+            operators: Vec::new(),
+            log_seq: 0,
+        }
+    }
+
+    /// Start one more operator with extra flags; returns its index.
+    pub fn start_operator(&mut self, extra: &[&str]) -> usize {
+        self.log_seq += 1;
+        let log = std::fs::File::create(
+            self.server
+                .data_dir
+                .join(format!("operator-{}.log", self.log_seq)),
+        )
+        .unwrap();
+        let port = free_port().to_string();
+        let mut args = vec!["run", "--metrics-addr"];
+        let addr = format!("127.0.0.1:{port}");
+        args.push(&addr);
+        args.extend(["--cluster-id", "chaos"]);
+        args.extend(extra);
+        let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(&args)
+            .env("KUBECONFIG", self.server.kubeconfig_path())
+            .env("RAMPART_LOG", "debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("operator starts");
+        self.operators.push(child);
+        self.operators.len() - 1
+    }
+
+    /// SIGKILL operator `i`.
+    pub fn kill(&mut self, i: usize) {
+        let _ = self.operators[i].kill();
+        let _ = self.operators[i].wait();
+    }
+
+    pub fn kill_all(&mut self) {
+        for c in &mut self.operators {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Everything every operator logged, for secret greps and diagnostics.
+    pub fn logs(&self) -> String {
+        (1..=self.log_seq)
+            .map(|i| {
+                std::fs::read_to_string(self.server.data_dir.join(format!("operator-{i}.log")))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// A Secret and a ProviderConfig `name` in the chaos namespace.
+    pub async fn provider(&self, name: &str, spec: Value, secret: Value) {
+        let s: Secret = serde_json::from_value(
+            json!({"metadata": {"name": format!("{name}-creds")}, "stringData": secret}),
+        )
+        .unwrap();
+        Api::<Secret>::namespaced(self.client.clone(), NS)
+            .create(&PostParams::default(), &s)
+            .await
+            .unwrap();
+        let mut spec = spec;
+        spec["credentials"] = json!({"secretRef": {"name": format!("{name}-creds")}});
+        let pc: ProviderConfig = obj("ProviderConfig", name, spec);
+        Api::<ProviderConfig>::namespaced(self.client.clone(), NS)
+            .create(&PostParams::default(), &pc)
+            .await
+            .unwrap();
+    }
+
+    pub fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), NS)
+    }
+}
+
+impl Drop for Plane {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+pub fn obj<K: serde::de::DeserializeOwned>(kind: &str, name: &str, spec: Value) -> K {
+    serde_json::from_value(json!({"apiVersion": "rampart.dev/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec})).unwrap()
+}
+
+/// Wait until every object of `api` is Ready at its generation; panics with the stragglers.
+pub async fn all_ready<K>(api: &Api<K>, n: usize, timeout: Duration)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + Send
+        + 'static,
+{
+    if rampart::bench::measure::all_ready(api.clone(), n, timeout)
+        .await
+        .is_none()
+    {
+        let list = api.list(&Default::default()).await.unwrap();
+        let stragglers: Vec<String> = list
+            .items
+            .iter()
+            .filter(|o| !rampart::bench::measure::ready_now(*o))
+            .map(|o| serde_json::to_string(&serde_json::to_value(o).unwrap()["status"]).unwrap())
+            .take(5)
+            .collect();
+        panic!("not all {n} objects Ready within {timeout:?}; some not ready: {stragglers:#?}");
+    }
+}
+
+/// The vendor ids rampart recorded on `api`'s objects.
+pub async fn external_names<K>(api: &Api<K>) -> Vec<String>
+where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let mut v: Vec<String> = api
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter_map(|o| {
+            o.meta()
+                .annotations
+                .as_ref()?
+                .get("rampart.dev/external-name")
+                .cloned()
+        })
+        .collect();
+    v.sort();
+    v
+}

@@ -1,0 +1,192 @@
+//! Cyber Backup end to end: the example's destination and protection plan through the real API
+//! server and the operator; an on-demand run; a Vault still referenced by a Policy waits to be
+//! deleted and says why.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use rampart::api::{Policy, ProviderConfig, Vault};
+use rampart::simulators::cyberbackup::{CyberBackupSim, SimConfig};
+use serde_json::{Value, json};
+
+use crate::cbr_world::T;
+use crate::support::{env, has_condition, is_ready, namespace, wait_for};
+
+fn example_documents() -> Vec<Value> {
+    let text = include_str!("../../deploy/examples/cyberbackup.yaml");
+    serde_saphyr::from_multiple(text).expect("the example is YAML")
+}
+
+struct CyberWorld {
+    sim: CyberBackupSim,
+    ns: String,
+    client: Client,
+}
+
+impl CyberWorld {
+    /// The simulator, the example's Secrets, and a ProviderConfig `cyberbackup` pointing at it.
+    async fn new(prefix: &str) -> Self {
+        let client = env().client().await;
+        let config = SimConfig {
+            users: [("backup-admin".to_string(), "change-me".to_string())].into(),
+            ..Default::default()
+        };
+        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), config)
+            .await
+            .unwrap();
+        let ns = namespace(&client, prefix).await;
+        for doc in example_documents()
+            .into_iter()
+            .filter(|d| d["kind"] == "Secret")
+        {
+            let s: Secret = serde_json::from_value(doc).unwrap();
+            Api::<Secret>::namespaced(client.clone(), &ns)
+                .create(&PostParams::default(), &s)
+                .await
+                .unwrap();
+        }
+        let mut pc = example_documents()
+            .into_iter()
+            .find(|d| d["kind"] == "ProviderConfig")
+            .unwrap();
+        pc["spec"]["endpoint"] = json!(sim.url());
+        pc["spec"]["pollIntervalSeconds"] = json!(5);
+        let pc: ProviderConfig = serde_json::from_value(pc).unwrap();
+        let pcs = Api::<ProviderConfig>::namespaced(client.clone(), &ns);
+        pcs.create(&PostParams::default(), &pc).await.unwrap();
+        wait_for(&pcs, "cyberbackup", is_ready(), T).await;
+        CyberWorld { sim, ns, client }
+    }
+
+    async fn apply_example(&self, kind: &str) {
+        let doc = example_documents()
+            .into_iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap();
+        let pp = PostParams::default();
+        match kind {
+            "Vault" => drop(
+                Api::<Vault>::namespaced(self.client.clone(), &self.ns)
+                    .create(&pp, &serde_json::from_value(doc).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+            _ => drop(
+                Api::<Policy>::namespaced(self.client.clone(), &self.ns)
+                    .create(&pp, &serde_json::from_value(doc).unwrap())
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+
+    fn vaults(&self) -> Api<Vault> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    fn policies(&self) -> Api<Policy> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+}
+
+/// The last on-demand run in the Policy's status reached `state`.
+fn last_run_is(
+    state: &'static str,
+    requested: &'static str,
+) -> impl kube::runtime::wait::Condition<Policy> {
+    move |p: Option<&Policy>| {
+        p.and_then(|p| p.status.as_ref())
+            .and_then(|s| s.at_provider.as_ref())
+            .and_then(|a| a.last_run.as_ref())
+            .is_some_and(|r| r.state == state && r.requested_at == requested)
+    }
+}
+
+#[tokio::test]
+async fn the_example_converges_runs_on_demand_and_deletion_waits_for_referrers() {
+    let w = CyberWorld::new("cyber").await;
+    w.apply_example("Vault").await;
+    w.apply_example("Policy").await;
+    wait_for(&w.vaults(), "backup-share", is_ready(), T).await;
+    wait_for(&w.policies(), "machines-nightly", is_ready(), T).await;
+    assert_eq!(
+        w.sim.state.read(|world| world.credentials.len()),
+        1,
+        "the destination's credentials are registered"
+    );
+
+    // The example asks for one run; it goes through and its outcome is in status.
+    wait_for(
+        &w.policies(),
+        "machines-nightly",
+        last_run_is("Succeeded", "2026-01-01T00:00:00Z"),
+        Duration::from_secs(90),
+    )
+    .await;
+    // A new request runs the plan again.
+    w.policies()
+        .patch(
+            "machines-nightly",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"rampart.dev/run-requested-at": "2026-02-01T00:00:00Z"}}})),
+        )
+        .await
+        .unwrap();
+    wait_for(
+        &w.policies(),
+        "machines-nightly",
+        last_run_is("Succeeded", "2026-02-01T00:00:00Z"),
+        Duration::from_secs(90),
+    )
+    .await;
+
+    // The destination is still used by the plan: its deletion waits and says why.
+    w.vaults()
+        .delete("backup-share", &DeleteParams::default())
+        .await
+        .unwrap();
+    let v = wait_for(
+        &w.vaults(),
+        "backup-share",
+        has_condition("Ready", "False", Some("Deleting")),
+        T,
+    )
+    .await;
+    let msg = v
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap()
+        .message;
+    assert!(
+        msg.contains("still referenced by Policy/machines-nightly"),
+        "{msg}"
+    );
+    assert_eq!(
+        w.sim.state.read(|world| world.credentials.len()),
+        1,
+        "nothing deleted at the vendor yet"
+    );
+    let events = env()
+        .server
+        .kubectl(&["get", "events", "-n", &w.ns, "-o", "json"]);
+    assert!(String::from_utf8_lossy(&events.stdout).contains("DeletionBlocked"));
+
+    // Once the plan is gone (its applications revoked first), the destination goes too.
+    w.policies()
+        .delete("machines-nightly", &DeleteParams::default())
+        .await
+        .unwrap();
+    crate::support::wait_gone(&w.policies(), "machines-nightly", T).await;
+    crate::support::wait_gone(&w.vaults(), "backup-share", T).await;
+    assert_eq!(
+        w.sim
+            .state
+            .read(|world| (world.policies.len(), world.credentials.len())),
+        (0, 0)
+    );
+}

@@ -1,0 +1,158 @@
+//! `rampart run` as an operator's user meets it: the help documents every flag and its
+//! environment variable, and bad flags, an unreachable API server, a missing CRD and missing
+//! permissions end the process at once with a message that says what is wrong.
+
+use std::process::{Command, Output, Stdio};
+
+use clap::CommandFactory;
+use rampart::operator::RunOptions;
+use rampart::testenv::{TestApiServer, free_port};
+
+use crate::harness::{RAMPART, env, impersonating_kubeconfig, text};
+
+/// Run `rampart run <args>` with only KUBECONFIG (if given) in its environment.
+fn run(args: &[&str], kubeconfig: Option<&std::path::Path>) -> Output {
+    let home = tempfile::tempdir().expect("temp home");
+    let mut cmd = Command::new(RAMPART);
+    cmd.arg("run")
+        .args(args)
+        .env_clear()
+        // No ~/.kube/config to fall back on.
+        .env("HOME", home.path())
+        .stdin(Stdio::null());
+    if let Some(k) = kubeconfig {
+        cmd.env("KUBECONFIG", k);
+    }
+    cmd.output().expect("rampart runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[derive(clap::Parser)]
+struct Run {
+    #[command(flatten)]
+    opts: RunOptions,
+}
+
+#[test]
+fn every_run_flag_has_help_and_an_environment_variable() {
+    let command = Run::command();
+    let help = Command::new(RAMPART)
+        .args(["run", "--help"])
+        .output()
+        .expect("rampart run --help");
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let mut checked = 0;
+    for arg in command.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if long == "help" {
+            continue;
+        }
+        let env_var = arg
+            .get_env()
+            .unwrap_or_else(|| panic!("--{long} has no environment variable"))
+            .to_string_lossy()
+            .into_owned();
+        assert!(arg.get_help().is_some(), "--{long} has no help text");
+        assert!(
+            help.contains(&format!("--{long}")),
+            "--{long} missing from --help:\n{help}"
+        );
+        assert!(
+            help.contains(&format!("[env: {env_var}=")),
+            "{env_var} missing from --help:\n{help}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 6, "{checked} flags");
+    // KUBECONFIG is where the connection comes from; the help says so.
+    let top = Command::new(RAMPART)
+        .arg("--help")
+        .output()
+        .expect("rampart --help");
+    assert!(String::from_utf8_lossy(&top.stdout).contains("KUBECONFIG"));
+}
+
+#[test]
+fn bad_flags_are_refused_before_anything_starts() {
+    for (args, named) in [
+        (&["--concurrency=many"][..], "--concurrency"),
+        (&["--metrics-addr=nowhere"][..], "--metrics-addr"),
+        (&["--log-format=xml"][..], "--log-format"),
+        (&["--no-such-flag"][..], "--no-such-flag"),
+    ] {
+        let out = run(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = stderr(&out);
+        assert!(err.contains(named), "{args:?} names {named}: {err}");
+        assert!(
+            err.contains("Usage:") || err.contains("--help"),
+            "points at the usage: {err}"
+        );
+    }
+}
+
+#[test]
+fn no_kubeconfig_and_no_cluster_is_a_clear_error() {
+    let out = run(&["--metrics-addr=127.0.0.1:0"], None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stderr(&out).contains("KUBECONFIG"), "{}", text(&out));
+}
+
+#[test]
+fn an_unreachable_api_server_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster: {{server: 'https://127.0.0.1:{}', insecure-skip-tls-verify: true}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: c\n  context: {{cluster: gone, user: u}}\ncurrent-context: c\n",
+            free_port()
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = run(&["--metrics-addr=127.0.0.1:0"], Some(&kubeconfig));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot reach the Kubernetes API server"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "gives up promptly: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_missing_crd_is_a_clear_error() {
+    // A server of its own: this binary's shared server has the CRDs.
+    let bare = TestApiServer::start().await.expect("bare API server");
+    let out = run(
+        &["--metrics-addr=127.0.0.1:0"],
+        Some(&bare.kubeconfig_path()),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = stderr(&out);
+    assert!(err.contains("CRD is not installed"), "{err}");
+    assert!(err.contains(".rampart.dev"), "names the CRD: {err}");
+}
+
+#[test]
+fn missing_permissions_are_named_at_start_up() {
+    env();
+    let kubeconfig = impersonating_kubeconfig("system:serviceaccount:default:nobody");
+    let out = run(&["--metrics-addr=127.0.0.1:0"], Some(&kubeconfig));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = stderr(&out);
+    // The API server's refusal names the user and the resource; an operator can act on it.
+    assert!(err.contains("forbidden"), "{err}");
+    assert!(
+        err.contains("system:serviceaccount:default:nobody"),
+        "{err}"
+    );
+}
