@@ -11,5 +11,6 @@ mod cyberbackup;
 mod huawei_cbr;
 mod ideco;
 mod rs_server;
+mod rubackup;
 mod support;
 mod translations;

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeSet;
 
-use jiff::civil::{Date, DateTime};
+use jiff::Span;
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use jiff::{Span, Timestamp};
 use proptest::prelude::*;
 use rampart::api::policy::PolicySpec;
 use rampart::api::schedule::Retention;
@@ -22,7 +22,8 @@ use serde_json::{Value, json};
 
 use super::oracle::{self, Cron};
 use super::{
-    ZONES, admitted, both_day_fields_restricted, cron, retention as any_retention, zone_and_now,
+    ZONES, admitted, both_day_fields_restricted, cron, first_difference, instants,
+    retention as any_retention, window_days, zone_and_now,
 };
 use crate::support;
 
@@ -96,41 +97,6 @@ fn documented(s: &CompiledSchedule) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// The instants from `start` on, for a year, at which a schedule of civil days and times runs
-/// in `tz`.
-fn instants(
-    runs: impl Fn(Date) -> bool,
-    times: &[i32],
-    tz: &TimeZone,
-    start: Timestamp,
-) -> Option<BTreeSet<Timestamp>> {
-    let first = start
-        .to_zoned(tz.clone())
-        .date()
-        .checked_sub(Span::new().days(2))
-        .ok()?;
-    let (from, to) = (
-        start.checked_add(Span::new().hours(48)).ok()?,
-        start.checked_add(Span::new().hours(24 * 360)).ok()?,
-    );
-    let mut out = BTreeSet::new();
-    for i in 0..370 {
-        let d = first.checked_add(Span::new().days(i)).ok()?;
-        if !runs(d) {
-            continue;
-        }
-        for t in times {
-            let at =
-                DateTime::from_parts(d, jiff::civil::time((t / 60) as i8, (t % 60) as i8, 0, 0));
-            let ts = at.to_zoned(tz.clone()).ok()?.timestamp();
-            if (from..to).contains(&ts) {
-                out.insert(ts);
-            }
-        }
-    }
-    Some(out)
-}
-
 /// The agents' zone: often one whose offset never changes, so that schedules move by a fixed
 /// amount (across midnight too) and the shifted set is compared instant by instant.
 fn agent_zone() -> impl Strategy<Value = String> {
@@ -196,12 +162,14 @@ proptest! {
             Ok(moved) => {
                 documented(&moved)?;
                 let diff = agent_tz.to_offset(now).seconds() - from_tz.to_offset(now).seconds();
-                let wanted = instants(|d| c.runs_on(d), &c.times_of_day(), &from_tz, now);
-                let got = instants(|d| runs_on(&moved, d), &starts_of(&moved), &agent_tz, now);
-                if diff % 60 == 0 && wanted.is_some() {
-                    prop_assert_eq!(
-                        wanted, got, "{} in {} → {:?} in {}", cron, from, moved, agent
-                    );
+                let days = window_days(starts.len());
+                let wanted = instants(|d| c.runs_on(d), &c.times_of_day(), &from_tz, now, days);
+                let got =
+                    instants(|d| runs_on(&moved, d), &starts_of(&moved), &agent_tz, now, days);
+                if let (true, Some(wanted), Some(got)) = (diff % 60 == 0, wanted, got) {
+                    let diff = first_difference(&wanted, &got);
+                    let at = format!("{cron} in {from} → {moved:?} in {agent}");
+                    prop_assert!(diff.is_none(), "{at}: {diff:?}");
                 }
             }
         }

@@ -6,11 +6,15 @@
 mod cbr;
 mod cyberbackup;
 mod oracle;
+mod rubackup;
 
 use std::sync::OnceLock;
 
+use std::collections::BTreeSet;
+
+use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
+use jiff::{SignedDuration, Span, Timestamp};
 use kube::CustomResourceExt;
 use proptest::prelude::*;
 use rampart::api::Policy;
@@ -245,6 +249,59 @@ pub fn crd() -> &'static CrdPatterns {
             ),
             cron: pattern("/schedule/properties/cron/pattern"),
         }
+    })
+}
+
+/// The instants from two days after `start` to `days` after it at which a schedule of civil
+/// days and times runs in `tz`.
+pub fn instants(
+    runs: impl Fn(Date) -> bool,
+    times: &[i32],
+    tz: &TimeZone,
+    start: Timestamp,
+    days: i64,
+) -> Option<BTreeSet<Timestamp>> {
+    let first = start
+        .to_zoned(tz.clone())
+        .date()
+        .checked_sub(Span::new().days(2))
+        .ok()?;
+    let from = start.checked_add(Span::new().hours(48)).ok()?;
+    let to = start.checked_add(Span::new().hours(24 * (days - 2))).ok()?;
+    let mut out = BTreeSet::new();
+    for i in 0..days + 8 {
+        let d = first.checked_add(Span::new().days(i)).ok()?;
+        if !runs(d) {
+            continue;
+        }
+        for t in times {
+            let at =
+                DateTime::from_parts(d, jiff::civil::time((t / 60) as i8, (t % 60) as i8, 0, 0));
+            let ts = at.to_zoned(tz.clone()).ok()?.timestamp();
+            if (from..to).contains(&ts) {
+                out.insert(ts);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// How many days of instants to compare: most of a year, or five weeks for a schedule that
+/// starts every few minutes (the comparison would be slow).
+pub fn window_days(times_per_day: usize) -> i64 {
+    if times_per_day > 48 { 37 } else { 362 }
+}
+
+/// Where two sets of instants first differ, for a failure message short enough to read.
+pub fn first_difference(wanted: &BTreeSet<Timestamp>, got: &BTreeSet<Timestamp>) -> Option<String> {
+    let missing = wanted.difference(got).next();
+    let extra = got.difference(wanted).next();
+    (missing.is_some() || extra.is_some()).then(|| {
+        format!(
+            "{} wanted, {} sent; first missing {missing:?}, first extra {extra:?}",
+            wanted.len(),
+            got.len()
+        )
     })
 }
 
