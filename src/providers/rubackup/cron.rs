@@ -207,31 +207,47 @@ impl FieldSet {
                 return format!("*/{step}");
             }
         }
-        let mut parts = Vec::new();
-        let mut i = 0;
-        while i < v.len() {
-            let mut j = i;
-            while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
-                j += 1;
-            }
-            parts.push(match j - i {
-                0 => v[i].to_string(),
-                1 => format!("{},{}", v[i], v[j]),
-                _ => format!("{}-{}", v[i], v[j]),
-            });
-            i = j + 1;
+        if self.star && self.field.is_day() {
+            // Still starting with `*`: `*/<width>` is the first value alone, which a field
+            // written with `*` always has.
+            let width = hi - lo + 1;
+            let rest = ranges(&v[1..]);
+            return if rest.is_empty() {
+                format!("*/{width}")
+            } else {
+                format!("*/{width},{rest}")
+            };
         }
-        parts.join(",")
+        ranges(&v)
     }
 
     /// The field as RuBackup takes it: a single value as a number (the document's form),
     /// anything else as cron text.
     pub fn to_vendor(&self) -> Value {
         match (self.values.len(), self.values.first()) {
-            (1, Some(v)) => Value::from(*v),
+            (1, Some(v)) if !(self.star && self.field.is_day()) => Value::from(*v),
             _ => Value::from(self.render()),
         }
     }
+}
+
+/// Ascending values as runs: `1-5`, `7,8`, `11`.
+fn ranges(v: &[u8]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        parts.push(match j - i {
+            0 => v[i].to_string(),
+            1 => format!("{},{}", v[i], v[j]),
+            _ => format!("{}-{}", v[i], v[j]),
+        });
+        i = j + 1;
+    }
+    parts.join(",")
 }
 
 #[cfg(test)]
@@ -301,6 +317,19 @@ mod tests {
         assert_eq!(set(CronField::DayOfWeek, "*").render(), "*");
         assert_ne!(days, set(CronField::DayOfMonth, "*/16"));
         assert!(set(CronField::DayOfMonth, "1-31").is_full());
+        // Found by tests/fuzz: `*/2,3-4` lost its `*` when listed.
+        let odd = set(CronField::DayOfMonth, "*/2,3-4");
+        assert_eq!(
+            odd.render(),
+            "*/31,3-5,7,9,11,13,15,17,19,21,23,25,27,29,31"
+        );
+        assert_eq!(set(CronField::DayOfMonth, &odd.render()), odd);
+        let sunday = set(CronField::DayOfWeek, "*/7");
+        assert_eq!(sunday.to_vendor(), json!("*/7"));
+        assert_eq!(
+            FieldSet::from_vendor(CronField::DayOfWeek, &sunday.to_vendor()).unwrap(),
+            sunday
+        );
         // Elsewhere `*` changes nothing: the forms still compare equal.
         assert_eq!(
             set(CronField::Minute, "*/15"),
