@@ -47,6 +47,11 @@ pub struct VendorError {
     pub retry_after: Option<Duration>,
 }
 
+/// The longest message kept, in characters. Messages quote vendor bodies, and they end up in
+/// status conditions and events: a vendor answering with megabytes of text must not make the
+/// status write fail (that would turn a terminal error into a retried one).
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
 impl VendorError {
     pub fn new(
         vendor: &'static str,
@@ -54,13 +59,18 @@ impl VendorError {
         kind: ErrorKind,
         message: impl Into<String>,
     ) -> Self {
+        let mut message: String = message.into();
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            message.truncate(cut);
+            message.push('…');
+        }
         VendorError {
             vendor,
             operation: operation.into(),
             kind,
             status: None,
             code: None,
-            message: message.into(),
+            message,
             retry_after: None,
         }
     }
@@ -126,6 +136,21 @@ mod tests {
             "huawei-cbr POST /vaults: HTTP 400 BackupService.6101: Invalid vault capacity."
         );
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn a_huge_vendor_message_is_cut() {
+        // Vendor messages were kept whole, however long; tests/fuzz checks the bound too.
+        let e = VendorError::new("v", "op", ErrorKind::Rejected, "я".repeat(5000));
+        assert_eq!(e.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(e.message.ends_with('…'));
+        let short = VendorError::new(
+            "v",
+            "op",
+            ErrorKind::Rejected,
+            "x".repeat(MAX_MESSAGE_CHARS),
+        );
+        assert_eq!(short.message, "x".repeat(MAX_MESSAGE_CHARS));
     }
 
     #[test]

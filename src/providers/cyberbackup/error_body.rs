@@ -47,7 +47,8 @@ pub fn error_from_response(operation: &str, resp: &HttpResponse) -> VendorError 
             let message = detail
                 .message
                 .clone()
-                .unwrap_or_else(|| "no message".to_string());
+                .filter(|m| !m.trim().is_empty())
+                .unwrap_or_else(|| "the vendor gave no message".to_string());
             let mut e = VendorError::new(VENDOR, operation, kind_for(resp.status), message);
             if let Some(code) = detail.code.as_ref().map(code_text) {
                 let code = match detail.domain.as_deref() {
@@ -62,7 +63,10 @@ pub fn error_from_response(operation: &str, resp: &HttpResponse) -> VendorError 
             VENDOR,
             operation,
             kind_for(resp.status),
-            resp.body_excerpt(),
+            match resp.body_excerpt() {
+                text if text.trim().is_empty() => "no error body".to_string(),
+                text => text,
+            },
         ),
     };
     err.status = Some(resp.status);
@@ -121,6 +125,18 @@ mod tests {
         assert!(e.code.is_none());
         assert!(e.message.contains("Bad Gateway"));
         assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn an_empty_body_or_message_still_says_something() {
+        // Found by tests/fuzz: a 400 with an empty body had an empty message.
+        let e = error_from_response("DELETE /policies/{id}", &response(400, ""));
+        assert_eq!(e.message, "no error body");
+        let e = error_from_response(
+            "GET /x",
+            &response(400, r#"{"error":{"code":1,"message":" "}}"#),
+        );
+        assert_eq!(e.message, "the vendor gave no message");
     }
 
     #[test]

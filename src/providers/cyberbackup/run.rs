@@ -49,13 +49,19 @@ fn parse(t: Option<&str>) -> Option<Timestamp> {
     t?.parse().ok()
 }
 
+/// `t` less the clock slack; the earliest instant when `t` is near it (a request annotation
+/// or a vendor time may be any timestamp).
+fn with_slack(t: Timestamp) -> Timestamp {
+    t.checked_sub(CLOCK_SLACK).unwrap_or(Timestamp::MIN)
+}
+
 /// Whether the applications show a run that began at or after `t`: one is running, or one's
 /// `last_runtime` is not older than `t`. Used to recognise, after a restart, a run rampart
 /// already started for a request whose value is a time.
 pub fn began_since(apps: &[Application], t: Timestamp) -> bool {
     apps.iter().any(|a| {
         a.running_state().as_deref() == Some("RUNNING")
-            || parse(a.last_runtime.as_deref()).is_some_and(|r| r >= t - CLOCK_SLACK)
+            || parse(a.last_runtime.as_deref()).is_some_and(|r| r >= with_slack(t))
     })
 }
 
@@ -147,7 +153,7 @@ pub fn outcome(
         run.message = Some("the plan is applied to nothing, so nothing ran".into());
         return run;
     }
-    let since = started_at - CLOCK_SLACK;
+    let since = with_slack(started_at);
     let running: Vec<&Application> = apps
         .iter()
         .filter(|a| a.running_state().as_deref() == Some("RUNNING"))
@@ -331,6 +337,26 @@ mod tests {
             .state,
             FAILED
         );
+    }
+
+    #[test]
+    fn a_request_at_the_start_of_time_does_not_panic() {
+        // Found by tests/fuzz: `run-requested-at: "-009999-01-01T00:00:00Z"` (or a vendor
+        // time that far back) overflowed the clock-slack subtraction.
+        let apps = vec![app(
+            "IDLE",
+            "OK",
+            "2025-01-01T00:00:00Z",
+            "2025-01-01T00:00:00Z",
+        )];
+        assert!(began_since(&apps, Timestamp::MIN));
+        let run = outcome(
+            "-009999-01-01T00:00:00Z",
+            Timestamp::MIN,
+            &apps,
+            t("2025-01-02T00:00:00Z"),
+        );
+        assert_eq!(run.state, SUCCEEDED);
     }
 
     fn reported_run(requested: &str, state: &str) -> OnDemandRun {

@@ -331,7 +331,10 @@ pub fn fixed_shift_minutes(
         jiff::tz::TimeZone::get(name).map_err(|_| zone_error(format!("unknown time zone {name:?}")))
     };
     let (from_tz, to_tz) = (zone(from)?, zone(to)?);
-    let end = at + jiff::SignedDuration::from_hours(24 * 366);
+    // A year ahead, or to the end of time (a clock set far ahead must not panic).
+    let end = at
+        .checked_add(jiff::SignedDuration::from_hours(24 * 366))
+        .unwrap_or(jiff::Timestamp::MAX);
     let mut instants = vec![at];
     for tz in [&from_tz, &to_tz] {
         instants.extend(

@@ -38,6 +38,29 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
+/// Read the token answer. The error says where the body went wrong but never quotes it: serde
+/// quotes a value of the wrong type, and a body that arrives as one JSON string (double
+/// encoded) holds the token.
+pub fn read_token(body: &[u8]) -> VendorResult<TokenResponse> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "does not have the documented fields",
+            serde_json::error::Category::Eof => "ends too early",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => "is not JSON",
+        };
+        VendorError::new(
+            VENDOR,
+            "POST /idp/token",
+            ErrorKind::Protocol,
+            format!(
+                "the token response {what} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
 /// How long a token may be used: the shortest of `expires_in`, `expires_on - now` and two
 /// hours, less a margin so a request never leaves with a token about to expire.
 pub fn usable_lifetime(
@@ -51,7 +74,7 @@ pub fn usable_lifetime(
         secs = secs.min(n);
     }
     if let Some(on) = expires_on {
-        secs = secs.min(on - now_epoch);
+        secs = secs.min(on.saturating_sub(now_epoch));
     }
     let secs = secs.max(0);
     let margin = (secs / 10).min(60);
@@ -130,14 +153,7 @@ impl Session {
         if !resp.is_success() {
             return Err(error_from_response(OPERATION, &resp));
         }
-        let parsed: TokenResponse = serde_json::from_slice(&resp.body).map_err(|e| {
-            VendorError::new(
-                VENDOR,
-                OPERATION,
-                ErrorKind::Protocol,
-                format!("unreadable token response: {e}"),
-            )
-        })?;
+        let parsed = read_token(&resp.body)?;
         let now_epoch = jiff::Timestamp::now().as_second();
         let lifetime = usable_lifetime(parsed.expires_in, parsed.expires_on, now_epoch);
         tracing::debug!(
@@ -170,6 +186,33 @@ mod tests {
             Duration::from_secs(600 - 60)
         );
         assert_eq!(usable_lifetime(Some(100), None, 0), Duration::from_secs(90));
+    }
+
+    #[test]
+    fn an_unreadable_token_answer_is_not_quoted() {
+        // Found by tests/fuzz: serde quotes a string of the wrong type, so a token answer sent
+        // as one JSON string put the bearer token in the error (and so in status and events).
+        let body = serde_json::to_vec(&r#"{"access_token": "tok-secret-value"}"#).unwrap();
+        let e = read_token(&body).unwrap_err();
+        assert!(!e.to_string().contains("tok-secret-value"), "{e}");
+        assert!(
+            e.message.contains("does not have the documented fields"),
+            "{e}"
+        );
+        let e = read_token(br#"{"access_token": "tok-secret-value", "expires_in": "soon"}"#)
+            .unwrap_err();
+        assert!(!e.to_string().contains("soon"), "{e}");
+        assert!(read_token(br#"{"access_token": "t", "expires_in": 60}"#).is_ok());
+    }
+
+    #[test]
+    fn an_expiry_at_the_end_of_time_does_not_overflow() {
+        // Found by tests/fuzz: `"expires_on": -9223372036854775808` overflowed `on - now`.
+        assert_eq!(usable_lifetime(None, Some(i64::MIN), 1), Duration::ZERO);
+        assert_eq!(
+            usable_lifetime(None, Some(i64::MAX), -1),
+            Duration::from_secs(7200 - 60)
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::VENDOR;
 use super::auth::{CbrAuth, PasswordLogin};
 use super::models::*;
-use super::request::{config, parse_list};
+use super::request::{config, read_list};
 use crate::api::vendors::huawei_cbr::{CbrAuthMethod, CbrProviderSettings};
 use crate::engine::hub::ResolvedProvider;
 use crate::providers::budget::Budget;
@@ -213,7 +213,7 @@ impl CbrClient {
         let mut call = self.call(Method::GET, "GET /policies", "/policies".into());
         call.query = filter.query();
         let resp = self.send(call).await?;
-        parse_list(&resp, "GET /policies", "policies").map(|(items, _)| items)
+        read_list("GET /policies", resp.status, &resp.body, "policies").map(|(items, _)| items)
     }
 
     /// `PUT /policies/{id}`. Send the whole desired `operation_definition`: CBR replaces it.

@@ -15,6 +15,9 @@ pub struct CronSets {
     pub months: BTreeSet<u32>,
     /// 0 = Monday … 6 = Sunday.
     pub weekdays: BTreeSet<u32>,
+    /// Both day fields are restricted (neither starts with `*`): cron then runs on the days
+    /// that match either field, not both.
+    pub either_day_field: bool,
 }
 
 struct Field {
@@ -80,6 +83,7 @@ pub fn parse(expr: &str) -> Result<CronSets, ScheduleError> {
         days_of_month: field(parts[2], &DAY_OF_MONTH)?,
         months: field(parts[3], &MONTH)?,
         weekdays,
+        either_day_field: !parts[2].starts_with('*') && !parts[4].starts_with('*'),
     })
 }
 

@@ -4,33 +4,10 @@
 //! HTTP status: CBR reports conflicts and busy states as 400, a missing bucket as 404 and an
 //! authentication failure as 500.
 
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::VENDOR;
 use crate::providers::error::{ErrorKind, VendorError};
-
-/// The error body CBR returns (and the simulator sends).
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct ErrorBody {
-    #[serde(default)]
-    pub error_code: Option<String>,
-    #[serde(default)]
-    pub error_msg: Option<String>,
-    /// IAM (Keystone) form: `{"error": {"code": 401, "title": …, "message": …}}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<IamError>,
-}
-
-/// The error object of IAM responses.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
-pub struct IamError {
-    #[serde(default)]
-    pub code: Option<serde_json::Value>,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub message: Option<String>,
-}
 
 /// Codes whose kind differs from what their HTTP status implies, by the handling measure the
 /// document gives them. Everything else follows the status (400 Rejected, 404 NotFound, 403
@@ -107,15 +84,26 @@ pub fn classify(status: u16, code: Option<&str>) -> ErrorKind {
     VendorError::kind_for_status(status)
 }
 
-/// The error of a failed call, from its status and body.
+/// The error of a failed call, from its status and body: CBR's `error_code`/`error_msg` or
+/// IAM's `error.message`/`error.title`. Each field is read on its own, so a code survives a
+/// message of the wrong type (the code decides whether to retry), and only a JSON object counts
+/// as an error body.
 pub fn from_response(operation: &str, status: u16, body: &[u8]) -> VendorError {
-    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let iam = parsed.error.as_ref();
-    let code = parsed.error_code.clone().filter(|c| !c.is_empty());
-    let message = parsed
-        .error_msg
-        .clone()
-        .or_else(|| iam.and_then(|e| e.message.clone().or_else(|| e.title.clone())))
+    let parsed = serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .unwrap_or_default();
+    let text = |pointer: &str| {
+        parsed
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string)
+    };
+    let code = text("/error_code");
+    let message = text("/error_msg")
+        .or_else(|| text("/error/message"))
+        .or_else(|| text("/error/title"))
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(body);
             if text.trim().is_empty() {
@@ -230,5 +218,28 @@ mod tests {
                 .message
                 .contains("no error body")
         );
+    }
+
+    #[test]
+    fn a_code_survives_a_message_of_the_wrong_type() {
+        // Found by tests/fuzz: a non-string error_msg made the whole body unreadable, so a
+        // "try again later" code was lost and the 400 read as a terminal rejection.
+        let e = from_response(
+            "POST /vaults",
+            400,
+            br#"{"error_code":"BackupService.6134","error_msg":{"text":"busy"}}"#,
+        );
+        assert_eq!(e.code.as_deref(), Some("BackupService.6134"));
+        assert_eq!(e.kind, ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn only_an_object_is_an_error_body() {
+        // Found by tests/fuzz: a derived struct also reads a JSON array, by position, so
+        // `["anything"]` became the error code.
+        let e = from_response("POST /vaults", 400, br#"["BackupService.6134"]"#);
+        assert_eq!(e.code, None);
+        assert_eq!(e.kind, ErrorKind::Rejected);
+        assert_eq!(e.message, r#"["BackupService.6134"]"#);
     }
 }

@@ -20,6 +20,8 @@ pub mod vault_desired;
 pub const VENDOR: &str = "huawei-cbr";
 
 pub use client::CbrClient;
+/// The body readers every call goes through; public for the property tests in tests/fuzz.
+pub use request::{read_list, read_object};
 pub use runtime::{CbrRuntime, connect};
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ impl CbrClient {
         let mut call = self.call(Method::GET, operation, path.to_string());
         call.query = query;
         let resp = self.send(call).await?;
-        parse_list(&resp, operation, key)
+        read_list(operation, resp.status, &resp.body, key)
     }
 
     pub(super) async fn fetch<T: DeserializeOwned>(
@@ -108,13 +108,7 @@ impl CbrClient {
     ) -> VendorResult<T> {
         let operation = call.operation;
         let resp = self.send(call).await?;
-        let mut map: Map<String, Value> = serde_json::from_slice(&resp.body)
-            .map_err(|e| errors::protocol(operation, resp.status, e))?;
-        let inner = map
-            .remove(key)
-            .filter(|v| !v.is_null())
-            .ok_or_else(|| errors::protocol(operation, resp.status, format!("no '{key}'")))?;
-        serde_json::from_value(inner).map_err(|e| errors::protocol(operation, resp.status, e))
+        read_object(operation, resp.status, &resp.body, key)
     }
 
     /// Send a call, authenticated; after a 401 with a login token, log in again and retry once.
@@ -174,23 +168,40 @@ impl CbrClient {
     }
 }
 
-/// `{key: [...], "count": N}` of a list response.
-pub(super) fn parse_list<T: DeserializeOwned>(
-    resp: &HttpResponse,
+/// `{key: {...}}` of a single-object response: the object under `key`, which must be there.
+pub fn read_object<T: DeserializeOwned>(
     operation: &str,
+    status: u16,
+    body: &[u8],
+    key: &str,
+) -> VendorResult<T> {
+    let mut map: Map<String, Value> =
+        serde_json::from_slice(body).map_err(|e| errors::protocol(operation, status, e))?;
+    let inner = map
+        .remove(key)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| errors::protocol(operation, status, format!("no '{key}'")))?;
+    serde_json::from_value(inner)
+        .map_err(|e| errors::protocol(operation, status, format!("'{key}': {e}")))
+}
+
+/// `{key: [...], "count": N}` of a list response.
+pub fn read_list<T: DeserializeOwned>(
+    operation: &str,
+    status: u16,
+    body: &[u8],
     key: &str,
 ) -> VendorResult<(Vec<T>, Option<i64>)> {
-    let mut map: Map<String, Value> = serde_json::from_slice(&resp.body)
-        .map_err(|e| errors::protocol(operation, resp.status, e))?;
+    let mut map: Map<String, Value> =
+        serde_json::from_slice(body).map_err(|e| errors::protocol(operation, status, e))?;
     let count = map.get("count").and_then(|c| {
         c.as_i64()
             .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
     });
     let items = match map.remove(key) {
         None | Some(Value::Null) => Vec::new(),
-        Some(v) => {
-            serde_json::from_value(v).map_err(|e| errors::protocol(operation, resp.status, e))?
-        }
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| errors::protocol(operation, status, format!("'{key}': {e}")))?,
     };
     Ok((items, count))
 }

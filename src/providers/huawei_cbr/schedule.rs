@@ -78,6 +78,14 @@ pub fn schedule_to_patterns(
             "CBR policies run on days of the week only; use '*'",
         ));
     }
+    if sets.either_day_field && sets.weekdays.len() < 7 {
+        // `1-31` with `MON` runs every day in cron (either field matches), which is rarely
+        // what was meant: say so rather than pick a reading.
+        return Err(ScheduleError::new(
+            "day of month",
+            "with a day of week set, cron runs on the days either field allows, here every day; use '*' for day of month",
+        ));
+    }
     if !sets.every_month() {
         return Err(ScheduleError::new(
             "month",
@@ -186,14 +194,14 @@ pub fn normalize_patterns(patterns: &[String]) -> Vec<String> {
                 ));
             }
             None => {
-                other.insert(
-                    p.split(';')
-                        .map(str::trim)
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                );
+                // Sorted but not deduplicated: a repeated part is what makes some rules
+                // unreadable, and must stay so on the next pass. `FREQ` stays first, where
+                // the grammar (and the CRD's pattern) has it: this form is also what is sent.
+                let mut parts: Vec<&str> = p.split(';').map(str::trim).collect();
+                parts.sort_unstable_by_key(|part| {
+                    (!part.to_ascii_uppercase().starts_with("FREQ="), *part)
+                });
+                other.insert(parts.join(";"));
             }
         }
     }
@@ -209,12 +217,18 @@ struct Rule {
     interval: i64,
 }
 
-/// One pattern of the documented subset; `None` for anything else.
+/// One pattern of the documented subset; `None` for anything else, including a part given
+/// twice (which one wins would depend on the order, and the normaliser reorders parts).
 fn read_rule(p: &str) -> Option<Rule> {
     let (mut freq, mut days, mut hour, mut minute, mut interval) = (None, None, None, None, 1);
+    let mut seen = BTreeSet::new();
     for part in p.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         let (k, v) = part.split_once('=')?;
-        match k.trim().to_ascii_uppercase().as_str() {
+        let key = k.trim().to_ascii_uppercase();
+        if !seen.insert(key.clone()) {
+            return None;
+        }
+        match key.as_str() {
             "FREQ" => freq = Some(v.trim().to_ascii_uppercase()),
             "BYDAY" => {
                 days = Some(

@@ -198,6 +198,47 @@ fn normaliser_makes_vendor_forms_comparable() {
 }
 
 #[test]
+fn a_whole_month_of_days_with_a_weekday_is_refused_not_read_as_the_weekday() {
+    // Found by tests/fuzz: `0 * 1-31 * 0` runs every hour of every day in cron (day of month
+    // OR day of week), but compiled to Sundays only.
+    let e = compile("0 * 1-31 * 0", None, WINTER).unwrap_err();
+    assert_eq!(e.field, "day of month");
+    assert!(e.message.contains("either field"), "{e}");
+    assert_eq!(ok("0 2 1-31 * *", None, WINTER).len(), 1);
+    assert_eq!(
+        ok("0 2 * * 0", None, WINTER),
+        ["FREQ=WEEKLY;BYDAY=SU;BYHOUR=2;BYMINUTE=00"]
+    );
+    assert_eq!(
+        ok("0 2 1-31 * 0-6", None, WINTER).len(),
+        1,
+        "every day either way"
+    );
+}
+
+#[test]
+fn a_rule_with_a_repeated_part_normalises_the_same_twice() {
+    // Found by tests/fuzz: with the last FREQ winning, sorting the parts of an unreadable rule
+    // made it readable on the next pass, so the observed schedule never settled.
+    let echoed = vec!["BYMINUTE=00;freq=daily;BYHOUR=0;FREQ=HOURLY".to_string()];
+    let once = normalize_patterns(&echoed);
+    assert_eq!(once, vec!["FREQ=HOURLY;freq=daily;BYHOUR=0;BYMINUTE=00"]);
+    assert_eq!(normalize_patterns(&once), once);
+    let repeated =
+        vec!["BYMINUTE=00;FREQ=DAILY; INTERVAL = 3 ;BYHOUR=0; INTERVAL = 3 ".to_string()];
+    let once = normalize_patterns(&repeated);
+    assert_eq!(normalize_patterns(&once), once);
+}
+
+#[test]
+fn an_unreadable_rule_keeps_freq_first() {
+    // Found by tests/fuzz: `FREQ=WEEKLY;BYDAY=MO` (the CRD admits it) came out as
+    // `BYDAY=MO;FREQ=WEEKLY`, which the CRD's pattern refuses, and that form is what is sent.
+    let native = vec!["FREQ=WEEKLY;BYDAY=MO".to_string()];
+    assert_eq!(normalize_patterns(&native), native);
+}
+
+#[test]
 fn retention_maps_field_by_field() {
     let now = at(WINTER);
     let r = Retention {

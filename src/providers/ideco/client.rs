@@ -34,10 +34,7 @@ impl IdecoClient {
     pub async fn list_rules(&self, section: IdecoSection) -> VendorResult<Vec<DeviceRule>> {
         let url = self.rules_url(section, "");
         let resp = self.session.send(LIST, |c| c.get(&url)).await?;
-        let rows: Vec<Value> = read_json(LIST, &resp)?;
-        rows.into_iter()
-            .map(|r| DeviceRule::from_json(r).map_err(|e| errors::protocol(LIST, e)))
-            .collect()
+        read_rules(&resp)
     }
 
     /// Create a rule; with an anchor it lands right after it (`insert_after`) or in its place,
@@ -61,9 +58,7 @@ impl IdecoClient {
             .session
             .send(CREATE, |c| c.post(&url).query(&query).json(body))
             .await?;
-        let created: CreatedRule = read_json(CREATE, &resp)?;
-        integer(&created.id)
-            .ok_or_else(|| errors::protocol(CREATE, "the new rule's id is not an integer"))
+        read_created_id(&resp)
     }
 
     /// Replace a rule's body (L184-214). Its place does not change.
@@ -149,7 +144,25 @@ fn expect_success(operation: &str, resp: &HttpResponse) -> VendorResult<()> {
     }
 }
 
-fn read_json<T: DeserializeOwned>(operation: &str, resp: &HttpResponse) -> VendorResult<T> {
+// The readers below are public for the property tests in tests/fuzz.
+
+/// The JSON body of a successful answer, or the error a failed one means.
+pub fn read_json<T: DeserializeOwned>(operation: &str, resp: &HttpResponse) -> VendorResult<T> {
     expect_success(operation, resp)?;
     serde_json::from_slice(&resp.body).map_err(|e| errors::protocol(operation, e))
+}
+
+/// The rules of a `GET /firewall/rules/<section>` answer, in table order.
+pub fn read_rules(resp: &HttpResponse) -> VendorResult<Vec<DeviceRule>> {
+    let rows: Vec<Value> = read_json(LIST, resp)?;
+    rows.into_iter()
+        .map(|r| DeviceRule::from_json(r).map_err(|e| errors::protocol(LIST, e)))
+        .collect()
+}
+
+/// The id of the rule a `POST /firewall/rules/<section>` answer created.
+pub fn read_created_id(resp: &HttpResponse) -> VendorResult<i64> {
+    let created: CreatedRule = read_json(CREATE, resp)?;
+    integer(&created.id)
+        .ok_or_else(|| errors::protocol(CREATE, "the new rule's id is not an integer"))
 }

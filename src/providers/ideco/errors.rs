@@ -36,7 +36,8 @@ fn body_message(body: &[u8]) -> Option<String> {
             .iter()
             .find_map(|k| o.get(*k)?.as_str()),
         _ => None,
-    }?;
+    }
+    .filter(|t| !t.trim().is_empty())?;
     Some(text.chars().take(300).collect())
 }
 
@@ -78,5 +79,13 @@ mod tests {
             from_response("x", &resp(502, "  ")).message,
             "the device gave no reason"
         );
+        // Found by tests/fuzz: an empty JSON text was taken as the message.
+        for body in [r#""""#, r#"{"message": " "}"#] {
+            assert_eq!(
+                from_response("x", &resp(400, body)).message,
+                body,
+                "the body itself is the best clue"
+            );
+        }
     }
 }

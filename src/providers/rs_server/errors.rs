@@ -52,7 +52,7 @@ pub fn from_response(operation: &str, resp: &HttpResponse) -> VendorError {
             } else {
                 kind_for_code(error.code)
             };
-            let message = if error.message.is_empty() {
+            let message = if error.message.trim().is_empty() {
                 format!("error code {}", error.code)
             } else {
                 error.message
@@ -65,9 +65,17 @@ pub fn from_response(operation: &str, resp: &HttpResponse) -> VendorError {
             VENDOR,
             operation,
             VendorError::kind_for_status(resp.status),
-            resp.body_excerpt(),
+            excerpt_or_none(resp),
         )
         .with_status(resp.status),
+    }
+}
+
+/// The body as text for a message, or a word that there was none.
+pub fn excerpt_or_none(resp: &HttpResponse) -> String {
+    match resp.body_excerpt() {
+        text if text.trim().is_empty() => "no error body".to_string(),
+        text => text,
     }
 }
 
@@ -153,6 +161,25 @@ mod tests {
         let e = from_response("GET /v1/info", &response(400, r#"{"error": {"code": 2}}"#));
         assert_eq!(e.message, "error code 2");
         assert_eq!(e.kind, ErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn a_blank_message_names_the_code() {
+        // Found by tests/fuzz: a message of spaces was kept as the message.
+        let e = from_response(
+            "GET /v1/info",
+            &response(400, r#"{"error": {"code": 401, "message": " "}}"#),
+        );
+        assert_eq!(e.message, "error code 401");
+    }
+
+    #[test]
+    fn an_empty_body_still_says_something() {
+        // Found by tests/fuzz: a 400 with an empty body had an empty message.
+        assert_eq!(
+            from_response("GET /v1/info", &response(400, "")).message,
+            "no error body"
+        );
     }
 
     #[test]

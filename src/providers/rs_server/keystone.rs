@@ -152,9 +152,9 @@ struct KeystoneErrorBody {
 /// with real HTTP statuses, unlike RS server).
 pub fn error_from_response(operation: &str, resp: &HttpResponse) -> VendorError {
     let message = match serde_json::from_slice::<KeystoneError>(&resp.body) {
-        Ok(KeystoneError { error }) if !error.message.is_empty() => error.message,
-        Ok(KeystoneError { error }) => error.title,
-        Err(_) => resp.body_excerpt(),
+        Ok(KeystoneError { error }) if !error.message.trim().is_empty() => error.message,
+        Ok(KeystoneError { error }) if !error.title.trim().is_empty() => error.title,
+        _ => super::errors::excerpt_or_none(resp),
     };
     VendorError::new(
         VENDOR,
@@ -284,5 +284,9 @@ mod tests {
             (e.kind, e.message.as_str()),
             (ErrorKind::Rejected, "Keystone: Bad Request")
         );
+        // An envelope with neither message nor title said only "Keystone: ".
+        let body = r#"{"error": {"code": 400}}"#;
+        let e = error_from_response(LOGIN, &response(400, None, body));
+        assert_eq!(e.message, format!("Keystone: {body}"));
     }
 }

@@ -33,6 +33,16 @@ pub use name_pattern::{NamePattern, PatternError};
 pub use runtime::RsServerRuntime;
 pub use selection::{NAME_PATTERN_FIELD, PROJECT_FIELD, SelectedResource, into_external_error};
 
+/// The client's response readers, public only for the property tests in tests/fuzz.
+pub mod readers {
+    pub use super::errors::from_response as error_from_response;
+    pub use super::keystone::{error_from_response as keystone_error_from_response, parse_issued};
+    pub use super::models::{
+        License, describe_license, parse_info, parse_projects, parse_servers,
+        parse_volume_assignments,
+    };
+}
+
 /// Vendor label in metrics, logs and errors.
 pub const VENDOR: &str = "rs-server";
 

@@ -212,7 +212,7 @@ pub fn parse_volume_assignments(body: &[u8]) -> serde_json::Result<Vec<UserVolum
 
 /// The licence as one line for `status.atProvider.license`, judged against `now` (Unix seconds).
 pub fn describe_license(l: &License, now: i64) -> String {
-    if let Some(text) = &l.text {
+    if let Some(text) = l.text.as_ref().filter(|t| !t.trim().is_empty()) {
         return text.clone();
     }
     let mut parts = vec![l.product.clone().unwrap_or_else(|| "RS server".to_string())];
@@ -272,6 +272,13 @@ mod tests {
             describe_license(&info.license.unwrap(), 0),
             "site licence 42"
         );
+    }
+
+    #[test]
+    fn an_empty_licence_text_is_described_as_the_product() {
+        // Found by tests/fuzz: `"license": ""` made the licence line empty.
+        let info = parse_info(br#"{"info": {"license": "", "version": "1"}}"#).unwrap();
+        assert_eq!(describe_license(&info.license.unwrap(), 0), "RS server");
     }
 
     #[test]

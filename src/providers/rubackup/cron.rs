@@ -48,6 +48,11 @@ impl CronField {
         }
     }
 
+    /// Day of month or day of week, whose `*` matters (see [`FieldSet::star`]).
+    pub fn is_day(self) -> bool {
+        matches!(self, CronField::DayOfMonth | CronField::DayOfWeek)
+    }
+
     /// Name of the field in a native `cron` block.
     pub fn spec_name(self) -> &'static str {
         match self {
@@ -94,10 +99,23 @@ impl CronField {
 }
 
 /// The values a field matches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Eq)]
 pub struct FieldSet {
     pub field: CronField,
     pub values: BTreeSet<u8>,
+    /// Written starting with `*` (`*`, `*/2`). For the two day fields this is part of the
+    /// meaning: cron runs on the days both allow when either starts with `*`, and on the days
+    /// either allows when neither does.
+    pub star: bool,
+}
+
+/// Equal values; for the day fields also the same `*` (see [`FieldSet::star`]).
+impl PartialEq for FieldSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.field == other.field
+            && self.values == other.values
+            && (!self.field.is_day() || self.star == other.star)
+    }
 }
 
 impl FieldSet {
@@ -106,11 +124,14 @@ impl FieldSet {
         FieldSet {
             field,
             values: (lo..=hi).collect(),
+            star: true,
         }
     }
 
+    /// Every value of the field, however written.
     pub fn is_full(&self) -> bool {
-        *self == FieldSet::full(self.field)
+        let (lo, hi) = self.field.range();
+        self.values.len() == usize::from(hi - lo) + 1
     }
 
     /// Parse cron field text: `*`, `n`, `a-b`, `*/s`, `a-b/s`, `a/s`, lists of those, month and
@@ -136,7 +157,8 @@ impl FieldSet {
                 "*" => (lo, top),
                 r => match r.split_once('-') {
                     Some((a, b)) => (field.value(a)?, field.value(b)?),
-                    None if step > 1 => (field.value(r)?, top),
+                    // `a/s` runs from a to the end, `5/1` included.
+                    None if item.contains('/') => (field.value(r)?, top),
                     None => {
                         let v = field.value(r)?;
                         (v, v)
@@ -153,7 +175,11 @@ impl FieldSet {
                     .map(|v| if week && v == 7 { 0 } else { v }),
             );
         }
-        Ok(FieldSet { field, values })
+        Ok(FieldSet {
+            field,
+            values,
+            star: text.trim().starts_with('*'),
+        })
     }
 
     /// A field as RuBackup returns it: a JSON number or cron text.
@@ -165,45 +191,63 @@ impl FieldSet {
         }
     }
 
-    /// The most compact text: `*`, a single number, `*/s`, or ranges and lists.
+    /// The most compact text: `*`, a single number, `*/s`, or ranges and lists. A day field
+    /// starts with `*` exactly when it was written so.
     pub fn render(&self) -> String {
         let (lo, hi) = self.field.range();
-        if self.is_full() {
+        let star = self.star || !self.field.is_day();
+        if self.is_full() && star {
             return "*".to_string();
         }
         let v: Vec<u8> = self.values.iter().copied().collect();
-        if v.len() >= 2 && v[0] == lo {
+        if star && v.len() >= 2 && v[0] == lo {
             let step = v[1] - v[0];
             let expected: Vec<u8> = (lo..=hi).step_by(step as usize).collect();
             if step > 1 && v == expected {
                 return format!("*/{step}");
             }
         }
-        let mut parts = Vec::new();
-        let mut i = 0;
-        while i < v.len() {
-            let mut j = i;
-            while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
-                j += 1;
-            }
-            parts.push(match j - i {
-                0 => v[i].to_string(),
-                1 => format!("{},{}", v[i], v[j]),
-                _ => format!("{}-{}", v[i], v[j]),
-            });
-            i = j + 1;
+        if self.star && self.field.is_day() {
+            // Still starting with `*`: `*/<width>` is the first value alone, which a field
+            // written with `*` always has.
+            let width = hi - lo + 1;
+            let rest = ranges(&v[1..]);
+            return if rest.is_empty() {
+                format!("*/{width}")
+            } else {
+                format!("*/{width},{rest}")
+            };
         }
-        parts.join(",")
+        ranges(&v)
     }
 
     /// The field as RuBackup takes it: a single value as a number (the document's form),
     /// anything else as cron text.
     pub fn to_vendor(&self) -> Value {
         match (self.values.len(), self.values.first()) {
-            (1, Some(v)) => Value::from(*v),
+            (1, Some(v)) if !(self.star && self.field.is_day()) => Value::from(*v),
             _ => Value::from(self.render()),
         }
     }
+}
+
+/// Ascending values as runs: `1-5`, `7,8`, `11`.
+fn ranges(v: &[u8]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        parts.push(match j - i {
+            0 => v[i].to_string(),
+            1 => format!("{},{}", v[i], v[j]),
+            _ => format!("{}-{}", v[i], v[j]),
+        });
+        i = j + 1;
+    }
+    parts.join(",")
 }
 
 #[cfg(test)]
@@ -248,6 +292,49 @@ mod tests {
             BTreeSet::from([1, 12])
         );
         assert!(set(CronField::DayOfWeek, "0-7").is_full());
+    }
+
+    #[test]
+    fn a_start_with_a_step_of_one_runs_to_the_end() {
+        // `5/1` read as 5 alone, while `5/2` ran from 5 to the end (and the other vendors and
+        // tests/fuzz's cron oracle read `a/s` as a to the end).
+        assert_eq!(set(CronField::Minute, "5/1").values, (5..=59).collect());
+        assert_eq!(
+            set(CronField::Hour, "20/2").values,
+            BTreeSet::from([20, 22])
+        );
+    }
+
+    #[test]
+    fn a_day_field_keeps_its_star_or_its_absence() {
+        // Found by tests/fuzz: day of month `1,17` went out as `*/16`, which cron reads as
+        // unrestricted, turning "the 1st, the 17th or a weekday" into "a weekday that is the
+        // 1st or the 17th".
+        let days = set(CronField::DayOfMonth, "1,17");
+        assert_eq!(days.render(), "1,17");
+        assert_eq!(set(CronField::DayOfMonth, "*/16").render(), "*/16");
+        assert_eq!(set(CronField::DayOfMonth, "1-31").render(), "1-31");
+        assert_eq!(set(CronField::DayOfWeek, "*").render(), "*");
+        assert_ne!(days, set(CronField::DayOfMonth, "*/16"));
+        assert!(set(CronField::DayOfMonth, "1-31").is_full());
+        // Found by tests/fuzz: `*/2,3-4` lost its `*` when listed.
+        let odd = set(CronField::DayOfMonth, "*/2,3-4");
+        assert_eq!(
+            odd.render(),
+            "*/31,3-5,7,9,11,13,15,17,19,21,23,25,27,29,31"
+        );
+        assert_eq!(set(CronField::DayOfMonth, &odd.render()), odd);
+        let sunday = set(CronField::DayOfWeek, "*/7");
+        assert_eq!(sunday.to_vendor(), json!("*/7"));
+        assert_eq!(
+            FieldSet::from_vendor(CronField::DayOfWeek, &sunday.to_vendor()).unwrap(),
+            sunday
+        );
+        // Elsewhere `*` changes nothing: the forms still compare equal.
+        assert_eq!(
+            set(CronField::Minute, "*/15"),
+            set(CronField::Minute, "0-59/15")
+        );
     }
 
     #[test]

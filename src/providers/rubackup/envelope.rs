@@ -70,7 +70,7 @@ pub fn read(operation: &str, resp: &HttpResponse) -> VendorResult<Envelope> {
 /// answers 400 for what is really a name conflict.
 pub fn classify(operation: &str, status: u16, env: &Envelope) -> VendorError {
     let mut message = env.message.trim().to_string();
-    let details = error_details(&env.errors);
+    let details = error_details(&env.errors).trim().to_string();
     if !details.is_empty() {
         message = if message.is_empty() {
             details
@@ -163,6 +163,13 @@ mod tests {
         // The create quirk: 201 with empty data and only a message.
         let env = read("POST /pool_list", &resp(201, r#"{"is_error":false,"message":"Resource with name 'Pool' was created successfully!","data":{},"errors":{}}"#)).unwrap();
         assert!(env.message.contains("created"));
+    }
+
+    #[test]
+    fn blank_errors_are_no_message() {
+        // Found by tests/fuzz: `"errors": " "` became the message, a blank one.
+        let e = read("GET /x", &resp(400, r#"{"is_error":true,"errors":" "}"#)).unwrap_err();
+        assert_eq!(e.message, "no message");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::fmt;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+/// Why a number too large for PostgreSQL's 64-bit fields is refused (it would overflow).
+const OUT_OF_RANGE: &str = "out of range";
 
 /// A PostgreSQL interval value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -93,7 +95,11 @@ impl Interval {
                 continue;
             }
             if tok.contains(':') {
-                acc.micros += parse_time(&tok).ok_or_else(|| fail("bad time of day"))?;
+                let t = parse_time(&tok).ok_or_else(|| fail("bad time of day"))?;
+                acc.micros = acc
+                    .micros
+                    .checked_add(t)
+                    .ok_or_else(|| fail(OUT_OF_RANGE))?;
                 seen = true;
                 continue;
             }
@@ -104,21 +110,24 @@ impl Interval {
                 .next()
                 .ok_or_else(|| fail(&format!("{tok} has no unit")))?;
             let u = unit(&word).ok_or_else(|| fail(&format!("unknown unit '{word}'")))?;
-            acc.add(value, u);
+            acc.add(value, u).ok_or_else(|| fail(OUT_OF_RANGE))?;
             seen = true;
         }
         if !seen {
             return Err(fail("empty"));
         }
-        let mut iv = acc.finish();
-        if negate {
-            iv = Interval {
-                months: -iv.months,
-                days: -iv.days,
-                micros: -iv.micros,
-            };
+        let iv = acc.finish().ok_or_else(|| fail(OUT_OF_RANGE))?;
+        if !negate {
+            return Ok(iv);
         }
-        Ok(iv)
+        let negated = (|| {
+            Some(Interval {
+                months: iv.months.checked_neg()?,
+                days: iv.days.checked_neg()?,
+                micros: iv.micros.checked_neg()?,
+            })
+        })();
+        negated.ok_or_else(|| fail(OUT_OF_RANGE))
     }
 
     /// PostgreSQL's default output style (`1 year 2 mons 3 days 04:05:06`).
@@ -190,15 +199,19 @@ fn parse_time(text: &str) -> Option<i64> {
     if parts.next().is_some() || !(0..60).contains(&minutes) || !(0.0..60.0).contains(&seconds) {
         return None;
     }
-    let micros = (hours * 3600 + minutes * 60) * MICROS_PER_SECOND + (seconds * 1e6).round() as i64;
-    Some(sign * micros)
+    let micros = hours
+        .checked_mul(3600)?
+        .checked_add(minutes * 60)?
+        .checked_mul(MICROS_PER_SECOND)?
+        .checked_add((seconds * 1e6).round() as i64)?;
+    micros.checked_mul(sign)
 }
 
 fn format_time(micros: i64) -> String {
     let sign = if micros < 0 { "-" } else { "" };
-    let m = micros.abs();
-    let secs = m / MICROS_PER_SECOND;
-    let frac = m % MICROS_PER_SECOND;
+    let m = micros.unsigned_abs();
+    let secs = m / MICROS_PER_SECOND as u64;
+    let frac = m % MICROS_PER_SECOND as u64;
     let base = format!(
         "{sign}{:02}:{:02}:{:02}",
         secs / 3600,
@@ -222,13 +235,19 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn add(&mut self, value: f64, u: Unit) {
+    /// Add `value` of unit `u`; `None` when the result no longer fits.
+    fn add(&mut self, value: f64, u: Unit) -> Option<()> {
+        let micros = |per: f64| -> Option<i64> {
+            let v = (value * per).round();
+            // `as` would saturate silently; beyond i64 the interval is not PostgreSQL's.
+            (v.is_finite() && v.abs() < i64::MAX as f64).then_some(v as i64)
+        };
         match u {
-            Unit::Micro => self.micros += value.round() as i64,
-            Unit::Milli => self.micros += (value * 1e3).round() as i64,
-            Unit::Second => self.micros += (value * 1e6).round() as i64,
-            Unit::Minute => self.micros += (value * 60e6).round() as i64,
-            Unit::Hour => self.micros += (value * 3600e6).round() as i64,
+            Unit::Micro => self.micros = self.micros.checked_add(micros(1.0)?)?,
+            Unit::Milli => self.micros = self.micros.checked_add(micros(1e3)?)?,
+            Unit::Second => self.micros = self.micros.checked_add(micros(1e6)?)?,
+            Unit::Minute => self.micros = self.micros.checked_add(micros(60e6)?)?,
+            Unit::Hour => self.micros = self.micros.checked_add(micros(3600e6)?)?,
             Unit::Day => self.days += value,
             Unit::Week => self.days += value * 7.0,
             Unit::Month => self.months += value,
@@ -237,18 +256,23 @@ impl Accumulator {
             Unit::Century => self.months += value * 1200.0,
             Unit::Millennium => self.months += value * 12000.0,
         }
+        Some(())
     }
 
-    fn finish(self) -> Interval {
+    /// The interval; `None` when a part is too large to be held exactly (months and days are
+    /// summed as floating point, exact up to 2^53).
+    fn finish(self) -> Option<Interval> {
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        let whole = |v: f64| (v.is_finite() && v.abs() <= EXACT).then_some(v as i64);
         let months = self.months.trunc();
         let days = self.days + (self.months - months) * 30.0;
         let whole_days = days.trunc();
-        let micros = self.micros + ((days - whole_days) * MICROS_PER_DAY as f64).round() as i64;
-        Interval {
-            months: months as i64,
-            days: whole_days as i64,
-            micros,
-        }
+        let spill = whole(((days - whole_days) * MICROS_PER_DAY as f64).round())?;
+        Some(Interval {
+            months: whole(months)?,
+            days: whole(whole_days)?,
+            micros: self.micros.checked_add(spill)?,
+        })
     }
 }
 
@@ -361,6 +385,30 @@ mod tests {
         );
         assert_eq!(iv("@ 3 days ago"), Interval::days(-3));
         assert_eq!(iv("-01:00:00").micros, -3600 * MICROS_PER_SECOND);
+    }
+
+    #[test]
+    fn numbers_beyond_64_bits_are_refused_not_wrapped() {
+        // Found by tests/fuzz: `-9223372036854775808 days ago` overflowed the negation, and
+        // `104139456229407145 mon` printed as another number; huge times of day and unit sums
+        // overflowed too, and `as` saturated others silently.
+        for (text, reason) in [
+            ("-9223372036854775808 days ago", OUT_OF_RANGE),
+            ("9223372036854775807:00:00", "bad time of day"),
+            ("9223372036854775807 hours", OUT_OF_RANGE),
+            ("1000000000000000000000 days", OUT_OF_RANGE),
+            ("5000000000000 hours 5000000000000 hours", OUT_OF_RANGE),
+            // Months and days beyond 2^53 no longer read back as printed.
+            ("104139456229407145 mon", OUT_OF_RANGE),
+        ] {
+            let e = Interval::parse(text).unwrap_err();
+            assert_eq!(e.reason, reason, "{text}");
+        }
+        let most = Interval {
+            micros: i64::MIN,
+            ..Default::default()
+        };
+        assert!(most.to_postgres().starts_with("-2562047788:"));
     }
 
     #[test]

@@ -123,14 +123,24 @@ pub fn offset_difference(from: &str, to: &str, now: Timestamp) -> Result<i32, St
     }
     let zone = |name: &str| TimeZone::get(name).map_err(|_| format!("unknown time zone '{name}'"));
     let (from_tz, to_tz) = (zone(from)?, zone(to)?);
-    let mut diffs = BTreeSet::new();
-    // Daily samples over two years catch every daylight-saving period of either zone.
-    for day in 0..731i64 {
-        let t = now
-            .checked_add((day * 24).hours())
-            .map_err(|e| e.to_string())?;
-        diffs.insert(to_tz.to_offset(t).seconds() - from_tz.to_offset(t).seconds());
+    // The difference changes only when either zone changes its clock: look at `now` and at
+    // every change in the next two years (daily samples missed zones that change on the same
+    // day at different hours, such as New York and Chicago).
+    let end = now
+        .checked_add((731 * 24).hours())
+        .unwrap_or(Timestamp::MAX);
+    let mut instants = vec![now];
+    for tz in [&from_tz, &to_tz] {
+        instants.extend(
+            tz.following(now)
+                .map(|t| t.timestamp())
+                .take_while(|t| *t < end),
+        );
     }
+    let diffs: BTreeSet<i32> = instants
+        .iter()
+        .map(|t| to_tz.to_offset(*t).seconds() - from_tz.to_offset(*t).seconds())
+        .collect();
     match (diffs.len(), diffs.first()) {
         (1, Some(d)) if d % 60 == 0 => Ok(d / 60),
         (1, Some(_)) => Err(format!(
@@ -187,15 +197,18 @@ pub fn shift_fields(fields: CronFields, minutes: i32) -> Result<CronFields, Stri
             .iter()
             .map(|d| (*d as i32 + carry).rem_euclid(7) as u8)
             .collect(),
+        star: fields.day_of_week.star,
     };
     Ok(CronFields {
         minute: FieldSet {
             field: CronField::Minute,
             values: mins,
+            star: false,
         },
         hour: FieldSet {
             field: CronField::Hour,
             values: hours,
+            star: false,
         },
         day_of_week,
         ..fields
@@ -265,6 +278,29 @@ mod tests {
     }
 
     #[test]
+    fn day_fields_go_out_restricted_or_not_as_written() {
+        // Found by tests/fuzz: `* * 1-31 * 0` (every day: cron takes the days either field
+        // allows) went out as `* * * * 0`, Sundays only.
+        assert_eq!(
+            compile("0 2 1-31 * 0", None, "UTC").unwrap(),
+            ["0", "2", "1-31", "*", "0"]
+        );
+        assert_eq!(
+            compile("0 2 1,15 * 1", None, "UTC").unwrap(),
+            ["0", "2", "1,15", "*", "1"]
+        );
+        assert_eq!(
+            compile("0 2 */2 * 1", None, "UTC").unwrap(),
+            ["0", "2", "*/2", "*", "1"]
+        );
+        // Moved a day, a weekday list keeps its meaning next to a whole month of days.
+        assert_eq!(
+            compile("30 2 1-31 * 1", Some("Europe/Moscow"), "UTC").unwrap(),
+            ["30", "23", "1-31", "*", "0"]
+        );
+    }
+
+    #[test]
     fn fixed_offsets_shift_hours_and_weekdays() {
         // 02:30 Moscow (UTC+3, no DST) is 23:30 UTC the day before.
         assert_eq!(
@@ -325,6 +361,18 @@ mod tests {
             offset_difference("UTC", "Europe/Moscow", at("2025-01-01T00:00:00Z")),
             Ok(180)
         );
+    }
+
+    #[test]
+    fn zones_that_change_on_the_same_day_at_different_hours_are_refused() {
+        // Found by tests/fuzz: daily samples (taken at `now`'s time of day) missed the hours in
+        // which one zone had changed its clock and the other not yet, so a schedule moved by a
+        // "constant" difference started an hour off once or twice a year.
+        let at = at("2025-01-01T00:00:00Z");
+        assert!(offset_difference("America/Chicago", "America/New_York", at).is_err());
+        assert!(offset_difference("America/Los_Angeles", "America/St_Johns", at).is_err());
+        let far = "9999-06-01T00:00:00Z".parse().unwrap();
+        assert_eq!(offset_difference("UTC", "Europe/Moscow", far), Ok(180));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::token::Tokens;
 use crate::api::vendors::rubackup::{RuBackupAuthType, RuBackupLoginFormat};
 use crate::engine::hub::SecretString;
 use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::VendorHttp;
+use crate::providers::http::{HttpResponse, VendorHttp};
 
 /// The API root on one server and the HTTP edge to it.
 #[derive(Clone)]
@@ -196,8 +196,8 @@ impl Session {
     async fn login(&self, endpoint: &Endpoint, login: &LoginSettings) -> VendorResult<Tokens> {
         const OP: &str = "POST /auth/login";
         let req = auth_request(endpoint, "/auth/login").json(&login.body());
-        let env = envelope::read(OP, &endpoint.http.execute(OP, req).await?)?;
-        let tokens = self.tokens_from(OP, &env)?;
+        let resp = endpoint.http.execute(OP, req).await?;
+        let tokens = read_tokens(OP, &resp, self.next_generation())?;
         tracing::info!(
             operation = OP,
             version = tokens.version.as_deref().unwrap_or("?"),
@@ -220,45 +220,61 @@ impl Session {
                 format!("Bearer {}", current.refresh.expose()),
             )
             .header("X-CSRF-TOKEN", current.csrf.expose());
-        let env = envelope::read(OP, &endpoint.http.execute(OP, req).await?)?;
-        let mut tokens = self.tokens_from(OP, &env)?;
+        let resp = endpoint.http.execute(OP, req).await?;
+        let mut tokens = read_tokens(OP, &resp, self.next_generation())?;
         tokens.version = tokens.version.or_else(|| current.version.clone());
         Ok(tokens)
     }
 
-    fn tokens_from(&self, operation: &str, env: &Envelope) -> VendorResult<Tokens> {
-        let field = |name: &str| {
-            env.data
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    VendorError::new(
-                        VENDOR,
-                        operation,
-                        ErrorKind::Protocol,
-                        format!("the response has no data.{name}"),
-                    )
-                })
-        };
-        let generation = self
-            .generations
+    fn next_generation(&self) -> u64 {
+        self.generations
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        let mut tokens = Tokens::new(
-            field("access_token")?,
-            field("refresh_token")?,
-            field("csrf_token")?,
-            Instant::now(),
-            generation,
-        );
-        tokens.version = env
-            .data
-            .get("package_version")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        Ok(tokens)
+            + 1
     }
+}
+
+/// The tokens of a login or refresh answer. That answer may hold the tokens, so one that is
+/// not an envelope is described, never quoted (elsewhere the error quotes such a body); the
+/// vendor's own `message` and `errors` are kept. Public for the property tests in tests/fuzz.
+pub fn read_tokens(operation: &str, resp: &HttpResponse, generation: u64) -> VendorResult<Tokens> {
+    let env = envelope::read(operation, resp).map_err(|mut e| {
+        let blank = resp.body.iter().all(u8::is_ascii_whitespace);
+        if !blank && serde_json::from_slice::<Envelope>(&resp.body).is_err() {
+            e.message = "the answer is not RuBackup's JSON envelope".to_string();
+        }
+        e
+    })?;
+    tokens_from(operation, &env, generation)
+}
+
+fn tokens_from(operation: &str, env: &Envelope, generation: u64) -> VendorResult<Tokens> {
+    let field = |name: &str| {
+        env.data
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                VendorError::new(
+                    VENDOR,
+                    operation,
+                    ErrorKind::Protocol,
+                    format!("the response has no data.{name}"),
+                )
+            })
+    };
+    let mut tokens = Tokens::new(
+        field("access_token")?,
+        field("refresh_token")?,
+        field("csrf_token")?,
+        Instant::now(),
+        generation,
+    );
+    tokens.version = env
+        .data
+        .get("package_version")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(tokens)
 }
 
 /// A `POST` to an `/auth/*` endpoint.
@@ -318,6 +334,23 @@ mod tests {
             settings(RuBackupLoginFormat::Current, RuBackupAuthType::Database).body()["auth_type"],
             "database"
         );
+    }
+
+    #[test]
+    fn an_unreadable_login_answer_is_not_quoted() {
+        // Found by tests/fuzz: a login answer that was not an envelope (truncated, double
+        // encoded, or under a proxy's status) was quoted into the error, tokens and all.
+        let body = br#"{"data": {"access_token": "eyJ.secret", "refresh_token": "eyJ.r", "csrf_token": "c"#;
+        for status in [200, 502] {
+            let resp = HttpResponse {
+                status,
+                headers: Default::default(),
+                body: bytes::Bytes::from_static(body),
+            };
+            let e = read_tokens("POST /auth/login", &resp, 1).err().unwrap();
+            assert!(!e.to_string().contains("secret"), "{e}");
+            assert!(e.message.contains("not RuBackup's JSON envelope"), "{e}");
+        }
     }
 
     #[test]

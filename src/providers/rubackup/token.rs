@@ -30,8 +30,16 @@ pub fn lifetime(jwt: &str) -> Option<Duration> {
         .decode(payload.trim_end_matches('='))
         .ok()?;
     let claims: Claims = serde_json::from_slice(&bytes).ok()?;
-    let secs = claims.exp? - claims.iat?;
+    let secs = claims.exp?.checked_sub(claims.iat?)?;
     (secs > 0).then(|| Duration::from_secs(secs as u64))
+}
+
+/// `received + lifetime`, or the documented lifetime when the token's is beyond the clock.
+fn until(received: Instant, lifetime: Duration, documented: Duration) -> (Instant, Duration) {
+    match received.checked_add(lifetime) {
+        Some(t) => (t, lifetime),
+        None => (received + documented, documented),
+    }
 }
 
 /// A live session's tokens.
@@ -58,14 +66,22 @@ impl Tokens {
         received: Instant,
         generation: u64,
     ) -> Self {
-        let access_lifetime = lifetime(&access).unwrap_or(ACCESS_LIFETIME);
-        let refresh_lifetime = lifetime(&refresh).unwrap_or(REFRESH_LIFETIME);
+        let (access_until, access_lifetime) = until(
+            received,
+            lifetime(&access).unwrap_or(ACCESS_LIFETIME),
+            ACCESS_LIFETIME,
+        );
+        let (refresh_until, _) = until(
+            received,
+            lifetime(&refresh).unwrap_or(REFRESH_LIFETIME),
+            REFRESH_LIFETIME,
+        );
         Tokens {
             access: SecretString::new(access),
             refresh: SecretString::new(refresh),
             csrf: SecretString::new(csrf),
-            access_until: received + access_lifetime,
-            refresh_until: received + refresh_lifetime,
+            access_until,
+            refresh_until,
             access_lifetime,
             generation,
             version: None,
@@ -117,6 +133,17 @@ pub(crate) mod tests {
         );
         assert_eq!(lifetime(&jwt(json!({"iat": 10}))), None);
         assert_eq!(lifetime("not-a-jwt"), None);
+    }
+
+    #[test]
+    fn absurd_claims_do_not_overflow() {
+        // `exp - iat` overflowed, and a lifetime of centuries overflowed
+        // the clock when added to the moment the token arrived.
+        assert_eq!(lifetime(&jwt(json!({"iat": -1, "exp": i64::MAX}))), None);
+        let forever = jwt(json!({"iat": 0, "exp": i64::MAX}));
+        let t0 = Instant::now();
+        let tokens = Tokens::new(forever.clone(), forever, "csrf".into(), t0, 1);
+        assert!(tokens.usable(t0));
     }
 
     #[test]

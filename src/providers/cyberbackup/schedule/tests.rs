@@ -204,6 +204,17 @@ fn zones_with_different_daylight_saving_are_refused() {
 }
 
 #[test]
+fn a_clock_at_the_end_of_time_does_not_panic() {
+    // Found by tests/fuzz: "a year ahead" of 9999-12-30 overflowed the timestamp.
+    let t = at("9999-12-30T22:00:00Z");
+    assert_eq!(fixed_shift_minutes("UTC", "Etc/UTC", t).unwrap(), 0);
+    assert_eq!(
+        fixed_shift_minutes("Europe/Moscow", "UTC", t).unwrap(),
+        -180
+    );
+}
+
+#[test]
 fn shifting_across_midnight_moves_the_weekdays() {
     // 02:30 Monday in Moscow is 23:30 Sunday in UTC.
     let s = shift(compile_cron("30 2 * * 1").unwrap(), -180).unwrap();
