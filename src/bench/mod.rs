@@ -324,7 +324,16 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
         .collect();
     let vault_run = converge(&vaults, objs, 1.0, opts.vendor_qps, cbr.control()).await?;
     eprintln!("   {vault_run:?}");
-    let vaults_only = steady_state(opts, n, 0, 0, &operator, cbr.control(), &ideco_server.control).await;
+    let vaults_only = steady_state(
+        opts,
+        n,
+        0,
+        0,
+        &operator,
+        cbr.control(),
+        &ideco_server.control,
+    )
+    .await;
     eprintln!("   vaults only: {vaults_only:?}");
 
     eprintln!("   {n} policies");
@@ -349,7 +358,16 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     eprintln!("   {rule_run:?}");
 
     eprintln!("   steady state");
-    let steady = steady_state(opts, n, n, nf, &operator, cbr.control(), &ideco_server.control).await;
+    let steady = steady_state(
+        opts,
+        n,
+        n,
+        nf,
+        &operator,
+        cbr.control(),
+        &ideco_server.control,
+    )
+    .await;
     eprintln!("   {steady:?}");
 
     eprintln!("   change latency");

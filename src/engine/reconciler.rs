@@ -610,6 +610,16 @@ async fn publish<K: Managed>(
     action: &str,
     note: String,
 ) {
+    // The API server refuses event notes over 1 kB; a long vendor error must still be seen.
+    let note = if note.len() > 1000 {
+        let cut = (0..=1000)
+            .rev()
+            .find(|i| note.is_char_boundary(*i))
+            .unwrap_or(0);
+        format!("{}…", &note[..cut])
+    } else {
+        note
+    };
     let event = Event {
         type_,
         reason: reason.to_string(),

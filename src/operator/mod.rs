@@ -40,7 +40,9 @@ pub enum StartError {
     Client(String),
     #[error("cannot reach the Kubernetes API server: {0}")]
     Unreachable(String),
-    #[error("the operator may not list {0}: {1} (check its RBAC: the chart's ClusterRole/Role, or the user in KUBECONFIG)")]
+    #[error(
+        "the operator may not list {0}: {1} (check its RBAC: the chart's ClusterRole/Role, or the user in KUBECONFIG)"
+    )]
     Forbidden(&'static str, String),
     #[error("the {0} CRD is not installed (kubectl apply --server-side -f crds/): {1}")]
     MissingCrd(&'static str, String),
@@ -69,9 +71,17 @@ async fn preflight<
     match api.list(&ListParams::default().limit(1)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Err(StartError::MissingCrd(kind, e.message)),
-        Err(kube::Error::Api(e)) if e.code == 401 || e.code == 403 => Err(StartError::Forbidden(kind, e.message)),
-        Err(kube::Error::Api(e)) => Err(StartError::MissingCrd(kind, format!("{} ({})", e.message, e.code))),
-        Err(e) => Err(StartError::Unreachable(format!("{e}: {}", source_chain(&e)))),
+        Err(kube::Error::Api(e)) if e.code == 401 || e.code == 403 => {
+            Err(StartError::Forbidden(kind, e.message))
+        }
+        Err(kube::Error::Api(e)) => Err(StartError::MissingCrd(
+            kind,
+            format!("{} ({})", e.message, e.code),
+        )),
+        Err(e) => Err(StartError::Unreachable(format!(
+            "{e}: {}",
+            source_chain(&e)
+        ))),
     }
 }
 
@@ -91,7 +101,11 @@ async fn cluster_id(client: &Client, flag: Option<String>) -> String {
         return id;
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    match namespaces.get("kube-system").await.map(|ns| ns.metadata.uid) {
+    match namespaces
+        .get("kube-system")
+        .await
+        .map(|ns| ns.metadata.uid)
+    {
         Ok(Some(uid)) => uid,
         other => {
             // Ownership markers include the cluster id: two clusters sharing a vendor with the
@@ -119,7 +133,9 @@ where
     let (reader, writer) = reflector::store();
     let stream = reflector::reflector(
         writer,
-        watcher(api, watcher::Config::default()).default_backoff().modify(slim::<K>),
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .modify(slim::<K>),
     )
     .applied_objects();
     let drive = async move {

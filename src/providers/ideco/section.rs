@@ -43,22 +43,34 @@ impl std::fmt::Display for Blocked {
 /// are duplicates. Rules with any other rampart marker are transparent, and so are the rules of
 /// FirewallRules rampart may not change; the rest are people's.
 pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
+    // Index the table once: every observe classifies the whole section, so a per-member scan
+    // of every comment made a resync cubic in the section size (found by the benchmark).
+    let markers: Vec<Option<&str>> = table.iter().map(DeviceRule::marker).collect();
+    let position: HashMap<i64, usize> = table.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut with_marker: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (r, m) in table.iter().zip(&markers) {
+        if let Some(m) = m {
+            with_marker.entry(m).or_default().push(r.id);
+        }
+    }
     let mut slots: HashMap<i64, Slot> = HashMap::new();
     let mut owned = HashMap::new();
     let mut duplicates = Vec::new();
     for (rank, member) in intent.members.iter().enumerate() {
-        let free = |r: &&DeviceRule| !slots.contains_key(&r.id);
         let by_id = member
             .id
-            .and_then(|id| table.iter().filter(free).find(|r| r.id == id))
-            .filter(|r| r.marker().is_none_or(|m| m == member.marker));
-        let by_marker: Vec<i64> = table
-            .iter()
-            .filter(free)
-            .filter(|r| r.marker() == Some(member.marker.as_str()))
-            .map(|r| r.id)
+            .filter(|id| !slots.contains_key(id))
+            .and_then(|id| position.get(&id))
+            .filter(|i| markers[**i].is_none_or(|m| m == member.marker))
+            .map(|i| table[*i].id);
+        let by_marker: Vec<i64> = with_marker
+            .get(member.marker.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| !slots.contains_key(id))
             .collect();
-        let Some(keep) = by_id.map(|r| r.id).or(by_marker.first().copied()) else {
+        let Some(keep) = by_id.or(by_marker.first().copied()) else {
             continue;
         };
         slots.insert(
@@ -79,9 +91,10 @@ pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
     }
     let entries = table
         .iter()
-        .map(|r| {
+        .zip(&markers)
+        .map(|(r, m)| {
             let slot = slots.get(&r.id).copied();
-            let slot = slot.unwrap_or(if r.marker().is_some() {
+            let slot = slot.unwrap_or(if m.is_some() {
                 Slot::Transparent
             } else {
                 Slot::Foreign
