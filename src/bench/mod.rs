@@ -274,20 +274,7 @@ async fn provider(
 async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     eprintln!("== N = {n}: starting the API server, simulators and operator");
     let server = TestApiServer::start().await?;
-    let out = server.kubectl_with_stdin(
-        &["apply", "--server-side", "-f", "-"],
-        Some(&crate::api::crds_yaml()),
-    );
-    if !out.status.success() {
-        return Err(other(String::from_utf8_lossy(&out.stderr)));
-    }
-    server.kubectl(&[
-        "wait",
-        "--for=condition=Established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
+    server.install_crds().map_err(other)?;
     server.kubectl(&["create", "namespace", NS]);
     let client = server.client().await?;
     let vendor_faults = Faults {

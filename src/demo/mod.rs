@@ -157,22 +157,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
         server.port, server.startup
     );
     println!("==> installing the rampart CRDs");
-    kubectl(
-        &server,
-        &["apply", "--server-side", "-f", "-"],
-        Some(&crate::api::crds_yaml()),
-    )?;
-    kubectl(
-        &server,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "crd",
-            "--all",
-            "--timeout=60s",
-        ],
-        None,
-    )?;
+    server
+        .install_crds()
+        .map_err(|e| DemoError::Kubectl("install CRDs".into(), e))?;
     kubectl(&server, &["create", "namespace", NAMESPACE], None)?;
     println!("==> starting the vendor simulators");
     let sims = DemoSimulators::start()

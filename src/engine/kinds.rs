@@ -22,6 +22,17 @@ fn vault_ref((field, name): (&'static str, String)) -> RefKey {
     }
 }
 
+/// The vendor block set on a kind every backup vendor has (Vault, Policy).
+fn backup_block(huawei_cbr: bool, ru_backup: bool, cyber_backup: bool) -> Option<ProviderType> {
+    [
+        (huawei_cbr, ProviderType::HuaweiCbr),
+        (ru_backup, ProviderType::RuBackup),
+        (cyber_backup, ProviderType::CyberBackup),
+    ]
+    .into_iter()
+    .find_map(|(set, t)| set.then_some(t))
+}
+
 impl Managed for Vault {
     type Observation = VaultObservation;
     const KIND: &'static str = "Vault";
@@ -36,13 +47,11 @@ impl Managed for Vault {
     }
     fn vendor_block(&self) -> Option<ProviderType> {
         let s = &self.spec;
-        [
-            (s.huawei_cbr.is_some(), ProviderType::HuaweiCbr),
-            (s.ru_backup.is_some(), ProviderType::RuBackup),
-            (s.cyber_backup.is_some(), ProviderType::CyberBackup),
-        ]
-        .into_iter()
-        .find_map(|(set, t)| set.then_some(t))
+        backup_block(
+            s.huawei_cbr.is_some(),
+            s.ru_backup.is_some(),
+            s.cyber_backup.is_some(),
+        )
     }
     fn references(&self) -> Vec<RefKey> {
         let cbr_policy = self
@@ -86,13 +95,11 @@ impl Managed for Policy {
     }
     fn vendor_block(&self) -> Option<ProviderType> {
         let s = &self.spec;
-        [
-            (s.huawei_cbr.is_some(), ProviderType::HuaweiCbr),
-            (s.ru_backup.is_some(), ProviderType::RuBackup),
-            (s.cyber_backup.is_some(), ProviderType::CyberBackup),
-        ]
-        .into_iter()
-        .find_map(|(set, t)| set.then_some(t))
+        backup_block(
+            s.huawei_cbr.is_some(),
+            s.ru_backup.is_some(),
+            s.cyber_backup.is_some(),
+        )
     }
     fn references(&self) -> Vec<RefKey> {
         self.spec

@@ -249,43 +249,30 @@ pub async fn run(client: Client, namespace: Option<String>, deps: Arc<Dependents
             .await
         }
     };
-    let vaults = {
-        let deps = deps.clone();
-        let api: Api<Vault> = namespaced_or_all(&client, &namespace);
-        async move {
-            watch_changes(
-                api,
-                |o| format!("{:?}", fingerprint(o)),
-                |v: &Vault| {
-                    let ns = v.namespace().unwrap_or_default();
-                    referrers_of(
-                        &deps.policies.0,
-                        &deps.policies.1,
-                        &ns,
-                        "Vault",
-                        &v.name_any(),
-                    );
-                },
-            )
-            .await
-        }
-    };
-    let policies = {
-        let deps = deps.clone();
-        let api: Api<Policy> = namespaced_or_all(&client, &namespace);
-        async move {
-            watch_changes(
-                api,
-                |o| format!("{:?}", fingerprint(o)),
-                |p: &Policy| {
-                    let ns = p.namespace().unwrap_or_default();
-                    referrers_of(&deps.vaults.0, &deps.vaults.1, &ns, "Policy", &p.name_any());
-                },
-            )
-            .await
-        }
-    };
+    // A Vault's or a Policy's new spec or external name matters to the objects referring to it.
+    let vaults = watch_referenced::<Vault, Policy>(
+        namespaced_or_all(&client, &namespace),
+        deps.policies.clone(),
+    );
+    let policies = watch_referenced::<Policy, Vault>(
+        namespaced_or_all(&client, &namespace),
+        deps.vaults.clone(),
+    );
     futures::join!(secrets, pcs, cpcs, vaults, policies);
+}
+
+/// Re-reconcile the `R` objects that refer to a `K` object whenever that object's spec or
+/// external name changes.
+async fn watch_referenced<K: Managed, R: Managed>(api: Api<K>, referrers: (Store<R>, Trigger<R>)) {
+    watch_changes(
+        api,
+        |o| format!("{:?}", fingerprint(o)),
+        |obj: &K| {
+            let ns = obj.namespace().unwrap_or_default();
+            referrers_of(&referrers.0, &referrers.1, &ns, K::KIND, &obj.name_any());
+        },
+    )
+    .await
 }
 
 fn namespaced_or_all<K>(client: &Client, namespace: &Option<String>) -> Api<K>

@@ -164,6 +164,38 @@ impl TestApiServer {
         kube::Client::try_from(config).map_err(|e| ApiServerError::Kubeconfig(e.to_string()))
     }
 
+    /// Install rampart's CRDs (as the code generates them, which is what `crds/` holds) and
+    /// wait until the server serves them. The error is kubectl's message.
+    pub fn install_crds(&self) -> Result<(), String> {
+        let steps: [(&[&str], Option<String>); 2] = [
+            (
+                &["apply", "--server-side", "-f", "-"],
+                Some(crate::api::crds_yaml()),
+            ),
+            (
+                &[
+                    "wait",
+                    "--for=condition=Established",
+                    "crd",
+                    "--all",
+                    "--timeout=60s",
+                ],
+                None,
+            ),
+        ];
+        for (args, stdin) in steps {
+            let out = self.kubectl_with_stdin(args, stdin.as_deref());
+            if !out.status.success() {
+                return Err(format!(
+                    "kubectl {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Run kubectl against this server; returns its output whatever the exit status.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_with_stdin(args, None)

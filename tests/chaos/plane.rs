@@ -23,24 +23,7 @@ pub struct Plane {
 impl Plane {
     pub async fn start() -> Plane {
         let server = TestApiServer::start().await.expect("API server");
-        let out = server.kubectl(&[
-            "apply",
-            "--server-side",
-            "-f",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/crds/rampart.dev.yaml"),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        server.kubectl(&[
-            "wait",
-            "--for=condition=Established",
-            "crd",
-            "--all",
-            "--timeout=60s",
-        ]);
+        server.install_crds().expect("CRDs install");
         server.kubectl(&["create", "namespace", NS]);
         let client = server.client().await.expect("client");
         Plane {

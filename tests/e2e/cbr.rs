@@ -11,7 +11,7 @@ use rampart::simulators::harness::Faults;
 use serde_json::{Value, json};
 
 use crate::cbr_world::{CbrWorld, PASSWORD, PROJECT, T, external_name, patch_spec, vault_spec};
-use crate::support::{env, has_condition, is_ready, wait_for};
+use crate::support::{env, has_condition, is_ready, until, wait_for};
 
 fn policy_spec() -> Value {
     json!({
@@ -187,14 +187,10 @@ async fn vendor_side_drift_is_corrected_or_only_reported_without_update() {
         T,
     )
     .await;
-    let deadline = tokio::time::Instant::now() + T;
-    while w.sim_vault(&fixed).unwrap().name != "fixed-name" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "drift on 'fixed' was not corrected"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until("drift on 'fixed' is corrected", || {
+        w.sim_vault(&fixed).unwrap().name == "fixed-name"
+    })
+    .await;
     // Reported, not corrected.
     let v = wait_for(
         &w.vaults(),
@@ -445,14 +441,7 @@ async fn a_fixed_secret_is_picked_up_without_a_restart() {
     };
     set_password("wrong-password").await;
     let pc = wait_for(&pcs, "cbr", has_condition("Ready", "False", None), T).await;
-    let msg = pc
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap()
-        .message;
+    let msg = crate::support::condition_message(&pc, "Ready");
     assert!(
         !msg.contains("wrong-password"),
         "no credential in the condition: {msg}"

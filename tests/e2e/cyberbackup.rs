@@ -12,7 +12,7 @@ use rampart::simulators::cyberbackup::{CyberBackupSim, SimConfig};
 use serde_json::{Value, json};
 
 use crate::cbr_world::T;
-use crate::support::{env, has_condition, is_ready, namespace, wait_for};
+use crate::support::{env, has_condition, is_ready, namespace, until, wait_for};
 
 fn example_documents() -> Vec<Value> {
     let text = include_str!("../../deploy/examples/cyberbackup.yaml");
@@ -154,14 +154,7 @@ async fn the_example_converges_runs_on_demand_and_deletion_waits_for_referrers()
         T,
     )
     .await;
-    let msg = v
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap()
-        .message;
+    let msg = crate::support::condition_message(&v, "Ready");
     assert!(
         msg.contains("still referenced by Policy/machines-nightly"),
         "{msg}"
@@ -189,4 +182,122 @@ async fn the_example_converges_runs_on_demand_and_deletion_waits_for_referrers()
             .read(|world| (world.policies.len(), world.credentials.len())),
         (0, 0)
     );
+}
+
+/// Vendor writes since the last reset, without token requests and on-demand runs.
+fn plan_writes(w: &CyberWorld) -> std::collections::BTreeMap<String, u64> {
+    w.sim
+        .control()
+        .counters()
+        .into_iter()
+        .filter(|(op, _)| {
+            !op.starts_with("GET ") && !op.contains("/idp/token") && !op.contains(":run")
+        })
+        .collect()
+}
+
+async fn change_policy(w: &CyberWorld, spec: Value) {
+    w.sim.control().reset_counters();
+    w.policies()
+        .patch(
+            "machines-nightly",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": spec})),
+        )
+        .await
+        .unwrap();
+    wait_for(&w.policies(), "machines-nightly", is_ready(), T).await;
+}
+
+#[tokio::test]
+async fn each_plan_change_is_its_one_call_drift_is_corrected_and_plans_are_adopted() {
+    use rampart::simulators::cyberbackup::control::PlanEdit;
+    let w = CyberWorld::new("cyber-calls").await;
+    w.apply_example("Vault").await;
+    w.apply_example("Policy").await;
+    wait_for(&w.vaults(), "backup-share", is_ready(), T).await;
+    // Let the example's on-demand run finish so it does not mix with the counted calls.
+    wait_for(
+        &w.policies(),
+        "machines-nightly",
+        last_run_is("Succeeded", "2026-01-01T00:00:00Z"),
+        Duration::from_secs(90),
+    )
+    .await;
+    let id = crate::cbr_world::external_name(&w.policies().get("machines-nightly").await.unwrap());
+    let one = |op: &str| std::collections::BTreeMap::from([(op.to_string(), 1u64)]);
+
+    change_policy(&w, json!({"cyberBackup": {"randomDelayMinutes": 45}})).await;
+    assert_eq!(
+        plan_writes(&w),
+        one("PATCH /api/v1/policies/{id}"),
+        "a settings change is one PATCH"
+    );
+    change_policy(&w, json!({"cyberBackup": {"targets": {"resourceNames": ["DESKTOP-JRPTA4A", "win10x64simple"]}}})).await;
+    assert_eq!(
+        plan_writes(&w),
+        one("POST /api/v1/policy_applications"),
+        "a target added is one apply"
+    );
+    change_policy(
+        &w,
+        json!({"cyberBackup": {"targets": {"resourceNames": ["DESKTOP-JRPTA4A"]}}}),
+    )
+    .await;
+    assert_eq!(
+        plan_writes(&w),
+        one("DELETE /api/v1/policy_applications"),
+        "a target removed is one revoke"
+    );
+    change_policy(&w, json!({"enabled": false})).await;
+    assert_eq!(
+        plan_writes(&w),
+        one("PATCH /api/v1/policy_applications/enabled"),
+        "disabling uses the enabled endpoint"
+    );
+
+    // Renamed by hand in the console: put back at the next poll.
+    assert!(w.sim.state.edit_plan(
+        &id,
+        &PlanEdit {
+            name: Some("renamed by hand".into()),
+            ..Default::default()
+        }
+    ));
+    until("the hand rename is corrected", || {
+        !w.sim
+            .state
+            .read(|world| world.policies.values().any(|p| p.name == "renamed by hand"))
+    })
+    .await;
+
+    // Adoption: the plan outlives its object (Orphan) and a new object claims it by id.
+    change_policy(&w, json!({"deletionPolicy": "Orphan"})).await;
+    w.policies()
+        .delete("machines-nightly", &DeleteParams::default())
+        .await
+        .unwrap();
+    crate::support::wait_gone(&w.policies(), "machines-nightly", T).await;
+    let mut doc = example_documents()
+        .into_iter()
+        .find(|d| d["kind"] == "Policy")
+        .unwrap();
+    doc["metadata"] = json!({"name": "adopted", "annotations": {"rampart.dev/external-name": id}});
+    doc["spec"]["enabled"] = json!(false);
+    doc["spec"]["cyberBackup"]["randomDelayMinutes"] = json!(45);
+    w.sim.control().reset_counters();
+    w.policies()
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(doc).unwrap(),
+        )
+        .await
+        .unwrap();
+    wait_for(&w.policies(), "adopted", is_ready(), T).await;
+    assert_eq!(
+        w.sim.control().count("POST /api/v1/policies"),
+        0,
+        "adoption creates no plan"
+    );
+    assert_eq!(w.sim.state.read(|world| world.policies.len()), 1);
 }

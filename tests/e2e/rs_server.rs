@@ -2,7 +2,6 @@
 //! of a TRS project follows them as they come and go; removal needs `pruneResources`.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
@@ -11,7 +10,7 @@ use rampart::simulators::rs_server::RsServerSim;
 use serde_json::{Value, json};
 
 use crate::cbr_world::{CbrWorld, PROJECT, T, external_name, patch_spec};
-use crate::support::{has_condition, is_ready, wait_for};
+use crate::support::{has_condition, is_ready, until, wait_for};
 
 /// An RS server simulator and a ProviderConfig `rs` using `token`.
 async fn rs_provider(w: &CbrWorld, rs: &RsServerSim, token: &str) {
@@ -48,17 +47,6 @@ fn vault_resources(w: &CbrWorld, id: &str) -> BTreeSet<String> {
     w.sim_vault(id)
         .map(|v| v.resources.iter().map(|r| r.id.clone()).collect())
         .unwrap_or_default()
-}
-
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + T;
-    while !check() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test]
@@ -157,14 +145,7 @@ async fn a_bad_rs_server_token_shows_on_the_provider_config_and_the_vault() {
         T,
     )
     .await;
-    let msg = pc
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap()
-        .message;
+    let msg = crate::support::condition_message(&pc, "Ready");
     assert!(
         msg.to_lowercase().contains("token"),
         "the condition says the token was refused: {msg}"
@@ -189,14 +170,7 @@ async fn a_bad_rs_server_token_shows_on_the_provider_config_and_the_vault() {
         T,
     )
     .await;
-    let msg = v
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Synced")
-        .unwrap()
-        .message;
+    let msg = crate::support::condition_message(&v, "Synced");
     assert!(
         msg.contains("rs-server") && msg.to_lowercase().contains("token"),
         "the Vault says why: {msg}"

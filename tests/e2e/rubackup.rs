@@ -13,7 +13,7 @@ use rampart::simulators::rubackup::{RuBackupSim, SimConfig};
 use serde_json::{Value, json};
 
 use crate::cbr_world::T;
-use crate::support::{env, has_condition, is_ready, namespace, wait_for};
+use crate::support::{env, has_condition, is_ready, namespace, until, wait_for};
 
 const PASSWORD: &str = "change-me";
 
@@ -224,14 +224,7 @@ async fn a_wrong_password_is_tried_once_per_window_and_a_fixed_secret_recovers_a
         T,
     )
     .await;
-    let msg = pc
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap()
-        .message;
+    let msg = crate::support::condition_message(&pc, "Ready");
     assert!(
         !msg.contains("wrong-password") && !msg.contains(PASSWORD),
         "no password in the condition: {msg}"
@@ -256,4 +249,175 @@ async fn a_wrong_password_is_tried_once_per_window_and_a_fixed_secret_recovers_a
         "recovered within one poll interval (5 s) of the fix: {:?}",
         fixed.elapsed()
     );
+}
+
+#[tokio::test]
+async fn updates_are_minimal_patches_drift_follows_the_policies_and_deletion_and_adoption_work() {
+    let w = RbWorld::new("rubackup-life").await;
+    wait_for(&w.api::<ProviderConfig>(), "rubackup", is_ready(), T).await;
+    w.apply_examples().await;
+    for name in ["main", "dedup"] {
+        wait_for(&w.api::<Vault>(), name, is_ready(), T).await;
+    }
+    wait_for(&w.api::<Policy>(), "db1-home", is_ready(), T).await;
+    wait_for(&w.api::<Strategy>(), "nightly", is_ready(), T).await;
+    let merge = |spec: Value| Patch::Merge(json!({"spec": spec}));
+    let pp = PatchParams::default();
+
+    // One changed field per kind: exactly one PATCH each.
+    let cases: [(&str, u64); 3] = [
+        ("pool_list", 1),
+        ("global_schedule", 1),
+        ("backup_strategies", 1),
+    ];
+    w.sim.server.control.reset_counters();
+    w.api::<Vault>()
+        .patch(
+            "main",
+            &pp,
+            &merge(json!({"ruBackup": {"description": "changed"}})),
+        )
+        .await
+        .unwrap();
+    w.api::<Policy>()
+        .patch(
+            "db1-home",
+            &pp,
+            &merge(json!({"ruBackup": {"priority": 90}})),
+        )
+        .await
+        .unwrap();
+    w.api::<Strategy>()
+        .patch(
+            "nightly",
+            &pp,
+            &merge(json!({"ruBackup": {"incremental": {"storageDuration": "21 days"}}})),
+        )
+        .await
+        .unwrap();
+    wait_for(&w.api::<Vault>(), "main", is_ready(), T).await;
+    wait_for(&w.api::<Policy>(), "db1-home", is_ready(), T).await;
+    wait_for(&w.api::<Strategy>(), "nightly", is_ready(), T).await;
+    let writes = w.writes();
+    for (table, n) in cases {
+        assert_eq!(
+            writes
+                .get(&format!("PATCH /api/v1/{table}/{{id}}"))
+                .copied()
+                .unwrap_or(0),
+            n,
+            "{table}: {writes:?}"
+        );
+    }
+    assert_eq!(writes.values().sum::<u64>(), 3, "nothing else: {writes:?}");
+
+    // Drift: corrected on `main`; only reported on `dedup`, which may not update. The example's
+    // `dedup` declares no description, so it gets one first, while it still may update.
+    let id_of = |v: &Vault| crate::cbr_world::external_name(v).parse::<i64>().unwrap();
+    let main_id = id_of(&w.api::<Vault>().get("main").await.unwrap());
+    let dedup_id = id_of(&w.api::<Vault>().get("dedup").await.unwrap());
+    let description_of = |id: i64| {
+        w.sim
+            .sim
+            .store
+            .lock()
+            .unwrap()
+            .table("pool_list")
+            .get(&id)
+            .and_then(|p| p.get("description").cloned())
+    };
+    w.api::<Vault>()
+        .patch(
+            "dedup",
+            &pp,
+            &merge(json!({"ruBackup": {"description": "dedup pool"}})),
+        )
+        .await
+        .unwrap();
+    until("dedup has its description", || {
+        description_of(dedup_id) == Some(json!("dedup pool"))
+    })
+    .await;
+    w.api::<Vault>()
+        .patch(
+            "dedup",
+            &pp,
+            &merge(json!({"managementPolicies": ["Observe", "Create", "Delete"]})),
+        )
+        .await
+        .unwrap();
+    wait_for(&w.api::<Vault>(), "dedup", is_ready(), T).await;
+    assert!(w.sim.sim.edit(
+        "pool_list",
+        main_id,
+        json!({"description": "edited by hand"})
+    ));
+    assert!(w.sim.sim.edit(
+        "pool_list",
+        dedup_id,
+        json!({"description": "edited by hand"})
+    ));
+    wait_for(
+        &w.api::<Vault>(),
+        "dedup",
+        has_condition("Synced", "False", Some("DriftDetected")),
+        T,
+    )
+    .await;
+    until("drift on main is corrected", || {
+        description_of(main_id) == Some(json!("changed"))
+    })
+    .await;
+    assert_eq!(
+        description_of(dedup_id),
+        Some(json!("edited by hand")),
+        "dedup's drift is only reported"
+    );
+
+    // Deletion follows deletionPolicy (Vault defaults to Orphan); adoption by external name.
+    w.api::<Policy>()
+        .delete("db1-home", &Default::default())
+        .await
+        .unwrap();
+    crate::support::wait_gone(&w.api::<Policy>(), "db1-home", T).await;
+    assert!(
+        w.sim
+            .sim
+            .store
+            .lock()
+            .unwrap()
+            .table("global_schedule")
+            .is_empty(),
+        "Policy (Delete) removed the rule"
+    );
+    w.api::<Vault>()
+        .delete("dedup", &Default::default())
+        .await
+        .unwrap();
+    crate::support::wait_gone(&w.api::<Vault>(), "dedup", T).await;
+    assert!(
+        w.sim
+            .sim
+            .store
+            .lock()
+            .unwrap()
+            .table("pool_list")
+            .contains_key(&dedup_id),
+        "Vault (Orphan) kept the pool"
+    );
+    let mut doc = example("Vault")
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "dedup")
+        .unwrap();
+    doc["metadata"] = json!({"name": "dedup-again", "annotations": {"rampart.dev/external-name": dedup_id.to_string()}});
+    w.sim.server.control.reset_counters();
+    w.api::<Vault>()
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(doc).unwrap(),
+        )
+        .await
+        .unwrap();
+    wait_for(&w.api::<Vault>(), "dedup-again", is_ready(), T).await;
+    assert_eq!(w.sim.count("POST /pool_list"), 0, "adopted, not created");
 }

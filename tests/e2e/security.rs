@@ -29,14 +29,7 @@ async fn a_vault_cannot_use_a_provider_config_of_another_namespace() {
         T,
     )
     .await;
-    let msg = v
-        .status
-        .unwrap()
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Synced")
-        .unwrap()
-        .message;
+    let msg = crate::support::condition_message(&v, "Synced");
     assert!(
         msg.contains(&format!("ProviderConfig {other}/cbr not found")),
         "{msg}"

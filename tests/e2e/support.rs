@@ -30,29 +30,7 @@ pub fn env() -> &'static Env {
             "test API server ready on port {} in {:?}",
             server.port, server.startup
         );
-        let out = server.kubectl(&[
-            "apply",
-            "--server-side",
-            "-f",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/crds/rampart.dev.yaml"),
-        ]);
-        assert!(
-            out.status.success(),
-            "CRDs install: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = server.kubectl(&[
-            "wait",
-            "--for=condition=Established",
-            "crd",
-            "--all",
-            "--timeout=60s",
-        ]);
-        assert!(
-            out.status.success(),
-            "CRDs established: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        server.install_crds().expect("CRDs install");
         let env = Env {
             server,
             operator: std::sync::Mutex::new(None),
@@ -196,4 +174,40 @@ where
             );
         }
     }
+}
+
+/// The message of condition `type_` on `obj` (empty when it has none).
+/// Poll `check` until it holds, for state only the simulators hold (no watch to await there).
+pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + crate::cbr_world::T;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+pub fn condition_message<K: serde::Serialize>(obj: &K, type_: &str) -> String {
+    let v = serde_json::to_value(obj).unwrap_or_default();
+    v["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == type_)
+        .and_then(|c| c["message"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Create a Secret with `data` (string values) in `ns`.
+pub async fn create_secret(client: &kube::Client, ns: &str, name: &str, data: serde_json::Value) {
+    let secret: k8s_openapi::api::core::v1::Secret =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": name}, "stringData": data}))
+            .expect("a Secret");
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("Secret created");
 }

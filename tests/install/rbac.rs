@@ -99,6 +99,19 @@ async fn assert_reconciles(d: &Deployed) {
         &log,
     )
     .await;
+
+    // Deleting it releases it (the default Orphan policy), which first reads its CRD to tell a
+    // deletion from an uninstall.
+    vaults
+        .delete("app-servers", &DeleteParams::default())
+        .await
+        .expect("delete the Vault");
+    eventually(
+        "the Vault released and gone",
+        || async { vaults.get_opt("app-servers").await.ok()?.is_none().then_some(()) },
+        &log,
+    )
+    .await;
 }
 
 fn assert_no_refusals(d: &Deployed) {
