@@ -152,6 +152,7 @@ impl Operator {
             ])
             .args(["--log", "warn"])
             .env("KUBECONFIG", server.kubeconfig_path())
+            .env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string())
             .stdout(log.try_clone().map_err(other)?)
             .stderr(log)
             .stdin(Stdio::null())
@@ -215,15 +216,19 @@ where
     let n = objects.len();
     sim.reset_counters();
     sim.record_requests();
-    let started = Instant::now();
-    let waiter = tokio::spawn(all_ready(api.clone(), n, Duration::from_secs(3600)));
-    create_all(api, objects).await?;
-    let done = waiter
-        .await
-        .map_err(other)?
-        .ok_or_else(|| other("objects did not become Ready within an hour"))?;
-    let seconds = done.duration_since(started).as_secs_f64();
     let floor = n as f64 * creates_per_object / qps;
+    // Generous, but a stuck run (the CI smoke run above all) fails instead of hanging.
+    let limit = Duration::from_secs_f64(120.0 + 10.0 * floor);
+    let started = Instant::now();
+    let waiter = tokio::spawn(all_ready(api.clone(), n, limit));
+    create_all(api, objects).await?;
+    let done = waiter.await.map_err(other)?.ok_or_else(|| {
+        other(format!(
+            "{n} objects did not become Ready within {}s",
+            limit.as_secs()
+        ))
+    })?;
+    let seconds = done.duration_since(started).as_secs_f64();
     let writes = sim.request_times(|r| !r.starts_with("GET "));
     let since = |t: Option<&Instant>| {
         t.map(|t| t.duration_since(started).as_secs_f64())

@@ -181,6 +181,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
                 &format!("127.0.0.1:{metrics_port}"),
             ])
             .env("KUBECONFIG", server.kubeconfig_path())
+            .env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string())
             .stdout(log.try_clone().map_err(DemoError::Operator)?)
             .stderr(log)
             .stdin(Stdio::null())

@@ -145,8 +145,23 @@ where
     (reader, drive)
 }
 
+/// Polls for re-parenting: std offers no parent-death signal, and one second is soon enough.
+async fn exit_with_parent(parent: u32) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if std::os::unix::process::parent_id() != parent {
+            warn!(parent, "the process that started rampart exited; stopping");
+            std::process::exit(0);
+        }
+    }
+}
+
 /// Run the operator until SIGTERM/SIGINT.
 pub async fn run(opts: RunOptions) -> Result<(), StartError> {
+    if let Some(parent) = opts.exit_with_parent {
+        tokio::spawn(exit_with_parent(parent));
+    }
     crate::tls::install_crypto_provider();
     let client = Client::try_default()
         .await

@@ -35,6 +35,11 @@ pub struct RunOptions {
     pub log_format: LogFormat,
     #[command(flatten)]
     pub leader: LeaderOptions,
+    /// Exit once the process with this id, which started this one, has exited. For test
+    /// harnesses and `rampart demo`, so that a killed or panicking run leaves no operator
+    /// behind. The id is given rather than read at start-up, when the parent may be gone.
+    #[arg(long, env = "RAMPART_EXIT_WITH_PARENT", value_name = "PID")]
+    pub exit_with_parent: Option<u32>,
 }
 
 /// Leader election for more than one replica.

@@ -53,6 +53,7 @@ impl Plane {
             .args(&args)
             .env("KUBECONFIG", self.server.kubeconfig_path())
             .env("RAMPART_LOG", "debug")
+            .env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .stdin(Stdio::null())

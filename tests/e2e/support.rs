@@ -56,6 +56,7 @@ impl Env {
             ])
             .env("KUBECONFIG", self.server.kubeconfig_path())
             .env("RAMPART_LOG", "info,rampart=debug")
+            .env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .stdin(Stdio::null())

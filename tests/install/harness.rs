@@ -378,6 +378,7 @@ impl Operator {
     pub async fn spawn_command(mut cmd: Command, metrics_port: u16, log_path: PathBuf) -> Operator {
         let log = std::fs::File::create(&log_path).expect("operator log");
         let child = cmd
+            .env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .stdin(Stdio::null())

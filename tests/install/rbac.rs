@@ -108,7 +108,14 @@ async fn assert_reconciles(d: &Deployed) {
         .expect("delete the Vault");
     eventually(
         "the Vault released and gone",
-        || async { vaults.get_opt("app-servers").await.ok()?.is_none().then_some(()) },
+        || async {
+            vaults
+                .get_opt("app-servers")
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        },
         &log,
     )
     .await;

@@ -156,3 +156,58 @@ fn missing_permissions_are_named_at_start_up() {
         "{err}"
     );
 }
+
+/// Test harnesses and `rampart demo` start the operator with `--exit-with-parent`, so that a
+/// killed or panicking run leaves no operator behind. Here its parent is a shell that waits
+/// for a line on stdin and then exits.
+#[tokio::test]
+async fn with_exit_with_parent_an_orphaned_operator_stops() {
+    use std::io::BufRead;
+    let env = env();
+    let port = free_port();
+    let mut shell = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" run --exit-with-parent $$ --metrics-addr "127.0.0.1:$1" >/dev/null 2>&1 & echo $!; read _"#)
+        .arg(RAMPART)
+        .arg(port.to_string())
+        .env("KUBECONFIG", env.server.kubeconfig_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sh runs");
+    let mut pid = String::new();
+    std::io::BufReader::new(shell.stdout.take().unwrap())
+        .read_line(&mut pid)
+        .expect("the operator's pid");
+    let pid = pid.trim().to_string();
+    // Gone, or a zombie its new parent has not reaped yet.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(") ")
+                .next()
+                .is_some_and(|rest| !rest.starts_with('Z'))
+        })
+    };
+    let http = reqwest::Client::new();
+    let readyz = format!("http://127.0.0.1:{port}/readyz");
+    crate::harness::eventually(
+        "the operator to serve /readyz while its parent lives",
+        || async {
+            http.get(&readyz)
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+        },
+        &|| format!("operator alive: {}", alive()),
+    )
+    .await;
+    drop(shell.stdin.take());
+    shell.wait().expect("the shell exits");
+    crate::harness::eventually(
+        "the orphaned operator to exit",
+        || async { (!alive()).then_some(()) },
+        &|| format!("pid {pid} still running"),
+    )
+    .await;
+}
