@@ -53,6 +53,9 @@ pub struct BenchOptions {
     /// Where the JSON figures go (a Markdown table is written next to it).
     #[arg(long, default_value = "bench/results.json")]
     pub out: String,
+    /// Run nothing: rewrite the Markdown table from the JSON figures already in `--out`.
+    #[arg(long)]
+    pub table_only: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +73,7 @@ fn other(e: impl std::fmt::Display) -> BenchError {
 }
 
 /// Convergence of N objects of one kind.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Convergence {
     pub objects: usize,
     pub seconds: f64,
@@ -89,7 +92,7 @@ pub struct Convergence {
 }
 
 /// Steady state with everything converged.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SteadyState {
     pub window_seconds: f64,
     pub resyncs_in_window: f64,
@@ -105,7 +108,7 @@ pub struct SteadyState {
     pub cpu_percent_of_a_core: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Run {
     pub n: usize,
     pub vaults: Convergence,
@@ -117,7 +120,7 @@ pub struct Run {
     pub change_to_vendor_call_ms: Latency,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Latency {
     pub samples: usize,
     pub p50: f64,
@@ -125,7 +128,7 @@ pub struct Latency {
     pub max: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Results {
     pub vendor_qps: f64,
     pub vendor_latency_ms: u64,
@@ -488,25 +491,40 @@ pub fn markdown(r: &Results) -> String {
             ));
         }
     }
-    s.push_str("\n| N | vendor calls per resync (all) | expected list pages | RSS (MiB) | CPU (% of a core) | change → vendor call p50 / p99 (ms) |\n|---|---|---|---|---|---|\n");
+    s.push_str("\n| N | objects in the cluster | vendor calls per resync (all) | expected list pages | RSS (MiB) | CPU (% of a core) |\n|---|---|---|---|---|---|\n");
     for run in &r.runs {
-        let st = &run.steady_state;
-        let total: f64 = st.calls_per_resync.values().sum();
+        for st in [&run.steady_state_vaults_only, &run.steady_state] {
+            let total: f64 = st.calls_per_resync.values().sum();
+            s.push_str(&format!(
+                "| {} | {} | {:.1} | {:.0} | {:.1} | {:.2} |\n",
+                run.n,
+                st.objects,
+                total,
+                st.expected_list_calls_per_resync,
+                st.rss_mib,
+                st.cpu_percent_of_a_core,
+            ));
+        }
+    }
+    s.push_str("\n| N | objects in the cluster | change → vendor call p50 / p99 / max (ms) |\n|---|---|---|\n");
+    for run in &r.runs {
+        let l = &run.change_to_vendor_call_ms;
         s.push_str(&format!(
-            "| {} | {:.1} | {:.0} | {:.1} | {:.2} | {:.0} / {:.0} |\n",
-            run.n,
-            total,
-            st.expected_list_calls_per_resync,
-            st.rss_mib,
-            st.cpu_percent_of_a_core,
-            run.change_to_vendor_call_ms.p50,
-            run.change_to_vendor_call_ms.p99
+            "| {} | {} | {:.0} / {:.0} / {:.0} |\n",
+            run.n, run.steady_state.objects, l.p50, l.p99, l.max
         ));
     }
     s
 }
 
 pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
+    let out = std::path::Path::new(&opts.out);
+    if opts.table_only {
+        let results: Results =
+            serde_json::from_str(&std::fs::read_to_string(out).map_err(other)?).map_err(other)?;
+        std::fs::write(out.with_extension("md"), markdown(&results)).map_err(other)?;
+        return Ok(results);
+    }
     let mut runs = Vec::new();
     for &n in &opts.sizes {
         runs.push(run_size(&opts, n).await?);
@@ -521,7 +539,6 @@ pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
             .unwrap_or(1),
         runs,
     };
-    let out = std::path::Path::new(&opts.out);
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(other)?;
     }

@@ -122,6 +122,41 @@ impl<T: Clone> Collection<T> {
     }
 }
 
+/// A value computed from one listing of a collection (an index, a sorted copy), kept until the
+/// listing changes. Every reconciler of a resync reads the same listing, so what one builds
+/// serves them all: building it per object made a resync quadratic in the collection size.
+/// It holds the listing weakly, so write-throughs still update the listing in place.
+pub struct Derived<T, D> {
+    memo: Mutex<Option<(std::sync::Weak<BTreeMap<String, T>>, Arc<D>)>>,
+}
+
+impl<T, D> Default for Derived<T, D> {
+    fn default() -> Self {
+        Derived {
+            memo: Mutex::new(None),
+        }
+    }
+}
+
+impl<T, D> Derived<T, D> {
+    /// The value for `items`: the kept one if it was built from this very listing.
+    pub fn get(
+        &self,
+        items: &Arc<BTreeMap<String, T>>,
+        build: impl FnOnce(&BTreeMap<String, T>) -> D,
+    ) -> Arc<D> {
+        let mut memo = self.memo.lock().unwrap();
+        if let Some((from, value)) = memo.as_ref()
+            && std::ptr::eq(from.as_ptr(), Arc::as_ptr(items))
+        {
+            return value.clone();
+        }
+        let value = Arc::new(build(items));
+        *memo = Some((Arc::downgrade(items), value.clone()));
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +250,29 @@ mod tests {
         let items = c.get(false, || counting_loader(&calls)).await.unwrap();
         assert_eq!(items.keys().cloned().collect::<Vec<_>>(), vec!["b", "c"]);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_derived_value_is_built_once_per_listing_and_rebuilt_after_a_write() {
+        let c = Collection::<u32>::new(Duration::from_secs(60));
+        let calls = AtomicUsize::new(0);
+        let sum: Derived<u32, u32> = Derived::default();
+        let builds = AtomicUsize::new(0);
+        let total = |items: &BTreeMap<String, u32>| {
+            builds.fetch_add(1, Ordering::SeqCst);
+            items.values().sum::<u32>()
+        };
+        let items = c.get(false, || counting_loader(&calls)).await.unwrap();
+        assert_eq!(*sum.get(&items, total), 3);
+        let again = c.get(false, || counting_loader(&calls)).await.unwrap();
+        assert_eq!(*sum.get(&again, total), 3);
+        assert_eq!(builds.load(Ordering::SeqCst), 1, "one build per listing");
+        drop((items, again));
+        // The derived value holds the listing weakly: the write updates it in place, and the
+        // value is rebuilt from the new content.
+        c.upsert("c".into(), 10);
+        let items = c.get(false, || counting_loader(&calls)).await.unwrap();
+        assert_eq!(*sum.get(&items, total), 13);
+        assert_eq!(builds.load(Ordering::SeqCst), 2);
     }
 }

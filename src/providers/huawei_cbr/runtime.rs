@@ -2,7 +2,7 @@
 //! and policy collections per provider configuration, used by both adapters.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,7 +15,7 @@ use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::{Policy as PolicyCr, Vault as VaultCr};
 use crate::engine::external::External;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::engine::snapshot::Collection;
+use crate::engine::snapshot::{Collection, Derived};
 use crate::providers::error::VendorResult;
 
 /// What both adapters share.
@@ -23,6 +23,8 @@ pub struct CbrShared {
     pub client: CbrClient,
     pub vaults: Collection<Vault>,
     pub policies: Collection<Policy>,
+    /// Vault id -> the policy applied to it, per policy listing.
+    bindings: Derived<Policy, HashMap<String, String>>,
 }
 
 impl CbrShared {
@@ -44,6 +46,13 @@ impl CbrShared {
                 Ok(all.into_iter().map(|p| (p.id.clone(), p)).collect())
             })
             .await
+    }
+
+    /// Vault id -> the policy applied to it, built once per policy listing (every Vault of a
+    /// resync asks; a scan of every policy per Vault made the resync quadratic).
+    pub async fn bindings(&self) -> VendorResult<Arc<HashMap<String, String>>> {
+        let policies = self.policies(false).await?;
+        Ok(self.bindings.get(&policies, bindings))
     }
 
     /// Record a binding change in the cached policies, so the next observe sees it.
@@ -68,12 +77,18 @@ impl CbrShared {
     }
 }
 
-/// The policy CBR reports as applied to a vault.
-pub fn bound_policy<'a>(policies: &'a BTreeMap<String, Policy>, vault_id: &str) -> Option<&'a str> {
-    policies
-        .values()
-        .find(|p| p.is_applied_to(vault_id))
-        .map(|p| p.id.as_str())
+/// Vault id -> the policy CBR reports as applied to it (the first by policy id, should CBR
+/// report more than one).
+pub fn bindings(policies: &BTreeMap<String, Policy>) -> HashMap<String, String> {
+    let mut bound = HashMap::new();
+    for p in policies.values() {
+        for a in &p.associated_vaults {
+            bound
+                .entry(a.vault_id.clone())
+                .or_insert_with(|| p.id.clone());
+        }
+    }
+    bound
 }
 
 pub struct CbrRuntime {
@@ -89,6 +104,7 @@ impl CbrRuntime {
             client,
             vaults: Collection::new(ttl),
             policies: Collection::new(ttl),
+            bindings: Derived::default(),
         });
         CbrRuntime {
             vaults: CbrVaults::new(shared.clone()),

@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use tracing::info;
 
 use super::models::Vault;
-use super::runtime::{CbrShared, bound_policy};
+use super::runtime::CbrShared;
 use super::vault_desired::{DesiredVault, OWNER_TAG, observation};
 use crate::api::Vault as VaultCr;
 use crate::api::vault::VaultObservation;
@@ -165,8 +165,8 @@ impl External<VaultCr> for CbrVaults {
             });
         };
         let (desired, selected) = self.desired(cr, spec, ctx).await?;
-        let policies = self.shared.policies(false).await?;
-        let bound = bound_policy(&policies, &vault.id);
+        let bindings = self.shared.bindings().await?;
+        let bound = bindings.get(&vault.id).map(String::as_str);
         let unmanaged = desired.unmanaged(&vault);
         let mut conditions = Vec::new();
         if !spec.prune_resources {
@@ -257,7 +257,7 @@ impl External<VaultCr> for CbrVaults {
             vault = self.shared.client.get_vault(id).await?;
         }
         let policies = self.shared.policies(false).await?;
-        let bound = bound_policy(&policies, id).map(String::from);
+        let bound = self.shared.bindings().await?.get(id).cloned();
         if bound != desired.policy_id {
             if let Some(old) = &bound {
                 match self.shared.client.dissociate_policy(id, old).await {

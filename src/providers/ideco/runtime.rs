@@ -18,7 +18,7 @@ use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::ideco::IdecoSection;
 use crate::engine::external::External;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::engine::snapshot::Collection;
+use crate::engine::snapshot::{Collection, Derived};
 use crate::providers::budget::Budget;
 use crate::providers::error::VendorResult;
 use crate::providers::http::VendorHttp;
@@ -33,6 +33,8 @@ pub struct ListedRule {
 pub struct IdecoRuntime {
     pub(super) client: IdecoClient,
     tables: BTreeMap<IdecoSection, Collection<ListedRule>>,
+    /// Each section in table order, per listing: every FirewallRule reads its whole section.
+    ordered: BTreeMap<IdecoSection, Derived<ListedRule, Vec<DeviceRule>>>,
     facts: Collection<DeviceFacts>,
     pub(super) registry: Registry,
     /// Held by every create, update and delete, across the re-lists and moves that follow.
@@ -64,6 +66,10 @@ impl IdecoRuntime {
                 .into_iter()
                 .map(|s| (s, Collection::new(poll_interval)))
                 .collect(),
+            ordered: IdecoSection::ALL
+                .into_iter()
+                .map(|s| (s, Derived::default()))
+                .collect(),
             facts: Collection::new(poll_interval),
             // Every FirewallRule is observed at least once per poll interval; one missed for
             // three is gone (orphaned, or moved to another provider configuration).
@@ -74,7 +80,11 @@ impl IdecoRuntime {
 
     /// A section in table order: the cached copy, or a new list when it is older than the poll
     /// interval or `fresh` is asked for.
-    pub async fn table(&self, section: IdecoSection, fresh: bool) -> VendorResult<Vec<DeviceRule>> {
+    pub async fn table(
+        &self,
+        section: IdecoSection,
+        fresh: bool,
+    ) -> VendorResult<Arc<Vec<DeviceRule>>> {
         let items = self.tables[&section]
             .get(fresh, || async {
                 let rules = self.client.list_rules(section).await?;
@@ -85,9 +95,11 @@ impl IdecoRuntime {
                     .collect())
             })
             .await?;
-        let mut listed: Vec<&ListedRule> = items.values().collect();
-        listed.sort_by_key(|l| l.position);
-        Ok(listed.into_iter().map(|l| l.rule.clone()).collect())
+        Ok(self.ordered[&section].get(&items, |items| {
+            let mut listed: Vec<&ListedRule> = items.values().collect();
+            listed.sort_by_key(|l| l.position);
+            listed.into_iter().map(|l| l.rule.clone()).collect()
+        }))
     }
 
     /// Status, state and settings of the firewall, read once per poll interval.

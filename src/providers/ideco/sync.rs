@@ -3,6 +3,8 @@
 //! again after every call (people edit the same table, and only ids are stable). Runs under the
 //! device's write lock.
 
+use std::sync::Arc;
+
 use super::VENDOR;
 use super::models::DeviceRule;
 use super::runtime::IdecoRuntime;
@@ -17,8 +19,8 @@ impl IdecoRuntime {
     pub(super) async fn sync_section(
         &self,
         section: IdecoSection,
-        mut table: Vec<DeviceRule>,
-    ) -> VendorResult<Vec<DeviceRule>> {
+        mut table: Arc<Vec<DeviceRule>>,
+    ) -> VendorResult<Arc<Vec<DeviceRule>>> {
         // Each step removes a duplicate or shortens the plan by one, unless people edit the
         // section at the same time; give up after twice its size and try again later.
         let limit = 2 * table.len() + 8;
