@@ -127,8 +127,11 @@ impl<T: Clone> Collection<T> {
 /// serves them all: building it per object made a resync quadratic in the collection size.
 /// It holds the listing weakly, so write-throughs still update the listing in place.
 pub struct Derived<T, D> {
-    memo: Mutex<Option<(std::sync::Weak<BTreeMap<String, T>>, Arc<D>)>>,
+    memo: Mutex<Option<Memo<T, D>>>,
 }
+
+/// A derived value and (weakly) the listing it was built from.
+type Memo<T, D> = (std::sync::Weak<BTreeMap<String, T>>, Arc<D>);
 
 impl<T, D> Default for Derived<T, D> {
     fn default() -> Self {
