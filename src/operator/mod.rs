@@ -334,14 +334,20 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
 }
 
 /// What about a managed object asks for a reconcile: its spec (generation), annotations (pause,
-/// external name, reconcile-requested-at), finalizers and deletion. Not its status: rampart's
-/// own status writes must not wake the object up again.
+/// external name, reconcile-requested-at), finalizers and deletion. Not its status, nor the
+/// create-pending mark: rampart writes both itself, and a refused create set and cleared the
+/// mark at every attempt, each write waking the object at once, past the error backoff (a
+/// retry every 10 ms, found by an end-to-end test).
 fn wake_up_hash<K: Managed>(obj: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let meta = obj.meta();
     let mut h = std::collections::hash_map::DefaultHasher::new();
     meta.generation.hash(&mut h);
-    meta.annotations.hash(&mut h);
+    meta.annotations
+        .iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != crate::engine::annotations::CREATE_PENDING)
+        .for_each(|a| a.hash(&mut h));
     meta.finalizers.hash(&mut h);
     meta.deletion_timestamp
         .as_ref()

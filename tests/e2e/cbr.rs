@@ -11,7 +11,7 @@ use rampart::simulators::harness::Faults;
 use serde_json::{Value, json};
 
 use crate::cbr_world::{CbrWorld, PASSWORD, PROJECT, T, external_name, patch_spec, vault_spec};
-use crate::support::{env, has_condition, is_ready, until, wait_for};
+use crate::support::{condition_message, env, has_condition, is_ready, until, wait_for};
 
 fn policy_spec() -> Value {
     json!({
@@ -450,4 +450,45 @@ async fn a_fixed_secret_is_picked_up_without_a_restart() {
     wait_for(&pcs, "cbr", is_ready(), T).await;
     w.create_vault("after-fix", vault_spec(json!({}))).await;
     wait_for(&w.vaults(), "after-fix", is_ready(), T).await;
+}
+
+/// A spec the API server accepts but CBR refuses: a server already protected by another vault
+/// (BackupService.6103). CBR calls that a conflict, which may clear when the other vault lets
+/// the server go, so it is retried, with backoff: the condition quotes CBR, and the refused
+/// create is not hammered. (Terminal refusals, which stall, are covered in engine::errors.)
+#[tokio::test]
+async fn a_create_the_vendor_refuses_quotes_it_and_backs_off() {
+    let w = CbrWorld::new("cbr-refused", json!({"qps": 50, "burst": 50})).await;
+    let server = json!({"resources": [{"id": "22222222-2222-2222-2222-222222222222", "type": "OS::Nova::Server"}]});
+    w.create_vault("first", vault_spec(server.clone())).await;
+    wait_for(&w.vaults(), "first", is_ready(), T).await;
+    w.create_vault("second", vault_spec(server)).await;
+    let v = wait_for(
+        &w.vaults(),
+        "second",
+        has_condition("Synced", "False", Some("ReconcileError")),
+        T,
+    )
+    .await;
+    let synced = condition_message(&v, "Synced");
+    assert!(
+        synced.contains("BackupService.6103") && synced.contains("associated with a vault"),
+        "the condition quotes CBR: {synced}"
+    );
+    // Over two polls of this provider (about ten seconds), a backoff starting at half a second
+    // and doubling allows a handful of attempts; the hot loop this test found made hundreds.
+    let creates = || w.sim.control().count("POST /v3/{project_id}/vaults");
+    let lists = || w.sim.control().count("GET /v3/{project_id}/vaults");
+    let (tried, listed) = (creates(), lists());
+    until("two more polls", || lists() >= listed + 2).await;
+    let retries = creates() - tried;
+    assert!(
+        retries <= 6,
+        "{retries} creates in two polls: a retry storm"
+    );
+    assert_eq!(
+        w.sim.console().project(PROJECT).vaults.len(),
+        1,
+        "no second vault"
+    );
 }
