@@ -404,8 +404,15 @@ async fn vendor_faults_and_token_expiry_still_converge_and_never_leak_the_passwo
         .server
         .kubectl(&["get", "events", "-n", &w.ns, "-o", "json"]);
     let log = env().operator_log();
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", env().metrics_port))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for (what, text) in [
         ("status", statuses),
+        ("metrics", metrics),
         (
             "events",
             String::from_utf8_lossy(&events.stdout).into_owned(),
