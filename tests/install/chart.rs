@@ -299,6 +299,10 @@ fn cluster_wide_mode_renders_one_cluster_role_with_the_operators_rules() {
             "/secrets:get",
             "/secrets:list",
             "/secrets:watch",
+            "apiextensions.k8s.io/customresourcedefinitions:get@firewallrules.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@policies.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@strategies.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@vaults.rampart.dev",
             "events.k8s.io/events:create",
             "events.k8s.io/events:patch",
             "rampart.dev/clusterproviderconfigs/status:patch",
@@ -340,6 +344,10 @@ fn namespaces_only_mode_moves_the_namespaced_rules_into_a_role() {
     assert_eq!(
         cluster,
         [
+            "apiextensions.k8s.io/customresourcedefinitions:get@firewallrules.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@policies.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@strategies.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@vaults.rampart.dev",
             "rampart.dev/clusterproviderconfigs/status:patch",
             "rampart.dev/clusterproviderconfigs:list",
             "rampart.dev/clusterproviderconfigs:watch",
