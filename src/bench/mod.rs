@@ -145,7 +145,22 @@ struct Operator {
 impl Operator {
     fn start(server: &TestApiServer, concurrency: u16) -> Result<Self, BenchError> {
         let log = std::fs::File::create(server.data_dir.join("operator.log")).map_err(other)?;
-        let child = Command::new(std::env::current_exe().map_err(other)?)
+        let exe = std::env::current_exe().map_err(other)?;
+        // A profiler can wrap the operator: RAMPART_BENCH_WRAPPER="heaptrack -o /tmp/rampart".
+        let wrapper = std::env::var("RAMPART_BENCH_WRAPPER").unwrap_or_default();
+        let mut command = match wrapper.split_whitespace().collect::<Vec<_>>().split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        if wrapper.is_empty() {
+            // A wrapper would be the operator's parent; then it is stopped by hand.
+            command.env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string());
+        }
+        let child = command
             .args([
                 "run",
                 "--metrics-addr",
@@ -155,7 +170,6 @@ impl Operator {
             ])
             .args(["--log", "warn"])
             .env("KUBECONFIG", server.kubeconfig_path())
-            .env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string())
             .stdout(log.try_clone().map_err(other)?)
             .stderr(log)
             .stdin(Stdio::null())

@@ -1,4 +1,4 @@
-//! What every reconcile shares: the Kubernetes client, the provider hub, the event recorder,
+//! What every reconcile shares: the Kubernetes client, the provider hub, the event publisher,
 //! lookups of referenced objects, and per-object retry counters for backoff.
 
 use std::collections::HashMap;
@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kube::runtime::events::Recorder;
 
 use super::errors::Backoff;
+use super::events::EventPublisher;
 use super::hub::{CredentialSet, ProviderHub};
 use super::refs::{RefKey, RefTarget};
 
@@ -66,7 +66,7 @@ impl Default for EngineSettings {
 pub struct Context {
     pub client: kube::Client,
     pub hub: Arc<ProviderHub>,
-    pub recorder: Recorder,
+    pub events: EventPublisher,
     pub lookup: Arc<dyn RefLookup>,
     pub settings: EngineSettings,
     attempts: Mutex<HashMap<(&'static str, String, String), u32>>,
@@ -76,14 +76,14 @@ impl Context {
     pub fn new(
         client: kube::Client,
         hub: Arc<ProviderHub>,
-        recorder: Recorder,
+        events: EventPublisher,
         lookup: Arc<dyn RefLookup>,
         settings: EngineSettings,
     ) -> Self {
         Context {
             client,
             hub,
-            recorder,
+            events,
             lookup,
             settings,
             attempts: Mutex::new(HashMap::new()),

@@ -4,6 +4,7 @@ pub mod annotations;
 pub mod conditions;
 pub mod context;
 pub mod errors;
+pub mod events;
 pub mod external;
 pub mod hub;
 pub mod kinds;

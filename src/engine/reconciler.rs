@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::annotations::{CREATE_PENDING, EXTERNAL_NAME, PAUSED};
 use super::conditions::{Outcome, next_status, status_changed};
 use super::context::Context;
 use super::errors::{Class, Error};
+use super::events::{EventNote, EventType};
 use super::external::{CallContext, Deleted, External, ExternalError, Observation};
 use super::hub::{ProviderKey, VendorRuntime};
 use super::managed::Managed;
@@ -610,24 +610,13 @@ async fn publish<K: Managed>(
     action: &str,
     note: String,
 ) {
-    // The API server refuses event notes over 1 kB; a long vendor error must still be seen.
-    let note = if note.len() > 1000 {
-        let cut = (0..=1000)
-            .rev()
-            .find(|i| note.is_char_boundary(*i))
-            .unwrap_or(0);
-        format!("{}…", &note[..cut])
-    } else {
-        note
-    };
-    let event = Event {
+    let what = EventNote {
         type_,
-        reason: reason.to_string(),
-        note: Some(note),
-        action: action.to_string(),
-        secondary: None,
+        reason,
+        action,
+        note,
     };
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+    if let Err(e) = ctx.events.publish(&obj.object_ref(&()), &what).await {
         debug!(error = %e, "could not publish event");
     }
 }

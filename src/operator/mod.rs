@@ -17,7 +17,6 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
@@ -25,6 +24,7 @@ use tracing::{error, info, warn};
 
 use crate::api::{ClusterProviderConfig, FirewallRule, Policy, ProviderConfig, Strategy, Vault};
 use crate::engine::context::{Context, EngineSettings};
+use crate::engine::events::EventPublisher;
 use crate::engine::hub::ProviderHub;
 use crate::engine::managed::Managed;
 use crate::engine::reconciler::{error_policy, reconcile};
@@ -259,11 +259,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         vaults: vaults.store(),
         policies: policies.store(),
     });
-    let reporter = Reporter {
-        controller: "rampart".into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
-    let recorder = Recorder::new(client.clone(), reporter);
+    let events = EventPublisher::new(client.clone(), "rampart", std::env::var("POD_NAME").ok());
     let settings = EngineSettings {
         cluster_id,
         ..EngineSettings::default()
@@ -271,7 +267,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let ctx = Arc::new(Context::new(
         client.clone(),
         hub.clone(),
-        recorder,
+        events,
         lookup,
         settings,
     ));
@@ -293,6 +289,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     );
     let caches = futures::future::join3(pc_drive, cpc_drive, secret_drive);
     let ready_gauge = report_ready(deps.clone());
+    tokio::spawn(forget_old_events(ctx.clone()));
     let deps_watch = triggers::run(client.clone(), ns.clone(), deps.clone());
     // Ready once every cache has listed its objects (a refused watch keeps it unready).
     let readiness = {
@@ -427,6 +424,16 @@ async fn report_ready(deps: Arc<Dependents>) {
         ] {
             crate::telemetry::metrics::objects_ready(kind, n);
         }
+    }
+}
+
+/// The event publisher forgets old events when it publishes; in a quiet steady state it does
+/// not publish, so a timer does it.
+async fn forget_old_events(ctx: Arc<Context>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        ctx.events.forget_old();
     }
 }
 

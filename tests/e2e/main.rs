@@ -5,6 +5,7 @@ mod admission;
 mod cbr;
 mod cbr_world;
 mod cyberbackup;
+mod events;
 mod ideco;
 mod rs_server;
 mod rubackup;

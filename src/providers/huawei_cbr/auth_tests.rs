@@ -66,6 +66,7 @@ async fn wrong_password_is_unauthorized_and_not_retried_hot() {
 async fn fixed_token_works_until_revoked() {
     let sim = CbrSim::start_default().await.unwrap();
     let body = login(&CbrSimConfig::default().users[0].password).body();
+    crate::tls::install_crypto_provider();
     let resp = reqwest::Client::new()
         .post(format!("{}/v3/auth/tokens", sim.url()))
         .json(&body)

@@ -2,10 +2,13 @@
 //! covers, authentication, one retry after a refused login token, error bodies, envelopes and
 //! `limit`/`offset` paging until `count`.
 
+use std::collections::HashMap;
+
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::client::{CbrClient, MAX_PAGE_SIZE};
 use super::signer::{self, SigningRequest};
@@ -175,14 +178,24 @@ pub fn read_object<T: DeserializeOwned>(
     body: &[u8],
     key: &str,
 ) -> VendorResult<T> {
-    let mut map: Map<String, Value> =
-        serde_json::from_slice(body).map_err(|e| errors::protocol(operation, status, e))?;
+    let mut map = top_level(operation, status, body)?;
     let inner = map
         .remove(key)
-        .filter(|v| !v.is_null())
+        .filter(|v| v.get() != "null")
         .ok_or_else(|| errors::protocol(operation, status, format!("no '{key}'")))?;
-    serde_json::from_value(inner)
+    serde_json::from_str(inner.get())
         .map_err(|e| errors::protocol(operation, status, format!("'{key}': {e}")))
+}
+
+/// The members of a response object, each still unparsed: a list page is read straight into
+/// its items instead of through a whole `Value` tree first (a transient copy of every page of
+/// 1,000 vaults, found with heaptrack).
+fn top_level<'a>(
+    operation: &str,
+    status: u16,
+    body: &'a [u8],
+) -> VendorResult<HashMap<String, &'a RawValue>> {
+    serde_json::from_slice(body).map_err(|e| errors::protocol(operation, status, e))
 }
 
 /// `{key: [...], "count": N}` of a list response.
@@ -192,15 +205,18 @@ pub fn read_list<T: DeserializeOwned>(
     body: &[u8],
     key: &str,
 ) -> VendorResult<(Vec<T>, Option<i64>)> {
-    let mut map: Map<String, Value> =
-        serde_json::from_slice(body).map_err(|e| errors::protocol(operation, status, e))?;
-    let count = map.get("count").and_then(|c| {
-        c.as_i64()
-            .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
-    });
+    let mut map = top_level(operation, status, body)?;
+    let count = map
+        .get("count")
+        .and_then(|c| serde_json::from_str::<Value>(c.get()).ok())
+        .and_then(|c| {
+            c.as_i64()
+                .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+        });
     let items = match map.remove(key) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(v) => serde_json::from_value(v)
+        None => Vec::new(),
+        Some(v) if v.get() == "null" => Vec::new(),
+        Some(v) => serde_json::from_str(v.get())
             .map_err(|e| errors::protocol(operation, status, format!("'{key}': {e}")))?,
     };
     Ok((items, count))
