@@ -35,6 +35,9 @@ fn main() -> ExitCode {
         Command::Run(opts) => Some(opts.worker_threads),
         _ => None,
     };
+    if threads.is_some() {
+        keep_large_buffers_mapped();
+    }
     let runtime = match threads {
         Some(1) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -104,3 +107,21 @@ async fn run(command: Command) -> ExitCode {
         }
     }
 }
+
+/// glibc raises its mmap threshold after every large free, so later large buffers (a page of
+/// 1,000 vendor records, a list of every object) come from the heap instead and fragment it;
+/// resident memory then stays near the convergence peak. A fixed threshold keeps such buffers
+/// mapped, and returned when freed: 134 -> 115 MiB with 10,000 Vaults in the benchmark.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_large_buffers_mapped() {
+    const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
+    unsafe extern "C" {
+        fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    // SAFETY: mallopt takes two integers and changes only glibc's allocation policy; it runs
+    // before the runtime starts any thread.
+    unsafe { mallopt(M_MMAP_THRESHOLD, 128 * 1024) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_large_buffers_mapped() {}
