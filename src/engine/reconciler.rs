@@ -210,6 +210,16 @@ async fn sync<K: Managed>(
         .external()
         .observe(obj, external_name.as_deref(), &g.call(obj, pending))
         .await?;
+    // A recorded object missing from a snapshot may only be missing from a listing that began
+    // before it was created (found by the chaos suite: a FirewallRule created while its section
+    // was being listed was judged absent). Before calling it gone, which re-creates it or
+    // stalls, read the vendor again with a listing that starts now.
+    if !obs.exists && external_name.is_some() && !pending {
+        obs = g
+            .external()
+            .observe(obj, external_name.as_deref(), &g.call(obj, true))
+            .await?;
+    }
     let mut just_created = false;
 
     if !obs.exists {
