@@ -4,7 +4,7 @@
 //! kube's `Recorder` does the same but keeps every event it sent (about 3 kB each) and forgets
 //! them only when it publishes the next one: after a burst of 10,000 "Created" events its cache
 //! stayed for good, the largest single use of memory in the steady-state benchmark (found with
-//! heaptrack). This publisher keeps a small fingerprint per event and forgets on a timer too.
+//! heaptrack). This publisher keeps a small fingerprint per event and forgets on a timer.
 //! It also counts an event as a repeat only when its note is the same: kube's key leaves the
 //! note out, so a new message was folded into the series of an older one and never shown.
 
@@ -85,11 +85,15 @@ impl EventPublisher {
         let namespace = regarding.namespace.as_deref().unwrap_or("default");
         let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), namespace);
         let now = Instant::now();
-        let repeat = {
-            let mut sent = self.sent.lock().unwrap();
-            forget_old(&mut sent, now);
-            sent.get(&key).map(|s| (s.name.clone(), s.count + 1))
-        };
+        // Sweeping here too would scan every remembered event per publish (quadratic in a burst
+        // of creates); the timer sweeps, and an entry past the window is simply not a repeat.
+        let repeat = self
+            .sent
+            .lock()
+            .unwrap()
+            .get(&key)
+            .filter(|s| now.saturating_duration_since(s.at) < REPEAT_WINDOW)
+            .map(|s| (s.name.clone(), s.count + 1));
         let (name, count) = match repeat {
             Some((name, count)) => {
                 let series = EventSeries {
@@ -121,8 +125,7 @@ impl EventPublisher {
         Ok(())
     }
 
-    /// Forget events older than the repeat window (run on a timer: with nothing to publish,
-    /// nothing else would).
+    /// Forget events older than the repeat window; the operator runs this on a timer.
     pub fn forget_old(&self) {
         forget_old(&mut self.sent.lock().unwrap(), Instant::now());
     }

@@ -427,8 +427,7 @@ async fn report_ready(deps: Arc<Dependents>) {
     }
 }
 
-/// The event publisher forgets old events when it publishes; in a quiet steady state it does
-/// not publish, so a timer does it.
+/// The event publisher remembers recent events to count repeats; this forgets the old ones.
 async fn forget_old_events(ctx: Arc<Context>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
