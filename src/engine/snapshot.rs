@@ -125,15 +125,16 @@ impl<T: Clone> Collection<T> {
 /// A value computed from one listing of a collection (an index, a sorted copy), kept until the
 /// listing changes. Every reconciler of a resync reads the same listing, so what one builds
 /// serves them all: building it per object made a resync quadratic in the collection size.
-/// It holds the listing weakly, so write-throughs still update the listing in place.
-pub struct Derived<T, D> {
-    memo: Mutex<Option<Memo<T, D>>>,
+/// It holds the listing weakly, so write-throughs still update the listing in place. A stamp
+/// names whatever else the value was built from (a registry generation); 0 when nothing.
+pub struct Derived<S, D> {
+    memo: Mutex<Option<Memo<S, D>>>,
 }
 
-/// A derived value and (weakly) the listing it was built from.
-type Memo<T, D> = (std::sync::Weak<BTreeMap<String, T>>, Arc<D>);
+/// A derived value, (weakly) the listing it was built from, and its stamp.
+type Memo<S, D> = (std::sync::Weak<S>, u64, Arc<D>);
 
-impl<T, D> Default for Derived<T, D> {
+impl<S, D> Default for Derived<S, D> {
     fn default() -> Self {
         Derived {
             memo: Mutex::new(None),
@@ -141,21 +142,23 @@ impl<T, D> Default for Derived<T, D> {
     }
 }
 
-impl<T, D> Derived<T, D> {
-    /// The value for `items`: the kept one if it was built from this very listing.
-    pub fn get(
-        &self,
-        items: &Arc<BTreeMap<String, T>>,
-        build: impl FnOnce(&BTreeMap<String, T>) -> D,
-    ) -> Arc<D> {
+impl<S, D> Derived<S, D> {
+    /// The value for `source`: the kept one if it was built from this very listing.
+    pub fn get(&self, source: &Arc<S>, build: impl FnOnce(&S) -> D) -> Arc<D> {
+        self.get_stamped(source, 0, build)
+    }
+
+    /// The value for `source` and `stamp`: the kept one if it was built from both.
+    pub fn get_stamped(&self, source: &Arc<S>, stamp: u64, build: impl FnOnce(&S) -> D) -> Arc<D> {
         let mut memo = self.memo.lock().unwrap();
-        if let Some((from, value)) = memo.as_ref()
-            && std::ptr::eq(from.as_ptr(), Arc::as_ptr(items))
+        if let Some((from, kept_stamp, value)) = memo.as_ref()
+            && std::ptr::eq(from.as_ptr(), Arc::as_ptr(source))
+            && *kept_stamp == stamp
         {
             return value.clone();
         }
-        let value = Arc::new(build(items));
-        *memo = Some((Arc::downgrade(items), value.clone()));
+        let value = Arc::new(build(source));
+        *memo = Some((Arc::downgrade(source), stamp, value.clone()));
         value
     }
 }
@@ -259,7 +262,7 @@ mod tests {
     async fn a_derived_value_is_built_once_per_listing_and_rebuilt_after_a_write() {
         let c = Collection::<u32>::new(Duration::from_secs(60));
         let calls = AtomicUsize::new(0);
-        let sum: Derived<u32, u32> = Derived::default();
+        let sum: Derived<BTreeMap<String, u32>, u32> = Derived::default();
         let builds = AtomicUsize::new(0);
         let total = |items: &BTreeMap<String, u32>| {
             builds.fetch_add(1, Ordering::SeqCst);
@@ -277,5 +280,10 @@ mod tests {
         let items = c.get(false, || counting_loader(&calls)).await.unwrap();
         assert_eq!(*sum.get(&items, total), 13);
         assert_eq!(builds.load(Ordering::SeqCst), 2);
+        // A new stamp (what else the value is built from changed) builds again; the same
+        // stamp again does not.
+        sum.get_stamped(&items, 7, total);
+        sum.get_stamped(&items, 7, total);
+        assert_eq!(builds.load(Ordering::SeqCst), 3);
     }
 }

@@ -24,7 +24,7 @@ pub struct CbrShared {
     pub vaults: Collection<Vault>,
     pub policies: Collection<Policy>,
     /// Vault id -> the policy applied to it, per policy listing.
-    bindings: Derived<Policy, HashMap<String, String>>,
+    bindings: Derived<BTreeMap<String, Policy>, HashMap<String, String>>,
 }
 
 impl CbrShared {

@@ -3,6 +3,7 @@
 //! section-wide sync that every create and update ends with.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -13,7 +14,7 @@ use super::desired::{self, desired_fields};
 use super::models::DeviceRule;
 use super::registry::{BlockSpec, Intent};
 use super::runtime::IdecoRuntime;
-use super::section::{Blocked, SectionView, classify, creation_anchor, pending_moves};
+use super::section::{Blocked, SectionJudgement, SectionView, creation_anchor};
 use crate::api::FirewallRule;
 use crate::api::common::{Allowed, Drift};
 use crate::api::firewall_rule::FirewallRuleObservation;
@@ -77,15 +78,30 @@ impl IdecoRuntime {
         };
         self.registry.record(marker, intent);
     }
+
+    /// The section judged for one rule's observe: its own place is judged even when rampart
+    /// may not move it, so the drift shows.
+    fn judge_own_place(
+        &self,
+        section: IdecoSection,
+        table: &Arc<Vec<DeviceRule>>,
+        marker: &str,
+    ) -> Arc<SectionJudgement> {
+        let judged = self.judge(section, table);
+        match judged.rank_of(marker) {
+            Some(rank) if !judged.intent.members[rank].movable => {
+                let mut intent = (*judged.intent).clone();
+                intent.members[rank].movable = true;
+                Arc::new(SectionJudgement::new(table, Arc::new(intent)))
+            }
+            _ => judged,
+        }
+    }
 }
 
 /// `spec.ideco` drift for further rules with the marker (the next update removes them).
-fn duplicate_drift(table: &[DeviceRule], kept: i64, marker: &str) -> Option<Drift> {
-    let copies: Vec<i64> = table
-        .iter()
-        .filter(|r| r.marker() == Some(marker) && r.id != kept)
-        .map(|r| r.id)
-        .collect();
+fn duplicate_drift(judged: &SectionJudgement, kept: i64, marker: &str) -> Option<Drift> {
+    let copies = judged.copies(marker, kept);
     (!copies.is_empty()).then(|| Drift {
         field: "spec.ideco".to_string(),
         desired: json!({"rulesWithMarker": 1}).to_string(),
@@ -137,23 +153,17 @@ impl External<FirewallRule> for IdecoRuntime {
         self.record(cr, spec, ctx.marker, known);
         let table = self.table(spec.section, ctx.fresh).await?;
         let facts = self.facts(false).await?;
-        let mut intent = self.registry.section(spec.section);
-        // Judge this rule's own place even when rampart may not move it, so the drift shows.
-        intent
-            .members
-            .iter_mut()
-            .filter(|m| m.marker == ctx.marker)
-            .for_each(|m| m.movable = true);
-        let view = classify(&table, &intent);
-        let ordering = pending_moves(&table, &view, &intent);
+        let judged = self.judge_own_place(spec.section, &table, ctx.marker);
         let block = BlockSpec::from_placement(&spec.placement);
         let mut conditions = device_conditions(&facts);
-        conditions.extend(placement_conditions(&block, ordering.as_ref().err()));
+        conditions.extend(placement_conditions(&block, judged.ordering.as_ref().err()));
 
-        let Some((position, rule)) = view
+        let Some((position, rule)) = judged
+            .view
             .owned
             .get(ctx.marker)
-            .and_then(|id| table.iter().enumerate().find(|(_, r)| r.id == *id))
+            .and_then(|id| judged.position.get(id))
+            .map(|&i| (i, &table[i]))
         else {
             return Ok(Observation {
                 exists: false,
@@ -162,18 +172,22 @@ impl External<FirewallRule> for IdecoRuntime {
             });
         };
         let mut drift = desired::drift(&desired, &rule.fields);
-        drift.extend(duplicate_drift(&table, rule.id, ctx.marker));
-        if let Ok(moves) = &ordering
+        drift.extend(duplicate_drift(&judged, rule.id, ctx.marker));
+        if let Ok(moves) = &judged.ordering
             && !moves.is_empty()
         {
-            drift.push(order_drift(&view, &intent.members, moves.len()));
+            drift.push(order_drift(
+                &judged.view,
+                &judged.intent.members,
+                moves.len(),
+            ));
         }
-        let rank = intent.rank_of(ctx.marker).map_or(0, |r| r + 1);
+        let rank = judged.rank_of(ctx.marker).map_or(0, |r| r + 1);
         let details = BTreeMap::from([
             ("block".to_string(), block.to_string()),
             (
                 "rankInBlock".to_string(),
-                format!("{rank} of {}", intent.members.len()),
+                format!("{rank} of {}", judged.intent.members.len()),
             ),
             (
                 "firewallLogMode".to_string(),
@@ -191,7 +205,7 @@ impl External<FirewallRule> for IdecoRuntime {
                 enabled: rule.enabled(),
                 details,
             },
-            readiness: match ordering {
+            readiness: match &judged.ordering {
                 Err(blocked) => Readiness::Unavailable(blocked.to_string()),
                 Ok(_) => Readiness::Available,
             },
@@ -207,14 +221,13 @@ impl External<FirewallRule> for IdecoRuntime {
         self.record(cr, spec, ctx.marker, None);
         let _writes = self.writes.lock().await;
         let table = self.table(section, true).await?;
-        let intent = self.registry.section(section);
-        let view = classify(&table, &intent);
-        let id = match view.owned.get(ctx.marker) {
+        let judged = self.judge(section, &table);
+        let id = match judged.view.owned.get(ctx.marker) {
             // Created before a crash, or by a concurrent reconcile: adopt instead of doubling.
             Some(&existing) => existing,
             None => {
-                let anchor =
-                    creation_anchor(&table, &view, &intent, ctx.marker).map_err(not_placeable)?;
+                let anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
+                    .map_err(not_placeable)?;
                 let id = self.client.create_rule(section, &desired, anchor).await?;
                 log_write(
                     cr,
@@ -253,11 +266,13 @@ impl External<FirewallRule> for IdecoRuntime {
         self.record(cr, spec, ctx.marker, Some(rule_id(id)?));
         let _writes = self.writes.lock().await;
         let table = self.table(section, true).await?;
-        let view = classify(&table, &self.registry.section(section));
-        let rule = view
+        let judged = self.judge(section, &table);
+        let rule = judged
+            .view
             .owned
             .get(ctx.marker)
-            .and_then(|id| table.iter().find(|r| r.id == *id))
+            .and_then(|id| judged.position.get(id))
+            .map(|&i| &table[i])
             .ok_or_else(|| {
                 ExternalError::waiting(format!(
                     "the rule left section {} after it was observed; the next pass creates it again",

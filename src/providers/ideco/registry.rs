@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::api::vendors::ideco::{IdecoBlock, IdecoPlacement, IdecoSection};
@@ -143,43 +143,95 @@ pub fn resolve(mut entries: Vec<(String, Intent)>) -> SectionIntent {
     SectionIntent { members, block }
 }
 
+/// A section's ranked intent as the registry held it at one generation.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    /// Changes whenever any recorded wish does (so whatever was judged from it is stale).
+    pub generation: u64,
+    pub intent: Arc<SectionIntent>,
+}
+
 /// The registry of one runtime.
 pub struct Registry {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Intent, Instant)>>,
+    state: Mutex<State>,
+}
+
+struct State {
+    entries: HashMap<String, (Intent, Instant)>,
+    generation: u64,
+    /// Each section ranked at some generation: every FirewallRule of a resync asks for its
+    /// section, and ranking it per ask made the resync quadratic (found by profiling).
+    ranked: HashMap<IdecoSection, Ranked>,
+    swept: Instant,
 }
 
 impl Registry {
     pub fn new(ttl: Duration) -> Self {
         Registry {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            state: Mutex::new(State {
+                entries: HashMap::new(),
+                generation: 0,
+                ranked: HashMap::new(),
+                swept: Instant::now(),
+            }),
         }
     }
 
+    /// Record (or refresh) a rule's wish; the generation moves only when the wish changed.
     pub fn record(&self, marker: &str, intent: Intent) {
-        self.entries
-            .lock()
-            .unwrap()
-            .insert(marker.to_string(), (intent, Instant::now()));
+        let mut state = self.state.lock().unwrap();
+        let now = Instant::now();
+        match state.entries.get_mut(marker) {
+            Some((kept, seen)) if *kept == intent => *seen = now,
+            _ => {
+                state.entries.insert(marker.to_string(), (intent, now));
+                state.generation += 1;
+            }
+        }
     }
 
     pub fn forget(&self, marker: &str) {
-        self.entries.lock().unwrap().remove(marker);
+        let mut state = self.state.lock().unwrap();
+        if state.entries.remove(marker).is_some() {
+            state.generation += 1;
+        }
     }
 
     /// The live entries of a section, ranked.
-    pub fn section(&self, section: IdecoSection) -> SectionIntent {
-        let mut entries = self.entries.lock().unwrap();
-        let ttl = self.ttl;
-        entries.retain(|_, (_, seen)| seen.elapsed() < ttl);
-        resolve(
-            entries
-                .iter()
-                .filter(|(_, (i, _))| i.section == section)
-                .map(|(m, (i, _))| (m.clone(), i.clone()))
-                .collect(),
-        )
+    pub fn section(&self, section: IdecoSection) -> Ranked {
+        let mut state = self.state.lock().unwrap();
+        // Expiry is coarse (an entry lives up to an eighth longer than the TTL), so a resync
+        // does not walk every entry once per rule.
+        if state.swept.elapsed() >= self.ttl / 8 {
+            let ttl = self.ttl;
+            let before = state.entries.len();
+            state.entries.retain(|_, (_, seen)| seen.elapsed() < ttl);
+            if state.entries.len() != before {
+                state.generation += 1;
+            }
+            state.swept = Instant::now();
+        }
+        let generation = state.generation;
+        if let Some(kept) = state.ranked.get(&section)
+            && kept.generation == generation
+        {
+            return kept.clone();
+        }
+        let ranked = Ranked {
+            generation,
+            intent: Arc::new(resolve(
+                state
+                    .entries
+                    .iter()
+                    .filter(|(_, (i, _))| i.section == section)
+                    .map(|(m, (i, _))| (m.clone(), i.clone()))
+                    .collect(),
+            )),
+        };
+        state.ranked.insert(section, ranked.clone());
+        ranked
     }
 }
 
@@ -248,15 +300,44 @@ mod tests {
                 ..intent(BlockSpec::Bottom, 1, "ns/b")
             },
         );
-        assert_eq!(r.section(IdecoSection::Forward).members.len(), 1);
+        assert_eq!(r.section(IdecoSection::Forward).intent.members.len(), 1);
         assert_eq!(
-            r.section(IdecoSection::Input).block,
+            r.section(IdecoSection::Input).intent.block,
             Ok(Some(BlockSpec::Bottom))
         );
         r.forget("m1");
-        assert!(r.section(IdecoSection::Forward).members.is_empty());
+        assert!(r.section(IdecoSection::Forward).intent.members.is_empty());
         let short = Registry::new(Duration::ZERO);
         short.record("m1", intent(BlockSpec::Top, 1, "ns/a"));
-        assert!(short.section(IdecoSection::Forward).members.is_empty());
+        assert!(
+            short
+                .section(IdecoSection::Forward)
+                .intent
+                .members
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_ranking_is_shared_until_a_wish_changes() {
+        let r = Registry::new(Duration::from_secs(60));
+        r.record("m1", intent(BlockSpec::Top, 1, "ns/a"));
+        let first = r.section(IdecoSection::Forward);
+        // Refreshing the same wish (every observe does) keeps the ranking.
+        r.record("m1", intent(BlockSpec::Top, 1, "ns/a"));
+        let again = r.section(IdecoSection::Forward);
+        assert_eq!(again.generation, first.generation);
+        assert!(Arc::ptr_eq(&again.intent, &first.intent));
+        // A changed wish, a new one and a forgotten one each rank again.
+        r.record("m1", intent(BlockSpec::Top, 2, "ns/a"));
+        let changed = r.section(IdecoSection::Forward);
+        assert_ne!(changed.generation, first.generation);
+        r.record("m2", intent(BlockSpec::Top, 0, "ns/b"));
+        let added = r.section(IdecoSection::Forward);
+        assert_eq!(added.intent.members[0].marker, "m2");
+        r.forget("m2");
+        let forgotten = r.section(IdecoSection::Forward);
+        assert_ne!(forgotten.generation, added.generation);
+        assert_eq!(forgotten.intent.members.len(), 1);
     }
 }

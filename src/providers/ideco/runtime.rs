@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use super::client::IdecoClient;
 use super::models::{DeviceFacts, DeviceRule};
 use super::registry::Registry;
+use super::section::SectionJudgement;
 use super::session::Session;
 use super::{VENDOR, conditions};
 use crate::api::FirewallRule;
@@ -34,7 +35,9 @@ pub struct IdecoRuntime {
     pub(super) client: IdecoClient,
     tables: BTreeMap<IdecoSection, Collection<ListedRule>>,
     /// Each section in table order, per listing: every FirewallRule reads its whole section.
-    ordered: BTreeMap<IdecoSection, Derived<ListedRule, Vec<DeviceRule>>>,
+    ordered: BTreeMap<IdecoSection, Derived<BTreeMap<String, ListedRule>, Vec<DeviceRule>>>,
+    /// Each section's listing judged against the registry, per listing and registry generation.
+    judged: BTreeMap<IdecoSection, Derived<Vec<DeviceRule>, SectionJudgement>>,
     facts: Collection<DeviceFacts>,
     pub(super) registry: Registry,
     /// Held by every create, update and delete, across the re-lists and moves that follow.
@@ -70,6 +73,10 @@ impl IdecoRuntime {
                 .into_iter()
                 .map(|s| (s, Derived::default()))
                 .collect(),
+            judged: IdecoSection::ALL
+                .into_iter()
+                .map(|s| (s, Derived::default()))
+                .collect(),
             facts: Collection::new(poll_interval),
             // Every FirewallRule is observed at least once per poll interval; one missed for
             // three is gone (orphaned, or moved to another provider configuration).
@@ -100,6 +107,18 @@ impl IdecoRuntime {
             listed.sort_by_key(|l| l.position);
             listed.into_iter().map(|l| l.rule.clone()).collect()
         }))
+    }
+
+    /// A listing of `section` judged against the FirewallRules recorded for it.
+    pub fn judge(
+        &self,
+        section: IdecoSection,
+        table: &Arc<Vec<DeviceRule>>,
+    ) -> Arc<SectionJudgement> {
+        let ranked = self.registry.section(section);
+        self.judged[&section].get_stamped(table, ranked.generation, |table| {
+            SectionJudgement::new(table, ranked.intent)
+        })
     }
 
     /// Status, state and settings of the firewall, read once per poll interval.

@@ -3,6 +3,7 @@
 //! what it says.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::models::DeviceRule;
 use super::order::{self, Anchor, Entry, Move, Slot};
@@ -38,21 +39,45 @@ impl std::fmt::Display for Blocked {
     }
 }
 
+/// The markers and places of a listed section, read once (each comment is parsed for its marker).
+struct TableIndex<'a> {
+    markers: Vec<Option<&'a str>>,
+    position: HashMap<i64, usize>,
+    /// The rule ids that carry each marker, in table order.
+    with_marker: HashMap<&'a str, Vec<i64>>,
+}
+
+impl<'a> TableIndex<'a> {
+    fn new(table: &'a [DeviceRule]) -> Self {
+        let markers: Vec<Option<&str>> = table.iter().map(DeviceRule::marker).collect();
+        let position = table.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        let mut with_marker: HashMap<&str, Vec<i64>> = HashMap::new();
+        for (r, m) in table.iter().zip(&markers) {
+            if let Some(m) = m {
+                with_marker.entry(m).or_default().push(r.id);
+            }
+        }
+        TableIndex {
+            markers,
+            position,
+            with_marker,
+        }
+    }
+}
+
 /// Classify a section. A FirewallRule owns the rule with its known id (unless that rule carries
 /// another object's marker), else the first rule with its marker; other rules with its marker
 /// are duplicates. Rules with any other rampart marker are transparent, and so are the rules of
 /// FirewallRules rampart may not change; the rest are people's.
 pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
-    // Index the table once: every observe classifies the whole section, so a per-member scan
-    // of every comment made a resync cubic in the section size (found by the benchmark).
-    let markers: Vec<Option<&str>> = table.iter().map(DeviceRule::marker).collect();
-    let position: HashMap<i64, usize> = table.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-    let mut with_marker: HashMap<&str, Vec<i64>> = HashMap::new();
-    for (r, m) in table.iter().zip(&markers) {
-        if let Some(m) = m {
-            with_marker.entry(m).or_default().push(r.id);
-        }
-    }
+    classify_indexed(table, &TableIndex::new(table), intent)
+}
+
+fn classify_indexed(
+    table: &[DeviceRule],
+    index: &TableIndex,
+    intent: &SectionIntent,
+) -> SectionView {
     let mut slots: HashMap<i64, Slot> = HashMap::new();
     let mut owned = HashMap::new();
     let mut duplicates = Vec::new();
@@ -60,10 +85,11 @@ pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
         let by_id = member
             .id
             .filter(|id| !slots.contains_key(id))
-            .and_then(|id| position.get(&id))
-            .filter(|i| markers[**i].is_none_or(|m| m == member.marker))
+            .and_then(|id| index.position.get(&id))
+            .filter(|i| index.markers[**i].is_none_or(|m| m == member.marker))
             .map(|i| table[*i].id);
-        let by_marker: Vec<i64> = with_marker
+        let by_marker: Vec<i64> = index
+            .with_marker
             .get(member.marker.as_str())
             .into_iter()
             .flatten()
@@ -91,7 +117,7 @@ pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
     }
     let entries = table
         .iter()
-        .zip(&markers)
+        .zip(&index.markers)
         .map(|(r, m)| {
             let slot = slots.get(&r.id).copied();
             let slot = slot.unwrap_or(if m.is_some() {
@@ -106,6 +132,64 @@ pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
         entries,
         owned,
         duplicates,
+    }
+}
+
+/// One listing of a section judged against one ranking of its FirewallRules: everything each of
+/// them asks when observed. Built once and shared by all of them: each building it for itself
+/// made a steady-state resync quadratic in the section size (found by profiling the benchmark).
+#[derive(Debug)]
+pub struct SectionJudgement {
+    pub intent: Arc<SectionIntent>,
+    pub view: SectionView,
+    /// The moves that would put the section in order, or why it cannot be ordered.
+    pub ordering: Result<Vec<Move>, Blocked>,
+    /// Each rule id's index in the table.
+    pub position: HashMap<i64, usize>,
+    /// The rule ids that carry each marker, in table order.
+    pub with_marker: HashMap<String, Vec<i64>>,
+    rank: HashMap<String, usize>,
+}
+
+impl SectionJudgement {
+    pub fn new(table: &[DeviceRule], intent: Arc<SectionIntent>) -> Self {
+        let index = TableIndex::new(table);
+        let view = classify_indexed(table, &index, &intent);
+        let ordering = pending_moves(table, &view, &intent);
+        let rank = intent
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.marker.clone(), i))
+            .collect();
+        SectionJudgement {
+            view,
+            ordering,
+            position: index.position,
+            with_marker: index
+                .with_marker
+                .into_iter()
+                .map(|(m, ids)| (m.to_string(), ids))
+                .collect(),
+            rank,
+            intent,
+        }
+    }
+
+    /// The 0-based rank of a recorded FirewallRule among those of the section.
+    pub fn rank_of(&self, marker: &str) -> Option<usize> {
+        self.rank.get(marker).copied()
+    }
+
+    /// The rules with `marker` other than `kept`.
+    pub fn copies(&self, marker: &str, kept: i64) -> Vec<i64> {
+        self.with_marker
+            .get(marker)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| *id != kept)
+            .collect()
     }
 }
 

@@ -184,3 +184,30 @@ fn rules_rampart_may_not_change_neither_move_nor_lose_copies() {
     );
     assert!(view.duplicates.is_empty());
 }
+
+/// The judgement every observe reads says what classify and the planner say, plus the
+/// per-rule lookups (place, rank, copies) each FirewallRule needs.
+#[test]
+fn a_judgement_answers_each_rule_of_the_section() {
+    let table = vec![
+        rule(1, "people"),
+        rule(2, "[rampart:b]"),
+        rule(3, "[rampart:a]"),
+        rule(4, "copy [rampart:b]"),
+    ];
+    let intent = intent(&[("a", 0, None), ("b", 1, Some(2))], BlockSpec::Top);
+    let judged = SectionJudgement::new(&table, Arc::new(intent.clone()));
+    let view = classify(&table, &intent);
+    assert_eq!(judged.view, view);
+    assert_eq!(judged.ordering, pending_moves(&table, &view, &intent));
+    assert!(
+        !judged.ordering.as_ref().unwrap().is_empty(),
+        "b's rule sits before a's and the block is at the top"
+    );
+    assert_eq!(judged.position[&3], 2);
+    assert_eq!(judged.rank_of("a"), Some(0));
+    assert_eq!(judged.rank_of("b"), Some(1));
+    assert_eq!(judged.rank_of("other"), None);
+    assert_eq!(judged.copies("b", 2), vec![4]);
+    assert!(judged.copies("a", 3).is_empty());
+}

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use super::VENDOR;
 use super::models::DeviceRule;
 use super::runtime::IdecoRuntime;
-use super::section::{classify, pending_moves};
 use crate::api::vendors::ideco::IdecoSection;
 use crate::providers::error::{ErrorKind, VendorError, VendorResult};
 
@@ -25,9 +24,8 @@ impl IdecoRuntime {
         // section at the same time; give up after twice its size and try again later.
         let limit = 2 * table.len() + 8;
         for _ in 0..limit {
-            let intent = self.registry.section(section);
-            let view = classify(&table, &intent);
-            if let Some(&copy) = view.duplicates.first() {
+            let judged = self.judge(section, &table);
+            if let Some(&copy) = judged.view.duplicates.first() {
                 tracing::info!(
                     vendor = VENDOR,
                     section = section.as_str(),
@@ -38,7 +36,7 @@ impl IdecoRuntime {
                 table = self.table(section, true).await?;
                 continue;
             }
-            let moves = match pending_moves(&table, &view, &intent) {
+            let moves = match &judged.ordering {
                 Ok(moves) => moves,
                 Err(blocked) => {
                     tracing::info!(vendor = VENDOR, section = section.as_str(), reason = %blocked, "leaving the order of the section alone");
