@@ -183,6 +183,11 @@ pub enum HubError {
 pub trait ProviderSource: Send + Sync {
     /// The configuration, and a fingerprint that changes whenever it or its Secret changes.
     fn lookup(&self, key: &ProviderKey) -> Result<(ProviderConfigCommon, String), HubError>;
+    /// The fingerprint alone: asked by every reconcile, so a source should answer it without
+    /// copying the configuration.
+    fn fingerprint(&self, key: &ProviderKey) -> Result<String, HubError> {
+        self.lookup(key).map(|(_, fingerprint)| fingerprint)
+    }
     /// Read the credentials Secret.
     async fn credentials(
         &self,
@@ -233,11 +238,11 @@ impl ProviderHub {
 
     /// The runtime of a configuration, connecting (or reconnecting after a change) as needed.
     pub async fn runtime(&self, key: &ProviderKey) -> Result<Arc<dyn VendorRuntime>, HubError> {
-        let (spec, fingerprint) = self.source.lookup(key)?;
-        if let Some(rt) = self.cached(key, &fingerprint) {
+        if let Some(rt) = self.cached(key, &self.source.fingerprint(key)?) {
             return Ok(rt);
         }
         let _guard = self.build.lock().await;
+        let (spec, fingerprint) = self.source.lookup(key)?;
         if let Some(rt) = self.cached(key, &fingerprint) {
             return Ok(rt);
         }

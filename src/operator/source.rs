@@ -52,44 +52,59 @@ pub fn secret_location(
 }
 
 impl K8sProviderSource {
-    fn spec_and_generation(&self, key: &ProviderKey) -> Option<(ProviderConfigCommon, i64)> {
-        match key.kind {
-            ProviderConfigKind::ProviderConfig => {
-                let ns = key.namespace.as_deref()?;
+    /// `f` of a configuration's spec and generation, read in place from the cache.
+    fn with_config<R>(
+        &self,
+        key: &ProviderKey,
+        f: impl FnOnce(&ProviderConfigCommon, i64) -> R,
+    ) -> Result<R, HubError> {
+        let found = match key.kind {
+            ProviderConfigKind::ProviderConfig => key.namespace.as_deref().and_then(|ns| {
                 let pc = self
                     .provider_configs
                     .get(&ObjectRef::new(&key.name).within(ns))?;
-                Some((
-                    pc.spec.common.clone(),
+                Some(f(
+                    &pc.spec.common,
                     pc.metadata.generation.unwrap_or_default(),
                 ))
-            }
-            ProviderConfigKind::ClusterProviderConfig => {
-                let pc = self
-                    .cluster_provider_configs
-                    .get(&ObjectRef::new(&key.name))?;
-                Some((
-                    pc.spec.common.clone(),
-                    pc.metadata.generation.unwrap_or_default(),
-                ))
-            }
-        }
+            }),
+            ProviderConfigKind::ClusterProviderConfig => self
+                .cluster_provider_configs
+                .get(&ObjectRef::new(&key.name))
+                .map(|pc| f(&pc.spec.common, pc.metadata.generation.unwrap_or_default())),
+        };
+        found.ok_or_else(|| HubError::NotFound(key.clone()))
+    }
+
+    /// The configuration's generation and its Secret's resourceVersion.
+    fn fingerprint_of(
+        &self,
+        key: &ProviderKey,
+        spec: &ProviderConfigCommon,
+        generation: i64,
+    ) -> String {
+        let secret_version = secret_location(key, spec)
+            .ok()
+            .flatten()
+            .and_then(|(ns, name)| self.secrets.get(&ObjectRef::new(&name).within(&ns)))
+            .and_then(|s| s.resource_version())
+            .unwrap_or_else(|| "none".to_string());
+        format!("{generation}/{secret_version}")
     }
 }
 
 #[async_trait]
 impl ProviderSource for K8sProviderSource {
     fn lookup(&self, key: &ProviderKey) -> Result<(ProviderConfigCommon, String), HubError> {
-        let (spec, generation) = self
-            .spec_and_generation(key)
-            .ok_or_else(|| HubError::NotFound(key.clone()))?;
-        let secret_version = secret_location(key, &spec)
-            .ok()
-            .flatten()
-            .and_then(|(ns, name)| self.secrets.get(&ObjectRef::new(&name).within(&ns)))
-            .and_then(|s| s.resource_version())
-            .unwrap_or_else(|| "none".to_string());
-        Ok((spec, format!("{generation}/{secret_version}")))
+        self.with_config(key, |spec, generation| {
+            (spec.clone(), self.fingerprint_of(key, spec, generation))
+        })
+    }
+
+    fn fingerprint(&self, key: &ProviderKey) -> Result<String, HubError> {
+        self.with_config(key, |spec, generation| {
+            self.fingerprint_of(key, spec, generation)
+        })
     }
 
     async fn credentials(
