@@ -26,6 +26,9 @@ pub struct Collection<T> {
     /// Recent write-throughs. A list that was already in flight when a write happened may not
     /// contain it; these are laid over every list result that started before them.
     writes: Mutex<Vec<Write<T>>>,
+    /// When the cached copy was last declared stale: a list that started before it may miss
+    /// a change, so its result serves its own caller but is not kept.
+    invalidated_at: Mutex<Option<Instant>>,
     refresh: tokio::sync::Mutex<()>,
 }
 
@@ -35,6 +38,7 @@ impl<T: Clone> Collection<T> {
             ttl,
             state: Mutex::new(None),
             writes: Mutex::new(Vec::new()),
+            invalidated_at: Mutex::new(None),
             refresh: tokio::sync::Mutex::new(()),
         }
     }
@@ -79,10 +83,17 @@ impl<T: Clone> Collection<T> {
             };
         }
         let items = Arc::new(items);
-        *state = Some(Loaded {
-            at: started,
-            items: items.clone(),
-        });
+        let stale = self
+            .invalidated_at
+            .lock()
+            .unwrap()
+            .is_some_and(|at| started < at);
+        if !stale {
+            *state = Some(Loaded {
+                at: started,
+                items: items.clone(),
+            });
+        }
         Ok(items)
     }
 
@@ -111,9 +122,12 @@ impl<T: Clone> Collection<T> {
         self.write(id, None);
     }
 
-    /// Drop the cached copy; the next `get` lists again.
+    /// Drop the cached copy; the next `get` lists again, and a list already in flight is not
+    /// kept (it may have been answered before the change that made the copy stale).
     pub fn invalidate(&self) {
-        *self.state.lock().unwrap() = None;
+        let mut state = self.state.lock().unwrap();
+        *state = None;
+        *self.invalidated_at.lock().unwrap() = Some(Instant::now());
     }
 
     /// Write-throughs not yet covered by a completed list (for tests and diagnostics).
@@ -244,6 +258,46 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(c.pending_writes(), 0);
+    }
+
+    /// A list in flight when the copy is declared stale serves its caller but is not kept:
+    /// the change that made the copy stale may have happened after the vendor answered it.
+    #[tokio::test]
+    async fn a_list_in_flight_during_an_invalidation_is_not_kept() {
+        let c = Arc::new(Collection::<u32>::new(Duration::from_secs(60)));
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.get(false, || async move {
+                    let _ = wait.await;
+                    Ok(vec![("before".to_string(), 1)])
+                })
+                .await
+                .unwrap()
+            })
+        };
+        // The list is in flight once the loader is waiting; let it get there.
+        while c.refresh.try_lock().is_ok() {
+            tokio::task::yield_now().await;
+        }
+        c.invalidate();
+        release.send(()).unwrap();
+        assert_eq!(slow.await.unwrap().len(), 1, "its caller gets the answer");
+        let calls = AtomicUsize::new(0);
+        let items = c
+            .get(false, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(vec![("before".to_string(), 1), ("after".to_string(), 2)])
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the next reader lists again"
+        );
+        assert_eq!(items.len(), 2);
     }
 
     #[tokio::test]

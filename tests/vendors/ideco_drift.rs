@@ -9,6 +9,7 @@ use rampart::api::common::ManagementAction;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::engine::external::{Deleted, ExternalError, Readiness};
 use rampart::engine::hub::VendorRuntime;
+use rampart::simulators::harness::Faults;
 use serde_json::{Value, json};
 
 const FORWARD: IdecoSection = IdecoSection::Forward;
@@ -223,6 +224,55 @@ async fn a_crash_between_create_and_status_write_adopts_instead_of_doubling() {
     assert_eq!(step, Step::InSync);
     assert_eq!(obs.external_name, Some(lost.external_name));
     assert_eq!(f.count("POST /firewall/rules/{section}"), 1);
+}
+
+/// The chaos suite's race, made deterministic: the section's listing fails right after a
+/// create, so the listing from before the create is the last one rampart holds. The next observe
+/// must list again and find the new rule, not call it gone.
+#[tokio::test]
+async fn a_rule_created_just_before_its_section_stops_listing_is_not_called_gone() {
+    let (f, rt, _, _) = three_on_top().await;
+    let mut t = Tracked::new(ordered_rule("d", FORWARD, json!({"block": "Top"}), 3));
+    let adapter = rt.firewall_rule().unwrap();
+    let ctx = f.world.ctx(&t.marker, false, None);
+    let post = "POST /firewall/rules/{section}";
+    let list = "GET /firewall/rules/{section}";
+    // The device answers the create late; meanwhile its section starts refusing lists.
+    f.server.control.set_faults(Faults {
+        respond_after_ms: 200,
+        only_operation: Some(post.into()),
+        ..Faults::default()
+    });
+    let posts_before = f.count(post);
+    let refuse_lists = async {
+        while f.count(post) == posts_before {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        f.server.control.set_faults(Faults {
+            error_rate: 1.0,
+            only_operation: Some(list.into()),
+            ..Faults::default()
+        });
+    };
+    let lists_before = f.count(list);
+    let (created, ()) = tokio::join!(adapter.create(&t.cr, &ctx), refuse_lists);
+    let created = created.expect("the rule exists; its ordering is left for the next pass");
+    assert!(
+        f.count(list) > lists_before + 1,
+        "the re-list after the create was tried (and refused)"
+    );
+    f.server.control.set_faults(Faults::default());
+    t.external_name = Some(created.external_name.clone());
+    let obs = adapter
+        .observe(&t.cr, t.external_name.as_deref(), &ctx)
+        .await
+        .unwrap();
+    assert!(
+        obs.exists,
+        "the new rule {} was called gone",
+        created.external_name
+    );
+    assert_eq!(f.count(post), posts_before + 1, "created once");
 }
 
 #[tokio::test]

@@ -228,7 +228,9 @@ impl External<FirewallRule> for IdecoRuntime {
             None => {
                 let anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
                     .map_err(not_placeable)?;
-                let id = self.client.create_rule(section, &desired, anchor).await?;
+                let id = self
+                    .write(section, self.client.create_rule(section, &desired, anchor))
+                    .await?;
                 log_write(
                     cr,
                     "POST /firewall/rules/{section}",
@@ -283,7 +285,8 @@ impl External<FirewallRule> for IdecoRuntime {
             table
         } else {
             let body = desired::overlay(&rule.fields, &desired);
-            self.client.update_rule(section, rule.id, &body).await?;
+            self.write(section, self.client.update_rule(section, rule.id, &body))
+                .await?;
             log_write(
                 cr,
                 "PUT /firewall/rules/{section}/{id}",
@@ -322,7 +325,8 @@ impl External<FirewallRule> for IdecoRuntime {
             return Ok(Deleted::Gone);
         }
         for target in &targets {
-            self.client.delete_rule(section, *target).await?;
+            self.write(section, self.client.delete_rule(section, *target))
+                .await?;
             log_write(
                 cr,
                 "DELETE /firewall/rules/{section}/{id}",

@@ -3,6 +3,7 @@
 //! writes to the device one at a time.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,6 +108,20 @@ impl IdecoRuntime {
             listed.sort_by_key(|l| l.position);
             listed.into_iter().map(|l| l.rule.clone()).collect()
         }))
+    }
+
+    /// Run a write to `section`. Whatever its outcome (a call that failed may still have
+    /// changed the device), the cached listing no longer says what the section holds: if the
+    /// re-list that follows every write failed, the next observe would read the old listing,
+    /// miss a rule just created and call it gone (found by the chaos suite).
+    pub(super) async fn write<R>(
+        &self,
+        section: IdecoSection,
+        call: impl Future<Output = VendorResult<R>>,
+    ) -> VendorResult<R> {
+        let result = call.await;
+        self.tables[&section].invalidate();
+        result
     }
 
     /// A listing of `section` judged against the FirewallRules recorded for it.

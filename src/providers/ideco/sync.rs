@@ -32,7 +32,8 @@ impl IdecoRuntime {
                     rule = copy,
                     "removing a duplicate of a rampart rule"
                 );
-                self.client.delete_rule(section, copy).await?;
+                self.write(section, self.client.delete_rule(section, copy))
+                    .await?;
                 table = self.table(section, true).await?;
                 continue;
             }
@@ -55,7 +56,8 @@ impl IdecoRuntime {
                 remaining = moves.len(),
                 "moving a rule into its declared place"
             );
-            self.client.move_rule(section, next).await?;
+            self.write(section, self.client.move_rule(section, next))
+                .await?;
             table = self.table(section, true).await?;
         }
         Err(VendorError::new(
