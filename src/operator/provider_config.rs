@@ -8,7 +8,7 @@ use std::time::Duration;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::api::common::ProviderConfigKind;
 use crate::api::provider_config::{
@@ -18,8 +18,11 @@ use crate::api::{ClusterProviderConfig, ProviderConfig};
 use crate::engine::conditions::{Outcome, next_status, status_changed};
 use crate::engine::errors::Error;
 use crate::engine::external::{ExtraCondition, Readiness};
-use crate::engine::hub::{ProviderHub, ProviderKey};
+use crate::engine::hub::{HubError, ProviderHub, ProviderKey};
 use crate::engine::patches::apply_status;
+
+/// How soon a configuration the hub's cache has not seen yet is checked again.
+const CACHE_CATCH_UP: Duration = Duration::from_millis(200);
 
 /// What the controller needs from either kind.
 pub trait ProviderConfigResource:
@@ -93,6 +96,13 @@ pub async fn reconcile<P: ProviderConfigResource>(
     let poll = Duration::from_secs(pc.common().poll_interval_seconds.max(5) as u64);
     let checked = match ctx.hub.runtime(&key).await {
         Ok(rt) => rt.check().await.map_err(|e| e.to_string()),
+        // The hub reads its own cache of configurations, which can trail this controller's by
+        // a moment after a create (an e2e test caught a status saying this very object was
+        // not found). Ask again shortly rather than report it.
+        Err(HubError::NotFound(_)) => {
+            debug!(provider = %key, "not in the hub's cache yet");
+            return Ok(Action::requeue(CACHE_CATCH_UP));
+        }
         Err(e) => Err(e.to_string()),
     };
     if let Err(message) = &checked {
