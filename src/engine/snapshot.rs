@@ -223,24 +223,40 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
-    /// A list that started before a create and finished after it must not erase the created
-    /// object (found by the 1000-policy benchmark).
-    #[tokio::test]
-    async fn a_list_in_flight_does_not_erase_a_newer_write() {
-        let c = Arc::new(Collection::<u32>::new(Duration::from_millis(1)));
+    /// A list (asking for a fresh copy) that the vendor answers with `items` only once the
+    /// returned sender fires; returns when the list is in flight.
+    async fn list_held_open(
+        c: &Arc<Collection<u32>>,
+        items: Vec<(&'static str, u32)>,
+    ) -> (
+        tokio::task::JoinHandle<Arc<BTreeMap<String, u32>>>,
+        tokio::sync::oneshot::Sender<()>,
+    ) {
         let (release, wait) = tokio::sync::oneshot::channel::<()>();
         let slow = {
             let c = c.clone();
             tokio::spawn(async move {
                 c.get(true, || async move {
                     let _ = wait.await;
-                    Ok(vec![("old".to_string(), 1), ("gone".to_string(), 9)])
+                    Ok(items.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
                 })
                 .await
                 .unwrap()
             })
         };
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // In flight once the loader holds the refresh lock.
+        while c.refresh.try_lock().is_ok() {
+            tokio::task::yield_now().await;
+        }
+        (slow, release)
+    }
+
+    /// A list that started before a create and finished after it must not erase the created
+    /// object (found by the 1000-policy benchmark).
+    #[tokio::test]
+    async fn a_list_in_flight_does_not_erase_a_newer_write() {
+        let c = Arc::new(Collection::<u32>::new(Duration::from_millis(1)));
+        let (slow, release) = list_held_open(&c, vec![("old", 1), ("gone", 9)]).await;
         c.upsert("new".into(), 2);
         c.remove("gone");
         release.send(()).unwrap();
@@ -265,22 +281,7 @@ mod tests {
     #[tokio::test]
     async fn a_list_in_flight_during_an_invalidation_is_not_kept() {
         let c = Arc::new(Collection::<u32>::new(Duration::from_secs(60)));
-        let (release, wait) = tokio::sync::oneshot::channel::<()>();
-        let slow = {
-            let c = c.clone();
-            tokio::spawn(async move {
-                c.get(false, || async move {
-                    let _ = wait.await;
-                    Ok(vec![("before".to_string(), 1)])
-                })
-                .await
-                .unwrap()
-            })
-        };
-        // The list is in flight once the loader is waiting; let it get there.
-        while c.refresh.try_lock().is_ok() {
-            tokio::task::yield_now().await;
-        }
+        let (slow, release) = list_held_open(&c, vec![("before", 1)]).await;
         c.invalidate();
         release.send(()).unwrap();
         assert_eq!(slow.await.unwrap().len(), 1, "its caller gets the answer");

@@ -158,12 +158,7 @@ impl External<FirewallRule> for IdecoRuntime {
         let mut conditions = device_conditions(&facts);
         conditions.extend(placement_conditions(&block, judged.ordering.as_ref().err()));
 
-        let Some((position, rule)) = judged
-            .view
-            .owned
-            .get(ctx.marker)
-            .and_then(|id| judged.position.get(id))
-            .map(|&i| (i, &table[i]))
+        let Some((position, rule)) = judged.owned_position(ctx.marker).map(|i| (i, &table[i]))
         else {
             return Ok(Observation {
                 exists: false,
@@ -270,11 +265,8 @@ impl External<FirewallRule> for IdecoRuntime {
         let table = self.table(section, true).await?;
         let judged = self.judge(section, &table);
         let rule = judged
-            .view
-            .owned
-            .get(ctx.marker)
-            .and_then(|id| judged.position.get(id))
-            .map(|&i| &table[i])
+            .owned_position(ctx.marker)
+            .map(|i| &table[i])
             .ok_or_else(|| {
                 ExternalError::waiting(format!(
                     "the rule left section {} after it was observed; the next pass creates it again",

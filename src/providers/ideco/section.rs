@@ -181,6 +181,15 @@ impl SectionJudgement {
         self.rank.get(marker).copied()
     }
 
+    /// The index in the table of the rule the FirewallRule with `marker` owns.
+    pub fn owned_position(&self, marker: &str) -> Option<usize> {
+        self.view
+            .owned
+            .get(marker)
+            .and_then(|id| self.position.get(id))
+            .copied()
+    }
+
     /// The rules with `marker` other than `kept`.
     pub fn copies(&self, marker: &str, kept: i64) -> Vec<i64> {
         self.with_marker

@@ -205,6 +205,9 @@ fn a_judgement_answers_each_rule_of_the_section() {
         "b's rule sits before a's and the block is at the top"
     );
     assert_eq!(judged.position[&3], 2);
+    assert_eq!(judged.owned_position("a"), Some(2));
+    assert_eq!(judged.owned_position("b"), Some(1));
+    assert_eq!(judged.owned_position("other"), None);
     assert_eq!(judged.rank_of("a"), Some(0));
     assert_eq!(judged.rank_of("b"), Some(1));
     assert_eq!(judged.rank_of("other"), None);
