@@ -13,4 +13,4 @@ pub mod providers;
 pub mod simulators;
 pub mod telemetry;
 pub mod testenv;
-pub mod tls;
+pub mod vendor;

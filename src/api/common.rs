@@ -174,3 +174,13 @@ pub struct ManagedFields {
     #[schemars(length(max = 5))]
     pub management_policies: Vec<ManagementAction>,
 }
+
+/// A reference to another object of the same namespace (a Vault's `policyRef`, a Policy's
+/// `vaultRef`, a credentials Secret).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalObjectRef {
+    /// Name of the object in the same namespace.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}

@@ -5,11 +5,10 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{ManagedFields, ManagedStatus};
+use super::common::{LocalObjectRef, ManagedFields, ManagedStatus};
 use super::schedule::{Retention, Schedule};
 use super::vendors::{
-    cyberbackup::CyberBackupPolicy, huawei_cbr::CbrPolicy, huawei_cbr::LocalObjectRef,
-    rubackup::RuBackupPolicy,
+    cyberbackup::CyberBackupPolicy, huawei_cbr::CbrPolicy, rubackup::RuBackupPolicy,
 };
 
 /// A backup policy on one vendor system. Set exactly one vendor block, matching the provider type.

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::managed::Managed;
 use crate::api::common::Drift;
-use crate::providers::error::VendorError;
+use crate::vendor::error::VendorError;
 
 /// What an adapter saw at the vendor.
 #[derive(Debug, Clone, Default)]
@@ -93,7 +93,7 @@ impl From<super::hub::HubError> for ExternalError {
             HubError::Credentials { key, message } => ExternalError::Vendor(VendorError::new(
                 "rampart",
                 "read credentials",
-                crate::providers::error::ErrorKind::Config,
+                crate::vendor::error::ErrorKind::Config,
                 format!("{key}: {message}"),
             )),
         }

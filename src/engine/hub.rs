@@ -13,8 +13,7 @@ use super::external::External;
 use crate::api::common::{ProviderConfigKind, ProviderConfigRef};
 use crate::api::provider_config::{ProviderConfigCommon, ProviderObservation, ProviderType};
 use crate::api::{FirewallRule, Policy, Strategy, Vault};
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::TlsSettings;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 /// Identity of one provider configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -116,18 +115,6 @@ pub struct ResolvedProvider {
 }
 
 impl ResolvedProvider {
-    pub fn tls(&self) -> TlsSettings {
-        TlsSettings {
-            ca_bundle: self.spec.ca_bundle.clone(),
-            insecure_skip_verify: self.spec.insecure_skip_verify,
-        }
-    }
-
-    /// How long one vendor request may take (`requestTimeoutSeconds`).
-    pub fn request_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.spec.request_timeout_seconds.max(1) as u64)
-    }
-
     pub fn poll_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.spec.poll_interval_seconds.max(1) as u64)
     }
@@ -196,8 +183,10 @@ pub trait ProviderSource: Send + Sync {
     ) -> Result<CredentialSet, HubError>;
 }
 
-/// Connects a resolved provider to its vendor (see `providers::connect`).
-pub type Connector = fn(&ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>>;
+/// Connects a resolved provider to its vendor (`providers::connect` in the operator; a fake
+/// runtime in the engine's own tests).
+pub type Connector =
+    Arc<dyn Fn(&ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> + Send + Sync>;
 
 struct Entry {
     fingerprint: String,
@@ -348,7 +337,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_object_cannot_reach_a_provider_config_of_another_namespace() {
-        let world = TestWorld::new();
+        // Refused before connecting: no vendor is needed.
+        let world = TestWorld::new(Arc::new(|_: &ResolvedProvider| unreachable!("no connect")));
         let theirs = ProviderKey {
             kind: ProviderConfigKind::ProviderConfig,
             namespace: Some("team-b".into()),

@@ -13,5 +13,4 @@ pub mod marker;
 pub mod patches;
 pub mod reconciler;
 pub mod refs;
-pub mod snapshot;
 pub mod testkit;

@@ -24,8 +24,8 @@ use super::patches::{
 };
 use super::refs::Refs;
 use crate::api::common::{Allowed, DeletionPolicy, Drift};
-use crate::providers::error::ErrorKind;
 use crate::telemetry::metrics;
+use crate::vendor::error::ErrorKind;
 
 /// Drift field reported when write-only fields changed since they were last applied.
 pub const WRITE_ONLY_FIELDS: &str = "(write-only fields)";

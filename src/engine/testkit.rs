@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::external::CallContext;
-use super::hub::{CredentialSet, HubError, ProviderHub, ProviderKey, ProviderSource, SecretString};
+use super::hub::{
+    Connector, CredentialSet, HubError, ProviderHub, ProviderKey, ProviderSource, SecretString,
+};
 use super::refs::Refs;
 use crate::api::provider_config::ProviderConfigCommon;
 
@@ -62,9 +64,11 @@ pub struct TestWorld {
 }
 
 impl TestWorld {
-    pub fn new() -> Self {
+    /// A world whose provider configurations connect through `connect` (for the vendors:
+    /// `providers::test_world()`).
+    pub fn new(connect: Connector) -> Self {
         let source = Arc::new(StaticSource::default());
-        let hub = ProviderHub::new(source.clone(), crate::providers::connect);
+        let hub = ProviderHub::new(source.clone(), connect);
         TestWorld {
             source,
             hub,
@@ -86,11 +90,5 @@ impl TestWorld {
             refs: &self.refs,
             hub: &self.hub,
         }
-    }
-}
-
-impl Default for TestWorld {
-    fn default() -> Self {
-        Self::new()
     }
 }

@@ -162,7 +162,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     if let Some(parent) = opts.exit_with_parent {
         tokio::spawn(exit_with_parent(parent));
     }
-    crate::tls::install_crypto_provider();
+    crate::vendor::tls::install_crypto_provider();
     let client = Client::try_default()
         .await
         .map_err(|e| StartError::Client(e.to_string()))?;
@@ -224,7 +224,10 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         cluster_provider_configs: cpc_store.clone(),
         secrets: secret_store,
     });
-    let hub = Arc::new(ProviderHub::new(source, crate::providers::connect));
+    let hub = Arc::new(ProviderHub::new(
+        source,
+        Arc::new(crate::providers::connect),
+    ));
 
     let config = controller::Config::default().concurrency(opts.concurrency);
     let vaults = managed_controller(scoped::<Vault>(&client, &ns));

@@ -1,11 +1,10 @@
 //! Vendor clients and the adapters that connect them to the engine, one folder per vendor.
 
-pub mod budget;
 pub mod cyberbackup;
-pub mod error;
-pub mod http;
 pub mod huawei_cbr;
 pub mod ideco;
+#[cfg(test)]
+mod refusal_tests;
 pub mod rs_server;
 pub mod rubackup;
 #[cfg(test)]
@@ -15,7 +14,7 @@ use std::sync::Arc;
 
 use crate::api::provider_config::ProviderType;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use error::VendorResult;
+use crate::vendor::error::VendorResult;
 
 /// Connect a provider configuration to its vendor: the one place that knows every vendor.
 pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
@@ -26,4 +25,9 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
         ProviderType::RsServer => rs_server::connect(p),
         ProviderType::RuBackup => rubackup::connect(p),
     }
+}
+
+/// A test world whose provider configurations connect to the real vendor clients.
+pub fn test_world() -> crate::engine::testkit::TestWorld {
+    crate::engine::testkit::TestWorld::new(Arc::new(connect))
 }

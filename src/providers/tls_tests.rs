@@ -10,8 +10,6 @@ use serde_json::{Value, json};
 use crate::api::common::ProviderConfigKind;
 use crate::api::provider_config::{ProviderConfigCommon, ProviderObservation};
 use crate::engine::hub::{HubError, ProviderKey};
-use crate::engine::testkit::TestWorld;
-use crate::providers::error::{ErrorKind, VendorError};
 use crate::simulators::cyberbackup::{CyberBackupSim, SimConfig};
 use crate::simulators::harness::SimControl;
 use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
@@ -19,6 +17,7 @@ use crate::simulators::ideco::{self, IdecoSimOptions};
 use crate::simulators::loopback_pki::LoopbackPki;
 use crate::simulators::rs_server::RsServerSim;
 use crate::simulators::tls_listener::TlsIdentity;
+use crate::vendor::error::{ErrorKind, VendorError};
 
 /// One vendor simulator served over HTTPS, and the ProviderConfig that reaches it (without
 /// trust settings; each test adds its own).
@@ -149,7 +148,7 @@ async fn connect_and_check(
         namespace: Some("tls".into()),
         name: vendor.name.to_lowercase(),
     };
-    let world = TestWorld::new();
+    let world = crate::providers::test_world();
     let credentials: Vec<(&str, &str)> = vendor
         .credentials
         .iter()

@@ -98,7 +98,7 @@ fn ca_params(common_name: &str, constraints: BasicConstraints) -> CertificatePar
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tls::ca_bundle_certificates;
+    use crate::vendor::tls::ca_bundle_certificates;
 
     #[test]
     fn root_and_intermediate_are_distinct_single_pem_certificates() {

@@ -123,7 +123,7 @@ mod tests {
     }
 
     fn trusting(pki: &LoopbackPki) -> reqwest::Client {
-        crate::tls::install_crypto_provider();
+        crate::vendor::tls::install_crypto_provider();
         reqwest::Client::builder()
             .tls_certs_merge(
                 reqwest::Certificate::from_pem_bundle(pki.root_pem().as_bytes()).unwrap(),

@@ -132,7 +132,7 @@ impl TestApiServer {
         let Ok(token) = std::fs::read_to_string(self.data_dir.join("token")) else {
             return false;
         };
-        crate::tls::install_crypto_provider();
+        crate::vendor::tls::install_crypto_provider();
         let Ok(cert) = reqwest::Certificate::from_pem(&ca) else {
             return false;
         };

@@ -4,12 +4,12 @@
 
 use proptest::prelude::*;
 use rampart::providers::cyberbackup::client::decode;
-use rampart::providers::cyberbackup::error_body::error_from_response;
-use rampart::providers::cyberbackup::session::{MAX_TOKEN_LIFETIME, read_token, usable_lifetime};
-use rampart::providers::cyberbackup::wire::{
+use rampart::providers::cyberbackup::errors::error_from_response;
+use rampart::providers::cyberbackup::models::{
     Application, Archive, Backup, CreatedId, Credentials, Plan, Resource, issues_text,
     parse_created_policy_id, parse_page,
 };
+use rampart::providers::cyberbackup::session::{MAX_TOKEN_LIFETIME, read_token, usable_lifetime};
 use rampart::providers::cyberbackup::{policy_view, run};
 use serde::de::DeserializeOwned;
 

@@ -5,13 +5,13 @@
 
 use jiff::Timestamp;
 use proptest::prelude::*;
-use rampart::providers::error::ErrorKind;
-use rampart::providers::huawei_cbr::auth::read_token_response;
 use rampart::providers::huawei_cbr::models::{OperationLog, Policy, PolicyBinding, Vault, de};
 use rampart::providers::huawei_cbr::schedule::normalize_patterns;
+use rampart::providers::huawei_cbr::session::read_token_response;
 use rampart::providers::huawei_cbr::{
     errors, policy_desired, read_list, read_object, vault_desired,
 };
+use rampart::vendor::error::ErrorKind;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError};
-use rampart::providers::error::{MAX_MESSAGE_CHARS, VendorError};
-use rampart::providers::http::HttpResponse;
+use rampart::vendor::error::{MAX_MESSAGE_CHARS, VendorError};
+use rampart::vendor::http::HttpResponse;
 use serde_json::{Map, Number, Value};
 
 /// Cases per property: `default`, or `RAMPART_FUZZ_CASES` for a longer local run.

@@ -400,7 +400,7 @@ impl Operator {
     /// Wait for `/readyz` = 200; fail with the log if the process exits or time runs out.
     pub async fn wait_ready(&mut self) {
         let url = format!("http://127.0.0.1:{}/readyz", self.metrics_port);
-        rampart::tls::install_crypto_provider();
+        rampart::vendor::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()

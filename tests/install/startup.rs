@@ -188,7 +188,7 @@ async fn with_exit_with_parent_an_orphaned_operator_stops() {
                 .is_some_and(|rest| !rest.starts_with('Z'))
         })
     };
-    rampart::tls::install_crypto_provider();
+    rampart::vendor::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let readyz = format!("http://127.0.0.1:{port}/readyz");
     crate::harness::eventually(

@@ -5,8 +5,8 @@ use rampart::api::Policy;
 use rampart::engine::annotations::RUN_REQUESTED_AT;
 use rampart::engine::external::{External, Readiness};
 use rampart::providers::cyberbackup::run::DRIFT_FIELD;
-use rampart::providers::error::ErrorKind;
 use rampart::simulators::cyberbackup::SimConfig;
+use rampart::vendor::error::ErrorKind;
 use serde_json::json;
 
 fn nightly(env: &mut Env, machine: &str) -> Policy {

@@ -12,7 +12,7 @@ struct Raw {
 
 impl Raw {
     async fn start() -> Raw {
-        rampart::tls::install_crypto_provider();
+        rampart::vendor::tls::install_crypto_provider();
         let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default())
             .await
             .unwrap();

@@ -5,8 +5,8 @@
 use crate::ideco_support::*;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::engine::external::ExternalError;
-use rampart::providers::error::ErrorKind;
 use rampart::simulators::ideco::{ExpiredAnswer, IdecoSimOptions};
+use rampart::vendor::error::ErrorKind;
 use serde_json::json;
 
 #[tokio::test]
@@ -122,7 +122,7 @@ async fn the_login_handler_path_is_configurable() {
         rampart::simulators::ideco::start("127.0.0.1:0".parse().unwrap(), options.clone())
             .await
             .unwrap();
-    let world = rampart::engine::testkit::TestWorld::new();
+    let world = rampart::providers::test_world();
     let key = rampart::engine::hub::ProviderKey {
         kind: rampart::api::common::ProviderConfigKind::ClusterProviderConfig,
         namespace: None,

@@ -4,8 +4,8 @@
 use crate::ideco_support::*;
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::engine::external::ExternalError;
-use rampart::providers::error::ErrorKind;
 use rampart::simulators::harness::Faults;
+use rampart::vendor::error::ErrorKind;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::huawei_cbr::LocalObjectRef;
+use crate::api::common::LocalObjectRef;
 
 mod native;
 pub use native::*;

@@ -2,6 +2,7 @@
 //! Field names, ranges and enums follow seeds/huawei-cbr-api.txt (tables 4-91..4-97 for vaults,
 //! PolicyCreate/PolicyODCreate for policies); see research/seed-003-huawei-cbr.md.
 
+use crate::api::common::LocalObjectRef;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -115,15 +116,6 @@ pub struct CbrTag {
     /// Tag value: letters, digits, `-` and `_`.
     #[schemars(length(max = 43), regex(pattern = r"^[A-Za-z0-9_-]*$"))]
     pub value: String,
-}
-
-/// Reference to a Policy in the same namespace.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LocalObjectRef {
-    /// Name of the object in the same namespace.
-    #[schemars(length(min = 1, max = 253))]
-    pub name: String,
 }
 
 /// Selects the resources of a vault from the RS server (TRS) inventory instead of listing ids.

@@ -11,7 +11,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::huawei_cbr::LocalObjectRef;
+use crate::api::common::LocalObjectRef;
 use crate::api::schedule::{Retention, Schedule};
 
 mod shared;

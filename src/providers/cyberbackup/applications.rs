@@ -9,9 +9,9 @@ use serde_json::json;
 use super::VENDOR;
 use super::catalog::Catalog;
 use super::filter::{Filter, Query};
+use super::models::issues_text;
 use super::run::{self, StartedRun};
-use super::wire::issues_text;
-use crate::providers::error::VendorResult;
+use crate::vendor::error::VendorResult;
 
 /// Contexts per revoke call, so the query string stays short.
 const REVOKE_BATCH: usize = 50;

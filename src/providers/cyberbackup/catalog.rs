@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use super::client::Client;
 use super::filter::{Filter, Query};
-use super::run::StartedRun;
-use super::wire::{
+use super::models::{
     Application, Archive, Backup, Credentials, Plan, Resource, meaningful_time, plan_id,
 };
+use super::run::StartedRun;
 use crate::engine::hub::SecretString;
-use crate::engine::snapshot::Collection;
-use crate::providers::error::VendorResult;
+use crate::vendor::error::VendorResult;
+use crate::vendor::snapshot::Collection;
 
 /// Archives of one destination, keyed by the destination's name.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -8,12 +8,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::VENDOR;
-use super::error_body::error_from_response;
+use super::errors::error_from_response;
 use super::filter::Query;
+use super::models::{Page, parse_page};
 use super::session::Session;
-use super::wire::{Page, parse_page};
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::{HttpResponse, VendorHttp};
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::{HttpResponse, VendorHttp};
 
 /// Pages a list may have before we suspect a cursor loop.
 const MAX_PAGES: usize = 100_000;

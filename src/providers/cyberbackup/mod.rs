@@ -4,9 +4,10 @@
 pub mod applications;
 pub mod catalog;
 pub mod client;
-pub mod error_body;
+pub mod errors;
 pub mod filter;
 pub mod location;
+pub mod models;
 pub mod policy;
 pub mod policy_view;
 pub mod retention;
@@ -17,7 +18,6 @@ pub mod session;
 pub mod settings;
 pub mod targets;
 pub mod vault;
-pub mod wire;
 
 /// The vendor label in metrics, logs and errors.
 pub const VENDOR: &str = "cyberbackup";

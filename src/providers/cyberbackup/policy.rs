@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use super::catalog::Catalog;
 use super::filter::Query;
 use super::location::location_json;
+use super::models::{Application, Plan, issues_text, parse_created_policy_id, plan_id};
 use super::settings::{
     DesiredPlan, FieldError, PlanInputs, desired_plan, is_owned, merge, patch_body,
 };
-use super::wire::{Application, Plan, issues_text, parse_created_policy_id, plan_id};
 use super::{VENDOR, client, policy_view, run, targets};
 use crate::api::Policy;
 use crate::api::policy::PolicyObservation;

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::models::{Application, Plan, meaningful_time, plan_id};
 use super::schedule;
 use super::settings::{DesiredPlan, differing_sections};
-use super::wire::{Application, Plan, meaningful_time, plan_id};
 use crate::api::common::Drift;
 use crate::api::policy::{OnDemandRun, PolicyApplication, PolicyObservation};
 use crate::api::vendors::cyberbackup::{

@@ -6,7 +6,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::wire::Application;
+use super::models::Application;
 use crate::api::Policy;
 use crate::api::policy::OnDemandRun;
 use crate::engine::annotations::RUN_REQUESTED_AT;

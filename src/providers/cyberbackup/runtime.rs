@@ -18,9 +18,8 @@ use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::{Policy, Vault};
 use crate::engine::external::External;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::providers::budget::Budget;
-use crate::providers::error::VendorResult;
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::VendorResult;
+use crate::vendor::http::VendorHttp;
 
 /// The on-premise organization the document's examples create plans in.
 pub const DEFAULT_TENANT: &str = "00000000-0000-0000-0000-000000000000";
@@ -48,14 +47,7 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     let settings = p.spec.cyber_backup.clone().unwrap_or_default();
     let username = p.credentials.require(VENDOR, "username")?.clone();
     let password = p.credentials.require(VENDOR, "password")?.clone();
-    let budget = Arc::new(Budget::new(&p.spec.budget));
-    let http = VendorHttp::new(
-        VENDOR,
-        installation_address(&p.spec.endpoint),
-        &p.tls(),
-        budget,
-        p.request_timeout(),
-    )?;
+    let http = VendorHttp::for_provider(VENDOR, installation_address(&p.spec.endpoint), &p.spec)?;
     let api_version = settings
         .api_version
         .clone()

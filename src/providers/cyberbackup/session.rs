@@ -8,10 +8,10 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::VENDOR;
-use super::error_body::error_from_response;
+use super::errors::error_from_response;
 use crate::engine::hub::SecretString;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::VendorHttp;
 
 /// The document says tokens live two hours (§2.4) while its example answers `expires_in: 86399`
 /// (§2.5.2): we trust `expires_in`/`expires_on` but never beyond two hours.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::wire::{Application, Resource};
+use super::models::{Application, Resource};
 use crate::api::vendors::cyberbackup::CyberBackupTargets;
 
 /// Targets resolved to context ids (lower-cased: the vendor prints ids in both cases).

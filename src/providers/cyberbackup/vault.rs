@@ -13,7 +13,7 @@ use serde_json::json;
 use super::catalog::Catalog;
 use super::filter::Query;
 use super::location::location_name;
-use super::wire::{CreatedId, Credentials};
+use super::models::{CreatedId, Credentials};
 use super::{VENDOR, client};
 use crate::api::Vault;
 use crate::api::common::Drift;

@@ -7,14 +7,13 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::VENDOR;
-use super::auth::{CbrAuth, PasswordLogin};
 use super::models::*;
 use super::request::{config, read_list};
+use super::session::{CbrAuth, PasswordLogin};
 use crate::api::vendors::huawei_cbr::{CbrAuthMethod, CbrProviderSettings};
 use crate::engine::hub::ResolvedProvider;
-use crate::providers::budget::Budget;
-use crate::providers::error::VendorResult;
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::VendorResult;
+use crate::vendor::http::VendorHttp;
 
 /// The largest page CBR serves (`limit` 1–1000).
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -56,15 +55,8 @@ impl CbrClient {
             .huawei_cbr
             .as_ref()
             .ok_or_else(|| config("spec.huaweiCbr is required for type HuaweiCbr"))?;
-        let budget = Arc::new(Budget::new(&p.spec.budget));
-        let http = VendorHttp::new(
-            VENDOR,
-            &p.spec.endpoint,
-            &p.tls(),
-            budget.clone(),
-            p.request_timeout(),
-        )?;
-        let auth = auth_from_settings(p, settings, budget)?;
+        let http = VendorHttp::for_provider(VENDOR, &p.spec.endpoint, &p.spec)?;
+        let auth = auth_from_settings(p, settings, &http)?;
         Ok(CbrClient::new(http, settings.project_id.clone(), auth))
     }
 
@@ -255,7 +247,7 @@ impl CbrClient {
 fn auth_from_settings(
     p: &ResolvedProvider,
     settings: &CbrProviderSettings,
-    budget: Arc<Budget>,
+    http: &VendorHttp,
 ) -> VendorResult<CbrAuth> {
     let secret = |key: &str| p.credentials.require(VENDOR, key).cloned();
     Ok(match settings.auth_method {
@@ -272,7 +264,7 @@ fn auth_from_settings(
                 .ok_or_else(|| {
                     config("huaweiCbr.projectName (or region) is required for authMethod Password")
                 })?;
-            let iam = VendorHttp::new(VENDOR, iam_endpoint, &p.tls(), budget, p.request_timeout())?;
+            let iam = http.sibling(iam_endpoint);
             let login = PasswordLogin {
                 username: secret("username")?,
                 password: secret("password")?,

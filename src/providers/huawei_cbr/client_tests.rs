@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::test_support::*;
 use crate::api::vendors::huawei_cbr::CbrObjectType;
-use crate::providers::error::ErrorKind;
 use crate::providers::huawei_cbr::models::*;
 use crate::simulators::harness::Faults;
 use crate::simulators::huawei_cbr::CbrSim;
+use crate::vendor::error::ErrorKind;
 
 #[tokio::test]
 async fn vault_calls() {

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::VENDOR;
-use crate::providers::error::{ErrorKind, VendorError};
+use crate::vendor::error::{ErrorKind, VendorError};
 
 /// Codes whose kind differs from what their HTTP status implies, by the handling measure the
 /// document gives them. Everything else follows the status (400 Rejected, 404 NotFound, 403

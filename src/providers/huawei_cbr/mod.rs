@@ -2,18 +2,18 @@
 //! token, password login, AK/SK signing), models, error mapping and the pure schedule/retention
 //! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
 
-pub mod auth;
 pub mod client;
 pub mod cron;
 pub mod errors;
 pub mod models;
-pub mod policy_adapter;
+pub mod policy;
 pub mod policy_desired;
 mod request;
 pub mod runtime;
 pub mod schedule;
+pub mod session;
 pub mod signer;
-pub mod vault_adapter;
+pub mod vault;
 pub mod vault_desired;
 
 /// Vendor label in metrics, errors and logs.
@@ -25,8 +25,8 @@ pub use request::{read_list, read_object};
 pub use runtime::{CbrRuntime, connect};
 
 #[cfg(test)]
-mod auth_tests;
-#[cfg(test)]
 mod client_tests;
+#[cfg(test)]
+mod session_tests;
 #[cfg(test)]
 mod test_support;

@@ -13,8 +13,8 @@ use serde_json::value::RawValue;
 use super::client::{CbrClient, MAX_PAGE_SIZE};
 use super::signer::{self, SigningRequest};
 use super::{VENDOR, errors};
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::HttpResponse;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::HttpResponse;
 
 /// A call to make: method, stable operation label, path below `/v3/{project_id}`, query, body.
 pub(super) struct Call {

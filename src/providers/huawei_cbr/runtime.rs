@@ -9,14 +9,14 @@ use async_trait::async_trait;
 
 use super::client::CbrClient;
 use super::models::{Policy, PolicyFilter, Vault, VaultFilter};
-use super::policy_adapter::CbrPolicies;
-use super::vault_adapter::CbrVaults;
+use super::policy::CbrPolicies;
+use super::vault::CbrVaults;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::{Policy as PolicyCr, Vault as VaultCr};
 use crate::engine::external::External;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::engine::snapshot::{Collection, Derived};
-use crate::providers::error::VendorResult;
+use crate::vendor::error::VendorResult;
+use crate::vendor::snapshot::{Collection, Derived};
 
 /// What both adapters share.
 pub struct CbrShared {

@@ -8,12 +8,12 @@ use std::time::Duration;
 use crate::api::provider_config::ApiBudget;
 use crate::api::vendors::huawei_cbr::{CbrObjectType, CbrResourceType};
 use crate::engine::hub::SecretString;
-use crate::providers::budget::Budget;
-use crate::providers::http::{TlsSettings, VendorHttp};
-use crate::providers::huawei_cbr::auth::{CbrAuth, Clock, PasswordLogin};
 use crate::providers::huawei_cbr::models::*;
+use crate::providers::huawei_cbr::session::{CbrAuth, Clock, PasswordLogin};
 use crate::providers::huawei_cbr::{CbrClient, VENDOR};
 use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
+use crate::vendor::budget::Budget;
+use crate::vendor::http::{TlsSettings, VendorHttp};
 
 pub const PROJECT: &str = "0605767b5780d5762fc5c0118072a564";
 pub const LOGIN: &str = "POST /v3/auth/tokens";

@@ -12,8 +12,8 @@ use super::models::{
 use super::order::Move;
 use super::session::Session;
 use crate::api::vendors::ideco::IdecoSection;
-use crate::providers::error::VendorResult;
-use crate::providers::http::HttpResponse;
+use crate::vendor::error::VendorResult;
+use crate::vendor::http::HttpResponse;
 
 const LIST: &str = "GET /firewall/rules/{section}";
 const CREATE: &str = "POST /firewall/rules/{section}";

@@ -3,8 +3,8 @@
 //! whatever text the body has.
 
 use super::VENDOR;
-use crate::providers::error::{ErrorKind, VendorError};
-use crate::providers::http::HttpResponse;
+use crate::vendor::error::{ErrorKind, VendorError};
+use crate::vendor::http::HttpResponse;
 
 /// The error for a non-success answer.
 pub fn from_response(operation: &str, resp: &HttpResponse) -> VendorError {

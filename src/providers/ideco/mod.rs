@@ -5,11 +5,11 @@
 //! registry (`registry`); after any change the section sync (`sync`) computes the fewest moves
 //! (`order`) that put rampart's rules in declared order, never moving anyone else's.
 
-pub mod adapter;
 pub mod client;
 pub mod conditions;
 pub mod desired;
 pub mod errors;
+pub mod firewall_rule;
 pub mod marker;
 pub mod models;
 pub mod order;

@@ -20,10 +20,9 @@ use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::ideco::IdecoSection;
 use crate::engine::external::External;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::engine::snapshot::{Collection, Derived};
-use crate::providers::budget::Budget;
-use crate::providers::error::VendorResult;
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::VendorResult;
+use crate::vendor::http::VendorHttp;
+use crate::vendor::snapshot::{Collection, Derived};
 
 /// A listed rule and its index in the section.
 #[derive(Debug, Clone)]
@@ -50,14 +49,7 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     let settings = p.spec.ideco.clone().unwrap_or_default();
     let login = p.credentials.require(VENDOR, "login")?.clone();
     let password = p.credentials.require(VENDOR, "password")?.clone();
-    let budget = Arc::new(Budget::new(&p.spec.budget));
-    let http = VendorHttp::new(
-        VENDOR,
-        &p.spec.endpoint,
-        &p.tls(),
-        budget,
-        p.request_timeout(),
-    )?;
+    let http = VendorHttp::for_provider(VENDOR, &p.spec.endpoint, &p.spec)?;
     let client = IdecoClient::new(Session::new(http, login, password, settings));
     Ok(Arc::new(IdecoRuntime::new(client, p.poll_interval())))
 }

@@ -16,8 +16,8 @@ use serde_json::json;
 use super::{VENDOR, errors};
 use crate::api::vendors::ideco::IdecoProviderSettings;
 use crate::engine::hub::SecretString;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::{HttpResponse, VendorHttp};
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::{HttpResponse, VendorHttp};
 
 /// After the device refuses the credentials, rampart does not try them again for this long:
 /// repeated wrong logins can lock an administrator account.

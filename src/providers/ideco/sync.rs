@@ -9,7 +9,7 @@ use super::VENDOR;
 use super::models::DeviceRule;
 use super::runtime::IdecoRuntime;
 use crate::api::vendors::ideco::IdecoSection;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 impl IdecoRuntime {
     /// Bring `section` in order, starting from `table` (listed under the write lock). Returns

@@ -5,8 +5,8 @@ use super::VENDOR;
 use super::errors;
 use super::models::{self, ModuleInfo, TrsProject, TrsServer, UserVolume};
 use super::session::{Session, sensitive};
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::VendorHttp;
 
 pub const GET_INFO: &str = "GET /v1/info";
 pub const LIST_PROJECTS: &str = "GET /v1/projects/";

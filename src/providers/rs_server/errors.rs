@@ -5,8 +5,8 @@
 use serde::Deserialize;
 
 use super::VENDOR;
-use crate::providers::error::{ErrorKind, VendorError};
-use crate::providers::http::HttpResponse;
+use crate::vendor::error::{ErrorKind, VendorError};
+use crate::vendor::http::HttpResponse;
 
 #[derive(Deserialize)]
 struct Envelope {

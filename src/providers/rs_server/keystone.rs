@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::VENDOR;
 use crate::engine::hub::SecretString;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::HttpResponse;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::HttpResponse;
 
 /// Operation label of the login call.
 pub const LOGIN: &str = "POST /v3/auth/tokens";

@@ -27,7 +27,7 @@ mod tests;
 use std::sync::Arc;
 
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::providers::error::VendorResult;
+use crate::vendor::error::VendorResult;
 
 pub use name_pattern::{NamePattern, PatternError};
 pub use runtime::RsServerRuntime;

@@ -20,10 +20,9 @@ use super::session::{self, Session};
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::rs_server::RsServerSelector;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::engine::snapshot::Collection;
-use crate::providers::budget::Budget;
-use crate::providers::error::VendorResult;
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::VendorResult;
+use crate::vendor::http::VendorHttp;
+use crate::vendor::snapshot::Collection;
 
 /// Shortest wait before a refused password is tried again.
 const MIN_LOGIN_COOLDOWN: Duration = Duration::from_secs(60);
@@ -49,18 +48,8 @@ impl RsServerRuntime {
 
     /// Connect with an explicit collection TTL (tests use zero to list on every resolve).
     pub fn with_ttl(p: &ResolvedProvider, ttl: Duration) -> VendorResult<Self> {
-        let budget = Arc::new(Budget::new(&p.spec.budget));
-        let tls = p.tls();
-        let http = VendorHttp::new(
-            VENDOR,
-            &p.spec.endpoint,
-            &tls,
-            budget.clone(),
-            p.request_timeout(),
-        )?;
-        let source = session::token_source(p, |identity| {
-            VendorHttp::new(VENDOR, identity, &tls, budget.clone(), p.request_timeout())
-        })?;
+        let http = VendorHttp::for_provider(VENDOR, &p.spec.endpoint, &p.spec)?;
+        let source = session::token_source(p, |identity| Ok(http.sibling(identity)))?;
         let session = Session::new(
             source,
             p.credentials.source.clone(),

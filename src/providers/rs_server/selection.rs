@@ -10,7 +10,7 @@ use super::name_pattern::NamePattern;
 use crate::api::vendors::huawei_cbr::{CbrResource, CbrResourceType};
 use crate::api::vendors::rs_server::{RsServerProjectRef, RsServerSelector};
 use crate::engine::external::ExternalError;
-use crate::providers::error::{ErrorKind, VendorError};
+use crate::vendor::error::{ErrorKind, VendorError};
 
 /// Spec path of the selector's project, named by errors about it.
 pub const PROJECT_FIELD: &str = "spec.huaweiCbr.resourcesFrom.rsServer.project";

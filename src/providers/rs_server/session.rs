@@ -11,8 +11,8 @@ use super::VENDOR;
 use super::keystone::{self, IssuedToken, ProjectScope};
 use crate::api::vendors::rs_server::{RsServerAuthMethod, RsServerProviderSettings};
 use crate::engine::hub::{ResolvedProvider, SecretString};
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::VendorHttp;
 
 /// A token is renewed when it has less than this left.
 const RENEW_MARGIN: Duration = Duration::from_secs(300);

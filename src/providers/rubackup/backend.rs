@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::VENDOR;
 use super::client::{Item, RuBackupClient, filter_equals, item_id};
-use crate::engine::snapshot::Collection;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::snapshot::Collection;
 
 /// A RuBackup collection: its path, the key of its name in items, and its `filterdata` key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

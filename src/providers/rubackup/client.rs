@@ -13,7 +13,7 @@ use super::VENDOR;
 use super::envelope::{self, Envelope};
 use super::login_gate::LoginGate;
 use super::session::{Endpoint, LoginSettings, Session};
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 /// A vendor object as RuBackup lists it.
 pub type Item = Map<String, Value>;

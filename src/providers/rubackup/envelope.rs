@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::VENDOR;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::HttpResponse;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::HttpResponse;
 
 /// A parsed response body.
 #[derive(Debug, Clone, Default, Deserialize)]

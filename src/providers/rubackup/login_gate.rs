@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::VENDOR;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 /// Remembers a refused login and holds further attempts back: 5 minutes, doubling up to an
 /// hour. Belongs to one runtime; the hub builds a new runtime (with a new gate) when the

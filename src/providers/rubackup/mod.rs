@@ -12,7 +12,6 @@ pub mod interval;
 pub mod login_gate;
 pub mod object;
 pub mod policy;
-pub mod pool;
 pub mod refs;
 pub mod runtime;
 pub mod schedule;
@@ -21,6 +20,7 @@ pub mod strategy;
 pub mod strategy_fields;
 pub mod strategy_members;
 pub mod token;
+pub mod vault;
 
 #[cfg(test)]
 mod tests;
@@ -28,7 +28,7 @@ mod tests;
 use std::sync::Arc;
 
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::providers::error::VendorResult;
+use crate::vendor::error::VendorResult;
 
 /// The vendor label in metrics and errors.
 pub const VENDOR: &str = "rubackup";

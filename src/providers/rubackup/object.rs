@@ -11,7 +11,7 @@ use super::fields::{self, Desired, parse_datetime};
 use super::interval::Interval;
 use crate::api::common::Drift;
 use crate::engine::external::{Deleted, ExternalError, ExternalResult, Readiness};
-use crate::providers::error::VendorResult;
+use crate::vendor::error::VendorResult;
 
 /// Keys that RuBackup takes beside the wrapped object, not inside it (§8.7.3, §8.8.1).
 const EXTENSION_KEYS: [&str; 2] = ["module_extensions", "common_modules_extensions"];

@@ -312,8 +312,7 @@ mod tests {
             pool: Some("Default".into()),
             ..rb()
         });
-        p.spec.vault_ref =
-            Some(crate::api::vendors::huawei_cbr::LocalObjectRef { name: "v".into() });
+        p.spec.vault_ref = Some(crate::api::common::LocalObjectRef { name: "v".into() });
         assert!(
             matches!(rule_fields(&p, Pools::default(), "UTC"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ruBackup.pool")
         );

@@ -4,8 +4,8 @@
 //! pool is followed, a missing one is reported, nothing is guessed from the Vault's spec.
 
 use super::backend::{Backend, item_name};
+use crate::api::common::LocalObjectRef;
 use crate::api::common::ProviderConfigRef;
-use crate::api::vendors::huawei_cbr::LocalObjectRef;
 use crate::engine::external::{CallContext, ExternalError, ExternalResult};
 use crate::engine::refs::RefKey;
 

@@ -14,17 +14,16 @@ use super::backend::Backend;
 use super::client::RuBackupClient;
 use super::login_gate::LoginGate;
 use super::policy::ScheduleRuleAdapter;
-use super::pool::PoolAdapter;
 use super::session::{Endpoint, LoginSettings};
 use super::strategy::StrategyAdapter;
+use super::vault::PoolAdapter;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::rubackup::RuBackupProviderSettings;
 use crate::api::{Policy, Strategy, Vault};
 use crate::engine::external::External;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
-use crate::providers::budget::Budget;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::VendorHttp;
 
 /// First wait after a refused login; it doubles on every further refusal up to `LOGIN_MAX`.
 pub const LOGIN_BACKOFF: Duration = Duration::from_secs(5 * 60);
@@ -52,14 +51,7 @@ impl RuBackupRuntime {
                 "spec.ruBackup.serverTimeZone: unknown time zone '{server_tz}'"
             ))
         })?;
-        let budget = Arc::new(Budget::new(&p.spec.budget));
-        let http = VendorHttp::new(
-            VENDOR,
-            &p.spec.endpoint,
-            &p.tls(),
-            budget,
-            p.request_timeout(),
-        )?;
+        let http = VendorHttp::for_provider(VENDOR, &p.spec.endpoint, &p.spec)?;
         let api = settings
             .api_path
             .clone()

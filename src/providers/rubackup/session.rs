@@ -19,8 +19,8 @@ use super::login_gate::LoginGate;
 use super::token::Tokens;
 use crate::api::vendors::rubackup::{RuBackupAuthType, RuBackupLoginFormat};
 use crate::engine::hub::SecretString;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::{HttpResponse, VendorHttp};
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::{HttpResponse, VendorHttp};
 
 /// The API root on one server and the HTTP edge to it.
 #[derive(Clone)]

@@ -22,7 +22,7 @@ use crate::api::vendors::rubackup::{RuBackupStrategy, STRATEGY_VAULT_REF};
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
 };
-use crate::providers::error::{ErrorKind, VendorError};
+use crate::vendor::error::{ErrorKind, VendorError};
 
 fn block(cr: &Strategy) -> ExternalResult<&RuBackupStrategy> {
     cr.spec.ru_backup.as_ref().ok_or_else(|| {

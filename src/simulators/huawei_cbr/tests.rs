@@ -17,7 +17,7 @@ struct Wire {
 impl Wire {
     async fn start() -> Wire {
         let sim = CbrSim::start_default().await.unwrap();
-        crate::tls::install_crypto_provider();
+        crate::vendor::tls::install_crypto_provider();
         let http = reqwest::Client::new();
         let u = &CbrSimConfig::default().users[0];
         let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": u.name, "password": u.password, "domain": {"name": u.domain}}}}, "scope": {"project": {"name": "ru-moscow-1"}}}});

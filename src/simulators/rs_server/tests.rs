@@ -19,7 +19,7 @@ impl Api {
         let user = sim.state.add_user("svc", "pw");
         let office = sim.state.add_project("office");
         let token = sim.state.issue_token(&user, Some(&office));
-        crate::tls::install_crypto_provider();
+        crate::vendor::tls::install_crypto_provider();
         Api {
             sim,
             http: reqwest::Client::new(),

@@ -43,7 +43,7 @@ impl Env {
         let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), config)
             .await
             .unwrap();
-        let world = TestWorld::new();
+        let world = rampart::providers::test_world();
         let key = ProviderKey {
             kind: ProviderConfigKind::ProviderConfig,
             namespace: Some("prod".into()),
@@ -60,7 +60,7 @@ impl Env {
     /// A second operator (a restart): same simulator, nothing cached, the `store` Vault
     /// resolved.
     pub fn restarted(&self, page_size: i32) -> TestWorld {
-        let mut world = TestWorld::new();
+        let mut world = rampart::providers::test_world();
         put_vault(&mut world, &store());
         world.source.set(
             self.key.clone(),

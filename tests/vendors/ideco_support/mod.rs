@@ -40,7 +40,7 @@ impl Fixture {
         let (server, sim) = ideco::start("127.0.0.1:0".parse().unwrap(), options.clone())
             .await
             .unwrap();
-        let world = TestWorld::new();
+        let world = rampart::providers::test_world();
         let key = ProviderKey {
             kind: ProviderConfigKind::ProviderConfig,
             namespace: Some(NAMESPACE.into()),
@@ -87,7 +87,7 @@ pub fn ideco_runtime(rt: &Arc<dyn VendorRuntime>) -> &IdecoRuntime {
 
 /// A plain HTTP client, as a test in another process has one.
 pub fn http_client() -> reqwest::Client {
-    rampart::tls::install_crypto_provider();
+    rampart::vendor::tls::install_crypto_provider();
     reqwest::Client::new()
 }
 

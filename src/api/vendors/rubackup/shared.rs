@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::vendors::huawei_cbr::LocalObjectRef;
+use crate::api::common::LocalObjectRef;
 
 /// The five cron fields of RuBackup (`min`, `hour`, `dom`, `mon`, `dow`). Each is a number or a
 /// cron field expression (`*`, `1-5`, `*/6`, `1,15`); days of week run 0-7 (0 and 7 are Sunday).

@@ -1,7 +1,7 @@
 //! Tokens from the Secret and from Keystone, refused tokens, refused passwords, logout.
 
 use super::*;
-use crate::providers::error::ErrorKind;
+use crate::vendor::error::ErrorKind;
 
 const LOGIN: &str = "POST /v3/auth/tokens";
 

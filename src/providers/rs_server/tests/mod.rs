@@ -41,7 +41,7 @@ impl Fixture {
         };
         Fixture {
             sim,
-            world: TestWorld::new(),
+            world: crate::providers::test_world(),
             key,
             user_id,
         }

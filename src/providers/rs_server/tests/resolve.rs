@@ -3,8 +3,8 @@
 use super::*;
 use crate::api::vendors::huawei_cbr::CbrResourceType;
 use crate::engine::external::ExternalError;
-use crate::providers::error::ErrorKind;
 use crate::providers::rs_server::{PROJECT_FIELD, SelectedResource, into_external_error};
+use crate::vendor::error::ErrorKind;
 
 const PROJECTS: &str = "GET /v1/projects/";
 const SERVERS: &str = "GET /v1/servers/";

@@ -11,9 +11,9 @@ mod vault;
 
 use std::sync::Arc;
 
+use crate::api::common::LocalObjectRef;
 use crate::api::common::{ManagedFields, ProviderConfigKind, ProviderConfigRef};
 use crate::api::provider_config::{ApiBudget, ProviderConfigCommon, ProviderType};
-use crate::api::vendors::huawei_cbr::LocalObjectRef;
 use crate::api::vendors::rubackup::{
     RuBackupCopySettings, RuBackupNotifications, RuBackupNotify, RuBackupObsoleteCopies,
     RuBackupProviderSettings, RuBackupValidity, RuBackupVault, RuBackupVerify,
@@ -25,8 +25,8 @@ use crate::engine::hub::{ProviderKey, VendorRuntime};
 use crate::engine::managed::Managed;
 use crate::engine::refs::{RefKey, RefTarget};
 use crate::engine::testkit::TestWorld;
-use crate::providers::error::ErrorKind;
 use crate::simulators::rubackup::{RuBackupSim, SimConfig};
+use crate::vendor::error::ErrorKind;
 
 pub const USER: &str = "rampart";
 pub const PASSWORD: &str = "Testing12345";
@@ -79,7 +79,7 @@ impl Rig {
         };
         let rig = Rig {
             sim,
-            world: TestWorld::new(),
+            world: crate::providers::test_world(),
             key,
             settings,
         };

@@ -171,7 +171,7 @@ async fn legacy_and_domain_logins() {
 #[tokio::test]
 async fn the_simulator_locks_an_account_after_five_wrong_passwords() {
     let rig = Rig::new().await;
-    crate::tls::install_crypto_provider();
+    crate::vendor::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let login = |password: &str| {
         http.post(format!("{}/api/v1/auth/login", rig.sim.url()))
@@ -193,7 +193,7 @@ async fn the_simulator_locks_an_account_after_five_wrong_passwords() {
 #[tokio::test]
 async fn the_simulator_wants_the_csrf_token_on_every_request() {
     let rig = Rig::new().await;
-    crate::tls::install_crypto_provider();
+    crate::vendor::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}/api/v1{p}", rig.sim.url());
     let login: serde_json::Value = http

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::VENDOR;
-use crate::providers::error::{ErrorKind, VendorError};
-use crate::providers::http::HttpResponse;
+use crate::vendor::error::{ErrorKind, VendorError};
+use crate::vendor::http::HttpResponse;
 
 #[derive(Deserialize, Debug, Default)]
 struct ErrorEnvelope {

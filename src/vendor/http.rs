@@ -8,8 +8,9 @@ use reqwest::header::HeaderMap;
 
 use super::budget::Budget;
 use super::error::{ErrorKind, VendorError, VendorResult};
+use crate::api::provider_config::ProviderConfigCommon;
 use crate::telemetry::metrics;
-use crate::tls::TlsFailure;
+use crate::vendor::tls::TlsFailure;
 
 /// TLS trust for one vendor endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -65,7 +66,7 @@ impl VendorHttp {
         budget: Arc<Budget>,
         timeout: Duration,
     ) -> VendorResult<Self> {
-        crate::tls::install_crypto_provider();
+        crate::vendor::tls::install_crypto_provider();
         let builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -81,6 +82,34 @@ impl VendorHttp {
             client,
             budget,
         })
+    }
+
+    /// The HTTP edge of one provider configuration (the one connect step every vendor shares):
+    /// `base` (the spec's endpoint, or what the vendor derives from it), the spec's TLS trust
+    /// and request timeout, and a new API budget from `spec.budget`.
+    pub fn for_provider(
+        vendor: &'static str,
+        base: &str,
+        spec: &ProviderConfigCommon,
+    ) -> VendorResult<Self> {
+        let tls = TlsSettings {
+            ca_bundle: spec.ca_bundle.clone(),
+            insecure_skip_verify: spec.insecure_skip_verify,
+        };
+        let timeout = Duration::from_secs(spec.request_timeout_seconds.max(1) as u64);
+        let budget = Arc::new(Budget::new(&spec.budget));
+        VendorHttp::new(vendor, base, &tls, budget, timeout)
+    }
+
+    /// A second endpoint of the same vendor system (an identity service) with the same trust
+    /// and timeout, drawing on the same budget: the vendor is one appliance.
+    pub fn sibling(&self, base: &str) -> Self {
+        VendorHttp {
+            vendor: self.vendor,
+            base: base.trim_end_matches('/').to_string(),
+            client: self.client.clone(),
+            budget: self.budget.clone(),
+        }
     }
 
     /// Absolute URL of a path on this endpoint.
@@ -152,8 +181,8 @@ impl VendorHttp {
     fn transport_error(&self, operation: &str, e: &reqwest::Error) -> VendorError {
         // A refused certificate is our trust configuration, not a flaky network: say so, and
         // do not retry it hot.
-        if let Some(tls) = crate::tls::find_rustls_error(e) {
-            let (failure, message) = crate::tls::describe_tls_failure(&self.base, tls);
+        if let Some(tls) = crate::vendor::tls::find_rustls_error(e) {
+            let (failure, message) = crate::vendor::tls::describe_tls_failure(&self.base, tls);
             let kind = match failure {
                 TlsFailure::Untrusted => ErrorKind::Config,
                 TlsFailure::Handshake => ErrorKind::Transport,
@@ -191,7 +220,7 @@ fn apply_trust(
     if let Some(pem) = &tls.ca_bundle {
         let config_error =
             |message: String| VendorError::new(vendor, "configure TLS", ErrorKind::Config, message);
-        let roots = crate::tls::ca_bundle_certificates(pem)
+        let roots = crate::vendor::tls::ca_bundle_certificates(pem)
             .map_err(config_error)?
             .iter()
             .map(|der| reqwest::Certificate::from_der(der.as_ref()))

@@ -6,11 +6,11 @@ use std::sync::atomic::Ordering;
 use super::test_support::*;
 use crate::api::vendors::huawei_cbr::CbrObjectType;
 use crate::engine::hub::SecretString;
-use crate::providers::error::ErrorKind;
 use crate::providers::huawei_cbr::CbrClient;
-use crate::providers::huawei_cbr::auth::CbrAuth;
 use crate::providers::huawei_cbr::models::*;
+use crate::providers::huawei_cbr::session::CbrAuth;
 use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
+use crate::vendor::error::ErrorKind;
 
 #[tokio::test]
 async fn password_login_is_cached_refreshed_and_renewed_after_401() {
@@ -66,7 +66,7 @@ async fn wrong_password_is_unauthorized_and_not_retried_hot() {
 async fn fixed_token_works_until_revoked() {
     let sim = CbrSim::start_default().await.unwrap();
     let body = login(&CbrSimConfig::default().users[0].password).body();
-    crate::tls::install_crypto_provider();
+    crate::vendor::tls::install_crypto_provider();
     let resp = reqwest::Client::new()
         .post(format!("{}/v3/auth/tokens", sim.url()))
         .json(&body)

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::providers::error::VendorResult;
+use crate::vendor::error::VendorResult;
 
 struct Loaded<T> {
     at: Instant,

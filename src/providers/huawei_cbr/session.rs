@@ -14,8 +14,8 @@ use tokio::sync::Mutex;
 use super::signer::{self, SigningRequest};
 use super::{VENDOR, errors};
 use crate::engine::hub::SecretString;
-use crate::providers::error::{ErrorKind, VendorError, VendorResult};
-use crate::providers::http::VendorHttp;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::http::VendorHttp;
 
 /// The time source of signing dates and token expiry; tests move it.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
