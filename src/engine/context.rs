@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::cluster::Cluster;
 use super::errors::Backoff;
-use super::events::EventPublisher;
 use super::hub::{CredentialSet, ProviderHub};
 use super::refs::{RefKey, RefTarget};
 
@@ -64,9 +64,9 @@ impl Default for EngineSettings {
 
 /// Shared by every reconcile of every kind.
 pub struct Context {
-    pub client: kube::Client,
+    /// The reconciler's writes to its own objects, and its Events.
+    pub cluster: Arc<dyn Cluster>,
     pub hub: Arc<ProviderHub>,
-    pub events: EventPublisher,
     pub lookup: Arc<dyn RefLookup>,
     pub settings: EngineSettings,
     attempts: Mutex<HashMap<(&'static str, String, String), u32>>,
@@ -74,16 +74,14 @@ pub struct Context {
 
 impl Context {
     pub fn new(
-        client: kube::Client,
+        cluster: Arc<dyn Cluster>,
         hub: Arc<ProviderHub>,
-        events: EventPublisher,
         lookup: Arc<dyn RefLookup>,
         settings: EngineSettings,
     ) -> Self {
         Context {
-            client,
+            cluster,
             hub,
-            events,
             lookup,
             settings,
             attempts: Mutex::new(HashMap::new()),

@@ -41,12 +41,32 @@ impl EventType {
 }
 
 /// What happened: `reason` is a CamelCase word, `action` the operation, `note` for people.
-#[derive(Clone, Debug)]
-pub struct EventNote<'a> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
     pub type_: EventType,
-    pub reason: &'a str,
-    pub action: &'a str,
+    pub reason: &'static str,
+    pub action: &'static str,
     pub note: String,
+}
+
+impl Event {
+    pub fn normal(reason: &'static str, action: &'static str, note: impl Into<String>) -> Self {
+        Event {
+            type_: EventType::Normal,
+            reason,
+            action,
+            note: note.into(),
+        }
+    }
+
+    pub fn warning(reason: &'static str, action: &'static str, note: impl Into<String>) -> Self {
+        Event {
+            type_: EventType::Warning,
+            reason,
+            action,
+            note: note.into(),
+        }
+    }
 }
 
 /// An event already sent, to count its repeats.
@@ -78,7 +98,7 @@ impl EventPublisher {
     pub async fn publish(
         &self,
         regarding: &ObjectReference,
-        what: &EventNote<'_>,
+        what: &Event,
     ) -> Result<(), kube::Error> {
         let note = truncate_note(&what.note);
         let key = fingerprint(regarding, what, &note);
@@ -135,7 +155,7 @@ impl EventPublisher {
         self.sent.lock().unwrap().len()
     }
 
-    fn build(&self, regarding: &ObjectReference, what: &EventNote<'_>, note: String) -> K8sEvent {
+    fn build(&self, regarding: &ObjectReference, what: &Event, note: String) -> K8sEvent {
         let now = jiff::Timestamp::now();
         let base = regarding.name.as_deref().unwrap_or(&self.controller);
         K8sEvent {
@@ -167,7 +187,7 @@ fn forget_old(sent: &mut HashMap<u64, Sent>, now: Instant) {
 }
 
 /// The same object, type, reason, action and note: a repeat.
-fn fingerprint(regarding: &ObjectReference, what: &EventNote<'_>, note: &str) -> u64 {
+fn fingerprint(regarding: &ObjectReference, what: &Event, note: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (
         &regarding.uid,
@@ -205,13 +225,8 @@ mod tests {
         }
     }
 
-    fn note(reason: &'static str, text: &str) -> EventNote<'static> {
-        EventNote {
-            type_: EventType::Normal,
-            reason,
-            action: "Update",
-            note: text.into(),
-        }
+    fn note(reason: &'static str, text: &str) -> Event {
+        Event::normal(reason, "Update", text)
     }
 
     #[test]

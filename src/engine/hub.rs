@@ -9,10 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::external::External;
+use super::adapters::Adapters;
 use crate::api::common::{ProviderConfigKind, ProviderConfigRef};
 use crate::api::provider_config::{ProviderConfigCommon, ProviderObservation, ProviderType};
-use crate::api::{FirewallRule, Policy, Strategy, Vault};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 /// Identity of one provider configuration.
@@ -129,18 +128,8 @@ pub trait VendorRuntime: Send + Sync + Any {
     /// the provider configuration's status.
     async fn check(&self) -> VendorResult<ProviderObservation>;
 
-    fn vault(&self) -> Option<&dyn External<Vault>> {
-        None
-    }
-    fn policy(&self) -> Option<&dyn External<Policy>> {
-        None
-    }
-    fn strategy(&self) -> Option<&dyn External<Strategy>> {
-        None
-    }
-    fn firewall_rule(&self) -> Option<&dyn External<FirewallRule>> {
-        None
-    }
+    /// The adapters of the kinds this vendor has.
+    fn adapters(&self) -> &Adapters;
 
     /// End the vendor session (logout) when the runtime is replaced or the operator stops.
     async fn shutdown(&self) {}

@@ -1,8 +1,6 @@
 //! `Managed` for each kind: where its lifecycle fields and status live, which vendor blocks it
 //! has, what it refers to, and which adapter of a vendor runtime serves it.
 
-use super::external::External;
-use super::hub::VendorRuntime;
 use super::managed::Managed;
 use super::refs::RefKey;
 use crate::api::common::{DeletionPolicy, ManagedFields, ManagedStatus};
@@ -78,9 +76,6 @@ impl Managed for Vault {
             }))
             .collect()
     }
-    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
-        runtime.vault()
-    }
 }
 
 impl Managed for Policy {
@@ -120,9 +115,6 @@ impl Managed for Policy {
             )
             .collect()
     }
-    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
-        runtime.policy()
-    }
 }
 
 impl Managed for Strategy {
@@ -149,9 +141,6 @@ impl Managed for Strategy {
             .map(vault_ref)
             .collect()
     }
-    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
-        runtime.strategy()
-    }
 }
 
 impl Managed for FirewallRule {
@@ -166,8 +155,5 @@ impl Managed for FirewallRule {
     }
     fn vendor_block(&self) -> Option<ProviderType> {
         self.spec.ideco.is_some().then_some(ProviderType::Ideco)
-    }
-    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
-        runtime.firewall_rule()
     }
 }

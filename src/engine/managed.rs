@@ -63,7 +63,9 @@ pub trait Managed:
     }
 
     /// This kind's adapter in a vendor runtime, if the vendor has the kind.
-    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>>;
+    fn external(runtime: &dyn VendorRuntime) -> Option<&dyn External<Self>> {
+        runtime.adapters().get::<Self>()
+    }
 
     fn deletion_policy(&self) -> DeletionPolicy {
         self.managed()

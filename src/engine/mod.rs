@@ -1,6 +1,8 @@
 //! The generic managed-resource engine: one reconciler for every kind and vendor.
 
+pub mod adapters;
 pub mod annotations;
+pub mod cluster;
 pub mod conditions;
 pub mod context;
 pub mod errors;
@@ -10,7 +12,6 @@ pub mod hub;
 pub mod kinds;
 pub mod managed;
 pub mod marker;
-pub mod patches;
 pub mod reconciler;
 pub mod refs;
 pub mod testkit;

@@ -1,27 +1,27 @@
 //! The one reconciler every kind and vendor share. It reads top to bottom:
 //! pause → deletion → finalizer → gather (provider, adapter, references) → observe →
 //! create (with create-pending) or adopt → correct or report drift → status and events.
+//!
+//! Its Kubernetes side is `Context::cluster` (a real API server, or memory in the table tests),
+//! its vendor side the adapter of the object's kind in the provider's runtime.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
-use kube::api::Api;
 use kube::runtime::controller::Action;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use super::annotations::{CREATE_PENDING, EXTERNAL_NAME, PAUSED};
+use super::annotations::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, PAUSED};
+use super::cluster::ObjectAt;
 use super::conditions::{Outcome, next_status, status_changed};
 use super::context::Context;
 use super::errors::{Class, Error};
-use super::events::{EventNote, EventType};
-use super::external::{CallContext, Deleted, External, ExternalError, Observation};
+use super::events::Event;
+use super::external::{CallContext, Deleted, External, ExternalError, Observation, Readiness};
 use super::hub::{ProviderKey, VendorRuntime};
 use super::managed::Managed;
 use super::marker::ownership_marker;
-use super::patches::{
-    add_finalizer, apply_status, has_finalizer, remove_finalizer, set_annotations,
-};
 use super::refs::Refs;
 use crate::api::common::{Allowed, DeletionPolicy, Drift};
 use crate::telemetry::metrics;
@@ -36,8 +36,10 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
     let name = obj.name_any();
     let span = info_span!("reconcile", kind = K::KIND, namespace = %ns, name = %name);
     let started = Instant::now();
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
-    let result = run(obj.as_ref(), &api, &ctx).instrument(span).await;
+    let result = reconcile_once(obj.as_ref(), &ctx)
+        .instrument(span)
+        .await
+        .map(Action::from);
     let label = match &result {
         Ok(_) => "success",
         Err(e) => e.reason(),
@@ -47,6 +49,29 @@ pub async fn reconcile<K: Managed>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Act
         ctx.succeeded(K::KIND, &ns, &name);
     }
     result
+}
+
+/// What to do after a reconcile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing until the object changes.
+    Await,
+    /// Reconcile again after this long (the poll interval for drift detection, or sooner).
+    After(Duration),
+}
+
+impl From<Next> for Action {
+    fn from(n: Next) -> Action {
+        match n {
+            Next::Await => Action::await_change(),
+            Next::After(d) => Action::requeue(d),
+        }
+    }
+}
+
+/// One reconcile of `obj`, without the controller's bookkeeping (the table tests call this).
+pub async fn reconcile_once<K: Managed>(obj: &K, ctx: &Context) -> Result<Next, Error> {
+    Reconcile::new(obj, ctx).run().await
 }
 
 /// Entry point for the controller's error policy: backoff by error class and attempt count.
@@ -62,171 +87,272 @@ pub fn error_policy<K: Managed>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -
     Action::requeue(delay)
 }
 
-async fn run<K: Managed>(obj: &K, api: &Api<K>, ctx: &Context) -> Result<Action, Error> {
-    if obj.annotations().get(PAUSED).is_some_and(|v| v == "true") {
-        write_status(api, obj, &Outcome::Paused).await?;
-        return Ok(Action::await_change());
-    }
-    if obj.meta().deletion_timestamp.is_some() {
-        return cleanup(obj, api, ctx).await;
-    }
-    // The finalizer goes on before any vendor call, so nothing is ever created that rampart
-    // could not clean up.
-    let obj = if has_finalizer(obj) {
-        obj.clone()
-    } else {
-        add_finalizer(api, obj).await?
-    };
-    match sync(&obj, api, ctx).await {
-        Ok((outcome, action)) => {
-            write_status(api, &obj, &outcome).await?;
-            Ok(action)
-        }
-        Err(e) => {
-            let outcome = match e.class() {
-                Class::Waiting => Outcome::Waiting(e.to_string()),
-                class => Outcome::Failed {
-                    message: e.to_string(),
-                    terminal: class == Class::Terminal,
-                },
-            };
-            write_status(api, &obj, &outcome).await?;
-            if e.class() != Class::Waiting {
-                warn!(error = %e, "reconcile failed");
-                publish(
-                    ctx,
-                    &obj,
-                    EventType::Warning,
-                    e.reason(),
-                    "Reconcile",
-                    e.to_string(),
-                )
-                .await;
-            }
-            Err(e)
-        }
-    }
+/// One reconcile of one object.
+struct Reconcile<'a, K: Managed> {
+    obj: K,
+    at: ObjectAt,
+    ctx: &'a Context,
 }
 
 /// The resolved pieces a vendor call needs.
-struct Gathered<'a, K: Managed> {
+struct Gathered<K: Managed> {
     runtime: Arc<dyn VendorRuntime>,
     poll_interval: Duration,
     marker: String,
     refs: Refs,
-    ctx: &'a Context,
     _kind: std::marker::PhantomData<K>,
 }
 
-impl<'a, K: Managed> Gathered<'a, K> {
+impl<K: Managed> Gathered<K> {
     fn external(&self) -> &dyn External<K> {
         K::external(&*self.runtime).expect("checked in gather")
     }
+}
 
-    fn call<'b>(&'b self, obj: &'b K, fresh: bool) -> CallContext<'b> {
+/// Where observe → create/adopt left the vendor object.
+struct Found<A> {
+    id: String,
+    seen: Observation<A>,
+    just_created: bool,
+}
+
+impl<'a, K: Managed> Reconcile<'a, K> {
+    fn new(obj: &K, ctx: &'a Context) -> Self {
+        Reconcile {
+            at: ObjectAt::of(obj),
+            obj: obj.clone(),
+            ctx,
+        }
+    }
+
+    async fn run(mut self) -> Result<Next, Error> {
+        if self.paused() {
+            self.write_status(&Outcome::Paused).await?;
+            return Ok(Next::Await);
+        }
+        if self.obj.meta().deletion_timestamp.is_some() {
+            return self.cleanup().await;
+        }
+        self.ensure_finalizer().await?;
+        match self.sync().await {
+            Ok((outcome, action)) => {
+                self.write_status(&outcome).await?;
+                Ok(action)
+            }
+            Err(e) => self.report_failure(e, "Reconcile").await,
+        }
+    }
+
+    fn paused(&self) -> bool {
+        self.obj
+            .annotations()
+            .get(PAUSED)
+            .is_some_and(|v| v == "true")
+    }
+
+    fn annotation(&self, key: &str) -> Option<String> {
+        self.obj.annotations().get(key).cloned()
+    }
+
+    fn allowed(&self) -> Allowed {
+        Allowed::from_policies(&self.obj.managed().management_policies)
+    }
+
+    /// The finalizer goes on before any vendor call, so nothing is ever created that rampart
+    /// could not clean up.
+    async fn ensure_finalizer(&mut self) -> Result<(), Error> {
+        if has_finalizer(&self.obj) {
+            return Ok(());
+        }
+        let meta = self.obj.meta();
+        let finalizers = meta.finalizers.clone().unwrap_or_default();
+        let version = meta.resource_version.clone().unwrap_or_default();
+        self.ctx
+            .cluster
+            .add_finalizer(&self.at, &finalizers, &version)
+            .await?;
+        self.obj
+            .meta_mut()
+            .finalizers
+            .get_or_insert_with(Vec::new)
+            .push(FINALIZER.to_string());
+        Ok(())
+    }
+
+    /// Observe, then create or adopt, then correct or report drift.
+    async fn sync(&self) -> Result<(Outcome<K::Observation>, Next), Error> {
+        let g = self.gather().await?;
+        let seen = self.observe(&g).await?;
+        let found = if seen.exists {
+            self.adopt_or_confirm(seen).await?
+        } else {
+            match self.create_or_report_absent(&g).await? {
+                Ok(found) => found,
+                Err(early) => return Ok(early),
+            }
+        };
+        let outcome = self.correct_or_report_drift(&g, found).await?;
+        let action = match &outcome {
+            Outcome::Observed {
+                readiness: Readiness::Creating(_),
+                ..
+            } => Next::After(self.ctx.settings.pending_requeue),
+            _ => resync(&g),
+        };
+        Ok((outcome, action))
+    }
+
+    /// Gather and validate: the provider runtime, the adapter for this kind, references, marker.
+    async fn gather(&self) -> Result<Gathered<K>, Error> {
+        let ns = &self.at.namespace;
+        let pref = &self.obj.managed().provider_config_ref;
+        let runtime = self.ctx.hub.runtime_for(ns, pref).await?;
+        let poll_interval = Duration::from_secs(
+            self.ctx
+                .hub
+                .config(&ProviderKey::for_ref(ns, pref))?
+                .poll_interval_seconds
+                .max(1) as u64,
+        );
+        let vendor = runtime.provider_type();
+        match self.obj.vendor_block() {
+            None => {
+                return Err(Error::Spec(format!(
+                    "spec: set the {} block for {:?} {}",
+                    vendor.block_name(),
+                    pref.kind,
+                    pref.name
+                )));
+            }
+            Some(block) if block != vendor => {
+                return Err(Error::Spec(format!(
+                    "spec.{}: {:?} {} is of type {vendor:?}; this {} needs a spec.{} block",
+                    block.block_name(),
+                    pref.kind,
+                    pref.name,
+                    K::KIND,
+                    vendor.block_name()
+                )));
+            }
+            Some(_) => {}
+        }
+        if K::external(&*runtime).is_none() {
+            return Err(Error::Spec(format!(
+                "{vendor:?} has no {}: use a provider configuration of a vendor that has it",
+                K::KIND
+            )));
+        }
+        let mut refs = Refs::default();
+        for key in self.obj.references() {
+            if let Some(target) = self.ctx.lookup.get(ns, &key).await? {
+                refs.insert(&key, target);
+            }
+        }
+        let marker = ownership_marker(&self.ctx.settings.cluster_id, K::KIND, ns, &self.at.name);
+        Ok(Gathered {
+            runtime,
+            poll_interval,
+            marker,
+            refs,
+            _kind: std::marker::PhantomData,
+        })
+    }
+
+    fn call<'b>(&'b self, g: &'b Gathered<K>, fresh: bool) -> CallContext<'b> {
         CallContext {
-            marker: &self.marker,
+            marker: &g.marker,
             fresh,
-            last_applied_hash: obj
+            last_applied_hash: self
+                .obj
                 .managed_status()
                 .and_then(|s| s.last_applied_hash.as_deref()),
-            refs: &self.refs,
+            refs: &g.refs,
             hub: &self.ctx.hub,
         }
     }
-}
 
-/// Gather and validate: the provider runtime, the adapter for this kind, references, marker.
-async fn gather<'a, K: Managed>(obj: &K, ctx: &'a Context) -> Result<Gathered<'a, K>, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let pref = &obj.managed().provider_config_ref;
-    let runtime = ctx.hub.runtime_for(&ns, pref).await?;
-    let poll_interval = Duration::from_secs(
-        ctx.hub
-            .config(&ProviderKey::for_ref(&ns, pref))?
-            .poll_interval_seconds
-            .max(1) as u64,
-    );
-    let vendor = runtime.provider_type();
-    match obj.vendor_block() {
-        None => {
-            return Err(Error::Spec(format!(
-                "spec: set the {} block for {:?} {}",
-                vendor.block_name(),
-                pref.kind,
-                pref.name
-            )));
-        }
-        Some(block) if block != vendor => {
-            return Err(Error::Spec(format!(
-                "spec.{}: {:?} {} is of type {vendor:?}; this {} needs a spec.{} block",
-                block.block_name(),
-                pref.kind,
-                pref.name,
-                K::KIND,
-                vendor.block_name()
-            )));
-        }
-        Some(_) => {}
-    }
-    if K::external(&*runtime).is_none() {
-        return Err(Error::Spec(format!(
-            "{vendor:?} has no {}: use a provider configuration of a vendor that has it",
-            K::KIND
-        )));
-    }
-    let mut refs = Refs::default();
-    for key in obj.references() {
-        if let Some(target) = ctx.lookup.get(&ns, &key).await? {
-            refs.insert(&key, target);
-        }
-    }
-    let marker = ownership_marker(&ctx.settings.cluster_id, K::KIND, &ns, &obj.name_any());
-    Ok(Gathered {
-        runtime,
-        poll_interval,
-        marker,
-        refs,
-        ctx,
-        _kind: std::marker::PhantomData,
-    })
-}
-
-/// Observe, then create or adopt, then correct or report drift.
-async fn sync<K: Managed>(
-    obj: &K,
-    api: &Api<K>,
-    ctx: &Context,
-) -> Result<(Outcome<K::Observation>, Action), Error> {
-    let g = gather::<K>(obj, ctx).await?;
-    let allowed = Allowed::from_policies(&obj.managed().management_policies);
-    let name = obj.name_any();
-    let pending = obj.annotations().contains_key(CREATE_PENDING);
-    let mut external_name = obj.annotations().get(EXTERNAL_NAME).cloned();
-
-    // A pending create means we may have created the object without recording it: read the
-    // vendor itself, not a snapshot from before the create.
-    let mut obs = g
-        .external()
-        .observe(obj, external_name.as_deref(), &g.call(obj, pending))
-        .await?;
-    // A recorded object missing from a snapshot may only be missing from a listing that began
-    // before it was created (found by the chaos suite: a FirewallRule created while its section
-    // was being listed was judged absent). Before calling it gone, which re-creates it or
-    // stalls, read the vendor again with a listing that starts now.
-    if !obs.exists && external_name.is_some() && !pending {
-        obs = g
+    /// Read the vendor object. A pending create means we may have created the object without
+    /// recording it: read the vendor itself, not a snapshot from before the create.
+    async fn observe(&self, g: &Gathered<K>) -> Result<Observation<K::Observation>, Error> {
+        let pending = self.obj.annotations().contains_key(CREATE_PENDING);
+        let id = self.annotation(EXTERNAL_NAME);
+        let seen = g
             .external()
-            .observe(obj, external_name.as_deref(), &g.call(obj, true))
+            .observe(&self.obj, id.as_deref(), &self.call(g, pending))
             .await?;
+        // A recorded object missing from a snapshot may only be missing from a listing that
+        // began before it was created (found by the chaos suite: a FirewallRule created while
+        // its section was being listed was judged absent). Before calling it gone, which
+        // re-creates it or stalls, read the vendor again with a listing that starts now.
+        if !seen.exists && id.is_some() && !pending {
+            return Ok(g
+                .external()
+                .observe(&self.obj, id.as_deref(), &self.call(g, true))
+                .await?);
+        }
+        Ok(seen)
     }
-    let mut just_created = false;
 
-    if !obs.exists {
-        if let Some(n) = &external_name
+    /// The vendor object exists: record its id if the adapter found it by its marker, and
+    /// clear a pending create it answers.
+    async fn adopt_or_confirm(
+        &self,
+        seen: Observation<K::Observation>,
+    ) -> Result<Found<K::Observation>, Error> {
+        let recorded = self.annotation(EXTERNAL_NAME);
+        let pending = self.obj.annotations().contains_key(CREATE_PENDING);
+        if let Some(found) = seen
+            .external_name
+            .clone()
+            .filter(|f| Some(f) != recorded.as_ref())
+        {
+            info!(external_name = %found, "adopting vendor object found by ownership marker");
+            self.ctx
+                .cluster
+                .patch_annotations(
+                    &self.at,
+                    &[(EXTERNAL_NAME, Some(&found)), (CREATE_PENDING, None)],
+                )
+                .await?;
+            self.publish(Event::normal(
+                "Adopted",
+                "Observe",
+                format!("found vendor object {found} by its ownership marker"),
+            ))
+            .await;
+            return Ok(Found {
+                id: found,
+                seen,
+                just_created: false,
+            });
+        }
+        if pending {
+            self.ctx
+                .cluster
+                .patch_annotations(&self.at, &[(CREATE_PENDING, None)])
+                .await?;
+        }
+        let id = recorded.expect("an object seen without being found by marker was named");
+        Ok(Found {
+            id,
+            seen,
+            just_created: false,
+        })
+    }
+
+    /// The vendor object does not exist: create it, or say why not. `Err` inside `Ok` is an
+    /// early answer (not allowed to create; created but not listed yet).
+    async fn create_or_report_absent(
+        &self,
+        g: &Gathered<K>,
+    ) -> Result<Result<Found<K::Observation>, (Outcome<K::Observation>, Next)>, Error> {
+        let allowed = self.allowed();
+        let pending = self.obj.annotations().contains_key(CREATE_PENDING);
+        if let Some(n) = self.annotation(EXTERNAL_NAME)
             && !pending
         {
-            let seen_before = obj
+            let seen_before = self
+                .obj
                 .managed_status()
                 .is_some_and(|s| s.at_provider.is_some());
             if !seen_before {
@@ -235,175 +361,288 @@ async fn sync<K: Managed>(
                 )));
             }
             if allowed.create {
-                publish(
-                    ctx,
-                    obj,
-                    EventType::Warning,
+                self.publish(Event::warning(
                     "ExternalDeleted",
                     "Observe",
                     format!("vendor object {n} is gone; re-creating it"),
-                )
+                ))
                 .await;
             }
         }
         if pending {
             // The vendor may hold an object from the interrupted create that its API gives no
             // way to find (Cyber Backup credentials have no list call). Say so before creating.
-            publish(
-                ctx,
-                obj,
-                EventType::Warning,
+            self.publish(Event::warning(
                 "CreatePendingNotFound",
                 "Observe",
-                "a create was interrupted before its result was recorded and the vendor shows no object with this object's ownership marker; creating again (if the vendor cannot be searched, check it for a leftover)".into(),
-            )
+                "a create was interrupted before its result was recorded and the vendor shows no object with this object's ownership marker; creating again (if the vendor cannot be searched, check it for a leftover)",
+            ))
             .await;
         }
         if !allowed.create {
             let msg =
-                "the vendor object does not exist and managementPolicies do not include Create"
-                    .to_string();
-            return Ok((Outcome::Absent(msg), resync(&g)));
+                "the vendor object does not exist and managementPolicies do not include Create";
+            return Ok(Err((Outcome::Absent(msg.into()), resync(g))));
         }
-        let id = create(obj, api, &g).await?;
-        external_name = Some(id.clone());
-        just_created = true;
-        obs = g
+        let id = self.create(g).await?;
+        let seen = g
             .external()
-            .observe(obj, Some(&id), &g.call(obj, false))
+            .observe(&self.obj, Some(&id), &self.call(g, false))
             .await?;
-        if !obs.exists {
+        if !seen.exists {
             // The vendor accepted the create but does not show the object yet.
-            return Ok((
-                pending_outcome(obs, "the vendor has not listed the new object yet"),
-                Action::requeue(ctx.settings.pending_requeue),
-            ));
-        }
-    } else if let Some(found) = obs
-        .external_name
-        .clone()
-        .filter(|f| Some(f) != external_name.as_ref())
-    {
-        info!(external_name = %found, "adopting vendor object found by ownership marker");
-        set_annotations(
-            api,
-            &name,
-            &[(EXTERNAL_NAME, Some(&found)), (CREATE_PENDING, None)],
-        )
-        .await?;
-        publish(
-            ctx,
-            obj,
-            EventType::Normal,
-            "Adopted",
-            "Observe",
-            format!("found vendor object {found} by its ownership marker"),
-        )
-        .await;
-        external_name = Some(found);
-    } else if pending {
-        set_annotations(api, &name, &[(CREATE_PENDING, None)]).await?;
-    }
-    let id = external_name.expect("set above: created, adopted or given");
-
-    let mut drift = effective_drift(&obs, obj, just_created);
-    let mut applied_hash = if just_created {
-        obs.desired_hash.clone()
-    } else {
-        None
-    };
-    if !drift.is_empty() {
-        metrics::drift(K::KIND);
-        if allowed.update {
-            g.external()
-                .update(obj, &id, &obs, &g.call(obj, false))
-                .await?;
-            let fields = field_list(&drift);
-            info!(fields = %fields, "corrected drift");
-            publish(
-                ctx,
-                obj,
-                EventType::Normal,
-                "Updated",
-                "Update",
-                format!("updated {fields}"),
-            )
-            .await;
-            obs = g
-                .external()
-                .observe(obj, Some(&id), &g.call(obj, false))
-                .await?;
-            applied_hash = obs.desired_hash.clone();
-            drift = obs.drift.clone();
-        } else if obj.managed_status().map(|s| &s.drift) != Some(&drift) {
-            publish(
-                ctx,
-                obj,
-                EventType::Warning,
-                "DriftDetected",
-                "Observe",
-                format!(
-                    "vendor differs in {}; not corrected because managementPolicies exclude Update",
-                    field_list(&drift)
+            let outcome = Outcome::Observed {
+                readiness: Readiness::Creating(
+                    "the vendor has not listed the new object yet".into(),
                 ),
-            )
-            .await;
+                at_provider: seen.at_provider,
+                drift: Vec::new(),
+                applied_hash: None,
+                extra: seen.conditions,
+            };
+            return Ok(Err((
+                outcome,
+                Next::After(self.ctx.settings.pending_requeue),
+            )));
+        }
+        Ok(Ok(Found {
+            id,
+            seen,
+            just_created: true,
+        }))
+    }
+
+    /// Create with the create-pending guard: the annotation is written before the vendor call
+    /// and replaced by the external name after it, in one patch.
+    async fn create(&self, g: &Gathered<K>) -> Result<String, Error> {
+        let now = jiff::Timestamp::now().to_string();
+        self.ctx
+            .cluster
+            .patch_annotations(&self.at, &[(CREATE_PENDING, Some(&now))])
+            .await?;
+        match g.external().create(&self.obj, &self.call(g, false)).await {
+            Ok(created) => {
+                let id = created.external_name;
+                self.ctx
+                    .cluster
+                    .patch_annotations(
+                        &self.at,
+                        &[(EXTERNAL_NAME, Some(&id)), (CREATE_PENDING, None)],
+                    )
+                    .await?;
+                info!(external_name = %id, "created vendor object");
+                self.publish(Event::normal(
+                    "Created",
+                    "Create",
+                    format!("created vendor object {id}"),
+                ))
+                .await;
+                Ok(id)
+            }
+            Err(e) => {
+                // Only a clear refusal proves nothing was created; after a timeout or a dropped
+                // connection the pending mark stays, so the next observe reads the vendor fresh.
+                if definitely_not_created(&e) {
+                    self.ctx
+                        .cluster
+                        .patch_annotations(&self.at, &[(CREATE_PENDING, None)])
+                        .await?;
+                }
+                Err(e.into())
+            }
         }
     }
-    let creating = matches!(obs.readiness, super::external::Readiness::Creating(_));
-    let outcome = Outcome::Observed {
-        readiness: obs.readiness,
-        at_provider: obs.at_provider,
-        drift,
-        applied_hash,
-        extra: obs.conditions,
-    };
-    let action = if creating {
-        Action::requeue(ctx.settings.pending_requeue)
-    } else {
-        resync(&g)
-    };
-    Ok((outcome, action))
+
+    /// Correct drift where Update is allowed, or only report it; the status to write.
+    async fn correct_or_report_drift(
+        &self,
+        g: &Gathered<K>,
+        found: Found<K::Observation>,
+    ) -> Result<Outcome<K::Observation>, Error> {
+        let Found {
+            id,
+            mut seen,
+            just_created,
+        } = found;
+        let mut drift = effective_drift(&seen, &self.obj, just_created);
+        let mut applied_hash = if just_created {
+            seen.desired_hash.clone()
+        } else {
+            None
+        };
+        if !drift.is_empty() {
+            metrics::drift(K::KIND);
+            if self.allowed().update {
+                g.external()
+                    .update(&self.obj, &id, &seen, &self.call(g, false))
+                    .await?;
+                let fields = field_list(&drift);
+                info!(fields = %fields, "corrected drift");
+                self.publish(Event::normal(
+                    "Updated",
+                    "Update",
+                    format!("updated {fields}"),
+                ))
+                .await;
+                seen = g
+                    .external()
+                    .observe(&self.obj, Some(&id), &self.call(g, false))
+                    .await?;
+                applied_hash = seen.desired_hash.clone();
+                drift = seen.drift.clone();
+            } else if self.obj.managed_status().map(|s| &s.drift) != Some(&drift) {
+                self.publish(Event::warning(
+                    "DriftDetected",
+                    "Observe",
+                    format!(
+                        "vendor differs in {}; not corrected because managementPolicies exclude Update",
+                        field_list(&drift)
+                    ),
+                ))
+                .await;
+            }
+        }
+        Ok(Outcome::Observed {
+            readiness: seen.readiness,
+            at_provider: seen.at_provider,
+            drift,
+            applied_hash,
+            extra: seen.conditions,
+        })
+    }
+
+    /// Deletion: orphan, wait for referrers, or delete at the vendor and release the object.
+    async fn cleanup(&self) -> Result<Next, Error> {
+        if !has_finalizer(&self.obj) {
+            return Ok(Next::Await);
+        }
+        if let Some(why) = self.orphan_reason().await? {
+            self.publish(Event::normal(
+                "Orphaned",
+                "Delete",
+                format!("left the vendor object in place: {why}"),
+            ))
+            .await;
+            self.release().await?;
+            return Ok(Next::Await);
+        }
+        let referrers = self
+            .ctx
+            .lookup
+            .referrers(&self.at.namespace, K::KIND, &self.at.name);
+        if !referrers.is_empty() {
+            let msg = format!(
+                "waiting to delete: still referenced by {}",
+                referrers.join(", ")
+            );
+            self.write_status(&Outcome::Deleting(msg.clone())).await?;
+            self.publish(Event::normal("DeletionBlocked", "Delete", msg))
+                .await;
+            return Ok(Next::After(Duration::from_secs(10)));
+        }
+        match self.delete_external().await {
+            Ok(Deleted::Gone) => {
+                self.publish(Event::normal(
+                    "Deleted",
+                    "Delete",
+                    "deleted the vendor object",
+                ))
+                .await;
+                self.release().await?;
+                Ok(Next::Await)
+            }
+            Ok(Deleted::InProgress) => {
+                let msg = "the vendor is deleting the object";
+                self.write_status(&Outcome::Deleting(msg.into())).await?;
+                Ok(Next::After(self.ctx.settings.pending_requeue))
+            }
+            Err(e) => self.report_failure(e, "Delete").await,
+        }
+    }
+
+    /// Why the vendor object stays when this object goes, if it does.
+    async fn orphan_reason(&self) -> Result<Option<&'static str>, Error> {
+        // Uninstalling the CRDs deletes every object; that must never delete vendor objects.
+        if self.ctx.cluster.uninstalling(&self.at).await? {
+            return Ok(Some("the CustomResourceDefinition is being uninstalled"));
+        }
+        if self.obj.deletion_policy() == DeletionPolicy::Orphan {
+            return Ok(Some("deletionPolicy is Orphan"));
+        }
+        if !self.allowed().delete {
+            return Ok(Some("managementPolicies exclude Delete"));
+        }
+        Ok(None)
+    }
+
+    async fn release(&self) -> Result<(), Error> {
+        let finalizers = self.obj.meta().finalizers.clone().unwrap_or_default();
+        Ok(self
+            .ctx
+            .cluster
+            .remove_finalizer(&self.at, &finalizers)
+            .await?)
+    }
+
+    async fn delete_external(&self) -> Result<Deleted, Error> {
+        let g = self.gather().await?;
+        let known = self.annotation(EXTERNAL_NAME);
+        // Without a recorded id (a crash right after create), find the object by its marker.
+        let seen = g
+            .external()
+            .observe(&self.obj, known.as_deref(), &self.call(&g, known.is_none()))
+            .await?;
+        if !seen.exists {
+            return Ok(Deleted::Gone);
+        }
+        let Some(id) = seen.external_name.or(known) else {
+            return Ok(Deleted::Gone);
+        };
+        Ok(g.external()
+            .delete(&self.obj, &id, &self.call(&g, false))
+            .await?)
+    }
+
+    /// Status and an Event for a failed step; the error goes back to the controller for its
+    /// backoff.
+    async fn report_failure(&self, e: Error, action: &'static str) -> Result<Next, Error> {
+        let outcome = match e.class() {
+            Class::Waiting => Outcome::Waiting(e.to_string()),
+            class => Outcome::Failed {
+                message: e.to_string(),
+                terminal: class == Class::Terminal,
+            },
+        };
+        self.write_status(&outcome).await?;
+        if e.class() != Class::Waiting {
+            warn!(error = %e, action, "reconcile failed");
+            self.publish(Event::warning(e.reason(), action, e.to_string()))
+                .await;
+        }
+        Err(e)
+    }
+
+    async fn write_status(&self, outcome: &Outcome<K::Observation>) -> Result<(), Error> {
+        let old = self.obj.managed_status();
+        let now = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .expect("rounding")
+            .to_string();
+        let new = next_status(old, outcome, self.obj.meta().generation, &now);
+        if status_changed(old, &new) {
+            let status = serde_json::to_value(&new).expect("status serializes");
+            self.ctx.cluster.apply_status(&self.at, status).await?;
+        }
+        Ok(())
+    }
+
+    async fn publish(&self, event: Event) {
+        self.ctx.cluster.publish(&self.at, &event).await;
+    }
 }
 
-/// Create with the create-pending guard: the annotation is written before the vendor call and
-/// replaced by the external name after it, in one patch.
-async fn create<K: Managed>(obj: &K, api: &Api<K>, g: &Gathered<'_, K>) -> Result<String, Error> {
-    let name = obj.name_any();
-    let now = jiff::Timestamp::now().to_string();
-    set_annotations(api, &name, &[(CREATE_PENDING, Some(&now))]).await?;
-    match g.external().create(obj, &g.call(obj, false)).await {
-        Ok(created) => {
-            set_annotations(
-                api,
-                &name,
-                &[
-                    (EXTERNAL_NAME, Some(&created.external_name)),
-                    (CREATE_PENDING, None),
-                ],
-            )
-            .await?;
-            info!(external_name = %created.external_name, "created vendor object");
-            publish(
-                g.ctx,
-                obj,
-                EventType::Normal,
-                "Created",
-                "Create",
-                format!("created vendor object {}", created.external_name),
-            )
-            .await;
-            Ok(created.external_name)
-        }
-        Err(e) => {
-            // Only a clear refusal proves nothing was created; after a timeout or a dropped
-            // connection the pending mark stays, so the next observe reads the vendor fresh.
-            if definitely_not_created(&e) {
-                set_annotations(api, &name, &[(CREATE_PENDING, None)]).await?;
-            }
-            Err(e.into())
-        }
-    }
+fn has_finalizer<K: Managed>(obj: &K) -> bool {
+    obj.finalizers().iter().any(|f| f == FINALIZER)
 }
 
 fn definitely_not_created(e: &ExternalError) -> bool {
@@ -444,16 +683,6 @@ fn effective_drift<K: Managed>(
     drift
 }
 
-fn pending_outcome<A>(obs: Observation<A>, message: &str) -> Outcome<A> {
-    Outcome::Observed {
-        readiness: super::external::Readiness::Creating(message.to_string()),
-        at_provider: obs.at_provider,
-        drift: Vec::new(),
-        applied_hash: None,
-        extra: obs.conditions,
-    }
-}
-
 fn field_list(drift: &[Drift]) -> String {
     drift
         .iter()
@@ -464,169 +693,11 @@ fn field_list(drift: &[Drift]) -> String {
 
 /// Periodic requeue for drift detection: the provider's poll interval, spread by ±10% so
 /// objects created together do not resync together.
-fn resync<K: Managed>(g: &Gathered<'_, K>) -> Action {
+fn resync<K: Managed>(g: &Gathered<K>) -> Next {
     let factor = 0.9 + rand::random::<f64>() * 0.2;
-    Action::requeue(g.poll_interval.mul_f64(factor))
+    Next::After(g.poll_interval.mul_f64(factor))
 }
 
-/// Deletion: orphan, wait for referrers, or delete at the vendor and release the object.
-async fn cleanup<K: Managed>(obj: &K, api: &Api<K>, ctx: &Context) -> Result<Action, Error> {
-    if !has_finalizer(obj) {
-        return Ok(Action::await_change());
-    }
-    let allowed = Allowed::from_policies(&obj.managed().management_policies);
-    // Uninstalling the CRDs deletes every object; that must never delete vendor objects.
-    let uninstalling = crd_terminating::<K>(ctx).await?;
-    if obj.deletion_policy() == DeletionPolicy::Orphan || !allowed.delete || uninstalling {
-        let why = if uninstalling {
-            "the CustomResourceDefinition is being uninstalled"
-        } else if allowed.delete {
-            "deletionPolicy is Orphan"
-        } else {
-            "managementPolicies exclude Delete"
-        };
-        publish(
-            ctx,
-            obj,
-            EventType::Normal,
-            "Orphaned",
-            "Delete",
-            format!("left the vendor object in place: {why}"),
-        )
-        .await;
-        remove_finalizer(api, obj).await?;
-        return Ok(Action::await_change());
-    }
-    let ns = obj.namespace().unwrap_or_default();
-    let referrers = ctx.lookup.referrers(&ns, K::KIND, &obj.name_any());
-    if !referrers.is_empty() {
-        let msg = format!(
-            "waiting to delete: still referenced by {}",
-            referrers.join(", ")
-        );
-        write_status(api, obj, &Outcome::Deleting(msg.clone())).await?;
-        publish(
-            ctx,
-            obj,
-            EventType::Normal,
-            "DeletionBlocked",
-            "Delete",
-            msg,
-        )
-        .await;
-        return Ok(Action::requeue(Duration::from_secs(10)));
-    }
-    let result = delete_external(obj, ctx).await;
-    match result {
-        Ok(Deleted::Gone) => {
-            publish(
-                ctx,
-                obj,
-                EventType::Normal,
-                "Deleted",
-                "Delete",
-                "deleted the vendor object".into(),
-            )
-            .await;
-            remove_finalizer(api, obj).await?;
-            Ok(Action::await_change())
-        }
-        Ok(Deleted::InProgress) => {
-            write_status(
-                api,
-                obj,
-                &Outcome::Deleting("the vendor is deleting the object".into()),
-            )
-            .await?;
-            Ok(Action::requeue(ctx.settings.pending_requeue))
-        }
-        Err(e) => {
-            write_status(
-                api,
-                obj,
-                &Outcome::Failed {
-                    message: e.to_string(),
-                    terminal: e.class() == Class::Terminal,
-                },
-            )
-            .await?;
-            publish(
-                ctx,
-                obj,
-                EventType::Warning,
-                e.reason(),
-                "Delete",
-                e.to_string(),
-            )
-            .await;
-            Err(e)
-        }
-    }
-}
-
-/// Whether this kind's CRD is being deleted (an uninstall), in which case objects are released
-/// without touching the vendor.
-async fn crd_terminating<K: Managed>(ctx: &Context) -> Result<bool, Error> {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let crds: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
-    let name = format!("{}.{}", K::plural(&()), K::group(&()));
-    match crds.get_opt(&name).await {
-        Ok(Some(crd)) => Ok(crd.metadata.deletion_timestamp.is_some()),
-        // Gone already: certainly an uninstall.
-        Ok(None) => Ok(true),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn delete_external<K: Managed>(obj: &K, ctx: &Context) -> Result<Deleted, Error> {
-    let g = gather::<K>(obj, ctx).await?;
-    let known = obj.annotations().get(EXTERNAL_NAME).cloned();
-    // Without a recorded id (a crash right after create), find the object by its marker.
-    let obs = g
-        .external()
-        .observe(obj, known.as_deref(), &g.call(obj, known.is_none()))
-        .await?;
-    if !obs.exists {
-        return Ok(Deleted::Gone);
-    }
-    let Some(id) = obs.external_name.or(known) else {
-        return Ok(Deleted::Gone);
-    };
-    Ok(g.external().delete(obj, &id, &g.call(obj, false)).await?)
-}
-
-async fn write_status<K: Managed>(
-    api: &Api<K>,
-    obj: &K,
-    outcome: &Outcome<K::Observation>,
-) -> Result<(), Error> {
-    let old = obj.managed_status();
-    let now = jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .expect("rounding")
-        .to_string();
-    let new = next_status(old, outcome, obj.meta().generation, &now);
-    if status_changed(old, &new) {
-        apply_status(api, &obj.name_any(), &new).await?;
-    }
-    Ok(())
-}
-
-async fn publish<K: Managed>(
-    ctx: &Context,
-    obj: &K,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: String,
-) {
-    let what = EventNote {
-        type_,
-        reason,
-        action,
-        note,
-    };
-    if let Err(e) = ctx.events.publish(&obj.object_ref(&()), &what).await {
-        debug!(error = %e, "could not publish event");
-    }
-}
+#[cfg(test)]
+#[path = "reconciler_tests.rs"]
+mod tests;

@@ -1,12 +1,16 @@
 //! Cross references between rampart objects (a Vault's `policyRef`, a Policy's `vaultRef`),
 //! resolved by the engine before an adapter runs, so adapters see ids, not Kubernetes.
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::external::{ExternalError, ExternalResult};
 use super::hub::CredentialSet;
-use crate::api::{Policy, Vault};
+use kube::ResourceExt;
+
+use super::annotations::EXTERNAL_NAME;
+use super::managed::Managed;
 
 /// A reference to another object of the same namespace.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -19,25 +23,42 @@ pub struct RefKey {
 }
 
 /// The referenced object as the engine found it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum RefTarget {
-    Vault(Arc<Vault>),
-    Policy(Arc<Policy>),
+    /// A rampart object (a Vault, a Policy, …) and its external name.
+    Object {
+        external_name: Option<String>,
+        object: Arc<dyn Any + Send + Sync>,
+    },
     /// A Secret's keys, for adapters that register credentials with the vendor.
     Secret(CredentialSet),
 }
 
 impl RefTarget {
+    pub fn object<K: Managed>(obj: Arc<K>) -> Self {
+        RefTarget::Object {
+            external_name: obj.annotations().get(EXTERNAL_NAME).cloned(),
+            object: obj,
+        }
+    }
+
     fn external_name(&self) -> Option<&str> {
-        let meta = match self {
-            RefTarget::Vault(v) => &v.metadata,
-            RefTarget::Policy(p) => &p.metadata,
-            RefTarget::Secret(_) => return None,
-        };
-        meta.annotations
-            .as_ref()?
-            .get(super::annotations::EXTERNAL_NAME)
-            .map(String::as_str)
+        match self {
+            RefTarget::Object { external_name, .. } => external_name.as_deref(),
+            RefTarget::Secret(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RefTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefTarget::Object { external_name, .. } => f
+                .debug_struct("Object")
+                .field("external_name", external_name)
+                .finish_non_exhaustive(),
+            RefTarget::Secret(c) => f.debug_tuple("Secret").field(c).finish(),
+        }
     }
 }
 
@@ -68,18 +89,10 @@ impl Refs {
         }
     }
 
-    /// A referenced Vault.
-    pub fn vault(&self, name: &str) -> Option<&Arc<Vault>> {
-        match self.found.get(&("Vault", name.to_string())) {
-            Some(RefTarget::Vault(v)) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// A referenced Policy.
-    pub fn policy(&self, name: &str) -> Option<&Arc<Policy>> {
-        match self.found.get(&("Policy", name.to_string())) {
-            Some(RefTarget::Policy(p)) => Some(p),
+    /// A referenced rampart object of kind `K`.
+    pub fn object<K: Managed>(&self, name: &str) -> Option<Arc<K>> {
+        match self.found.get(&(K::KIND, name.to_string())) {
+            Some(RefTarget::Object { object, .. }) => object.clone().downcast::<K>().ok(),
             _ => None,
         }
     }

@@ -1,64 +1,37 @@
-//! Cross references resolved from the controllers' own caches: who a Vault or Policy refers to,
-//! and who refers to a Vault or Policy (deletion waits for its referrers).
+//! Cross references resolved from the kinds' own caches: the objects an object refers to, and
+//! who refers to an object (deletion waits for its referrers). Secrets are read from the API
+//! (only their metadata is cached).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
 use kube::api::Api;
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Client, ResourceExt};
 
-use crate::api::{Policy, Vault};
+use super::kinds::Kinds;
 use crate::engine::context::{RefLookup, credential_set};
-use crate::engine::managed::Managed;
 use crate::engine::refs::{RefKey, RefTarget};
 
-pub struct StoreLookup {
+pub struct KindsLookup {
     pub client: Client,
-    pub vaults: Store<Vault>,
-    pub policies: Store<Policy>,
-}
-
-fn referring<K: Managed>(store: &Store<K>, namespace: &str, kind: &str, name: &str) -> Vec<String> {
-    store
-        .state()
-        .iter()
-        .filter(|o| {
-            o.namespace().as_deref() == Some(namespace) && o.meta().deletion_timestamp.is_none()
-        })
-        .filter(|o| {
-            o.references()
-                .iter()
-                .any(|r| r.kind == kind && r.name == name)
-        })
-        .map(|o| format!("{}/{}", K::KIND, o.name_any()))
-        .collect()
+    pub kinds: Arc<Kinds>,
 }
 
 #[async_trait]
-impl RefLookup for StoreLookup {
+impl RefLookup for KindsLookup {
     async fn get(&self, namespace: &str, key: &RefKey) -> Result<Option<RefTarget>, kube::Error> {
-        Ok(match key.kind {
-            "Vault" => self
-                .vaults
-                .get(&ObjectRef::new(&key.name).within(namespace))
-                .map(RefTarget::Vault),
-            "Policy" => self
-                .policies
-                .get(&ObjectRef::new(&key.name).within(namespace))
-                .map(RefTarget::Policy),
-            "Secret" => {
-                let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-                api.get_opt(&key.name)
-                    .await?
-                    .map(|s| RefTarget::Secret(credential_set(&s)))
-            }
-            _ => None,
-        })
+        if key.kind == "Secret" {
+            let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+            return Ok(api
+                .get_opt(&key.name)
+                .await?
+                .map(|s| RefTarget::Secret(credential_set(&s))));
+        }
+        Ok(self.kinds.target(key.kind, namespace, &key.name))
     }
 
     fn referrers(&self, namespace: &str, kind: &str, name: &str) -> Vec<String> {
-        let mut out = referring(&self.vaults, namespace, kind, name);
-        out.extend(referring(&self.policies, namespace, kind, name));
-        out
+        self.kinds.referrers(namespace, kind, name)
     }
 }

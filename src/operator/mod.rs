@@ -2,6 +2,7 @@
 //! managed kind (all running the generic reconciler), the provider configuration controllers,
 //! the dependency triggers, and the metrics/health server.
 
+pub mod kinds;
 pub mod leader;
 pub mod lookup;
 pub mod options;
@@ -17,20 +18,20 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, ListParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ReflectHandle, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use tracing::{error, info, warn};
 
-use crate::api::{ClusterProviderConfig, FirewallRule, Policy, ProviderConfig, Strategy, Vault};
+use crate::api::{ClusterProviderConfig, ProviderConfig};
+use crate::engine::cluster::KubeCluster;
 use crate::engine::context::{Context, EngineSettings};
 use crate::engine::events::EventPublisher;
 use crate::engine::hub::ProviderHub;
-use crate::engine::managed::Managed;
-use crate::engine::reconciler::{error_policy, reconcile};
+use kinds::{Kinds, KindsBuilder, Wiring};
 pub use options::RunOptions;
 use provider_config::{PcContext, ProviderConfigResource};
-use triggers::{Dependents, Trigger};
+use triggers::{ProviderConfigs, Trigger};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -43,16 +44,16 @@ pub enum StartError {
     #[error(
         "the operator may not list {0}: {1} (check its RBAC: the chart's ClusterRole/Role, or the user in KUBECONFIG)"
     )]
-    Forbidden(&'static str, String),
+    Forbidden(String, String),
     #[error("the {0} CRD is not installed (kubectl apply --server-side -f crds/): {1}")]
-    MissingCrd(&'static str, String),
+    MissingCrd(String, String),
     #[error("metrics server on {0}: {1}")]
     Server(String, std::io::Error),
     #[error(transparent)]
     Leader(#[from] leader::LeaderError),
 }
 
-fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+pub(crate) fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
 where
     K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
 {
@@ -62,12 +63,13 @@ where
     }
 }
 
-async fn preflight<
+pub(crate) async fn preflight<
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 >(
     api: &Api<K>,
-    kind: &'static str,
+    kind: &str,
 ) -> Result<(), StartError> {
+    let kind = kind.to_string();
     match api.list(&ListParams::default().limit(1)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Err(StartError::MissingCrd(kind, e.message)),
@@ -119,8 +121,16 @@ async fn cluster_id(client: &Client, flag: Option<String>) -> String {
     }
 }
 
-/// A reflector-backed cache of `api`, driven in the background.
-fn cache<K>(api: Api<K>) -> (Store<K>, impl std::future::Future<Output = ()>)
+/// A shared reflector of `api`: the store, the future that drives its one watch, and
+/// subscribers for `subscribers` readers (a controller, a trigger).
+fn shared<K>(
+    api: Api<K>,
+    subscribers: usize,
+) -> (
+    Store<K>,
+    impl std::future::Future<Output = ()>,
+    Vec<ReflectHandle<K>>,
+)
 where
     K: Resource<DynamicType = ()>
         + Clone
@@ -130,19 +140,20 @@ where
         + Sync
         + 'static,
 {
-    let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(
-        writer,
-        watcher(api, watcher::Config::default())
-            .default_backoff()
-            .modify(slim::<K>),
-    )
-    .applied_objects();
+    let (reader, writer) = reflector::store_shared(1024);
+    let handles = (0..subscribers)
+        .map(|_| writer.subscribe().expect("a shared store"))
+        .collect();
+    let stream = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(slim::<K>)
+        .reflect_shared(writer)
+        .applied_objects();
     let drive = async move {
         futures::pin_mut!(stream);
         while stream.next().await.is_some() {}
     };
-    (reader, drive)
+    (reader, drive, handles)
 }
 
 /// Polls for re-parenting: std offers no parent-death signal, and one second is soon enough.
@@ -167,14 +178,11 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         .await
         .map_err(|e| StartError::Client(e.to_string()))?;
     let ns = opts.namespace.clone();
-    preflight(&scoped::<Vault>(&client, &ns), "vaults.rampart.dev").await?;
-    preflight(&scoped::<Policy>(&client, &ns), "policies.rampart.dev").await?;
-    preflight(&scoped::<Strategy>(&client, &ns), "strategies.rampart.dev").await?;
-    preflight(
-        &scoped::<FirewallRule>(&client, &ns),
-        "firewallrules.rampart.dev",
-    )
-    .await?;
+    let mut builder = KindsBuilder::default();
+    kinds::managed_kinds(&mut builder);
+    for check in builder.preflights(&client, &ns) {
+        check.await?;
+    }
     preflight(
         &scoped::<ProviderConfig>(&client, &ns),
         "providerconfigs.rampart.dev",
@@ -202,22 +210,12 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let cluster_id = cluster_id(&client, opts.cluster_id.clone()).await;
     info!(%cluster_id, namespace = ns.as_deref().unwrap_or("(all)"), "starting rampart");
 
-    let (pc_store, pc_drive) = cache(scoped::<ProviderConfig>(&client, &ns));
-    let (cpc_store, cpc_drive) = cache(Api::<ClusterProviderConfig>::all(client.clone()));
-    let (secret_store, secret_writer) = reflector::store();
-    let secret_api: Api<PartialObjectMeta<Secret>> = match &ns {
-        Some(n) => Api::namespaced(client.clone(), n),
-        None => Api::all(client.clone()),
-    };
-    let secret_drive = async move {
-        let s = reflector::reflector(
-            secret_writer,
-            watcher(secret_api, watcher::Config::default()).default_backoff(),
-        )
-        .applied_objects();
-        futures::pin_mut!(s);
-        while s.next().await.is_some() {}
-    };
+    // One watch per type, shared by the caches, controllers and triggers that read it.
+    let (pc_store, pc_drive, mut pc_subs) = shared(scoped::<ProviderConfig>(&client, &ns), 2);
+    let (cpc_store, cpc_drive, mut cpc_subs) =
+        shared(Api::<ClusterProviderConfig>::all(client.clone()), 2);
+    let (secret_store, secret_drive, mut secret_subs) =
+        shared(scoped::<PartialObjectMeta<Secret>>(&client, &ns), 1);
     let source = Arc::new(source::K8sProviderSource {
         client: client.clone(),
         provider_configs: pc_store.clone(),
@@ -229,84 +227,74 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         Arc::new(crate::providers::connect),
     ));
 
-    let config = controller::Config::default().concurrency(opts.concurrency);
-    let vaults = managed_controller(scoped::<Vault>(&client, &ns));
-    let policies = managed_controller(scoped::<Policy>(&client, &ns));
-    let strategies = managed_controller(scoped::<Strategy>(&client, &ns));
-    let rules = managed_controller(scoped::<FirewallRule>(&client, &ns));
-    let pcs = Controller::new(
-        scoped::<ProviderConfig>(&client, &ns),
-        watcher::Config::default().any_semantic(),
-    );
-    let cpcs = Controller::new(
-        Api::<ClusterProviderConfig>::all(client.clone()),
-        watcher::Config::default().any_semantic(),
-    );
-
-    let (vt, vrx) = Trigger::new();
-    let (pt, prx) = Trigger::new();
-    let (st, srx) = Trigger::new();
-    let (ft, frx) = Trigger::new();
     let (pct, pcrx) = Trigger::new();
     let (cpct, cpcrx) = Trigger::new();
-    let deps = Arc::new(Dependents {
-        vaults: (vaults.store(), vt),
-        policies: (policies.store(), pt),
-        strategies: (strategies.store(), st),
-        firewall_rules: (rules.store(), ft),
-        provider_configs: (pc_store.clone(), pct),
-        cluster_provider_configs: (cpc_store.clone(), cpct),
-    });
-    let lookup = Arc::new(lookup::StoreLookup {
-        client: client.clone(),
-        vaults: vaults.store(),
-        policies: policies.store(),
-    });
-    let events = EventPublisher::new(client.clone(), "rampart", std::env::var("POD_NAME").ok());
+    let configs = ProviderConfigs {
+        namespaced: (pc_store.clone(), pct),
+        cluster: (cpc_store.clone(), cpct),
+    };
+    let events = Arc::new(EventPublisher::new(
+        client.clone(),
+        "rampart",
+        std::env::var("POD_NAME").ok(),
+    ));
     let settings = EngineSettings {
         cluster_id,
         ..EngineSettings::default()
     };
-    let ctx = Arc::new(Context::new(
-        client.clone(),
-        hub.clone(),
-        events,
-        lookup,
-        settings,
-    ));
+    let (kinds, managed) = builder.build(|kinds| {
+        let lookup = Arc::new(lookup::KindsLookup {
+            client: client.clone(),
+            kinds: kinds.clone(),
+        });
+        let cluster = Arc::new(KubeCluster::new(client.clone(), events.clone()));
+        Wiring {
+            client: client.clone(),
+            namespace: ns.clone(),
+            ctx: Arc::new(Context::new(cluster, hub.clone(), lookup, settings)),
+            kinds,
+            config: controller::Config::default().concurrency(opts.concurrency),
+        }
+    });
     let pc_ctx = Arc::new(PcContext {
         client: client.clone(),
         hub: hub.clone(),
     });
 
     let shutdown = shutdown_signal();
-    let managed = futures::future::join4(
-        run_managed(vaults, vrx, config.clone(), ctx.clone()),
-        run_managed(policies, prx, config.clone(), ctx.clone()),
-        run_managed(strategies, srx, config.clone(), ctx.clone()),
-        run_managed(rules, frx, config.clone(), ctx.clone()),
+    let managed = futures::future::join_all(managed);
+    let provider_configs = futures::future::join(
+        run_provider_configs(
+            Controller::for_shared_stream(pc_subs.pop().expect("subscriber"), pc_store.clone()),
+            pcrx,
+            pc_ctx.clone(),
+        ),
+        run_provider_configs(
+            Controller::for_shared_stream(cpc_subs.pop().expect("subscriber"), cpc_store.clone()),
+            cpcrx,
+            pc_ctx.clone(),
+        ),
     );
-    let configs = futures::future::join(
-        run_provider_configs(pcs, pcrx, pc_ctx.clone()),
-        run_provider_configs(cpcs, cpcrx, pc_ctx.clone()),
+    let dependencies = futures::future::join3(
+        triggers::wake_users_on_change(pc_subs.pop().expect("subscriber"), kinds.clone()),
+        triggers::wake_users_on_change(cpc_subs.pop().expect("subscriber"), kinds.clone()),
+        triggers::wake_users_on_secret_change(
+            secret_subs.pop().expect("subscriber"),
+            configs,
+            kinds.clone(),
+        ),
     );
     let caches = futures::future::join3(pc_drive, cpc_drive, secret_drive);
-    let ready_gauge = report_ready(deps.clone());
-    tokio::spawn(forget_old_events(ctx.clone()));
-    let deps_watch = triggers::run(client.clone(), ns.clone(), deps.clone());
+    let ready_gauge = report_ready(kinds.clone());
+    tokio::spawn(forget_old_events(events.clone()));
     // Ready once every cache has listed its objects (a refused watch keeps it unready).
     let readiness = {
         let ready = ready.clone();
-        let deps = deps.clone();
+        let kinds = kinds.clone();
         let (pcs, cpcs) = (pc_store.clone(), cpc_store.clone());
         async move {
             let _ = futures::future::join3(
-                futures::future::join4(
-                    deps.vaults.0.wait_until_ready(),
-                    deps.policies.0.wait_until_ready(),
-                    deps.strategies.0.wait_until_ready(),
-                    deps.firewall_rules.0.wait_until_ready(),
-                ),
+                futures::future::join_all(kinds.iter().map(|k| k.wait_until_ready())),
                 pcs.wait_until_ready(),
                 cpcs.wait_until_ready(),
             )
@@ -318,9 +306,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     };
     tokio::select! {
         _ = managed => error!("managed-object controllers stopped"),
-        _ = configs => error!("provider configuration controllers stopped"),
+        _ = provider_configs => error!("provider configuration controllers stopped"),
         _ = caches => error!("caches stopped"),
-        _ = deps_watch => error!("dependency watch stopped"),
+        _ = dependencies => error!("dependency triggers stopped"),
         _ = ready_gauge => error!("ready gauge stopped"),
         _ = readiness => {},
         r = server => match r {
@@ -333,63 +321,15 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     Ok(())
 }
 
-/// What about a managed object asks for a reconcile: its spec (generation), annotations (pause,
-/// external name, reconcile-requested-at), finalizers and deletion. Not its status, nor the
-/// create-pending mark: rampart writes both itself, and a refused create set and cleared the
-/// mark at every attempt, each write waking the object at once, past the error backoff (a
-/// retry every 10 ms, found by an end-to-end test).
-fn wake_up_hash<K: Managed>(obj: &K) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let meta = obj.meta();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    meta.generation.hash(&mut h);
-    meta.annotations
-        .iter()
-        .flatten()
-        .filter(|(k, _)| k.as_str() != crate::engine::annotations::CREATE_PENDING)
-        .for_each(|a| a.hash(&mut h));
-    meta.finalizers.hash(&mut h);
-    meta.deletion_timestamp
-        .as_ref()
-        .map(|t| t.0.to_string())
-        .hash(&mut h);
-    Some(h.finish())
-}
-
-/// A controller for a managed kind whose watch skips status-only changes.
-fn managed_controller<K: Managed>(api: Api<K>) -> Controller<K> {
-    let (reader, writer) = reflector::store();
-    let stream = watcher(api, watcher::Config::default().any_semantic())
-        .default_backoff()
-        .modify(slim::<K>)
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(wake_up_hash::<K>, Default::default());
-    Controller::for_stream(stream, reader)
-}
-
 /// Drop what rampart never reads before an object is cached: server-side-apply bookkeeping and
 /// kubectl's copy of the last applied manifest are most of an object's size (found by measuring
 /// resident memory per object in the benchmark).
-fn slim<K: Resource>(obj: &mut K) {
+pub(crate) fn slim<K: Resource>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
     if let Some(a) = meta.annotations.as_mut() {
         a.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
-}
-
-async fn run_managed<K: Managed>(
-    c: Controller<K>,
-    trigger: futures::channel::mpsc::UnboundedReceiver<reflector::ObjectRef<K>>,
-    config: controller::Config,
-    ctx: Arc<Context>,
-) {
-    c.with_config(config)
-        .reconcile_on(trigger)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| futures::future::ready(()))
-        .await;
 }
 
 async fn run_provider_configs<P: ProviderConfigResource>(
@@ -408,34 +348,22 @@ async fn run_provider_configs<P: ProviderConfigResource>(
 }
 
 /// Keep the `rampart_objects_ready` gauge current from the controllers' caches.
-async fn report_ready(deps: Arc<Dependents>) {
-    fn count<K: Managed>(store: &Store<K>) -> i64 {
-        store
-            .state()
-            .iter()
-            .filter(|o| crate::engine::conditions::is_ready(o.managed_status()))
-            .count() as i64
-    }
+async fn report_ready(kinds: Arc<Kinds>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
     loop {
         tick.tick().await;
-        for (kind, n) in [
-            ("Vault", count(&deps.vaults.0)),
-            ("Policy", count(&deps.policies.0)),
-            ("Strategy", count(&deps.strategies.0)),
-            ("FirewallRule", count(&deps.firewall_rules.0)),
-        ] {
-            crate::telemetry::metrics::objects_ready(kind, n);
+        for k in kinds.iter() {
+            crate::telemetry::metrics::objects_ready(k.kind(), k.ready() as i64);
         }
     }
 }
 
 /// The event publisher remembers recent events to count repeats; this forgets the old ones.
-async fn forget_old_events(ctx: Arc<Context>) {
+async fn forget_old_events(events: Arc<EventPublisher>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
-        ctx.events.forget_old();
+        events.forget_old();
     }
 }
 

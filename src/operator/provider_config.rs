@@ -15,11 +15,11 @@ use crate::api::provider_config::{
     ProviderConfigCommon, ProviderConfigStatus, ProviderObservation,
 };
 use crate::api::{ClusterProviderConfig, ProviderConfig};
+use crate::engine::cluster::FIELD_MANAGER;
 use crate::engine::conditions::{Outcome, next_status, status_changed};
 use crate::engine::errors::Error;
 use crate::engine::external::{ExtraCondition, Readiness};
 use crate::engine::hub::{HubError, ProviderHub, ProviderKey};
-use crate::engine::patches::apply_status;
 
 /// How soon a configuration the hub's cache has not seen yet is checked again.
 const CACHE_CATCH_UP: Duration = Duration::from_millis(200);
@@ -199,6 +199,24 @@ fn now() -> String {
         .round(jiff::Unit::Second)
         .expect("round")
         .to_string()
+}
+
+/// Write a provider configuration's whole status with server-side apply.
+async fn apply_status<P: ProviderConfigResource>(
+    api: &kube::Api<P>,
+    name: &str,
+    status: &ProviderConfigStatus,
+) -> kube::Result<()> {
+    use kube::api::{Patch, PatchParams};
+    let body = serde_json::json!({
+        "apiVersion": P::api_version(&()),
+        "kind": P::kind(&()),
+        "status": status,
+    });
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch_status(name, &pp, &Patch::Apply(body))
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]

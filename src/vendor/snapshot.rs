@@ -211,16 +211,25 @@ mod tests {
 
     #[tokio::test]
     async fn fresh_forces_a_list_and_ttl_expiry_relists() {
-        let c = Collection::<u32>::new(Duration::from_millis(30));
+        // A TTL no loaded machine outruns between two calls (a 30 ms one failed under load).
+        let c = Collection::<u32>::new(Duration::from_secs(60));
         let calls = AtomicUsize::new(0);
         c.get(false, || counting_loader(&calls)).await.unwrap();
         c.get(false, || counting_loader(&calls)).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         c.get(true, || counting_loader(&calls)).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        c.get(false, || counting_loader(&calls)).await.unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        let short = Collection::<u32>::new(Duration::from_millis(1));
+        let calls = AtomicUsize::new(0);
+        short.get(false, || counting_loader(&calls)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        short.get(false, || counting_loader(&calls)).await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "an expired copy is listed again"
+        );
     }
 
     /// A list (asking for a fresh copy) that the vendor answers with `items` only once the

@@ -5,17 +5,12 @@
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, PostParams};
-use rampart::engine::events::{EventNote, EventPublisher, EventType};
+use rampart::engine::events::{Event as Note, EventPublisher};
 
 use crate::support::{env, namespace};
 
-fn note(reason: &'static str, text: &str) -> EventNote<'static> {
-    EventNote {
-        type_: EventType::Warning,
-        reason,
-        action: "Update",
-        note: text.to_string(),
-    }
+fn note(reason: &'static str, text: &str) -> Note {
+    Note::warning(reason, "Update", text)
 }
 
 #[tokio::test]

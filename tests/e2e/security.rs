@@ -5,6 +5,7 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use rampart::api::{ProviderConfig, Vault};
+use rampart::engine::cluster::Cluster as _;
 use serde_json::json;
 
 use crate::cbr_world::{CbrWorld, T, vault_spec};
@@ -124,7 +125,24 @@ async fn a_stale_finalizer_write_is_refused_not_applied_over_a_newer_object() {
     )
     .await;
     // Writing the finalizer from the stale copy must fail (the resourceVersion moved on).
-    let err = rampart::engine::patches::add_finalizer(&vaults, &stale)
+    let cluster = rampart::engine::cluster::KubeCluster::new(
+        client.clone(),
+        std::sync::Arc::new(rampart::engine::events::EventPublisher::new(
+            client.clone(),
+            "rampart-test",
+            None,
+        )),
+    );
+    let err = cluster
+        .add_finalizer(
+            &rampart::engine::cluster::ObjectAt::of(&stale),
+            stale.metadata.finalizers.as_deref().unwrap_or_default(),
+            stale
+                .metadata
+                .resource_version
+                .as_deref()
+                .unwrap_or_default(),
+        )
         .await
         .expect_err("a stale write is refused");
     let class = rampart::engine::errors::Error::from(err).class();

@@ -99,7 +99,7 @@ async fn a_rule_deleted_on_the_device_is_recreated_in_its_place() {
 #[tokio::test]
 async fn delete_removes_only_the_rule() {
     let (f, rt, objects, people) = three_on_top().await;
-    let adapter = rt.firewall_rule().unwrap();
+    let adapter = rt.adapters().get::<rampart::api::FirewallRule>().unwrap();
     let b = &objects[1];
     let ctx = f.world.ctx(&b.marker, false, None);
     let remaining = vec![objects[0].id(), objects[2].id(), people[0], people[1]];
@@ -213,7 +213,8 @@ async fn a_crash_between_create_and_status_write_adopts_instead_of_doubling() {
     let mut t = Tracked::new(ordered_rule("a", FORWARD, json!({"block": "Top"}), 0));
     let ctx = f.world.ctx(&t.marker, false, None);
     let lost = rt
-        .firewall_rule()
+        .adapters()
+        .get::<rampart::api::FirewallRule>()
         .unwrap()
         .create(&t.cr, &ctx)
         .await
@@ -233,7 +234,7 @@ async fn a_crash_between_create_and_status_write_adopts_instead_of_doubling() {
 async fn a_rule_created_just_before_its_section_stops_listing_is_not_called_gone() {
     let (f, rt, _, _) = three_on_top().await;
     let mut t = Tracked::new(ordered_rule("d", FORWARD, json!({"block": "Top"}), 3));
-    let adapter = rt.firewall_rule().unwrap();
+    let adapter = rt.adapters().get::<rampart::api::FirewallRule>().unwrap();
     let ctx = f.world.ctx(&t.marker, false, None);
     let post = "POST /firewall/rules/{section}";
     let list = "GET /firewall/rules/{section}";
@@ -369,7 +370,7 @@ async fn a_rule_rampart_may_not_update_reports_its_place_but_never_moves() {
     f.sim.human_move(FORWARD, a, people[1], true).unwrap();
     ideco_runtime(&rt).invalidate_snapshots();
 
-    let adapter = rt.firewall_rule().unwrap();
+    let adapter = rt.adapters().get::<rampart::api::FirewallRule>().unwrap();
     let ctx = f.world.ctx(&objects[2].marker, false, None);
     let obs = adapter
         .observe(&objects[2].cr, Some(&c.to_string()), &ctx)

@@ -80,7 +80,8 @@ async fn a_wrong_password_is_unauthorized_and_not_retried_hot() {
     ));
     let ctx = f.world.ctx(&t.marker, false, None);
     let err = rt
-        .firewall_rule()
+        .adapters()
+        .get::<rampart::api::FirewallRule>()
         .unwrap()
         .observe(&t.cr, None, &ctx)
         .await

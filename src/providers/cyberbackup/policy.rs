@@ -59,9 +59,12 @@ impl PolicyAdapter {
             field: "spec.vaultRef",
         };
         let external = ctx.refs.external_name(&key)?;
-        let vault = ctx.refs.vault(&r.name).ok_or_else(|| {
-            ExternalError::waiting(format!("spec.vaultRef: Vault {} not found", r.name))
-        })?;
+        let vault = ctx
+            .refs
+            .object::<crate::api::Vault>(&r.name)
+            .ok_or_else(|| {
+                ExternalError::waiting(format!("spec.vaultRef: Vault {} not found", r.name))
+            })?;
         let vb = vault.spec.cyber_backup.as_ref().ok_or_else(|| {
             ExternalError::invalid(
                 "spec.vaultRef",

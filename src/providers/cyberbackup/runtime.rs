@@ -16,7 +16,7 @@ use super::session::Session;
 use super::vault::VaultAdapter;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::{Policy, Vault};
-use crate::engine::external::External;
+use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::VendorResult;
 use crate::vendor::http::VendorHttp;
@@ -28,8 +28,7 @@ const DEFAULT_PAGE_SIZE: usize = 100;
 pub struct CyberBackupRuntime {
     pub catalog: Arc<Catalog>,
     api_version: String,
-    policy: PolicyAdapter,
-    vault: VaultAdapter,
+    adapters: Adapters,
 }
 
 /// The installation address: the document's `base_url` is `<address>/api/v1`, so a pasted
@@ -89,12 +88,13 @@ impl CyberBackupRuntime {
             poll_interval,
         ));
         CyberBackupRuntime {
-            policy: PolicyAdapter {
-                catalog: catalog.clone(),
-            },
-            vault: VaultAdapter {
-                catalog: catalog.clone(),
-            },
+            adapters: Adapters::new()
+                .with::<Policy>(PolicyAdapter {
+                    catalog: catalog.clone(),
+                })
+                .with::<Vault>(VaultAdapter {
+                    catalog: catalog.clone(),
+                }),
             catalog,
             api_version,
         }
@@ -121,12 +121,8 @@ impl VendorRuntime for CyberBackupRuntime {
         })
     }
 
-    fn vault(&self) -> Option<&dyn External<Vault>> {
-        Some(&self.vault)
-    }
-
-    fn policy(&self) -> Option<&dyn External<Policy>> {
-        Some(&self.policy)
+    fn adapters(&self) -> &Adapters {
+        &self.adapters
     }
 
     fn as_any(&self) -> &dyn Any {

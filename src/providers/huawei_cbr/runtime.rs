@@ -13,7 +13,7 @@ use super::policy::CbrPolicies;
 use super::vault::CbrVaults;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::{Policy as PolicyCr, Vault as VaultCr};
-use crate::engine::external::External;
+use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::VendorResult;
 use crate::vendor::snapshot::{Collection, Derived};
@@ -93,8 +93,7 @@ pub fn bindings(policies: &BTreeMap<String, Policy>) -> HashMap<String, String> 
 
 pub struct CbrRuntime {
     shared: Arc<CbrShared>,
-    vaults: CbrVaults,
-    policies: CbrPolicies,
+    adapters: Adapters,
 }
 
 impl CbrRuntime {
@@ -107,8 +106,9 @@ impl CbrRuntime {
             bindings: Derived::default(),
         });
         CbrRuntime {
-            vaults: CbrVaults::new(shared.clone()),
-            policies: CbrPolicies::new(shared.clone()),
+            adapters: Adapters::new()
+                .with::<VaultCr>(CbrVaults::new(shared.clone()))
+                .with::<PolicyCr>(CbrPolicies::new(shared.clone())),
             shared,
         }
     }
@@ -136,12 +136,8 @@ impl VendorRuntime for CbrRuntime {
         })
     }
 
-    fn vault(&self) -> Option<&dyn External<VaultCr>> {
-        Some(&self.vaults)
-    }
-
-    fn policy(&self) -> Option<&dyn External<PolicyCr>> {
-        Some(&self.policies)
+    fn adapters(&self) -> &Adapters {
+        &self.adapters
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -13,7 +13,7 @@ use super::conditions::{device_conditions, placement_conditions};
 use super::desired::{self, desired_fields};
 use super::models::DeviceRule;
 use super::registry::{BlockSpec, Intent};
-use super::runtime::IdecoRuntime;
+use super::runtime::IdecoDevice;
 use super::section::{Blocked, SectionJudgement, SectionView, creation_anchor};
 use crate::api::FirewallRule;
 use crate::api::common::{Allowed, Drift};
@@ -66,7 +66,7 @@ fn rule_id(id: &str) -> ExternalResult<i64> {
     })
 }
 
-impl IdecoRuntime {
+impl IdecoDevice {
     fn record(&self, cr: &FirewallRule, spec: &IdecoFirewallRule, marker: &str, id: Option<i64>) {
         let intent = Intent {
             section: spec.section,
@@ -139,8 +139,11 @@ fn not_placeable(blocked: Blocked) -> ExternalError {
     }
 }
 
+/// `External<FirewallRule>`: the device's rules, shared with the runtime.
+pub struct FirewallRules(pub(super) Arc<IdecoDevice>);
+
 #[async_trait]
-impl External<FirewallRule> for IdecoRuntime {
+impl External<FirewallRule> for FirewallRules {
     async fn observe(
         &self,
         cr: &FirewallRule,
@@ -150,10 +153,10 @@ impl External<FirewallRule> for IdecoRuntime {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let known = id.map(rule_id).transpose()?;
-        self.record(cr, spec, ctx.marker, known);
-        let table = self.table(spec.section, ctx.fresh).await?;
-        let facts = self.facts(false).await?;
-        let judged = self.judge_own_place(spec.section, &table, ctx.marker);
+        self.0.record(cr, spec, ctx.marker, known);
+        let table = self.0.table(spec.section, ctx.fresh).await?;
+        let facts = self.0.facts(false).await?;
+        let judged = self.0.judge_own_place(spec.section, &table, ctx.marker);
         let block = BlockSpec::from_placement(&spec.placement);
         let mut conditions = device_conditions(&facts);
         conditions.extend(placement_conditions(&block, judged.ordering.as_ref().err()));
@@ -213,10 +216,10 @@ impl External<FirewallRule> for IdecoRuntime {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
-        self.record(cr, spec, ctx.marker, None);
-        let _writes = self.writes.lock().await;
-        let table = self.table(section, true).await?;
-        let judged = self.judge(section, &table);
+        self.0.record(cr, spec, ctx.marker, None);
+        let _writes = self.0.writes.lock().await;
+        let table = self.0.table(section, true).await?;
+        let judged = self.0.judge(section, &table);
         let id = match judged.view.owned.get(ctx.marker) {
             // Created before a crash, or by a concurrent reconcile: adopt instead of doubling.
             Some(&existing) => existing,
@@ -224,7 +227,11 @@ impl External<FirewallRule> for IdecoRuntime {
                 let anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
                     .map_err(not_placeable)?;
                 let id = self
-                    .write(section, self.client.create_rule(section, &desired, anchor))
+                    .0
+                    .write(
+                        section,
+                        self.0.client.create_rule(section, &desired, anchor),
+                    )
                     .await?;
                 log_write(
                     cr,
@@ -236,10 +243,10 @@ impl External<FirewallRule> for IdecoRuntime {
                 id
             }
         };
-        self.record(cr, spec, ctx.marker, Some(id));
+        self.0.record(cr, spec, ctx.marker, Some(id));
         // The rule exists now whatever happens next: an ordering failure is drift for later.
-        let ordered = match self.table(section, true).await {
-            Ok(table) => self.sync_section(section, table).await.map(|_| ()),
+        let ordered = match self.0.table(section, true).await {
+            Ok(table) => self.0.sync_section(section, table).await.map(|_| ()),
             Err(e) => Err(e),
         };
         if let Err(e) = ordered {
@@ -260,10 +267,10 @@ impl External<FirewallRule> for IdecoRuntime {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
-        self.record(cr, spec, ctx.marker, Some(rule_id(id)?));
-        let _writes = self.writes.lock().await;
-        let table = self.table(section, true).await?;
-        let judged = self.judge(section, &table);
+        self.0.record(cr, spec, ctx.marker, Some(rule_id(id)?));
+        let _writes = self.0.writes.lock().await;
+        let table = self.0.table(section, true).await?;
+        let judged = self.0.judge(section, &table);
         let rule = judged
             .owned_position(ctx.marker)
             .map(|i| &table[i])
@@ -277,7 +284,8 @@ impl External<FirewallRule> for IdecoRuntime {
             table
         } else {
             let body = desired::overlay(&rule.fields, &desired);
-            self.write(section, self.client.update_rule(section, rule.id, &body))
+            self.0
+                .write(section, self.0.client.update_rule(section, rule.id, &body))
                 .await?;
             log_write(
                 cr,
@@ -286,9 +294,9 @@ impl External<FirewallRule> for IdecoRuntime {
                 rule.id,
                 "updated rule",
             );
-            self.table(section, true).await?
+            self.0.table(section, true).await?
         };
-        self.sync_section(section, table).await?;
+        self.0.sync_section(section, table).await?;
         Ok(())
     }
 
@@ -300,13 +308,14 @@ impl External<FirewallRule> for IdecoRuntime {
     ) -> ExternalResult<Deleted> {
         let section = block_of(cr)?.section;
         let known: Option<i64> = id.trim().parse().ok();
-        let _writes = self.writes.lock().await;
-        self.registry.forget(ctx.marker);
+        let _writes = self.0.writes.lock().await;
+        self.0.registry.forget(ctx.marker);
         let ours = |r: &DeviceRule| {
             r.marker() == Some(ctx.marker)
                 || (Some(r.id) == known && r.marker().is_none_or(|m| m == ctx.marker))
         };
         let targets: Vec<i64> = self
+            .0
             .table(section, true)
             .await?
             .iter()
@@ -317,7 +326,8 @@ impl External<FirewallRule> for IdecoRuntime {
             return Ok(Deleted::Gone);
         }
         for target in &targets {
-            self.write(section, self.client.delete_rule(section, *target))
+            self.0
+                .write(section, self.0.client.delete_rule(section, *target))
                 .await?;
             log_write(
                 cr,
@@ -328,6 +338,7 @@ impl External<FirewallRule> for IdecoRuntime {
             );
         }
         let left = self
+            .0
             .table(section, true)
             .await?
             .iter()

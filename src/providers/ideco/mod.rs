@@ -19,7 +19,7 @@ pub mod section;
 pub mod session;
 pub mod sync;
 
-pub use runtime::{IdecoRuntime, connect};
+pub use runtime::{IdecoDevice, IdecoRuntime, connect};
 
 /// The vendor label in errors, metrics and logs.
 pub const VENDOR: &str = "ideco";

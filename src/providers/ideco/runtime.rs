@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::client::IdecoClient;
+use super::firewall_rule::FirewallRules;
 use super::models::{DeviceFacts, DeviceRule};
 use super::registry::Registry;
 use super::section::SectionJudgement;
@@ -18,7 +19,7 @@ use super::{VENDOR, conditions};
 use crate::api::FirewallRule;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::ideco::IdecoSection;
-use crate::engine::external::External;
+use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::VendorResult;
 use crate::vendor::http::VendorHttp;
@@ -31,7 +32,7 @@ pub struct ListedRule {
     pub rule: DeviceRule,
 }
 
-pub struct IdecoRuntime {
+pub struct IdecoDevice {
     pub(super) client: IdecoClient,
     tables: BTreeMap<IdecoSection, Collection<ListedRule>>,
     /// Each section in table order, per listing: every FirewallRule reads its whole section.
@@ -51,12 +52,15 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
     let password = p.credentials.require(VENDOR, "password")?.clone();
     let http = VendorHttp::for_provider(VENDOR, &p.spec.endpoint, &p.spec)?;
     let client = IdecoClient::new(Session::new(http, login, password, settings));
-    Ok(Arc::new(IdecoRuntime::new(client, p.poll_interval())))
+    Ok(Arc::new(IdecoRuntime::new(IdecoDevice::new(
+        client,
+        p.poll_interval(),
+    ))))
 }
 
-impl IdecoRuntime {
+impl IdecoDevice {
     pub fn new(client: IdecoClient, poll_interval: Duration) -> Self {
-        IdecoRuntime {
+        IdecoDevice {
             client,
             tables: IdecoSection::ALL
                 .into_iter()
@@ -155,6 +159,27 @@ impl IdecoRuntime {
     }
 }
 
+/// A connected device and the adapter of its one kind.
+pub struct IdecoRuntime {
+    device: Arc<IdecoDevice>,
+    adapters: Adapters,
+}
+
+impl IdecoRuntime {
+    pub fn new(device: IdecoDevice) -> Self {
+        let device = Arc::new(device);
+        IdecoRuntime {
+            adapters: Adapters::new().with::<FirewallRule>(FirewallRules(device.clone())),
+            device,
+        }
+    }
+
+    /// The device's client, sections and registry.
+    pub fn device(&self) -> &IdecoDevice {
+        &self.device
+    }
+}
+
 #[async_trait]
 impl VendorRuntime for IdecoRuntime {
     fn provider_type(&self) -> ProviderType {
@@ -162,7 +187,7 @@ impl VendorRuntime for IdecoRuntime {
     }
 
     async fn check(&self) -> VendorResult<ProviderObservation> {
-        let facts = self.facts(true).await?;
+        let facts = self.device.facts(true).await?;
         let summary = conditions::service_summary(&facts);
         tracing::debug!(vendor = VENDOR, services = %summary, enabled = facts.state.enabled, "device checked");
         Ok(ProviderObservation {
@@ -171,12 +196,12 @@ impl VendorRuntime for IdecoRuntime {
         })
     }
 
-    fn firewall_rule(&self) -> Option<&dyn External<FirewallRule>> {
-        Some(self)
+    fn adapters(&self) -> &Adapters {
+        &self.adapters
     }
 
     async fn shutdown(&self) {
-        self.client.logout().await;
+        self.device.client.logout().await;
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use super::VENDOR;
 use super::models::DeviceRule;
-use super::runtime::IdecoRuntime;
+use super::runtime::IdecoDevice;
 use crate::api::vendors::ideco::IdecoSection;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
-impl IdecoRuntime {
+impl IdecoDevice {
     /// Bring `section` in order, starting from `table` (listed under the write lock). Returns
     /// the section as last listed. A section that cannot be ordered (conflicting placements, a
     /// missing sentinel) is left as it is: the FirewallRules report why.

@@ -19,6 +19,7 @@ use super::selection::{self, SelectedResource, Selection};
 use super::session::{self, Session};
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::rs_server::RsServerSelector;
+use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::VendorResult;
 use crate::vendor::http::VendorHttp;
@@ -169,6 +170,12 @@ impl VendorRuntime for RsServerRuntime {
             last_authenticated: Some(now.to_string()),
             users: None,
         })
+    }
+
+    /// An inventory: no managed kind of its own.
+    fn adapters(&self) -> &Adapters {
+        static NONE: std::sync::OnceLock<Adapters> = std::sync::OnceLock::new();
+        NONE.get_or_init(Adapters::new)
     }
 
     async fn shutdown(&self) {

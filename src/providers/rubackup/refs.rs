@@ -36,7 +36,7 @@ pub async fn pool_name(
         field: choice.field,
     };
     let id = ctx.refs.external_name(&key)?.to_string();
-    if let Some(vault) = ctx.refs.vault(&r.name) {
+    if let Some(vault) = ctx.refs.object::<crate::api::Vault>(&r.name) {
         if vault.spec.ru_backup.is_none() {
             return Err(ExternalError::invalid(
                 choice.field,

@@ -20,7 +20,7 @@ use super::vault::PoolAdapter;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::rubackup::RuBackupProviderSettings;
 use crate::api::{Policy, Strategy, Vault};
-use crate::engine::external::External;
+use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::http::VendorHttp;
@@ -32,9 +32,7 @@ pub const LOGIN_MAX: Duration = Duration::from_secs(60 * 60);
 /// A connected RuBackup server.
 pub struct RuBackupRuntime {
     pub backend: Arc<Backend>,
-    vault: PoolAdapter,
-    policy: ScheduleRuleAdapter,
-    strategy: StrategyAdapter,
+    adapters: Adapters,
 }
 
 impl RuBackupRuntime {
@@ -84,15 +82,16 @@ impl RuBackupRuntime {
         );
         let backend = Arc::new(Backend::new(client, p.poll_interval(), server_tz));
         Ok(RuBackupRuntime {
-            vault: PoolAdapter {
-                backend: backend.clone(),
-            },
-            policy: ScheduleRuleAdapter {
-                backend: backend.clone(),
-            },
-            strategy: StrategyAdapter {
-                backend: backend.clone(),
-            },
+            adapters: Adapters::new()
+                .with::<Vault>(PoolAdapter {
+                    backend: backend.clone(),
+                })
+                .with::<Policy>(ScheduleRuleAdapter {
+                    backend: backend.clone(),
+                })
+                .with::<Strategy>(StrategyAdapter {
+                    backend: backend.clone(),
+                }),
             backend,
         })
     }
@@ -126,16 +125,8 @@ impl VendorRuntime for RuBackupRuntime {
         })
     }
 
-    fn vault(&self) -> Option<&dyn External<Vault>> {
-        Some(&self.vault)
-    }
-
-    fn policy(&self) -> Option<&dyn External<Policy>> {
-        Some(&self.policy)
-    }
-
-    fn strategy(&self) -> Option<&dyn External<Strategy>> {
-        Some(&self.strategy)
+    fn adapters(&self) -> &Adapters {
+        &self.adapters
     }
 
     /// Log out when this runtime held the last reference to its session.

@@ -195,7 +195,7 @@ pub fn put_vault(world: &mut TestWorld, vault: &Vault) {
     };
     world
         .refs
-        .insert(&key, RefTarget::Vault(Arc::new(vault.clone())));
+        .insert(&key, RefTarget::object(Arc::new(vault.clone())));
 }
 
 /// Resolve a Secret reference in a TestWorld, as the engine does.
@@ -255,11 +255,15 @@ pub fn store() -> Vault {
 }
 
 pub fn policy_adapter(rt: &Arc<dyn VendorRuntime>) -> &dyn External<Policy> {
-    rt.policy().expect("Cyber Backup has policies")
+    rt.adapters()
+        .get::<rampart::api::Policy>()
+        .expect("Cyber Backup has policies")
 }
 
 pub fn vault_adapter(rt: &Arc<dyn VendorRuntime>) -> &dyn External<Vault> {
-    rt.vault().expect("Cyber Backup has vaults")
+    rt.adapters()
+        .get::<rampart::api::Vault>()
+        .expect("Cyber Backup has vaults")
 }
 
 pub fn drift_fields<A>(o: &rampart::engine::external::Observation<A>) -> Vec<String> {

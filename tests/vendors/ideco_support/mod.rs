@@ -13,7 +13,7 @@ use rampart::api::{FirewallRule, FirewallRuleSpec};
 use rampart::engine::external::{ExternalResult, Observation};
 use rampart::engine::hub::{ProviderKey, VendorRuntime, downcast};
 use rampart::engine::testkit::TestWorld;
-use rampart::providers::ideco::IdecoRuntime;
+use rampart::providers::ideco::{IdecoDevice, IdecoRuntime};
 use rampart::simulators::harness::SimServer;
 use rampart::simulators::ideco::{self, IdecoSim, IdecoSimOptions};
 use serde_json::{Value, json};
@@ -81,8 +81,10 @@ impl Fixture {
     }
 }
 
-pub fn ideco_runtime(rt: &Arc<dyn VendorRuntime>) -> &IdecoRuntime {
-    downcast::<IdecoRuntime>(rt).expect("an Ideco runtime")
+pub fn ideco_runtime(rt: &Arc<dyn VendorRuntime>) -> &IdecoDevice {
+    downcast::<IdecoRuntime>(rt)
+        .expect("an Ideco runtime")
+        .device()
 }
 
 /// A plain HTTP client, as a test in another process has one.
@@ -209,7 +211,10 @@ pub async fn reconcile_observed(
     rt: &Arc<dyn VendorRuntime>,
     t: &mut Tracked,
 ) -> ExternalResult<(Step, Observation<FirewallRuleObservation>)> {
-    let adapter = rt.firewall_rule().expect("Ideco serves FirewallRules");
+    let adapter = rt
+        .adapters()
+        .get::<rampart::api::FirewallRule>()
+        .expect("Ideco serves FirewallRules");
     let ctx = f.world.ctx(&t.marker, t.create_pending, None);
     let obs = adapter
         .observe(&t.cr, t.external_name.as_deref(), &ctx)

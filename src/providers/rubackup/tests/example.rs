@@ -33,7 +33,7 @@ async fn the_example_converges() {
 
     for mut vault in objects::<Vault>(&docs, "Vault") {
         vault.metadata.namespace = Some(NS.into());
-        let adapter = rt.vault().unwrap();
+        let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
         let id = create(adapter, &vault, &rig).await;
         assert_eq!(
             in_sync(adapter, &vault, &id, &rig.ctx()).await.readiness,
@@ -48,10 +48,10 @@ async fn the_example_converges() {
         };
         rig.world
             .refs
-            .insert(&key, RefTarget::Vault(Arc::new(vault)));
+            .insert(&key, RefTarget::object(Arc::new(vault)));
     }
     for policy in objects::<Policy>(&docs, "Policy") {
-        let adapter = rt.policy().unwrap();
+        let adapter = rt.adapters().get::<crate::api::Policy>().unwrap();
         let id = create(adapter, &policy, &rig).await;
         assert_eq!(
             in_sync(adapter, &policy, &id, &rig.ctx()).await.readiness,
@@ -59,7 +59,7 @@ async fn the_example_converges() {
         );
     }
     for strategy in objects::<Strategy>(&docs, "Strategy") {
-        let adapter = rt.strategy().unwrap();
+        let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
         let id = create(adapter, &strategy, &rig).await;
         assert_eq!(
             in_sync(adapter, &strategy, &id, &rig.ctx()).await.readiness,

@@ -146,7 +146,7 @@ impl Rig {
         };
         self.world
             .refs
-            .insert(&key, RefTarget::Vault(Arc::new(vault)));
+            .insert(&key, RefTarget::object(Arc::new(vault)));
     }
 
     /// Writes the simulator accepted whose request line starts with `prefix`.

@@ -74,7 +74,7 @@ async fn rig_with_pool() -> (Rig, i64) {
 async fn create_translates_schedule_retention_and_pool() {
     let (rig, _) = rig_with_pool().await;
     let rt = rig.runtime().await;
-    let adapter = rt.policy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Policy>().unwrap();
     let p = policy(rule());
     let id = create(adapter, &p, &rig).await;
     assert_eq!(rig.sim.count("POST /global_schedule"), 1);
@@ -102,7 +102,7 @@ async fn create_translates_schedule_retention_and_pool() {
 async fn each_mutable_change_is_one_minimal_patch() {
     let (rig, _) = rig_with_pool().await;
     let rt = rig.runtime().await;
-    let adapter = rt.policy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Policy>().unwrap();
     let base = policy(rule());
     let id = create(adapter, &base, &rig).await;
     let data = |v: serde_json::Value| json!({"data": {"global_schedule": v}});
@@ -193,7 +193,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
 async fn hand_edits_are_drift_unless_only_spelled_differently() {
     let (rig, _) = rig_with_pool().await;
     let rt = rig.runtime().await;
-    let adapter = rt.policy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Policy>().unwrap();
     let p = policy(rule());
     let id = create(adapter, &p, &rig).await;
     let num: i64 = id.parse().unwrap();
@@ -225,7 +225,8 @@ async fn the_pool_follows_a_renamed_vault_and_a_missing_vault_is_reported() {
     let rt = rig.runtime().await;
     let p = policy(rule());
     let id = rt
-        .policy()
+        .adapters()
+        .get::<crate::api::Policy>()
         .unwrap()
         .create(&p, &rig.ctx())
         .await
@@ -238,7 +239,8 @@ async fn the_pool_follows_a_renamed_vault_and_a_missing_vault_is_reported() {
         json!({"pool_name": "k8s-renamed", "poolname": "k8s-renamed"}),
     );
     let obs = rt
-        .policy()
+        .adapters()
+        .get::<crate::api::Policy>()
         .unwrap()
         .observe(&p, Some(&id), &rig.fresh())
         .await
@@ -252,7 +254,8 @@ async fn the_pool_follows_a_renamed_vault_and_a_missing_vault_is_reported() {
     // A Vault without an external name is waited for at create...
     rig.add_vault_ref("main", None, "spec.vaultRef");
     let waiting = rt
-        .policy()
+        .adapters()
+        .get::<crate::api::Policy>()
         .unwrap()
         .create(
             &policy(RuBackupPolicy {
@@ -269,7 +272,8 @@ async fn the_pool_follows_a_renamed_vault_and_a_missing_vault_is_reported() {
     );
     // ...and an existing rule stays observable, reported unavailable.
     let obs = rt
-        .policy()
+        .adapters()
+        .get::<crate::api::Policy>()
         .unwrap()
         .observe(&p, Some(&id), &rig.ctx())
         .await
@@ -285,7 +289,7 @@ async fn the_pool_follows_a_renamed_vault_and_a_missing_vault_is_reported() {
 async fn create_only_fields_and_adoption() {
     let (rig, _) = rig_with_pool().await;
     let rt = rig.runtime().await;
-    let adapter = rt.policy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Policy>().unwrap();
     let made = rig
         .sim
         .sim
@@ -314,7 +318,7 @@ async fn create_only_fields_and_adoption() {
 async fn delete_removes_the_rule() {
     let (rig, _) = rig_with_pool().await;
     let rt = rig.runtime().await;
-    let adapter = rt.policy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Policy>().unwrap();
     let p = policy(rule());
     let id = create(adapter, &p, &rig).await;
     adapter.delete(&p, &id, &rig.ctx()).await.unwrap();
@@ -333,7 +337,8 @@ async fn an_inexpressible_schedule_is_an_invalid_spec() {
         time_zone: Some("Europe/Berlin".into()),
     });
     let err = rt
-        .policy()
+        .adapters()
+        .get::<crate::api::Policy>()
         .unwrap()
         .create(&p, &rig.ctx())
         .await

@@ -34,14 +34,16 @@ async fn a_restart_of_the_api_means_a_new_login() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
     let vault = vault_cr("main", pool_spec("k8s-main"));
-    rt.vault()
+    rt.adapters()
+        .get::<crate::api::Vault>()
         .unwrap()
         .create(&vault, &rig.ctx())
         .await
         .unwrap();
     rig.sim.sim.restart();
     let obs = rt
-        .vault()
+        .adapters()
+        .get::<crate::api::Vault>()
         .unwrap()
         .observe(&vault, None, &rig.fresh())
         .await
@@ -103,7 +105,8 @@ async fn a_wrong_password_is_tried_once_per_backoff_window() {
     let vault = vault_cr("main", pool_spec("k8s-main"));
     for _ in 0..4 {
         let err = rt
-            .vault()
+            .adapters()
+            .get::<crate::api::Vault>()
             .unwrap()
             .observe(&vault, None, &rig.fresh())
             .await
@@ -126,7 +129,8 @@ async fn a_wrong_password_is_tried_once_per_backoff_window() {
     rig.set_password(PASSWORD);
     let rt = rig.runtime().await;
     assert!(
-        !rt.vault()
+        !rt.adapters()
+            .get::<crate::api::Vault>()
             .unwrap()
             .observe(&vault, None, &rig.fresh())
             .await

@@ -21,7 +21,7 @@ async fn paged_rig() -> Rig {
 async fn many_pools_cost_pages() {
     let rig = paged_rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
     let mut known = Vec::new();
     for i in 0..N {
         let name = format!("pool-{i}");
@@ -44,7 +44,7 @@ async fn many_pools_cost_pages() {
 async fn many_strategies_cost_pages_of_strategies_rules_and_administrators() {
     let rig = paged_rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let mut known = Vec::new();
     for i in 0..N {
         let name = format!("strategy-{i}");

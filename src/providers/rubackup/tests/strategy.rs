@@ -83,7 +83,7 @@ async fn rig() -> Rig {
 async fn create_waits_adds_members_then_runs() {
     let rig = rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let s = strategy(spec());
     let id = create(adapter, &s, &rig).await;
     assert_eq!(rig.sim.count("POST /backup_strategies"), 1);
@@ -123,7 +123,7 @@ async fn create_waits_adds_members_then_runs() {
 async fn rules_added_changed_removed_are_one_post_patch_delete_each() {
     let rig = rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let id = create(adapter, &strategy(spec()), &rig).await;
     rig.reset();
 
@@ -156,7 +156,7 @@ async fn rules_added_changed_removed_are_one_post_patch_delete_each() {
 async fn administrators_are_added_and_removed() {
     let rig = rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let id = create(adapter, &strategy(spec()), &rig).await;
     rig.sim.server.control.reset_counters();
     let s = strategy(RuBackupStrategy {
@@ -200,7 +200,7 @@ fn incremental(s: &mut Strategy) -> &mut RuBackupBackupTypeSchedule {
 async fn each_mutable_change_is_one_minimal_patch() {
     let rig = rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let base = strategy(spec());
     let id = create(adapter, &base, &rig).await;
     let data = |v: serde_json::Value| json!({ "data": v });
@@ -294,7 +294,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
 async fn hand_edits_to_the_strategy_and_its_rules_are_corrected() {
     let rig = rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let s = strategy(spec());
     let id = create(adapter, &s, &rig).await;
     let rule_id = rig
@@ -330,7 +330,7 @@ async fn hand_edits_to_the_strategy_and_its_rules_are_corrected() {
 async fn delete_removes_members_first() {
     let rig = rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let s = strategy(spec());
     let id = create(adapter, &s, &rig).await;
     assert_eq!(
@@ -354,7 +354,7 @@ async fn delete_removes_members_first() {
 async fn a_strategy_made_by_hand_is_adopted_with_its_rules() {
     let rig = rig().await;
     let rt = rig.runtime().await;
-    let adapter = rt.strategy().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Strategy>().unwrap();
     let made = rig
         .sim
         .sim

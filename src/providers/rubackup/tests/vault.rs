@@ -20,7 +20,7 @@ async fn create_then_observe_in_sync_and_ready() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
     let vault = vault_cr("main", main_pool());
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
 
     let before = adapter.observe(&vault, None, &rig.ctx()).await.unwrap();
     assert!(!before.exists);
@@ -47,7 +47,7 @@ async fn create_then_observe_in_sync_and_ready() {
 async fn each_mutable_field_change_is_one_minimal_patch() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
     let base = vault_cr("main", main_pool());
     let id = create(adapter, &base, &rig).await;
     let set =
@@ -82,7 +82,7 @@ async fn each_mutable_field_change_is_one_minimal_patch() {
 async fn a_hand_edit_is_drift_and_update_corrects_it() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
     let vault = vault_cr("main", main_pool());
     let id = create(adapter, &vault, &rig).await;
     let num: i64 = id.parse().unwrap();
@@ -131,7 +131,7 @@ async fn a_hand_edit_is_drift_and_update_corrects_it() {
 async fn delete_removes_the_pool_and_a_second_delete_is_gone() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
     let vault = vault_cr("main", main_pool());
     let id = create(adapter, &vault, &rig).await;
     assert_eq!(
@@ -151,7 +151,7 @@ async fn delete_removes_the_pool_and_a_second_delete_is_gone() {
 async fn a_pool_made_by_hand_is_adopted_by_id_or_name() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
     // Listed once before the pool exists, so the copy is stale when it appears.
     adapter
         .observe(&vault_cr("other", pool_spec("other")), None, &rig.ctx())
@@ -179,7 +179,7 @@ async fn a_pool_made_by_hand_is_adopted_by_id_or_name() {
 async fn what_the_pool_cannot_change_is_refused_by_field() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
     let id = rig
         .sim
         .sim
@@ -205,7 +205,7 @@ async fn what_the_pool_cannot_change_is_refused_by_field() {
 async fn block_device_pools_carry_their_parameters() {
     let rig = Rig::new().await;
     let rt = rig.runtime().await;
-    let adapter = rt.vault().unwrap();
+    let adapter = rt.adapters().get::<crate::api::Vault>().unwrap();
     let spec = RuBackupVault {
         pool_type: "Block device".into(),
         block_device: Some(RuBackupBlockDevice {

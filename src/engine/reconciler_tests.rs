@@ -1,0 +1,563 @@
+//! The reconciler's table tests, in the manner of crossplane-runtime's: every path of the
+//! managed-object lifecycle against an API server and a vendor in memory. Each test states the
+//! world, runs the real reconciler, and checks what it wrote to Kubernetes, what it asked of
+//! the vendor, the Events, the conditions and when it will look again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::ResourceExt;
+use serde_json::{Value, json};
+
+use super::Next;
+use crate::api::common::{ConditionStatus, ProviderConfigKind};
+use crate::api::provider_config::ProviderType;
+use crate::api::{Policy, Vault};
+use crate::engine::adapters::Adapters;
+use crate::engine::annotations::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, PAUSED};
+use crate::engine::context::EngineSettings;
+use crate::engine::errors::{Backoff, Class};
+use crate::engine::hub::{ProviderKey, ResolvedProvider, VendorRuntime};
+use crate::engine::marker::ownership_marker;
+use crate::engine::testkit::{Engine, FakeRuntime, FakeVendor, TestWorld, Write, vendor_error};
+use crate::vendor::error::ErrorKind;
+
+const NS: &str = "prod";
+const CLUSTER: &str = "table";
+const POLL: Duration = Duration::from_secs(60);
+
+/// A world with one CBR-typed provider configuration `cbr` whose runtime is a fake vendor.
+struct Table {
+    vendor: FakeVendor,
+    engine: Engine,
+    _world: TestWorld,
+}
+
+impl Table {
+    fn new() -> Table {
+        let vendor = FakeVendor::default();
+        let for_connect = vendor.clone();
+        let world = TestWorld::new(Arc::new(move |_: &ResolvedProvider| {
+            let runtime: Arc<dyn VendorRuntime> = Arc::new(FakeRuntime {
+                provider_type: ProviderType::HuaweiCbr,
+                adapters: Adapters::new()
+                    .with::<Vault>(for_connect.clone())
+                    .with::<Policy>(for_connect.clone()),
+            });
+            Ok(runtime)
+        }));
+        let spec = serde_json::from_value(json!({
+            "type": "HuaweiCbr", "endpoint": "https://cbr.example",
+            "pollIntervalSeconds": POLL.as_secs()
+        }))
+        .unwrap();
+        let key = ProviderKey {
+            kind: ProviderConfigKind::ProviderConfig,
+            namespace: Some(NS.into()),
+            name: "cbr".into(),
+        };
+        world.source.set(key, spec, &[]);
+        let settings = EngineSettings {
+            cluster_id: CLUSTER.into(),
+            backoff: Backoff::default(),
+            pending_requeue: Duration::from_secs(5),
+        };
+        let engine = world.engine(settings);
+        Table {
+            vendor,
+            engine,
+            _world: world,
+        }
+    }
+
+    /// Apply a Vault with `extra` merged into its spec and `annotations` on it.
+    fn vault(&self, name: &str, extra: Value, annotations: &[(&str, &str)]) -> Vault {
+        let mut spec = json!({
+            "providerConfigRef": {"name": "cbr"},
+            "huaweiCbr": {"objectType": "server", "sizeGB": 100}
+        });
+        spec.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().cloned().unwrap_or_default());
+        let annotations: serde_json::Map<String, Value> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        let v: Vault = serde_json::from_value(json!({
+            "apiVersion": "rampart.dev/v1alpha1", "kind": "Vault",
+            "metadata": {"name": name, "namespace": NS, "annotations": annotations},
+            "spec": spec
+        }))
+        .unwrap();
+        self.engine.apply(&v)
+    }
+
+    fn marker(&self, name: &str) -> String {
+        ownership_marker(CLUSTER, "Vault", NS, name)
+    }
+
+    fn stored(&self, v: &Vault) -> Vault {
+        self.engine.get(v).expect("stored")
+    }
+
+    async fn pass(&self, v: &Vault) -> Result<Next, (crate::engine::errors::Error, Duration)> {
+        self.engine.reconcile(v).await
+    }
+
+    /// The spec the fake vendor stores for this object (what the adapter would write).
+    fn spec_of(v: &Vault) -> Value {
+        serde_json::to_value(v).unwrap()["spec"].clone()
+    }
+}
+
+fn condition(v: &Vault, type_: &str) -> Option<(ConditionStatus, String)> {
+    v.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status, c.reason.clone()))
+}
+
+fn is(v: &Vault, type_: &str, status: ConditionStatus, reason: &str) -> bool {
+    condition(v, type_) == Some((status, reason.to_string()))
+}
+
+fn annotation(v: &Vault, key: &str) -> Option<String> {
+    v.metadata.annotations.as_ref()?.get(key).cloned()
+}
+
+fn resync_window(next: Next) -> bool {
+    matches!(next, Next::After(d) if d >= POLL.mul_f64(0.9) && d <= POLL.mul_f64(1.1))
+}
+
+use ConditionStatus::{False, True};
+
+#[tokio::test]
+async fn a_new_object_gets_its_finalizer_first_then_one_create_behind_the_pending_mark() {
+    let t = Table::new();
+    let v = t.vault("new", json!({}), &[]);
+    let next = t.pass(&v).await.expect("reconciled");
+
+    let writes = t.engine.cluster.writes("new");
+    assert_eq!(
+        writes,
+        [
+            Write::AddFinalizer,
+            Write::Annotations, // create-pending, before the vendor call
+            Write::Annotations, // external name in, create-pending out, in one patch
+            Write::Status,
+        ]
+    );
+    assert_eq!(t.vendor.calls(), ["observe", "create", "observe"]);
+    let now = t.stored(&v);
+    assert!(now.finalizers().contains(&FINALIZER.to_string()));
+    assert_eq!(annotation(&now, EXTERNAL_NAME).as_deref(), Some("id-1"));
+    assert_eq!(annotation(&now, CREATE_PENDING), None);
+    assert!(is(&now, "Ready", True, "Available"));
+    assert!(is(&now, "Synced", True, "ReconcileSuccess"));
+    assert_eq!(t.engine.cluster.reasons("new"), ["Created"]);
+    assert!(resync_window(next), "{next:?}");
+    let vendor = t.vendor.objects();
+    assert_eq!(
+        vendor["id-1"].marker.as_deref(),
+        Some(t.marker("new").as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_converged_object_costs_one_observe_and_no_write() {
+    let t = Table::new();
+    let v = t.vault("steady", json!({}), &[]);
+    t.pass(&v).await.unwrap();
+    t.vendor.clear_calls();
+    t.engine.cluster.clear_log();
+    let next = t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.calls(), ["observe"]);
+    assert!(t.engine.cluster.writes("steady").is_empty());
+    assert!(t.engine.cluster.events("steady").is_empty());
+    assert!(resync_window(next));
+}
+
+#[tokio::test]
+async fn a_refused_create_clears_the_pending_mark_and_stalls_until_the_spec_changes() {
+    let t = Table::new();
+    let v = t.vault("refused", json!({}), &[]);
+    t.vendor.fail_next(
+        "create",
+        vendor_error(ErrorKind::Rejected, "size too small"),
+    );
+    let (e, delay) = t.pass(&v).await.expect_err("refused");
+    assert_eq!(e.class(), Class::Terminal);
+    assert_eq!(delay, Backoff::default().terminal);
+    let now = t.stored(&v);
+    assert_eq!(
+        annotation(&now, CREATE_PENDING),
+        None,
+        "a refusal proves nothing was made"
+    );
+    assert!(is(&now, "Stalled", True, "TerminalError"));
+    assert!(is(&now, "Synced", False, "ReconcileError"));
+    assert_eq!(t.engine.cluster.reasons("refused"), ["TerminalError"]);
+    assert!(t.vendor.objects().is_empty());
+
+    // The next attempt creates; Stalled goes away.
+    t.pass(&v).await.expect("created");
+    let now = t.stored(&v);
+    assert_eq!(condition(&now, "Stalled"), None);
+    assert!(is(&now, "Ready", True, "Available"));
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_found_by_its_marker_not_made_again() {
+    let t = Table::new();
+    let v = t.vault("lost", json!({}), &[]);
+    t.vendor.lose_next_create_answer();
+    let (e, _) = t.pass(&v).await.expect_err("timed out");
+    assert!(matches!(e.class(), Class::Retry { .. }));
+    let now = t.stored(&v);
+    assert!(annotation(&now, CREATE_PENDING).is_some(), "the mark stays");
+
+    t.vendor.clear_calls();
+    t.pass(&v).await.expect("adopted");
+    // The pending mark makes the observe read the vendor itself.
+    assert_eq!(t.vendor.calls(), ["observe-fresh"]);
+    let now = t.stored(&v);
+    assert_eq!(annotation(&now, EXTERNAL_NAME).as_deref(), Some("id-1"));
+    assert_eq!(annotation(&now, CREATE_PENDING), None);
+    assert_eq!(t.vendor.objects().len(), 1);
+    assert_eq!(t.engine.cluster.reasons("lost").last(), Some(&"Adopted"));
+}
+
+#[tokio::test]
+async fn an_object_carrying_the_marker_is_adopted_without_a_create() {
+    let t = Table::new();
+    let v = t.vault("found", json!({}), &[]);
+    t.vendor
+        .seed("theirs-7", Some(&t.marker("found")), Table::spec_of(&v));
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.count("create"), 0);
+    let now = t.stored(&v);
+    assert_eq!(annotation(&now, EXTERNAL_NAME).as_deref(), Some("theirs-7"));
+    assert_eq!(t.engine.cluster.reasons("found"), ["Adopted"]);
+}
+
+#[tokio::test]
+async fn an_object_named_in_the_annotation_is_observed_and_corrected() {
+    let t = Table::new();
+    let v = t.vault("named", json!({}), &[(EXTERNAL_NAME, "vault-42")]);
+    t.vendor.seed("vault-42", None, json!({"old": true}));
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.calls(), ["observe", "update", "observe"]);
+    assert_eq!(t.vendor.objects()["vault-42"].spec, Table::spec_of(&v));
+    assert!(is(&t.stored(&v), "Synced", True, "ReconcileSuccess"));
+    assert_eq!(t.engine.cluster.reasons("named"), ["Updated"]);
+}
+
+#[tokio::test]
+async fn an_annotation_naming_nothing_is_a_terminal_error_naming_the_annotation() {
+    let t = Table::new();
+    let v = t.vault("ghost", json!({}), &[(EXTERNAL_NAME, "nope")]);
+    let (e, _) = t.pass(&v).await.expect_err("refused");
+    assert_eq!(e.class(), Class::Terminal);
+    assert!(e.to_string().contains(EXTERNAL_NAME), "{e}");
+    assert_eq!(t.vendor.count("create"), 0);
+    // Read twice: the second listing starts after the first said no.
+    assert_eq!(t.vendor.calls(), ["observe", "observe-fresh"]);
+}
+
+#[tokio::test]
+async fn drift_is_corrected_with_one_update_and_an_event() {
+    let t = Table::new();
+    let v = t.vault("drifty", json!({}), &[]);
+    t.pass(&v).await.unwrap();
+    t.vendor
+        .edit("id-1", |o| o.spec = json!({"changed": "in the console"}));
+    t.vendor.clear_calls();
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.calls(), ["observe", "update", "observe"]);
+    let now = t.stored(&v);
+    assert!(is(&now, "Synced", True, "ReconcileSuccess"));
+    assert!(now.status.unwrap().drift.is_empty());
+    assert_eq!(t.engine.cluster.reasons("drifty"), ["Created", "Updated"]);
+}
+
+#[tokio::test]
+async fn without_update_drift_is_reported_once_and_never_written() {
+    let t = Table::new();
+    let v = t.vault(
+        "watched",
+        json!({"managementPolicies": ["Observe", "Create", "Delete"]}),
+        &[],
+    );
+    t.pass(&v).await.unwrap();
+    t.vendor.edit("id-1", |o| o.spec = json!({"changed": true}));
+    t.pass(&v).await.unwrap();
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.count("update"), 0);
+    let now = t.stored(&v);
+    assert!(is(&now, "Synced", False, "DriftDetected"));
+    assert_eq!(now.status.unwrap().drift.len(), 1);
+    // One event for the drift, not one per pass.
+    assert_eq!(
+        t.engine.cluster.reasons("watched"),
+        ["Created", "DriftDetected"]
+    );
+}
+
+#[tokio::test]
+async fn observe_only_never_creates_and_reports_what_it_sees() {
+    let t = Table::new();
+    let v = t.vault("look", json!({"managementPolicies": ["Observe"]}), &[]);
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.count("create"), 0);
+    let now = t.stored(&v);
+    assert!(is(&now, "Ready", False, "Unavailable"));
+    assert!(is(&now, "Synced", True, "ReconcileSuccess"));
+
+    t.vendor
+        .seed("there", Some(&t.marker("look")), Table::spec_of(&v));
+    t.pass(&v).await.unwrap();
+    let now = t.stored(&v);
+    assert!(is(&now, "Ready", True, "Available"));
+    assert_eq!(annotation(&now, EXTERNAL_NAME).as_deref(), Some("there"));
+}
+
+#[tokio::test]
+async fn a_paused_object_touches_no_vendor_and_waits_for_a_change() {
+    let t = Table::new();
+    let v = t.vault("still", json!({}), &[(PAUSED, "true")]);
+    let next = t.pass(&v).await.unwrap();
+    assert_eq!(next, Next::Await);
+    assert!(t.vendor.calls().is_empty());
+    let now = t.stored(&v);
+    assert!(is(&now, "Synced", False, "ReconcilePaused"));
+    assert!(is(&now, "Ready", False, "Unavailable"));
+    assert_eq!(
+        t.engine.cluster.writes("still"),
+        [Write::Status],
+        "not even a finalizer"
+    );
+}
+
+async fn created(t: &Table, name: &str, extra: Value) -> Vault {
+    let v = t.vault(name, extra, &[]);
+    t.pass(&v).await.expect("created");
+    t.vendor.clear_calls();
+    t.engine.cluster.clear_log();
+    t.stored(&v)
+}
+
+#[tokio::test]
+async fn deletion_with_delete_removes_the_vendor_object_then_the_finalizer() {
+    let t = Table::new();
+    let v = created(&t, "bye", json!({"deletionPolicy": "Delete"})).await;
+    t.engine.cluster.delete::<Vault>(NS, "bye");
+    let next = t.pass(&v).await.unwrap();
+    assert_eq!(next, Next::Await);
+    assert_eq!(t.vendor.calls(), ["observe", "delete"]);
+    assert!(t.vendor.objects().is_empty());
+    assert!(t.engine.get(&v).is_none(), "released");
+    assert_eq!(t.engine.cluster.reasons("bye"), ["Deleted"]);
+}
+
+#[tokio::test]
+async fn deletion_orphans_by_policy_by_missing_delete_and_on_uninstall() {
+    for (name, extra, uninstall, why) in [
+        ("orphan", json!({}), false, "deletionPolicy is Orphan"),
+        (
+            "nodelete",
+            json!({"deletionPolicy": "Delete", "managementPolicies": ["Observe", "Create", "Update"]}),
+            false,
+            "managementPolicies exclude Delete",
+        ),
+        (
+            "uninstall",
+            json!({"deletionPolicy": "Delete"}),
+            true,
+            "CustomResourceDefinition is being uninstalled",
+        ),
+    ] {
+        let t = Table::new();
+        let v = created(&t, name, extra).await;
+        t.engine.cluster.set_uninstalling(uninstall);
+        t.engine.cluster.delete::<Vault>(NS, name);
+        t.pass(&v).await.unwrap();
+        assert_eq!(t.vendor.count("delete"), 0, "{name}");
+        assert_eq!(
+            t.vendor.objects().len(),
+            1,
+            "{name}: the vendor object stays"
+        );
+        assert!(t.engine.get(&v).is_none(), "{name}: released");
+        let events = t.engine.cluster.events(name);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].reason, "Orphaned");
+        assert!(events[0].note.contains(why), "{name}: {}", events[0].note);
+    }
+}
+
+#[tokio::test]
+async fn deletion_waits_while_another_object_refers_to_it() {
+    let t = Table::new();
+    let v = created(&t, "used", json!({"deletionPolicy": "Delete"})).await;
+    let p: Policy = serde_json::from_value(json!({
+        "apiVersion": "rampart.dev/v1alpha1", "kind": "Policy",
+        "metadata": {"name": "user", "namespace": NS},
+        "spec": {"providerConfigRef": {"name": "cbr"}, "vaultRef": {"name": "used"},
+                 "huaweiCbr": {}}
+    }))
+    .unwrap();
+    t.engine.apply(&p);
+    t.engine.cluster.delete::<Vault>(NS, "used");
+    let next = t.pass(&v).await.unwrap();
+    assert_eq!(next, Next::After(Duration::from_secs(10)));
+    assert!(t.vendor.calls().is_empty());
+    let now = t.stored(&v);
+    assert!(is(&now, "Ready", False, "Deleting"));
+    let events = t.engine.cluster.events("used");
+    assert_eq!(events[0].reason, "DeletionBlocked");
+    assert!(events[0].note.contains("Policy/user"), "{}", events[0].note);
+
+    t.engine.cluster.delete::<Policy>(NS, "user");
+    t.pass(&v).await.unwrap();
+    assert!(t.engine.get(&v).is_none());
+}
+
+#[tokio::test]
+async fn a_vendor_still_deleting_keeps_the_finalizer_and_looks_again_soon() {
+    let t = Table::new();
+    let v = created(&t, "slow", json!({"deletionPolicy": "Delete"})).await;
+    t.vendor.set_deletion_observes(1);
+    t.engine.cluster.delete::<Vault>(NS, "slow");
+    let next = t.pass(&v).await.unwrap();
+    assert_eq!(next, Next::After(Duration::from_secs(5)));
+    assert!(is(&t.stored(&v), "Ready", False, "Deleting"));
+    t.pass(&v).await.unwrap(); // still deleting for one more read
+    assert!(t.engine.get(&v).is_some());
+    t.pass(&v).await.unwrap();
+    assert!(
+        t.engine.get(&v).is_none(),
+        "released once the vendor finished"
+    );
+    assert_eq!(t.engine.cluster.reasons("slow"), ["Deleted"]);
+}
+
+#[tokio::test]
+async fn each_error_class_backs_off_its_own_way() {
+    let b = Backoff::default();
+    let cases: Vec<(
+        &str,
+        crate::engine::external::ExternalError,
+        Class,
+        Vec<Duration>,
+    )> = vec![
+        (
+            "transport",
+            vendor_error(ErrorKind::Transport, "reset"),
+            Class::Retry { min: None },
+            vec![b.base, b.base * 2, b.base * 4],
+        ),
+        (
+            "unauthorized",
+            vendor_error(ErrorKind::Unauthorized, "bad password"),
+            Class::Credentials,
+            vec![b.credentials; 3],
+        ),
+        (
+            "forbidden",
+            vendor_error(ErrorKind::Forbidden, "no"),
+            Class::Terminal,
+            vec![b.terminal; 3],
+        ),
+        (
+            "waiting",
+            crate::engine::external::ExternalError::waiting("Policy p has no external name yet"),
+            Class::Waiting,
+            vec![b.waiting, b.waiting * 2, b.waiting * 4],
+        ),
+    ];
+    for (name, error, class, delays) in cases {
+        let t = Table::new();
+        let v = t.vault(name, json!({}), &[]);
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            t.vendor.fail_next("observe", error.clone());
+            let (e, delay) = t.pass(&v).await.expect_err("fails");
+            assert_eq!(e.class(), class, "{name}");
+            seen.push(delay);
+        }
+        assert_eq!(seen, delays, "{name}");
+        let now = t.stored(&v);
+        let reasons = t.engine.cluster.reasons(name);
+        if class == Class::Waiting {
+            // Waiting is quiet: no event, and Ready says Creating rather than failed.
+            assert!(reasons.is_empty(), "{name}: {reasons:?}");
+            assert!(is(&now, "Ready", False, "Creating"));
+        } else {
+            assert_eq!(reasons.len(), 3, "{name}");
+            assert!(is(&now, "Synced", False, "ReconcileError"));
+        }
+        assert_eq!(
+            condition(&now, "Stalled").is_some(),
+            class == Class::Terminal,
+            "{name}"
+        );
+        // A success resets the count.
+        t.pass(&v).await.expect("recovers");
+        t.vendor.fail_next("observe", error.clone());
+        let (_, delay) = t.pass(&v).await.expect_err("fails");
+        assert_eq!(delay, delays[0], "{name}: the count starts again");
+    }
+}
+
+#[tokio::test]
+async fn a_vendor_block_that_does_not_match_the_provider_is_terminal_and_names_the_field() {
+    let t = Table::new();
+    let mut v = t.vault("wrong", json!({}), &[]);
+    v.spec.huawei_cbr = None;
+    v.spec.cyber_backup = Some(serde_json::from_value(json!({"name": "d", "uri": "E:"})).unwrap());
+    let v = t.engine.apply(&v);
+    let (e, _) = t.pass(&v).await.expect_err("refused");
+    assert_eq!(e.class(), Class::Terminal);
+    assert!(e.to_string().contains("spec.cyberBackup"), "{e}");
+    assert!(t.vendor.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_provider_configuration_is_waiting_not_failed() {
+    let t = Table::new();
+    let v = t.vault(
+        "orphaned",
+        json!({"providerConfigRef": {"name": "absent"}}),
+        &[],
+    );
+    let (e, _) = t.pass(&v).await.expect_err("waits");
+    assert_eq!(e.class(), Class::Waiting);
+    assert!(e.to_string().contains("ProviderConfig prod/absent"), "{e}");
+    assert!(t.vendor.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_finalizer_write_makes_no_vendor_call_and_is_retried() {
+    let t = Table::new();
+    let v = t.vault("raced", json!({}), &[]);
+    t.engine.cluster.fail_next(Write::AddFinalizer, 422);
+    let (e, _) = t.pass(&v).await.expect_err("refused");
+    assert!(matches!(e.class(), Class::Retry { .. }), "{e}");
+    assert!(t.vendor.calls().is_empty());
+    t.pass(&v).await.expect("the next pass goes through");
+    assert_eq!(t.vendor.count("create"), 1);
+}
+
+#[tokio::test]
+async fn a_failed_status_write_is_retried_and_creates_nothing_twice() {
+    let t = Table::new();
+    let v = t.vault("unsaved", json!({}), &[]);
+    t.engine.cluster.fail_next(Write::Status, 500);
+    let (e, _) = t.pass(&v).await.expect_err("status refused");
+    assert!(matches!(e.class(), Class::Retry { .. }));
+    t.pass(&v).await.expect("retried");
+    assert_eq!(t.vendor.count("create"), 1);
+    assert!(is(&t.stored(&v), "Ready", True, "Available"));
+}
