@@ -40,6 +40,7 @@ impl SimError {
             "BackupService.6000" => (404, "The policy does not exist."),
             "BackupService.6002" => (404, "The vault is not applied with the policy."),
             "BackupService.6105" => (404, "The vault does not exist."),
+            "BackupService.6112" => (400, "Invalid vault status."),
             "BackupService.6500" => (404, "The operation log does not exist."),
             "BackupService.6101" => (400, "Invalid vault capacity."),
             "BackupService.6102" => (400, "The vault does not support this resource type."),
@@ -72,6 +73,18 @@ impl SimError {
             format!("Incorrect IAM authentication information: {why}"),
         )
     }
+}
+
+/// The API gateway's answer to a path or method no API is published at.
+// GUESS (L410-417): the document shows only the error body's shape (`error_msg`, `error_code`);
+// the code and message are the API gateway's usual ones for an unknown API.
+pub async fn no_such_api() -> Response {
+    SimError::new(
+        StatusCode::NOT_FOUND,
+        "APIGW.0101",
+        "The API does not exist or has not been published in the environment.",
+    )
+    .into_response()
 }
 
 impl IntoResponse for SimError {

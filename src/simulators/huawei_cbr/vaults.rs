@@ -48,6 +48,16 @@ pub fn page_body(key: &str, items: Vec<Value>, limit: usize, offset: usize) -> V
     json!({ key: page, "count": count, "limit": limit, "offset": offset })
 }
 
+/// Writes to a vault being deleted are refused (400 BackupService.6112 "Invalid vault status.").
+// GUESS (L5086, L1846): the document has the code and the `deleting` status but does not say
+// which calls a deleting vault refuses; changes that add to it are refused, removals pass.
+fn not_deleting(vault: &SimVault) -> SimResult<()> {
+    if vault.status == "deleting" {
+        return Err(SimError::code("BackupService.6112"));
+    }
+    Ok(())
+}
+
 /// Run `f` on a project and the position of the object `find` looks up (which answers the
 /// object's not-found error).
 pub fn with_found<T>(
@@ -134,7 +144,11 @@ pub async fn get(
         &sim,
         &project_id,
         |p| p.vault_index(&vault_id),
-        |p, i| Ok(Json(json!({"vault": p.vaults[i].render(&project_id, false)})).into_response()),
+        |p, i| {
+            let rendered = p.vaults[i].render(&project_id, false);
+            p.vaults[i].count_read();
+            Ok(Json(json!({ "vault": rendered })).into_response())
+        },
     )
 }
 
@@ -160,13 +174,16 @@ pub async fn list(
             && q.get("cloud_type").is_none_or(|c| *c == x.cloud_type)
             && (resource_ids.is_empty() || x.resources.iter().any(|r| resource_ids.contains(&r.id.as_str())))
     };
-    let items = project
-        .vaults
-        .iter()
-        .filter(|x| matches(x))
-        .map(|x| x.render(&project_id, false))
+    let matched: Vec<usize> = (0..project.vaults.len())
+        .filter(|&i| matches(&project.vaults[i]))
         .collect();
-    Ok(Json(page_body("vaults", items, limit, offset)).into_response())
+    let mut page = Vec::new();
+    for &i in matched.iter().skip(offset).take(limit) {
+        page.push(project.vaults[i].render(&project_id, false));
+        project.vaults[i].count_read();
+    }
+    let body = json!({"vaults": page, "count": matched.len(), "limit": limit, "offset": offset});
+    Ok(Json(body).into_response())
 }
 
 pub async fn update(
@@ -195,6 +212,7 @@ pub async fn update(
         |p| p.vault_index(&vault_id),
         |p, i| {
             let x = &mut p.vaults[i];
+            not_deleting(x)?;
             // GUESS: capacity cannot shrink (6101); the document does not say whether it can.
             if size.is_some_and(|s| s < x.size) {
                 return Err(SimError::code("BackupService.6101"));
@@ -216,13 +234,23 @@ pub async fn delete(
     Path((project_id, vault_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
     let now = sim.store.lock().unwrap().now();
+    let reads = sim.config.deleting_reads;
     with_found(
         &sim,
         &project_id,
         |p| p.vault_index(&vault_id),
         |p, i| {
-            // GUESS: the deletion completes at once (no `deleting` phase); its task is recorded.
-            let vault = p.vaults.remove(i);
+            // GUESS (L2674-2720, L1846): the 204 comes at once and the vault shows `deleting`
+            // (the vault status enum) for `deleting_reads` reads before it is gone; deleting it
+            // again meanwhile is accepted and changes nothing.
+            if p.vaults[i].status == "deleting" {
+                return Ok(StatusCode::NO_CONTENT.into_response());
+            }
+            p.vaults[i].start_deleting(reads);
+            let vault = p.vaults[i].clone();
+            if vault.deleted() {
+                p.vaults.remove(i);
+            }
             p.tasks.push(task(
                 &vault,
                 "vault_delete",
@@ -272,6 +300,7 @@ pub async fn add_resources(
         &project_id,
         |p| p.vault_index(&vault_id),
         |p, i| {
+            not_deleting(&p.vaults[i])?;
             let added = v::resources(o, &p.vaults[i].object_type, 1, 256)?;
             if added.iter().any(|r| p.holder_of(&r.id).is_some()) {
                 return Err(SimError::code("BackupService.6103"));
@@ -373,6 +402,9 @@ fn bind(
                 return Err(SimError::code("BackupService.6000"));
             }
             let vault = &mut p.vaults[i];
+            if associate {
+                not_deleting(vault)?;
+            }
             let current = vault.policy_id.clone();
             vault.policy_id = match (associate, current) {
                 // GUESS: a vault has at most one backup policy. Applying the same one again
