@@ -313,4 +313,6 @@ impl Console {
 }
 
 #[cfg(test)]
+mod gateway_tests;
+#[cfg(test)]
 mod tests;
