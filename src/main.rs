@@ -82,15 +82,13 @@ async fn run(command: Command) -> ExitCode {
             }
         }
         // No log subscriber: standard output carries only what `simulate` announces.
-        Command::Simulate(opts) => {
-            match rampart::simulators::standalone::run(opts).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("rampart simulate: {e}");
-                    ExitCode::from(1)
-                }
+        Command::Simulate(opts) => match rampart::simulators::standalone::run(opts).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rampart simulate: {e}");
+                ExitCode::from(1)
             }
-        }
+        },
         Command::Demo(opts) => {
             rampart::telemetry::logging::init("warn", false);
             match rampart::demo::run(opts).await {

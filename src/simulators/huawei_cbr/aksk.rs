@@ -77,7 +77,10 @@ pub fn credential(authorization: &str) -> Option<Credential<'_>> {
 /// `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`, UTC) as an instant.
 pub fn sdk_date(value: &str) -> Option<Timestamp> {
     let civil = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", value.trim()).ok()?;
-    civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 /// RFC 3986 unreserved characters stay as they are; every other byte is `%XX` (upper case).

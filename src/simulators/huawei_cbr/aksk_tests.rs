@@ -77,9 +77,10 @@ impl Sent {
 }
 
 fn python_vectors() -> Vec<Sent> {
-    let file: VectorFile =
-        serde_json::from_str(include_str!("../../../tests/vectors/cbr_signer_vectors.json"))
-            .unwrap();
+    let file: VectorFile = serde_json::from_str(include_str!(
+        "../../../tests/vectors/cbr_signer_vectors.json"
+    ))
+    .unwrap();
     assert_eq!(
         (file.access_key.as_str(), file.secret_key.as_str()),
         (ACCESS, SECRET)
@@ -95,12 +96,7 @@ fn python_vectors() -> Vec<Sent> {
                 .collect();
             headers.push(("X-Sdk-Date", DATE));
             headers.push(("Authorization", &v.authorization));
-            let sent = Sent::new(
-                &v.method,
-                &v.uri,
-                &headers,
-                v.body.as_deref().unwrap_or(""),
-            );
+            let sent = Sent::new(&v.method, &v.uri, &headers, v.body.as_deref().unwrap_or(""));
             let signed = credential(&v.authorization).unwrap().signed_headers;
             assert_eq!(
                 canonical_request(&sent.wire(), &signed).unwrap(),

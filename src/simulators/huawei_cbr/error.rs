@@ -25,7 +25,7 @@ impl SimError {
 
     /// 400 BackupService.9900 "Parameter verification failed." with what failed.
     pub fn invalid(what: impl std::fmt::Display) -> Self {
-        // GUESS: the document gives only the generic message; naming the parameter helps tests
+        // GUESS (L5210): the document gives only the generic message; naming the parameter helps tests
         // and matches how the real service usually elaborates.
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -65,7 +65,7 @@ impl SimError {
 
     /// 401 from the API gateway in front of CBR.
     pub fn unauthorized(why: &str) -> Self {
-        // GUESS: the document lists 401 without a body; Huawei's API gateway answers with its
+        // GUESS (L5033): the document lists 401 without a body; Huawei's API gateway answers with its
         // own APIGW.0301 code for a missing, expired or wrong token or signature.
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -100,11 +100,11 @@ impl IntoResponse for SimError {
 /// The body of a fault injected by the harness.
 pub fn fault_body(status: StatusCode, what: &str) -> Response {
     if status == StatusCode::TOO_MANY_REQUESTS {
-        // GUESS: the document has no 429; this is the API gateway's throttling code.
+        // GUESS (L5019-5047): the document has no 429; this is the API gateway's throttling code.
         let body = json!({"error_code": "APIGW.0308", "error_msg": format!("The throttling threshold has been reached: {what}")});
         return (status, Json(body)).into_response();
     }
-    // GUESS: an unexplained server failure reads as the document's "Unknown error." code.
+    // GUESS (L5257): an unexplained server failure reads as the document's "Unknown error." code.
     let body = json!({"error_code": "BackupService.9910", "error_msg": format!("Unknown error. ({what})")});
     (status, Json(body)).into_response()
 }

@@ -64,7 +64,10 @@ async fn tokens_are_scoped_by_project_id_or_name_or_to_the_account() {
     let token = resp.headers()["x-subject-token"].to_str().unwrap().into();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
-        (body["token"]["domain"]["id"].as_str(), body["token"].get("project")),
+        (
+            body["token"]["domain"]["id"].as_str(),
+            body["token"].get("project")
+        ),
         (Some(u.domain_id.as_str()), None)
     );
     // L281: CBR is a project-level service; an account-scoped token does not reach it.

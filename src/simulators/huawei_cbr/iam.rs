@@ -65,7 +65,9 @@ pub fn scope(
                 (None, Some(name)) => {
                     // GUESS (L302): a project name needs no domain (the example sends none);
                     // a domain that is given must be the user's.
-                    if p.get("domain").is_some_and(|d| !names_account(d, domain.0, domain.1)) {
+                    if p.get("domain")
+                        .is_some_and(|d| !names_account(d, domain.0, domain.1))
+                    {
                         return Err((StatusCode::UNAUTHORIZED, "The domain is not the user's."));
                     }
                     projects.iter().find(|(n, _)| n == name)
@@ -234,7 +236,10 @@ mod tests {
         ] {
             assert_eq!(scope(&s, &projects(), ACCOUNT), project, "{s}");
         }
-        for s in [json!({"domain": {"id": "d-id"}}), json!({"domain": {"name": "acme"}})] {
+        for s in [
+            json!({"domain": {"id": "d-id"}}),
+            json!({"domain": {"name": "acme"}}),
+        ] {
             assert_eq!(scope(&s, &projects(), ACCOUNT), Ok(Scope::Domain), "{s}");
         }
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// Provider ids of the document's examples.
 pub const SERVER_PROVIDER: &str = "0daac4c5-6707-4851-97ba-169e36266b66";
 pub const DISK_PROVIDER: &str = "d1603440-187d-4516-af25-121250c7cc97";
-// GUESS: the document never shows the SFS Turbo provider id; any fixed UUID will do.
+// GUESS (L1816): the document never shows the SFS Turbo provider id; any fixed UUID will do.
 pub const TURBO_PROVIDER: &str = "a3ef3df5-4eeb-4bd3-ab64-5d9d2d4b2d16";
 
 /// A protected resource of a vault.
@@ -73,7 +73,7 @@ impl SimVault {
             auto_bind: false,
             bind_rules: Vec::new(),
             auto_expand: false,
-            // GUESS: the document's defaults for the write-only fields (true, 80) are kept as
+            // GUESS (L2494-2495): the document's defaults for the write-only fields (true, 80) are kept as
             // "not set" until a PUT sets them, so tests can tell what rampart sent.
             smn_notify: None,
             threshold: None,
@@ -108,7 +108,7 @@ impl SimVault {
     }
 
     /// Allocated GB: the sizes of the protected resources.
-    // GUESS: the create example shows allocated 40 for one 40 GB server; the document does not
+    // GUESS (L1982, L1860): the create example shows allocated 40 for one 40 GB server; the document does not
     // define allocated further.
     pub fn allocated(&self) -> i64 {
         self.resources.iter().map(|r| r.size).sum()

@@ -37,7 +37,7 @@ pub fn paging(q: &BTreeMap<String, String>) -> SimResult<(usize, usize)> {
     if !(1..=1000).contains(&limit) {
         return Err(SimError::invalid("limit must be 1-1000"));
     }
-    // GUESS: the tables say offset has minimum 1, the examples send 0; 0 is the first record.
+    // GUESS (L2298, L669): the tables say offset has minimum 1, the examples send 0; 0 is the first record.
     Ok((limit, number("offset", 0)?))
 }
 
@@ -166,7 +166,7 @@ pub async fn list(
         .unwrap_or_default();
     let matches = |x: &SimVault| {
         q.get("id").is_none_or(|id| *id == x.id)
-            // GUESS: the name filter matches a part of the name; the document does not say.
+            // GUESS (L2294): the name filter matches a part of the name; the document does not say.
             && q.get("name").is_none_or(|n| x.name.contains(n.as_str()))
             && q.get("object_type").is_none_or(|o| *o == x.object_type)
             && q.get("policy_id").is_none_or(|p| x.policy_id.as_ref() == Some(p))
@@ -213,7 +213,7 @@ pub async fn update(
         |p, i| {
             let x = &mut p.vaults[i];
             not_deleting(x)?;
-            // GUESS: capacity cannot shrink (6101); the document does not say whether it can.
+            // GUESS (L2500): capacity cannot shrink (6101); the document does not say whether it can.
             if size.is_some_and(|s| s < x.size) {
                 return Err(SimError::code("BackupService.6101"));
             }
@@ -348,7 +348,7 @@ pub async fn remove_resources(
                 .filter(|r| ids.contains(&r.id))
                 .map(|r| json!({"id": r.id, "name": r.name, "type": r.type_}))
                 .collect();
-            // GUESS: removal (and deletion of the resources' backups) completes at once.
+            // GUESS (L2722-2792): removal (and deletion of the resources' backups) completes at once.
             vault.resources.retain(|r| !ids.contains(&r.id));
             let extra = json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
             let t = task(vault, "remove_resource", ids.clone(), extra, now);
@@ -407,7 +407,7 @@ fn bind(
             }
             let current = vault.policy_id.clone();
             vault.policy_id = match (associate, current) {
-                // GUESS: a vault has at most one backup policy. Applying the same one again
+                // GUESS (L2889-2968): a vault has at most one backup policy. Applying the same one again
                 // succeeds; applying a different one is refused with 6127 until the first is removed.
                 (true, Some(existing)) if existing != policy_id => {
                     return Err(SimError::code("BackupService.6127"));
