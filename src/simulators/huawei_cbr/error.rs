@@ -25,8 +25,8 @@ impl SimError {
 
     /// 400 BackupService.9900 "Parameter verification failed." with what failed.
     pub fn invalid(what: impl std::fmt::Display) -> Self {
-        // GUESS (L5210): the document gives only the generic message; naming the parameter helps tests
-        // and matches how the real service usually elaborates.
+        // GUESS (L5210): the document gives only the generic message; naming the parameter helps
+        // tests and matches how the real service usually elaborates.
         Self::new(
             StatusCode::BAD_REQUEST,
             "BackupService.9900",
@@ -65,8 +65,8 @@ impl SimError {
 
     /// 401 from the API gateway in front of CBR.
     pub fn unauthorized(why: &str) -> Self {
-        // GUESS (L5033): the document lists 401 without a body; Huawei's API gateway answers with its
-        // own APIGW.0301 code for a missing, expired or wrong token or signature.
+        // GUESS (L5033): the document lists 401 without a body; Huawei's API gateway answers with
+        // its own APIGW.0301 code for a missing, expired or wrong token or signature.
         Self::new(
             StatusCode::UNAUTHORIZED,
             "APIGW.0301",

@@ -73,8 +73,8 @@ impl SimVault {
             auto_bind: false,
             bind_rules: Vec::new(),
             auto_expand: false,
-            // GUESS (L2494-2495): the document's defaults for the write-only fields (true, 80) are kept as
-            // "not set" until a PUT sets them, so tests can tell what rampart sent.
+            // GUESS (L2494-2495): the document's defaults for the write-only fields (true, 80) are
+            // kept as "not set" until a PUT sets them, so tests can tell what rampart sent.
             smn_notify: None,
             threshold: None,
             enterprise_project_id: "0".into(),
@@ -108,8 +108,8 @@ impl SimVault {
     }
 
     /// Allocated GB: the sizes of the protected resources.
-    // GUESS (L1982, L1860): the create example shows allocated 40 for one 40 GB server; the document does not
-    // define allocated further.
+    // GUESS (L1982, L1860): the create example shows allocated 40 for one 40 GB server; the
+    // document does not define allocated further.
     pub fn allocated(&self) -> i64 {
         self.resources.iter().map(|r| r.size).sum()
     }

@@ -125,7 +125,8 @@ pub async fn delete(
         &project_id,
         |p| p.policy_index(&policy_id),
         |p, i| {
-            // GUESS (L4348-4394): deleting a policy that is still applied succeeds and removes it from its vaults.
+            // GUESS (L4348-4394): deleting a policy that is still applied succeeds and removes it
+            // from its vaults.
             let id = p.policies[i].id.clone();
             p.remove_policy(&id);
             Ok(StatusCode::NO_CONTENT.into_response())

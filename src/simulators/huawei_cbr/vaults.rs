@@ -37,7 +37,8 @@ pub fn paging(q: &BTreeMap<String, String>) -> SimResult<(usize, usize)> {
     if !(1..=1000).contains(&limit) {
         return Err(SimError::invalid("limit must be 1-1000"));
     }
-    // GUESS (L2298, L669): the tables say offset has minimum 1, the examples send 0; 0 is the first record.
+    // GUESS (L2298, L669): the tables say offset has minimum 1, the examples send 0; 0 is the first
+    // record.
     Ok((limit, number("offset", 0)?))
 }
 
@@ -213,7 +214,8 @@ pub async fn update(
         |p, i| {
             let x = &mut p.vaults[i];
             not_deleting(x)?;
-            // GUESS (L2500): capacity cannot shrink (6101); the document does not say whether it can.
+            // GUESS (L2500): capacity cannot shrink (6101); the document does not say whether it
+            // can.
             if size.is_some_and(|s| s < x.size) {
                 return Err(SimError::code("BackupService.6101"));
             }
@@ -348,7 +350,8 @@ pub async fn remove_resources(
                 .filter(|r| ids.contains(&r.id))
                 .map(|r| json!({"id": r.id, "name": r.name, "type": r.type_}))
                 .collect();
-            // GUESS (L2722-2792): removal (and deletion of the resources' backups) completes at once.
+            // GUESS (L2722-2792): removal (and deletion of the resources' backups) completes at
+            // once.
             vault.resources.retain(|r| !ids.contains(&r.id));
             let extra = json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
             let t = task(vault, "remove_resource", ids.clone(), extra, now);
@@ -407,8 +410,9 @@ fn bind(
             }
             let current = vault.policy_id.clone();
             vault.policy_id = match (associate, current) {
-                // GUESS (L2889-2968): a vault has at most one backup policy. Applying the same one again
-                // succeeds; applying a different one is refused with 6127 until the first is removed.
+                // GUESS (L2889-2968): a vault has at most one backup policy. Applying the same one
+                // again succeeds; applying a different one is refused with 6127 until the first is
+                // removed.
                 (true, Some(existing)) if existing != policy_id => {
                     return Err(SimError::code("BackupService.6127"));
                 }
