@@ -1,8 +1,11 @@
 //! Simulator of Huawei Cloud Backup and Recovery (CBR) v3 and its IAM token call, written from
 //! seeds/huawei-cbr-api.txt: the `/v3/{project_id}/…` vault, policy and task routes with the
 //! document's envelopes, status codes, error bodies and validation ranges, token and AK/SK
-//! authentication, and the harness's counters and faults. Where the document is silent, the
-//! choice is marked `GUESS:` in the code.
+//! authentication (its own reading of the signing scheme; nothing here uses rampart's client),
+//! vault deletions that pass through `deleting`, the API gateway's answer to unknown APIs, and
+//! the harness's counters and faults. Where the document is silent, the choice is marked
+//! `GUESS (Lnnn):` with the document line it concerns. `rampart simulate huawei-cbr` serves it
+//! on its own; Huawei's Go SDK drives it in tools/cbr-conformance.
 
 mod aksk;
 mod control;
