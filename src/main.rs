@@ -26,6 +26,9 @@ enum Command {
     /// Measure convergence, vendor calls, memory, CPU and change latency at scale (writes
     /// bench/results.json and bench/results.md).
     Bench(rampart::bench::BenchOptions),
+    /// Serve one vendor simulator on its own (prints its address and credentials, then
+    /// `ready`), until interrupted.
+    Simulate(rampart::simulators::standalone::SimulateOptions),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +81,14 @@ async fn run(command: Command) -> ExitCode {
                 }
             }
         }
+        // No log subscriber: standard output carries only what `simulate` announces.
+        Command::Simulate(opts) => match rampart::simulators::standalone::run(opts).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("rampart simulate: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Demo(opts) => {
             rampart::telemetry::logging::init("warn", false);
             match rampart::demo::run(opts).await {

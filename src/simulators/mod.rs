@@ -7,4 +7,5 @@ pub mod ideco;
 pub mod loopback_pki;
 pub mod rs_server;
 pub mod rubackup;
+pub mod standalone;
 pub mod tls_listener;

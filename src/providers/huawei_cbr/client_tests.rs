@@ -88,7 +88,19 @@ async fn vault_calls() {
     );
 
     c.delete_vault(&created.id).await.unwrap();
-    let gone = c.get_vault(&created.id).await.unwrap_err();
+    // Deletion is asynchronous at CBR: the vault reads as `deleting` until it is gone.
+    let mut deleting = 0;
+    let gone = loop {
+        match c.get_vault(&created.id).await {
+            Ok(v) if deleting < 10 => {
+                assert_eq!(v.billing.status.as_deref(), Some("deleting"));
+                deleting += 1;
+            }
+            Ok(v) => panic!("vault {} never went away", v.id),
+            Err(e) => break e,
+        }
+    };
+    assert!(deleting > 0, "the vault passed through deleting");
     assert_eq!(
         (gone.kind, gone.code.as_deref()),
         (ErrorKind::NotFound, Some("BackupService.6105"))

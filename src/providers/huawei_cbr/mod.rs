@@ -30,3 +30,5 @@ mod client_tests;
 mod session_tests;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod vault_tests;

@@ -41,7 +41,7 @@ pub fn router(sim: Shared) -> Router {
 }
 
 async fn state(State(sim): State<Shared>) -> Json<Value> {
-    Json(json!(sim.store.lock().unwrap().projects))
+    Json(json!(sim.store.lock().unwrap().settled()))
 }
 
 #[derive(Deserialize)]

@@ -25,8 +25,8 @@ impl SimError {
 
     /// 400 BackupService.9900 "Parameter verification failed." with what failed.
     pub fn invalid(what: impl std::fmt::Display) -> Self {
-        // GUESS: the document gives only the generic message; naming the parameter helps tests
-        // and matches how the real service usually elaborates.
+        // GUESS (L5210): the document gives only the generic message; naming the parameter helps
+        // tests and matches how the real service usually elaborates.
         Self::new(
             StatusCode::BAD_REQUEST,
             "BackupService.9900",
@@ -40,6 +40,7 @@ impl SimError {
             "BackupService.6000" => (404, "The policy does not exist."),
             "BackupService.6002" => (404, "The vault is not applied with the policy."),
             "BackupService.6105" => (404, "The vault does not exist."),
+            "BackupService.6112" => (400, "Invalid vault status."),
             "BackupService.6500" => (404, "The operation log does not exist."),
             "BackupService.6101" => (400, "Invalid vault capacity."),
             "BackupService.6102" => (400, "The vault does not support this resource type."),
@@ -64,14 +65,26 @@ impl SimError {
 
     /// 401 from the API gateway in front of CBR.
     pub fn unauthorized(why: &str) -> Self {
-        // GUESS: the document lists 401 without a body; Huawei's API gateway answers with its
-        // own APIGW.0301 code for a missing, expired or wrong token or signature.
+        // GUESS (L5033): the document lists 401 without a body; Huawei's API gateway answers with
+        // its own APIGW.0301 code for a missing, expired or wrong token or signature.
         Self::new(
             StatusCode::UNAUTHORIZED,
             "APIGW.0301",
             format!("Incorrect IAM authentication information: {why}"),
         )
     }
+}
+
+/// The API gateway's answer to a path or method no API is published at.
+// GUESS (L410-417): the document shows only the error body's shape (`error_msg`, `error_code`);
+// the code and message are the API gateway's usual ones for an unknown API.
+pub async fn no_such_api() -> Response {
+    SimError::new(
+        StatusCode::NOT_FOUND,
+        "APIGW.0101",
+        "The API does not exist or has not been published in the environment.",
+    )
+    .into_response()
 }
 
 impl IntoResponse for SimError {
@@ -87,11 +100,11 @@ impl IntoResponse for SimError {
 /// The body of a fault injected by the harness.
 pub fn fault_body(status: StatusCode, what: &str) -> Response {
     if status == StatusCode::TOO_MANY_REQUESTS {
-        // GUESS: the document has no 429; this is the API gateway's throttling code.
+        // GUESS (L5019-5047): the document has no 429; this is the API gateway's throttling code.
         let body = json!({"error_code": "APIGW.0308", "error_msg": format!("The throttling threshold has been reached: {what}")});
         return (status, Json(body)).into_response();
     }
-    // GUESS: an unexplained server failure reads as the document's "Unknown error." code.
+    // GUESS (L5257): an unexplained server failure reads as the document's "Unknown error." code.
     let body = json!({"error_code": "BackupService.9910", "error_msg": format!("Unknown error. ({what})")});
     (status, Json(body)).into_response()
 }

@@ -1,8 +1,6 @@
-//! The IAM token call (`POST /v3/auth/tokens`) and the authentication every CBR route checks:
-//! an `X-Auth-Token` this simulator issued (of the current token epoch, not expired, scoped to
-//! the path's project), or an AK/SK signature verified with rampart's signer.
-
-use std::time::Duration;
+//! The IAM token call (`POST /v3/auth/tokens`, L187-264, L273-315) and the authentication every
+//! CBR route checks: an `X-Auth-Token` this simulator issued (of the current token epoch, not
+//! expired, scoped to the path's project), or an AK/SK signature (see `aksk`).
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -13,21 +11,77 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::Shared;
+use super::aksk::{self, WireRequest};
 use super::error::SimError;
-use super::model::{TokenRecord, new_id};
-use crate::providers::huawei_cbr::signer::{self, SigningRequest};
-
-/// How far `X-Sdk-Date` may be from the simulator's clock.
-// GUESS: the document does not say; Huawei's API gateway allows 15 minutes.
-const SIGNATURE_SKEW: Duration = Duration::from_secs(15 * 60);
 
 fn iam_error(status: StatusCode, message: &str) -> Response {
-    // GUESS: the IAM API is outside the document; its errors have Keystone's shape.
+    // GUESS (L187-264): the IAM API is outside the document; its errors have Keystone's shape.
     let body = json!({"error": {"code": status.as_u16(), "title": status.canonical_reason().unwrap_or(""), "message": message}});
     (status, Json(body)).into_response()
 }
 
-/// `POST /v3/auth/tokens`: password identity, project scope by name.
+/// What a token is scoped to (L231: "an account or a project under an account").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A project: (name, id).
+    Project(String, String),
+    /// The account (IAM's "domain") itself.
+    Domain,
+}
+
+/// An IAM user's account, as `{"id"}` or `{"name"}` in a request.
+fn names_account(v: &Value, name: &str, id: &str) -> bool {
+    match (v["id"].as_str(), v["name"].as_str()) {
+        (Some(i), _) => i == id,
+        (None, Some(n)) => n == name,
+        (None, None) => false,
+    }
+}
+
+/// Read `auth.scope`: `{"project": {"id"}}`, `{"project": {"name"[, "domain": {"id"|"name"}]}}`
+/// or `{"domain": {"id"|"name"}}`. `projects` are (name, id) of the user's account.
+pub fn scope(
+    scope: &Value,
+    projects: &[(String, String)],
+    domain: (&str, &str),
+) -> Result<Scope, (StatusCode, &'static str)> {
+    let bad = |m| Err((StatusCode::BAD_REQUEST, m));
+    // GUESS (L240-262): the first example places `scope` beside `auth`; the second (L284-306)
+    // and the sentence before it put it in `auth`. Only `auth.scope` is read.
+    match (scope.get("project"), scope.get("domain")) {
+        (Some(_), Some(_)) => bad("auth.scope names either a project or a domain, not both"),
+        (None, None) => bad("auth.scope.project or auth.scope.domain is required"),
+        (None, Some(d)) => {
+            // GUESS (L231): a user scopes a token to its own account only.
+            if names_account(d, domain.0, domain.1) {
+                Ok(Scope::Domain)
+            } else {
+                Err((StatusCode::UNAUTHORIZED, "The domain is not the user's."))
+            }
+        }
+        (Some(p), None) => {
+            let found = match (p["id"].as_str(), p["name"].as_str()) {
+                (Some(id), _) => projects.iter().find(|(_, i)| i == id),
+                (None, Some(name)) => {
+                    // GUESS (L302): a project name needs no domain (the example sends none);
+                    // a domain that is given must be the user's.
+                    if p.get("domain")
+                        .is_some_and(|d| !names_account(d, domain.0, domain.1))
+                    {
+                        return Err((StatusCode::UNAUTHORIZED, "The domain is not the user's."));
+                    }
+                    projects.iter().find(|(n, _)| n == name)
+                }
+                (None, None) => return bad("auth.scope.project needs id or name"),
+            };
+            found
+                .map(|(n, i)| Scope::Project(n.clone(), i.clone()))
+                .ok_or((StatusCode::NOT_FOUND, "The project does not exist."))
+        }
+    }
+}
+
+/// `POST /v3/auth/tokens`: password identity, scoped to a project or to the account.
 pub async fn issue_token(State(sim): State<Shared>, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return iam_error(
@@ -40,66 +94,52 @@ pub async fn issue_token(State(sim): State<Shared>, body: Bytes) -> Response {
     let methods_ok = auth["identity"]["methods"]
         .as_array()
         .is_some_and(|m| m.iter().any(|x| x == "password"));
-    let (Some(name), Some(password), Some(domain)) = (
-        user["name"].as_str(),
-        user["password"].as_str(),
-        user["domain"]["name"].as_str(),
-    ) else {
+    let (Some(name), Some(password)) = (user["name"].as_str(), user["password"].as_str()) else {
         return iam_error(
             StatusCode::BAD_REQUEST,
-            "auth.identity.password.user needs name, password and domain.name.",
+            "auth.identity.password.user needs name, password and domain.",
         );
     };
-    // CBR is a project-level service: the scope must name a project (auth.scope, not a sibling).
-    let Some(project_name) = auth["scope"]["project"]["name"].as_str() else {
-        return iam_error(
-            StatusCode::BAD_REQUEST,
-            "auth.scope.project.name is required.",
-        );
-    };
-    let known = sim
-        .config
-        .users
-        .iter()
-        .any(|u| u.name == name && u.password == password && u.domain == domain);
-    if !methods_ok || !known {
+    // GUESS (L294-295): the user's account is named by `domain.name` (as in the example) or by
+    // `domain.id`.
+    let known = sim.config.users.iter().find(|u| {
+        u.name == name
+            && u.password == password
+            && names_account(&user["domain"], &u.domain, &u.domain_id)
+    });
+    let (true, Some(known)) = (methods_ok, known) else {
         return iam_error(
             StatusCode::UNAUTHORIZED,
             "The username or password is wrong.",
         );
-    }
-    let Some(project_id) = sim
-        .config
-        .projects
-        .iter()
-        .find(|(n, _)| n == project_name)
-        .map(|(_, id)| id.clone())
-    else {
-        return iam_error(StatusCode::NOT_FOUND, "The project does not exist.");
     };
-    let token = format!("MIIsim{}", new_id().replace('-', ""));
-    let mut store = sim.store.lock().unwrap();
-    let now = store.now();
-    let expires_at = now
-        .saturating_add(
-            jiff::SignedDuration::try_from(sim.config.token_lifetime).unwrap_or_default(),
-        )
-        .unwrap_or(now);
-    store.tokens.insert(
-        token.clone(),
-        TokenRecord {
-            project_id: project_id.clone(),
-            epoch: sim.control.token_epoch(),
-            expires_at,
-        },
+    let account = (known.domain.as_str(), known.domain_id.as_str());
+    let scope = match scope(&auth["scope"], &sim.config.projects, account) {
+        Ok(s) => s,
+        Err((status, message)) => return iam_error(status, message),
+    };
+    let project_id = match &scope {
+        Scope::Project(_, id) => Some(id.clone()),
+        Scope::Domain => None,
+    };
+    let (token, now, expires_at) = sim.store.lock().unwrap().issue_token(
+        project_id,
+        sim.control.token_epoch(),
+        sim.config.token_lifetime,
     );
-    let body = json!({"token": {
+    let domain = json!({"id": known.domain_id, "name": known.domain});
+    let mut body = json!({"token": {
         "expires_at": expires_at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         "issued_at": now.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         "methods": ["password"],
-        "project": {"id": project_id, "name": project_name, "domain": {"name": domain}},
-        "user": {"name": name, "domain": {"name": domain}},
+        "user": {"name": name, "domain": domain},
+        "roles": [],
         "catalog": []}});
+    let (key, scoped) = match scope {
+        Scope::Project(name, id) => ("project", json!({"id": id, "name": name, "domain": domain})),
+        Scope::Domain => ("domain", domain),
+    };
+    body["token"][key] = scoped;
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     resp.headers_mut()
         .insert("x-subject-token", token.parse().expect("token is ASCII"));
@@ -146,71 +186,86 @@ fn check(
         if store.now() >= rec.expires_at {
             return Err("the token has expired");
         }
-        // GUESS: a token scoped to one project is refused for another project's paths.
-        if rec.project_id != project {
-            return Err("the token is scoped to another project");
-        }
-        return Ok(());
+        // L281: "CBR is a project-level service"; an account-scoped token does not reach it.
+        // GUESS (L281): a token of one project is refused on another project's paths.
+        return match &rec.project_id {
+            None => Err("CBR needs a token scoped to a project, not to an account"),
+            Some(p) if p != project => Err("the token is scoped to another project"),
+            Some(_) => Ok(()),
+        };
     }
-    let auth =
-        header(&parts.headers, "authorization").ok_or("no X-Auth-Token or Authorization header")?;
-    let parsed = signer::parse_authorization(auth).ok_or("unsupported Authorization header")?;
-    let sk = sim
-        .config
-        .access_keys
-        .iter()
-        .find(|(ak, _)| *ak == parsed.access_key)
-        .map(|(_, sk)| sk.clone())
-        .ok_or("unknown access key")?;
-    let date = header(&parts.headers, signer::SDK_DATE_HEADER)
-        .and_then(signer::parse_sdk_date)
-        .ok_or("missing or malformed X-Sdk-Date")?;
-    let now = sim.store.lock().unwrap().now();
-    if now.duration_since(date).unsigned_abs() > SIGNATURE_SKEW {
-        return Err("X-Sdk-Date is too far from the server time");
-    }
-    if !parsed.signed_headers.iter().any(|h| h == "x-sdk-date")
-        || !parsed.signed_headers.iter().any(|h| h == "host")
-    {
-        return Err("host and x-sdk-date must be signed");
-    }
-    // GUESS: an X-Project-Id that contradicts the path is refused.
+    // GUESS (L205): an X-Project-Id that contradicts the path is refused.
     if header(&parts.headers, "x-project-id").is_some_and(|p| p != project) {
         return Err("X-Project-Id does not match the path");
     }
-    let mut headers = Vec::new();
-    for name in &parsed.signed_headers {
-        let value = header(&parts.headers, name).ok_or("a signed header is missing")?;
-        headers.push((name.clone(), value.to_string()));
-    }
-    let query: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| {
-            q.split('&')
-                .filter(|kv| !kv.is_empty())
-                .map(|kv| {
-                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    let dec = |s: &str| {
-                        percent_encoding::percent_decode_str(s)
-                            .decode_utf8_lossy()
-                            .into_owned()
-                    };
-                    (dec(k), dec(v))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let request = SigningRequest {
+    let request = WireRequest {
         method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: &query,
-        headers: &headers,
+        raw_path: parts.uri.path(),
+        raw_query: parts.uri.query(),
+        headers: &parts.headers,
         body,
     };
-    let (_, expected) = signer::signature(&request, &sk);
-    if expected != parsed.signature {
-        return Err("the signature does not match");
+    let now = sim.store.lock().unwrap().now();
+    let secret_of = |ak: &str| {
+        sim.config
+            .access_keys
+            .iter()
+            .find(|(a, _)| a == ak)
+            .map(|(_, sk)| sk.clone())
+    };
+    aksk::verify(&request, secret_of, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn projects() -> Vec<(String, String)> {
+        vec![("ru-moscow-1".into(), "p-id".into())]
     }
-    Ok(())
+    const ACCOUNT: (&str, &str) = ("acme", "d-id");
+
+    #[test]
+    fn scopes_by_project_id_name_or_account() {
+        let project = Ok(Scope::Project("ru-moscow-1".into(), "p-id".into()));
+        for s in [
+            json!({"project": {"id": "p-id"}}),
+            json!({"project": {"name": "ru-moscow-1"}}),
+            json!({"project": {"name": "ru-moscow-1", "domain": {"name": "acme"}}}),
+            json!({"project": {"name": "ru-moscow-1", "domain": {"id": "d-id"}}}),
+        ] {
+            assert_eq!(scope(&s, &projects(), ACCOUNT), project, "{s}");
+        }
+        for s in [
+            json!({"domain": {"id": "d-id"}}),
+            json!({"domain": {"name": "acme"}}),
+        ] {
+            assert_eq!(scope(&s, &projects(), ACCOUNT), Ok(Scope::Domain), "{s}");
+        }
+    }
+
+    #[test]
+    fn refuses_unknown_projects_other_accounts_and_empty_scopes() {
+        let status = |s: Value| scope(&s, &projects(), ACCOUNT).map_err(|e| e.0);
+        assert_eq!(
+            status(json!({"project": {"id": "nope"}})),
+            Err(StatusCode::NOT_FOUND)
+        );
+        assert_eq!(
+            status(json!({"project": {"name": "ru-moscow-1", "domain": {"name": "other"}}})),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            status(json!({"domain": {"id": "other"}})),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        for s in [
+            json!(null),
+            json!({}),
+            json!({"project": {}}),
+            json!({"project": {"id": "p-id"}, "domain": {"id": "d-id"}}),
+        ] {
+            assert_eq!(status(s.clone()), Err(StatusCode::BAD_REQUEST), "{s}");
+        }
+    }
 }

@@ -1,9 +1,13 @@
 //! Simulator of Huawei Cloud Backup and Recovery (CBR) v3 and its IAM token call, written from
 //! seeds/huawei-cbr-api.txt: the `/v3/{project_id}/…` vault, policy and task routes with the
 //! document's envelopes, status codes, error bodies and validation ranges, token and AK/SK
-//! authentication, and the harness's counters and faults. Where the document is silent, the
-//! choice is marked `GUESS:` in the code.
+//! authentication (its own reading of the signing scheme; nothing here uses rampart's client),
+//! vault deletions that pass through `deleting`, the API gateway's answer to unknown APIs, and
+//! the harness's counters and faults. Where the document is silent, the choice is marked
+//! `GUESS (Lnnn):` with the document line it concerns. `rampart simulate huawei-cbr` serves it
+//! on its own; Huawei's Go SDK drives it in tools/cbr-conformance.
 
+mod aksk;
 mod control;
 mod error;
 mod iam;
@@ -22,6 +26,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 
 pub use error::{SimError, fault_body};
+pub use iam::Scope;
 pub use model::{Project, SimPolicy, SimResource, SimTask, SimVault};
 
 use super::harness::{SimControl, SimServer};
@@ -33,7 +38,10 @@ use model::{Store, new_id};
 pub struct SimUser {
     pub name: String,
     pub password: String,
+    /// The name of the user's account (IAM's "domain").
     pub domain: String,
+    /// The id of the user's account.
+    pub domain_id: String,
 }
 
 /// Who may call the simulator.
@@ -46,6 +54,8 @@ pub struct CbrSimConfig {
     pub access_keys: Vec<(String, String)>,
     /// Lifetime of issued tokens ("The validity period of a token is 24 hours").
     pub token_lifetime: Duration,
+    /// Reads (GETs or lists showing it) during which a deleted vault is still `deleting`.
+    pub deleting_reads: u32,
 }
 
 impl Default for CbrSimConfig {
@@ -55,6 +65,7 @@ impl Default for CbrSimConfig {
                 name: "rampart".into(),
                 password: "rampart-password".into(),
                 domain: "rampart-domain".into(),
+                domain_id: "d5d1f1e2b8a34f4c9a3b7e6c5d4e3f20".into(),
             }],
             projects: vec![(
                 "ru-moscow-1".into(),
@@ -65,6 +76,7 @@ impl Default for CbrSimConfig {
                 "rampartSimSecretKey0123456789".into(),
             )],
             token_lifetime: Duration::from_secs(24 * 3600),
+            deleting_reads: 2,
         }
     }
 }
@@ -199,6 +211,8 @@ fn routes(shared: Shared) -> Router {
     Router::new()
         .route("/v3/auth/tokens", post(iam::issue_token))
         .merge(cbr)
+        .fallback(error::no_such_api)
+        .method_not_allowed_fallback(error::no_such_api)
         .with_state(shared)
 }
 
@@ -285,11 +299,23 @@ impl Console {
         store.clock_offset = store.clock_offset.saturating_add(by);
     }
 
+    /// Issue a token as IAM would for a password login scoped to `project_id`, without a call.
+    pub fn issue_token(&self, project_id: &str) -> String {
+        let epoch = self.0.control.token_epoch();
+        let lifetime = self.0.config.token_lifetime;
+        let mut store = self.0.store.lock().unwrap();
+        store
+            .issue_token(Some(project_id.to_string()), epoch, lifetime)
+            .0
+    }
+
     /// Tokens issued so far (revoked and expired ones included).
     pub fn tokens_issued(&self) -> usize {
         self.0.store.lock().unwrap().tokens.len()
     }
 }
 
+#[cfg(test)]
+mod gateway_tests;
 #[cfg(test)]
 mod tests;

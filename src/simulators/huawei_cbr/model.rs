@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// Provider ids of the document's examples.
 pub const SERVER_PROVIDER: &str = "0daac4c5-6707-4851-97ba-169e36266b66";
 pub const DISK_PROVIDER: &str = "d1603440-187d-4516-af25-121250c7cc97";
-// GUESS: the document never shows the SFS Turbo provider id; any fixed UUID will do.
+// GUESS (L1816): the document never shows the SFS Turbo provider id; any fixed UUID will do.
 pub const TURBO_PROVIDER: &str = "a3ef3df5-4eeb-4bd3-ab64-5d9d2d4b2d16";
 
 /// A protected resource of a vault.
@@ -52,6 +52,9 @@ pub struct SimVault {
     pub policy_id: Option<String>,
     pub user_id: String,
     pub created_at: Timestamp,
+    /// Set by a deletion: how many more reads show the vault as `deleting` before it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting_reads_left: Option<u32>,
 }
 
 impl SimVault {
@@ -70,8 +73,8 @@ impl SimVault {
             auto_bind: false,
             bind_rules: Vec::new(),
             auto_expand: false,
-            // GUESS: the document's defaults for the write-only fields (true, 80) are kept as
-            // "not set" until a PUT sets them, so tests can tell what rampart sent.
+            // GUESS (L2494-2495): the document's defaults for the write-only fields (true, 80) are
+            // kept as "not set" until a PUT sets them, so tests can tell what rampart sent.
             smn_notify: None,
             threshold: None,
             enterprise_project_id: "0".into(),
@@ -82,12 +85,31 @@ impl SimVault {
             policy_id: None,
             user_id: "aa2999fa5ae640f28926f8fd79188934".into(),
             created_at: now,
+            deleting_reads_left: None,
         }
     }
 
+    /// Start deleting: the next `reads` reads show the vault as `deleting`, then it is gone.
+    pub fn start_deleting(&mut self, reads: u32) {
+        self.status = "deleting".into();
+        self.deleting_reads_left = Some(reads);
+    }
+
+    /// A GET or a list showed this vault: a deletion in progress comes one read nearer its end.
+    pub fn count_read(&mut self) {
+        if let Some(left) = &mut self.deleting_reads_left {
+            *left = left.saturating_sub(1);
+        }
+    }
+
+    /// A deletion whose reads are used up: the vault no longer exists.
+    pub fn deleted(&self) -> bool {
+        self.deleting_reads_left == Some(0)
+    }
+
     /// Allocated GB: the sizes of the protected resources.
-    // GUESS: the create example shows allocated 40 for one 40 GB server; the document does not
-    // define allocated further.
+    // GUESS (L1982, L1860): the create example shows allocated 40 for one 40 GB server; the
+    // document does not define allocated further.
     pub fn allocated(&self) -> i64 {
         self.resources.iter().map(|r| r.size).sum()
     }
@@ -283,7 +305,8 @@ impl Project {
 /// An IAM token the simulator issued.
 #[derive(Clone, Debug)]
 pub struct TokenRecord {
-    pub project_id: String,
+    /// The project the token is scoped to; `None` for a token scoped to the account.
+    pub project_id: Option<String>,
     pub epoch: u64,
     pub expires_at: Timestamp,
 }
@@ -303,8 +326,39 @@ impl Store {
             .saturating_add(self.clock_offset)
             .unwrap_or(Timestamp::MAX)
     }
+    /// Record a new token valid for `lifetime` from now; returns it with its issue time.
+    pub fn issue_token(
+        &mut self,
+        project_id: Option<String>,
+        epoch: u64,
+        lifetime: std::time::Duration,
+    ) -> (String, Timestamp, Timestamp) {
+        let token = format!("MIIsim{}", new_id().replace('-', ""));
+        let now = self.now();
+        let lifetime = jiff::SignedDuration::try_from(lifetime).unwrap_or_default();
+        let expires_at = now.saturating_add(lifetime).unwrap_or(now);
+        let record = TokenRecord {
+            project_id,
+            epoch,
+            expires_at,
+        };
+        self.tokens.insert(token.clone(), record);
+        (token, now, expires_at)
+    }
+
+    /// Every project's state, without the vaults whose deletion has finished.
+    pub fn settled(&mut self) -> &BTreeMap<String, Project> {
+        for project in self.projects.values_mut() {
+            project.vaults.retain(|v| !v.deleted());
+        }
+        &self.projects
+    }
+
+    /// A project's state, without the vaults whose deletion has finished.
     pub fn project(&mut self, id: &str) -> &mut Project {
-        self.projects.entry(id.to_string()).or_default()
+        let project = self.projects.entry(id.to_string()).or_default();
+        project.vaults.retain(|v| !v.deleted());
+        project
     }
 }
 

@@ -97,7 +97,7 @@ pub async fn update(
         .map(v::operation_definition)
         .transpose()?;
     let pattern = v::object(o, "trigger")?.map(rrule::trigger).transpose()?;
-    // GUESS: operation_type cannot change and is ignored when sent.
+    // GUESS (L4146-4200): operation_type cannot change and is ignored when sent.
     with_found(
         &sim,
         &project_id,
@@ -125,7 +125,8 @@ pub async fn delete(
         &project_id,
         |p| p.policy_index(&policy_id),
         |p, i| {
-            // GUESS: deleting a policy that is still applied succeeds and removes it from its vaults.
+            // GUESS (L4348-4394): deleting a policy that is still applied succeeds and removes it
+            // from its vaults.
             let id = p.policies[i].id.clone();
             p.remove_policy(&id);
             Ok(StatusCode::NO_CONTENT.into_response())

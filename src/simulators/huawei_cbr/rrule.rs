@@ -53,8 +53,8 @@ struct Rule {
 const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
 /// One rule: `FREQ=WEEKLY|DAILY` with `BYDAY`, `BYHOUR`, `BYMINUTE`, `INTERVAL` only.
-// GUESS: BYHOUR and BYMINUTE are required and single-valued (every example has exactly one of
-// each), BYDAY is required for WEEKLY, and parts may come in any order.
+// GUESS (L3728): BYHOUR and BYMINUTE are required and single-valued (every example has exactly one
+// of each), BYDAY is required for WEEKLY, and parts may come in any order.
 fn parse_rule(rule: &str) -> Result<Rule, String> {
     let (mut freq, mut days, mut hour, mut minute) = (None, None, None, None);
     for part in rule.split(';') {

@@ -138,11 +138,12 @@ pub fn resources(
                     .collect()
             })
             .unwrap_or_default();
-        // GUESS: CBR fills a missing name from the server/disk inventory ("ecs-b977-0002" in the
-        // example); the simulator has no inventory and derives one from the id.
+        // GUESS (L1994): CBR fills a missing name from the server/disk inventory ("ecs-b977-0002"
+        // in the example); the simulator has no inventory and derives one from the id.
         let name = string(r, "name", 0, 255)?
             .unwrap_or_else(|| format!("{}-{}", short_kind(&type_), &id[..id.len().min(4)]));
-        // GUESS: every resource is 40 GB, the size of every resource in the document's examples.
+        // GUESS (L2003): every resource is 40 GB, the size of every resource in the document's
+        // examples.
         out.push(SimResource {
             id,
             type_,
@@ -254,8 +255,8 @@ pub fn operation_definition(od: &Obj) -> SimResult<Map<String, Value>> {
     }
     for key in ["max_backups", "retention_duration_days"] {
         if let Some(n) = integer(od, key)? {
-            // GUESS: the table says minimum 1 and default -1, the text "-1 or 0-99999"; 0 is
-            // refused because "keep zero backups" has no meaning.
+            // GUESS (L3708-3712): the table says minimum 1 and default -1, the text "-1 or
+            // 0-99999"; 0 is refused because "keep zero backups" has no meaning.
             if n != -1 && !(1..=99_999).contains(&n) {
                 return Err(SimError::invalid(format!("{key} must be -1 or 1-99999")));
             }

@@ -37,7 +37,8 @@ pub fn paging(q: &BTreeMap<String, String>) -> SimResult<(usize, usize)> {
     if !(1..=1000).contains(&limit) {
         return Err(SimError::invalid("limit must be 1-1000"));
     }
-    // GUESS: the tables say offset has minimum 1, the examples send 0; 0 is the first record.
+    // GUESS (L2298, L669): the tables say offset has minimum 1, the examples send 0; 0 is the first
+    // record.
     Ok((limit, number("offset", 0)?))
 }
 
@@ -46,6 +47,16 @@ pub fn page_body(key: &str, items: Vec<Value>, limit: usize, offset: usize) -> V
     let count = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
     json!({ key: page, "count": count, "limit": limit, "offset": offset })
+}
+
+/// Writes to a vault being deleted are refused (400 BackupService.6112 "Invalid vault status.").
+// GUESS (L5086, L1846): the document has the code and the `deleting` status but does not say
+// which calls a deleting vault refuses; changes that add to it are refused, removals pass.
+fn not_deleting(vault: &SimVault) -> SimResult<()> {
+    if vault.status == "deleting" {
+        return Err(SimError::code("BackupService.6112"));
+    }
+    Ok(())
 }
 
 /// Run `f` on a project and the position of the object `find` looks up (which answers the
@@ -134,7 +145,11 @@ pub async fn get(
         &sim,
         &project_id,
         |p| p.vault_index(&vault_id),
-        |p, i| Ok(Json(json!({"vault": p.vaults[i].render(&project_id, false)})).into_response()),
+        |p, i| {
+            let rendered = p.vaults[i].render(&project_id, false);
+            p.vaults[i].count_read();
+            Ok(Json(json!({ "vault": rendered })).into_response())
+        },
     )
 }
 
@@ -152,7 +167,7 @@ pub async fn list(
         .unwrap_or_default();
     let matches = |x: &SimVault| {
         q.get("id").is_none_or(|id| *id == x.id)
-            // GUESS: the name filter matches a part of the name; the document does not say.
+            // GUESS (L2294): the name filter matches a part of the name; the document does not say.
             && q.get("name").is_none_or(|n| x.name.contains(n.as_str()))
             && q.get("object_type").is_none_or(|o| *o == x.object_type)
             && q.get("policy_id").is_none_or(|p| x.policy_id.as_ref() == Some(p))
@@ -160,13 +175,16 @@ pub async fn list(
             && q.get("cloud_type").is_none_or(|c| *c == x.cloud_type)
             && (resource_ids.is_empty() || x.resources.iter().any(|r| resource_ids.contains(&r.id.as_str())))
     };
-    let items = project
-        .vaults
-        .iter()
-        .filter(|x| matches(x))
-        .map(|x| x.render(&project_id, false))
+    let matched: Vec<usize> = (0..project.vaults.len())
+        .filter(|&i| matches(&project.vaults[i]))
         .collect();
-    Ok(Json(page_body("vaults", items, limit, offset)).into_response())
+    let mut page = Vec::new();
+    for &i in matched.iter().skip(offset).take(limit) {
+        page.push(project.vaults[i].render(&project_id, false));
+        project.vaults[i].count_read();
+    }
+    let body = json!({"vaults": page, "count": matched.len(), "limit": limit, "offset": offset});
+    Ok(Json(body).into_response())
 }
 
 pub async fn update(
@@ -195,7 +213,9 @@ pub async fn update(
         |p| p.vault_index(&vault_id),
         |p, i| {
             let x = &mut p.vaults[i];
-            // GUESS: capacity cannot shrink (6101); the document does not say whether it can.
+            not_deleting(x)?;
+            // GUESS (L2500): capacity cannot shrink (6101); the document does not say whether it
+            // can.
             if size.is_some_and(|s| s < x.size) {
                 return Err(SimError::code("BackupService.6101"));
             }
@@ -216,13 +236,23 @@ pub async fn delete(
     Path((project_id, vault_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
     let now = sim.store.lock().unwrap().now();
+    let reads = sim.config.deleting_reads;
     with_found(
         &sim,
         &project_id,
         |p| p.vault_index(&vault_id),
         |p, i| {
-            // GUESS: the deletion completes at once (no `deleting` phase); its task is recorded.
-            let vault = p.vaults.remove(i);
+            // GUESS (L2674-2720, L1846): the 204 comes at once and the vault shows `deleting`
+            // (the vault status enum) for `deleting_reads` reads before it is gone; deleting it
+            // again meanwhile is accepted and changes nothing.
+            if p.vaults[i].status == "deleting" {
+                return Ok(StatusCode::NO_CONTENT.into_response());
+            }
+            p.vaults[i].start_deleting(reads);
+            let vault = p.vaults[i].clone();
+            if vault.deleted() {
+                p.vaults.remove(i);
+            }
             p.tasks.push(task(
                 &vault,
                 "vault_delete",
@@ -272,6 +302,7 @@ pub async fn add_resources(
         &project_id,
         |p| p.vault_index(&vault_id),
         |p, i| {
+            not_deleting(&p.vaults[i])?;
             let added = v::resources(o, &p.vaults[i].object_type, 1, 256)?;
             if added.iter().any(|r| p.holder_of(&r.id).is_some()) {
                 return Err(SimError::code("BackupService.6103"));
@@ -319,7 +350,8 @@ pub async fn remove_resources(
                 .filter(|r| ids.contains(&r.id))
                 .map(|r| json!({"id": r.id, "name": r.name, "type": r.type_}))
                 .collect();
-            // GUESS: removal (and deletion of the resources' backups) completes at once.
+            // GUESS (L2722-2792): removal (and deletion of the resources' backups) completes at
+            // once.
             vault.resources.retain(|r| !ids.contains(&r.id));
             let extra = json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
             let t = task(vault, "remove_resource", ids.clone(), extra, now);
@@ -373,10 +405,14 @@ fn bind(
                 return Err(SimError::code("BackupService.6000"));
             }
             let vault = &mut p.vaults[i];
+            if associate {
+                not_deleting(vault)?;
+            }
             let current = vault.policy_id.clone();
             vault.policy_id = match (associate, current) {
-                // GUESS: a vault has at most one backup policy. Applying the same one again
-                // succeeds; applying a different one is refused with 6127 until the first is removed.
+                // GUESS (L2889-2968): a vault has at most one backup policy. Applying the same one
+                // again succeeds; applying a different one is refused with 6127 until the first is
+                // removed.
                 (true, Some(existing)) if existing != policy_id => {
                     return Err(SimError::code("BackupService.6127"));
                 }
