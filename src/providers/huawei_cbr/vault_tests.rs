@@ -88,7 +88,7 @@ async fn deletion_is_in_progress_until_the_vault_is_gone() {
         &[("accessKey", &ak), ("secretKey", &sk)],
     );
     let runtime = world.hub.runtime(&key).await.unwrap();
-    let vaults = runtime.vault().unwrap();
+    let vaults = runtime.adapters().get::<crate::api::Vault>().unwrap();
     let cr = vault_cr();
     let ctx = world.ctx("marker", false, None);
     let id = vaults.create(&cr, &ctx).await.unwrap().external_name;
