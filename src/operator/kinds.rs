@@ -198,6 +198,7 @@ type Preflight =
 /// kind is known.
 trait PendingKind: Send {
     fn start(self: Box<Self>, wiring: &Wiring) -> BoxFuture<'static, ()>;
+    #[cfg(test)]
     fn as_any(&mut self) -> &mut dyn std::any::Any;
 }
 
@@ -235,6 +236,7 @@ impl<K: Managed> PendingKind for Pending<K> {
         .boxed()
     }
 
+    #[cfg(test)]
     fn as_any(&mut self) -> &mut dyn std::any::Any {
         self
     }
