@@ -139,6 +139,7 @@ pub fn checked_status(
                 drift: vec![],
                 applied_hash: None,
                 extra,
+                marked_id: None,
             }
         }
         Err(message) => {
@@ -154,6 +155,7 @@ pub fn checked_status(
                 drift: vec![],
                 applied_hash: None,
                 extra,
+                marked_id: None,
             }
         }
     };

@@ -103,6 +103,7 @@ impl TestWorld {
             last_applied_hash,
             refs: &self.refs,
             hub: &self.hub,
+            trust_unmarked_id: true,
         }
     }
 }

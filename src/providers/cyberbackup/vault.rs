@@ -206,6 +206,7 @@ impl External<Vault> for VaultAdapter {
             readiness,
             desired_hash,
             conditions: Vec::new(),
+            ..Observation::default()
         })
     }
 

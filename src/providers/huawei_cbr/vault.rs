@@ -17,7 +17,7 @@ use crate::api::vault::VaultObservation;
 use crate::api::vendors::huawei_cbr::{CbrResource, CbrVault};
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, ExtraCondition,
-    Observation, Readiness,
+    Observation, Ownership, Readiness,
 };
 use crate::engine::hub::downcast;
 use crate::engine::refs::RefKey;
@@ -193,6 +193,11 @@ impl External<VaultCr> for CbrVaults {
             desired_hash: desired.write_only_hash(),
             at_provider: observation(&vault, bound, unmanaged, &selected),
             conditions,
+            ownership: match vault.tag(OWNER_TAG) {
+                Some(m) if m == ctx.marker => Ownership::Marked,
+                Some(_) => Ownership::OtherMarker,
+                None => Ownership::Unmarked,
+            },
         })
     }
 

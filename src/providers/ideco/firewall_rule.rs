@@ -20,7 +20,8 @@ use crate::api::common::{Allowed, Drift};
 use crate::api::firewall_rule::FirewallRuleObservation;
 use crate::api::vendors::ideco::{IdecoFirewallRule, IdecoSection};
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
+    Readiness,
 };
 
 fn block_of(cr: &FirewallRule) -> ExternalResult<&IdecoFirewallRule> {
@@ -67,7 +68,13 @@ fn rule_id(id: &str) -> ExternalResult<i64> {
 }
 
 impl IdecoDevice {
-    fn record(&self, cr: &FirewallRule, spec: &IdecoFirewallRule, marker: &str, id: Option<i64>) {
+    fn record(
+        &self,
+        cr: &FirewallRule,
+        spec: &IdecoFirewallRule,
+        ctx: &CallContext<'_>,
+        id: Option<i64>,
+    ) {
         let intent = Intent {
             section: spec.section,
             block: BlockSpec::from_placement(&spec.placement),
@@ -75,8 +82,9 @@ impl IdecoDevice {
             object: object(cr),
             id,
             movable: Allowed::from_policies(&cr.spec.managed.management_policies).update,
+            adopt_unmarked: ctx.trust_unmarked_id,
         };
-        self.registry.record(marker, intent);
+        self.registry.record(ctx.marker, intent);
     }
 
     /// The section judged for one rule's observe: its own place is judged even when rampart
@@ -153,7 +161,7 @@ impl External<FirewallRule> for FirewallRules {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let known = id.map(rule_id).transpose()?;
-        self.0.record(cr, spec, ctx.marker, known);
+        self.0.record(cr, spec, ctx, known);
         let table = self.0.table(spec.section, ctx.fresh).await?;
         let facts = self.0.facts(false).await?;
         let judged = self.0.judge_own_place(spec.section, &table, ctx.marker);
@@ -194,6 +202,11 @@ impl External<FirewallRule> for FirewallRules {
         ]);
         Ok(Observation {
             exists: true,
+            ownership: if rule.marker() == Some(ctx.marker) {
+                Ownership::Marked
+            } else {
+                Ownership::Unmarked
+            },
             external_name: (known != Some(rule.id)).then(|| rule.id.to_string()),
             drift,
             at_provider: FirewallRuleObservation {
@@ -216,7 +229,7 @@ impl External<FirewallRule> for FirewallRules {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
-        self.0.record(cr, spec, ctx.marker, None);
+        self.0.record(cr, spec, ctx, None);
         let _writes = self.0.writes.lock().await;
         let table = self.0.table(section, true).await?;
         let judged = self.0.judge(section, &table);
@@ -243,7 +256,7 @@ impl External<FirewallRule> for FirewallRules {
                 id
             }
         };
-        self.0.record(cr, spec, ctx.marker, Some(id));
+        self.0.record(cr, spec, ctx, Some(id));
         // The rule exists now whatever happens next: an ordering failure is drift for later.
         let ordered = match self.0.table(section, true).await {
             Ok(table) => self.0.sync_section(section, table).await.map(|_| ()),
@@ -267,7 +280,7 @@ impl External<FirewallRule> for FirewallRules {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
-        self.0.record(cr, spec, ctx.marker, Some(rule_id(id)?));
+        self.0.record(cr, spec, ctx, Some(rule_id(id)?));
         let _writes = self.0.writes.lock().await;
         let table = self.0.table(section, true).await?;
         let judged = self.0.judge(section, &table);
@@ -312,7 +325,7 @@ impl External<FirewallRule> for FirewallRules {
         self.0.registry.forget(ctx.marker);
         let ours = |r: &DeviceRule| {
             r.marker() == Some(ctx.marker)
-                || (Some(r.id) == known && r.marker().is_none_or(|m| m == ctx.marker))
+                || (Some(r.id) == known && r.marker().is_none() && ctx.trust_unmarked_id)
         };
         let targets: Vec<i64> = self
             .0

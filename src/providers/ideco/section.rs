@@ -65,8 +65,9 @@ impl<'a> TableIndex<'a> {
     }
 }
 
-/// Classify a section. A FirewallRule owns the rule with its known id (unless that rule carries
-/// another object's marker), else the first rule with its marker; other rules with its marker
+/// Classify a section. A FirewallRule owns the rule with its known id if that rule carries its
+/// marker (or no marker, when the user named the id to adopt it), else the first rule with its
+/// marker; other rules with its marker
 /// are duplicates. Rules with any other rampart marker are transparent, and so are the rules of
 /// FirewallRules rampart may not change; the rest are people's.
 pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
@@ -86,7 +87,10 @@ fn classify_indexed(
             .id
             .filter(|id| !slots.contains_key(id))
             .and_then(|id| index.position.get(&id))
-            .filter(|i| index.markers[**i].is_none_or(|m| m == member.marker))
+            .filter(|i| match &index.markers[**i] {
+                Some(m) => *m == member.marker,
+                None => member.adopt_unmarked,
+            })
             .map(|i| table[*i].id);
         let by_marker: Vec<i64> = index
             .with_marker

@@ -19,6 +19,7 @@ fn intent(members: &[(&str, i32, Option<i64>)], block: BlockSpec) -> SectionInte
                     object: format!("ns/{m}"),
                     id: *id,
                     movable: true,
+                    adopt_unmarked: true,
                 };
                 (m.to_string(), i)
             })
@@ -147,6 +148,7 @@ fn a_conflict_blocks_ordering_and_creation() {
                 object: m.into(),
                 id: None,
                 movable: true,
+                adopt_unmarked: true,
             },
         )
     };
