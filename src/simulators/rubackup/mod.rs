@@ -80,6 +80,10 @@ pub struct SimConfig {
     /// Names of the list paging parameters (see `listing`).
     pub page_param: String,
     pub limit_param: String,
+    /// Whether `filterdata` also takes the column names of the document's filter example
+    /// (`poolname`, see `kinds::KindDef::filter_aliases`); false plays a server that filters by
+    /// the keys of its items only and refuses `poolname`.
+    pub column_filters: bool,
 }
 
 impl SimConfig {
@@ -121,6 +125,7 @@ impl SimConfig {
             cron_fields: CronFields::default(),
             page_param: listing::PAGE.into(),
             limit_param: listing::LIMIT.into(),
+            column_filters: true,
             administrators: users
                 .iter()
                 .map(|(n, _)| n.to_string())

@@ -52,7 +52,12 @@ async fn list(
     };
     let store = sim.store.lock().unwrap();
     let items: Vec<Item> = store.table(def.table).values().cloned().collect();
-    match listing::page(items, &q, def.filter_aliases) {
+    let aliases = if sim.config.column_filters {
+        def.filter_aliases
+    } else {
+        &[]
+    };
+    match listing::page(items, &q, aliases) {
         Ok(page) => reply::ok(Value::Array(page.into_iter().map(Value::Object).collect())),
         Err(e) => reply::bad_request(&e),
     }
