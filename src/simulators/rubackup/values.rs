@@ -68,9 +68,11 @@ pub fn is_pool_key(key: &str) -> bool {
         .any(|b| key == *b || key.ends_with(&format!("_{b}")))
 }
 
-/// A date-time as Python's `datetime.fromisoformat` reads the document's values: a date, or a
-/// date with `T` or a space and `HH:MM[:SS[.ffffff]]`; no time zone (the examples have none).
-/// Returned as Python's `isoformat()` prints it: microseconds only when there are some.
+/// A date-time as Python's `datetime.fromisoformat` (before 3.11) reads the document's values
+/// (`"2024-08-13T14:33:31.359954"`, L3786): a date, or a date with `T` or a space and
+/// `HH[:MM[:SS[.fff[fff]]]]`. GUESS: no time zone (the examples have none, the columns keep
+/// none), and the fraction has 3 or 6 digits, as that `fromisoformat` requires. Returned as
+/// Python's `isoformat()` prints it: microseconds only when there are some.
 pub fn datetime(text: &str) -> Option<String> {
     let (date, time) = match text.find(['T', ' ']) {
         Some(i) => (&text[..i], Some(&text[i + 1..])),
@@ -90,14 +92,14 @@ pub fn datetime(text: &str) -> Option<String> {
             None => (time, None),
         };
         let t: Vec<&str> = clock.split(':').collect();
-        if !(2..=3).contains(&t.len()) || !t.iter().all(|p| digits(p, 2)) {
+        if t.len() > 3 || !t.iter().all(|p| digits(p, 2)) {
             return None;
         }
         h = t[0].parse().ok()?;
-        mi = t[1].parse().ok()?;
+        mi = t.get(1).map_or(Some(0), |p| p.parse().ok())?;
         s = t.get(2).map_or(Some(0), |p| p.parse().ok())?;
         if let Some(f) = fraction {
-            if t.len() != 3 || f.is_empty() || f.len() > 6 || !digits(f, f.len()) {
+            if t.len() != 3 || !(digits(f, 3) || digits(f, 6)) {
                 return None;
             }
             micros = format!("{f:0<6}").parse().ok()?;
@@ -267,8 +269,12 @@ mod tests {
             "2025-01-01T10:00:00"
         );
         assert_eq!(
-            r(FieldType::DateTime, json!("2025-01-01T10:00:00.5")),
+            r(FieldType::DateTime, json!("2025-01-01T10:00:00.500")),
             "2025-01-01T10:00:00.500000"
+        );
+        assert_eq!(
+            r(FieldType::DateTime, json!("2025-01-01T10")),
+            "2025-01-01T10:00:00"
         );
         assert_eq!(
             r(
@@ -302,6 +308,8 @@ mod tests {
             (FieldType::DateTime, json!("2025-02-30")),
             (FieldType::DateTime, json!("2025-01-01T10:00:00+03:00")),
             (FieldType::DateTime, json!("2025-01-01T24:00")),
+            (FieldType::DateTime, json!("2025-01-01T10:00:00.5")),
+            (FieldType::DateTime, json!("2025-01-01T10:00:00.123456789")),
             (FieldType::OneOf(Choice::Crypto), json!("rot13")),
             (FieldType::Extensions, json!({"file_list": true})),
         ] {

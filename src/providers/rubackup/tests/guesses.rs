@@ -197,3 +197,20 @@ async fn integer_only_schedule_fields_refuse_what_needs_text_before_sending_it()
         .unwrap_err();
     assert_eq!(vendor_kind(&e), Some(ErrorKind::Rejected), "{e}");
 }
+
+#[tokio::test]
+async fn fractions_of_a_second_go_out_with_six_digits_as_in_the_document() {
+    let r = rig(config(), RuBackupProviderSettings::default()).await;
+    let rt = r.runtime().await;
+    let adapter = rt.policy().unwrap();
+    let mut p = policy_at("0 2 * * *");
+    p.spec.ru_backup.as_mut().unwrap().copies.validity = Some(RuBackupValidity {
+        start: Some("2025-01-01T00:00:00.5".into()),
+        end: Some("2035-01-01T12:00:00.123456789".into()),
+    });
+    let id = create(adapter, &p, &r).await;
+    let sent = &r.writes("POST /global_schedule")[0]["data"]["global_schedule"];
+    assert_eq!(sent["validity_start_period"], "2025-01-01T00:00:00.500000");
+    assert_eq!(sent["validity_end_period"], "2035-01-01T12:00:00.123456");
+    in_sync(adapter, &p, &id, &r.ctx()).await;
+}
