@@ -16,9 +16,22 @@ async fn a_rule_ranked_first_is_created_after_the_rule_above_its_neighbour() {
     f.sim.set_insert_after_false(InsertAfterFalse::AfterAnchor);
     add_people_rules(&f.sim, FORWARD, "people", 1);
     let rt = f.runtime().await;
-    let mut second = Tracked::new(ordered_rule("second", FORWARD, json!({"block": "Bottom"}), 2));
-    let mut first = Tracked::new(ordered_rule("first", FORWARD, json!({"block": "Bottom"}), 1));
-    assert_eq!(reconcile(&f, &rt, &mut second).await.unwrap(), Step::Created);
+    let mut second = Tracked::new(ordered_rule(
+        "second",
+        FORWARD,
+        json!({"block": "Bottom"}),
+        2,
+    ));
+    let mut first = Tracked::new(ordered_rule(
+        "first",
+        FORWARD,
+        json!({"block": "Bottom"}),
+        1,
+    ));
+    assert_eq!(
+        reconcile(&f, &rt, &mut second).await.unwrap(),
+        Step::Created
+    );
     assert_eq!(reconcile(&f, &rt, &mut first).await.unwrap(), Step::Created);
     let names: Vec<String> = comments(&f.sim, FORWARD)
         .into_iter()
@@ -48,7 +61,10 @@ async fn a_device_that_reads_false_otherwise_is_reported_not_fought() {
     // The next pass sees the order drift, tries the move once and names the document's line.
     let e = reconcile(&f, &rt, &mut top).await.unwrap_err();
     let text = e.to_string();
-    assert!(text.contains("insert_after=false") && text.contains("L240"), "{text}");
+    assert!(
+        text.contains("insert_after=false") && text.contains("L240"),
+        "{text}"
+    );
     assert_eq!(f.moves(), moves + 1, "{text}");
 }
 
