@@ -8,3 +8,6 @@ pub mod loopback_pki;
 pub mod rs_server;
 pub mod rubackup;
 pub mod tls_listener;
+
+#[cfg(test)]
+mod import_tests;
