@@ -45,7 +45,10 @@ pub enum RuBackupLoginFormat {
 
 /// How the RuBackup server takes the five schedule fields (`min`, `hour`, `dom`, `mon`, `dow` and
 /// their `full_`/`inc_`/`diff_` forms). The document's examples show only single integers
-/// (L3796-3800, L4320-4324); it never shows how "every day" or "weekdays" are written.
+/// (L3796-3800, L4320-4324); it never shows how "every day" or "weekdays" are written. `Text`
+/// (default): one value goes out as an integer, anything else (`*`, `1-5`, `*/15`) as crontab
+/// text. `IntegersOnly`: every field goes out as an integer, and a schedule that needs text is
+/// refused on the Policy or Strategy before anything is sent.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
 pub enum RuBackupCronFields {
     /// A single value goes out as a JSON integer, anything else (`*`, `1-5`, `*/15`, `1,15`) as
