@@ -8,6 +8,7 @@ mod cyberbackup_simulator;
 mod cyberbackup_support;
 mod cyberbackup_vault;
 mod ideco_drift;
+mod ideco_insert_after;
 mod ideco_order;
 mod ideco_session;
 mod ideco_simulator;

@@ -12,9 +12,11 @@ use super::VENDOR;
 use super::conditions::{device_conditions, placement_conditions};
 use super::desired::{self, desired_fields};
 use super::models::DeviceRule;
+use super::order::Move;
 use super::registry::{BlockSpec, Intent};
 use super::runtime::IdecoDevice;
 use super::section::{Blocked, SectionJudgement, SectionView, creation_anchor};
+use super::sync::misread_false;
 use crate::api::FirewallRule;
 use crate::api::common::{Allowed, Drift};
 use crate::api::firewall_rule::FirewallRuleObservation;
@@ -233,11 +235,12 @@ impl External<FirewallRule> for FirewallRules {
         let _writes = self.0.writes.lock().await;
         let table = self.0.table(section, true).await?;
         let judged = self.0.judge(section, &table);
+        let mut anchor = None;
         let id = match judged.view.owned.get(ctx.marker) {
             // Created before a crash, or by a concurrent reconcile: adopt instead of doubling.
             Some(&existing) => existing,
             None => {
-                let anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
+                anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
                     .map_err(not_placeable)?;
                 let id = self
                     .0
@@ -259,7 +262,19 @@ impl External<FirewallRule> for FirewallRules {
         self.0.record(cr, spec, ctx, Some(id));
         // The rule exists now whatever happens next: an ordering failure is drift for later.
         let ordered = match self.0.table(section, true).await {
-            Ok(table) => self.0.sync_section(section, table).await.map(|_| ()),
+            Ok(table) => {
+                if let Some(e) = anchor.and_then(|(a, after)| {
+                    let asked = Move {
+                        id,
+                        anchor: a,
+                        insert_after: after,
+                    };
+                    misread_false(section, &table, &asked, "POST /firewall/rules/{section}")
+                }) {
+                    tracing::warn!(vendor = VENDOR, namespace = ns(cr), name = name(cr), error = %e, "rule created in another place than asked");
+                }
+                self.0.sync_section(section, table).await.map(|_| ())
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = ordered {

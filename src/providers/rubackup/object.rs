@@ -38,10 +38,19 @@ pub fn interval(text: &str, path: &str) -> ExternalResult<Value> {
         .map_err(|e| ExternalError::invalid(path, e.to_string()))
 }
 
-/// A date-time from the spec at `path`.
+/// A date-time from the spec at `path`, written as the document writes them
+/// (`2024-08-13T14:33:31.359954`, L3786): seconds, and a fraction only as six digits
+/// (microseconds, finer digits dropped). A server on Python's older `fromisoformat` takes a
+/// fraction of 3 or 6 digits only, so `.5` or nanoseconds would be refused.
 pub fn datetime(text: &str, path: &str) -> ExternalResult<Value> {
     parse_datetime(text)
-        .map(|dt| Value::from(dt.strftime("%Y-%m-%dT%H:%M:%S%.f").to_string()))
+        .map(|dt| {
+            let seconds = dt.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            match dt.subsec_nanosecond() / 1000 {
+                0 => Value::from(seconds),
+                micros => Value::from(format!("{seconds}.{micros:06}")),
+            }
+        })
         .ok_or_else(|| {
             ExternalError::invalid(
                 path,
@@ -191,6 +200,14 @@ mod tests {
             json!("2025-01-01T00:00:00")
         );
         assert!(datetime("tomorrow", "p").is_err());
+        assert_eq!(
+            datetime("2025-01-01T00:00:00.5", "p").unwrap(),
+            json!("2025-01-01T00:00:00.500000")
+        );
+        assert_eq!(
+            datetime("2025-01-01 00:00:00.123456789", "p").unwrap(),
+            json!("2025-01-01T00:00:00.123456")
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::common_fields::{FieldList, Portable};
 use super::fields::{Compare, Desired};
 use super::object;
 use super::refs::{PoolChoice, Resolver};
+use super::schedule::ServerSchedule;
 use crate::api::Policy;
 use crate::api::policy::PolicyObservation;
 use crate::api::vendors::rubackup::{POLICY_MOVE_COPY_REF, RuBackupPolicy};
@@ -45,7 +46,11 @@ pub struct Pools {
 }
 
 /// The global schedule rule the Policy asks for.
-pub fn rule_fields(policy: &Policy, pools: Pools, server_tz: &str) -> ExternalResult<Vec<Desired>> {
+pub fn rule_fields(
+    policy: &Policy,
+    pools: Pools,
+    server: &ServerSchedule,
+) -> ExternalResult<Vec<Desired>> {
     let spec = &policy.spec;
     let rb = block(policy)?;
     let base = "spec.ruBackup";
@@ -92,7 +97,7 @@ pub fn rule_fields(policy: &Policy, pools: Pools, server_tz: &str) -> ExternalRe
         retention: spec.retention.as_ref(),
         retention_path: "spec.retention".into(),
     };
-    f.timing("", base, &rb.timing, portable, pools.move_copy, server_tz)?;
+    f.timing("", base, &rb.timing, portable, pools.move_copy, server)?;
     f.copies(base, &rb.copies, "notify_rule_validity")?;
     f.status("spec.enabled", spec.enabled);
     f.task(
@@ -159,7 +164,7 @@ impl ScheduleRuleAdapter {
             pool: refs.pool(b, ctx, provider, pool).await?,
             move_copy: refs.pool(b, ctx, provider, move_copy).await?,
         };
-        rule_fields(cr, pools, &b.server_tz)
+        rule_fields(cr, pools, &b.schedule)
     }
 }
 
@@ -185,7 +190,7 @@ impl External<Policy> for ScheduleRuleAdapter {
             external_name: Some(id.clone()),
             drift: object::drift(&desired, &item),
             at_provider: observation(&id, &item),
-            readiness: refs.readiness(object::validity(&item, &b.server_tz)),
+            readiness: refs.readiness(object::validity(&item, &b.schedule.time_zone)),
             ..Default::default()
         })
     }
@@ -277,7 +282,7 @@ mod tests {
                 pool: Some("Default".into()),
                 move_copy: None,
             },
-            "UTC",
+            &ServerSchedule::in_zone("UTC"),
         )
         .unwrap();
         let body = object::body(WRAPPER, super::super::fields::create_body(&desired));
@@ -294,7 +299,12 @@ mod tests {
 
     #[test]
     fn fields_missing_from_the_documents_patch_are_create_only() {
-        let desired = rule_fields(&policy(rb()), Pools::default(), "Europe/Moscow").unwrap();
+        let desired = rule_fields(
+            &policy(rb()),
+            Pools::default(),
+            &ServerSchedule::in_zone("Europe/Moscow"),
+        )
+        .unwrap();
         let fixed: Vec<&str> = desired
             .iter()
             .filter(|d| !d.mutable)
@@ -314,7 +324,7 @@ mod tests {
         });
         p.spec.vault_ref = Some(crate::api::common::LocalObjectRef { name: "v".into() });
         assert!(
-            matches!(rule_fields(&p, Pools::default(), "UTC"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ruBackup.pool")
+            matches!(rule_fields(&p, Pools::default(), &ServerSchedule::in_zone("UTC")), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ruBackup.pool")
         );
         let native = crate::api::vendors::rubackup::RuBackupCron {
             minute: "0".into(),
@@ -331,7 +341,7 @@ mod tests {
             ..rb()
         });
         assert!(
-            matches!(rule_fields(&p, Pools::default(), "UTC"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.schedule")
+            matches!(rule_fields(&p, Pools::default(), &ServerSchedule::in_zone("UTC")), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.schedule")
         );
     }
 
@@ -339,7 +349,12 @@ mod tests {
     fn disabled_policies_wait() {
         let mut p = policy(rb());
         p.spec.enabled = Some(false);
-        let desired = rule_fields(&p, Pools::default(), "Europe/Moscow").unwrap();
+        let desired = rule_fields(
+            &p,
+            Pools::default(),
+            &ServerSchedule::in_zone("Europe/Moscow"),
+        )
+        .unwrap();
         let status = desired.iter().find(|d| d.key == "status").unwrap();
         assert_eq!(status.value, Value::from("wait"));
     }

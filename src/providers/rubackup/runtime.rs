@@ -11,9 +11,10 @@ use serde_json::Value;
 
 use super::VENDOR;
 use super::backend::Backend;
-use super::client::RuBackupClient;
+use super::client::{Paging, RuBackupClient};
 use super::login_gate::LoginGate;
 use super::policy::ScheduleRuleAdapter;
+use super::schedule::ServerSchedule;
 use super::session::{Endpoint, LoginSettings};
 use super::strategy::StrategyAdapter;
 use super::vault::PoolAdapter;
@@ -73,14 +74,31 @@ impl RuBackupRuntime {
                 p.credentials.source.clone()
             },
         };
-        let page_size = settings.page_size.unwrap_or(100).clamp(1, 1000) as usize;
+        let defaults = Paging::default();
+        let paging = Paging {
+            page_parameter: settings
+                .page_parameter
+                .clone()
+                .unwrap_or(defaults.page_parameter),
+            limit_parameter: settings
+                .limit_parameter
+                .clone()
+                .unwrap_or(defaults.limit_parameter),
+            page_size: settings
+                .page_size
+                .map_or(defaults.page_size, |n| n.clamp(1, 1000) as usize),
+        };
         let client = RuBackupClient::new(
             Endpoint { http, api },
             login,
             LoginGate::new(LOGIN_BACKOFF, LOGIN_MAX),
-            page_size,
+            paging,
         );
-        let backend = Arc::new(Backend::new(client, p.poll_interval(), server_tz));
+        let schedule = ServerSchedule {
+            time_zone: server_tz,
+            cron_fields: settings.cron_fields.unwrap_or_default(),
+        };
+        let backend = Arc::new(Backend::new(client, p.poll_interval(), schedule));
         Ok(RuBackupRuntime {
             adapters: Adapters::new()
                 .with::<Vault>(PoolAdapter {

@@ -81,7 +81,7 @@ impl StrategyAdapter {
             };
             *target = refs.pool(b, ctx, provider, choice).await?;
         }
-        strategy_fields(rb, &pools, &b.server_tz)
+        strategy_fields(rb, &pools, &b.schedule)
     }
 
     /// The rules and administrators RuBackup lists for the strategy named `name`, as plans.
@@ -192,7 +192,7 @@ impl External<Strategy> for StrategyAdapter {
             external_name: Some(id.clone()),
             drift,
             at_provider: observation(&id, &item, &rules, rule_count),
-            readiness: refs.readiness(object::validity(&item, &b.server_tz)),
+            readiness: refs.readiness(object::validity(&item, &b.schedule.time_zone)),
             ..Default::default()
         })
     }

@@ -27,12 +27,7 @@ impl Sim {
     /// Insert an object as a human would create it (no API checks); returns its id.
     pub fn insert(&self, table: &str, fields: Value) -> Option<i64> {
         let t = Store::table_name(table)?;
-        let mut item: Item = fields.as_object().cloned().unwrap_or_default();
-        if t == super::store::POOLS
-            && let Some(name) = item.get("pool_name").cloned()
-        {
-            item.insert("poolname".into(), name);
-        }
+        let item: Item = fields.as_object().cloned().unwrap_or_default();
         Some(self.store.lock().unwrap().insert(t, item))
     }
 

@@ -3,6 +3,7 @@
 
 mod example;
 mod faults;
+mod guesses;
 mod policy;
 mod session;
 mod steady_state;

@@ -71,8 +71,8 @@ async fn each_mutable_field_change_is_one_minimal_patch() {
         ),
         change(
             "compression",
-            set(|b| b.compression_type = Some("gzip".into())),
-            data(json!({"compression_type": "gzip"})),
+            set(|b| b.compression_type = Some("fast".into())),
+            data(json!({"compression_type": "fast"})),
         ),
     ];
     assert_minimal_patches(adapter, &rig, &id, &base, "/pool_list", changes).await;
