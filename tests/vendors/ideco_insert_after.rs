@@ -51,21 +51,26 @@ async fn a_device_that_reads_false_otherwise_is_reported_not_fought() {
     let rt = f.runtime().await;
     let mut top = Tracked::new(ordered_rule("top", FORWARD, json!({"block": "Top"}), 0));
     // Created (the create cannot fail for a placement), but not at the top: people-0 is first.
-    assert_eq!(reconcile(&f, &rt, &mut top).await.unwrap(), Step::Created);
+    // In the same reconcile the order drift is seen, the move tried once, and the misreading
+    // reported with the document's line.
+    let misread = |e: &rampart::engine::external::ExternalError| {
+        let text = e.to_string();
+        assert!(
+            text.contains("insert_after=false") && text.contains("L240"),
+            "{text}"
+        );
+    };
+    misread(&reconcile(&f, &rt, &mut top).await.unwrap_err());
+    assert!(top.external_name.is_some(), "created");
     assert_ne!(
         comments(&f.sim, FORWARD)[0].split(" [rampart:").next(),
         Some("top")
     );
     let moves = f.moves();
-    assert!(moves <= 1, "one try, not a loop: {moves} moves");
-    // The next pass sees the order drift, tries the move once and names the document's line.
-    let e = reconcile(&f, &rt, &mut top).await.unwrap_err();
-    let text = e.to_string();
-    assert!(
-        text.contains("insert_after=false") && text.contains("L240"),
-        "{text}"
-    );
-    assert_eq!(f.moves(), moves + 1, "{text}");
+    assert!(moves <= 2, "one try per write, not a loop: {moves} moves");
+    // Every further pass tries the move once more, no more.
+    misread(&reconcile(&f, &rt, &mut top).await.unwrap_err());
+    assert_eq!(f.moves(), moves + 1);
 }
 
 #[tokio::test]

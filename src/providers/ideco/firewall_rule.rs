@@ -173,8 +173,15 @@ impl External<FirewallRule> for FirewallRules {
 
         let Some((position, rule)) = judged.owned_position(ctx.marker).map(|i| (i, &table[i]))
         else {
+            // A rule at the recorded id that is not this object's (another marker, or none
+            // while the id was not named by the user): say so, and the engine leaves it alone.
+            let stranger = known.and_then(|id| table.iter().find(|r| r.id == id));
             return Ok(Observation {
-                exists: false,
+                exists: stranger.is_some(),
+                ownership: match stranger.and_then(|r| r.marker()) {
+                    Some(_) => Ownership::OtherMarker,
+                    None => Ownership::Unmarked,
+                },
                 conditions,
                 ..Observation::default()
             });
