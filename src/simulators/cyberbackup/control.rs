@@ -77,7 +77,12 @@ impl SimState {
     }
 
     /// Switch a plan on or off on one device, as the console does (`context_ids`, L3661).
-    pub fn set_application_enabled(&self, policy_id: &str, context_id: &str, enabled: bool) -> bool {
+    pub fn set_application_enabled(
+        &self,
+        policy_id: &str,
+        context_id: &str,
+        enabled: bool,
+    ) -> bool {
         let (p, c) = (
             policy_id.to_ascii_lowercase(),
             context_id.to_ascii_lowercase(),
@@ -106,9 +111,11 @@ impl SimState {
         let seconds = self.config().run_seconds;
         let mut w = self.world.lock().unwrap();
         let mut started = 0;
-        for a in w.applications.values_mut().filter(|a| {
-            a.policy_id == p && a.enabled && a.deployed_at <= now && a.run.is_none()
-        }) {
+        for a in w
+            .applications
+            .values_mut()
+            .filter(|a| a.policy_id == p && a.enabled && a.deployed_at <= now && a.run.is_none())
+        {
             a.run = Some(SimRun {
                 started: now,
                 ends: now + SignedDuration::from_secs(seconds),

@@ -53,13 +53,17 @@ pub fn get<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 }
 
 pub fn object<'a>(v: &'a Value, path: &str) -> Checked<&'a Map<String, Value>> {
-    v.as_object()
-        .map_or_else(|| refuse(path, format!("must be an object, not {}", kind(v))), Ok)
+    v.as_object().map_or_else(
+        || refuse(path, format!("must be an object, not {}", kind(v))),
+        Ok,
+    )
 }
 
 pub fn array<'a>(v: &'a Value, path: &str) -> Checked<&'a Vec<Value>> {
-    v.as_array()
-        .map_or_else(|| refuse(path, format!("must be an array, not {}", kind(v))), Ok)
+    v.as_array().map_or_else(
+        || refuse(path, format!("must be an array, not {}", kind(v))),
+        Ok,
+    )
 }
 
 /// A required object member.
@@ -189,9 +193,12 @@ mod tests {
             "s",
             "empty refused"
         );
-        assert!(boolean(&m, "b", "", ).is_err());
+        assert!(boolean(&m, "b", "",).is_err());
         assert!(one_of(&m, "e", "", &["A", "B"]).is_err());
         assert_eq!(integer(&m, "z", "", 0, 1).unwrap(), None, "null is absent");
-        assert_eq!(required(&m, "z", "x").unwrap_err().to_string(), "x.z: is required");
+        assert_eq!(
+            required(&m, "z", "x").unwrap_err().to_string(),
+            "x.z: is required"
+        );
     }
 }

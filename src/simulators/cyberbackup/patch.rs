@@ -39,10 +39,7 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
         if value.is_null() {
             object.remove(key);
         } else {
-            merge_patch(
-                object.entry(key.clone()).or_insert(Value::Null),
-                value,
-            );
+            merge_patch(object.entry(key.clone()).or_insert(Value::Null), value);
         }
     }
 }
@@ -79,7 +76,11 @@ mod tests {
         apply(PatchSemantics::ReplaceSections, &mut b, &patch);
         assert_eq!(a, b);
         assert_eq!(a["alerts"]["max_days_without_backup"], 5);
-        assert_eq!(a["destination"], plan()["destination"], "other sections stay");
+        assert_eq!(
+            a["destination"],
+            plan()["destination"],
+            "other sections stay"
+        );
     }
 
     #[test]

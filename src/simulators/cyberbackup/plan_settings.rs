@@ -22,7 +22,10 @@ pub trait Known {
 pub fn validate(settings: &Value, known: &dyn Known) -> Checked<()> {
     let s = object(settings, "settings")?;
     let at = "settings";
-    scheduling(object(required(s, "scheduling", at)?, "settings.scheduling")?)?;
+    scheduling(object(
+        required(s, "scheduling", at)?,
+        "settings.scheduling",
+    )?)?;
     destination(
         object(required(s, "destination", at)?, "settings.destination")?,
         known,
@@ -35,18 +38,31 @@ pub fn validate(settings: &Value, known: &dyn Known) -> Checked<()> {
         integer(m, "max_days_without_backup", p, 0, 3650).map(drop)
     })?;
     section(s, "archive", at, archive)?;
-    one_of(s, "cbt", at, &["USE_IF_ENABLED", "ENABLE_AND_USE", "DO_NOT_USE"])?;
+    one_of(
+        s,
+        "cbt",
+        at,
+        &["USE_IF_ENABLED", "ENABLE_AND_USE", "DO_NOT_USE"],
+    )?;
     for key in ["error_handling", "vm_snapshot_error_handling"] {
         section(s, key, at, retry_rule)?;
     }
     for flag in FLAGS {
         boolean(s, flag, at)?;
     }
-    section(s, "notarization", at, |m, p| boolean(m, "enabled", p).map(drop))?;
+    section(s, "notarization", at, |m, p| {
+        boolean(m, "enabled", p).map(drop)
+    })?;
     section(s, "vss", at, |m, p| {
         boolean(m, "enabled", p)?;
         // GUESS: the examples show NATIVE and TARGET_SYSTEM_DEFINED; Acronis also has SOFTWARE.
-        one_of(m, "provider", p, &["NATIVE", "TARGET_SYSTEM_DEFINED", "SOFTWARE"]).map(drop)
+        one_of(
+            m,
+            "provider",
+            p,
+            &["NATIVE", "TARGET_SYSTEM_DEFINED", "SOFTWARE"],
+        )
+        .map(drop)
     })?;
     section(s, "windows_event_log", at, |m, p| {
         boolean(m, "enabled", p)?;
@@ -61,7 +77,11 @@ pub fn validate(settings: &Value, known: &dyn Known) -> Checked<()> {
     for key in ["file_filters", "selection", "tapes", "forensic", "cluster"] {
         section(s, key, at, |_, _| Ok(()))?;
     }
-    for key in ["owner_id", "file_level_backup_snapshot", "metadata_to_include"] {
+    for key in [
+        "owner_id",
+        "file_level_backup_snapshot",
+        "metadata_to_include",
+    ] {
         string(s, key, at, true)?;
     }
     if let Some(v) = get(s, "dag_list") {
@@ -261,7 +281,10 @@ fn location(m: &Map<String, Value>, p: &str, known: &dyn Known) -> Checked<()> {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
     {
-        return refuse(&join(&sp, "storage_type"), format!("{t:?} is not a storage type"));
+        return refuse(
+            &join(&sp, "storage_type"),
+            format!("{t:?} is not a storage type"),
+        );
     }
     let own = boolean(s, "use_policy_credentials", &sp)?.unwrap_or(true);
     let credentials = string(s, "credentials", &sp, false)?.unwrap_or_default();

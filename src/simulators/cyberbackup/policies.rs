@@ -53,10 +53,20 @@ pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes
     let element = super::fields::object(&p, at).map_err(refused)?;
     let type_ = one_of(element, "type", at, &TYPES)
         .map_err(refused)?
-        .ok_or_else(|| refused(Refusal { path: join(at, "type"), message: "is required".into() }))?;
+        .ok_or_else(|| {
+            refused(Refusal {
+                path: join(at, "type"),
+                message: "is required".into(),
+            })
+        })?;
     let name = string(element, "name", at, true)
         .map_err(refused)?
-        .ok_or_else(|| refused(Refusal { path: join(at, "name"), message: "is required".into() }))?;
+        .ok_or_else(|| {
+            refused(Refusal {
+                path: join(at, "name"),
+                message: "is required".into(),
+            })
+        })?;
     let enabled = super::fields::boolean(element, "enabled", at).map_err(refused)?;
     let tenant = string(element, "tenant_id", at, true).map_err(refused)?;
     let settings = p.get("settings").cloned().unwrap_or(Value::Null);

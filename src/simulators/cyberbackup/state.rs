@@ -306,10 +306,15 @@ fn destination_reachable(w: &World, policy_id: &str) -> bool {
     let credentials = w
         .policies
         .get(policy_id)
-        .and_then(|p| p.settings.pointer("/destination/location/settings/credentials"))
+        .and_then(|p| {
+            p.settings
+                .pointer("/destination/location/settings/credentials")
+        })
         .and_then(Value::as_str)
         .unwrap_or_default();
-    credentials.is_empty() || w.credentials.contains_key(&credentials.to_ascii_lowercase())
+    credentials.is_empty()
+        || w.credentials
+            .contains_key(&credentials.to_ascii_lowercase())
 }
 
 /// The plan's retention rules, from `destination.retention` (or beside `destination`, as the
@@ -360,11 +365,7 @@ fn prune(w: &mut World, archive_id: &str, rules: &[Value], now: Timestamp) {
         .enumerate()
         .filter(|(i, b)| {
             count.is_some_and(|n| *i as u64 >= n)
-                || age.is_some_and(|a| {
-                    b.created_at
-                        .parse::<Timestamp>()
-                        .is_ok_and(|t| t < now - a)
-                })
+                || age.is_some_and(|a| b.created_at.parse::<Timestamp>().is_ok_and(|t| t < now - a))
         })
         .map(|(_, b)| b.backup_id.clone())
         .collect();

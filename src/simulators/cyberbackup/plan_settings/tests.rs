@@ -19,7 +19,8 @@ const NONE: Registered = Registered(&[]);
 /// The machine example with `edit` applied at `pointer`.
 fn machine_with(pointer: &str, edit: Value) -> Value {
     let mut s = examples()["machine"].clone();
-    *s.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = edit;
+    *s.pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer}")) = edit;
     s
 }
 
@@ -76,11 +77,20 @@ fn schedule_fields_are_checked_by_type_enum_and_range() {
         ))
         .contains("weekdays[0]")
     );
-    assert!(refused(&machine_with(&format!("{at}/alarms/time/repeat_at"), json!([]))).contains("at least one start time"));
+    assert!(
+        refused(&machine_with(
+            &format!("{at}/alarms/time/repeat_at"),
+            json!([])
+        ))
+        .contains("at least one start time")
+    );
     assert!(refused(&machine_with("/scheduling/scheme", json!("SOMETIMES"))).contains("scheme"));
     assert!(
-        refused(&machine_with("/scheduling/rand_max_delay", json!({"count": "30", "type": "MINUTES"})))
-            .contains("rand_max_delay.count: must be a whole number")
+        refused(&machine_with(
+            "/scheduling/rand_max_delay",
+            json!({"count": "30", "type": "MINUTES"})
+        ))
+        .contains("rand_max_delay.count: must be a whole number")
     );
     assert!(refused(&machine_with("/scheduling/enabled", json!("yes"))).contains("true or false"));
     // A monthly schedule needs its days.
@@ -107,7 +117,10 @@ fn retention_rules_are_by_count_or_by_age() {
         with(json!({"rules": [{"max_age": {"count": 7, "type": "YEARS"}}]}))
             .contains("max_age.type")
     );
-    assert!(with(json!({"rules": [{"backup_set": "DAILY", "max_count": 3}]})).contains("goes with max_age"));
+    assert!(
+        with(json!({"rules": [{"backup_set": "DAILY", "max_count": 3}]}))
+            .contains("goes with max_age")
+    );
     assert!(with(json!({"execution": "NEVER", "rules": []})).contains("execution"));
     validate(
         &machine_with(at, json!({"execution": "AFTER_BACKUP", "rules": []})),
@@ -125,10 +138,16 @@ fn a_location_needs_what_its_type_needs_and_known_credentials() {
             .ends_with("location.settings.uri: is required")
     );
     assert!(
-        refused(&machine_with(at, json!({"type": "LOCAL_FOLDER_TEMPLATE", "settings": {"uri": "E:"}})))
-            .ends_with("location.settings.path: is required")
+        refused(&machine_with(
+            at,
+            json!({"type": "LOCAL_FOLDER_TEMPLATE", "settings": {"uri": "E:"}})
+        ))
+        .ends_with("location.settings.path: is required")
     );
-    assert!(refused(&machine_with(at, json!({"type": "TAPE", "settings": {}}))).contains("location.type"));
+    assert!(
+        refused(&machine_with(at, json!({"type": "TAPE", "settings": {}})))
+            .contains("location.type")
+    );
     assert!(
         refused(&machine_with(
             at,
@@ -146,17 +165,27 @@ fn a_location_needs_what_its_type_needs_and_known_credentials() {
 
 #[test]
 fn archive_and_other_sections_are_checked() {
-    assert!(refused(&machine_with("/archive/compression", json!("ULTRA"))).contains("archive.compression"));
     assert!(
-        refused(&machine_with("/archive/splitting", json!({"size": 10, "auto": true})))
-            .contains("set size or auto, not both")
+        refused(&machine_with("/archive/compression", json!("ULTRA")))
+            .contains("archive.compression")
+    );
+    assert!(
+        refused(&machine_with(
+            "/archive/splitting",
+            json!({"size": 10, "auto": true})
+        ))
+        .contains("set size or auto, not both")
     );
     assert!(refused(&machine_with("/archive/splitting", json!({}))).contains("needs size or auto"));
     assert!(refused(&machine_with("/cbt", json!("ALWAYS"))).contains("settings.cbt"));
     assert!(refused(&machine_with("/vss/provider", json!(3))).contains("must be a string"));
-    assert!(refused(&machine_with("/error_handling/max_attempts", json!(0))).contains("max_attempts"));
+    assert!(
+        refused(&machine_with("/error_handling/max_attempts", json!(0))).contains("max_attempts")
+    );
     assert!(refused(&machine_with("/validate_backup", json!("true"))).contains("validate_backup"));
-    assert!(refused(&machine_with("/alerts", json!([]))).contains("settings.alerts: must be an object"));
+    assert!(
+        refused(&machine_with("/alerts", json!([]))).contains("settings.alerts: must be an object")
+    );
 }
 
 #[test]
