@@ -241,11 +241,15 @@ impl PolicyAdapter {
     }
 
     /// Not ready while the plan writes to a credentials record that does not exist.
-    async fn destination_readiness(&self, plan: &Plan) -> ExternalResult<Option<Readiness>> {
+    async fn destination_readiness(
+        &self,
+        plan: &Plan,
+        fresh: bool,
+    ) -> ExternalResult<Option<Readiness>> {
         let Some(id) = destination_credentials(&plan.settings) else {
             return Ok(None);
         };
-        Ok(self.catalog.credentials(&id, false).await?.is_none().then(|| {
+        Ok(self.catalog.credentials(&id, fresh).await?.is_none().then(|| {
             Readiness::Unavailable(format!(
                 "the plan's destination names credentials record {id}, which does not exist at Cyber Backup: backups to it fail"
             ))
@@ -320,7 +324,7 @@ impl External<Policy> for PolicyAdapter {
                 wanted.unknown.join(", ")
             ));
         }
-        if let Some(r) = self.destination_readiness(&plan).await? {
+        if let Some(r) = self.destination_readiness(&plan, ctx.fresh).await? {
             readiness = r;
         }
         let remembered = policy_view::remembered_settings(&wanted.plan, &plan.settings);

@@ -85,8 +85,14 @@ pub fn plan_drift(
         out.push(drift(TARGETS_FIELD, json!(wanted), json!(applied)));
     }
     // Every application runs when the plan does: one switched off on a device (in the
-    // console, `context_ids` of L3661) leaves that device unprotected.
-    for c in switched(desired.enabled, apps) {
+    // console, `context_ids` of L3661) leaves that device unprotected. While the plan itself
+    // is switched the wrong way, that one difference says it all.
+    let devices = if plan.enabled == desired.enabled {
+        switched(desired.enabled, apps)
+    } else {
+        Vec::new()
+    };
+    for c in devices {
         out.push(drift(
             &target_enabled_field(&c),
             json!(desired.enabled),
