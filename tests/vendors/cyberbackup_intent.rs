@@ -271,7 +271,7 @@ async fn a_rename_is_one_patch_of_the_name_and_nothing_after() {
     let mut env = Env::start().await;
     env.add_vault_ref(&store());
     let machine = env.resource_id("DESKTOP-JRPTA4A");
-    let mut p = plan_spec(
+    let p = plan_spec(
         &machine,
         json!({"archive": {"compression": "MAX"}}),
         json!({}),

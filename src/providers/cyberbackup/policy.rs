@@ -90,7 +90,7 @@ impl PolicyAdapter {
         let credentials = vb
             .credentials_secret_ref
             .as_ref()
-            .map(|_| self.catalog.rotations.current(&external));
+            .map(|_| self.catalog.rotations.current(external));
         let object_name = vault.metadata.name.as_deref().unwrap_or(&r.name);
         Ok(Some(location_json(vb, object_name, credentials.as_deref())))
     }
