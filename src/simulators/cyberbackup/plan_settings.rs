@@ -142,6 +142,7 @@ fn scheduling(m: &Map<String, Value>) -> Checked<()> {
 
 /// `rand_max_delay`: `{count, type: MINUTES}` (L1748).
 fn delay(m: &Map<String, Value>, p: &str) -> Checked<()> {
+    // GUESS: the examples show 30; 0 (no spreading) up to a day is taken.
     integer(m, "count", p, 0, 24 * 60)?;
     // GUESS: HOURS beside the documented MINUTES.
     one_of(m, "type", p, &["MINUTES", "HOURS"])?;
