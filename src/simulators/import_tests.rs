@@ -4,9 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// The vendor simulators checked. The list must grow to every simulator (`cyberbackup` is
-/// being made independent and joins it when it is).
-const COVERED: [&str; 4] = ["huawei_cbr", "rubackup", "ideco", "rs_server"];
+/// Every vendor simulator.
+const COVERED: [&str; 5] = [
+    "huawei_cbr",
+    "rubackup",
+    "ideco",
+    "rs_server",
+    "cyberbackup",
+];
 
 /// Files that are only tests and may drive the simulator with the client.
 fn is_test_file(path: &Path) -> bool {

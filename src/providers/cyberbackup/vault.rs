@@ -2,6 +2,10 @@
 //! the credentials record rampart registers (`/credentials`, whose id is the external name),
 //! and, read-only, the archives and backups stored at the location. A Vault without
 //! credentials has nothing at the vendor: its external name is the location's name.
+//!
+//! A changed Secret or scope replaces the record (`rotation`): register the new one, move every
+//! plan that names the old one, delete the old one. The Vault reports the new id as its
+//! external name, and a `CredentialsReplaced` condition says what was replaced.
 
 use std::sync::Arc;
 
@@ -13,14 +17,16 @@ use serde_json::json;
 use super::catalog::Catalog;
 use super::filter::Query;
 use super::location::location_name;
-use super::models::{CreatedId, Credentials};
+use super::models::{CreatedId, Credentials, plan_id};
+use super::rotation::{Cause, Replacement};
 use super::{VENDOR, client};
 use crate::api::Vault;
 use crate::api::common::Drift;
 use crate::api::vault::VaultObservation;
 use crate::api::vendors::cyberbackup::{CyberBackupCredentialsScope, CyberBackupVault};
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, ExtraCondition,
+    Observation, Readiness,
 };
 use crate::engine::hub::{CredentialSet, SecretString};
 
@@ -75,6 +81,27 @@ pub fn credentials_hash(
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
+/// What the last replacement of this Vault's record was, as a condition.
+fn replaced_condition(rep: &Replacement) -> ExtraCondition {
+    ExtraCondition {
+        type_: "CredentialsReplaced",
+        status: true,
+        reason: rep.cause.reason(),
+        message: format!(
+            "credentials record {} was replaced by {} because {}; {} plan(s) moved to it{}",
+            rep.old,
+            rep.new,
+            rep.cause.describe(),
+            rep.plans,
+            if rep.retired {
+                ", and the old record is deleted"
+            } else {
+                "; the old record is deleted once no plan names it"
+            }
+        ),
+    }
+}
+
 impl VaultAdapter {
     fn secret<'c>(
         &self,
@@ -103,6 +130,118 @@ impl VaultAdapter {
         ctx: &CallContext<'_>,
     ) -> ExternalResult<Option<Credentials>> {
         Ok(self.catalog.credentials(id, ctx.fresh).await?)
+    }
+
+    /// Whether the record holds an older version of the Secret than the spec's: what this
+    /// runtime registered under `id` is known; otherwise the record holds what was last applied
+    /// (nothing to compare with after an adoption).
+    fn holds_older_secret(&self, id: &str, desired: Option<&str>, ctx: &CallContext<'_>) -> bool {
+        let holds = self
+            .catalog
+            .rotations
+            .hash_of(id)
+            .or_else(|| ctx.last_applied_hash.map(str::to_string));
+        matches!((desired, holds), (Some(want), Some(have)) if want != have)
+    }
+
+    /// Register the Secret's credentials (`POST /credentials`); the new record's id.
+    async fn register(&self, cr: &Vault, ctx: &CallContext<'_>) -> ExternalResult<String> {
+        let b = block(cr)?;
+        let object_name = cr.metadata.name.as_deref().unwrap_or_default();
+        let secret_ref = b.credentials_secret_ref.as_ref().ok_or_else(|| {
+            ExternalError::invalid(SECRET_FIELD, "the Vault has no credentials to register")
+        })?;
+        let set = ctx.refs.secret(&secret_ref.name).ok_or_else(|| {
+            ExternalError::waiting(format!(
+                "{SECRET_FIELD}: Secret {} not found",
+                secret_ref.name
+            ))
+        })?;
+        let (identity, secret) =
+            identity_and_secret(set).map_err(|m| ExternalError::invalid(SECRET_FIELD, m))?;
+        let namespace = cr.metadata.namespace.as_deref().unwrap_or_default();
+        let body = json!({
+            "scope": scope_json(b.credentials_scope.as_ref()),
+            // The marker lets a human find a record orphaned by a crash (there is no list call).
+            "description": format!("rampart {namespace}/{object_name} [rampart:{}]", ctx.marker),
+            "identity": identity.expose(),
+            "secret": secret.expose(),
+        });
+        let resp = self
+            .catalog
+            .client
+            .send_json(
+                "POST /credentials",
+                Method::POST,
+                "/credentials".into(),
+                &body,
+            )
+            .await?;
+        let created: CreatedId = client::decode("POST /credentials", &resp.body)?;
+        let id = created.id.to_ascii_lowercase();
+        tracing::info!(vendor = VENDOR, namespace, name = object_name, credentials = %id, "registered destination credentials");
+        let record = Credentials {
+            id: id.clone(),
+            scope: serde_json::from_value(body["scope"].clone()).unwrap_or_default(),
+            description: None,
+        };
+        self.catalog.remember_credentials(&id, Some(record));
+        self.catalog
+            .rotations
+            .registered(&id, self.desired_hash(b, ctx));
+        Ok(id)
+    }
+
+    /// Move every plan that names the replaced record to the new one, then delete the replaced
+    /// record: in this order no plan ever names a record that is gone.
+    async fn retire(&self, cr: &Vault, rep: &Replacement) -> ExternalResult<()> {
+        let plans = self.catalog.plans(true).await?;
+        let naming: Vec<_> = plans
+            .values()
+            .filter(|p| {
+                p.settings
+                    .pointer("/destination/location/settings/credentials")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&rep.old))
+            })
+            .cloned()
+            .collect();
+        for mut plan in naming {
+            let pid = plan_id(&plan.id);
+            // The plan's own destination section with only the record changed: it lands the
+            // same whether the server merges or replaces sections.
+            let mut destination = plan.settings["destination"].clone();
+            destination["location"]["settings"]["credentials"] = json!(rep.new);
+            let body = json!({"subject": {"policy": [{"settings": {"destination": destination}}]}});
+            self.catalog.patch_plan(&pid, &body).await?;
+            plan.settings["destination"] = destination;
+            self.catalog.upsert_plan(plan);
+            self.catalog.rotations.progress(&rep.new, 1, false);
+        }
+        self.remove_record(&rep.old).await?;
+        self.catalog.rotations.progress(&rep.new, 0, true);
+        tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, old = %rep.old, new = %rep.new, "retired the replaced destination credentials");
+        Ok(())
+    }
+
+    /// `DELETE /credentials/{id}`; a record already gone is fine.
+    async fn remove_record(&self, id: &str) -> ExternalResult<()> {
+        match self
+            .catalog
+            .client
+            .delete(
+                "DELETE /credentials/{id}",
+                format!("/credentials/{id}"),
+                &Query::new(),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.catalog.remember_credentials(id, None);
+        Ok(())
     }
 
     async fn stats(
@@ -146,33 +285,39 @@ impl External<Vault> for VaultAdapter {
         let name = location_name(b, object_name);
         let desired_hash = self.desired_hash(b, ctx);
         // Without an id there is nothing to find: the credentials API has no list call.
-        let Some(id) = id else {
+        let Some(given) = id else {
             return Ok(Observation {
                 exists: false,
                 desired_hash,
                 ..Default::default()
             });
         };
-        let record = match b.credentials_secret_ref {
-            Some(_) => match self.registered(id, ctx).await? {
-                Some(r) => Some(r),
-                None => {
-                    return Ok(Observation {
-                        exists: false,
-                        desired_hash,
-                        ..Default::default()
-                    });
+        let gone = || Observation {
+            exists: false,
+            desired_hash: desired_hash.clone(),
+            ..Default::default()
+        };
+        // With credentials, the record that stands for `given` now (this runtime may have
+        // replaced it); without, the location's name.
+        let (id, record) = match b.credentials_secret_ref {
+            Some(_) => {
+                let id = self.catalog.rotations.current(given);
+                match self.registered(&id, ctx).await? {
+                    Some(r) => (id, Some(r)),
+                    None => return Ok(gone()),
                 }
-            },
-            None => None,
+            }
+            None => (given.to_string(), None),
         };
         let mut at = VaultObservation {
-            id: Some(id.to_string()),
+            id: Some(id.clone()),
             name: Some(name.clone()),
             state: Some("Available".into()),
             ..Default::default()
         };
         let mut drift = Vec::new();
+        let mut conditions = Vec::new();
+        let mut unusable = None;
         if let Some(r) = &record {
             at.state = Some("Registered".into());
             at.details.insert("credentialsId".into(), r.id.clone());
@@ -181,31 +326,51 @@ impl External<Vault> for VaultAdapter {
             let want = scope_json(b.credentials_scope.as_ref());
             let have = json!({"type": r.scope.type_, "subtype": r.scope.subtype.clone().unwrap_or_default()});
             if want != have {
+                unusable = Some(format!(
+                    "credentials record {id} has scope {have}, not the {want} this destination needs"
+                ));
                 drift.push(Drift {
                     field: SCOPE_FIELD.into(),
                     desired: want.to_string(),
                     observed: have.to_string(),
                 });
             }
+            if self.holds_older_secret(&id, desired_hash.as_deref(), ctx) {
+                unusable.get_or_insert_with(|| {
+                    format!("credentials record {id} holds an earlier version of the Secret")
+                });
+            }
+            if let Some(rep) = self.catalog.rotations.made(&id) {
+                at.details
+                    .insert("replacedCredentials".into(), rep.old.clone());
+                conditions.push(replaced_condition(&rep));
+                if !rep.retired {
+                    drift.push(Drift {
+                        field: SECRET_FIELD.into(),
+                        desired: format!("plans name {id} and record {} is deleted", rep.old),
+                        observed: format!("record {} is not retired yet", rep.old),
+                    });
+                }
+            }
         }
         self.stats(&name, ctx, &mut at).await?;
-        let readiness = match (&b.credentials_secret_ref, &desired_hash) {
-            (Some(r), None) if cr.metadata.deletion_timestamp.is_none() => {
-                Readiness::Unavailable(format!(
-                    "{SECRET_FIELD}: Secret {} is missing or lacks identity/secret",
-                    r.name
-                ))
-            }
+        let readiness = match (&b.credentials_secret_ref, &desired_hash, unusable) {
+            _ if cr.metadata.deletion_timestamp.is_some() => Readiness::Available,
+            (Some(r), None, _) => Readiness::Unavailable(format!(
+                "{SECRET_FIELD}: Secret {} is missing or lacks identity/secret",
+                r.name
+            )),
+            (_, _, Some(why)) => Readiness::Unavailable(why),
             _ => Readiness::Available,
         };
         Ok(Observation {
             exists: true,
-            external_name: None,
+            external_name: (id != given).then(|| id.clone()),
             drift,
             at_provider: at,
             readiness,
             desired_hash,
-            conditions: Vec::new(),
+            conditions,
             ..Observation::default()
         })
     }
@@ -213,47 +378,13 @@ impl External<Vault> for VaultAdapter {
     async fn create(&self, cr: &Vault, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let b = block(cr)?;
         let object_name = cr.metadata.name.as_deref().unwrap_or_default();
-        let Some(secret_ref) = &b.credentials_secret_ref else {
+        if b.credentials_secret_ref.is_none() {
             return Ok(Created {
                 external_name: location_name(b, object_name),
             });
-        };
-        let set = ctx.refs.secret(&secret_ref.name).ok_or_else(|| {
-            ExternalError::waiting(format!(
-                "{SECRET_FIELD}: Secret {} not found",
-                secret_ref.name
-            ))
-        })?;
-        let (identity, secret) =
-            identity_and_secret(set).map_err(|m| ExternalError::invalid(SECRET_FIELD, m))?;
-        let namespace = cr.metadata.namespace.as_deref().unwrap_or_default();
-        let body = json!({
-            "scope": scope_json(b.credentials_scope.as_ref()),
-            // The marker lets a human find a record orphaned by a crash (there is no list call).
-            "description": format!("rampart {namespace}/{object_name} [rampart:{}]", ctx.marker),
-            "identity": identity.expose(),
-            "secret": secret.expose(),
-        });
-        let resp = self
-            .catalog
-            .client
-            .send_json(
-                "POST /credentials",
-                Method::POST,
-                "/credentials".into(),
-                &body,
-            )
-            .await?;
-        let created: CreatedId = client::decode("POST /credentials", &resp.body)?;
-        tracing::info!(vendor = VENDOR, namespace, name = object_name, credentials = %created.id, "registered destination credentials");
-        let record = Credentials {
-            id: created.id.clone(),
-            scope: serde_json::from_value(body["scope"].clone()).unwrap_or_default(),
-            description: None,
-        };
-        self.catalog.remember_credentials(&created.id, Some(record));
+        }
         Ok(Created {
-            external_name: created.id,
+            external_name: self.register(cr, ctx).await?,
         })
     }
 
@@ -268,19 +399,29 @@ impl External<Vault> for VaultAdapter {
         if b.credentials_secret_ref.is_none() {
             return Ok(());
         }
-        let rotated = ctx.last_applied_hash.is_some()
-            && observed.desired_hash.as_deref() != ctx.last_applied_hash;
+        let current = self.catalog.rotations.current(id);
+        if let Some(rep) = self.catalog.rotations.made(&current).filter(|r| !r.retired) {
+            // A replacement that stopped half way (a plan write failed): finish it.
+            return self.retire(cr, &rep).await;
+        }
+        let rotated = self.holds_older_secret(&current, observed.desired_hash.as_deref(), ctx);
         let scope_changed = observed.drift.iter().any(|d| d.field == SCOPE_FIELD);
         if !rotated && !scope_changed {
             // Adopted by external name: Cyber Backup never shows a registered secret, so the
             // record is taken as matching the Secret.
             return Ok(());
         }
-        // Cyber Backup cannot change a credentials record: remove it, and the next observe
-        // finds it gone and registers the Secret anew (plans follow the new id).
-        tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, credentials = id, rotated, scope_changed, "replacing destination credentials");
-        self.delete(cr, id, ctx).await?;
-        Ok(())
+        let cause = if rotated {
+            Cause::SecretChanged
+        } else {
+            Cause::ScopeChanged
+        };
+        // The new record first, so that there is always one for plans to name.
+        let new = self.register(cr, ctx).await?;
+        self.catalog.rotations.begin(&current, &new, cause);
+        tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, old = %current, new = %new, cause = cause.describe(), "replacing destination credentials");
+        let rep = self.catalog.rotations.made(&new).expect("begun above");
+        self.retire(cr, &rep).await
     }
 
     async fn delete(
@@ -292,21 +433,8 @@ impl External<Vault> for VaultAdapter {
         if block(cr)?.credentials_secret_ref.is_none() {
             return Ok(Deleted::Gone);
         }
-        match self
-            .catalog
-            .client
-            .delete(
-                "DELETE /credentials/{id}",
-                format!("/credentials/{id}"),
-                &Query::new(),
-            )
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.into()),
-        }
-        self.catalog.remember_credentials(id, None);
+        self.remove_record(&self.catalog.rotations.current(id))
+            .await?;
         Ok(Deleted::Gone)
     }
 }

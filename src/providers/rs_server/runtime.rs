@@ -25,9 +25,6 @@ use crate::vendor::error::VendorResult;
 use crate::vendor::http::VendorHttp;
 use crate::vendor::snapshot::Collection;
 
-/// Shortest wait before a refused password is tried again.
-const MIN_LOGIN_COOLDOWN: Duration = Duration::from_secs(60);
-
 /// The cached inventory of one TRS project.
 struct ProjectInventory {
     servers: Collection<TrsServer>,
@@ -51,11 +48,7 @@ impl RsServerRuntime {
     pub fn with_ttl(p: &ResolvedProvider, ttl: Duration) -> VendorResult<Self> {
         let http = VendorHttp::for_provider(VENDOR, &p.spec.endpoint, &p.spec)?;
         let source = session::token_source(p, |identity| Ok(http.sibling(identity)))?;
-        let session = Session::new(
-            source,
-            p.credentials.source.clone(),
-            p.poll_interval().max(MIN_LOGIN_COOLDOWN),
-        );
+        let session = Session::new(source, p.credentials.source.clone());
         Ok(RsServerRuntime {
             client: RsServerClient::new(http, session),
             ttl,

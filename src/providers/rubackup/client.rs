@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use super::VENDOR;
 use super::envelope::{self, Envelope};
-use super::login_gate::LoginGate;
 use super::session::{Endpoint, LoginSettings, Session};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::login_gate::LoginGate;
 
 /// A vendor object as RuBackup lists it.
 pub type Item = Map<String, Value>;

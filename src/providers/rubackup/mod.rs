@@ -9,7 +9,6 @@ pub mod cron;
 pub mod envelope;
 pub mod fields;
 pub mod interval;
-pub mod login_gate;
 pub mod object;
 pub mod policy;
 pub mod refs;

@@ -1,9 +1,8 @@
-//! The RuBackup vendor runtime: one per provider configuration, holding the client, the login
-//! gate, the shared collection copies and the three adapters.
+//! The RuBackup vendor runtime: one per provider configuration, holding the client (with its
+//! login gate), the shared collection copies and the three adapters.
 
 use std::any::Any;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -12,7 +11,6 @@ use serde_json::Value;
 use super::VENDOR;
 use super::backend::Backend;
 use super::client::{Paging, RuBackupClient};
-use super::login_gate::LoginGate;
 use super::policy::ScheduleRuleAdapter;
 use super::schedule::ServerSchedule;
 use super::session::{Endpoint, LoginSettings};
@@ -25,10 +23,7 @@ use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::http::VendorHttp;
-
-/// First wait after a refused login; it doubles on every further refusal up to `LOGIN_MAX`.
-pub const LOGIN_BACKOFF: Duration = Duration::from_secs(5 * 60);
-pub const LOGIN_MAX: Duration = Duration::from_secs(60 * 60);
+use crate::vendor::login_gate::LoginGate;
 
 /// A connected RuBackup server.
 pub struct RuBackupRuntime {
@@ -88,12 +83,18 @@ impl RuBackupRuntime {
                 .page_size
                 .map_or(defaults.page_size, |n| n.clamp(1, 1000) as usize),
         };
-        let client = RuBackupClient::new(
-            Endpoint { http, api },
-            login,
-            LoginGate::new(LOGIN_BACKOFF, LOGIN_MAX),
-            paging,
+        let endpoint = Endpoint { http, api };
+        let gate = LoginGate::for_login(
+            VENDOR,
+            &endpoint.url(""),
+            &[
+                &login.database,
+                &login.domain,
+                login.user.expose(),
+                login.password.expose(),
+            ],
         );
+        let client = RuBackupClient::new(endpoint, login, gate, paging);
         let schedule = ServerSchedule {
             time_zone: server_tz,
             cron_fields: settings.cron_fields.unwrap_or_default(),
