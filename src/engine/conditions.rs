@@ -200,6 +200,31 @@ pub fn next_status<A: Clone + Default>(
     status
 }
 
+/// Add the adapter's conditions of this pass to a status written for a failure, so what was
+/// observed before the failing step still shows (a create refused because FirewallRules conflict
+/// keeps the `PlacementConflict` condition that names them).
+pub fn with_extra<A>(
+    status: &mut ManagedStatus<A>,
+    extra: &[ExtraCondition],
+    old: Option<&ManagedStatus<A>>,
+    now: &str,
+) {
+    let old_conditions: &[Condition] = old.map(|s| s.conditions.as_slice()).unwrap_or(&[]);
+    let generation = status
+        .conditions
+        .first()
+        .and_then(|c| c.observed_generation);
+    for e in extra {
+        if status.conditions.iter().any(|c| c.type_ == e.type_) {
+            continue;
+        }
+        let new = condition(e.type_, e.status, e.reason, &e.message, generation, now);
+        status
+            .conditions
+            .push(carry_transition_time(new, old_conditions));
+    }
+}
+
 /// Whether two statuses differ in anything but transition times (to skip no-op writes).
 pub fn status_changed<A: PartialEq>(
     old: Option<&ManagedStatus<A>>,
@@ -338,6 +363,38 @@ mod tests {
             "t2",
         );
         assert!(s2.conditions.iter().all(|c| c.type_ != "Stalled"));
+    }
+
+    #[test]
+    fn a_failure_keeps_what_the_adapter_observed_before_it() {
+        let extra = vec![ExtraCondition {
+            type_: "PlacementConflict",
+            status: true,
+            reason: "ConflictingBlocks",
+            message: "ns/a asks for Top, ns/b for Bottom".into(),
+        }];
+        let failed = Outcome::Failed {
+            message: "spec.ideco.placement: conflict".into(),
+            terminal: true,
+        };
+        let mut s = next_status::<String>(None, &failed, Some(2), "t1");
+        with_extra(&mut s, &extra, None, "t1");
+        assert_eq!(cond(&s, "PlacementConflict").status, ConditionStatus::True);
+        assert_eq!(cond(&s, "PlacementConflict").observed_generation, Some(2));
+        assert_eq!(cond(&s, "Stalled").status, ConditionStatus::True);
+        // The next failure keeps its transition time; an extra never replaces Ready or Synced.
+        let mut s2 = next_status::<String>(Some(&s), &failed, Some(2), "t2");
+        let mut clash = extra.clone();
+        clash.push(ExtraCondition {
+            type_: "Ready",
+            status: true,
+            reason: "Available",
+            message: String::new(),
+        });
+        with_extra(&mut s2, &clash, Some(&s), "t2");
+        assert_eq!(cond(&s2, "PlacementConflict").last_transition_time, "t1");
+        assert_eq!(cond(&s2, "Ready").status, ConditionStatus::False);
+        assert_eq!(s2.conditions.len(), s.conditions.len());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::cluster::Cluster;
 use super::errors::Backoff;
 use super::hub::{CredentialSet, ProviderHub};
 use super::refs::{RefKey, RefTarget};
+use super::waker::{NoWaker, Waker};
 
 /// Reads the objects a managed object refers to, and who refers to it.
 #[async_trait]
@@ -69,6 +70,8 @@ pub struct Context {
     pub hub: Arc<ProviderHub>,
     pub lookup: Arc<dyn RefLookup>,
     pub settings: EngineSettings,
+    /// Queues other objects for a reconcile when an adapter asks (`CallContext::wake`).
+    pub waker: Arc<dyn Waker>,
     attempts: Mutex<HashMap<(&'static str, String, String), u32>>,
 }
 
@@ -84,8 +87,15 @@ impl Context {
             hub,
             lookup,
             settings,
+            waker: Arc::new(NoWaker),
             attempts: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same context, waking objects through `waker` (the operator's kinds table).
+    pub fn with_waker(mut self, waker: Arc<dyn Waker>) -> Self {
+        self.waker = waker;
+        self
     }
 
     /// Count one more failure of this object; returns the previous count.

@@ -163,6 +163,9 @@ pub struct CallContext<'a> {
     /// unmarked object at the id is someone else's). Adapters that can find an object by its
     /// recorded id without the marker must check this before treating it as owned.
     pub trust_unmarked_id: bool,
+    /// Asks for other objects of this kind to be reconciled soon, when the adapter learned
+    /// something that changes them too (a conflict between objects appeared or went away).
+    pub wake: super::waker::Wake<'a>,
 }
 
 /// One (kind, vendor) adapter.

@@ -15,3 +15,4 @@ pub mod marker;
 pub mod reconciler;
 pub mod refs;
 pub mod testkit;
+pub mod waker;

@@ -14,7 +14,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::annotations::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, PAUSED};
 use super::cluster::ObjectAt;
-use super::conditions::{Outcome, next_status, status_changed};
+use super::conditions::{Outcome, next_status, status_changed, with_extra};
 use super::context::Context;
 use super::errors::{Class, Error};
 use super::events::Event;
@@ -97,6 +97,9 @@ struct Reconcile<'a, K: Managed> {
     /// The external name this pass works with: the annotation's, until the object at that id
     /// turns out not to be rampart's.
     recorded: Option<String>,
+    /// What this pass's observe reported beside Ready and Synced: kept on a failed status too
+    /// (a create refused for a conflict between objects still shows the conflict).
+    observed_extra: Vec<super::external::ExtraCondition>,
 }
 
 /// The resolved pieces a vendor call needs.
@@ -138,6 +141,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             recorded: obj.annotations().get(EXTERNAL_NAME).cloned(),
             obj: obj.clone(),
             ctx,
+            observed_extra: Vec::new(),
         }
     }
 
@@ -287,6 +291,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             refs: &g.refs,
             hub: &self.ctx.hub,
             trust_unmarked_id: self.trusts_unmarked_id(),
+            wake: super::waker::Wake::new(K::KIND, &*self.ctx.waker),
         }
     }
 
@@ -370,6 +375,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 .observe(&self.obj, None, &self.call(g, true))
                 .await?;
         }
+        self.observed_extra = seen.conditions.clone();
         Ok(seen)
     }
 
@@ -789,7 +795,10 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             .round(jiff::Unit::Second)
             .expect("rounding")
             .to_string();
-        let new = next_status(old, outcome, self.obj.meta().generation, &now);
+        let mut new = next_status(old, outcome, self.obj.meta().generation, &now);
+        if matches!(outcome, Outcome::Failed { .. } | Outcome::Waiting(_)) {
+            with_extra(&mut new, &self.observed_extra, old, &now);
+        }
         if status_changed(old, &new) {
             let status = serde_json::to_value(&new).expect("status serializes");
             self.ctx.cluster.apply_status(&self.at, status).await?;

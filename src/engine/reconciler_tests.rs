@@ -729,3 +729,42 @@ async fn deleting_an_object_whose_spec_the_adapter_refuses_still_deletes_its_ven
         "the finalizer went: nothing hangs"
     );
 }
+
+#[tokio::test]
+async fn objects_an_adapter_names_are_woken_and_a_refused_create_keeps_its_observed_conditions() {
+    use crate::engine::external::{ExternalError, ExtraCondition};
+    use crate::engine::waker::ObjectName;
+    let t = Table::new();
+    let v = t.vault("second", json!({}), &[]);
+    let other = ObjectName {
+        namespace: NS.into(),
+        name: "first".into(),
+    };
+    t.vendor.report(
+        vec![ExtraCondition {
+            type_: "PlacementConflict",
+            status: true,
+            reason: "ConflictingBlocks",
+            message: "prod/first asks for Top, prod/second for Bottom".into(),
+        }],
+        vec![other.clone()],
+    );
+    t.vendor.fail_next(
+        "create",
+        ExternalError::invalid("spec.ideco.placement", "conflicting blocks"),
+    );
+    let (e, _) = t.pass(&v).await.expect_err("refused");
+    assert_eq!(e.class(), Class::Terminal);
+    assert_eq!(t.engine.woken.take(), [("Vault", other)]);
+    let now = t.stored(&v);
+    assert!(is(&now, "Stalled", True, "TerminalError"));
+    assert!(is(&now, "PlacementConflict", True, "ConflictingBlocks"));
+
+    // Once the adapter reports no conflict, nobody is woken and the object is created.
+    t.vendor.report(Vec::new(), Vec::new());
+    t.pass(&v).await.expect("created");
+    assert!(t.engine.woken.take().is_empty());
+    let now = t.stored(&v);
+    assert_eq!(condition(&now, "PlacementConflict"), None);
+    assert!(is(&now, "Ready", True, "Available"));
+}

@@ -28,6 +28,7 @@ use crate::engine::hub::ProviderKey;
 use crate::engine::managed::Managed;
 use crate::engine::reconciler::{error_policy, reconcile};
 use crate::engine::refs::RefTarget;
+use crate::engine::waker::{ObjectName, Waker};
 
 /// Every managed kind rampart serves.
 pub fn managed_kinds(kinds: &mut KindsBuilder) {
@@ -45,6 +46,8 @@ pub trait ServedKind: Send + Sync {
     fn referrers(&self, ns: &str, kind: &str, name: &str) -> Vec<String>;
     /// Reconcile the objects of this kind that refer to `kind`/`name`.
     fn wake_referrers(&self, ns: &str, kind: &str, name: &str);
+    /// Reconcile the object `ns/name` of this kind.
+    fn wake(&self, ns: &str, name: &str);
     /// Reconcile the objects of this kind that use the provider configuration `key`; how many.
     fn wake_users(&self, key: &ProviderKey) -> usize;
     /// The cached object `ns/name`, as a reference target.
@@ -100,6 +103,10 @@ impl<K: Managed> ServedKind for Served<K> {
         for o in self.matching(Some(ns), |o| refers_to(o, kind, name)) {
             self.trigger.send(ObjectRef::from_obj(o.as_ref()));
         }
+    }
+
+    fn wake(&self, ns: &str, name: &str) {
+        self.trigger.send(ObjectRef::new(name).within(ns));
     }
 
     fn wake_users(&self, key: &ProviderKey) -> usize {
@@ -179,6 +186,16 @@ impl Kinds {
             .iter()
             .find(|k| k.kind() == kind)
             .and_then(|k| k.target(ns, name))
+    }
+}
+
+/// Adapters wake objects of their kind through the table (a conflict between FirewallRules
+/// that appeared or went away).
+impl Waker for Kinds {
+    fn wake(&self, kind: &'static str, objects: &[ObjectName]) {
+        if let Some(k) = self.all.iter().find(|k| k.kind() == kind) {
+            objects.iter().for_each(|o| k.wake(&o.namespace, &o.name));
+        }
     }
 }
 

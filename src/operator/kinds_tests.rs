@@ -145,6 +145,16 @@ async fn one_table_entry_wires_a_kind_into_references_deletion_and_wake_ups() {
     assert_eq!(b.kinds.wake_users(&key), 1);
     assert_eq!(queued::<Dummy>(&mut b), ["d"]);
 
+    // An adapter's wake-up reaches it by kind and name, and no other kind.
+    use crate::engine::waker::{ObjectName, Waker};
+    let named = ObjectName {
+        namespace: "prod".into(),
+        name: "d".into(),
+    };
+    b.kinds.wake("Dummy", std::slice::from_ref(&named));
+    assert_eq!(queued::<Dummy>(&mut b), ["d"]);
+    assert!(queued::<Strategy>(&mut b).is_empty());
+
     // It resolves as a reference target.
     assert!(b.kinds.target("Dummy", "prod", "d").is_some());
     assert!(b.kinds.target("Dummy", "prod", "nope").is_none());

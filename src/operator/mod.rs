@@ -251,7 +251,9 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         Wiring {
             client: client.clone(),
             namespace: ns.clone(),
-            ctx: Arc::new(Context::new(cluster, hub.clone(), lookup, settings)),
+            ctx: Arc::new(
+                Context::new(cluster, hub.clone(), lookup, settings).with_waker(kinds.clone()),
+            ),
             kinds,
             config: controller::Config::default().concurrency(opts.concurrency),
         }

@@ -14,8 +14,10 @@ use crate::api::common::Drift;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::engine::adapters::Adapters;
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, ExtraCondition,
+    Observation, Ownership,
 };
+use crate::engine::waker::ObjectName;
 use crate::engine::hub::VendorRuntime;
 use crate::engine::managed::Managed;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
@@ -39,6 +41,8 @@ struct State {
     failures: VecDeque<(&'static str, ExternalError)>,
     lose_create_answer: bool,
     deletion_observes: u32,
+    /// Conditions every observe reports, and objects every observe asks to wake.
+    report: (Vec<ExtraCondition>, Vec<ObjectName>),
 }
 
 /// The vendor side of the fake: shared between the test and the adapter.
@@ -112,6 +116,12 @@ impl FakeVendor {
         self.state.lock().unwrap().lose_create_answer = true;
     }
 
+    /// Every observe reports `conditions` and asks the engine to wake `wake` (as an adapter
+    /// does that sees a conflict between objects).
+    pub fn report(&self, conditions: Vec<ExtraCondition>, wake: Vec<ObjectName>) {
+        self.state.lock().unwrap().report = (conditions, wake);
+    }
+
     /// Deleted objects stay, `deleting`, for this many observes.
     pub fn set_deletion_observes(&self, n: u32) {
         self.state.lock().unwrap().deletion_observes = n;
@@ -156,6 +166,8 @@ where
             "observe"
         })?;
         let mut st = self.state.lock().unwrap();
+        let (conditions, wake) = st.report.clone();
+        ctx.wake.others(&wake);
         let by_marker = || {
             st.objects
                 .iter()
@@ -177,7 +189,10 @@ where
             },
         };
         let Some(found) = found else {
-            return Ok(Observation::default());
+            return Ok(Observation {
+                conditions,
+                ..Observation::default()
+            });
         };
         let obj = st.objects.get_mut(&found).expect("found");
         if let Some(left) = obj.deleting_for {
@@ -208,6 +223,7 @@ where
             external_name: (id != Some(found.as_str())).then_some(found),
             drift,
             ownership,
+            conditions,
             ..Observation::default()
         })
     }

@@ -27,6 +27,7 @@ use super::hub::{
 use super::managed::Managed;
 use super::reconciler::{Next, reconcile_once};
 use super::refs::Refs;
+use super::waker::{RecordingWaker, Wake};
 use crate::api::provider_config::ProviderConfigCommon;
 
 /// Provider configurations held in memory. `set` bumps the fingerprint, as a changed
@@ -106,6 +107,7 @@ impl TestWorld {
             refs: &self.refs,
             hub: &self.hub,
             trust_unmarked_id: true,
+            wake: Wake::none(),
         }
     }
 }
@@ -115,10 +117,13 @@ impl TestWorld {
     /// memory. References resolve to what is applied to that memory.
     pub fn engine(&self, settings: EngineSettings) -> Engine {
         let cluster = MemoryCluster::new();
-        let ctx = Context::new(cluster.clone(), self.hub.clone(), cluster.clone(), settings);
+        let woken = Arc::new(RecordingWaker::default());
+        let ctx = Context::new(cluster.clone(), self.hub.clone(), cluster.clone(), settings)
+            .with_waker(woken.clone());
         Engine {
             cluster,
             ctx: Arc::new(ctx),
+            woken,
         }
     }
 }
@@ -127,6 +132,8 @@ impl TestWorld {
 pub struct Engine {
     pub cluster: Arc<MemoryCluster>,
     pub ctx: Arc<Context>,
+    /// The objects adapters asked to wake (`CallContext::wake`); a test reconciles them.
+    pub woken: Arc<RecordingWaker>,
 }
 
 impl Engine {
