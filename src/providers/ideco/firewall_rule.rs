@@ -15,6 +15,7 @@ use super::models::DeviceRule;
 use super::order::Move;
 use super::registry::{BlockSpec, Intent};
 use super::runtime::IdecoDevice;
+use super::writer::SectionWriter;
 use super::section::{Blocked, SectionJudgement, SectionView, creation_anchor};
 use super::sync::misread_false;
 use crate::api::FirewallRule;
@@ -25,6 +26,8 @@ use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
     Readiness,
 };
+use crate::engine::waker::ObjectName;
+use crate::vendor::error::ErrorKind;
 
 fn block_of(cr: &FirewallRule) -> ExternalResult<&IdecoFirewallRule> {
     cr.spec.ideco.as_ref().ok_or_else(|| {
@@ -87,6 +90,22 @@ impl IdecoDevice {
             adopt_unmarked: ctx.trust_unmarked_id,
         };
         self.registry.record(ctx.marker, intent);
+        self.announce(spec.section, cr, ctx);
+    }
+
+    /// When the FirewallRules of a section stop or start agreeing on its block, the others
+    /// learn it now, not at their next poll: each shows the `PlacementConflict` condition, and
+    /// a create held back by the conflict goes ahead once it is gone.
+    fn announce(&self, section: IdecoSection, cr: &FirewallRule, ctx: &CallContext<'_>) {
+        let me = object(cr);
+        let others: Vec<ObjectName> = self
+            .registry
+            .agreement_changed(section)
+            .iter()
+            .filter(|o| **o != me)
+            .filter_map(|o| ObjectName::parse(o))
+            .collect();
+        ctx.wake.others(&others);
     }
 
     /// The section judged for one rule's observe: its own place is judged even when rampart
@@ -239,49 +258,50 @@ impl External<FirewallRule> for FirewallRules {
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
         self.0.record(cr, spec, ctx, None);
-        let _writes = self.0.writes.lock().await;
-        let table = self.0.table(section, true).await?;
-        let judged = self.0.judge(section, &table);
-        let mut anchor = None;
-        let id = match judged.view.owned.get(ctx.marker) {
-            // Created before a crash, or by a concurrent reconcile: adopt instead of doubling.
-            Some(&existing) => existing,
-            None => {
-                anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
-                    .map_err(not_placeable)?;
-                let id = self
-                    .0
-                    .write(
-                        section,
-                        self.0.client.create_rule(section, &desired, anchor),
-                    )
-                    .await?;
-                log_write(
-                    cr,
-                    "POST /firewall/rules/{section}",
-                    section,
-                    id,
-                    "created rule",
-                );
-                id
+        let w = self.0.writer(section).await;
+        let mut placed_again = false;
+        let (id, anchor) = loop {
+            let placed = {
+                let table = w.model().await?;
+                let judged = self.0.judge(section, &table);
+                match judged.view.owned.get(ctx.marker) {
+                    // Created before a crash, or by a concurrent reconcile: adopt, not double.
+                    Some(&id) => Ok(Err(id)),
+                    None => creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
+                        .map(Ok),
+                }
+                // The model is let go before the write, so the answer is laid over it in place.
+            };
+            let anchor = match placed {
+                Ok(Ok(anchor)) => anchor,
+                Ok(Err(id)) => break (id, None),
+                // The sentinel may have come since the model was listed: look once more.
+                Err(Blocked::SentinelMissing(_)) if !placed_again && !w.listed_in_turn() => {
+                    placed_again = true;
+                    w.listed().await?;
+                    continue;
+                }
+                Err(blocked) => return Err(not_placeable(blocked)),
+            };
+            match w.create(&desired, anchor).await {
+                Ok(id) => {
+                    log_write(cr, CREATE, section, id, "created rule");
+                    break (id, anchor);
+                }
+                // The device refused the place the model gave (its anchor may be gone): place
+                // the rule again from a listing, once. A refused create made nothing.
+                Err(e) if refused(&e) && !placed_again && !w.listed_in_turn() => {
+                    tracing::info!(vendor = VENDOR, namespace = ns(cr), name = name(cr), error = %e, "create refused; placing the rule again from a new listing");
+                    placed_again = true;
+                    w.listed().await?;
+                }
+                Err(e) => return Err(e.into()),
             }
         };
         self.0.record(cr, spec, ctx, Some(id));
         // The rule exists now whatever happens next: an ordering failure is drift for later.
-        let ordered = match self.0.table(section, true).await {
-            Ok(table) => {
-                if let Some(e) = anchor.and_then(|(a, after)| {
-                    let asked = Move {
-                        id,
-                        anchor: a,
-                        insert_after: after,
-                    };
-                    misread_false(section, &table, &asked, "POST /firewall/rules/{section}")
-                }) {
-                    tracing::warn!(vendor = VENDOR, namespace = ns(cr), name = name(cr), error = %e, "rule created in another place than asked");
-                }
-                self.0.sync_section(section, table).await.map(|_| ())
-            }
+        let ordered = match order_after_create(&w, id, anchor).await {
+            Ok(()) => w.finish().await,
             Err(e) => Err(e),
         };
         if let Err(e) = ordered {
@@ -303,35 +323,30 @@ impl External<FirewallRule> for FirewallRules {
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
         self.0.record(cr, spec, ctx, Some(rule_id(id)?));
-        let _writes = self.0.writes.lock().await;
-        let table = self.0.table(section, true).await?;
-        let judged = self.0.judge(section, &table);
-        let rule = judged
-            .owned_position(ctx.marker)
-            .map(|i| &table[i])
-            .ok_or_else(|| {
-                ExternalError::waiting(format!(
-                    "the rule left section {} after it was observed; the next pass creates it again",
-                    section.as_str()
-                ))
-            })?;
-        let table = if desired::drift(&desired, &rule.fields).is_empty() {
-            table
-        } else {
-            let body = desired::overlay(&rule.fields, &desired);
-            self.0
-                .write(section, self.0.client.update_rule(section, rule.id, &body))
-                .await?;
-            log_write(
-                cr,
-                "PUT /firewall/rules/{section}/{id}",
-                section,
-                rule.id,
-                "updated rule",
-            );
-            self.0.table(section, true).await?
+        let w = self.0.writer(section).await;
+        // Read-modify-write of a rule that must still be rampart's: on a listing of this turn.
+        let (rule, body) = {
+            let table = w.listed().await?;
+            let judged = self.0.judge(section, &table);
+            let rule = judged
+                .owned_position(ctx.marker)
+                .map(|i| &table[i])
+                .ok_or_else(|| {
+                    ExternalError::waiting(format!(
+                        "the rule left section {} after it was observed; the next pass creates it again",
+                        section.as_str()
+                    ))
+                })?;
+            let body = (!desired::drift(&desired, &rule.fields).is_empty())
+                .then(|| desired::overlay(&rule.fields, &desired));
+            (rule.id, body)
         };
-        self.0.sync_section(section, table).await?;
+        if let Some(body) = body {
+            w.update(rule, body).await?;
+            log_write(cr, UPDATE, section, rule, "updated rule");
+        }
+        w.sync().await?;
+        w.finish().await?;
         Ok(())
     }
 
@@ -343,38 +358,31 @@ impl External<FirewallRule> for FirewallRules {
     ) -> ExternalResult<Deleted> {
         let section = block_of(cr)?.section;
         let known: Option<i64> = id.trim().parse().ok();
-        let _writes = self.0.writes.lock().await;
+        let w = self.0.writer(section).await;
         self.0.registry.forget(ctx.marker);
+        self.0.announce(section, cr, ctx);
         let ours = |r: &DeviceRule| {
             r.marker() == Some(ctx.marker)
                 || (Some(r.id) == known && r.marker().is_none() && ctx.trust_unmarked_id)
         };
-        let targets: Vec<i64> = self
-            .0
-            .table(section, true)
+        // Whose rule is whose, on a listing of this turn: never a rule that is not rampart's.
+        let targets: Vec<i64> = w
+            .listed()
             .await?
             .iter()
             .filter(|r| ours(r))
             .map(|r| r.id)
             .collect();
-        if targets.is_empty() {
-            return Ok(Deleted::Gone);
-        }
         for target in &targets {
-            self.0
-                .write(section, self.0.client.delete_rule(section, *target))
-                .await?;
-            log_write(
-                cr,
-                "DELETE /firewall/rules/{section}/{id}",
-                section,
-                *target,
-                "deleted rule",
-            );
+            w.delete(*target).await?;
+            log_write(cr, DELETE, section, *target, "deleted rule");
+        }
+        if !targets.is_empty() {
+            w.finish().await?;
         }
         let left = self
             .0
-            .table(section, true)
+            .table(section, false)
             .await?
             .iter()
             .any(|r| targets.contains(&r.id));
@@ -384,4 +392,35 @@ impl External<FirewallRule> for FirewallRules {
             Deleted::Gone
         })
     }
+}
+
+const CREATE: &str = "POST /firewall/rules/{section}";
+const UPDATE: &str = "PUT /firewall/rules/{section}/{id}";
+const DELETE: &str = "DELETE /firewall/rules/{section}/{id}";
+
+/// A create the device refused outright: nothing was made, and the place may be what it
+/// refused (an anchor that is gone).
+fn refused(e: &crate::vendor::error::VendorError) -> bool {
+    matches!(e.kind, ErrorKind::Rejected | ErrorKind::NotFound)
+}
+
+/// After a create: where the device put a rule asked for with `insert_after=false` is checked
+/// on a listing (GUESS, L158), then the section is put in order.
+async fn order_after_create(
+    w: &SectionWriter<'_>,
+    id: i64,
+    anchor: Option<(i64, bool)>,
+) -> crate::vendor::error::VendorResult<()> {
+    if let Some((a, false)) = anchor {
+        let table = w.list_now().await?;
+        let asked = Move {
+            id,
+            anchor: a,
+            insert_after: false,
+        };
+        if let Some(e) = misread_false(w.section(), &table, &asked, CREATE) {
+            tracing::warn!(vendor = VENDOR, rule = id, error = %e, "rule created in another place than asked");
+        }
+    }
+    w.sync().await
 }

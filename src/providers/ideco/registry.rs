@@ -169,6 +169,29 @@ struct State {
     /// section, and ranking it per ask made the resync quadratic (found by profiling).
     ranked: HashMap<IdecoSection, Ranked>,
     swept: Instant,
+    /// Each section's block agreement as last announced (`agreement_changed`).
+    announced: HashMap<IdecoSection, Agreement>,
+}
+
+/// What the FirewallRules of a section agree on: a block (or none recorded), or the blocks
+/// they ask for when they conflict. Which objects ask for each is left out: a conflict that
+/// gains one more object of a block already asked for changes nobody's state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+enum Agreement {
+    #[default]
+    Nothing,
+    Block(BlockSpec),
+    Conflict(Vec<BlockSpec>),
+}
+
+impl Agreement {
+    fn of(intent: &SectionIntent) -> Self {
+        match &intent.block {
+            Ok(None) => Agreement::Nothing,
+            Ok(Some(b)) => Agreement::Block(b.clone()),
+            Err(c) => Agreement::Conflict(c.wishes.iter().map(|(b, _)| b.clone()).collect()),
+        }
+    }
 }
 
 impl Registry {
@@ -180,6 +203,7 @@ impl Registry {
                 generation: 0,
                 ranked: HashMap::new(),
                 swept: Instant::now(),
+                announced: HashMap::new(),
             }),
         }
     }
@@ -206,7 +230,29 @@ impl Registry {
 
     /// The live entries of a section, ranked.
     pub fn section(&self, section: IdecoSection) -> Ranked {
+        self.rank(&mut self.state.lock().unwrap(), section)
+    }
+
+    /// The objects (`namespace/name`) of a section to wake because its FirewallRules started
+    /// or stopped agreeing on the block since this was last asked (a conflict appeared, changed
+    /// its blocks, or went away): every recorded one. Empty when nothing changed.
+    pub fn agreement_changed(&self, section: IdecoSection) -> Vec<String> {
         let mut state = self.state.lock().unwrap();
+        let ranked = self.rank(&mut state, section);
+        let now = Agreement::of(&ranked.intent);
+        if state.announced.get(&section).cloned().unwrap_or_default() == now {
+            return Vec::new();
+        }
+        state.announced.insert(section, now);
+        ranked
+            .intent
+            .members
+            .iter()
+            .map(|m| m.object.clone())
+            .collect()
+    }
+
+    fn rank(&self, state: &mut State, section: IdecoSection) -> Ranked {
         // Expiry is coarse (an entry lives up to an eighth longer than the TTL), so a resync
         // does not walk every entry once per rule.
         if state.swept.elapsed() >= self.ttl / 8 {

@@ -1,16 +1,17 @@
-//! The runtime of one Ideco device: its client and session, one cached copy of each section,
+//! The runtime of one Ideco device: its client and session, rampart's model of each section,
 //! the device facts (status, state, settings), the placement registry, and the lock that keeps
 //! writes to the device one at a time.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::client::IdecoClient;
 use super::firewall_rule::FirewallRules;
+use super::model::SectionModel;
 use super::models::{DeviceFacts, DeviceRule};
 use super::registry::Registry;
 use super::section::SectionJudgement;
@@ -25,24 +26,20 @@ use crate::vendor::error::VendorResult;
 use crate::vendor::http::VendorHttp;
 use crate::vendor::snapshot::{Collection, Derived};
 
-/// A listed rule and its index in the section.
-#[derive(Debug, Clone)]
-pub struct ListedRule {
-    pub position: usize,
-    pub rule: DeviceRule,
-}
-
 pub struct IdecoDevice {
     pub(super) client: IdecoClient,
-    tables: BTreeMap<IdecoSection, Collection<ListedRule>>,
-    /// Each section in table order, per listing: every FirewallRule reads its whole section.
-    ordered: BTreeMap<IdecoSection, Derived<BTreeMap<String, ListedRule>, Vec<DeviceRule>>>,
-    /// Each section's listing judged against the registry, per listing and registry generation.
+    /// rampart's model of each section, in table order: every FirewallRule reads its whole
+    /// section, and every write lays its answer over it.
+    models: BTreeMap<IdecoSection, SectionModel>,
+    /// Each section's model judged against the registry, per model and registry generation.
     judged: BTreeMap<IdecoSection, Derived<Vec<DeviceRule>, SectionJudgement>>,
     facts: Collection<DeviceFacts>,
     pub(super) registry: Registry,
-    /// Held by every create, update and delete, across the re-lists and moves that follow.
+    /// The device's turn to write (`writer`): held by every create, update and delete, across
+    /// the moves and the listing that follow.
     pub(super) writes: tokio::sync::Mutex<()>,
+    /// Writers waiting for their turn or writing: the last one confirms the burst.
+    pub(super) in_line: AtomicUsize,
 }
 
 /// Connect a `type: Ideco` provider configuration.
@@ -62,13 +59,9 @@ impl IdecoDevice {
     pub fn new(client: IdecoClient, poll_interval: Duration) -> Self {
         IdecoDevice {
             client,
-            tables: IdecoSection::ALL
+            models: IdecoSection::ALL
                 .into_iter()
-                .map(|s| (s, Collection::new(poll_interval)))
-                .collect(),
-            ordered: IdecoSection::ALL
-                .into_iter()
-                .map(|s| (s, Derived::default()))
+                .map(|s| (s, SectionModel::new(poll_interval)))
                 .collect(),
             judged: IdecoSection::ALL
                 .into_iter()
@@ -79,45 +72,25 @@ impl IdecoDevice {
             // three is gone (orphaned, or moved to another provider configuration).
             registry: Registry::new(poll_interval * 3),
             writes: tokio::sync::Mutex::new(()),
+            in_line: AtomicUsize::new(0),
         }
     }
 
-    /// A section in table order: the cached copy, or a new list when it is older than the poll
-    /// interval or `fresh` is asked for.
+    /// A section in table order, as rampart's model holds it: listed again when the model is
+    /// older than the poll interval, in doubt, or when `fresh` asks for a listing that begins
+    /// now.
     pub async fn table(
         &self,
         section: IdecoSection,
         fresh: bool,
     ) -> VendorResult<Arc<Vec<DeviceRule>>> {
-        let items = self.tables[&section]
-            .get(fresh, || async {
-                let rules = self.client.list_rules(section).await?;
-                Ok(rules
-                    .into_iter()
-                    .enumerate()
-                    .map(|(position, rule)| (rule.id.to_string(), ListedRule { position, rule }))
-                    .collect())
-            })
-            .await?;
-        Ok(self.ordered[&section].get(&items, |items| {
-            let mut listed: Vec<&ListedRule> = items.values().collect();
-            listed.sort_by_key(|l| l.position);
-            listed.into_iter().map(|l| l.rule.clone()).collect()
-        }))
+        self.models[&section]
+            .read(fresh, || self.client.list_rules(section))
+            .await
     }
 
-    /// Run a write to `section`. Whatever its outcome (a call that failed may still have
-    /// changed the device), the cached listing no longer says what the section holds: if the
-    /// re-list that follows every write failed, the next observe would read the old listing,
-    /// miss a rule just created and call it gone (found by the chaos suite).
-    pub(super) async fn write<R>(
-        &self,
-        section: IdecoSection,
-        call: impl Future<Output = VendorResult<R>>,
-    ) -> VendorResult<R> {
-        let result = call.await;
-        self.tables[&section].invalidate();
-        result
+    pub(super) fn model(&self, section: IdecoSection) -> &SectionModel {
+        &self.models[&section]
     }
 
     /// A listing of `section` judged against the FirewallRules recorded for it.
@@ -152,9 +125,9 @@ impl IdecoDevice {
             .expect("the facts collection holds one entry"))
     }
 
-    /// Forget every cached copy, as if the poll interval had passed.
+    /// Forget every cached copy, as if the poll interval had passed: the next read lists.
     pub fn invalidate_snapshots(&self) {
-        self.tables.values().for_each(Collection::invalidate);
+        self.models.values().for_each(SectionModel::doubt);
         self.facts.invalidate();
     }
 }

@@ -1,31 +1,47 @@
 //! The section sync: after any change to a section, remove duplicate copies of rampart's rules
-//! and move rampart's rules into their declared order, one call at a time, listing the section
-//! again after every call (people edit the same table, and only ids are stable). Runs under the
-//! device's write lock.
-
-use std::sync::Arc;
+//! and move rampart's rules into their declared order. It plans from rampart's model of the
+//! section; before it deletes or moves anything it lists the section once during its turn (only
+//! rampart's own rules move, and people edit the same table), then applies the whole plan, each
+//! answer laid over the model, without listing between moves. A move that asks for
+//! `insert_after=false` is checked at once with a listing (GUESS, L240). Runs in the device's
+//! write turn.
 
 use super::VENDOR;
-use super::models::DeviceRule;
-use super::order::{Move, landed};
-use super::runtime::IdecoDevice;
-use crate::api::vendors::ideco::IdecoSection;
+use super::order::landed;
+use super::writer::SectionWriter;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use super::models::DeviceRule;
+use super::order::Move;
+use crate::api::vendors::ideco::IdecoSection;
 
-impl IdecoDevice {
-    /// Bring `section` in order, starting from `table` (listed under the write lock). Returns
-    /// the section as last listed. A section that cannot be ordered (conflicting placements, a
+impl SectionWriter<'_> {
+    /// Bring the section in order. A section that cannot be ordered (conflicting placements, a
     /// missing sentinel) is left as it is: the FirewallRules report why.
-    pub(super) async fn sync_section(
-        &self,
-        section: IdecoSection,
-        mut table: Arc<Vec<DeviceRule>>,
-    ) -> VendorResult<Arc<Vec<DeviceRule>>> {
-        // Each step removes a duplicate or shortens the plan by one, unless people edit the
-        // section at the same time; give up after twice its size and try again later.
-        let limit = 2 * table.len() + 8;
+    pub async fn sync(&self) -> VendorResult<()> {
+        let section = self.section();
+        // Each round lists, removes a duplicate or applies a whole plan; more rounds than that
+        // mean people edit the section at the same time: give up and try again later.
+        let limit = 2 * self.model().await?.len() + 8;
         for _ in 0..limit {
-            let judged = self.judge(section, &table);
+            let judged = {
+                let table = self.model().await?;
+                self.device().judge(section, &table)
+            };
+            let moves = match &judged.ordering {
+                Ok(moves) => moves.clone(),
+                Err(blocked) if judged.view.duplicates.is_empty() => {
+                    tracing::info!(vendor = VENDOR, section = section.as_str(), reason = %blocked, "leaving the order of the section alone");
+                    return Ok(());
+                }
+                Err(_) => Vec::new(),
+            };
+            if moves.is_empty() && judged.view.duplicates.is_empty() {
+                return Ok(());
+            }
+            if !self.listed_in_turn() {
+                self.listed().await?;
+                continue;
+            }
             if let Some(&copy) = judged.view.duplicates.first() {
                 tracing::info!(
                     vendor = VENDOR,
@@ -33,35 +49,28 @@ impl IdecoDevice {
                     rule = copy,
                     "removing a duplicate of a rampart rule"
                 );
-                self.write(section, self.client.delete_rule(section, copy))
-                    .await?;
-                table = self.table(section, true).await?;
+                self.delete(copy).await?;
                 continue;
             }
-            let moves = match &judged.ordering {
-                Ok(moves) => moves,
-                Err(blocked) => {
-                    tracing::info!(vendor = VENDOR, section = section.as_str(), reason = %blocked, "leaving the order of the section alone");
-                    return Ok(table);
+            for next in &moves {
+                tracing::info!(
+                    vendor = VENDOR,
+                    section = section.as_str(),
+                    rule = next.id,
+                    anchor = next.anchor,
+                    insert_after = next.insert_after,
+                    "moving a rule into its declared place"
+                );
+                self.move_rule(next).await?;
+                if !next.insert_after {
+                    // Where the device put it is a guess until a listing shows it; the rest of
+                    // the plan is made again from that listing.
+                    let table = self.list_now().await?;
+                    if let Some(e) = misread_false(section, &table, next, MOVE) {
+                        return Err(e);
+                    }
+                    break;
                 }
-            };
-            let Some(next) = moves.first() else {
-                return Ok(table);
-            };
-            tracing::info!(
-                vendor = VENDOR,
-                section = section.as_str(),
-                rule = next.id,
-                anchor = next.anchor,
-                insert_after = next.insert_after,
-                remaining = moves.len(),
-                "moving a rule into its declared place"
-            );
-            self.write(section, self.client.move_rule(section, next))
-                .await?;
-            table = self.table(section, true).await?;
-            if let Some(e) = misread_false(section, &table, next, MOVE) {
-                return Err(e);
             }
         }
         Err(VendorError::new(
