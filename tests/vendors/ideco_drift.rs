@@ -430,3 +430,90 @@ async fn a_rule_rampart_may_not_update_reports_its_place_but_never_moves() {
     assert_eq!(f.sim.ids(FORWARD), vec![a, c, b, people[0], people[1]]);
     assert_eq!(f.moves(), 1, "only the rule rampart may move was moved");
 }
+
+/// `(status, reason)` of a condition of the object as stored.
+fn stored_condition(f: &Fixture, t: &Tracked, type_: &str) -> Option<(String, String)> {
+    let stored = f.engine.get(&t.cr)?;
+    stored
+        .status?
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (format!("{:?}", c.status), c.reason))
+}
+
+/// The objects the adapter asked the engine to wake, by name.
+fn woken(f: &Fixture) -> Vec<String> {
+    f.engine
+        .woken
+        .take()
+        .into_iter()
+        .map(|(kind, o)| {
+            assert_eq!(kind, "FirewallRule");
+            o.name
+        })
+        .collect()
+}
+
+/// Issue 15, item 6: a conflict between FirewallRules is shown on all of them, and when one of
+/// them changes every other is woken at once, so a create held back by the conflict goes ahead
+/// without waiting for its ten-minute backoff.
+#[tokio::test]
+async fn a_conflict_shows_on_every_rule_and_fixing_either_wakes_the_others() {
+    let f = Fixture::start().await;
+    add_people_rules(&f.sim, FORWARD, "people", 2);
+    let rt = f.runtime().await;
+    let mut first = Tracked::new(ordered_rule("first", FORWARD, json!({"block": "Top"}), 0));
+    let mut second = Tracked::new(ordered_rule("second", FORWARD, json!({"block": "Bottom"}), 1));
+    assert_eq!(reconcile(&f, &rt, &mut first).await.unwrap(), Step::Created);
+    assert!(woken(&f).is_empty(), "one rule agrees with itself");
+
+    // The second asks for another block: it is refused, and the first is woken to show it.
+    let err = reconcile(&f, &rt, &mut second).await.unwrap_err();
+    assert!(matches!(err, ExternalError::InvalidSpec { .. }), "{err}");
+    assert_eq!(woken(&f), ["first"]);
+    reconcile(&f, &rt, &mut first).await.unwrap();
+    assert!(woken(&f).is_empty(), "nothing changed since");
+    for t in [&first, &second] {
+        assert_eq!(
+            stored_condition(&f, t, "PlacementConflict"),
+            Some(("True".into(), "ConflictingBlocks".into())),
+            "{}",
+            t.cr.metadata.name.as_deref().unwrap()
+        );
+    }
+    assert_eq!(
+        stored_condition(&f, &second, "Stalled").map(|c| c.0),
+        Some("True".into())
+    );
+
+    // The conflict is fixed on the first: the second is woken and created.
+    first.spec_mut().placement.block = rampart::api::vendors::ideco::IdecoBlock::Bottom;
+    reconcile(&f, &rt, &mut first).await.unwrap();
+    assert_eq!(woken(&f), ["second"]);
+    assert_eq!(reconcile(&f, &rt, &mut second).await.unwrap(), Step::Created);
+    for t in [&first, &second] {
+        assert_eq!(
+            stored_condition(&f, t, "PlacementConflict").map(|c| c.0),
+            Some("False".into())
+        );
+        assert_eq!(stored_condition(&f, t, "Stalled"), None);
+    }
+    let names: Vec<String> = comments(&f.sim, FORWARD)
+        .into_iter()
+        .filter_map(|c| c.split_once(" [rampart:").map(|(n, _)| n.to_string()))
+        .collect();
+    assert_eq!(names, ["first", "second"]);
+    assert_eq!(
+        comments(&f.sim, FORWARD).last().map(|c| c.starts_with("second")),
+        Some(true),
+        "the block moved to the bottom"
+    );
+
+    // A conflict that goes away because the other is deleted wakes the one left too.
+    second.spec_mut().placement.block = rampart::api::vendors::ideco::IdecoBlock::Top;
+    reconcile(&f, &rt, &mut second).await.unwrap();
+    assert_eq!(woken(&f), ["first"]);
+    delete(&f, &second).await;
+    assert_eq!(woken(&f), ["first"]);
+}

@@ -292,3 +292,50 @@ async fn steady_state_costs_one_list_per_section_not_one_call_per_rule() {
     }
     assert_eq!(f.server.control.total(), 5, "{counters:?}");
 }
+
+/// Issue 21: rampart keeps its own model of the section, laying each answer over it (a create's
+/// answer carries the new id, and the create asked for its place), so a burst of N creates costs
+/// N writes and one listing to confirm them, not a listing per write.
+#[tokio::test]
+async fn a_burst_of_creates_costs_one_write_each_and_a_few_listings() {
+    let f = Fixture::start().await;
+    add_people_rules(&f.sim, IdecoSection::Forward, "people", 4);
+    let rt = f.runtime().await;
+    let n = 60;
+    // Priorities shuffled, so each rule is created between others already there.
+    let mut objects = ordered_rules(
+        "rule-",
+        n,
+        IdecoSection::Forward,
+        json!({"block": "Bottom"}),
+        |i| ((i * 37) % n) as i32,
+    );
+    let people = people_rules(&f, IdecoSection::Forward);
+    f.server.control.reset_counters();
+    let steps =
+        futures::future::join_all(objects.iter_mut().map(|t| reconcile(&f, &rt, t))).await;
+    assert!(
+        steps.iter().all(|s| matches!(s, Ok(Step::Created))),
+        "{steps:?}"
+    );
+    let counters = f.server.control.counters();
+    assert_eq!(
+        f.count("POST /firewall/rules/{section}"),
+        n as u64,
+        "{counters:?}"
+    );
+    assert_eq!(f.moves(), 0, "each rule was created in its place");
+    let lists = f.count("GET /firewall/rules/{section}");
+    assert!(lists <= 3, "{lists} listings for {n} creates: {counters:?}");
+    // Besides the writes and listings: the device facts (status, state, settings) and a login.
+    assert!(
+        f.server.control.total() <= n as u64 + lists + 4,
+        "{counters:?}"
+    );
+    assert_eq!(
+        rampart_names(&f, IdecoSection::Forward),
+        declared_order(&objects, IdecoSection::Forward)
+    );
+    assert_eq!(people_rules(&f, IdecoSection::Forward), people);
+    assert_eq!(converge(&f, &rt, &mut objects).await, 1, "nothing left to do");
+}
