@@ -79,7 +79,11 @@ impl<'a> Wake<'a> {
     /// Reconcile these objects of the same kind soon.
     pub fn others(&self, objects: &[ObjectName]) {
         if !objects.is_empty() {
-            tracing::debug!(kind = self.kind, count = objects.len(), "waking related objects");
+            tracing::debug!(
+                kind = self.kind,
+                count = objects.len(),
+                "waking related objects"
+            );
             self.waker.wake(self.kind, objects);
         }
     }

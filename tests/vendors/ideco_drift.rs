@@ -464,7 +464,12 @@ async fn a_conflict_shows_on_every_rule_and_fixing_either_wakes_the_others() {
     add_people_rules(&f.sim, FORWARD, "people", 2);
     let rt = f.runtime().await;
     let mut first = Tracked::new(ordered_rule("first", FORWARD, json!({"block": "Top"}), 0));
-    let mut second = Tracked::new(ordered_rule("second", FORWARD, json!({"block": "Bottom"}), 1));
+    let mut second = Tracked::new(ordered_rule(
+        "second",
+        FORWARD,
+        json!({"block": "Bottom"}),
+        1,
+    ));
     assert_eq!(reconcile(&f, &rt, &mut first).await.unwrap(), Step::Created);
     assert!(woken(&f).is_empty(), "one rule agrees with itself");
 
@@ -491,7 +496,10 @@ async fn a_conflict_shows_on_every_rule_and_fixing_either_wakes_the_others() {
     first.spec_mut().placement.block = rampart::api::vendors::ideco::IdecoBlock::Bottom;
     reconcile(&f, &rt, &mut first).await.unwrap();
     assert_eq!(woken(&f), ["second"]);
-    assert_eq!(reconcile(&f, &rt, &mut second).await.unwrap(), Step::Created);
+    assert_eq!(
+        reconcile(&f, &rt, &mut second).await.unwrap(),
+        Step::Created
+    );
     for t in [&first, &second] {
         assert_eq!(
             stored_condition(&f, t, "PlacementConflict").map(|c| c.0),
@@ -505,7 +513,9 @@ async fn a_conflict_shows_on_every_rule_and_fixing_either_wakes_the_others() {
         .collect();
     assert_eq!(names, ["first", "second"]);
     assert_eq!(
-        comments(&f.sim, FORWARD).last().map(|c| c.starts_with("second")),
+        comments(&f.sim, FORWARD)
+            .last()
+            .map(|c| c.starts_with("second")),
         Some(true),
         "the block moved to the bottom"
     );

@@ -312,8 +312,7 @@ async fn a_burst_of_creates_costs_one_write_each_and_a_few_listings() {
     );
     let people = people_rules(&f, IdecoSection::Forward);
     f.server.control.reset_counters();
-    let steps =
-        futures::future::join_all(objects.iter_mut().map(|t| reconcile(&f, &rt, t))).await;
+    let steps = futures::future::join_all(objects.iter_mut().map(|t| reconcile(&f, &rt, t))).await;
     assert!(
         steps.iter().all(|s| matches!(s, Ok(Step::Created))),
         "{steps:?}"
@@ -337,5 +336,9 @@ async fn a_burst_of_creates_costs_one_write_each_and_a_few_listings() {
         declared_order(&objects, IdecoSection::Forward)
     );
     assert_eq!(people_rules(&f, IdecoSection::Forward), people);
-    assert_eq!(converge(&f, &rt, &mut objects).await, 1, "nothing left to do");
+    assert_eq!(
+        converge(&f, &rt, &mut objects).await,
+        1,
+        "nothing left to do"
+    );
 }

@@ -17,9 +17,9 @@ use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, ExtraCondition,
     Observation, Ownership,
 };
-use crate::engine::waker::ObjectName;
 use crate::engine::hub::VendorRuntime;
 use crate::engine::managed::Managed;
+use crate::engine::waker::ObjectName;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 /// One object at the fake vendor.

@@ -10,11 +10,14 @@
 //! the setting (`status.atProvider.details.managedSettings`), and once the spec drops it, a
 //! value still at the vendor is reported as drift rather than silently left in force.
 
+use std::sync::LazyLock;
+
 use serde_json::{Map, Value, json};
 
 use super::{retention, schedule};
 use crate::api::policy::PolicySpec;
 use crate::api::vendors::cyberbackup::{CyberBackupArchive, CyberBackupPolicy, CyberBackupWeekday};
+use crate::vendor::memo::Compiled;
 
 /// A spec problem, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +255,34 @@ pub fn field_of(pointer: &str) -> String {
     override_field(&path)
 }
 
+/// A portable schedule in the agent's time zone; once per schedule and quarter hour
+/// (`vendor::memo`).
+fn compiled_schedule(
+    cron: &str,
+    from: &str,
+    agent_time_zone: &str,
+    now: jiff::Timestamp,
+) -> Result<schedule::CompiledSchedule, FieldError> {
+    type Key = (String, String, String);
+    static COMPILED: LazyLock<Compiled<Key, Result<schedule::CompiledSchedule, FieldError>>> =
+        LazyLock::new(Compiled::default);
+    let key = (
+        cron.to_string(),
+        from.to_string(),
+        agent_time_zone.to_string(),
+    );
+    COMPILED.get(key, now, || {
+        let compiled =
+            schedule::compile_cron(cron).map_err(|e| FieldError::new(e.field, e.message))?;
+        if from == agent_time_zone {
+            return Ok(compiled);
+        }
+        let minutes = schedule::fixed_shift_minutes(from, agent_time_zone, now)
+            .map_err(|e| FieldError::new(e.field, e.message))?;
+        schedule::shift(compiled, minutes).map_err(|e| FieldError::new(e.field, e.message))
+    })
+}
+
 fn scheduling(i: &PlanInputs<'_>) -> Result<(Value, &'static str), FieldError> {
     let b = i.block;
     let (compiled, field) = match (&i.spec.schedule, &b.backup_sets) {
@@ -262,17 +293,8 @@ fn scheduling(i: &PlanInputs<'_>) -> Result<(Value, &'static str), FieldError> {
             ));
         }
         (Some(s), None) => {
-            let compiled =
-                schedule::compile_cron(&s.cron).map_err(|e| FieldError::new(e.field, e.message))?;
             let from = s.time_zone.as_deref().unwrap_or("UTC");
-            let compiled = if from == i.agent_time_zone {
-                compiled
-            } else {
-                let minutes = schedule::fixed_shift_minutes(from, i.agent_time_zone, i.now)
-                    .map_err(|e| FieldError::new(e.field, e.message))?;
-                schedule::shift(compiled, minutes)
-                    .map_err(|e| FieldError::new(e.field, e.message))?
-            };
+            let compiled = compiled_schedule(&s.cron, from, i.agent_time_zone, i.now)?;
             (
                 vec![json!({"type": "AUTO", "schedule": compiled.to_json()})],
                 "spec.schedule",

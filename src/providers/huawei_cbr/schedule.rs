@@ -9,6 +9,7 @@
 //! daylight saving time shifts by an hour twice a year until the policy is translated again.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -16,6 +17,7 @@ use jiff::tz::TimeZone;
 use super::cron;
 use super::models::OperationDefinition;
 use crate::api::schedule::{Retention, Schedule};
+use crate::vendor::memo::Compiled;
 
 /// Why a schedule or retention cannot be expressed for CBR. `field` names the cron field
 /// (`minute`, `hour`, `day of month`, `month`, `day of week`), `cron` for the whole
@@ -66,11 +68,20 @@ pub fn offset_label(seconds: i32) -> String {
     format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-/// Compile a portable schedule into CBR trigger patterns (UTC), at the zone offset of `now`.
+/// Compile a portable schedule into CBR trigger patterns (UTC), at the zone offset of `now`;
+/// once per schedule and quarter hour (`vendor::memo`).
 pub fn schedule_to_patterns(
     schedule: &Schedule,
     now: Timestamp,
 ) -> Result<Vec<String>, ScheduleError> {
+    type Patterns = Result<Vec<String>, ScheduleError>;
+    static COMPILED: LazyLock<Compiled<(String, Option<String>), Patterns>> =
+        LazyLock::new(Compiled::default);
+    let key = (schedule.cron.clone(), schedule.time_zone.clone());
+    COMPILED.get(key, now, || compile_patterns(schedule, now))
+}
+
+fn compile_patterns(schedule: &Schedule, now: Timestamp) -> Result<Vec<String>, ScheduleError> {
     let sets = cron::parse(&schedule.cron)?;
     if !sets.every_day_of_month() {
         return Err(ScheduleError::new(

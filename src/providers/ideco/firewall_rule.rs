@@ -15,9 +15,9 @@ use super::models::DeviceRule;
 use super::order::Move;
 use super::registry::{BlockSpec, Intent};
 use super::runtime::IdecoDevice;
-use super::writer::SectionWriter;
 use super::section::{Blocked, SectionJudgement, SectionView, creation_anchor};
 use super::sync::misread_false;
+use super::writer::SectionWriter;
 use crate::api::FirewallRule;
 use crate::api::common::{Allowed, Drift};
 use crate::api::firewall_rule::FirewallRuleObservation;
@@ -267,8 +267,9 @@ impl External<FirewallRule> for FirewallRules {
                 match judged.view.owned.get(ctx.marker) {
                     // Created before a crash, or by a concurrent reconcile: adopt, not double.
                     Some(&id) => Ok(Err(id)),
-                    None => creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
-                        .map(Ok),
+                    None => {
+                        creation_anchor(&table, &judged.view, &judged.intent, ctx.marker).map(Ok)
+                    }
                 }
                 // The model is let go before the write, so the answer is laid over it in place.
             };

@@ -194,7 +194,9 @@ impl SectionModel {
     /// Whether the model holds a rule with this id.
     pub fn holds(&self, id: i64) -> bool {
         let st = self.state.lock().unwrap();
-        st.table.as_ref().is_some_and(|t| t.iter().any(|r| r.id == id))
+        st.table
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|r| r.id == id))
     }
 
     /// Whether writes were made since the last listing began (the model is not yet confirmed).

@@ -128,7 +128,11 @@ async fn the_model_serves_reads_until_it_is_old_or_in_doubt() {
     let short = SectionModel::new(Duration::ZERO);
     short.read(false, || list(&calls, &[1])).await.unwrap();
     short.read(false, || list(&calls, &[1])).await.unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 5, "an old model is listed again");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        5,
+        "an old model is listed again"
+    );
 }
 
 /// A listing that began before a write and was answered after it may or may not show the

@@ -7,12 +7,12 @@
 //! write turn.
 
 use super::VENDOR;
-use super::order::landed;
-use super::writer::SectionWriter;
-use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use super::models::DeviceRule;
 use super::order::Move;
+use super::order::landed;
+use super::writer::SectionWriter;
 use crate::api::vendors::ideco::IdecoSection;
+use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 impl SectionWriter<'_> {
     /// Bring the section in order. A section that cannot be ordered (conflicting placements, a

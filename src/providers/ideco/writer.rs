@@ -101,7 +101,11 @@ impl SectionWriter<'_> {
 
     /// Lay an answered write over the model, or doubt the model when the call failed (a call
     /// that failed may still have changed the device).
-    fn answered<R>(&self, result: VendorResult<R>, edit: impl FnOnce(&R) -> Edit) -> VendorResult<R> {
+    fn answered<R>(
+        &self,
+        result: VendorResult<R>,
+        edit: impl FnOnce(&R) -> Edit,
+    ) -> VendorResult<R> {
         match &result {
             Ok(r) => {
                 self.model_of().apply(edit(r));

@@ -3,6 +3,7 @@
 //! interval. What RuBackup cannot express is refused with the spec field that asks for it.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -11,6 +12,7 @@ use super::cron::{CronField, FieldSet};
 use super::interval::Interval;
 use crate::api::schedule::{Retention, Schedule};
 use crate::api::vendors::rubackup::{RuBackupCron, RuBackupCronFields};
+use crate::vendor::memo::Compiled;
 
 /// How the connected server reads schedules: the time zone of its cron fields, and whether they
 /// may be text (provider settings `serverTimeZone` and `cronFields`).
@@ -89,8 +91,27 @@ pub fn native_cron(cron: &RuBackupCron, path: &str) -> Result<CronFields, Inexpr
 }
 
 /// Compile a portable schedule at spec path `path` for a server in time zone `server_tz`,
-/// as of `now` (time-zone rules are checked over the two years that follow).
+/// as of `now` (time-zone rules are checked over the two years that follow); once per schedule
+/// and quarter hour (`vendor::memo`).
 pub fn portable_cron(
+    schedule: &Schedule,
+    path: &str,
+    server_tz: &str,
+    now: Timestamp,
+) -> Result<CronFields, Inexpressible> {
+    type Key = (String, Option<String>, String, String);
+    static COMPILED: LazyLock<Compiled<Key, Result<CronFields, Inexpressible>>> =
+        LazyLock::new(Compiled::default);
+    let key = (
+        schedule.cron.clone(),
+        schedule.time_zone.clone(),
+        path.to_string(),
+        server_tz.to_string(),
+    );
+    COMPILED.get(key, now, || compile_cron(schedule, path, server_tz, now))
+}
+
+fn compile_cron(
     schedule: &Schedule,
     path: &str,
     server_tz: &str,
