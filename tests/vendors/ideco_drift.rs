@@ -520,6 +520,31 @@ async fn a_conflict_shows_on_every_rule_and_fixing_either_wakes_the_others() {
         "the block moved to the bottom"
     );
 
+    // The conflict again, made by the second this time: both show it once the first is woken.
+    second.spec_mut().placement.block = rampart::api::vendors::ideco::IdecoBlock::Top;
+    reconcile(&f, &rt, &mut second).await.unwrap();
+    assert_eq!(woken(&f), ["first"]);
+    reconcile(&f, &rt, &mut first).await.unwrap();
+    assert!(woken(&f).is_empty(), "nothing changed since");
+    for t in [&first, &second] {
+        assert_eq!(
+            stored_condition(&f, t, "PlacementConflict").map(|c| c.0),
+            Some("True".into())
+        );
+    }
+
+    // Fixed on the second: the first is woken and clears its condition.
+    second.spec_mut().placement.block = rampart::api::vendors::ideco::IdecoBlock::Bottom;
+    reconcile(&f, &rt, &mut second).await.unwrap();
+    assert_eq!(woken(&f), ["first"]);
+    reconcile(&f, &rt, &mut first).await.unwrap();
+    for t in [&first, &second] {
+        assert_eq!(
+            stored_condition(&f, t, "PlacementConflict").map(|c| c.0),
+            Some("False".into())
+        );
+    }
+
     // A conflict that goes away because the other is deleted wakes the one left too.
     second.spec_mut().placement.block = rampart::api::vendors::ideco::IdecoBlock::Top;
     reconcile(&f, &rt, &mut second).await.unwrap();
