@@ -227,8 +227,14 @@ impl<'a, K: Managed> Reconcile<'a, K> {
     async fn gather(&self) -> Result<Gathered<K>, Error> {
         let ns = &self.at.namespace;
         let pref = &self.obj.managed().provider_config_ref;
+        let key = ProviderKey::for_ref(ns, pref);
+        // Its own check says it cannot log in or is misconfigured: say so instead of "matches
+        // the spec" from a snapshot, and send nothing to the vendor.
+        if let Some(why) = self.ctx.hub.blocked(&key) {
+            return Err(Error::ProviderNotReady { key, why });
+        }
         let runtime = self.ctx.hub.runtime_for(ns, pref).await?;
-        let config = self.ctx.hub.config(&ProviderKey::for_ref(ns, pref))?;
+        let config = self.ctx.hub.config(&key)?;
         let poll_interval = Duration::from_secs(config.poll_interval_seconds.max(1) as u64);
         let request_timeout = Duration::from_secs(config.request_timeout_seconds.max(1) as u64);
         let vendor = runtime.provider_type();

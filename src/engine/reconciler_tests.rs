@@ -729,3 +729,48 @@ async fn deleting_an_object_whose_spec_the_adapter_refuses_still_deletes_its_ven
         "the finalizer went: nothing hangs"
     );
 }
+
+#[tokio::test]
+async fn a_provider_configuration_that_cannot_log_in_is_what_its_objects_say() {
+    let t = Table::new();
+    let v = created(&t, "told", json!({})).await;
+    let key = ProviderKey {
+        kind: ProviderConfigKind::ProviderConfig,
+        namespace: Some(NS.into()),
+        name: "cbr".into(),
+    };
+    assert!(
+        t.engine
+            .ctx
+            .hub
+            .set_blocked(&key, Some("credentials refused (HTTP 401)".into()))
+    );
+    let (e, _) = t.pass(&v).await.expect_err("not usable");
+    assert_eq!(e.class(), Class::Waiting);
+    assert!(
+        t.vendor.calls().is_empty(),
+        "nothing is asked of the vendor"
+    );
+    let now = t.stored(&v);
+    let synced = now
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Synced")
+        .unwrap()
+        .clone();
+    assert_eq!(synced.status, False, "not \"matches the spec\"");
+    assert!(
+        synced
+            .message
+            .contains("ProviderConfig prod/cbr is not Ready")
+            && synced.message.contains("credentials refused"),
+        "{}",
+        synced.message
+    );
+    assert!(t.engine.ctx.hub.set_blocked(&key, None));
+    t.pass(&v).await.expect("usable again");
+    assert!(is(&t.stored(&v), "Synced", True, "ReconcileSuccess"));
+}
