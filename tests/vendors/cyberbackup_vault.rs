@@ -280,6 +280,65 @@ async fn a_changed_secret_registers_a_new_record_moves_every_plan_then_retires_t
     assert_eq!(run.state, "Succeeded", "{run:?}");
 }
 
+/// Issue 15: a plan that is not rampart's (a person's, named in the console) is never written.
+/// While it names the replaced record, the record stays and the condition names the plan.
+#[tokio::test]
+async fn a_rotation_never_writes_a_persons_plan_and_keeps_the_record_it_names() {
+    let mut env = with_login("old").await;
+    let rt = env.runtime().await;
+    let a = vault_adapter(&rt);
+    let (v, old, stored, _, pid) = two_plans_on(&mut env, a).await;
+    let persons = env.sim.state.read(|w| {
+        w.policies
+            .keys()
+            .find(|id| **id != pid)
+            .cloned()
+            .expect("the second plan")
+    });
+    let edit = rampart::simulators::cyberbackup::control::PlanEdit {
+        name: Some("ops: file server, by hand".into()),
+        ..Default::default()
+    };
+    assert!(env.sim.state.edit_plan(&persons, &edit));
+    let before = env.plan(&persons);
+
+    env.add_secret(
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", "n3w-pa55")],
+    );
+    let applied = stored.as_deref();
+    let o = a
+        .observe(&v, Some(&old), &env.ctx(true, applied))
+        .await
+        .unwrap();
+    env.sim.control().reset_counters();
+    a.update(&v, &old, &o, &env.ctx(false, applied))
+        .await
+        .unwrap();
+    assert_eq!(env.plan(&persons), before, "the person's plan is untouched");
+    assert_eq!(
+        env.writes(),
+        vec![
+            ("PATCH /api/v1/policies/{id}".to_string(), 1),
+            ("POST /api/v1/credentials".to_string(), 1),
+        ],
+        "rampart's plan moved, the old record not deleted"
+    );
+    assert!(env.sim.state.read(|w| w.credentials.contains_key(&old)));
+    let o = a
+        .observe(&v, Some(&old), &env.ctx(false, applied))
+        .await
+        .unwrap();
+    let c = &o.conditions[0];
+    assert!(
+        c.message.contains("kept")
+            && c.message
+                .contains(&rampart::providers::cyberbackup::models::plan_id(&persons)),
+        "{}",
+        c.message
+    );
+}
+
 #[tokio::test]
 async fn a_plan_naming_a_record_that_is_gone_is_not_ready() {
     let mut env = with_login("s").await;

@@ -94,9 +94,14 @@ fn replaced_condition(rep: &Replacement) -> ExtraCondition {
             rep.cause.describe(),
             rep.plans,
             if rep.retired {
-                ", and the old record is deleted"
+                ", and the old record is deleted".to_string()
+            } else if rep.held_by.is_empty() {
+                "; the old record is deleted once no plan names it".to_string()
             } else {
-                "; the old record is deleted once no plan names it"
+                format!(
+                    "; the old record is kept because plans rampart does not manage still name it ({}): move them, and rampart deletes it",
+                    rep.held_by.join(", ")
+                )
             }
         ),
     }
@@ -192,11 +197,13 @@ impl VaultAdapter {
         Ok(id)
     }
 
-    /// Move every plan that names the replaced record to the new one, then delete the replaced
-    /// record: in this order no plan ever names a record that is gone.
+    /// Move every plan of rampart's that names the replaced record to the new one, then delete
+    /// the replaced record: in this order no plan ever names a record that is gone. A plan that
+    /// is not rampart's (no `[rampart:` marker in its name) is never written: while one still
+    /// names the old record, the record stays, and the condition names the plans.
     async fn retire(&self, cr: &Vault, rep: &Replacement) -> ExternalResult<()> {
         let plans = self.catalog.plans(true).await?;
-        let naming: Vec<_> = plans
+        let (naming, others): (Vec<_>, Vec<_>) = plans
             .values()
             .filter(|p| {
                 p.settings
@@ -205,7 +212,7 @@ impl VaultAdapter {
                     .is_some_and(|c| c.eq_ignore_ascii_case(&rep.old))
             })
             .cloned()
-            .collect();
+            .partition(|p| p.name.contains("[rampart:"));
         for mut plan in naming {
             let pid = plan_id(&plan.id);
             // The plan's own destination section with only the record changed: it lands the
@@ -217,6 +224,12 @@ impl VaultAdapter {
             plan.settings["destination"] = destination;
             self.catalog.upsert_plan(plan);
             self.catalog.rotations.progress(&rep.new, 1, false);
+        }
+        if !others.is_empty() {
+            let ids: Vec<String> = others.iter().map(|p| plan_id(&p.id)).collect();
+            tracing::warn!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, old = %rep.old, plans = ?ids, "kept the replaced credentials record: plans rampart does not own still name it");
+            self.catalog.rotations.hold(&rep.new, ids);
+            return Ok(());
         }
         self.remove_record(&rep.old).await?;
         self.catalog.rotations.progress(&rep.new, 0, true);
