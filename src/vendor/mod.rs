@@ -5,6 +5,7 @@
 //! one reader of the portable cron schedule.
 
 pub mod budget;
+pub mod cron;
 pub mod error;
 pub mod http;
 pub mod login_gate;

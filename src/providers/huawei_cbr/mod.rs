@@ -3,7 +3,6 @@
 //! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
 
 pub mod client;
-pub mod cron;
 pub mod errors;
 pub mod models;
 pub mod policy;
