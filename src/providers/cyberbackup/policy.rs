@@ -263,11 +263,17 @@ impl PolicyAdapter {
 
 /// Whose a plan is, by the marker at the end of its name (the only place Cyber Backup has for
 /// one). A plan the user adopts by id keeps its name until rampart's update renames it.
-fn plan_ownership(plan_name: &str, marker: &str) -> Ownership {
+///
+/// Plan ids are UUIDs the server draws (L1595), never re-used, so a plan at the id rampart
+/// recorded that lost its marker was renamed by hand in the console: it is still this object's
+/// and the next update puts the name back. Only another object's marker makes it a stranger.
+fn plan_ownership(plan_name: &str, marker: &str, at_recorded_id: bool) -> Ownership {
     if is_owned(plan_name, marker) {
         Ownership::Marked
     } else if plan_name.contains("[rampart:") {
         Ownership::OtherMarker
+    } else if at_recorded_id {
+        Ownership::Marked
     } else {
         Ownership::Unmarked
     }
@@ -289,7 +295,7 @@ impl External<Policy> for PolicyAdapter {
             });
         };
         let pid = plan_id(&plan.id);
-        let ownership = plan_ownership(&plan.name, ctx.marker);
+        let ownership = plan_ownership(&plan.name, ctx.marker, id.is_some());
         if ownership != Ownership::Marked && !ctx.trust_unmarked_id {
             // Not this object's plan: the engine leaves it alone; read nothing more of it.
             return Ok(Observation {
@@ -505,16 +511,25 @@ mod ownership_tests {
     fn a_plan_is_rampart_s_by_the_marker_at_the_end_of_its_name() {
         let m = "0123456789abcdef";
         assert_eq!(
-            plan_ownership(&format!("nightly [rampart:{m}]"), m),
+            plan_ownership(&format!("nightly [rampart:{m}]"), m, false),
             Ownership::Marked
         );
         assert_eq!(
-            plan_ownership("nightly [rampart:fedcba9876543210]", m),
+            plan_ownership("nightly [rampart:fedcba9876543210]", m, true),
             Ownership::OtherMarker
         );
-        assert_eq!(plan_ownership("nightly, by hand", m), Ownership::Unmarked);
         assert_eq!(
-            plan_ownership(&format!("[rampart:{m}] moved to the front"), m),
+            plan_ownership("nightly, by hand", m, false),
+            Ownership::Unmarked,
+            "found without an id, a plan without the marker may be anyone's"
+        );
+        assert_eq!(
+            plan_ownership("renamed by hand", m, true),
+            Ownership::Marked,
+            "at the recorded (never re-used) UUID, a hand rename does not make a stranger"
+        );
+        assert_eq!(
+            plan_ownership(&format!("[rampart:{m}] moved to the front"), m, true),
             Ownership::OtherMarker,
             "only the suffix is a marker; a damaged one is not this object's"
         );
