@@ -8,6 +8,7 @@ pub mod errors;
 pub mod models;
 pub mod policy;
 pub mod policy_desired;
+pub mod refusal;
 mod request;
 pub mod runtime;
 pub mod schedule;
@@ -15,6 +16,9 @@ pub mod session;
 pub mod signer;
 pub mod vault;
 pub mod vault_desired;
+pub mod vault_name;
+pub mod vault_prune;
+pub mod vault_resources;
 
 /// Vendor label in metrics, errors and logs.
 pub const VENDOR: &str = "huawei-cbr";
