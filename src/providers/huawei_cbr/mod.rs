@@ -35,4 +35,10 @@ mod session_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
+mod vault_partial_tests;
+#[cfg(test)]
+mod vault_prune_sim_tests;
+#[cfg(test)]
 mod vault_tests;
+#[cfg(test)]
+mod vault_world;
