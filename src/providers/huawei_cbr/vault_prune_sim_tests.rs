@@ -206,3 +206,33 @@ async fn the_wait_survives_a_restart_of_the_runtimes() {
     w.reconcile_until(&v, WITHIN, |w| !w.resource_ids(&v).contains(&ids[0]))
         .await;
 }
+
+/// The inventory is listed once a minute, the vault polled every second: every poll reads the
+/// same cached listing, which is one listing however often it is read.
+#[tokio::test]
+async fn one_listing_read_at_every_poll_is_still_one_listing() {
+    let w = VaultWorld::new(POLL, Duration::from_secs(60)).await;
+    let ids = w.servers(20);
+    let v = w.vault("desktops", pruning(&w, json!({"maxPrunePercent": 100})));
+    w.converge(&v).await;
+    assert!(w.rs.state.remove_server(&ids[0]));
+    // A new runtime lists the inventory afresh (without the server), then keeps that listing.
+    w.world
+        .hub
+        .forget(&crate::engine::hub::ProviderKey {
+            kind: crate::api::common::ProviderConfigKind::ProviderConfig,
+            namespace: Some(super::vault_world::NS.into()),
+            name: "rs".into(),
+        })
+        .await;
+    w.reconcile_until(&v, WITHIN, |w| missing_since(w, &v, &ids[0]).is_some())
+        .await;
+    let start = std::time::Instant::now();
+    w.reconcile_until(&v, WITHIN, |_| start.elapsed() > 3 * POLL)
+        .await;
+    assert!(
+        w.resource_ids(&v).contains(&ids[0]),
+        "three polls of one listing removed it"
+    );
+    assert_eq!(w.cbr.control().count(REMOVE), 0);
+}
