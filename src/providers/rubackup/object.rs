@@ -1,6 +1,6 @@
 //! The life of one named RuBackup object (pool, strategy, global schedule rule), shared by the
-//! adapters: find it by id or name, compare it field by field, create it and find its id by name,
-//! PATCH only what differs, delete it.
+//! adapters: compare it field by field, create it and find its id by name, PATCH only what
+//! differs, delete it (finding it, and whose it is: `ownership`).
 
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value, json};
@@ -9,9 +9,9 @@ use super::backend::{Backend, Cached};
 use super::client::Item;
 use super::fields::{self, Desired, parse_datetime};
 use super::interval::Interval;
+use super::ownership;
 use crate::api::common::Drift;
 use crate::engine::external::{Deleted, ExternalError, ExternalResult, Readiness};
-use crate::vendor::error::VendorResult;
 
 /// Keys that RuBackup takes beside the wrapped object, not inside it (§8.7.3, §8.8.1).
 const EXTENSION_KEYS: [&str; 2] = ["module_extensions", "common_modules_extensions"];
@@ -59,46 +59,24 @@ pub fn datetime(text: &str, path: &str) -> ExternalResult<Value> {
         })
 }
 
-/// Find the object: by vendor id when known, else by its name (adoption, or re-discovery after
-/// a crash between create and status write).
-pub async fn locate(
-    backend: &Backend,
-    c: &Cached,
-    id: Option<&str>,
-    name: &str,
-    fresh: bool,
-) -> VendorResult<Option<(String, Item)>> {
-    match id {
-        Some(id) => Ok(backend
-            .by_id(c, id, fresh)
-            .await?
-            .map(|i| (id.to_string(), i))),
-        None => backend.by_name(c, name, fresh).await,
-    }
-}
-
 /// Drift between the desired fields and the object.
 pub fn drift(desired: &[Desired], item: &Item) -> Vec<Drift> {
     fields::drift(&fields::changed(desired, item), item)
 }
 
-/// PATCH the fields that differ and can change, read the object back, and refuse (naming the
-/// field) what RuBackup cannot change after creation.
+/// PATCH the fields of `item` (this object's, see `ownership::owned`) that differ and can
+/// change, read the object back, and refuse (naming the field) what RuBackup cannot change
+/// after creation.
 pub async fn update(
     backend: &Backend,
     c: &Cached,
     id: &str,
     wrapper: Option<&str>,
     desired: &[Desired],
+    item: &Item,
 ) -> ExternalResult<()> {
-    let Some(item) = backend.by_id(c, id, false).await? else {
-        return Err(ExternalError::waiting(format!(
-            "{} {id} no longer exists in RuBackup",
-            c.kind.label
-        )));
-    };
-    let changed = fields::changed(desired, &item);
-    let patch = fields::patch(&changed, &item);
+    let changed = fields::changed(desired, item);
+    let patch = fields::patch(&changed, item);
     if !patch.is_empty() {
         tracing::info!(operation = %format!("PATCH {}/{{id}}", c.kind.path), id, fields = ?patch.keys().collect::<Vec<_>>(), "correcting drift");
         backend
@@ -137,8 +115,17 @@ pub async fn create(
     Ok(backend.created(c, name).await?)
 }
 
-/// Delete the object; already gone counts as deleted.
-pub async fn delete(backend: &Backend, c: &Cached, id: &str) -> ExternalResult<Deleted> {
+/// Delete the object named `name` at `id`; already gone counts as deleted, and so does a
+/// stranger at the id (left alone, see `ownership::deletable`).
+pub async fn delete(
+    backend: &Backend,
+    c: &Cached,
+    id: &str,
+    name: &str,
+) -> ExternalResult<Deleted> {
+    if ownership::deletable(backend, c, id, name).await?.is_none() {
+        return Ok(Deleted::Gone);
+    }
     tracing::info!(operation = %format!("DELETE {}/{{id}}", c.kind.path), id, "deleting");
     backend.delete(c, id).await?;
     Ok(Deleted::Gone)

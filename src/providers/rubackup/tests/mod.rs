@@ -134,9 +134,10 @@ impl Rig {
         self.world.ctx("marker", true, None)
     }
 
-    /// Make a Vault CR named `name`, with external name `id`, resolvable by reference.
-    pub fn add_vault_ref(&mut self, name: &str, id: Option<i64>, field: &'static str) {
-        let mut vault = vault_cr(name, pool_spec(name));
+    /// Make a Vault CR named `name` asking for pool `pool`, with external name `id`,
+    /// resolvable by reference.
+    pub fn add_vault_ref(&mut self, name: &str, pool: &str, id: Option<i64>, field: &'static str) {
+        let mut vault = vault_cr(name, pool_spec(pool));
         if let Some(id) = id {
             vault.metadata.annotations = Some([(EXTERNAL_NAME.to_string(), id.to_string())].into());
         }
@@ -211,7 +212,7 @@ impl Rig {
         for (vault, pool) in [("main", "k8s-main"), ("archive", "k8s-archive")] {
             let fields = serde_json::json!({"pool_name": pool, "pool_type": "File system", "media_server": "rubackup-server"});
             let id = rig.sim.sim.insert("pool_list", fields).unwrap();
-            rig.add_vault_ref(vault, Some(id), "spec.vaultRef");
+            rig.add_vault_ref(vault, pool, Some(id), "spec.vaultRef");
         }
         rig
     }
