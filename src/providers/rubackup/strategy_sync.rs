@@ -10,6 +10,7 @@
 use serde_json::json;
 
 use super::VENDOR;
+use super::backend::Cached;
 use super::strategy::StrategyAdapter;
 use super::strategy_members::{
     AdminPlan, RuleKey, RulePlan, create_rule_body, plan_admins, plan_rules,
@@ -82,68 +83,97 @@ impl StrategyAdapter {
         };
         let (rules, _, admins) = self.members(rb, name, false).await?;
         if !(rules.add.is_empty() && rules.change.is_empty() && rules.remove.is_empty()) {
-            let before: Vec<String> = b
-                .children(&b.rules, "strategy_id", name, false)
-                .await?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect();
-            for index in &rules.add {
-                let rule = &rb.rules[*index];
-                b.client
-                    .create(b.rules.kind.path, &create_rule_body(name, rule))
-                    .await
-                    .map_err(|e| {
-                        let key = RuleKey::new(&rule.client, &rule.resource_type, &rule.resource);
-                        explain(e.into(), format!("adding rule {}", key.text()))
-                    })?;
-            }
-            for change in &rules.change {
-                b.client
-                    .patch(b.rules.kind.path, &change.id, &change.body)
-                    .await
-                    .map_err(|e| explain(e.into(), format!("changing rule {}", change.id)))?;
-            }
-            for id in &rules.remove {
-                b.client
-                    .delete(b.rules.kind.path, id)
-                    .await
-                    .map_err(|e| explain(e.into(), format!("removing rule {id}")))?;
-            }
-            tracing::info!(
-                strategy = name,
-                added = rules.add.len(),
-                changed = rules.change.len(),
-                removed = rules.remove.len(),
-                "strategy rules corrected"
-            );
+            let before = self.member_ids(&b.rules, "strategy_id", name).await?;
+            let written = self.write_rules(rb, name, &rules, &explain).await;
+            // What went through before a refusal is in RuBackup now: the copy must say so, or
+            // the next pass would send it again.
             b.refresh_children(&b.rules, "strategy_id", name, &before)
                 .await?;
+            written?;
         }
         if !(admins.add.is_empty() && admins.remove.is_empty()) {
-            let before: Vec<String> = b
-                .children(&b.admins, "strategy", name, false)
-                .await?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect();
-            for admin in &admins.add {
-                b.client
-                    .create(
-                        b.admins.kind.path,
-                        &json!({"data": {"strategy": name, "administrator": admin}}),
-                    )
-                    .await
-                    .map_err(|e| explain(e.into(), format!("adding administrator {admin}")))?;
-            }
-            for id in &admins.remove {
-                b.client
-                    .delete(b.admins.kind.path, id)
-                    .await
-                    .map_err(|e| explain(e.into(), format!("removing administrator {id}")))?;
-            }
+            let before = self.member_ids(&b.admins, "strategy", name).await?;
+            let written = self.write_admins(name, &admins, &explain).await;
             b.refresh_children(&b.admins, "strategy", name, &before)
                 .await?;
+            written?;
+        }
+        Ok(())
+    }
+
+    async fn member_ids(&self, c: &Cached, key: &str, name: &str) -> ExternalResult<Vec<String>> {
+        Ok(self
+            .backend
+            .children(c, key, name, false)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// One POST, PATCH or DELETE per rule that differs.
+    async fn write_rules(
+        &self,
+        rb: &RuBackupStrategy,
+        name: &str,
+        rules: &RulePlan,
+        explain: &impl Fn(ExternalError, String) -> ExternalError,
+    ) -> ExternalResult<()> {
+        let b = &self.backend;
+        for index in &rules.add {
+            let rule = &rb.rules[*index];
+            b.client
+                .create(b.rules.kind.path, &create_rule_body(name, rule))
+                .await
+                .map_err(|e| {
+                    let key = RuleKey::new(&rule.client, &rule.resource_type, &rule.resource);
+                    explain(e.into(), format!("adding rule {}", key.text()))
+                })?;
+        }
+        for change in &rules.change {
+            b.client
+                .patch(b.rules.kind.path, &change.id, &change.body)
+                .await
+                .map_err(|e| explain(e.into(), format!("changing rule {}", change.id)))?;
+        }
+        for id in &rules.remove {
+            b.client
+                .delete(b.rules.kind.path, id)
+                .await
+                .map_err(|e| explain(e.into(), format!("removing rule {id}")))?;
+        }
+        tracing::info!(
+            strategy = name,
+            added = rules.add.len(),
+            changed = rules.change.len(),
+            removed = rules.remove.len(),
+            "strategy rules corrected"
+        );
+        Ok(())
+    }
+
+    /// One POST or DELETE per administrator that differs (they have no PATCH).
+    async fn write_admins(
+        &self,
+        name: &str,
+        admins: &AdminPlan,
+        explain: &impl Fn(ExternalError, String) -> ExternalError,
+    ) -> ExternalResult<()> {
+        let b = &self.backend;
+        for admin in &admins.add {
+            b.client
+                .create(
+                    b.admins.kind.path,
+                    &json!({"data": {"strategy": name, "administrator": admin}}),
+                )
+                .await
+                .map_err(|e| explain(e.into(), format!("adding administrator {admin}")))?;
+        }
+        for id in &admins.remove {
+            b.client
+                .delete(b.admins.kind.path, id)
+                .await
+                .map_err(|e| explain(e.into(), format!("removing administrator {id}")))?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use crate::api::vendors::rubackup::{
 };
 use crate::engine::external::Readiness;
 
-fn rule() -> RuBackupPolicy {
+pub(super) fn rule() -> RuBackupPolicy {
     RuBackupPolicy {
         name: "k8s-db1-home".into(),
         client: "db1 (0A1B2C3D4E5F6071)".into(),
@@ -35,7 +35,7 @@ fn copies(p: &mut Policy) -> &mut RuBackupCopySettings {
     &mut rb(p).copies
 }
 
-fn policy(rb: RuBackupPolicy) -> Policy {
+pub(super) fn policy(rb: RuBackupPolicy) -> Policy {
     let mut p = Policy::new(
         "nightly",
         PolicySpec {
