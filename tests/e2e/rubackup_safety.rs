@@ -169,11 +169,6 @@ async fn a_persons_pool_is_left_alone_and_a_refused_administrator_keeps_the_stra
         s.is_some_and(|s| condition_message(s, "Synced").contains("mallory"))
     };
     let held = wait_for(&w.api::<Strategy>(), "nightly", refused_member, T).await;
-    let why = condition_message(&held, "Synced");
-    assert!(
-        why.contains("mallory") && why.contains("stays off (wait)"),
-        "{why}"
-    );
     let made = w.named("backup_strategies", "name", "k8s-nightly");
     assert_eq!(made.len(), 1);
     assert_eq!(made[0]["status"], "wait");
@@ -186,6 +181,11 @@ async fn a_persons_pool_is_left_alone_and_a_refused_administrator_keeps_the_stra
         w.sim.count("PATCH /backup_strategies"),
         0,
         "never switched on half configured"
+    );
+    let why = condition_message(&held, "Synced");
+    assert!(
+        why.contains("mallory") && why.contains("stays off (wait)"),
+        "{why}"
     );
 
     // Without mallory it runs.

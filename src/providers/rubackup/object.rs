@@ -3,6 +3,7 @@
 //! differs, delete it (finding it, and whose it is: `ownership`).
 
 use jiff::tz::TimeZone;
+use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
 use super::backend::{Backend, Cached};
@@ -11,7 +12,10 @@ use super::fields::{self, Desired, parse_datetime};
 use super::interval::Interval;
 use super::ownership;
 use crate::api::common::Drift;
+use crate::engine::annotations::CREATE_PENDING;
 use crate::engine::external::{Deleted, ExternalError, ExternalResult, Readiness};
+use crate::engine::managed::Managed;
+use crate::vendor::error::{ErrorKind, VendorError};
 
 /// Keys that RuBackup takes beside the wrapped object, not inside it (§8.7.3, §8.8.1).
 const EXTENSION_KEYS: [&str; 2] = ["module_extensions", "common_modules_extensions"];
@@ -99,20 +103,46 @@ pub async fn update(
     }
 }
 
-/// Create the object and find its id by name.
+/// Whether this create follows one whose answer never came (the create-pending mark was
+/// there when the pass began).
+pub fn follows_lost_create<K: Managed>(cr: &K) -> bool {
+    cr.annotations().contains_key(CREATE_PENDING)
+}
+
+/// Create the object and find its id by name. `after_lost`: see [`follows_lost_create`].
 pub async fn create(
     backend: &Backend,
     c: &Cached,
     name: &str,
     wrapper: Option<&str>,
     desired: &[Desired],
+    after_lost: bool,
 ) -> ExternalResult<(String, Item)> {
     tracing::info!(operation = %format!("POST {}", c.kind.path), name, "creating");
-    backend
+    let sent = backend
         .client
         .create(c.kind.path, &body(wrapper, fields::create_body(desired)))
-        .await?;
-    Ok(backend.created(c, name).await?)
+        .await;
+    match sent {
+        // The listing just before showed no object of this name, and now RuBackup has one: after
+        // an unanswered create, that is most likely rampart's own, landed late. A refusal would
+        // clear the create-pending mark and leave rampart's own object to be found by its name
+        // alone, which rampart does not adopt; as a passing failure the mark stays, and the
+        // next pass looks for the object again.
+        Err(e) if after_lost && e.kind == ErrorKind::Conflict => Err(VendorError {
+            kind: ErrorKind::Unavailable,
+            message: format!(
+                "{}; the create rampart sent before was not answered and may have landed late: rampart looks for it before anything else",
+                e.message
+            ),
+            ..e
+        }
+        .into()),
+        sent => {
+            sent?;
+            Ok(backend.created(c, name).await?)
+        }
+    }
 }
 
 /// Delete the object named `name` at `id`; already gone counts as deleted, and so does a

@@ -200,7 +200,9 @@ impl External<Policy> for ScheduleRuleAdapter {
     async fn create(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
         let b = &self.backend;
-        let (id, _) = object::create(b, &b.schedules, &block(cr)?.name, WRAPPER, &desired).await?;
+        let after_lost = object::follows_lost_create(cr);
+        let name = &block(cr)?.name;
+        let (id, _) = object::create(b, &b.schedules, name, WRAPPER, &desired, after_lost).await?;
         Ok(Created { external_name: id })
     }
 

@@ -160,7 +160,9 @@ impl External<Strategy> for StrategyAdapter {
         if held && let Some(status) = desired.iter_mut().find(|d| d.key == "status") {
             status.value = json!("wait");
         }
-        let (id, _) = object::create(b, &b.strategies, &rb.name, None, &desired).await?;
+        let after_lost = object::follows_lost_create(cr);
+        let (id, _) =
+            object::create(b, &b.strategies, &rb.name, None, &desired, after_lost).await?;
         // The strategy exists now: its id must reach the engine whatever happens to its
         // members, or the next pass would find it by its name alone and leave it be. A member
         // that fails here is drift the update that follows retries and reports.

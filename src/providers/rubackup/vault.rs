@@ -148,7 +148,9 @@ impl External<Vault> for PoolAdapter {
     async fn create(&self, cr: &Vault, _ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let spec = block(cr)?;
         let b = &self.backend;
-        let (id, _) = object::create(b, &b.pools, &spec.name, None, &pool_fields(spec)?).await?;
+        let after_lost = object::follows_lost_create(cr);
+        let desired = pool_fields(spec)?;
+        let (id, _) = object::create(b, &b.pools, &spec.name, None, &desired, after_lost).await?;
         Ok(Created { external_name: id })
     }
 

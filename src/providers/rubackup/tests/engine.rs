@@ -397,11 +397,6 @@ async fn a_strategy_with_a_refused_administrator_stays_off_says_why_and_runs_onc
             .expect_err("mallory is refused");
     }
     let now = w.engine.get(&s).unwrap();
-    let why = reason(&now, "Synced");
-    assert!(
-        why.contains("mallory") && why.contains("stays off (wait)"),
-        "{why}"
-    );
     assert_eq!(
         external_name(&now),
         w.named("backup_strategies", "name", "k8s-nightly")
@@ -422,6 +417,11 @@ async fn a_strategy_with_a_refused_administrator_stays_off_says_why_and_runs_onc
     );
     let journal = w.rig.sim.sim.journal();
     assert_eq!(switched_on_after_members(&journal).0, None, "{journal:?}");
+    let why = reason(&now, "Synced");
+    assert!(
+        why.contains("mallory") && why.contains("stays off (wait)"),
+        "{why}"
+    );
 
     // Without mallory every declared member is in place: the strategy runs, switched on last.
     let mut fixed = w.engine.get(&s).unwrap();
