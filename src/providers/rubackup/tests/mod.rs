@@ -1,9 +1,11 @@
 //! The adapters end to end against the simulator, in process: a `TestWorld` whose provider
 //! configuration points at a running `RuBackupSim`.
 
+mod engine;
 mod example;
 mod faults;
 mod guesses;
+mod ownership;
 mod policy;
 mod session;
 mod steady_state;
@@ -39,6 +41,10 @@ pub struct Rig {
     pub world: TestWorld,
     pub key: ProviderKey,
     settings: RuBackupProviderSettings,
+    /// `requestTimeoutSeconds` of the provider configuration.
+    pub request_timeout_seconds: i32,
+    /// `pollIntervalSeconds`: how long the shared copies of the collections are used.
+    pub poll_interval_seconds: i32,
 }
 
 pub fn provider_ref() -> ProviderConfigRef {
@@ -83,6 +89,8 @@ impl Rig {
             world: crate::providers::test_world(),
             key,
             settings,
+            request_timeout_seconds: 30,
+            poll_interval_seconds: 300,
         };
         rig.set_password(password);
         rig
@@ -91,7 +99,7 @@ impl Rig {
     /// (Re)configure the provider with this password: the hub builds a new runtime.
     pub fn set_password(&self, password: &str) {
         let spec = ProviderConfigCommon {
-            request_timeout_seconds: 30,
+            request_timeout_seconds: self.request_timeout_seconds,
             type_: ProviderType::RuBackup,
             endpoint: self.sim.url(),
             credentials: None,
@@ -102,7 +110,7 @@ impl Rig {
                 burst: 1000,
                 max_in_flight: 16,
             },
-            poll_interval_seconds: 300,
+            poll_interval_seconds: self.poll_interval_seconds,
             huawei_cbr: None,
             ru_backup: Some(self.settings.clone()),
             cyber_backup: None,
@@ -134,9 +142,10 @@ impl Rig {
         self.world.ctx("marker", true, None)
     }
 
-    /// Make a Vault CR named `name`, with external name `id`, resolvable by reference.
-    pub fn add_vault_ref(&mut self, name: &str, id: Option<i64>, field: &'static str) {
-        let mut vault = vault_cr(name, pool_spec(name));
+    /// Make a Vault CR named `name` asking for pool `pool`, with external name `id`,
+    /// resolvable by reference.
+    pub fn add_vault_ref(&mut self, name: &str, pool: &str, id: Option<i64>, field: &'static str) {
+        let mut vault = vault_cr(name, pool_spec(pool));
         if let Some(id) = id {
             vault.metadata.annotations = Some([(EXTERNAL_NAME.to_string(), id.to_string())].into());
         }
@@ -211,7 +220,7 @@ impl Rig {
         for (vault, pool) in [("main", "k8s-main"), ("archive", "k8s-archive")] {
             let fields = serde_json::json!({"pool_name": pool, "pool_type": "File system", "media_server": "rubackup-server"});
             let id = rig.sim.sim.insert("pool_list", fields).unwrap();
-            rig.add_vault_ref(vault, Some(id), "spec.vaultRef");
+            rig.add_vault_ref(vault, pool, Some(id), "spec.vaultRef");
         }
         rig
     }
