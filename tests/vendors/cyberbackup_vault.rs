@@ -548,3 +548,66 @@ async fn steady_state_vaults_cost_list_pages_and_one_credentials_read_per_poll_i
         env.sim.control().counters()
     );
 }
+
+/// A credentials registration answered after the request timeout: Cyber Backup cannot list
+/// credentials records, so a second registration would leave one nobody can find. rampart keeps
+/// listening for the first answer, sends no second registration meanwhile, and the Vault (driven
+/// by the real reconciler) takes the one record there is.
+#[tokio::test]
+async fn a_registration_answered_after_the_timeout_makes_one_record_which_the_vault_takes() {
+    use rampart::engine::annotations::EXTERNAL_NAME;
+    use rampart::engine::context::EngineSettings;
+    use rampart::engine::errors::Backoff;
+    use rampart::simulators::harness::Faults;
+    use std::time::{Duration, Instant};
+
+    let env = Env::start().await;
+    let mut spec = provider_spec(&env.sim.url(), 100);
+    spec.request_timeout_seconds = 1;
+    env.world.source.set(
+        env.key.clone(),
+        spec,
+        &[("username", "admin"), ("password", "admin-password")],
+    );
+    env.sim.control().set_faults(Faults {
+        respond_after_ms: 2_500,
+        only_operation: Some("POST /api/v1/credentials".into()),
+        ..Default::default()
+    });
+    let engine = env.world.engine(EngineSettings {
+        cluster_id: "cb-tests".into(),
+        backoff: Backoff::default(),
+        pending_requeue: Duration::from_millis(200),
+    });
+    engine.cluster.put_secret(
+        "prod",
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", "s3cr3t")],
+    );
+    let v = engine.apply(&share_vault(None));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let recorded = loop {
+        let _ = engine.reconcile(&v).await;
+        let now = engine.get(&v).unwrap();
+        let ready = now.status.as_ref().is_some_and(|s| {
+            s.conditions.iter().any(|c| {
+                c.type_ == "Ready" && c.status == rampart::api::common::ConditionStatus::True
+            })
+        });
+        if ready {
+            break now.metadata.annotations.unwrap()[EXTERNAL_NAME].clone();
+        }
+        assert!(Instant::now() < deadline, "not Ready: {:?}", now.status);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        env.sim.control().count("POST /api/v1/credentials"),
+        1,
+        "one registration"
+    );
+    let records: Vec<String> = env
+        .sim
+        .state
+        .read(|w| w.credentials.keys().cloned().collect());
+    assert_eq!(records, [recorded], "the one record is the Vault's");
+}
