@@ -26,8 +26,11 @@ use crate::engine::annotations::EXTERNAL_NAME;
 use crate::engine::external::{CallContext, External, ExternalError, Observation};
 use crate::engine::hub::{ProviderKey, VendorRuntime};
 use crate::engine::managed::Managed;
+use kube::ResourceExt;
 use crate::engine::refs::{RefKey, RefTarget};
-use crate::engine::testkit::TestWorld;
+use crate::engine::context::EngineSettings;
+use crate::engine::errors::Backoff;
+use crate::engine::testkit::{Engine, TestWorld};
 use crate::simulators::rubackup::{RuBackupSim, SimConfig};
 use crate::vendor::error::ErrorKind;
 
@@ -45,6 +48,8 @@ pub struct Rig {
     pub request_timeout_seconds: i32,
     /// `pollIntervalSeconds`: how long the shared copies of the collections are used.
     pub poll_interval_seconds: i32,
+    /// The Vaults `add_vault_ref` made, for the API server in memory of `engine`.
+    vaults: Vec<Vault>,
 }
 
 pub fn provider_ref() -> ProviderConfigRef {
@@ -91,6 +96,7 @@ impl Rig {
             settings,
             request_timeout_seconds: 30,
             poll_interval_seconds: 300,
+            vaults: Vec::new(),
         };
         rig.set_password(password);
         rig
@@ -156,7 +162,22 @@ impl Rig {
         };
         self.world
             .refs
-            .insert(&key, RefTarget::object(Arc::new(vault)));
+            .insert(&key, RefTarget::object(Arc::new(vault.clone())));
+        self.vaults.push(vault);
+    }
+
+    /// The real reconciler over this rig's provider configuration, with an API server in
+    /// memory that holds the Vaults `add_vault_ref` made.
+    pub fn engine(&self) -> Engine {
+        let engine = self.world.engine(EngineSettings {
+            cluster_id: "rb-tests".into(),
+            backoff: Backoff::default(),
+            pending_requeue: std::time::Duration::from_secs(1),
+        });
+        for v in &self.vaults {
+            engine.apply(v);
+        }
+        engine
     }
 
     /// Writes the simulator accepted whose request line starts with `prefix`.
@@ -262,22 +283,18 @@ pub async fn in_sync<K: Managed>(
     obs
 }
 
-/// Observe and correct what differs; the observation that found the drift.
-pub async fn correct<K: Managed>(
-    adapter: &dyn External<K>,
-    cr: &K,
-    id: &str,
-    rig: &Rig,
-) -> Observation<K::Observation> {
-    let obs = adapter
-        .observe(cr, Some(id), &rig.ctx())
+/// Correct what differs as the operator does: `cr`, naming the vendor object `id`, stored in
+/// `engine`'s API server and reconciled once by the real reconciler.
+pub async fn correct<K: Managed>(engine: &Engine, cr: &K, id: &str) {
+    let mut named = cr.clone();
+    named
+        .annotations_mut()
+        .insert(EXTERNAL_NAME.into(), id.into());
+    let stored = engine.apply(&named);
+    engine
+        .reconcile(&stored)
         .await
-        .expect("observe");
-    adapter
-        .update(cr, id, &obs, &rig.ctx())
-        .await
-        .expect("update");
-    obs
+        .unwrap_or_else(|(e, _)| panic!("reconcile: {e}"));
 }
 
 /// One change of a spec, and the PATCH body it must produce.
@@ -299,8 +316,9 @@ pub fn change<K>(
     }
 }
 
-/// For each change of `base` (in sync at the vendor as `id`): drift, exactly one
-/// `PATCH {collection}/{id}` with exactly the expected body, in sync afterwards; then back.
+/// For each change of `base` (in sync at the vendor as `id`): the adapter reports drift, the
+/// real reconciler corrects it with exactly one `PATCH {collection}/{id}` with exactly the
+/// expected body, in sync afterwards; then back.
 pub async fn assert_minimal_patches<K: Managed>(
     adapter: &dyn External<K>,
     rig: &Rig,
@@ -309,12 +327,17 @@ pub async fn assert_minimal_patches<K: Managed>(
     collection: &str,
     changes: Vec<Change<K>>,
 ) {
+    let engine = rig.engine();
     for c in changes {
         let mut changed = base.clone();
         (c.apply)(&mut changed);
+        let seen = adapter
+            .observe(&changed, Some(id), &rig.ctx())
+            .await
+            .expect("observe");
+        assert!(!seen.drift.is_empty(), "{}: no drift", c.what);
         rig.reset();
-        let obs = correct(adapter, &changed, id, rig).await;
-        assert!(!obs.drift.is_empty(), "{}: no drift", c.what);
+        correct(&engine, &changed, id).await;
         assert_eq!(
             rig.sim.count(&format!("PATCH {collection}/{{id}}")),
             1,
@@ -328,7 +351,7 @@ pub async fn assert_minimal_patches<K: Managed>(
             c.what
         );
         in_sync(adapter, &changed, id, &rig.ctx()).await;
-        correct(adapter, base, id, rig).await;
+        correct(&engine, base, id).await;
         in_sync(adapter, base, id, &rig.ctx()).await;
     }
 }
