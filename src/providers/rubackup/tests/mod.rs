@@ -23,16 +23,16 @@ use crate::api::vendors::rubackup::{
 };
 use crate::api::{Vault, VaultSpec};
 use crate::engine::annotations::EXTERNAL_NAME;
+use crate::engine::context::EngineSettings;
+use crate::engine::errors::Backoff;
 use crate::engine::external::{CallContext, External, ExternalError, Observation};
 use crate::engine::hub::{ProviderKey, VendorRuntime};
 use crate::engine::managed::Managed;
-use kube::ResourceExt;
 use crate::engine::refs::{RefKey, RefTarget};
-use crate::engine::context::EngineSettings;
-use crate::engine::errors::Backoff;
 use crate::engine::testkit::{Engine, TestWorld};
 use crate::simulators::rubackup::{RuBackupSim, SimConfig};
 use crate::vendor::error::ErrorKind;
+use kube::ResourceExt;
 
 pub const USER: &str = "rampart";
 pub const PASSWORD: &str = "Testing12345";
