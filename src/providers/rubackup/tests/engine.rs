@@ -125,6 +125,19 @@ fn nightly(administrators: &[&str]) -> Strategy {
     })
 }
 
+/// Every object of the tables people's objects live in.
+fn tables(sim: &crate::simulators::rubackup::Sim) -> Vec<Vec<Value>> {
+    [
+        "pool_list",
+        "global_schedule",
+        "backup_strategies",
+        "strategy_rules",
+    ]
+    .iter()
+    .map(|t| sim.all(t))
+    .collect()
+}
+
 fn refused<K: Managed>(obj: &K) -> bool {
     condition(obj, "Synced") == Some(ConditionStatus::False)
         && reason(obj, "Synced").starts_with("AdoptionRefused")
@@ -154,15 +167,7 @@ async fn objects_of_the_asked_names_made_by_others_are_refused_kept_on_deletion_
         json!({"strategy_id": "k8s-nightly", "client_id": "db1 (0a1b2c3d4e5f6071)", "resource_type": "File system", "resource": "/srv/"}),
     );
     w.rig.reset();
-    let before: Vec<Vec<Value>> = [
-        "pool_list",
-        "global_schedule",
-        "backup_strategies",
-        "strategy_rules",
-    ]
-    .iter()
-    .map(|t| sim.all(t))
-    .collect();
+    let before = tables(sim);
 
     let v = w.engine.apply(&vault("main", "k8s-main"));
     let p = w.engine.apply(&schedule_rule());
@@ -194,15 +199,7 @@ async fn objects_of_the_asked_names_made_by_others_are_refused_kept_on_deletion_
     w.engine.reconcile(&s).await.expect("released");
     assert!(w.engine.get(&p).is_none() && w.engine.get(&s).is_none());
     assert_eq!(sim.journal(), [], "nothing was written");
-    let after: Vec<Vec<Value>> = [
-        "pool_list",
-        "global_schedule",
-        "backup_strategies",
-        "strategy_rules",
-    ]
-    .iter()
-    .map(|t| sim.all(t))
-    .collect();
+    let after = tables(sim);
     assert_eq!(after, before);
 
     // Named in the annotation, the pool is adopted on purpose.
