@@ -61,7 +61,7 @@ async fn credentials_are_registered_and_the_record_is_the_vault() {
             ),
             ("backup-svc", "s3cr3t", "share", "smb")
         );
-        assert!(c.description.contains(MARKER));
+        assert!(c.description.contains(&marker()));
     }
     let o = a
         .observe(&v, Some(&id), &env.ctx(true, hash))
@@ -521,7 +521,7 @@ async fn steady_state_vaults_cost_list_pages_and_one_credentials_read_per_poll_i
     for round in 0..3 {
         for (v, id) in &vaults {
             assert!(
-                a2.observe(v, Some(id), &world.ctx(MARKER, false, None))
+                a2.observe(v, Some(id), &world.ctx(&marker(), false, None))
                     .await
                     .unwrap()
                     .exists
