@@ -231,8 +231,14 @@ impl<'a, K: Managed> Reconcile<'a, K> {
     async fn gather(&self) -> Result<Gathered<K>, Error> {
         let ns = &self.at.namespace;
         let pref = &self.obj.managed().provider_config_ref;
+        let key = ProviderKey::for_ref(ns, pref);
+        // Its own check says it cannot log in or is misconfigured: say so instead of "matches
+        // the spec" from a snapshot, and send nothing to the vendor.
+        if let Some(why) = self.ctx.hub.blocked(&key) {
+            return Err(Error::ProviderNotReady { key, why });
+        }
         let runtime = self.ctx.hub.runtime_for(ns, pref).await?;
-        let config = self.ctx.hub.config(&ProviderKey::for_ref(ns, pref))?;
+        let config = self.ctx.hub.config(&key)?;
         let poll_interval = Duration::from_secs(config.poll_interval_seconds.max(1) as u64);
         let request_timeout = Duration::from_secs(config.request_timeout_seconds.max(1) as u64);
         let vendor = runtime.provider_type();
@@ -319,8 +325,11 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             Ownership::Unmarked => Some(format!(
                 "vendor object {id} no longer carries rampart's ownership marker, which rampart saw on it before: the vendor may have re-used the id after a reset, or someone removed the marker; rampart leaves it alone. Remove the {EXTERNAL_NAME} annotation to let rampart create its own object, or put the marker back"
             )),
+            // The user named it: taking over an object another rampart object marked (one
+            // orphaned by a deleted object, or moved to a new name) is theirs to ask.
+            Ownership::OtherMarker if self.trusts_unmarked_id() => None,
             Ownership::OtherMarker => Some(format!(
-                "vendor object {id} carries the ownership marker of another rampart object: two objects may not manage one vendor object; rampart leaves it alone"
+                "vendor object {id} carries the ownership marker of another rampart object, which may have taken it over: two objects may not manage one vendor object; rampart leaves it alone and makes no other. Remove the {EXTERNAL_NAME} annotation to let rampart create its own object"
             )),
             Ownership::NameOnly if self.obj.annotations().contains_key(CREATE_PENDING) => None,
             Ownership::NameOnly => Some(format!(
@@ -379,13 +388,14 @@ impl<'a, K: Managed> Reconcile<'a, K> {
         Ok(seen)
     }
 
-    /// The adapter found an object at the recorded id that rampart marked before and that no
-    /// longer carries this object's marker.
+    /// The adapter found an object at the recorded id that rampart marked before and that
+    /// carries no marker any more (a re-used id). One with another object's marker was taken
+    /// over by that object on the user's word: reported, never answered with a second create.
     fn stranger_at_recorded_id(&self, seen: &Observation<K::Observation>) -> bool {
         let at_recorded = seen.external_name.is_none() || seen.external_name == self.recorded;
         at_recorded
             && self.recorded.is_some()
-            && matches!(seen.ownership, Ownership::Unmarked | Ownership::OtherMarker)
+            && seen.ownership == Ownership::Unmarked
             && !self.trusts_unmarked_id()
     }
 
@@ -429,6 +439,14 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 .await?;
         }
         let id = recorded.expect("an object seen without being found by marker was named");
+        if seen.ownership == Ownership::OtherMarker {
+            let why = format!(
+                "vendor object {id} carried another rampart object's ownership marker; rampart takes it over as the {EXTERNAL_NAME} annotation asks, and that object, if it still exists, will report it as no longer its own"
+            );
+            warn!(external_name = %id, "adopting a vendor object another rampart object marked");
+            self.publish(Event::warning("AdoptedFromAnotherObject", "Observe", why))
+                .await;
+        }
         Ok(Found {
             id,
             seen,

@@ -672,14 +672,46 @@ async fn a_reused_id_without_the_marker_is_left_alone_and_rampart_makes_its_own_
 }
 
 #[tokio::test]
-async fn an_object_with_another_objects_marker_is_never_adopted() {
+async fn another_objects_vendor_object_is_taken_over_only_when_named_and_its_old_owner_makes_no_other()
+ {
     let t = Table::new();
-    t.vendor
-        .seed("x-1", Some("0123456789abcdef"), json!({"someone": "else"}));
-    let v = t.vault("grabby", json!({}), &[(EXTERNAL_NAME, "x-1")]);
+    // The old owner created and marked it; then it was named by a second object's annotation.
+    let old = created(&t, "old-owner", json!({})).await;
+    let id = annotation(&t.stored(&old), EXTERNAL_NAME).expect("recorded");
+    let v = t.vault(
+        "new-owner",
+        json!({"deletionPolicy": "Delete"}),
+        &[(EXTERNAL_NAME, &id)],
+    );
+    t.vendor.clear_calls();
     t.pass(&v).await.unwrap();
-    assert!(stalled_for_adoption(&t.stored(&v)));
-    assert_eq!(t.vendor.count("update"), 0);
+    assert_eq!(
+        t.vendor.count("update"),
+        1,
+        "the named object is taken over"
+    );
+    assert!(
+        t.engine
+            .cluster
+            .reasons("new-owner")
+            .contains(&"AdoptedFromAnotherObject")
+    );
+
+    // The old owner sees another object's marker at its id: it says so and creates nothing.
+    t.pass(&old).await.unwrap();
+    let now = t.stored(&old);
+    assert!(stalled_for_adoption(&now));
+    let why = &now.status.as_ref().unwrap().conditions[0].message;
+    assert!(why.contains("another rampart object"), "{why}");
+    assert!(
+        !t.engine
+            .cluster
+            .reasons("old-owner")
+            .contains(&"ExternalNotOwned"),
+        "a takeover is not a re-used id: the old owner does not look for another object"
+    );
+    assert_eq!(t.vendor.count("create"), 0, "no second vendor object");
+    assert_eq!(t.vendor.objects().len(), 1);
 }
 
 #[tokio::test]
@@ -767,4 +799,49 @@ async fn objects_an_adapter_names_are_woken_and_a_refused_create_keeps_its_obser
     let now = t.stored(&v);
     assert_eq!(condition(&now, "PlacementConflict"), None);
     assert!(is(&now, "Ready", True, "Available"));
+}
+
+#[tokio::test]
+async fn a_provider_configuration_that_cannot_log_in_is_what_its_objects_say() {
+    let t = Table::new();
+    let v = created(&t, "told", json!({})).await;
+    let key = ProviderKey {
+        kind: ProviderConfigKind::ProviderConfig,
+        namespace: Some(NS.into()),
+        name: "cbr".into(),
+    };
+    assert!(
+        t.engine
+            .ctx
+            .hub
+            .set_blocked(&key, Some("credentials refused (HTTP 401)".into()))
+    );
+    let (e, _) = t.pass(&v).await.expect_err("not usable");
+    assert_eq!(e.class(), Class::Waiting);
+    assert!(
+        t.vendor.calls().is_empty(),
+        "nothing is asked of the vendor"
+    );
+    let now = t.stored(&v);
+    let synced = now
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Synced")
+        .unwrap()
+        .clone();
+    assert_eq!(synced.status, False, "not \"matches the spec\"");
+    assert!(
+        synced
+            .message
+            .contains("ProviderConfig prod/cbr is not Ready")
+            && synced.message.contains("credentials refused"),
+        "{}",
+        synced.message
+    );
+    assert!(t.engine.ctx.hub.set_blocked(&key, None));
+    t.pass(&v).await.expect("usable again");
+    assert!(is(&t.stored(&v), "Synced", True, "ReconcileSuccess"));
 }

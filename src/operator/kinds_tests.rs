@@ -185,9 +185,28 @@ fn the_shared_watch_wakes_a_controller_only_for_what_it_reconciles() {
         )]
         .into(),
     );
+    let mut finalized = v.clone();
+    finalized.metadata.finalizers = Some(vec![crate::engine::annotations::FINALIZER.into()]);
     let mut respec = v.clone();
     respec.metadata.generation = Some(2);
+    let mut deleting = finalized.clone();
+    deleting.metadata.deletion_timestamp =
+        serde_json::from_value(json!("2026-01-01T00:00:00Z")).ok();
+    let mut requested = v.clone();
+    requested.metadata.annotations = Some(
+        [(
+            crate::engine::annotations::RECONCILE_REQUESTED_AT.to_string(),
+            "now".to_string(),
+        )]
+        .into(),
+    );
+    // rampart's own writes wake nothing (issue 15, item 9: a refused create was sent again
+    // within 100 ms because the finalizer write woke its object).
     assert_eq!(wake_up_hash(&v), wake_up_hash(&status_only));
     assert_eq!(wake_up_hash(&v), wake_up_hash(&pending));
+    assert_eq!(wake_up_hash(&v), wake_up_hash(&finalized));
+    // What people change does.
     assert_ne!(wake_up_hash(&v), wake_up_hash(&respec));
+    assert_ne!(wake_up_hash(&finalized), wake_up_hash(&deleting));
+    assert_ne!(wake_up_hash(&v), wake_up_hash(&requested));
 }

@@ -5,6 +5,7 @@
 //! of compiled schedules, and the one reader of the portable cron schedule.
 
 pub mod budget;
+pub mod cron;
 pub mod error;
 pub mod http;
 pub mod login_gate;

@@ -17,27 +17,34 @@ use crate::support::{env, has_condition, is_ready, namespace, until, wait_for, w
 
 const PASSWORD: &str = "change-me";
 
-fn example(kind: &str) -> Vec<Value> {
+pub(crate) fn example(kind: &str) -> Vec<Value> {
     let text = include_str!("../../deploy/examples/rubackup.yaml");
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).expect("the example is YAML");
     docs.into_iter().filter(|d| d["kind"] == kind).collect()
 }
 
-struct RbWorld {
-    sim: RuBackupSim,
-    ns: String,
+pub(crate) struct RbWorld {
+    pub sim: RuBackupSim,
+    pub ns: String,
     client: Client,
 }
 
 impl RbWorld {
     async fn new(prefix: &str) -> Self {
+        Self::with(prefix, Self::config(), json!({})).await
+    }
+
+    /// The simulated installation: the example's user.
+    pub fn config() -> SimConfig {
+        SimConfig::new(&[("rubackup", PASSWORD)])
+    }
+
+    /// A world whose server is `config` and whose ProviderConfig spec also has `settings`.
+    pub async fn with(prefix: &str, config: SimConfig, settings: Value) -> Self {
         let client = env().client().await;
-        let sim = RuBackupSim::start(
-            SimConfig::new(&[("rubackup", PASSWORD)]),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let sim = RuBackupSim::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let ns = namespace(&client, prefix).await;
         for doc in example("Secret") {
             let s: Secret = serde_json::from_value(doc).unwrap();
@@ -50,6 +57,9 @@ impl RbWorld {
         pc["spec"]["endpoint"] = json!(sim.url());
         pc["spec"]["pollIntervalSeconds"] = json!(5);
         pc["spec"]["budget"] = json!({"qps": 50, "burst": 50});
+        for (k, v) in settings.as_object().into_iter().flatten() {
+            pc["spec"][k] = v.clone();
+        }
         let pc: ProviderConfig = serde_json::from_value(pc).unwrap();
         Api::<ProviderConfig>::namespaced(client.clone(), &ns)
             .create(&PostParams::default(), &pc)
@@ -58,14 +68,14 @@ impl RbWorld {
         RbWorld { sim, ns, client }
     }
 
-    fn api<K>(&self) -> Api<K>
+    pub fn api<K>(&self) -> Api<K>
     where
         K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
     {
         Api::namespaced(self.client.clone(), &self.ns)
     }
 
-    async fn apply_examples(&self) {
+    pub async fn apply_examples(&self) {
         let pp = PostParams::default();
         for doc in example("Vault") {
             self.api::<Vault>()
@@ -88,7 +98,7 @@ impl RbWorld {
     }
 
     /// Vendor writes by operation since the last reset, without the login calls.
-    fn writes(&self) -> std::collections::BTreeMap<String, u64> {
+    pub fn writes(&self) -> std::collections::BTreeMap<String, u64> {
         self.sim
             .server
             .control
@@ -99,7 +109,7 @@ impl RbWorld {
     }
 
     /// Warning events in the namespace (a failed reconcile is always one).
-    fn warnings(&self) -> Vec<String> {
+    pub fn warnings(&self) -> Vec<String> {
         let out = env().server.kubectl(&[
             "get",
             "events",

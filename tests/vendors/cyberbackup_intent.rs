@@ -292,7 +292,7 @@ async fn a_rename_is_one_patch_of_the_name_and_nothing_after() {
     assert_eq!(env.writes(), patches(1));
     assert_eq!(
         env.plan(&id)["name"],
-        format!("prod/nightly [rampart:{MARKER}]")
+        format!("prod/nightly [rampart:{}]", marker())
     );
     // Observed from rampart's copy, as the engine does right after an update: in line, so no
     // further PATCH.

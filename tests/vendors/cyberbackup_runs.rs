@@ -245,7 +245,7 @@ async fn a_restarted_operator_follows_the_run_the_status_recorded_without_callin
     let rt2 = world.hub.runtime(&env.key).await.unwrap();
     let a2 = policy_adapter(&rt2);
     let o = a2
-        .observe(&p, Some(&id), &world.ctx(MARKER, false, None))
+        .observe(&p, Some(&id), &world.ctx(&marker(), false, None))
         .await
         .unwrap();
     assert!(
@@ -256,7 +256,7 @@ async fn a_restarted_operator_follows_the_run_the_status_recorded_without_callin
     assert_eq!(o.at_provider.last_run.as_ref().unwrap().state, "Running");
     env.sim.state.advance(jiff::SignedDuration::from_secs(601));
     let o = a2
-        .observe(&p, Some(&id), &world.ctx(MARKER, true, None))
+        .observe(&p, Some(&id), &world.ctx(&marker(), true, None))
         .await
         .unwrap();
     assert_eq!(o.at_provider.last_run.unwrap().state, "Succeeded");

@@ -61,7 +61,7 @@ async fn credentials_are_registered_and_the_record_is_the_vault() {
             ),
             ("backup-svc", "s3cr3t", "share", "smb")
         );
-        assert!(c.description.contains(MARKER));
+        assert!(c.description.contains(&marker()));
     }
     let o = a
         .observe(&v, Some(&id), &env.ctx(true, hash))
@@ -280,6 +280,65 @@ async fn a_changed_secret_registers_a_new_record_moves_every_plan_then_retires_t
     assert_eq!(run.state, "Succeeded", "{run:?}");
 }
 
+/// Issue 15: a plan that is not rampart's (a person's, named in the console) is never written.
+/// While it names the replaced record, the record stays and the condition names the plan.
+#[tokio::test]
+async fn a_rotation_never_writes_a_persons_plan_and_keeps_the_record_it_names() {
+    let mut env = with_login("old").await;
+    let rt = env.runtime().await;
+    let a = vault_adapter(&rt);
+    let (v, old, stored, _, pid) = two_plans_on(&mut env, a).await;
+    let persons = env.sim.state.read(|w| {
+        w.policies
+            .keys()
+            .find(|id| **id != pid)
+            .cloned()
+            .expect("the second plan")
+    });
+    let edit = rampart::simulators::cyberbackup::control::PlanEdit {
+        name: Some("ops: file server, by hand".into()),
+        ..Default::default()
+    };
+    assert!(env.sim.state.edit_plan(&persons, &edit));
+    let before = env.plan(&persons);
+
+    env.add_secret(
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", "n3w-pa55")],
+    );
+    let applied = stored.as_deref();
+    let o = a
+        .observe(&v, Some(&old), &env.ctx(true, applied))
+        .await
+        .unwrap();
+    env.sim.control().reset_counters();
+    a.update(&v, &old, &o, &env.ctx(false, applied))
+        .await
+        .unwrap();
+    assert_eq!(env.plan(&persons), before, "the person's plan is untouched");
+    assert_eq!(
+        env.writes(),
+        vec![
+            ("PATCH /api/v1/policies/{id}".to_string(), 1),
+            ("POST /api/v1/credentials".to_string(), 1),
+        ],
+        "rampart's plan moved, the old record not deleted"
+    );
+    assert!(env.sim.state.read(|w| w.credentials.contains_key(&old)));
+    let o = a
+        .observe(&v, Some(&old), &env.ctx(false, applied))
+        .await
+        .unwrap();
+    let c = &o.conditions[0];
+    assert!(
+        c.message.contains("kept")
+            && c.message
+                .contains(&rampart::providers::cyberbackup::models::plan_id(&persons)),
+        "{}",
+        c.message
+    );
+}
+
 #[tokio::test]
 async fn a_plan_naming_a_record_that_is_gone_is_not_ready() {
     let mut env = with_login("s").await;
@@ -462,7 +521,7 @@ async fn steady_state_vaults_cost_list_pages_and_one_credentials_read_per_poll_i
     for round in 0..3 {
         for (v, id) in &vaults {
             assert!(
-                a2.observe(v, Some(id), &world.ctx(MARKER, false, None))
+                a2.observe(v, Some(id), &world.ctx(&marker(), false, None))
                     .await
                     .unwrap()
                     .exists
@@ -488,4 +547,67 @@ async fn steady_state_vaults_cost_list_pages_and_one_credentials_read_per_poll_i
         "{:?}",
         env.sim.control().counters()
     );
+}
+
+/// A credentials registration answered after the request timeout: Cyber Backup cannot list
+/// credentials records, so a second registration would leave one nobody can find. rampart keeps
+/// listening for the first answer, sends no second registration meanwhile, and the Vault (driven
+/// by the real reconciler) takes the one record there is.
+#[tokio::test]
+async fn a_registration_answered_after_the_timeout_makes_one_record_which_the_vault_takes() {
+    use rampart::engine::annotations::EXTERNAL_NAME;
+    use rampart::engine::context::EngineSettings;
+    use rampart::engine::errors::Backoff;
+    use rampart::simulators::harness::Faults;
+    use std::time::{Duration, Instant};
+
+    let env = Env::start().await;
+    let mut spec = provider_spec(&env.sim.url(), 100);
+    spec.request_timeout_seconds = 1;
+    env.world.source.set(
+        env.key.clone(),
+        spec,
+        &[("username", "admin"), ("password", "admin-password")],
+    );
+    env.sim.control().set_faults(Faults {
+        respond_after_ms: 2_500,
+        only_operation: Some("POST /api/v1/credentials".into()),
+        ..Default::default()
+    });
+    let engine = env.world.engine(EngineSettings {
+        cluster_id: "cb-tests".into(),
+        backoff: Backoff::default(),
+        pending_requeue: Duration::from_millis(200),
+    });
+    engine.cluster.put_secret(
+        "prod",
+        "nas-login",
+        &[("identity", "backup-svc"), ("secret", "s3cr3t")],
+    );
+    let v = engine.apply(&share_vault(None));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let recorded = loop {
+        let _ = engine.reconcile(&v).await;
+        let now = engine.get(&v).unwrap();
+        let ready = now.status.as_ref().is_some_and(|s| {
+            s.conditions.iter().any(|c| {
+                c.type_ == "Ready" && c.status == rampart::api::common::ConditionStatus::True
+            })
+        });
+        if ready {
+            break now.metadata.annotations.unwrap()[EXTERNAL_NAME].clone();
+        }
+        assert!(Instant::now() < deadline, "not Ready: {:?}", now.status);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        env.sim.control().count("POST /api/v1/credentials"),
+        1,
+        "one registration"
+    );
+    let records: Vec<String> = env
+        .sim
+        .state
+        .read(|w| w.credentials.keys().cloned().collect());
+    assert_eq!(records, [recorded], "the one record is the Vault's");
 }

@@ -253,12 +253,14 @@ where
         cr: &K,
         id: &str,
         _observed: &Observation<K::Observation>,
-        _ctx: &CallContext<'_>,
+        ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
         self.call("update")?;
         let mut st = self.state.lock().unwrap();
         match st.objects.get_mut(id) {
             Some(o) => {
+                // As the vendor adapters do: a write carries this object's marker.
+                o.marker = Some(ctx.marker.to_string());
                 o.spec = spec_of(cr);
                 Ok(())
             }

@@ -12,6 +12,7 @@ use super::models::{
     Application, Archive, Backup, Credentials, Plan, Resource, meaningful_time, plan_id,
 };
 use super::plan_patch::Semantics;
+use super::registration::Registrations;
 use super::rotation::Rotations;
 use super::run::StartedRun;
 use crate::engine::hub::SecretString;
@@ -62,6 +63,8 @@ pub struct Catalog {
     pub semantics: Mutex<Option<Semantics>>,
     /// How many times each (object marker, target id) was looked for and not found.
     pub unknown_targets: Mutex<HashMap<(String, String), u32>>,
+    /// Credentials registrations, kept until their answers come (there is no list call).
+    pub registrations: Registrations,
 }
 
 impl Catalog {
@@ -89,6 +92,7 @@ impl Catalog {
             rotations: Rotations::default(),
             semantics: Mutex::new(None),
             unknown_targets: Mutex::new(HashMap::new()),
+            registrations: Registrations::default(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod plan_patch;
 pub mod plan_write;
 pub mod policy;
 pub mod policy_view;
+pub mod registration;
 pub mod retention;
 pub mod rotation;
 pub mod run;

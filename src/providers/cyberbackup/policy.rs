@@ -19,7 +19,8 @@ use crate::api::Policy;
 use crate::api::common::Drift;
 use crate::api::policy::PolicyObservation;
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
+    Readiness,
 };
 use crate::engine::refs::RefKey;
 
@@ -260,6 +261,24 @@ impl PolicyAdapter {
     }
 }
 
+/// Whose a plan is, by the marker at the end of its name (the only place Cyber Backup has for
+/// one). A plan the user adopts by id keeps its name until rampart's update renames it.
+///
+/// Plan ids are UUIDs the server draws (L1595), never re-used, so a plan at the id rampart
+/// recorded that lost its marker was renamed by hand in the console: it is still this object's
+/// and the next update puts the name back. Only another object's marker makes it a stranger.
+fn plan_ownership(plan_name: &str, marker: &str, at_recorded_id: bool) -> Ownership {
+    if is_owned(plan_name, marker) {
+        Ownership::Marked
+    } else if plan_name.contains("[rampart:") {
+        Ownership::OtherMarker
+    } else if at_recorded_id {
+        Ownership::Marked
+    } else {
+        Ownership::Unmarked
+    }
+}
+
 #[async_trait]
 impl External<Policy> for PolicyAdapter {
     async fn observe(
@@ -276,6 +295,15 @@ impl External<Policy> for PolicyAdapter {
             });
         };
         let pid = plan_id(&plan.id);
+        let ownership = plan_ownership(&plan.name, ctx.marker, id.is_some());
+        if ownership != Ownership::Marked && !ctx.trust_unmarked_id {
+            // Not this object's plan: the engine leaves it alone; read nothing more of it.
+            return Ok(Observation {
+                exists: true,
+                ownership,
+                ..Default::default()
+            });
+        }
         let mut apps = self.catalog.applications_of(&pid, ctx.fresh).await?;
         let (mut followed, mut pending) = self.run_state(cr, &pid);
         let deploying = apps
@@ -305,6 +333,7 @@ impl External<Policy> for PolicyAdapter {
                 exists: true,
                 external_name: id.is_none().then(|| pid.clone()),
                 at_provider,
+                ownership,
                 ..Default::default()
             });
         }
@@ -337,6 +366,7 @@ impl External<Policy> for PolicyAdapter {
             drift,
             at_provider: policy_view::observation(&plan, &apps, last_run, &warnings, &remembered),
             readiness,
+            ownership,
             ..Default::default()
         })
     }
@@ -470,5 +500,38 @@ impl External<Policy> for PolicyAdapter {
         self.catalog.warnings.lock().unwrap().remove(&pid);
         self.note_unknown(ctx.marker, &[])?;
         Ok(Deleted::Gone)
+    }
+}
+
+#[cfg(test)]
+mod ownership_tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_is_rampart_s_by_the_marker_at_the_end_of_its_name() {
+        let m = "0123456789abcdef";
+        assert_eq!(
+            plan_ownership(&format!("nightly [rampart:{m}]"), m, false),
+            Ownership::Marked
+        );
+        assert_eq!(
+            plan_ownership("nightly [rampart:fedcba9876543210]", m, true),
+            Ownership::OtherMarker
+        );
+        assert_eq!(
+            plan_ownership("nightly, by hand", m, false),
+            Ownership::Unmarked,
+            "found without an id, a plan without the marker may be anyone's"
+        );
+        assert_eq!(
+            plan_ownership("renamed by hand", m, true),
+            Ownership::Marked,
+            "at the recorded (never re-used) UUID, a hand rename does not make a stranger"
+        );
+        assert_eq!(
+            plan_ownership(&format!("[rampart:{m}] moved to the front"), m, true),
+            Ownership::OtherMarker,
+            "only the suffix is a marker; a damaged one is not this object's"
+        );
     }
 }

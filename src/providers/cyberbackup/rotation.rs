@@ -43,6 +43,8 @@ pub struct Replacement {
     pub plans: usize,
     /// The old record is deleted: the replacement is complete.
     pub retired: bool,
+    /// Plans rampart does not own that still name the old record, which keeps it.
+    pub held_by: Vec<String>,
 }
 
 #[derive(Default)]
@@ -110,6 +112,7 @@ impl Rotations {
                 cause,
                 plans: 0,
                 retired: false,
+                held_by: Vec::new(),
             },
         );
     }
@@ -122,6 +125,19 @@ impl Rotations {
             .made
             .get(&new.to_ascii_lowercase())
             .cloned()
+    }
+
+    /// The old record stays while these plans, which rampart does not own, name it.
+    pub fn hold(&self, new: &str, plans: Vec<String>) {
+        if let Some(r) = self
+            .state
+            .lock()
+            .unwrap()
+            .made
+            .get_mut(&new.to_ascii_lowercase())
+        {
+            r.held_by = plans;
+        }
     }
 
     /// Record progress: `plans` more plans moved, and whether the old record is gone.

@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hmac::{KeyInit, Mac};
-use reqwest::Method;
 use serde_json::json;
 
 use super::catalog::Catalog;
 use super::filter::Query;
 use super::location::location_name;
-use super::models::{CreatedId, Credentials, plan_id};
+use super::models::{CreatedId, Credentials, Scope, plan_id};
+use super::registration;
 use super::rotation::{Cause, Replacement};
 use super::{VENDOR, client};
 use crate::api::Vault;
@@ -94,9 +94,14 @@ fn replaced_condition(rep: &Replacement) -> ExtraCondition {
             rep.cause.describe(),
             rep.plans,
             if rep.retired {
-                ", and the old record is deleted"
+                ", and the old record is deleted".to_string()
+            } else if rep.held_by.is_empty() {
+                "; the old record is deleted once no plan names it".to_string()
             } else {
-                "; the old record is deleted once no plan names it"
+                format!(
+                    "; the old record is kept because plans rampart does not manage still name it ({}): move them, and rampart deletes it",
+                    rep.held_by.join(", ")
+                )
             }
         ),
     }
@@ -144,7 +149,29 @@ impl VaultAdapter {
         matches!((desired, holds), (Some(want), Some(have)) if want != have)
     }
 
-    /// Register the Secret's credentials (`POST /credentials`); the new record's id.
+    /// What this runtime knows of a record it registered: its scope, and which version of the
+    /// Secret it holds.
+    fn note_registration(
+        &self,
+        b: &CyberBackupVault,
+        ctx: &CallContext<'_>,
+        id: &str,
+        scope: Scope,
+    ) {
+        let record = Credentials {
+            id: id.to_string(),
+            scope,
+            description: None,
+        };
+        self.catalog.remember_credentials(id, Some(record));
+        self.catalog
+            .rotations
+            .registered(id, self.desired_hash(b, ctx));
+    }
+
+    /// Register the Secret's credentials (`POST /credentials`); the new record's id. The
+    /// answer is never lost (see `registration`): one that comes after this pass stopped
+    /// waiting is taken by the next.
     async fn register(&self, cr: &Vault, ctx: &CallContext<'_>) -> ExternalResult<String> {
         let b = block(cr)?;
         let object_name = cr.metadata.name.as_deref().unwrap_or_default();
@@ -167,36 +194,39 @@ impl VaultAdapter {
             "identity": identity.expose(),
             "secret": secret.expose(),
         });
-        let resp = self
-            .catalog
-            .client
-            .send_json(
-                "POST /credentials",
-                Method::POST,
-                "/credentials".into(),
-                &body,
-            )
-            .await?;
-        let created: CreatedId = client::decode("POST /credentials", &resp.body)?;
-        let id = created.id.to_ascii_lowercase();
-        tracing::info!(vendor = VENDOR, namespace, name = object_name, credentials = %id, "registered destination credentials");
-        let record = Credentials {
-            id: id.clone(),
-            scope: serde_json::from_value(body["scope"].clone()).unwrap_or_default(),
-            description: None,
+        let scope = serde_json::from_value(body["scope"].clone()).unwrap_or_default();
+        let catalog = self.catalog.clone();
+        let post = async move {
+            let resp = catalog
+                .client
+                .post_patiently(
+                    "POST /credentials",
+                    "/credentials".into(),
+                    &body,
+                    registration::PATIENCE,
+                )
+                .await?;
+            let created: CreatedId = client::decode("POST /credentials", &resp.body)?;
+            Ok(created.id.to_ascii_lowercase())
         };
-        self.catalog.remember_credentials(&id, Some(record));
-        self.catalog
-            .rotations
-            .registered(&id, self.desired_hash(b, ctx));
+        let wait = self.catalog.client.request_timeout();
+        let id = self
+            .catalog
+            .registrations
+            .register(ctx.marker, wait, post)
+            .await?;
+        tracing::info!(vendor = VENDOR, namespace, name = object_name, credentials = %id, "registered destination credentials");
+        self.note_registration(b, ctx, &id, scope);
         Ok(id)
     }
 
-    /// Move every plan that names the replaced record to the new one, then delete the replaced
-    /// record: in this order no plan ever names a record that is gone.
+    /// Move every plan of rampart's that names the replaced record to the new one, then delete
+    /// the replaced record: in this order no plan ever names a record that is gone. A plan that
+    /// is not rampart's (no `[rampart:` marker in its name) is never written: while one still
+    /// names the old record, the record stays, and the condition names the plans.
     async fn retire(&self, cr: &Vault, rep: &Replacement) -> ExternalResult<()> {
         let plans = self.catalog.plans(true).await?;
-        let naming: Vec<_> = plans
+        let (naming, others): (Vec<_>, Vec<_>) = plans
             .values()
             .filter(|p| {
                 p.settings
@@ -205,7 +235,7 @@ impl VaultAdapter {
                     .is_some_and(|c| c.eq_ignore_ascii_case(&rep.old))
             })
             .cloned()
-            .collect();
+            .partition(|p| p.name.contains("[rampart:"));
         for mut plan in naming {
             let pid = plan_id(&plan.id);
             // The plan's own destination section with only the record changed: it lands the
@@ -217,6 +247,12 @@ impl VaultAdapter {
             plan.settings["destination"] = destination;
             self.catalog.upsert_plan(plan);
             self.catalog.rotations.progress(&rep.new, 1, false);
+        }
+        if !others.is_empty() {
+            let ids: Vec<String> = others.iter().map(|p| plan_id(&p.id)).collect();
+            tracing::warn!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, old = %rep.old, plans = ?ids, "kept the replaced credentials record: plans rampart does not own still name it");
+            self.catalog.rotations.hold(&rep.new, ids);
+            return Ok(());
         }
         self.remove_record(&rep.old).await?;
         self.catalog.rotations.progress(&rep.new, 0, true);
@@ -284,8 +320,23 @@ impl External<Vault> for VaultAdapter {
         let object_name = cr.metadata.name.as_deref().unwrap_or_default();
         let name = location_name(b, object_name);
         let desired_hash = self.desired_hash(b, ctx);
-        // Without an id there is nothing to find: the credentials API has no list call.
-        let Some(given) = id else {
+        // Without an id there is nothing to find (the credentials API has no list call), but
+        // this object's own registration answered after its pass stopped waiting.
+        let late = match id {
+            None if b.credentials_secret_ref.is_some() => {
+                self.catalog.registrations.late_answer(ctx.marker)
+            }
+            Some(id) => {
+                self.catalog.registrations.taken(ctx.marker, id);
+                None
+            }
+            None => None,
+        };
+        if let Some(late) = &late {
+            let scope = serde_json::from_value(scope_json(b.credentials_scope.as_ref()));
+            self.note_registration(b, ctx, late, scope.unwrap_or_default());
+        }
+        let Some(given) = id.or(late.as_deref()) else {
             return Ok(Observation {
                 exists: false,
                 desired_hash,
@@ -365,7 +416,7 @@ impl External<Vault> for VaultAdapter {
         };
         Ok(Observation {
             exists: true,
-            external_name: (id != given).then(|| id.clone()),
+            external_name: (late.is_some() || id != given).then(|| id.clone()),
             drift,
             at_provider: at,
             readiness,

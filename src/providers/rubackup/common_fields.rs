@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::cron::VendorSuffix;
 use super::fields::{Compare, Desired};
 use super::object::{datetime, interval};
 use super::schedule::{self, CronFields, Inexpressible, ServerSchedule};

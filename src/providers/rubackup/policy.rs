@@ -13,6 +13,7 @@ use super::client::Item;
 use super::common_fields::{FieldList, Portable};
 use super::fields::{Compare, Desired};
 use super::object;
+use super::ownership;
 use super::refs::{PoolChoice, Resolver};
 use super::schedule::ServerSchedule;
 use crate::api::Policy;
@@ -180,17 +181,17 @@ impl External<Policy> for ScheduleRuleAdapter {
         let mut refs = Resolver::new(false);
         let desired = self.desired(cr, ctx, &mut refs).await?;
         let b = &self.backend;
-        let Some((id, item)) =
-            object::locate(b, &b.schedules, id, &block(cr)?.name, ctx.fresh).await?
+        let Some(found) = ownership::locate(b, &b.schedules, id, &block(cr)?.name, ctx).await?
         else {
             return Ok(Observation::default());
         };
         Ok(Observation {
             exists: true,
-            external_name: Some(id.clone()),
-            drift: object::drift(&desired, &item),
-            at_provider: observation(&id, &item),
-            readiness: refs.readiness(object::validity(&item, &b.schedule.time_zone)),
+            external_name: Some(found.id.clone()),
+            drift: object::drift(&desired, &found.item),
+            at_provider: observation(&found.id, &found.item),
+            readiness: refs.readiness(object::validity(&found.item, &b.schedule.time_zone)),
+            ownership: found.ownership,
             ..Default::default()
         })
     }
@@ -199,7 +200,9 @@ impl External<Policy> for ScheduleRuleAdapter {
     async fn create(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
         let b = &self.backend;
-        let (id, _) = object::create(b, &b.schedules, &block(cr)?.name, WRAPPER, &desired).await?;
+        let after_lost = object::follows_lost_create(cr);
+        let name = &block(cr)?.name;
+        let (id, _) = object::create(b, &b.schedules, name, WRAPPER, &desired, after_lost).await?;
         Ok(Created { external_name: id })
     }
 
@@ -212,14 +215,9 @@ impl External<Policy> for ScheduleRuleAdapter {
         ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
         let desired = self.desired(cr, ctx, &mut Resolver::new(false)).await?;
-        object::update(
-            &self.backend,
-            &self.backend.schedules,
-            id,
-            WRAPPER,
-            &desired,
-        )
-        .await
+        let b = &self.backend;
+        let item = ownership::owned(b, &b.schedules, id, &block(cr)?.name).await?;
+        object::update(b, &b.schedules, id, WRAPPER, &desired, &item).await
     }
 
     #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Policy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
@@ -229,7 +227,8 @@ impl External<Policy> for ScheduleRuleAdapter {
         id: &str,
         _ctx: &CallContext<'_>,
     ) -> ExternalResult<Deleted> {
-        object::delete(&self.backend, &self.backend.schedules, id).await
+        let b = &self.backend;
+        object::delete(b, &b.schedules, id, &block(cr)?.name).await
     }
 }
 

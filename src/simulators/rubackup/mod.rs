@@ -84,6 +84,11 @@ pub struct SimConfig {
     /// (`poolname`, see `kinds::KindDef::filter_aliases`); false plays a server that filters by
     /// the keys of its items only and refuses `poolname`.
     pub column_filters: bool,
+    /// Whether two global schedule rules may not share a name. GUESS (L4307-4348): nothing
+    /// refers to a global schedule rule by its name (pools and strategies are referred to by
+    /// theirs, so theirs are unique) and the document never says it is unique; false plays a
+    /// server that keeps two rules of one name, where a create sent twice makes two rules.
+    pub unique_schedule_names: bool,
 }
 
 impl SimConfig {
@@ -126,6 +131,7 @@ impl SimConfig {
             page_param: listing::PAGE.into(),
             limit_param: listing::LIMIT.into(),
             column_filters: true,
+            unique_schedule_names: true,
             administrators: users
                 .iter()
                 .map(|(n, _)| n.to_string())

@@ -16,7 +16,7 @@ use super::Sim;
 use super::kinds::{KindDef, Patch};
 use super::listing::{self, ListQuery};
 use super::reply;
-use super::store::{Item, POOLS, STRATEGIES, Store};
+use super::store::{Item, POOLS, SCHEDULES, STRATEGIES, Store};
 use super::values;
 
 /// The routes of one collection under `/api/v1`.
@@ -121,7 +121,8 @@ fn read_fields(store: &Store, def: &KindDef, given: Item) -> Result<Item, String
 /// Checks shared by create and PATCH on the merged item: the kind's own, a unique name.
 fn admit(store: &Store, def: &KindDef, item: &Item, id: Option<i64>) -> Result<(), String> {
     (def.check)(store, item, id)?;
-    if let Some(key) = def.name_key {
+    let unique = def.table != SCHEDULES || store.config.unique_schedule_names;
+    if let Some(key) = def.name_key.filter(|_| unique) {
         let name = item.get(key).and_then(Value::as_str).unwrap_or_default();
         if !store.with(def.table, key, name, id).is_empty() {
             return Err(format!("{key} '{name}' already exists"));
