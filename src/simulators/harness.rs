@@ -3,12 +3,17 @@
 //! revocation and per-operation request counters. Tests in the same process use [`SimControl`]
 //! directly; tests and tools in other processes use the `/_sim/*` control endpoints, which are
 //! never counted and never faulted.
+//!
+//! Two records exist only for tests: who sent each request (its `User-Agent`, which names the
+//! replica with leader election), so that a test can count one replica's vendor writes; and
+//! every secret the simulator handed out (tokens, session cookies, CSRF values), so that a
+//! test can grep the operator's output for all of them (`/_sim/issued-secrets`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -59,11 +64,35 @@ pub struct Faults {
 /// Builds the vendor's own error response for an injected fault.
 pub type ErrorBody = fn(StatusCode, &str) -> Response;
 
+/// One vendor request, as the request log keeps it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedRequest {
+    #[serde(skip)]
+    pub at: Instant,
+    /// Arrival on the wall clock, to compare with times other processes write (a Lease's
+    /// renewTime).
+    pub wall: SystemTime,
+    /// "METHOD /concrete/path".
+    pub request: String,
+    /// The caller's `User-Agent` (rampart names its replica there).
+    pub agent: String,
+}
+
+impl LoggedRequest {
+    /// Anything but a read.
+    pub fn is_write(&self) -> bool {
+        !self.request.starts_with("GET ") && !self.request.starts_with("HEAD ")
+    }
+}
+
 /// Shared control block of one simulator.
 pub struct SimControl {
     faults: Mutex<Faults>,
-    /// When recording: (arrival, "METHOD /concrete/path") of every vendor request.
-    log: Mutex<Option<Vec<(Instant, String)>>>,
+    /// When recording: every vendor request, in arrival order.
+    log: Mutex<Option<Vec<LoggedRequest>>>,
+    /// Every secret value this simulator issued (tokens, session cookies, CSRF tokens).
+    issued: Mutex<Vec<String>>,
     counters: Mutex<BTreeMap<String, u64>>,
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
@@ -76,6 +105,7 @@ impl SimControl {
         Arc::new(SimControl {
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(None),
+            issued: Mutex::new(Vec::new()),
             counters: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
@@ -133,9 +163,26 @@ impl SimControl {
         let log = self.log.lock().unwrap();
         log.iter()
             .flatten()
-            .filter(|(_, r)| matches(r))
-            .map(|(t, _)| *t)
+            .filter(|r| matches(&r.request))
+            .map(|r| r.at)
             .collect()
+    }
+
+    /// The logged requests, in arrival order (empty unless recording).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.lock().unwrap().clone().unwrap_or_default()
+    }
+
+    /// Remember a secret value this simulator handed out, for tests that grep for it.
+    pub fn remember_issued(&self, secret: &str) {
+        if !secret.is_empty() {
+            self.issued.lock().unwrap().push(secret.to_string());
+        }
+    }
+
+    /// Every secret value this simulator handed out so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.issued.lock().unwrap().clone()
     }
 
     /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
@@ -147,8 +194,8 @@ impl SimControl {
         let log = self.log.lock().unwrap();
         log.as_ref()?
             .iter()
-            .find(|(t, r)| *t >= after && matches(r))
-            .map(|(t, _)| *t)
+            .find(|r| r.at >= after && matches(&r.request))
+            .map(|r| r.at)
     }
 
     /// The current token generation. A simulator stamps each token it issues with it and
@@ -192,10 +239,17 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
     let operation = format!("{} {}", req.method(), template);
     ctl.count_request(operation.clone());
     if let Some(log) = ctl.log.lock().unwrap().as_mut() {
-        log.push((
-            Instant::now(),
-            format!("{} {}", req.method(), req.uri().path()),
-        ));
+        let agent = req
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        log.push(LoggedRequest {
+            at: Instant::now(),
+            wall: SystemTime::now(),
+            request: format!("{} {}", req.method(), req.uri().path()),
+            agent: agent.to_string(),
+        });
     }
     let f = ctl.faults();
     if f.only_operation
@@ -285,6 +339,14 @@ fn control_routes(ctl: Arc<SimControl>) -> Router {
                 c.reset_counters();
                 StatusCode::NO_CONTENT
             }),
+        )
+        .route(
+            "/_sim/requests",
+            get(|State(c): State<Arc<SimControl>>| async move { Json(c.requests()) }),
+        )
+        .route(
+            "/_sim/issued-secrets",
+            get(|State(c): State<Arc<SimControl>>| async move { Json(c.issued_secrets()) }),
         )
         .route(
             "/_sim/revoke-tokens",

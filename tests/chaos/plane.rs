@@ -69,6 +69,40 @@ impl Plane {
         let _ = self.operators[i].wait();
     }
 
+    /// Send `signal` ("STOP", "CONT") to operator `i`: SIGSTOP freezes it as a paused VM or a
+    /// long GC pause would, with its connections and timers intact.
+    pub fn signal(&self, i: usize, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.operators[i].id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Wait until operator `i` exits by itself; its exit status, or None after `timeout`.
+    pub async fn exit_of(
+        &mut self,
+        i: usize,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.operators[i].try_wait() {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What operator `i` logged.
+    pub fn log_of(&self, i: usize) -> String {
+        std::fs::read_to_string(self.server.data_dir.join(format!("operator-{}.log", i + 1)))
+            .unwrap_or_default()
+    }
+
     pub fn kill_all(&mut self) {
         for c in &mut self.operators {
             let _ = c.kill();
