@@ -59,6 +59,9 @@ pub struct Faults {
     pub rate_limit_burst: Option<f64>,
     /// Apply the faults above only to this operation (`"POST /v3/{project_id}/vaults"`).
     pub only_operation: Option<String>,
+    /// Apply the faults above only to writes (every method but GET and HEAD): with
+    /// `respond_after_ms`, writes stay in flight long enough for a kill to land in one.
+    pub writes_only: bool,
 }
 
 /// Builds the vendor's own error response for an injected fault.
@@ -75,14 +78,62 @@ pub struct LoggedRequest {
     pub wall: SystemTime,
     /// "METHOD /concrete/path".
     pub request: String,
+    /// "METHOD /route/{template}", as the counters name it.
+    pub operation: String,
     /// The caller's `User-Agent` (rampart names its replica there).
     pub agent: String,
+    /// When the simulator was done with it: answered, or given up because the caller went away
+    /// (a killed operator, a client timeout). `None` while still in the simulator.
+    #[serde(skip)]
+    pub done: Option<Instant>,
+    /// Faults injected into it: "latency" is not one; "limit" (the vendor rate limit's 429),
+    /// "throttle", "error", "hang", "drop".
+    pub faults: Vec<&'static str>,
 }
 
 impl LoggedRequest {
     /// Anything but a read.
     pub fn is_write(&self) -> bool {
         !self.request.starts_with("GET ") && !self.request.starts_with("HEAD ")
+    }
+
+    /// Whether the simulator had it but had not finished with it at `t`.
+    pub fn in_flight_at(&self, t: Instant) -> bool {
+        self.at <= t && self.done.is_none_or(|d| d > t)
+    }
+}
+
+/// Marks a logged request done when the fault layer lets go of it, however it ends (answered,
+/// or dropped because the caller disconnected).
+struct Logged {
+    ctl: Arc<SimControl>,
+    index: usize,
+    at: Instant,
+}
+
+impl Logged {
+    fn with_entry(&self, f: impl FnOnce(&mut LoggedRequest)) {
+        if let Some(entry) = self
+            .ctl
+            .log
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|log| log.get_mut(self.index))
+            .filter(|e| e.at == self.at)
+        {
+            f(entry);
+        }
+    }
+
+    fn fault(&self, kind: &'static str) {
+        self.with_entry(|e| e.faults.push(kind));
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        self.with_entry(|e| e.done = Some(Instant::now()));
     }
 }
 
@@ -238,23 +289,42 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         .unwrap_or_else(|| req.uri().path().to_string());
     let operation = format!("{} {}", req.method(), template);
     ctl.count_request(operation.clone());
-    if let Some(log) = ctl.log.lock().unwrap().as_mut() {
+    let logged = ctl.log.lock().unwrap().as_mut().map(|log| {
         let agent = req
             .headers()
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
+        let at = Instant::now();
         log.push(LoggedRequest {
-            at: Instant::now(),
+            at,
             wall: SystemTime::now(),
             request: format!("{} {}", req.method(), req.uri().path()),
+            operation: operation.clone(),
             agent: agent.to_string(),
+            done: None,
+            faults: Vec::new(),
         });
-    }
+        Logged {
+            ctl: ctl.clone(),
+            index: log.len() - 1,
+            at,
+        }
+    });
+    let fault = |kind| {
+        if let Some(l) = &logged {
+            l.fault(kind);
+        }
+    };
     let f = ctl.faults();
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
     if f.only_operation
         .as_ref()
         .is_some_and(|only| *only != operation)
+        || (f.writes_only && read)
     {
         return next.run(req).await;
     }
@@ -264,6 +334,7 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
     if let Some(qps) = f.rate_limit_qps
         && !ctl.admit(qps, f.rate_limit_burst)
     {
+        fault("limit");
         return throttled(&ctl, 1);
     }
     let (hang, fail, throttle, drop) = {
@@ -276,12 +347,15 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         )
     };
     if hang {
+        fault("hang");
         tokio::time::sleep(Duration::from_millis(f.hang_ms)).await;
     }
     if throttle {
+        fault("throttle");
         return throttled(&ctl, f.retry_after_secs);
     }
     if fail {
+        fault("error");
         let status =
             StatusCode::from_u16(f.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let status = if status.is_server_error() {
@@ -296,6 +370,7 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         tokio::time::sleep(Duration::from_millis(f.respond_after_ms)).await;
     }
     if drop {
+        fault("drop");
         // Headers go out, then the body stream fails: the client sees the connection cut.
         let (parts, _) = response.into_parts();
         let broken = futures::stream::once(async {

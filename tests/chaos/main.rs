@@ -5,4 +5,5 @@
 mod control_plane;
 mod crash;
 mod faults;
+mod inflight;
 mod plane;

@@ -206,3 +206,24 @@ where
     v.sort();
     v
 }
+
+/// Wait until `name` is gone (its finalizer released after the vendor object was deleted).
+pub async fn gone<K>(api: &Api<K>, name: &str, timeout: Duration)
+where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let absent = |o: Option<&K>| o.is_none();
+    match tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(api.clone(), name, absent),
+    )
+    .await
+    {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => panic!("watch of {name}: {e}"),
+        Err(_) => panic!(
+            "{name} still there after {timeout:?}: {:#?}",
+            api.get_opt(name).await.ok().flatten()
+        ),
+    }
+}
