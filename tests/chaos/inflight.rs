@@ -87,6 +87,15 @@ pub fn in_flight(requests: &[LoggedRequest], t: Instant) -> Writes {
     w
 }
 
+/// Every write, by kind.
+pub fn writes(requests: &[LoggedRequest]) -> Writes {
+    let mut w = Writes::default();
+    for r in requests {
+        w.count(r);
+    }
+    w
+}
+
 /// Writes that met an injected fault (an error, 429, a hang or a dropped connection).
 pub fn faulted(requests: &[LoggedRequest]) -> Writes {
     let mut w = Writes::default();
