@@ -153,6 +153,11 @@ pub struct ManagedStatus<A> {
     /// Hash of write-only fields last sent to the vendor (fields the vendor never returns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_applied_hash: Option<String>,
+    /// The vendor id last seen carrying this object's ownership marker. An object found at that
+    /// id without the marker is someone else's (vendors re-use ids after a reset): rampart
+    /// neither writes nor deletes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marked_external_name: Option<String>,
 }
 
 /// The lifecycle fields every managed spec starts with (flattened into each kind's spec).

@@ -163,7 +163,14 @@ pub struct OnDemandRun {
     pub requested_at: String,
     /// `Started`, `Running`, `Succeeded` or `Failed`.
     pub state: String,
-    /// When rampart asked the vendor to run (RFC 3339).
+    /// When rampart asked the vendor to run (the operator's clock, RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub called_at: Option<String>,
+    /// The newest run start the vendor showed just before that call (the vendor's clock): the
+    /// run this request started is the one that starts after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// When the run started, as the vendor reports it (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     /// When the run ended, as the vendor reports it (RFC 3339).

@@ -88,6 +88,30 @@ pub struct ObservedResource {
     pub protect_status: Option<String>,
 }
 
+/// A resource no longer listed or selected, waiting for a second listing to agree.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRemoval {
+    /// Resource id.
+    pub id: String,
+    /// When the first listing that no longer had it was taken (RFC 3339).
+    pub missing_since: String,
+}
+
+/// A resource another vault holds.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceElsewhere {
+    /// Resource id.
+    pub id: String,
+    /// Id of the vault that holds it, when the vendor's listing shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_id: Option<String>,
+    /// Name of that vault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_name: Option<String>,
+}
+
 /// What the vendor reports about a vault.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -121,6 +145,22 @@ pub struct VaultObservation {
     /// `pruneResources` is false (removing them would delete their backups).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged_resources: Vec<String>,
+    /// Resources in the vault that are no longer listed or selected, with when a listing
+    /// first showed each gone (`pruneResources`): one leaves the vault only when a listing at
+    /// least one poll interval later agrees. Kept in status so a restart forgets nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_removals: Vec<PendingRemoval>,
+    /// Removals both listings agree on that exceed `maxPrunePercent` of the vault: held until
+    /// the annotation `rampart.dev/confirm-prune` carries `pruneConfirmation`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_removals: Vec<String>,
+    /// The value of `rampart.dev/confirm-prune` that confirms exactly `heldRemovals`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune_confirmation: Option<String>,
+    /// Resources the spec lists or selects that another vault already protects: left out of
+    /// this vault (the vendor allows one vault per resource), the rest are protected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources_in_other_vaults: Vec<ResourceElsewhere>,
     /// Resources resolved from `resourcesFrom` at the last poll.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub selected_resources: Vec<ObservedResource>,

@@ -45,7 +45,7 @@ pub enum DemoError {
     #[error(transparent)]
     ApiServer(#[from] crate::testenv::apiserver::ApiServerError),
     #[error("simulators: {0}")]
-    Simulators(std::io::Error),
+    Simulators(crate::simulators::standalone::SimulateError),
     #[error("kubectl {0}: {1}")]
     Kubectl(String, String),
     #[error("operator: {0}")]

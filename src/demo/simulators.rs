@@ -1,17 +1,16 @@
 //! Every vendor simulator the demo needs, seeded with a little realistic state, and the
 //! provider configurations (with Secrets) that point the operator at them.
 
-use std::net::SocketAddr;
-
 use serde_json::{Value, json};
 
-use crate::api::vendors::ideco::IdecoSection;
 use crate::simulators::cyberbackup::{CyberBackupSim, SimConfig as CyberConfig};
 use crate::simulators::harness::SimServer;
 use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
-use crate::simulators::ideco::{self, IdecoSim, IdecoSimOptions};
+use crate::simulators::ideco::{IdecoSim, IdecoSimOptions};
 use crate::simulators::rs_server::RsServerSim;
-use crate::simulators::rubackup::{RuBackupSim, SimConfig as RuBackupConfig};
+use crate::simulators::rubackup::RuBackupSim;
+use crate::simulators::standalone::vendors::{self, Login, SeedRule};
+use crate::simulators::standalone::{ServeOptions, SimulateError};
 
 /// The comment of the rule people placed to mark where rampart's firewall block goes.
 pub const SENTINEL: &str = "--- managed by rampart below ---";
@@ -25,50 +24,57 @@ pub struct DemoSimulators {
     rs_token: String,
 }
 
-/// Demo credentials of the simulated RuBackup and Cyber Backup administrators.
+/// Demo credentials of the simulated RuBackup, Cyber Backup and RS server users.
 const RUBACKUP_LOGIN: (&str, &str) = ("rubackup", "demo-rubackup-password");
 const CYBER_LOGIN: (&str, &str) = ("backup-admin", "demo-cyber-password");
+const RS_LOGIN: (&str, &str) = ("backup-reader", "demo-password");
 
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().expect("loopback")
+impl From<(&str, &str)> for Login {
+    fn from((name, password): (&str, &str)) -> Login {
+        Login::new(name, password)
+    }
 }
 
 impl DemoSimulators {
-    pub async fn start() -> std::io::Result<Self> {
-        let cbr = CbrSim::start(CbrSimConfig::default(), loopback()).await?;
-        let rs = RsServerSim::start(loopback()).await?;
-        let user = rs.state.add_user("backup-reader", "demo-password");
-        let rs_token = rs.state.issue_token(&user, None);
-        let project = rs.state.add_project("desktops");
-        for name in ["desk-01", "desk-02", "desk-03", "build-agent"] {
-            rs.state.add_server(&project, name);
-        }
-        rs.state.add_user_volume(&project, &user);
-        let options = IdecoSimOptions::default();
-        let ideco = ideco::start(loopback(), options).await?;
-        for comment in [
-            "allow established",
-            "admin workstations",
-            SENTINEL,
-            "default deny",
-        ] {
-            let fields = if comment == SENTINEL {
-                json!({"comment": comment, "enabled": false})
-            } else {
-                json!({"comment": comment})
-            };
-            let _ = ideco.1.human_insert(IdecoSection::Forward, fields, None);
-        }
-        let rubackup =
-            RuBackupSim::start(RuBackupConfig::new(&[RUBACKUP_LOGIN]), loopback()).await?;
-        let cyber_config = CyberConfig {
-            users: [(CYBER_LOGIN.0.to_string(), CYBER_LOGIN.1.to_string())].into(),
-            ..Default::default()
-        };
-        let cyber = CyberBackupSim::start(loopback(), cyber_config).await?;
+    /// Each simulator from the starter `rampart simulate <vendor>` uses, seeded for the tour.
+    pub async fn start() -> Result<Self, SimulateError> {
+        let serve = ServeOptions::loopback();
+        let cbr = vendors::huawei_cbr(&serve, CbrSimConfig::default().deleting_reads, &[])
+            .await?
+            .sim;
+        let servers = ["desk-01", "desk-02", "desk-03", "build-agent"].map(String::from);
+        let rs = vendors::rs_server(&serve, &RS_LOGIN.into(), "desktops", &servers).await?;
+        let rs_token = rs
+            .lines
+            .iter()
+            .find(|(k, _)| *k == "token")
+            .expect("a token")
+            .1
+            .clone();
+        let rules = [
+            ("allow established", true),
+            ("admin workstations", true),
+            (SENTINEL, false),
+            ("default deny", true),
+        ]
+        .map(|(comment, enabled)| SeedRule {
+            comment: comment.into(),
+            enabled,
+        });
+        let defaults = IdecoSimOptions::default();
+        let ideco_login = Login::new(&defaults.login, &defaults.password);
+        let ideco = vendors::ideco(&serve, &ideco_login, &rules).await?.sim;
+        let rubackup = vendors::rubackup(&serve, &[RUBACKUP_LOGIN.into()])
+            .await?
+            .sim;
+        let cyber = CyberConfig::default();
+        let (deploy, run) = (cyber.deploy_seconds, cyber.run_seconds);
+        let cyber = vendors::cyber_backup(&serve, &[CYBER_LOGIN.into()], deploy, run)
+            .await?
+            .sim;
         Ok(DemoSimulators {
             cbr,
-            rs,
+            rs: rs.sim,
             ideco,
             rubackup,
             cyber,

@@ -17,7 +17,12 @@ pub enum Outcome<A> {
         drift: Vec<Drift>,
         applied_hash: Option<String>,
         extra: Vec<ExtraCondition>,
+        /// The vendor id, when the object there carries this object's marker.
+        marked_id: Option<String>,
     },
+    /// A vendor object stands where this object's would, and it is not rampart's: it is left
+    /// alone. The message says which, why, and how to adopt it on purpose.
+    NotOwned(String),
     /// The object does not exist at the vendor and rampart may not create it.
     Absent(String),
     /// `rampart.dev/paused` is set.
@@ -77,6 +82,7 @@ pub fn next_status<A: Clone + Default>(
         at_provider: old.and_then(|s| s.at_provider.clone()),
         drift: old.map(|s| s.drift.clone()).unwrap_or_default(),
         last_applied_hash: old.and_then(|s| s.last_applied_hash.clone()),
+        marked_external_name: old.and_then(|s| s.marked_external_name.clone()),
     };
     let c = |t: &str, s: bool, r: &str, m: &str| condition(t, s, r, m, generation, now);
     // When we learn nothing new about the vendor object, Ready keeps what it said; a first
@@ -95,8 +101,12 @@ pub fn next_status<A: Clone + Default>(
             drift,
             applied_hash,
             extra,
+            marked_id,
         } => {
             status.observed_generation = generation;
+            if marked_id.is_some() {
+                status.marked_external_name = marked_id.clone();
+            }
             status.at_provider = Some(at_provider.clone());
             status.drift = drift.clone();
             if applied_hash.is_some() {
@@ -135,6 +145,15 @@ pub fn next_status<A: Clone + Default>(
                     .map(|e| c(e.type_, e.status, e.reason, &e.message)),
             );
             v
+        }
+        Outcome::NotOwned(m) => {
+            status.observed_generation = generation;
+            vec![
+                c("Ready", false, "NotOwned", m),
+                c("Synced", false, "AdoptionRefused", m),
+                // Nothing changes until a person does: kstatus reports it as Failed.
+                c("Stalled", true, "AdoptionRefused", m),
+            ]
         }
         Outcome::Absent(m) => {
             status.observed_generation = generation;
@@ -214,6 +233,7 @@ mod tests {
             drift,
             applied_hash: Some("h1".into()),
             extra: vec![],
+            marked_id: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 
 use super::external::ExternalError;
-use super::hub::HubError;
+use super::hub::{HubError, ProviderKey};
 use crate::vendor::error::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +22,10 @@ pub enum Error {
     /// does not match the provider configuration's type).
     #[error("{0}")]
     Spec(String),
+    /// The provider configuration's own check says it cannot be used (refused credentials, a
+    /// configuration the vendor rejects): nothing is asked of the vendor until that changes.
+    #[error("{key} is not Ready: {why}")]
+    ProviderNotReady { key: ProviderKey, why: String },
 }
 
 /// How the engine reacts to an error.
@@ -42,6 +46,8 @@ impl Error {
         match self {
             Error::Kube(e) => kube_class(e),
             Error::Spec(_) => Class::Terminal,
+            // Woken when the configuration recovers; until then a quiet, slow retry.
+            Error::ProviderNotReady { .. } => Class::Waiting,
             Error::Hub(HubError::NotFound(_)) => Class::Waiting,
             Error::Hub(HubError::Credentials { .. }) => Class::Credentials,
             Error::Hub(HubError::Connect { source, .. }) => {

@@ -29,6 +29,31 @@ pub struct Observation<A> {
     /// Extra conditions the adapter reports (type, status, reason, message), for example
     /// `FirewallEnabled` or `ResourcesNotPruned`.
     pub conditions: Vec<ExtraCondition>,
+    /// How the adapter knows the object it found is this object's. The engine writes to and
+    /// deletes only objects that are: see `Ownership`.
+    pub ownership: Ownership,
+}
+
+/// Why a found vendor object is (or may not be) this object's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ownership {
+    /// It carries this object's ownership marker (a tag, a comment suffix, a name rampart
+    /// derived from the marker), or the vendor's identity for it is one rampart alone chose.
+    #[default]
+    Marked,
+    /// It was found at the id the external-name annotation gives and carries no marker (the
+    /// vendor has a place for one). It is this object's only while `CallContext::
+    /// trust_unmarked_id` says the user named it to adopt it; after rampart has seen its marker
+    /// there, an unmarked object at that id is a stranger that took over a re-used id.
+    Unmarked,
+    /// It carries the ownership marker of another rampart object (of this cluster or another):
+    /// never this object's.
+    OtherMarker,
+    /// It was found only by a name the user chose, without the marker: it may be anyone's.
+    /// Adopted only to finish rampart's own interrupted create (the create-pending mark);
+    /// otherwise rampart reports it and leaves it alone until the user names it in the
+    /// external-name annotation.
+    NameOnly,
 }
 
 /// An adapter-specific condition.
@@ -133,6 +158,11 @@ pub struct CallContext<'a> {
     pub refs: &'a super::refs::Refs,
     /// Access to other provider configurations (for inventories such as RS server).
     pub hub: &'a super::hub::ProviderHub,
+    /// An object at the external name that carries no ownership marker is this object's: the
+    /// user named it to adopt it, and rampart has not seen its marker there yet (after that, an
+    /// unmarked object at the id is someone else's). Adapters that can find an object by its
+    /// recorded id without the marker must check this before treating it as owned.
+    pub trust_unmarked_id: bool,
 }
 
 /// One (kind, vendor) adapter.

@@ -188,6 +188,8 @@ pub struct ProviderHub {
     connect: Connector,
     entries: Mutex<HashMap<ProviderKey, Entry>>,
     build: tokio::sync::Mutex<()>,
+    /// Configurations whose last check found them unusable until a person acts, and why.
+    blocked: Mutex<HashMap<ProviderKey, String>>,
 }
 
 impl ProviderHub {
@@ -197,7 +199,24 @@ impl ProviderHub {
             connect,
             entries: Mutex::new(HashMap::new()),
             build: tokio::sync::Mutex::new(()),
+            blocked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Record what the configuration's last check found: `Some(why)` when it cannot be used
+    /// until a person acts (credentials refused, a configuration the vendor rejects). Returns
+    /// whether that changed, so the objects using it can be told.
+    pub fn set_blocked(&self, key: &ProviderKey, why: Option<String>) -> bool {
+        let mut blocked = self.blocked.lock().unwrap();
+        match why {
+            Some(why) => blocked.insert(key.clone(), why.clone()).as_ref() != Some(&why),
+            None => blocked.remove(key).is_some(),
+        }
+    }
+
+    /// Why the configuration cannot be used, if its last check said so.
+    pub fn blocked(&self, key: &ProviderKey) -> Option<String> {
+        self.blocked.lock().unwrap().get(key).cloned()
     }
 
     /// The runtime of the configuration a managed object in `namespace` refers to.

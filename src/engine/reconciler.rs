@@ -18,7 +18,9 @@ use super::conditions::{Outcome, next_status, status_changed};
 use super::context::Context;
 use super::errors::{Class, Error};
 use super::events::Event;
-use super::external::{CallContext, Deleted, External, ExternalError, Observation, Readiness};
+use super::external::{
+    CallContext, Deleted, External, ExternalError, Observation, Ownership, Readiness,
+};
 use super::hub::{ProviderKey, VendorRuntime};
 use super::managed::Managed;
 use super::marker::ownership_marker;
@@ -92,12 +94,18 @@ struct Reconcile<'a, K: Managed> {
     obj: K,
     at: ObjectAt,
     ctx: &'a Context,
+    /// The external name this pass works with: the annotation's, until the object at that id
+    /// turns out not to be rampart's.
+    recorded: Option<String>,
 }
 
 /// The resolved pieces a vendor call needs.
 struct Gathered<K: Managed> {
     runtime: Arc<dyn VendorRuntime>,
     poll_interval: Duration,
+    /// How long one vendor request may take: a create unanswered for this long may still
+    /// have happened.
+    request_timeout: Duration,
     marker: String,
     refs: Refs,
     _kind: std::marker::PhantomData<K>,
@@ -107,6 +115,13 @@ impl<K: Managed> Gathered<K> {
     fn external(&self) -> &dyn External<K> {
         K::external(&*self.runtime).expect("checked in gather")
     }
+}
+
+/// What deletion did at the vendor.
+enum Deletion {
+    Done(Deleted),
+    /// Nothing there is rampart's to delete; why.
+    LeftAlone(String),
 }
 
 /// Where observe → create/adopt left the vendor object.
@@ -120,6 +135,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
     fn new(obj: &K, ctx: &'a Context) -> Self {
         Reconcile {
             at: ObjectAt::of(obj),
+            recorded: obj.annotations().get(EXTERNAL_NAME).cloned(),
             obj: obj.clone(),
             ctx,
         }
@@ -180,9 +196,14 @@ impl<'a, K: Managed> Reconcile<'a, K> {
     }
 
     /// Observe, then create or adopt, then correct or report drift.
-    async fn sync(&self) -> Result<(Outcome<K::Observation>, Next), Error> {
+    async fn sync(&mut self) -> Result<(Outcome<K::Observation>, Next), Error> {
         let g = self.gather().await?;
         let seen = self.observe(&g).await?;
+        if seen.exists
+            && let Some(why) = self.not_owned(&seen)
+        {
+            return Ok(self.refuse(why, &g).await);
+        }
         let found = if seen.exists {
             self.adopt_or_confirm(seen).await?
         } else {
@@ -206,14 +227,16 @@ impl<'a, K: Managed> Reconcile<'a, K> {
     async fn gather(&self) -> Result<Gathered<K>, Error> {
         let ns = &self.at.namespace;
         let pref = &self.obj.managed().provider_config_ref;
+        let key = ProviderKey::for_ref(ns, pref);
+        // Its own check says it cannot log in or is misconfigured: say so instead of "matches
+        // the spec" from a snapshot, and send nothing to the vendor.
+        if let Some(why) = self.ctx.hub.blocked(&key) {
+            return Err(Error::ProviderNotReady { key, why });
+        }
         let runtime = self.ctx.hub.runtime_for(ns, pref).await?;
-        let poll_interval = Duration::from_secs(
-            self.ctx
-                .hub
-                .config(&ProviderKey::for_ref(ns, pref))?
-                .poll_interval_seconds
-                .max(1) as u64,
-        );
+        let config = self.ctx.hub.config(&key)?;
+        let poll_interval = Duration::from_secs(config.poll_interval_seconds.max(1) as u64);
+        let request_timeout = Duration::from_secs(config.request_timeout_seconds.max(1) as u64);
         let vendor = runtime.provider_type();
         match self.obj.vendor_block() {
             None => {
@@ -252,6 +275,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
         Ok(Gathered {
             runtime,
             poll_interval,
+            request_timeout,
             marker,
             refs,
             _kind: std::marker::PhantomData,
@@ -268,29 +292,105 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 .and_then(|s| s.last_applied_hash.as_deref()),
             refs: &g.refs,
             hub: &self.ctx.hub,
+            trust_unmarked_id: self.trusts_unmarked_id(),
         }
+    }
+
+    /// The external name was given by the user (rampart never saw its marker on that id), so
+    /// an unmarked object there is the one the user asked rampart to adopt.
+    fn trusts_unmarked_id(&self) -> bool {
+        let marked = self
+            .obj
+            .managed_status()
+            .and_then(|s| s.marked_external_name.as_deref());
+        self.annotation(EXTERNAL_NAME)
+            .is_some_and(|id| marked != Some(id.as_str()))
+    }
+
+    /// Why a vendor object the adapter found is not this object's, if it is not.
+    fn not_owned(&self, seen: &Observation<K::Observation>) -> Option<String> {
+        let id = seen
+            .external_name
+            .clone()
+            .or_else(|| self.recorded.clone())
+            .unwrap_or_else(|| "(no id)".into());
+        match seen.ownership {
+            Ownership::Marked => None,
+            Ownership::Unmarked if self.trusts_unmarked_id() => None,
+            Ownership::Unmarked => Some(format!(
+                "vendor object {id} no longer carries rampart's ownership marker, which rampart saw on it before: the vendor may have re-used the id after a reset, or someone removed the marker; rampart leaves it alone. Remove the {EXTERNAL_NAME} annotation to let rampart create its own object, or put the marker back"
+            )),
+            // The user named it: taking over an object another rampart object marked (one
+            // orphaned by a deleted object, or moved to a new name) is theirs to ask.
+            Ownership::OtherMarker if self.trusts_unmarked_id() => None,
+            Ownership::OtherMarker => Some(format!(
+                "vendor object {id} carries the ownership marker of another rampart object, which may have taken it over: two objects may not manage one vendor object; rampart leaves it alone and makes no other. Remove the {EXTERNAL_NAME} annotation to let rampart create its own object"
+            )),
+            Ownership::NameOnly if self.obj.annotations().contains_key(CREATE_PENDING) => None,
+            Ownership::NameOnly => Some(format!(
+                "vendor object {id} has the name this object asks for but not rampart's ownership marker: it may belong to someone else, so rampart neither adopts nor changes it. To adopt it on purpose, set the annotation {EXTERNAL_NAME}: \"{id}\"; otherwise choose another name"
+            )),
+        }
+    }
+
+    /// Report a vendor object that is not this object's, once per message.
+    async fn refuse(&self, why: String, g: &Gathered<K>) -> (Outcome<K::Observation>, Next) {
+        let said = self.obj.managed_status().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Synced" && c.reason == "AdoptionRefused" && c.message == why)
+        });
+        if !said {
+            warn!(reason = %why, "vendor object not adopted");
+            self.publish(Event::warning("AdoptionRefused", "Observe", why.clone()))
+                .await;
+        }
+        (Outcome::NotOwned(why), resync(g))
     }
 
     /// Read the vendor object. A pending create means we may have created the object without
     /// recording it: read the vendor itself, not a snapshot from before the create.
-    async fn observe(&self, g: &Gathered<K>) -> Result<Observation<K::Observation>, Error> {
+    async fn observe(&mut self, g: &Gathered<K>) -> Result<Observation<K::Observation>, Error> {
         let pending = self.obj.annotations().contains_key(CREATE_PENDING);
-        let id = self.annotation(EXTERNAL_NAME);
-        let seen = g
+        let mut seen = g
             .external()
-            .observe(&self.obj, id.as_deref(), &self.call(g, pending))
+            .observe(&self.obj, self.recorded.as_deref(), &self.call(g, pending))
             .await?;
         // A recorded object missing from a snapshot may only be missing from a listing that
         // began before it was created (found by the chaos suite: a FirewallRule created while
         // its section was being listed was judged absent). Before calling it gone, which
         // re-creates it or stalls, read the vendor again with a listing that starts now.
-        if !seen.exists && id.is_some() && !pending {
-            return Ok(g
+        if !seen.exists && self.recorded.is_some() && !pending {
+            seen = g
                 .external()
-                .observe(&self.obj, id.as_deref(), &self.call(g, true))
-                .await?);
+                .observe(&self.obj, self.recorded.as_deref(), &self.call(g, true))
+                .await?;
+        }
+        if seen.exists && self.stranger_at_recorded_id(&seen) {
+            let id = self.recorded.take().expect("a recorded id");
+            let why = format!(
+                "vendor object {id}, at the recorded external name, does not carry rampart's ownership marker any more (the vendor may have re-used the id after a reset); rampart leaves it alone and looks for its own object by its marker"
+            );
+            warn!(external_name = %id, "the object at the recorded id is not rampart's");
+            self.publish(Event::warning("ExternalNotOwned", "Observe", why))
+                .await;
+            seen = g
+                .external()
+                .observe(&self.obj, None, &self.call(g, true))
+                .await?;
         }
         Ok(seen)
+    }
+
+    /// The adapter found an object at the recorded id that rampart marked before and that
+    /// carries no marker any more (a re-used id). One with another object's marker was taken
+    /// over by that object on the user's word: reported, never answered with a second create.
+    fn stranger_at_recorded_id(&self, seen: &Observation<K::Observation>) -> bool {
+        let at_recorded = seen.external_name.is_none() || seen.external_name == self.recorded;
+        at_recorded
+            && self.recorded.is_some()
+            && seen.ownership == Ownership::Unmarked
+            && !self.trusts_unmarked_id()
     }
 
     /// The vendor object exists: record its id if the adapter found it by its marker, and
@@ -299,7 +399,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
         &self,
         seen: Observation<K::Observation>,
     ) -> Result<Found<K::Observation>, Error> {
-        let recorded = self.annotation(EXTERNAL_NAME);
+        let recorded = self.recorded.clone();
         let pending = self.obj.annotations().contains_key(CREATE_PENDING);
         if let Some(found) = seen
             .external_name
@@ -333,6 +433,14 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 .await?;
         }
         let id = recorded.expect("an object seen without being found by marker was named");
+        if seen.ownership == Ownership::OtherMarker {
+            let why = format!(
+                "vendor object {id} carried another rampart object's ownership marker; rampart takes it over as the {EXTERNAL_NAME} annotation asks, and that object, if it still exists, will report it as no longer its own"
+            );
+            warn!(external_name = %id, "adopting a vendor object another rampart object marked");
+            self.publish(Event::warning("AdoptedFromAnotherObject", "Observe", why))
+                .await;
+        }
         Ok(Found {
             id,
             seen,
@@ -348,7 +456,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
     ) -> Result<Result<Found<K::Observation>, (Outcome<K::Observation>, Next)>, Error> {
         let allowed = self.allowed();
         let pending = self.obj.annotations().contains_key(CREATE_PENDING);
-        if let Some(n) = self.annotation(EXTERNAL_NAME)
+        if let Some(n) = &self.recorded
             && !pending
         {
             let seen_before = self
@@ -368,6 +476,12 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 ))
                 .await;
             }
+        }
+        if pending && let Some(wait) = self.outcome_still_unknown(g) {
+            // A create the vendor did not answer may still land: the listing that says it did
+            // not must start at least one request timeout after it was sent.
+            let msg = "waiting for the outcome of a create the vendor did not answer before creating again";
+            return Ok(Err((Outcome::Waiting(msg.into()), Next::After(wait))));
         }
         if pending {
             // The vendor may hold an object from the interrupted create that its API gives no
@@ -399,6 +513,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 drift: Vec::new(),
                 applied_hash: None,
                 extra: seen.conditions,
+                marked_id: None,
             };
             return Ok(Err((
                 outcome,
@@ -410,6 +525,17 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             seen,
             just_created: true,
         }))
+    }
+
+    /// How much longer the outcome of the pending create can still change: its request
+    /// timeout, counted from when the create-pending mark was written (with a second of
+    /// margin for clocks). `None` once a listing may rule on it.
+    fn outcome_still_unknown(&self, g: &Gathered<K>) -> Option<Duration> {
+        let since: jiff::Timestamp = self.annotation(CREATE_PENDING)?.parse().ok()?;
+        let settled = since
+            + jiff::SignedDuration::try_from(g.request_timeout + Duration::from_secs(1)).ok()?;
+        let left = jiff::Timestamp::now().duration_until(settled);
+        (left.is_positive()).then(|| left.unsigned_abs())
     }
 
     /// Create with the create-pending guard: the annotation is written before the vendor call
@@ -503,6 +629,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             }
         }
         Ok(Outcome::Observed {
+            marked_id: (seen.ownership == Ownership::Marked).then_some(id),
             readiness: seen.readiness,
             at_provider: seen.at_provider,
             drift,
@@ -541,7 +668,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             return Ok(Next::After(Duration::from_secs(10)));
         }
         match self.delete_external().await {
-            Ok(Deleted::Gone) => {
+            Ok(Deletion::Done(Deleted::Gone)) => {
                 self.publish(Event::normal(
                     "Deleted",
                     "Delete",
@@ -551,10 +678,20 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 self.release().await?;
                 Ok(Next::Await)
             }
-            Ok(Deleted::InProgress) => {
+            Ok(Deletion::Done(Deleted::InProgress)) => {
                 let msg = "the vendor is deleting the object";
                 self.write_status(&Outcome::Deleting(msg.into())).await?;
                 Ok(Next::After(self.ctx.settings.pending_requeue))
+            }
+            Ok(Deletion::LeftAlone(why)) => {
+                self.publish(Event::warning(
+                    "Orphaned",
+                    "Delete",
+                    format!("left the vendor side in place: {why}"),
+                ))
+                .await;
+                self.release().await?;
+                Ok(Next::Await)
             }
             Err(e) => self.report_failure(e, "Delete").await,
         }
@@ -584,23 +721,65 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             .await?)
     }
 
-    async fn delete_external(&self) -> Result<Deleted, Error> {
-        let g = self.gather().await?;
+    /// Delete the vendor object if it is this object's. Deletion never depends on the spec
+    /// being one the vendor accepts: when the adapter cannot read the object against the spec,
+    /// the object at the recorded id is deleted as it is, if rampart knows it is its own.
+    async fn delete_external(&self) -> Result<Deletion, Error> {
+        let g = match self.gather().await {
+            Ok(g) => g,
+            // No adapter for this spec: nothing was ever created through it.
+            Err(Error::Spec(why)) => return Ok(Deletion::LeftAlone(why)),
+            Err(e) => return Err(e),
+        };
         let known = self.annotation(EXTERNAL_NAME);
         // Without a recorded id (a crash right after create), find the object by its marker.
-        let seen = g
+        let seen = match g
             .external()
             .observe(&self.obj, known.as_deref(), &self.call(&g, known.is_none()))
-            .await?;
+            .await
+        {
+            Ok(seen) => seen,
+            Err(ExternalError::InvalidSpec { field, message }) => {
+                return self.delete_as_recorded(&g, known, &field, &message).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !seen.exists {
-            return Ok(Deleted::Gone);
+            return Ok(Deletion::Done(Deleted::Gone));
+        }
+        if let Some(why) = self.not_owned(&seen) {
+            return Ok(Deletion::LeftAlone(why));
         }
         let Some(id) = seen.external_name.or(known) else {
-            return Ok(Deleted::Gone);
+            return Ok(Deletion::Done(Deleted::Gone));
         };
-        Ok(g.external()
-            .delete(&self.obj, &id, &self.call(&g, false))
-            .await?)
+        Ok(Deletion::Done(
+            g.external()
+                .delete(&self.obj, &id, &self.call(&g, false))
+                .await?,
+        ))
+    }
+
+    /// The spec cannot be read against the vendor (`field`: `message`), so the object cannot
+    /// be observed: delete the recorded id if rampart saw its marker there or the user named it.
+    async fn delete_as_recorded(
+        &self,
+        g: &Gathered<K>,
+        known: Option<String>,
+        field: &str,
+        message: &str,
+    ) -> Result<Deletion, Error> {
+        let Some(id) = known else {
+            return Ok(Deletion::LeftAlone(format!(
+                "the spec cannot be applied ({field}: {message}) and no vendor object was recorded"
+            )));
+        };
+        warn!(%field, %message, external_name = %id, "deleting the recorded vendor object without reading it against the spec");
+        Ok(Deletion::Done(
+            g.external()
+                .delete(&self.obj, &id, &self.call(g, false))
+                .await?,
+        ))
     }
 
     /// Status and an Event for a failed step; the error goes back to the controller for its

@@ -561,3 +561,248 @@ async fn a_failed_status_write_is_retried_and_creates_nothing_twice() {
     assert_eq!(t.vendor.count("create"), 1);
     assert!(is(&t.stored(&v), "Ready", True, "Available"));
 }
+
+// Write safety: rampart writes to, moves or deletes only what is its own, and never creates
+// twice.
+
+fn stalled_for_adoption(v: &Vault) -> bool {
+    is(v, "Ready", False, "NotOwned")
+        && is(v, "Synced", False, "AdoptionRefused")
+        && is(v, "Stalled", True, "AdoptionRefused")
+}
+
+#[tokio::test]
+async fn an_object_found_only_by_its_name_is_neither_adopted_nor_changed_nor_deleted() {
+    let t = Table::new();
+    let v = t.vault("shared", json!({"deletionPolicy": "Delete"}), &[]);
+    t.vendor
+        .seed_named("team-b-1", "shared", json!({"theirs": true}));
+    for _ in 0..2 {
+        t.pass(&v).await.expect("reported, not failed");
+    }
+    assert_eq!(t.vendor.count("create"), 0);
+    assert_eq!(t.vendor.count("update"), 0);
+    let now = t.stored(&v);
+    assert!(stalled_for_adoption(&now), "{:?}", now.status);
+    assert_eq!(annotation(&now, EXTERNAL_NAME), None);
+    let events = t.engine.cluster.events("shared");
+    assert_eq!(events.len(), 1, "one event, not one per pass: {events:?}");
+    assert_eq!(events[0].reason, "AdoptionRefused");
+    assert!(events[0].note.contains("team-b-1"), "{}", events[0].note);
+    assert!(
+        events[0].note.contains(EXTERNAL_NAME),
+        "says how to adopt on purpose"
+    );
+
+    // Deleting the managed object leaves their object alone.
+    t.engine.cluster.delete::<Vault>(NS, "shared");
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.count("delete"), 0);
+    assert_eq!(t.vendor.objects()["team-b-1"].spec, json!({"theirs": true}));
+    assert!(t.engine.get(&v).is_none(), "released");
+    assert_eq!(t.engine.cluster.reasons("shared").last(), Some(&"Orphaned"));
+}
+
+#[tokio::test]
+async fn naming_an_unmarked_object_in_the_annotation_adopts_it_on_purpose() {
+    let t = Table::new();
+    t.vendor
+        .seed_named("team-b-1", "shared", json!({"theirs": true}));
+    let v = t.vault("shared", json!({}), &[(EXTERNAL_NAME, "team-b-1")]);
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.count("update"), 1);
+    assert_eq!(t.vendor.objects()["team-b-1"].spec, Table::spec_of(&v));
+    assert!(is(&t.stored(&v), "Ready", True, "Available"));
+}
+
+#[tokio::test]
+async fn finishing_an_interrupted_create_adopts_the_object_by_its_name() {
+    let t = Table::new();
+    // rampart's own create of a vendor that keeps no marker landed, its answer did not.
+    t.vendor.seed_named("made-1", "mine", json!({}));
+    let old = (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5)).to_string();
+    let v = t.vault("mine", json!({}), &[(CREATE_PENDING, &old)]);
+    t.pass(&v).await.unwrap();
+    assert_eq!(t.vendor.count("create"), 0);
+    let now = t.stored(&v);
+    assert_eq!(annotation(&now, EXTERNAL_NAME).as_deref(), Some("made-1"));
+    assert_eq!(annotation(&now, CREATE_PENDING), None);
+}
+
+#[tokio::test]
+async fn a_reused_id_without_the_marker_is_left_alone_and_rampart_makes_its_own_again() {
+    let t = Table::new();
+    let v = created(&t, "reset", json!({"deletionPolicy": "Delete"})).await;
+    assert_eq!(
+        v.status.as_ref().unwrap().marked_external_name.as_deref(),
+        Some("id-1"),
+        "the marker was seen on the recorded id"
+    );
+    // The vendor was reset and gave id-1 to a person's object.
+    t.vendor.remove("id-1");
+    t.vendor.seed("id-1", None, json!({"a person's": "rule"}));
+    t.pass(&v).await.unwrap();
+    let objects = t.vendor.objects();
+    assert_eq!(
+        objects["id-1"].spec,
+        json!({"a person's": "rule"}),
+        "not written"
+    );
+    assert_eq!(t.vendor.count("update"), 0);
+    assert_eq!(t.vendor.count("create"), 1, "its own object again");
+    let now = t.stored(&v);
+    assert_eq!(annotation(&now, EXTERNAL_NAME).as_deref(), Some("id-2"));
+    assert_eq!(
+        now.status.unwrap().marked_external_name.as_deref(),
+        Some("id-2")
+    );
+    assert!(
+        t.engine
+            .cluster
+            .reasons("reset")
+            .contains(&"ExternalNotOwned")
+    );
+
+    // And deleting never touches the person's object.
+    t.engine.cluster.delete::<Vault>(NS, "reset");
+    t.pass(&v).await.unwrap();
+    let objects = t.vendor.objects();
+    assert!(objects.contains_key("id-1"));
+    assert!(!objects.contains_key("id-2"));
+}
+
+#[tokio::test]
+async fn another_objects_vendor_object_is_taken_over_only_when_named_and_its_old_owner_makes_no_other()
+ {
+    let t = Table::new();
+    // The old owner created and marked it; then it was named by a second object's annotation.
+    let old = created(&t, "old-owner", json!({})).await;
+    let id = annotation(&t.stored(&old), EXTERNAL_NAME).expect("recorded");
+    let v = t.vault(
+        "new-owner",
+        json!({"deletionPolicy": "Delete"}),
+        &[(EXTERNAL_NAME, &id)],
+    );
+    t.vendor.clear_calls();
+    t.pass(&v).await.unwrap();
+    assert_eq!(
+        t.vendor.count("update"),
+        1,
+        "the named object is taken over"
+    );
+    assert!(
+        t.engine
+            .cluster
+            .reasons("new-owner")
+            .contains(&"AdoptedFromAnotherObject")
+    );
+
+    // The old owner sees another object's marker at its id: it says so and creates nothing.
+    t.pass(&old).await.unwrap();
+    let now = t.stored(&old);
+    assert!(stalled_for_adoption(&now));
+    let why = &now.status.as_ref().unwrap().conditions[0].message;
+    assert!(why.contains("another rampart object"), "{why}");
+    assert!(
+        !t.engine
+            .cluster
+            .reasons("old-owner")
+            .contains(&"ExternalNotOwned"),
+        "a takeover is not a re-used id: the old owner does not look for another object"
+    );
+    assert_eq!(t.vendor.count("create"), 0, "no second vendor object");
+    assert_eq!(t.vendor.objects().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unanswered_create_is_not_repeated_before_one_request_timeout() {
+    let t = Table::new();
+    let v = t.vault("patient", json!({}), &[]);
+    // The create went out and no answer came (nothing landed, as far as anyone can tell yet).
+    t.vendor
+        .fail_next("create", vendor_error(ErrorKind::Transport, "timed out"));
+    t.pass(&v).await.expect_err("timed out");
+    let next = t.pass(&v).await.expect("waits");
+    assert!(
+        matches!(next, Next::After(d) if d > Duration::from_secs(25) && d <= Duration::from_secs(31)),
+        "looks again when the lost create can no longer land: {next:?}"
+    );
+    assert_eq!(t.vendor.count("create"), 1, "no second create yet");
+    let now = t.stored(&v);
+    assert!(annotation(&now, CREATE_PENDING).is_some());
+
+    // One request timeout (30 s by default) after the lost create, a fresh listing decides.
+    let stale = (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(40)).to_string();
+    let mut late = t.stored(&v);
+    late.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(CREATE_PENDING.into(), stale);
+    t.engine.apply(&late);
+    t.vendor.clear_calls();
+    t.pass(&v).await.expect("created");
+    assert_eq!(t.vendor.calls(), ["observe-fresh", "create", "observe"]);
+}
+
+#[tokio::test]
+async fn deleting_an_object_whose_spec_the_adapter_refuses_still_deletes_its_vendor_object() {
+    let t = Table::new();
+    let v = created(&t, "broken", json!({"deletionPolicy": "Delete"})).await;
+    t.engine.cluster.delete::<Vault>(NS, "broken");
+    t.vendor.fail_next(
+        "observe",
+        crate::engine::external::ExternalError::invalid("spec.schedule.timeZone", "no such zone"),
+    );
+    t.pass(&v).await.expect("deleted");
+    assert_eq!(t.vendor.calls(), ["observe", "delete"]);
+    assert!(t.vendor.objects().is_empty());
+    assert!(
+        t.engine.get(&v).is_none(),
+        "the finalizer went: nothing hangs"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_configuration_that_cannot_log_in_is_what_its_objects_say() {
+    let t = Table::new();
+    let v = created(&t, "told", json!({})).await;
+    let key = ProviderKey {
+        kind: ProviderConfigKind::ProviderConfig,
+        namespace: Some(NS.into()),
+        name: "cbr".into(),
+    };
+    assert!(
+        t.engine
+            .ctx
+            .hub
+            .set_blocked(&key, Some("credentials refused (HTTP 401)".into()))
+    );
+    let (e, _) = t.pass(&v).await.expect_err("not usable");
+    assert_eq!(e.class(), Class::Waiting);
+    assert!(
+        t.vendor.calls().is_empty(),
+        "nothing is asked of the vendor"
+    );
+    let now = t.stored(&v);
+    let synced = now
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Synced")
+        .unwrap()
+        .clone();
+    assert_eq!(synced.status, False, "not \"matches the spec\"");
+    assert!(
+        synced
+            .message
+            .contains("ProviderConfig prod/cbr is not Ready")
+            && synced.message.contains("credentials refused"),
+        "{}",
+        synced.message
+    );
+    assert!(t.engine.ctx.hub.set_blocked(&key, None));
+    t.pass(&v).await.expect("usable again");
+    assert!(is(&t.stored(&v), "Synced", True, "ReconcileSuccess"));
+}

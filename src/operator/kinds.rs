@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::channel::mpsc::UnboundedReceiver;
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream, StreamExt};
 use kube::runtime::Controller;
@@ -190,16 +191,63 @@ pub struct Wiring {
     pub config: controller::Config,
 }
 
-type Driver = Box<dyn FnOnce(&Wiring) -> BoxFuture<'static, ()> + Send>;
 type Preflight =
     Box<dyn Fn(&Client, &Option<String>) -> BoxFuture<'static, Result<(), StartError>> + Send>;
+
+/// A kind whose cache and queue exist and whose watch, controller and trigger start once every
+/// kind is known.
+trait PendingKind: Send {
+    fn start(self: Box<Self>, wiring: &Wiring) -> BoxFuture<'static, ()>;
+    #[cfg(test)]
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
+}
+
+struct Pending<K: Managed> {
+    store: Store<K>,
+    writer: reflector::store::Writer<K>,
+    queue: UnboundedReceiver<ObjectRef<K>>,
+}
+
+impl<K: Managed> PendingKind for Pending<K> {
+    fn start(self: Box<Self>, w: &Wiring) -> BoxFuture<'static, ()> {
+        let Pending {
+            store,
+            writer,
+            queue,
+        } = *self;
+        let for_controller = writer.subscribe().expect("a shared store");
+        let for_referrers = writer.subscribe().expect("a shared store");
+        let api: Api<K> = super::scoped(&w.client, &w.namespace);
+        let watch = watcher(api, watcher::Config::default().any_semantic())
+            .default_backoff()
+            .modify(super::slim::<K>)
+            .reflect_shared(writer)
+            .applied_objects()
+            .for_each(|_| futures::future::ready(()));
+        let controller = Controller::for_shared_stream(wake_ups(for_controller), store)
+            .with_config(w.config.clone())
+            .reconcile_on(queue)
+            .run(reconcile, error_policy, w.ctx.clone())
+            .for_each(|_| futures::future::ready(()));
+        let referrers = wake_referrers_on_change(for_referrers, w.kinds.clone());
+        async move {
+            futures::join!(watch, controller, referrers);
+        }
+        .boxed()
+    }
+
+    #[cfg(test)]
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
 
 /// Builds the kinds table: each `add` makes the kind's shared cache and queue now, and its
 /// driver (watch, controller, reference trigger) once every kind is known.
 #[derive(Default)]
 pub struct KindsBuilder {
     kinds: Kinds,
-    drivers: Vec<Driver>,
+    pending: Vec<Box<dyn PendingKind>>,
     preflights: Vec<Preflight>,
 }
 
@@ -215,28 +263,12 @@ impl KindsBuilder {
         }));
         let (store, writer) = reflector::store_shared::<K>(SHARED_BUFFER);
         let (trigger, queue) = Trigger::new();
-        let for_controller = writer.subscribe().expect("a shared store");
-        let for_referrers = writer.subscribe().expect("a shared store");
         self.kinds
             .push(Arc::new(Served::new(store.clone(), trigger)));
-        self.drivers.push(Box::new(move |w: &Wiring| {
-            let api: Api<K> = super::scoped(&w.client, &w.namespace);
-            let watch = watcher(api, watcher::Config::default().any_semantic())
-                .default_backoff()
-                .modify(super::slim::<K>)
-                .reflect_shared(writer)
-                .applied_objects()
-                .for_each(|_| futures::future::ready(()));
-            let controller = Controller::for_shared_stream(wake_ups(for_controller), store)
-                .with_config(w.config.clone())
-                .reconcile_on(queue)
-                .run(reconcile, error_policy, w.ctx.clone())
-                .for_each(|_| futures::future::ready(()));
-            let referrers = wake_referrers_on_change(for_referrers, w.kinds.clone());
-            async move {
-                futures::join!(watch, controller, referrers);
-            }
-            .boxed()
+        self.pending.push(Box::new(Pending {
+            store,
+            writer,
+            queue,
         }));
     }
 
@@ -256,21 +288,26 @@ impl KindsBuilder {
     ) -> (Arc<Kinds>, Vec<BoxFuture<'static, ()>>) {
         let kinds = Arc::new(self.kinds);
         let wiring = wiring(kinds.clone());
-        let futures = self.drivers.into_iter().map(|d| d(&wiring)).collect();
+        let futures = self.pending.into_iter().map(|p| p.start(&wiring)).collect();
         (kinds, futures)
     }
 
-    /// The table alone, for tests of the dependency logic.
-    pub fn into_kinds(self) -> Kinds {
-        self.kinds
+    /// The not-yet-started kind `K`, for tests that feed its cache by hand.
+    #[cfg(test)]
+    fn pending<K: Managed>(&mut self) -> &mut Pending<K> {
+        self.pending
+            .iter_mut()
+            .find_map(|p| p.as_any().downcast_mut::<Pending<K>>())
+            .expect("the kind was added")
     }
 }
 
 /// What about a managed object asks for a reconcile: its spec (generation), annotations (pause,
-/// external name, reconcile-requested-at), finalizers and deletion. Not its status, nor the
-/// create-pending mark: rampart writes both itself, and a refused create set and cleared the
-/// mark at every attempt, each write waking the object at once, past the error backoff (a
-/// retry every 10 ms, found by an end-to-end test).
+/// external name, reconcile-requested-at) and deletion. Not what rampart writes itself: its
+/// status, the create-pending mark and its finalizer. Each of those writes woke the object
+/// again at once, past the error backoff: a refused create set and cleared the mark at every
+/// attempt (a retry every 10 ms, found by an end-to-end test), and the finalizer added before a
+/// first refused create sent the create a second time within 100 ms.
 pub fn wake_up_hash<K: Resource>(obj: &K) -> u64 {
     use std::hash::{Hash, Hasher};
     let meta = obj.meta();
@@ -281,7 +318,6 @@ pub fn wake_up_hash<K: Resource>(obj: &K) -> u64 {
         .flatten()
         .filter(|(k, _)| k.as_str() != CREATE_PENDING)
         .for_each(|a| a.hash(&mut h));
-    meta.finalizers.hash(&mut h);
     meta.deletion_timestamp
         .as_ref()
         .map(|t| t.0.to_string())
@@ -328,3 +364,7 @@ async fn wake_referrers_on_change<K: Managed>(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "kinds_tests.rs"]
+mod tests;

@@ -259,6 +259,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     let pc_ctx = Arc::new(PcContext {
         client: client.clone(),
         hub: hub.clone(),
+        kinds: kinds.clone(),
     });
 
     let shutdown = shutdown_signal();

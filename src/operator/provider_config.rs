@@ -20,6 +20,7 @@ use crate::engine::conditions::{Outcome, next_status, status_changed};
 use crate::engine::errors::Error;
 use crate::engine::external::{ExtraCondition, Readiness};
 use crate::engine::hub::{HubError, ProviderHub, ProviderKey};
+use crate::vendor::error::ErrorKind;
 
 /// How soon a configuration the hub's cache has not seen yet is checked again.
 const CACHE_CATCH_UP: Duration = Duration::from_millis(200);
@@ -82,6 +83,17 @@ impl ProviderConfigResource for ClusterProviderConfig {
 pub struct PcContext {
     pub client: kube::Client,
     pub hub: Arc<ProviderHub>,
+    /// To wake the objects using a configuration when it becomes usable or unusable.
+    pub kinds: Arc<super::kinds::Kinds>,
+}
+
+/// Whether a failed check means the configuration is unusable until a person acts, rather than
+/// a passing fault the objects' own calls will meet and retry.
+fn blocks_use(kind: Option<ErrorKind>) -> bool {
+    matches!(
+        kind,
+        Some(ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::Config)
+    )
 }
 
 pub async fn reconcile<P: ProviderConfigResource>(
@@ -94,8 +106,11 @@ pub async fn reconcile<P: ProviderConfigResource>(
         return Ok(Action::await_change());
     }
     let poll = Duration::from_secs(pc.common().poll_interval_seconds.max(5) as u64);
-    let checked = match ctx.hub.runtime(&key).await {
-        Ok(rt) => rt.check().await.map_err(|e| e.to_string()),
+    let (checked, kind) = match ctx.hub.runtime(&key).await {
+        Ok(rt) => match rt.check().await {
+            Ok(obs) => (Ok(obs), None),
+            Err(e) => (Err(e.to_string()), Some(e.kind)),
+        },
         // The hub reads its own cache of configurations, which can trail this controller's by
         // a moment after a create (an e2e test caught a status saying this very object was
         // not found). Ask again shortly rather than report it.
@@ -103,8 +118,17 @@ pub async fn reconcile<P: ProviderConfigResource>(
             debug!(provider = %key, "not in the hub's cache yet");
             return Ok(Action::requeue(CACHE_CATCH_UP));
         }
-        Err(e) => Err(e.to_string()),
+        Err(HubError::Connect { source, .. }) => (Err(source.to_string()), Some(source.kind)),
+        Err(e @ HubError::Credentials { .. }) => (Err(e.to_string()), Some(ErrorKind::Config)),
     };
+    let blocked = match &checked {
+        Err(message) if blocks_use(kind) => Some(message.clone()),
+        _ => None,
+    };
+    if ctx.hub.set_blocked(&key, blocked) {
+        let n = ctx.kinds.wake_users(&key);
+        info!(provider = %key, objects = n, usable = checked.is_ok(), "provider configuration usability changed; re-reconciling its users");
+    }
     if let Err(message) = &checked {
         warn!(provider = %key, error = %message, "provider check failed");
     }
@@ -139,6 +163,7 @@ pub fn checked_status(
                 drift: vec![],
                 applied_hash: None,
                 extra,
+                marked_id: None,
             }
         }
         Err(message) => {
@@ -154,6 +179,7 @@ pub fn checked_status(
                 drift: vec![],
                 applied_hash: None,
                 extra,
+                marked_id: None,
             }
         }
     };

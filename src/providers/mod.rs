@@ -4,6 +4,8 @@ pub mod cyberbackup;
 pub mod huawei_cbr;
 pub mod ideco;
 #[cfg(test)]
+mod login_gate_tests;
+#[cfg(test)]
 mod refusal_tests;
 pub mod rs_server;
 pub mod rubackup;

@@ -16,6 +16,7 @@ use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
 use crate::simulators::ideco::{self, IdecoSimOptions};
 use crate::simulators::loopback_pki::LoopbackPki;
 use crate::simulators::rs_server::RsServerSim;
+use crate::simulators::rubackup::{RuBackupSim, SimConfig as RuBackupSimConfig};
 use crate::simulators::tls_listener::TlsIdentity;
 use crate::vendor::error::{ErrorKind, VendorError};
 
@@ -103,6 +104,25 @@ async fn rs_server(identity: TlsIdentity) -> HttpsVendor {
     }
 }
 
+/// RuBackup, whose API is HTTPS only (L26-39): login, then the authenticated `server_hello`.
+async fn rubackup(identity: TlsIdentity) -> HttpsVendor {
+    let (user, password) = ("rubackup", "rb-tls-Pa55");
+    let sim = RuBackupSim::start_tls(
+        RuBackupSimConfig::new(&[(user, password)]),
+        loopback(),
+        identity,
+    )
+    .await
+    .unwrap();
+    HttpsVendor {
+        name: "RuBackup",
+        control: sim.server.control.clone(),
+        spec: spec("RuBackup", &sim.url(), "ruBackup", json!({})),
+        credentials: vec![("username", user.into()), ("password", password.into())],
+        _running: Box::new(sim),
+    }
+}
+
 async fn cyber_backup(identity: TlsIdentity) -> HttpsVendor {
     let config = SimConfig::default();
     let (username, password) = config.users.iter().next().unwrap();
@@ -122,13 +142,14 @@ async fn cyber_backup(identity: TlsIdentity) -> HttpsVendor {
     }
 }
 
-/// Every vendor rampart has, each serving the same chain.
+/// Every vendor rampart has, each serving the same chain. The tests below check there are five.
 async fn vendors(pki: &LoopbackPki) -> Vec<HttpsVendor> {
     vec![
         cbr(pki.identity()).await,
         ideco(pki.identity()).await,
         rs_server(pki.identity()).await,
         cyber_backup(pki.identity()).await,
+        rubackup(pki.identity()).await,
     ]
 }
 
@@ -180,7 +201,14 @@ fn assert_untrusted(vendor: &HttpsVendor, result: Result<ProviderObservation, Ve
 #[tokio::test]
 async fn without_a_ca_bundle_every_vendor_refuses_the_certificate_as_not_trusted() {
     let pki = LoopbackPki::generate().unwrap();
-    for vendor in vendors(&pki).await {
+    let all = vendors(&pki).await;
+    let names: Vec<&str> = all.iter().map(|v| v.name).collect();
+    assert_eq!(
+        names,
+        ["HuaweiCbr", "Ideco", "RsServer", "CyberBackup", "RuBackup"],
+        "every vendor rampart has is covered"
+    );
+    for vendor in all {
         let result = connect_and_check(&vendor, json!({})).await;
         assert_untrusted(&vendor, result);
     }

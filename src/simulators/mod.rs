@@ -9,3 +9,6 @@ pub mod rs_server;
 pub mod rubackup;
 pub mod standalone;
 pub mod tls_listener;
+
+#[cfg(test)]
+mod import_tests;

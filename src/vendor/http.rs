@@ -56,6 +56,7 @@ pub struct VendorHttp {
     base: String,
     client: reqwest::Client,
     budget: Arc<Budget>,
+    timeout: Duration,
 }
 
 impl VendorHttp {
@@ -81,6 +82,7 @@ impl VendorHttp {
             base: base.trim_end_matches('/').to_string(),
             client,
             budget,
+            timeout,
         })
     }
 
@@ -109,6 +111,7 @@ impl VendorHttp {
             base: base.trim_end_matches('/').to_string(),
             client: self.client.clone(),
             budget: self.budget.clone(),
+            timeout: self.timeout,
         }
     }
 
@@ -119,6 +122,11 @@ impl VendorHttp {
 
     pub fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// How long a request may take before the caller stops waiting for its answer.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     pub fn budget(&self) -> &Arc<Budget> {

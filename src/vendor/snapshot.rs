@@ -43,14 +43,14 @@ impl<T: Clone> Collection<T> {
         }
     }
 
-    fn current(&self, newer_than: Option<Instant>) -> Option<Arc<BTreeMap<String, T>>> {
+    fn current(&self, newer_than: Option<Instant>) -> Option<(Arc<BTreeMap<String, T>>, Instant)> {
         let state = self.state.lock().unwrap();
         let loaded = state.as_ref()?;
         let fresh_enough = match newer_than {
             Some(t) => loaded.at >= t,
             None => loaded.at.elapsed() < self.ttl,
         };
-        fresh_enough.then(|| loaded.items.clone())
+        fresh_enough.then(|| (loaded.items.clone(), loaded.at))
     }
 
     /// The collection, listed with `load` when the cached copy is older than the TTL. With
@@ -60,15 +60,29 @@ impl<T: Clone> Collection<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = VendorResult<Vec<(String, T)>>>,
     {
+        self.get_listed(fresh, load).await.map(|(items, _)| items)
+    }
+
+    /// `get`, and when the listing it answers from started: callers that must tell one
+    /// listing from the next (two listings agreeing before a removal) compare these.
+    pub async fn get_listed<F, Fut>(
+        &self,
+        fresh: bool,
+        load: F,
+    ) -> VendorResult<(Arc<BTreeMap<String, T>>, Instant)>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = VendorResult<Vec<(String, T)>>>,
+    {
         let asked_at = Instant::now();
         let newer_than = fresh.then_some(asked_at);
-        if let Some(items) = self.current(newer_than) {
-            return Ok(items);
+        if let Some(found) = self.current(newer_than) {
+            return Ok(found);
         }
         let _guard = self.refresh.lock().await;
         // Someone else may have refreshed while we waited for the lock.
-        if let Some(items) = self.current(newer_than) {
-            return Ok(items);
+        if let Some(found) = self.current(newer_than) {
+            return Ok(found);
         }
         let started = Instant::now();
         let mut items: BTreeMap<String, T> = load().await?.into_iter().collect();
@@ -94,7 +108,7 @@ impl<T: Clone> Collection<T> {
                 items: items.clone(),
             });
         }
-        Ok(items)
+        Ok((items, started))
     }
 
     fn write(&self, id: &str, item: Option<T>) {

@@ -459,17 +459,17 @@ async fn a_fixed_secret_is_picked_up_without_a_restart() {
     wait_for(&w.vaults(), "after-fix", is_ready(), T).await;
 }
 
-/// A spec the API server accepts but CBR refuses: a server already protected by another vault
-/// (BackupService.6103). CBR calls that a conflict, which may clear when the other vault lets
-/// the server go, so it is retried, with backoff: the condition quotes CBR, and the refused
-/// create is not hammered. (Terminal refusals, which stall, are covered in engine::errors.)
+/// A create CBR keeps failing (an injected 503 on every vault create) is retried with
+/// backoff: the condition quotes CBR, and the create is not hammered.
 #[tokio::test]
-async fn a_create_the_vendor_refuses_quotes_it_and_backs_off() {
+async fn a_create_the_vendor_keeps_failing_quotes_it_and_backs_off() {
     let w = CbrWorld::new("cbr-refused", json!({"qps": 50, "burst": 50})).await;
-    let server = json!({"resources": [{"id": "22222222-2222-2222-2222-222222222222", "type": "OS::Nova::Server"}]});
-    w.create_vault("first", vault_spec(server.clone())).await;
-    wait_for(&w.vaults(), "first", is_ready(), T).await;
-    w.create_vault("second", vault_spec(server)).await;
+    w.sim.control().set_faults(Faults {
+        error_rate: 1.0,
+        only_operation: Some("POST /v3/{project_id}/vaults".into()),
+        ..Default::default()
+    });
+    w.create_vault("second", vault_spec(json!({}))).await;
     let v = wait_for(
         &w.vaults(),
         "second",
@@ -479,7 +479,7 @@ async fn a_create_the_vendor_refuses_quotes_it_and_backs_off() {
     .await;
     let synced = condition_message(&v, "Synced");
     assert!(
-        synced.contains("BackupService.6103") && synced.contains("associated with a vault"),
+        synced.contains("BackupService.9910"),
         "the condition quotes CBR: {synced}"
     );
     // Over two polls of this provider (about ten seconds), a backoff starting at half a second
@@ -493,9 +493,47 @@ async fn a_create_the_vendor_refuses_quotes_it_and_backs_off() {
         retries <= 6,
         "{retries} creates in two polls: a retry storm"
     );
-    assert_eq!(
-        w.sim.console().project(PROJECT).vaults.len(),
-        1,
-        "no second vault"
+    assert!(w.sim.console().project(PROJECT).vaults.is_empty());
+}
+
+/// A server another vault already protects (CBR would refuse the whole create with
+/// BackupService.6103) is left out and named; the vault is created with the rest, once.
+#[tokio::test]
+async fn a_server_in_another_vault_is_left_out_and_named_and_the_rest_protected() {
+    let w = CbrWorld::new("cbr-elsewhere", json!({"qps": 50, "burst": 50})).await;
+    let shared = json!({"id": "22222222-2222-2222-2222-222222222222", "type": "OS::Nova::Server"});
+    let own = json!({"id": "33333333-3333-3333-3333-333333333333", "type": "OS::Nova::Server"});
+    w.create_vault("first", vault_spec(json!({"resources": [shared.clone()]})))
+        .await;
+    let first = external_name(&wait_for(&w.vaults(), "first", is_ready(), T).await);
+    w.create_vault("second", vault_spec(json!({"resources": [shared, own]})))
+        .await;
+    wait_for(
+        &w.vaults(),
+        "second",
+        has_condition("ResourcesInOtherVaults", "True", Some("HeldByAnotherVault")),
+        T,
+    )
+    .await;
+    let v = wait_for(&w.vaults(), "second", is_ready(), T).await;
+    let message = condition_message(&v, "ResourcesInOtherVaults");
+    assert!(
+        message.contains("22222222-2222-2222-2222-222222222222") && message.contains(&first),
+        "the condition names the server and its vault: {message}"
     );
+    let at = v.status.as_ref().unwrap().at_provider.as_ref().unwrap();
+    assert_eq!(at.resources_in_other_vaults.len(), 1);
+    assert_eq!(
+        at.resources_in_other_vaults[0].vault_id.as_deref(),
+        Some(first.as_str())
+    );
+    let second = w.sim_vault(&external_name(&v)).unwrap();
+    let held: Vec<&str> = second.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(held, ["33333333-3333-3333-3333-333333333333"]);
+    // Never sent, so never refused: one create each, and no retries over two polls.
+    let lists = || w.sim.control().count("GET /v3/{project_id}/vaults");
+    let listed = lists();
+    until("two more polls", || lists() >= listed + 2).await;
+    assert_eq!(w.sim.control().count("POST /v3/{project_id}/vaults"), 2);
+    assert_eq!(w.sim.control().count(ADD_RESOURCES), 0);
 }

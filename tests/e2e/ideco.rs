@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use rampart::api::vendors::ideco::IdecoSection;
 use rampart::api::{FirewallRule, ProviderConfig};
 use rampart::providers::ideco::order::{self, Anchor, Entry, Slot};
@@ -15,7 +15,7 @@ use rampart::simulators::ideco::{self, IdecoSim, IdecoSimOptions};
 use serde_json::{Value, json};
 
 use crate::cbr_world::{T, patch_spec};
-use crate::support::{env, is_ready, namespace, wait_for};
+use crate::support::{env, has_condition, is_ready, namespace, wait_for};
 
 const SENTINEL: &str = "--- rampart rules below ---";
 
@@ -368,4 +368,50 @@ async fn device_edits_are_put_back_and_deletion_follows_the_policy() {
         vec!["r1".to_string(), "r2".to_string()],
         "r0 deleted, r2 orphaned in place"
     );
+}
+
+/// Issue 15, item 10: status tells one story. When the ProviderConfig cannot log in, its
+/// FirewallRules say so in `Synced` (not "the vendor object matches the spec"), and recover
+/// when the Secret is fixed.
+#[tokio::test]
+async fn a_provider_that_cannot_log_in_is_what_its_rules_say() {
+    let w = IdecoWorld::new("ideco-login").await;
+    w.create(
+        "web",
+        IdecoSection::Forward,
+        json!({"block": "Top"}),
+        json!({}),
+    )
+    .await;
+    wait_for(&w.rules(), "web", is_ready(), T).await;
+    let secrets = Api::<Secret>::namespaced(w.client.clone(), &w.ns);
+    let set_password = |p: &str| Patch::Merge(json!({"stringData": {"password": p}}));
+    secrets
+        .patch(
+            "ngfw-login",
+            &PatchParams::default(),
+            &set_password("wrong"),
+        )
+        .await
+        .unwrap();
+    let pcs = Api::<ProviderConfig>::namespaced(w.client.clone(), &w.ns);
+    wait_for(&pcs, "ngfw", has_condition("Ready", "False", None), T).await;
+    let told = wait_for(
+        &w.rules(),
+        "web",
+        has_condition("Synced", "False", Some("ReconcileError")),
+        T,
+    )
+    .await;
+    let message = crate::support::condition_message(&told, "Synced");
+    assert!(message.contains("is not Ready"), "{message}");
+    secrets
+        .patch(
+            "ngfw-login",
+            &PatchParams::default(),
+            &set_password(&IdecoSimOptions::default().password),
+        )
+        .await
+        .unwrap();
+    wait_for(&w.rules(), "web", has_condition("Synced", "True", None), T).await;
 }

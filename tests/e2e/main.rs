@@ -10,5 +10,6 @@ mod ideco;
 mod rs_server;
 mod rubackup;
 mod rubackup_admission;
+mod rubackup_safety;
 mod security;
 mod support;

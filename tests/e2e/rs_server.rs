@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, PostParams};
-use rampart::api::ProviderConfig;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use rampart::api::{ProviderConfig, Vault};
 use rampart::simulators::rs_server::RsServerSim;
 use serde_json::{Value, json};
 
@@ -116,19 +116,122 @@ async fn a_vault_follows_the_servers_and_volumes_of_a_project() {
         "kept without pruneResources"
     );
 
-    // ...and removed once pruning is allowed.
+    // ...and with pruning allowed, removed only after two listings agree and, as one of three
+    // is more than maxPrunePercent (10%), after a person confirms exactly that removal.
     patch_spec(
         &w.vaults(),
         "desktops",
         json!({"huaweiCbr": {"pruneResources": true}}),
     )
     .await;
+    let v = wait_for(
+        &w.vaults(),
+        "desktops",
+        has_condition("ResourcesNotPruned", "True", Some("ConfirmationRequired")),
+        T,
+    )
+    .await;
+    let at = v.status.unwrap().at_provider.unwrap();
+    assert_eq!(at.held_removals, vec![s1.clone()]);
+    assert_eq!(at.pending_removals.len(), 1, "missing since is in status");
+    let code = at.prune_confirmation.expect("a confirmation code");
+    assert!(
+        vault_resources(&w, &servers_id).contains(&s1),
+        "held until confirmed"
+    );
+    Api::<Vault>::namespaced(w.client.clone(), &w.ns)
+        .patch(
+            "desktops",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"annotations": {"rampart.dev/confirm-prune": code}}}),
+            ),
+        )
+        .await
+        .unwrap();
     until("vm-1 is pruned", || {
         !vault_resources(&w, &servers_id).contains(&s1)
     })
     .await;
     assert_eq!(vault_resources(&w, &servers_id), BTreeSet::from([s2, s3]));
+    wait_for(
+        &w.vaults(),
+        "desktops",
+        has_condition("ResourcesNotPruned", "False", Some("NoneExtra")),
+        T,
+    )
+    .await;
     let _ = PROJECT;
+}
+
+/// A selection of 260 servers (CBR creates take at most 255), one of them already in another
+/// vault (CBR refuses a whole call for it), by a Vault whose name is longer than CBR's 64: the
+/// vault is created once, under a shortened name, with the other 259.
+#[tokio::test]
+async fn a_large_selection_with_a_server_elsewhere_and_a_long_name_is_protected() {
+    let w = CbrWorld::new("rs-large", json!({"qps": 50, "burst": 50})).await;
+    let rs = RsServerSim::start_local().await.unwrap();
+    let user = rs.state.add_user("operator", "pw");
+    let token = rs.state.issue_token(&user, None);
+    let project = rs.state.add_project("desktops");
+    let servers: Vec<String> = (0..260)
+        .map(|i| rs.state.add_server(&project, &format!("vm-{i:03}")))
+        .collect();
+    let console = w.sim.console();
+    let other = console.insert_vault(PROJECT, "team-b", "server", 100);
+    console.edit_vault(PROJECT, &other, |v| {
+        v.resources
+            .push(rampart::simulators::huawei_cbr::model::SimResource {
+                id: servers[100].clone(),
+                type_: "OS::Nova::Server".into(),
+                name: "vm-100".into(),
+                size: 40,
+                exclude_volumes: vec![],
+                protect_status: "available".into(),
+            })
+    });
+    rs_provider(&w, &rs, &token).await;
+    let name = format!("{}-desktops", "a".repeat(62));
+    w.create_vault(
+        &name,
+        selecting(
+            "server",
+            json!({"providerConfigRef": {"name": "rs"}, "project": {"name": "desktops"}}),
+        ),
+    )
+    .await;
+    wait_for(&w.vaults(), &name, is_ready(), T).await;
+    let v = wait_for(
+        &w.vaults(),
+        &name,
+        has_condition("ResourcesInOtherVaults", "True", Some("HeldByAnotherVault")),
+        T,
+    )
+    .await;
+    let id = external_name(&v);
+    let vault = w.sim_vault(&id).unwrap();
+    assert_eq!(vault.name.chars().count(), 64, "{}", vault.name);
+    let held = vault_resources(&w, &id);
+    assert_eq!(held.len(), 259);
+    assert!(!held.contains(&servers[100]));
+    let at = v.status.unwrap().at_provider.unwrap();
+    assert_eq!(at.resources_in_other_vaults.len(), 1);
+    assert_eq!(at.resources_in_other_vaults[0].id, servers[100]);
+    assert_eq!(
+        at.resources_in_other_vaults[0].vault_name.as_deref(),
+        Some("team-b")
+    );
+    let counters = w.sim.control().counters();
+    assert_eq!(
+        (
+            counters.get("POST /v3/{project_id}/vaults").copied(),
+            counters
+                .get("POST /v3/{project_id}/vaults/{vault_id}/addresources")
+                .copied()
+        ),
+        (Some(1), Some(1)),
+        "one create of 255, one addresources of 4: {counters:?}"
+    );
 }
 
 #[tokio::test]

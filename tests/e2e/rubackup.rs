@@ -13,31 +13,38 @@ use rampart::simulators::rubackup::{RuBackupSim, SimConfig};
 use serde_json::{Value, json};
 
 use crate::cbr_world::T;
-use crate::support::{env, has_condition, is_ready, namespace, until, wait_for};
+use crate::support::{env, has_condition, is_ready, namespace, until, wait_for, wait_gone};
 
 const PASSWORD: &str = "change-me";
 
-fn example(kind: &str) -> Vec<Value> {
+pub(crate) fn example(kind: &str) -> Vec<Value> {
     let text = include_str!("../../deploy/examples/rubackup.yaml");
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).expect("the example is YAML");
     docs.into_iter().filter(|d| d["kind"] == kind).collect()
 }
 
-struct RbWorld {
-    sim: RuBackupSim,
-    ns: String,
+pub(crate) struct RbWorld {
+    pub sim: RuBackupSim,
+    pub ns: String,
     client: Client,
 }
 
 impl RbWorld {
     async fn new(prefix: &str) -> Self {
+        Self::with(prefix, Self::config(), json!({})).await
+    }
+
+    /// The simulated installation: the example's user.
+    pub fn config() -> SimConfig {
+        SimConfig::new(&[("rubackup", PASSWORD)])
+    }
+
+    /// A world whose server is `config` and whose ProviderConfig spec also has `settings`.
+    pub async fn with(prefix: &str, config: SimConfig, settings: Value) -> Self {
         let client = env().client().await;
-        let sim = RuBackupSim::start(
-            SimConfig::new(&[("rubackup", PASSWORD)]),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let sim = RuBackupSim::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let ns = namespace(&client, prefix).await;
         for doc in example("Secret") {
             let s: Secret = serde_json::from_value(doc).unwrap();
@@ -50,6 +57,9 @@ impl RbWorld {
         pc["spec"]["endpoint"] = json!(sim.url());
         pc["spec"]["pollIntervalSeconds"] = json!(5);
         pc["spec"]["budget"] = json!({"qps": 50, "burst": 50});
+        for (k, v) in settings.as_object().into_iter().flatten() {
+            pc["spec"][k] = v.clone();
+        }
         let pc: ProviderConfig = serde_json::from_value(pc).unwrap();
         Api::<ProviderConfig>::namespaced(client.clone(), &ns)
             .create(&PostParams::default(), &pc)
@@ -58,14 +68,14 @@ impl RbWorld {
         RbWorld { sim, ns, client }
     }
 
-    fn api<K>(&self) -> Api<K>
+    pub fn api<K>(&self) -> Api<K>
     where
         K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
     {
         Api::namespaced(self.client.clone(), &self.ns)
     }
 
-    async fn apply_examples(&self) {
+    pub async fn apply_examples(&self) {
         let pp = PostParams::default();
         for doc in example("Vault") {
             self.api::<Vault>()
@@ -88,7 +98,7 @@ impl RbWorld {
     }
 
     /// Vendor writes by operation since the last reset, without the login calls.
-    fn writes(&self) -> std::collections::BTreeMap<String, u64> {
+    pub fn writes(&self) -> std::collections::BTreeMap<String, u64> {
         self.sim
             .server
             .control
@@ -99,7 +109,7 @@ impl RbWorld {
     }
 
     /// Warning events in the namespace (a failed reconcile is always one).
-    fn warnings(&self) -> Vec<String> {
+    pub fn warnings(&self) -> Vec<String> {
         let out = env().server.kubectl(&[
             "get",
             "events",
@@ -420,4 +430,103 @@ async fn updates_are_minimal_patches_drift_follows_the_policies_and_deletion_and
         .unwrap();
     wait_for(&w.api::<Vault>(), "dedup-again", is_ready(), T).await;
     assert_eq!(w.sim.count("POST /pool_list"), 0, "adopted, not created");
+}
+
+/// A Strategy's Vault references are references like any other: the Strategy is woken as soon
+/// as its Vault gets an external name (not at its next backoff retry), and the Vault waits to be
+/// deleted while the Strategy uses it.
+#[tokio::test]
+async fn a_strategy_is_woken_by_its_vault_and_holds_its_deletion() {
+    let w = RbWorld::new("rubackup-refs").await;
+    wait_for(&w.api::<ProviderConfig>(), "rubackup", is_ready(), T).await;
+    let pp = PostParams::default();
+    for doc in example("Strategy") {
+        w.api::<Strategy>()
+            .create(&pp, &serde_json::from_value(doc).unwrap())
+            .await
+            .unwrap();
+    }
+    // The Strategy waits for its Vaults, retrying with a backoff that doubles (5, 10, 20, 40 s).
+    // Once it has waited 35 s, its next retry is at least 30 s away: a Strategy that becomes
+    // Ready sooner than that after its Vaults was woken by them.
+    let waiting = wait_for(
+        &w.api::<Strategy>(),
+        "nightly",
+        has_condition("Synced", "False", Some("ReconcileError")),
+        T,
+    )
+    .await;
+    let since = |s: &Strategy| {
+        let t = s
+            .status
+            .as_ref()
+            .unwrap()
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Synced");
+        let t: jiff::Timestamp = t.unwrap().last_transition_time.parse().unwrap();
+        jiff::Timestamp::now().duration_since(t).as_secs_f64()
+    };
+    assert!(since(&waiting) < 30.0, "the first wait was just now");
+    let api = w.api::<Strategy>();
+    while since(&api.get("nightly").await.unwrap()) < 35.0 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    for mut doc in example("Vault") {
+        doc["spec"]["deletionPolicy"] = json!("Delete");
+        w.api::<Vault>()
+            .create(&pp, &serde_json::from_value(doc).unwrap())
+            .await
+            .unwrap();
+    }
+    for name in ["main", "dedup"] {
+        wait_for(&w.api::<Vault>(), name, is_ready(), T).await;
+    }
+    wait_for(
+        &w.api::<Strategy>(),
+        "nightly",
+        is_ready(),
+        Duration::from_secs(20),
+    )
+    .await;
+
+    // Deleting the Vault waits while the Strategy uses it; its pool stays.
+    let main_id = crate::cbr_world::external_name(&w.api::<Vault>().get("main").await.unwrap())
+        .parse::<i64>()
+        .unwrap();
+    let pool_exists = || {
+        w.sim
+            .sim
+            .store
+            .lock()
+            .unwrap()
+            .table("pool_list")
+            .get(&main_id)
+            .is_some()
+    };
+    w.api::<Vault>()
+        .delete("main", &Default::default())
+        .await
+        .unwrap();
+    let held = wait_for(
+        &w.api::<Vault>(),
+        "main",
+        has_condition("Ready", "False", Some("Deleting")),
+        T,
+    )
+    .await;
+    let message = &held.status.unwrap().conditions[0].message;
+    assert!(message.contains("Strategy/nightly"), "{message}");
+    assert!(
+        pool_exists(),
+        "the pool is not deleted while the Strategy uses it"
+    );
+
+    // Once the Strategy is gone, the Vault and its pool go.
+    w.api::<Strategy>()
+        .delete("nightly", &Default::default())
+        .await
+        .unwrap();
+    wait_gone(&w.api::<Vault>(), "main", T).await;
+    assert!(!pool_exists());
 }

@@ -164,6 +164,21 @@ async fn the_api_server_checks_the_rubackup_blocks() {
             &["no domain authentication"],
         ),
         ("page size 0", provider("    pageSize: 0\n"), &["pageSize"]),
+        (
+            "one query parameter for the page and its size",
+            provider("    pageParameter: limit\n"),
+            &["pageParameter and limitParameter must name different query parameters"],
+        ),
+        (
+            "a paging parameter that is no query name",
+            provider("    limitParameter: 'page size'\n"),
+            &["limitParameter", "should match"],
+        ),
+        (
+            "an unknown form of schedule fields",
+            provider("    cronFields: Sometimes\n"),
+            &["cronFields", "Unsupported value"],
+        ),
     ];
     let mut failures = Vec::new();
     for (what, yaml, expect) in &bad {

@@ -49,11 +49,17 @@ proptest! {
         items::<Backup>(&body, None)?;
         for plan in &plans {
             let warnings = issues_text(&body);
-            let _ = policy_view::observation(plan, &apps, None, &warnings);
+            let _ = policy_view::observation(plan, &apps, None, &warnings, &[]);
             let _ = policy_view::schedule_summaries(&plan.settings);
         }
-        let _ = run::began_since(&apps, since);
-        let outcome = run::outcome("2025-01-01T00:00:00Z", since, &apps, now);
+        let _ = (run::newest_start(&apps), run::busy(&apps));
+        let followed = run::Followed {
+            requested_at: "2025-01-01T00:00:00Z".into(),
+            called_at: Some(since),
+            after: run::newest_start(&apps),
+            outcome: None,
+        };
+        let outcome = run::outcome(&followed, &apps, now);
         prop_assert!(!outcome.state.is_empty());
     }
 

@@ -28,6 +28,7 @@ fn intent(table: &[DeviceRule], block: BlockSpec, movable: bool) -> SectionInten
             object: format!("ns/{m}"),
             id: None,
             movable,
+            adopt_unmarked: true,
         })
         .collect();
     SectionIntent {

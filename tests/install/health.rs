@@ -33,6 +33,7 @@ const KINDS: [&str; 6] = [
 
 fn observed<A: Default>(readiness: Readiness, drift: bool) -> Outcome<A> {
     Outcome::Observed {
+        marked_id: None,
         readiness,
         at_provider: A::default(),
         drift: if drift {

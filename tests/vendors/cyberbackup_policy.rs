@@ -46,7 +46,7 @@ async fn create_then_observe_finds_it_in_line_and_ready_once_deployed() {
     assert!(!before.exists);
     let id = env.create(a, &p).await;
     let plan = env.plan(&id);
-    assert_eq!(plan["name"], format!("prod/nightly [rampart:{MARKER}]"));
+    assert_eq!(plan["name"], format!("prod/nightly [rampart:{}]", marker()));
     assert_eq!(
         plan["settings"]["destination"]["location"]["settings"]["name"],
         "customer-dg09"

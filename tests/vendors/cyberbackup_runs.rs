@@ -110,23 +110,99 @@ async fn an_on_demand_run_goes_through_and_its_outcome_is_observed() {
 }
 
 #[tokio::test]
-async fn a_failed_run_is_reported_with_the_vendor_status() {
-    let (env, mut p, id) = deployed(SimConfig {
-        fail_runs: true,
-        ..Default::default()
-    })
-    .await;
+async fn a_failed_run_is_reported_with_its_own_end() {
+    let (env, mut p, id) = deployed(SimConfig::default()).await;
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
+    // A good run first, so that a later success time exists to be mistaken for the end.
+    start_run(&env, a, &mut p, &id, "first").await;
+    env.sim.state.settle();
+    let good = env.observe(a, &p, &id).await.at_provider;
+    assert_eq!(good.last_run.as_ref().unwrap().state, "Succeeded");
+    record_status(&mut p, good);
+    env.sim.state.advance(jiff::SignedDuration::from_secs(3600));
+    env.sim.state.config.lock().unwrap().fail_runs = true;
     start_run(&env, a, &mut p, &id, "now, please").await;
     env.sim.state.settle();
     let run = env.observe(a, &p, &id).await.at_provider.last_run.unwrap();
     assert_eq!(run.state, "Failed");
     assert!(run.message.unwrap().contains("ERROR"));
+    let (started, finished) = (run.started_at.unwrap(), run.finished_at.unwrap());
+    assert!(
+        finished >= started,
+        "a failed run ends after it starts, not at the last success: {started} → {finished}"
+    );
+}
+
+/// Run the plan as its schedule would, to completion; the run's start on the vendor's clock.
+fn scheduled_run(env: &Env, id: &str) -> String {
+    assert_eq!(env.sim.state.start_scheduled_run(id), 1);
+    env.sim.state.settle();
+    env.sim.state.read(|w| {
+        w.applications
+            .values()
+            .find(|a| a.policy_id == id)
+            .and_then(|a| a.last_runtime)
+            .unwrap()
+            .to_string()
+    })
 }
 
 #[tokio::test]
-async fn a_restart_mid_run_recognises_the_run_on_the_vendor_without_starting_another() {
+async fn each_new_value_is_one_run_call_whatever_time_it_names() {
+    let (env, mut p, id) = deployed(SimConfig::default()).await;
+    let rt = env.runtime().await;
+    let a = policy_adapter(&rt);
+    let scheduled = scheduled_run(&env, &id);
+    // The README's example value, long past; then a value a few seconds after the scheduled run.
+    let just_after = (scheduled.parse::<jiff::Timestamp>().unwrap()
+        + jiff::SignedDuration::from_secs(5))
+    .to_string();
+    for value in ["2026-01-01T00:00:00Z", just_after.as_str()] {
+        request_run(&mut p, value);
+        let o = env.observe(a, &p, &id).await;
+        assert_eq!(
+            drift_fields(&o),
+            vec![DRIFT_FIELD],
+            "{value} is a new request"
+        );
+        env.sim.control().reset_counters();
+        env.update(a, &p, &id, &o).await;
+        assert_eq!(
+            env.count("POST /api/v1/policy_applications:run"),
+            1,
+            "{value}"
+        );
+        // Observed again and again: no second call for the same value.
+        for _ in 0..3 {
+            let o = env.observe(a, &p, &id).await;
+            env.update(a, &p, &id, &o).await;
+        }
+        env.sim.state.settle();
+        let run = env.observe(a, &p, &id).await.at_provider.last_run.unwrap();
+        assert_eq!(
+            env.count("POST /api/v1/policy_applications:run"),
+            1,
+            "{value}"
+        );
+        assert_eq!(
+            (run.requested_at.as_str(), run.state.as_str()),
+            (value, "Succeeded")
+        );
+        // Its own run: started after the scheduled one, not credited to it.
+        assert!(
+            run.started_at.as_deref().unwrap() > scheduled.as_str(),
+            "{run:?} vs {scheduled}"
+        );
+        assert!(run.finished_at >= run.started_at);
+        let at = env.observe(a, &p, &id).await.at_provider;
+        record_status(&mut p, at);
+        env.sim.state.advance(jiff::SignedDuration::from_secs(60));
+    }
+}
+
+#[tokio::test]
+async fn a_request_waits_for_a_run_in_progress_then_gets_its_own() {
     let (env, mut p, id) = deployed(SimConfig {
         run_seconds: 600,
         ..Default::default()
@@ -134,23 +210,57 @@ async fn a_restart_mid_run_recognises_the_run_on_the_vendor_without_starting_ano
     .await;
     let rt = env.runtime().await;
     let a = policy_adapter(&rt);
-    let requested = jiff::Timestamp::now().to_string();
-    start_run(&env, a, &mut p, &id, &requested).await;
+    assert_eq!(env.sim.state.start_scheduled_run(&id), 1);
+    start_run(&env, a, &mut p, &id, "during the scheduled run").await;
+    assert_eq!(
+        env.count("POST /api/v1/policy_applications:run"),
+        0,
+        "busy: the call would start nothing"
+    );
+    let o = env.observe(a, &p, &id).await;
+    assert_eq!(drift_fields(&o), vec![DRIFT_FIELD], "still pending");
+    env.sim.state.settle();
+    let o = env.observe_fresh(a, &p, &id).await;
+    env.update(a, &p, &id, &o).await;
+    assert_eq!(env.count("POST /api/v1/policy_applications:run"), 1);
+    let run = env.observe(a, &p, &id).await.at_provider.last_run.unwrap();
+    assert_eq!(run.state, "Running", "{run:?}");
+}
 
-    // The operator dies before writing status; a new one sees the run on the vendor.
+#[tokio::test]
+async fn a_restarted_operator_follows_the_run_the_status_recorded_without_calling_again() {
+    let (env, mut p, id) = deployed(SimConfig {
+        run_seconds: 600,
+        ..Default::default()
+    })
+    .await;
+    let rt = env.runtime().await;
+    let a = policy_adapter(&rt);
+    start_run(&env, a, &mut p, &id, "2031-01-01T00:00:00Z").await;
+    let at = env.observe(a, &p, &id).await.at_provider;
+    record_status(&mut p, at);
+
+    // A new operator, nothing in memory: the status says the call was made.
     let world = env.restarted(100);
     let rt2 = world.hub.runtime(&env.key).await.unwrap();
     let a2 = policy_adapter(&rt2);
     let o = a2
-        .observe(&p, Some(&id), &world.ctx(MARKER, false, None))
+        .observe(&p, Some(&id), &world.ctx(&marker(), false, None))
         .await
         .unwrap();
     assert!(
         o.drift.is_empty(),
-        "the run is recognised, not requested again: {:?}",
+        "the run is followed, not requested again: {:?}",
         o.drift
     );
-    assert_eq!(o.at_provider.last_run.unwrap().state, "Running");
+    assert_eq!(o.at_provider.last_run.as_ref().unwrap().state, "Running");
+    env.sim.state.advance(jiff::SignedDuration::from_secs(601));
+    let o = a2
+        .observe(&p, Some(&id), &world.ctx(&marker(), true, None))
+        .await
+        .unwrap();
+    assert_eq!(o.at_provider.last_run.unwrap().state, "Succeeded");
+    assert_eq!(env.count("POST /api/v1/policy_applications:run"), 1);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The simulator answers in the document's shapes (raw HTTP, no rampart client).
 
-use rampart::simulators::cyberbackup::{CyberBackupSim, SimConfig};
+use rampart::simulators::cyberbackup::{CyberBackupSim, PatchSemantics, SimConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -12,8 +12,12 @@ struct Raw {
 
 impl Raw {
     async fn start() -> Raw {
+        Raw::with(SimConfig::default()).await
+    }
+
+    async fn with(config: SimConfig) -> Raw {
         rampart::vendor::tls::install_crypto_provider();
-        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default())
+        let sim = CyberBackupSim::start("127.0.0.1:0".parse().unwrap(), config)
             .await
             .unwrap();
         let http = reqwest::Client::new();
@@ -61,10 +65,314 @@ impl Raw {
     }
 }
 
-fn plan_body(name: &str) -> Value {
+/// The smallest plan the simulator takes: a schedule (off), a destination, and alerts.
+fn settings() -> Value {
+    json!({"alerts": {"enabled": false, "max_days_without_backup": 0},
+           "scheduling": {"enabled": false, "backup_sets": [], "scheme": "ALWAYS_FULL"},
+           "destination": {"location": {"type": "VAULT", "settings": {"name": "customer-dg09", "storage_type": "LOCAL_FOLDER", "uri": "E:", "use_policy_credentials": true}},
+                           "retention": {"execution": "AFTER_BACKUP", "rules": [{"max_count": 7}]}}})
+}
+
+fn plan_with(name: &str, settings: Value) -> Value {
     json!({"subject": {"policy": {"enabled": true, "is_features": "", "name": name, "type": "policy.backup.machine",
-        "tenant_id": "00000000-0000-0000-0000-000000000000",
-        "settings": {"alerts": {"enabled": false, "max_days_without_backup": 0}}}}})
+        "tenant_id": "00000000-0000-0000-0000-000000000000", "settings": settings}}})
+}
+
+fn plan_body(name: &str) -> Value {
+    plan_with(name, settings())
+}
+
+/// Create a plan; its id.
+async fn create(raw: &Raw, settings: Value) -> String {
+    let (status, created) = raw
+        .call(Method::POST, "/policies", Some(plan_with("p", settings)))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    created["result"][0]
+        .as_str()
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn patch(settings: Value) -> Value {
+    json!({"subject": {"policy": [{"settings": settings}]}})
+}
+
+#[tokio::test]
+async fn settings_are_checked_field_by_field_and_refused_with_the_documents_error_body() {
+    let raw = Raw::start().await;
+    let mut bad = settings();
+    bad["scheduling"] = json!({"enabled": true, "scheme": "ALWAYS_FULL", "backup_sets": [
+        {"type": "AUTO", "schedule": {"type": "DAILY", "alarms": {"time": {"weekdays": ["MON"], "repeat_at": [{"hour": 24, "minute": 0}]}}}}]});
+    let (status, body) = raw
+        .call(Method::POST, "/policies", Some(plan_with("bad", bad)))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], 400);
+    assert_eq!(body["error"]["domain"], "General");
+    assert_eq!(
+        body["error"]["context"]["field"],
+        "settings.scheduling.backup_sets[0].schedule.alarms.time.repeat_at[0].hour"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("24 is outside 0..23")
+    );
+    let mut no_destination = settings();
+    no_destination
+        .as_object_mut()
+        .unwrap()
+        .remove("destination");
+    let (status, body) = raw
+        .call(
+            Method::POST,
+            "/policies",
+            Some(plan_with("x", no_destination)),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["context"]["field"].as_str()),
+        (400, Some("settings.destination"))
+    );
+    assert_eq!(
+        raw.sim.state.read(|w| w.policies.len()),
+        0,
+        "nothing created"
+    );
+
+    // A PATCH is checked on the plan it would leave: refused, the plan unchanged.
+    let id = create(&raw, settings()).await;
+    let (status, body) = raw
+        .call(
+            Method::PATCH,
+            &format!("/policies/{id}"),
+            Some(patch(json!({"destination": {"retention": {"rules": [{"max_age": {"count": 7, "type": "YEARS"}}]}}}))),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["context"]["field"],
+        "settings.destination.retention.rules[0].max_age.type"
+    );
+    let (status, body) = raw
+        .call(
+            Method::PATCH,
+            &format!("/policies/{id}"),
+            Some(patch(json!({"destination": {"location": {"settings": {"use_policy_credentials": false, "credentials": "b12e9914"}}}}))),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("credentials b12e9914 not found")
+    );
+    let stored = raw.sim.state.read(|w| w.policies[&id].settings.clone());
+    assert_eq!(stored, settings());
+
+    // Credentials: the subtype must go with the type (§2.10.5.1).
+    let (status, _) = raw
+        .call(Method::POST, "/credentials", Some(json!({"scope": {"type": "share", "subtype": "ftp"}, "identity": "u", "secret": "s"})))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = raw
+        .call(Method::POST, "/credentials", Some(json!({"scope": {"type": "share", "subtype": "smb"}, "identity": "u", "secret": "s"})))
+        .await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn patch_merges_deeply_by_default_and_replaces_sections_when_configured() {
+    let to_template = json!({"destination": {"location": {"type": "LOCAL_FOLDER_TEMPLATE", "settings": {"path": "F:/b/"}}}});
+    let raw = Raw::start().await;
+    let id = create(&raw, settings()).await;
+    assert_eq!(
+        raw.status(
+            Method::PATCH,
+            &format!("/policies/{id}"),
+            Some(patch(to_template.clone()))
+        )
+        .await,
+        204
+    );
+    let destination = raw
+        .sim
+        .state
+        .read(|w| w.policies[&id].settings["destination"].clone());
+    assert_eq!(destination["location"]["settings"]["path"], "F:/b/");
+    assert_eq!(
+        destination["location"]["settings"]["uri"], "E:",
+        "a deep merge keeps what was not sent"
+    );
+    assert!(destination["retention"].is_object());
+    let nulls = json!({"destination": {"location": {"settings": {"uri": null, "name": null}}}});
+    raw.status(
+        Method::PATCH,
+        &format!("/policies/{id}"),
+        Some(patch(nulls)),
+    )
+    .await;
+    let location = raw
+        .sim
+        .state
+        .read(|w| w.policies[&id].settings["destination"]["location"].clone());
+    assert!(
+        location["settings"].get("uri").is_none(),
+        "null removes: {location}"
+    );
+
+    let raw = Raw::with(SimConfig {
+        patch_semantics: PatchSemantics::ReplaceSections,
+        ..Default::default()
+    })
+    .await;
+    let id = create(&raw, settings()).await;
+    raw.status(
+        Method::PATCH,
+        &format!("/policies/{id}"),
+        Some(patch(to_template)),
+    )
+    .await;
+    let destination = raw
+        .sim
+        .state
+        .read(|w| w.policies[&id].settings["destination"].clone());
+    assert_eq!(
+        destination,
+        json!({"location": {"type": "LOCAL_FOLDER_TEMPLATE", "settings": {"path": "F:/b/"}}}),
+        "the section sent replaces the plan's"
+    );
+    assert!(
+        raw.sim
+            .state
+            .read(|w| w.policies[&id].settings["alerts"].is_object())
+    );
+}
+
+#[tokio::test]
+async fn the_console_switches_a_plan_off_on_one_device_and_runs_and_prunes_as_scheduled() {
+    let raw = Raw::start().await;
+    let mut s = settings();
+    s["destination"]["retention"] =
+        json!({"execution": "AFTER_BACKUP", "rules": [{"max_count": 2}]});
+    let id = create(&raw, s).await;
+    let machines: Vec<String> = ["DESKTOP-JRPTA4A", "win10x64simple"]
+        .iter()
+        .map(|n| {
+            raw.sim.state.read(|w| {
+                w.resources
+                    .values()
+                    .find(|r| r.name == *n)
+                    .unwrap()
+                    .id
+                    .clone()
+            })
+        })
+        .collect();
+    let apply = json!({"policy_id": id, "context": {"items": machines}});
+    assert_eq!(
+        raw.status(Method::POST, "/policy_applications", Some(apply))
+            .await,
+        204
+    );
+    raw.sim.state.settle();
+    // Switched off on one device, as in the console, over the control route.
+    let resp = raw
+        .http
+        .patch(format!(
+            "{}/_sim/cyberbackup/applications/{id}/{}",
+            raw.sim.url(),
+            machines[1]
+        ))
+        .json(&json!({"enabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (_, apps) = raw
+        .get(&format!(
+            "/policy_applications?policy_id={id}&context_id={}",
+            machines[1]
+        ))
+        .await;
+    assert_eq!(apps["items"][0][0]["enabled"], false);
+    // A scheduled run skips it; four runs leave two backups (max_count 2).
+    for _ in 0..4 {
+        assert_eq!(raw.sim.state.start_scheduled_run(&id), 1);
+        let (_, running) = raw
+            .get(&format!(
+                "/policy_applications?policy_id={id}&context_id={}",
+                machines[0]
+            ))
+            .await;
+        assert_eq!(running["items"][0][0]["running"]["state"], "RUNNING");
+        assert!(
+            running["items"][0][0]["last_runtime"].is_string(),
+            "the run's start shows while it runs"
+        );
+        raw.sim.state.settle();
+        raw.sim.state.advance(jiff::SignedDuration::from_secs(60));
+    }
+    let (_, backups) = raw.get("/backups?count=true").await;
+    assert_eq!(backups["paging"]["total_count"], 2, "retention pruned");
+    // Without rules nothing is pruned.
+    raw.status(
+        Method::PATCH,
+        &format!("/policies/{id}"),
+        Some(patch(
+            json!({"destination": {"retention": {"execution": "AFTER_BACKUP", "rules": []}}}),
+        )),
+    )
+    .await;
+    raw.sim.state.start_scheduled_run(&id);
+    raw.sim.state.settle();
+    let (_, backups) = raw.get("/backups?count=true").await;
+    assert_eq!(backups["paging"]["total_count"], 3);
+}
+
+#[tokio::test]
+async fn a_run_whose_destination_credentials_are_gone_fails() {
+    let raw = Raw::start().await;
+    let (_, created) = raw
+        .call(
+            Method::POST,
+            "/credentials",
+            Some(json!({"scope": {"type": "folder"}, "identity": "u", "secret": "s"})),
+        )
+        .await;
+    let credentials = created["id"].as_str().unwrap().to_string();
+    let mut s = settings();
+    s["destination"]["location"]["settings"]["credentials"] = json!(credentials);
+    s["destination"]["location"]["settings"]["use_policy_credentials"] = json!(false);
+    let id = create(&raw, s).await;
+    let machine = raw.sim.state.read(|w| {
+        w.resources
+            .values()
+            .find(|r| r.name == "DESKTOP-JRPTA4A")
+            .unwrap()
+            .id
+            .clone()
+    });
+    raw.status(
+        Method::POST,
+        "/policy_applications",
+        Some(json!({"policy_id": id, "context": {"items": [machine]}})),
+    )
+    .await;
+    raw.sim.state.settle();
+    assert!(raw.sim.state.delete_credentials(&credentials));
+    raw.sim.state.start_scheduled_run(&id);
+    raw.sim.state.settle();
+    let (_, apps) = raw
+        .get(&format!("/policy_applications?policy_id={id}"))
+        .await;
+    assert_eq!(apps["items"][0][0]["status"], "ERROR");
 }
 
 #[tokio::test]

@@ -49,7 +49,9 @@ async fn a_rule_edited_and_moved_on_the_device_is_put_back() {
         .human_edit(
             FORWARD,
             b,
-            json!({"action": "drop", "destination_ports": ["22"], "comment": "b, edited by hand"}),
+            // The marker stays: it is still rampart's rule, edited.
+            json!({"action": "drop", "destination_ports": ["22"],
+                   "comment": format!("b, edited by hand [rampart:{}]", marker_of("b"))}),
         )
         .unwrap();
     f.sim
@@ -75,6 +77,43 @@ async fn a_rule_edited_and_moved_on_the_device_is_put_back() {
     );
     assert_eq!(f.moves(), 1);
     converge(&f, &rt, &mut objects).await;
+}
+
+/// Issue 15, item 2: the recorded id now holds a person's rule (a device reset re-used it, or
+/// the marker was removed by hand). rampart neither writes nor moves nor deletes it: it puts
+/// its own rule back beside it.
+#[tokio::test]
+async fn a_persons_rule_at_the_recorded_id_is_never_taken_over() {
+    let (f, rt, mut objects, _) = three_on_top().await;
+    let b = objects[1].id();
+    let persons =
+        json!({"action": "drop", "destination_ports": ["22"], "comment": "ops: block ssh"});
+    f.sim.human_edit(FORWARD, b, persons).unwrap();
+    ideco_runtime(&rt).invalidate_snapshots();
+    let theirs = rule_json(&f, FORWARD, b);
+    f.server.control.reset_counters();
+
+    assert_eq!(
+        reconcile(&f, &rt, &mut objects[1]).await.unwrap(),
+        Step::Created
+    );
+    assert_ne!(objects[1].id(), b, "rampart's own rule again, at a new id");
+    assert_eq!(
+        rule_json(&f, FORWARD, b),
+        theirs,
+        "the person's rule is untouched"
+    );
+    assert_eq!(f.count("PUT /firewall/rules/{section}/{id}"), 0);
+    let events = f.engine.cluster.reasons("b");
+    assert!(events.contains(&"ExternalNotOwned"), "{events:?}");
+    converge(&f, &rt, &mut objects).await;
+    assert_eq!(rule_json(&f, FORWARD, b), theirs, "and stays untouched");
+
+    // Deleting the FirewallRule deletes rampart's rule only.
+    let mine = objects[1].id();
+    delete(&f, &objects[1]).await;
+    let ids = f.sim.ids(FORWARD);
+    assert!(ids.contains(&b) && !ids.contains(&mine), "{ids:?}");
 }
 
 #[tokio::test]

@@ -130,8 +130,9 @@ pub struct CyberBackupVault {
     /// Secret (same namespace) with the keys `identity` and `secret` (or `username` and
     /// `password`) that give access to the location. rampart registers them with
     /// `POST /credentials` and the record's id becomes the Vault's external name. Cyber Backup
-    /// cannot change a registered record, so a changed Secret replaces the record (a new id;
-    /// the plans that use the Vault are updated). Set at creation only.
+    /// cannot change a registered record, so a changed Secret replaces the record: a new one is
+    /// registered, every plan naming the old one moves to it, then the old one is deleted (the
+    /// `CredentialsReplaced` condition says so). Set at creation only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret_ref: Option<LocalObjectRef>,
     /// Scope of the registered credentials (default `type: folder`). Changing it replaces the
@@ -226,7 +227,9 @@ pub struct CyberBackupArchive {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CyberBackupTargets {
-    /// Resource ids (`/resources`), for example machines.
+    /// Resource ids (`/resources`), for example machines. An id Cyber Backup does not know is
+    /// waited for a few polls (agents register machines), then the Policy stalls naming it; it
+    /// recovers once the resource appears.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 512))]
     #[schemars(extend("x-kubernetes-list-type" = "set", "items" = {"type": "string", "minLength": 1, "maxLength": 64}))]
@@ -266,7 +269,7 @@ pub struct CyberBackupPolicy {
     /// Backup scheme (`scheduling.scheme`).
     #[serde(default)]
     pub scheme: CyberBackupScheme,
-    /// Day of the weekly full backup (`scheduling.weekly_backup_day`).
+    /// Day of the weekly full backup (`scheduling.weekly_backup_day`; `MON` when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weekly_backup_day: Option<CyberBackupWeekday>,
     /// Native schedule (`scheduling.backup_sets`), used instead of `spec.schedule`.
@@ -274,18 +277,22 @@ pub struct CyberBackupPolicy {
     #[schemars(length(min = 1, max = 8))]
     pub backup_sets: Option<Vec<CyberBackupSet>>,
     /// Native retention rules (`destination.retention.rules`), used instead of `spec.retention`.
+    /// With neither, the plan has no rules and keeps every backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 16))]
     pub retention_rules: Option<Vec<CyberBackupRetentionRule>>,
-    /// Spread start times by up to this many minutes (`scheduling.rand_max_delay`).
+    /// Spread start times by up to this many minutes (`scheduling.rand_max_delay`). Unset means
+    /// no spreading (a delay of 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 1440))]
     pub random_delay_minutes: Option<i32>,
-    /// Backups run at once (`scheduling.max_parallel_backups`).
+    /// Backups run at once (`scheduling.max_parallel_backups`). Cyber Backup has no documented
+    /// way to clear it: removed from the spec, the vendor's value stays and is reported as drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub max_parallel_backups: Option<i32>,
-    /// Archive settings (`settings.archive`).
+    /// Archive settings (`settings.archive`). Like `maxParallelBackups`, a field removed from
+    /// the spec stays at the vendor and is reported as drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<CyberBackupArchive>,
     /// Plan settings rampart does not model (snake_case keys as in the document, for example

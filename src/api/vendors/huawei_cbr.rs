@@ -148,7 +148,9 @@ pub struct CbrResourcesFrom {
     {"rule": "has(self.tags) == has(oldSelf.tags)", "message": "tags is set at creation only: it cannot be added or removed later", "fieldPath": ".tags"}
 ]))]
 pub struct CbrVault {
-    /// Vault name (1–64). Defaults to the object's `metadata.name`. Can be changed.
+    /// Vault name (1–64). Defaults to the object's `metadata.name`; a longer name is cut to 55
+    /// characters plus `-` and 8 hex digits of its hash, so it stays the same and distinct.
+    /// Can be changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub name: Option<String>,
@@ -222,9 +224,18 @@ pub struct CbrVault {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources_from: Option<CbrResourcesFrom>,
     /// Remove resources that are neither listed nor selected. Off by default because removing a
-    /// resource from a vault deletes its backups.
+    /// resource from a vault deletes its backups. A resource leaves only when two listings (of
+    /// `resources` and `resourcesFrom`), at least one poll interval apart, agree it is gone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune_resources: bool,
+    /// With `pruneResources`: the largest share of the vault's resources, in percent (0–100,
+    /// default 10), that rampart removes in one poll on its own. A larger removal is held, and
+    /// named in the `ResourcesNotPruned` condition, until the annotation
+    /// `rampart.dev/confirm-prune` is set to the value the condition shows (it names that exact
+    /// set). 0 holds every removal for confirmation; 100 never holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_prune_percent: Option<i32>,
     /// The Policy (same namespace, `huaweiCbr` block) whose schedule backs this vault up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_ref: Option<LocalObjectRef>,

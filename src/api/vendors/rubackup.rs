@@ -43,6 +43,24 @@ pub enum RuBackupLoginFormat {
     Legacy,
 }
 
+/// How the RuBackup server takes the five schedule fields (`min`, `hour`, `dom`, `mon`, `dow` and
+/// their `full_`/`inc_`/`diff_` forms). The document's examples show only single integers
+/// (L3796-3800, L4320-4324); it never shows how "every day" or "weekdays" are written. `Text`
+/// (default): one value goes out as an integer, anything else (`*`, `1-5`, `*/15`) as crontab
+/// text. `IntegersOnly`: every field goes out as an integer, and a schedule that needs text is
+/// refused on the Policy or Strategy before anything is sent.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+pub enum RuBackupCronFields {
+    /// A single value goes out as a JSON integer, anything else (`*`, `1-5`, `*/15`, `1,15`) as
+    /// crontab text. The default.
+    #[default]
+    Text,
+    /// Every field goes out as a JSON integer; a schedule that needs anything but one value in
+    /// a field (`*`, a range, a list, a step) is refused with the spec field that asks for it,
+    /// instead of being sent to a server that would refuse it or read it otherwise.
+    IntegersOnly,
+}
+
 /// Settings of a `type: RuBackup` provider configuration. The credentials Secret holds
 /// `username` and `password`. The endpoint is the API server's base URL, for example
 /// `https://rubackup.example:5656`.
@@ -50,7 +68,8 @@ pub enum RuBackupLoginFormat {
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {"rule": "!has(self.authType) || self.authType != 'Domain' || has(self.domain)", "message": "ruBackup.domain is required when authType is Domain", "fieldPath": ".domain", "reason": "FieldValueRequired"},
-    {"rule": "!has(self.loginFormat) || self.loginFormat != 'Legacy' || !has(self.authType) || self.authType == 'Database'", "message": "the Legacy (up to 2.3) login has no domain authentication", "fieldPath": ".authType"}
+    {"rule": "!has(self.loginFormat) || self.loginFormat != 'Legacy' || !has(self.authType) || self.authType == 'Database'", "message": "the Legacy (up to 2.3) login has no domain authentication", "fieldPath": ".authType"},
+    {"rule": "(has(self.pageParameter) ? self.pageParameter : 'page') != (has(self.limitParameter) ? self.limitParameter : 'limit')", "message": "pageParameter and limitParameter must name different query parameters", "fieldPath": ".limitParameter"}
 ]))]
 pub struct RuBackupProviderSettings {
     /// Name of the RuBackup service database sent at login (`rubackup_database`). Defaults to
@@ -78,10 +97,24 @@ pub struct RuBackupProviderSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub server_time_zone: Option<String>,
-    /// Items per page of list calls (`limit`). Defaults to 100.
+    /// Items per page of list calls (`limit`). Defaults to 100. rampart stops paging at the
+    /// first page with fewer items, so keep it at or below the server's largest page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
     pub page_size: Option<i32>,
+    /// Name of the query parameter that carries the page number (1-based) of list calls.
+    /// Defaults to `page`. The document lists a page number without naming it (L986).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_.-]+$"))]
+    pub page_parameter: Option<String>,
+    /// Name of the query parameter that carries the page size of list calls. Defaults to
+    /// `limit`. The document lists a display limit without naming it (L988).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_.-]+$"))]
+    pub limit_parameter: Option<String>,
+    /// How the server takes schedule fields: `Text` (default) or `IntegersOnly`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron_fields: Option<RuBackupCronFields>,
 }
 
 /// A pool's block-device parameters (pools of type `Block device` only). Set at creation only.

@@ -7,13 +7,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use kube::ResourceExt;
 use serde_json::Value;
 
 use crate::api::common::Drift;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::engine::adapters::Adapters;
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
 };
 use crate::engine::hub::VendorRuntime;
 use crate::engine::managed::Managed;
@@ -23,6 +24,8 @@ use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 #[derive(Clone, Debug, PartialEq)]
 pub struct FakeObject {
     pub marker: Option<String>,
+    /// A name the vendor knows it by (found by the managed object's name when no marker is).
+    pub name: Option<String>,
     pub spec: Value,
     /// Observes left before a deleted object disappears.
     pub deleting_for: Option<u32>,
@@ -36,7 +39,6 @@ struct State {
     failures: VecDeque<(&'static str, ExternalError)>,
     lose_create_answer: bool,
     deletion_observes: u32,
-    find_by_marker: bool,
 }
 
 /// The vendor side of the fake: shared between the test and the adapter.
@@ -47,12 +49,8 @@ pub struct FakeVendor {
 
 impl Default for FakeVendor {
     fn default() -> Self {
-        let state = State {
-            find_by_marker: true,
-            ..State::default()
-        };
         FakeVendor {
-            state: Arc::new(Mutex::new(state)),
+            state: Arc::new(Mutex::new(State::default())),
         }
     }
 }
@@ -68,12 +66,19 @@ pub fn vendor_error(kind: ErrorKind, message: &str) -> ExternalError {
 }
 
 impl FakeVendor {
+    /// An object someone else made with the name a managed object asks for (no marker).
+    pub fn seed_named(&self, id: &str, name: &str, spec: Value) {
+        self.seed(id, None, spec);
+        self.edit(id, |o| o.name = Some(name.to_string()));
+    }
+
     /// An object that exists before rampart starts (`marker: None` for a person's object).
     pub fn seed(&self, id: &str, marker: Option<&str>, spec: Value) {
         self.state.lock().unwrap().objects.insert(
             id.to_string(),
             FakeObject {
                 marker: marker.map(String::from),
+                name: None,
                 spec,
                 deleting_for: None,
             },
@@ -157,10 +162,19 @@ where
                 .find(|(_, o)| o.marker.as_deref() == Some(ctx.marker))
                 .map(|(id, _)| id.clone())
         };
-        let found = match id {
-            Some(id) if st.objects.contains_key(id) => Some(id.to_string()),
-            _ if st.find_by_marker => by_marker(),
-            _ => None,
+        let by_name = || {
+            st.objects
+                .iter()
+                .find(|(_, o)| o.name.as_deref() == Some(cr.name_any().as_str()))
+                .map(|(id, _)| id.clone())
+        };
+        let (found, by_name) = match id {
+            Some(id) if st.objects.contains_key(id) => (Some(id.to_string()), false),
+            Some(_) => (None, false),
+            None => match by_marker() {
+                Some(found) => (Some(found), false),
+                None => (by_name(), true),
+            },
         };
         let Some(found) = found else {
             return Ok(Observation::default());
@@ -183,10 +197,17 @@ where
                 observed: obj.spec.to_string(),
             }]
         };
+        let ownership = match obj.marker.as_deref() {
+            Some(m) if m == ctx.marker => Ownership::Marked,
+            Some(_) => Ownership::OtherMarker,
+            None if by_name => Ownership::NameOnly,
+            None => Ownership::Unmarked,
+        };
         Ok(Observation {
             exists: true,
             external_name: (id != Some(found.as_str())).then_some(found),
             drift,
+            ownership,
             ..Observation::default()
         })
     }
@@ -200,6 +221,7 @@ where
             id.clone(),
             FakeObject {
                 marker: Some(ctx.marker.to_string()),
+                name: Some(cr.name_any()),
                 spec: spec_of(cr),
                 deleting_for: None,
             },
@@ -215,12 +237,14 @@ where
         cr: &K,
         id: &str,
         _observed: &Observation<K::Observation>,
-        _ctx: &CallContext<'_>,
+        ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
         self.call("update")?;
         let mut st = self.state.lock().unwrap();
         match st.objects.get_mut(id) {
             Some(o) => {
+                // As the vendor adapters do: a write carries this object's marker.
+                o.marker = Some(ctx.marker.to_string());
                 o.spec = spec_of(cr);
                 Ok(())
             }

@@ -5,9 +5,11 @@
 
 mod fake_vendor;
 mod memory_cluster;
+mod tap;
 
 pub use fake_vendor::{FakeObject, FakeRuntime, FakeVendor, vendor_error};
 pub use memory_cluster::{MemoryCluster, Write, api_error};
+pub use tap::{Observed, TappedRuntime};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -103,6 +105,7 @@ impl TestWorld {
             last_applied_hash,
             refs: &self.refs,
             hub: &self.hub,
+            trust_unmarked_id: true,
         }
     }
 }

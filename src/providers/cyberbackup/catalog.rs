@@ -11,6 +11,9 @@ use super::filter::{Filter, Query};
 use super::models::{
     Application, Archive, Backup, Credentials, Plan, Resource, meaningful_time, plan_id,
 };
+use super::plan_patch::Semantics;
+use super::registration::Registrations;
+use super::rotation::Rotations;
 use super::run::StartedRun;
 use crate::engine::hub::SecretString;
 use crate::vendor::error::VendorResult;
@@ -54,6 +57,14 @@ pub struct Catalog {
     pub runs: Mutex<HashMap<String, StartedRun>>,
     /// Warnings of the last 200 answer to a write, by plan id.
     pub warnings: Mutex<HashMap<String, Vec<String>>>,
+    /// Credentials records registered and replaced by this runtime.
+    pub rotations: Rotations,
+    /// How the server combines PATCH bodies, once a PATCH has shown it.
+    pub semantics: Mutex<Option<Semantics>>,
+    /// How many times each (object marker, target id) was looked for and not found.
+    pub unknown_targets: Mutex<HashMap<(String, String), u32>>,
+    /// Credentials registrations, kept until their answers come (there is no list call).
+    pub registrations: Registrations,
 }
 
 impl Catalog {
@@ -78,6 +89,10 @@ impl Catalog {
             credentials: Mutex::new(HashMap::new()),
             runs: Mutex::new(HashMap::new()),
             warnings: Mutex::new(HashMap::new()),
+            rotations: Rotations::default(),
+            semantics: Mutex::new(None),
+            unknown_targets: Mutex::new(HashMap::new()),
+            registrations: Registrations::default(),
         }
     }
 
@@ -96,6 +111,31 @@ impl Catalog {
                     .collect())
             })
             .await
+    }
+
+    /// One plan with its settings, read now (`GET /policies/{id}?include_settings=true`, a
+    /// one-item list, §2.10.3.9), and recorded in the shared collection; `None` when gone.
+    pub async fn read_plan(&self, id: &str) -> VendorResult<Option<Plan>> {
+        let q = Query::new().param("include_settings", "true");
+        let plans: Vec<Plan> = match self
+            .client
+            .list_all(
+                "GET /policies/{id}",
+                &format!("/policies/{id}"),
+                &q,
+                Some("policy"),
+            )
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let plan = plans.into_iter().find(|p| plan_id(&p.id) == id);
+        if let Some(p) = &plan {
+            self.upsert_plan(p.clone());
+        }
+        Ok(plan)
     }
 
     pub fn upsert_plan(&self, plan: Plan) {

@@ -25,6 +25,9 @@ pub struct Call<'a> {
     pub path: String,
     pub query: &'a [(String, String)],
     pub body: Option<&'a Value>,
+    /// How long to wait for the answer when it must not be lost (a write the document gives
+    /// no way to find again); the provider's request timeout when `None`.
+    pub patience: Option<Duration>,
 }
 
 /// The authenticated client of one Cyber Backup installation.
@@ -136,6 +139,9 @@ impl Client {
         if let Some(body) = call.body {
             r = r.json(body);
         }
+        if let Some(patience) = call.patience {
+            r = r.timeout(patience);
+        }
         r
     }
 
@@ -154,6 +160,7 @@ impl Client {
                     path,
                     query: query.pairs(),
                     body: None,
+                    patience: None,
                 },
             )
             .await?;
@@ -175,9 +182,37 @@ impl Client {
                 path,
                 query: &[],
                 body: Some(body),
+                patience: None,
             },
         )
         .await
+    }
+
+    /// POST a JSON body and wait up to `patience` for the answer: for a create whose object
+    /// cannot be found again if its answer is lost.
+    pub async fn post_patiently(
+        &self,
+        operation: &str,
+        path: String,
+        body: &Value,
+        patience: Duration,
+    ) -> VendorResult<HttpResponse> {
+        self.send(
+            operation,
+            &Call {
+                method: Method::POST,
+                path,
+                query: &[],
+                body: Some(body),
+                patience: Some(patience),
+            },
+        )
+        .await
+    }
+
+    /// The provider's request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        self.http.timeout()
     }
 
     /// DELETE with query parameters.
@@ -194,6 +229,7 @@ impl Client {
                 path,
                 query: query.pairs(),
                 body: None,
+                patience: None,
             },
         )
         .await
@@ -223,6 +259,7 @@ impl Client {
                         path: path.to_string(),
                         query: q.pairs(),
                         body: None,
+                        patience: None,
                     },
                 )
                 .await?;

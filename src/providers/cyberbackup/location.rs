@@ -49,21 +49,31 @@ pub fn location_json(
             "LOCAL_FOLDER_TEMPLATE"
         }
     };
+    let vault = block.location_type == CyberBackupLocationType::Vault;
     match credentials_id {
         Some(id) => {
             settings.insert("credentials".into(), json!(id));
             settings.insert("use_policy_credentials".into(), json!(false));
         }
-        // GUESS: a folder template without credentials needs no credentials flag; the
-        // document's template example has none.
-        None if block.location_type == CyberBackupLocationType::Vault => {
+        // Without registered credentials a VAULT says so in full, as the create example does
+        // (`credentials: ""`): every VAULT location has the same keys, so moving a plan from
+        // one Vault to another overwrites each of them under either PATCH reading.
+        None if vault => {
+            settings.insert("credentials".into(), json!(""));
             settings.insert("use_policy_credentials".into(), json!(true));
         }
+        // GUESS: a folder template without credentials needs no credentials flag; the
+        // document's template example has none.
         None => {}
     }
     let mut location = Map::new();
     location.insert("type".into(), json!(type_));
-    if let Some(d) = &block.display_name {
+    // The create example names a VAULT in the console by its location name.
+    let display = block
+        .display_name
+        .clone()
+        .or_else(|| vault.then(|| location_name(block, object_name)));
+    if let Some(d) = display {
         location.insert("display_name".into(), json!(d));
     }
     location.insert("settings".into(), Value::Object(settings));
@@ -81,10 +91,11 @@ mod tests {
             uri: Some("E:".into()),
             ..Default::default()
         };
-        // §2.10.3.6 whole-machine example.
+        // §2.10.3.6 whole-machine example, with the create example's `credentials: ""` and
+        // `display_name`.
         assert_eq!(
             location_json(&block, "ignored", None),
-            json!({"settings": {"name": "customer-dg09", "storage_type": "LOCAL_FOLDER", "uri": "E:", "use_policy_credentials": true}, "type": "VAULT"})
+            json!({"display_name": "customer-dg09", "settings": {"credentials": "", "name": "customer-dg09", "storage_type": "LOCAL_FOLDER", "uri": "E:", "use_policy_credentials": true}, "type": "VAULT"})
         );
         assert_eq!(location_name(&block, "ignored"), "customer-dg09");
     }

@@ -157,6 +157,9 @@ pub struct Application {
     pub last_runtime: Option<String>,
     #[serde(default)]
     pub next_run_time: Option<String>,
+    /// Moves when the application changes, a run's end included (§2.9.2).
+    #[serde(default)]
+    pub updated_at: Option<String>,
     pub context: ContextRef,
     pub policy: PolicyRef,
     #[serde(default)]

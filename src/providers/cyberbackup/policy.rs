@@ -12,17 +12,24 @@ use serde_json::{Value, json};
 use super::catalog::Catalog;
 use super::filter::Query;
 use super::location::location_json;
-use super::models::{Application, Plan, issues_text, parse_created_policy_id, plan_id};
-use super::settings::{
-    DesiredPlan, FieldError, PlanInputs, desired_plan, is_owned, merge, patch_body,
-};
+use super::models::{Application, Plan, parse_created_policy_id, plan_id};
+use super::settings::{DesiredPlan, FieldError, PlanInputs, desired_plan, is_owned};
 use super::{VENDOR, client, policy_view, run, targets};
 use crate::api::Policy;
+use crate::api::common::Drift;
 use crate::api::policy::PolicyObservation;
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
+    Readiness,
 };
 use crate::engine::refs::RefKey;
+
+/// How many observes may find a target id unknown to Cyber Backup before the Policy stalls on
+/// it. Agents register their machines, so an id may appear a moment later; one that never does
+/// is most likely a typo.
+pub const UNKNOWN_TARGET_LOOKS: u32 = 5;
+
+const IDS_FIELD: &str = "spec.cyberBackup.targets.resourceIds";
 
 pub struct PolicyAdapter {
     pub catalog: Arc<Catalog>,
@@ -46,6 +53,16 @@ struct Wanted {
     plan: DesiredPlan,
     contexts: BTreeSet<String>,
     unresolved: Vec<String>,
+    unknown: Vec<String>,
+}
+
+/// The credentials record a plan's destination names, if any.
+fn destination_credentials(settings: &Value) -> Option<String> {
+    settings
+        .pointer("/destination/location/settings/credentials")
+        .and_then(Value::as_str)
+        .filter(|c| !c.trim().is_empty())
+        .map(str::to_ascii_lowercase)
 }
 
 impl PolicyAdapter {
@@ -71,14 +88,28 @@ impl PolicyAdapter {
                 format!("Vault {} has no cyberBackup block", r.name),
             )
         })?;
-        // A Vault with registered credentials is known by their id; one without, by its name.
-        let credentials = vb.credentials_secret_ref.as_ref().map(|_| external);
+        // A Vault with registered credentials is known by their id (the record that replaced
+        // it, when its Secret changed and the Vault's external name does not say so yet); one
+        // without, by its name.
+        let credentials = vb
+            .credentials_secret_ref
+            .as_ref()
+            .map(|_| self.catalog.rotations.current(external));
         let object_name = vault.metadata.name.as_deref().unwrap_or(&r.name);
-        Ok(Some(location_json(vb, object_name, credentials)))
+        Ok(Some(location_json(vb, object_name, credentials.as_deref())))
     }
 
-    async fn wanted(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Wanted> {
+    /// The plan and targets the spec asks for. `applied` are the contexts the plan is applied
+    /// to now: those ids need no lookup.
+    async fn wanted(
+        &self,
+        cr: &Policy,
+        ctx: &CallContext<'_>,
+        applied: &BTreeSet<String>,
+    ) -> ExternalResult<Wanted> {
         let b = block(cr)?;
+        let written =
+            policy_view::written_settings(cr.status.as_ref().and_then(|s| s.at_provider.as_ref()));
         let plan = desired_plan(&PlanInputs {
             namespace: cr.metadata.namespace.as_deref().unwrap_or_default(),
             name: cr.metadata.name.as_deref().unwrap_or_default(),
@@ -88,29 +119,61 @@ impl PolicyAdapter {
             location: self.location(cr, ctx)?,
             agent_time_zone: &self.catalog.agent_time_zone,
             now: jiff::Timestamp::now(),
+            written: &written,
         })
         .map_err(invalid)?;
-        let resources = if b.targets.resource_names.is_empty() {
-            Default::default()
-        } else {
-            self.catalog.resources(ctx.fresh).await?
-        };
-        let resolved = targets::resolve(&b.targets, &resources).map_err(|a| {
-            ExternalError::invalid(
-                "spec.cyberBackup.targets.resourceNames",
+        let mut fresh = ctx.fresh;
+        loop {
+            let resources = if targets::needs_resources(&b.targets, applied) {
+                self.catalog.resources(fresh).await?
+            } else {
+                Default::default()
+            };
+            let resolved = targets::resolve(&b.targets, &resources, applied).map_err(|a| {
+                ExternalError::invalid(
+                    "spec.cyberBackup.targets.resourceNames",
+                    format!(
+                        "{} resources are named {:?} ({}); list the one you mean in resourceIds",
+                        a.ids.len(),
+                        a.name,
+                        a.ids.join(", ")
+                    ),
+                )
+            })?;
+            // An unknown id may have registered since the last listing: look once more.
+            if resolved.unknown.is_empty() || fresh {
+                return Ok(Wanted {
+                    plan,
+                    contexts: resolved.contexts,
+                    unresolved: resolved.unresolved,
+                    unknown: resolved.unknown,
+                });
+            }
+            fresh = true;
+        }
+    }
+
+    /// Count another look that did not find `unknown`; the spec error once an id was looked
+    /// for too often. Ids found again are forgotten.
+    fn note_unknown(&self, marker: &str, unknown: &[String]) -> ExternalResult<u32> {
+        let mut seen = self.catalog.unknown_targets.lock().unwrap();
+        seen.retain(|(m, id), _| m != marker || unknown.contains(id));
+        let mut most = 0;
+        for id in unknown {
+            let n = seen.entry((marker.to_string(), id.clone())).or_insert(0);
+            *n += 1;
+            most = most.max(*n);
+        }
+        if most > UNKNOWN_TARGET_LOOKS {
+            return Err(ExternalError::invalid(
+                IDS_FIELD,
                 format!(
-                    "{} resources are named {:?} ({}); list the one you mean in resourceIds",
-                    a.ids.len(),
-                    a.name,
-                    a.ids.join(", ")
+                    "Cyber Backup has no resource or group {} (looked {UNKNOWN_TARGET_LOOKS} times); check the id, or register the machine's agent: rampart applies the plan once it appears",
+                    unknown.join(", ")
                 ),
-            )
-        })?;
-        Ok(Wanted {
-            plan,
-            contexts: resolved.contexts,
-            unresolved: resolved.unresolved,
-        })
+            ));
+        }
+        Ok(most)
     }
 
     async fn find(&self, id: Option<&str>, ctx: &CallContext<'_>) -> ExternalResult<Option<Plan>> {
@@ -139,22 +202,80 @@ impl PolicyAdapter {
         }
     }
 
-    /// The run this observe reports, and whether a new request is still to be started.
-    fn run_state(
+    /// The run this observe reports, and whether the current request still needs its call.
+    fn run_state(&self, cr: &Policy, pid: &str) -> (Option<run::Followed>, bool) {
+        let requested = run::requested(cr);
+        let reported = run::reported(cr);
+        let started = self.catalog.runs.lock().unwrap().get(pid).cloned();
+        (
+            run::follow(requested, reported, started.as_ref()),
+            run::pending(requested, reported, started.as_ref()),
+        )
+    }
+
+    /// Start the requested run: one `:run` call per new request value, once the plan is
+    /// deployed and no run is in progress (the vendor does not start a run beside a running
+    /// one, so the call would start nothing).
+    async fn run_if_requested(
         &self,
         cr: &Policy,
         pid: &str,
         apps: &[Application],
-    ) -> (Option<run::StartedFrom>, bool) {
-        let requested = run::requested(cr);
-        let reported = run::reported(cr);
-        let started = self.catalog.runs.lock().unwrap().get(pid).cloned();
-        let from = run::track(requested, reported, started.as_ref(), apps);
-        let pending = requested.is_some()
-            && from
-                .as_ref()
-                .is_none_or(|f| Some(f.requested_at.as_str()) != requested);
-        (from, pending)
+    ) -> ExternalResult<()> {
+        let (_, pending) = self.run_state(cr, pid);
+        let Some(requested) = run::requested(cr).filter(|_| pending) else {
+            return Ok(());
+        };
+        let deployed = apps
+            .iter()
+            .all(|a| a.deployment_state().as_deref() == Some("DEPLOYED"));
+        if !deployed || run::busy(apps) {
+            return Ok(());
+        }
+        // The newest start the vendor shows right before the call marks which run is ours.
+        let now = self.catalog.plan_applications(pid).await?;
+        if run::busy(&now) {
+            return Ok(());
+        }
+        tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, policy = %pid, requested, "starting an on-demand run");
+        self.catalog
+            .start_run(pid, requested, run::newest_start(&now))
+            .await?;
+        Ok(())
+    }
+
+    /// Not ready while the plan writes to a credentials record that does not exist.
+    async fn destination_readiness(
+        &self,
+        plan: &Plan,
+        fresh: bool,
+    ) -> ExternalResult<Option<Readiness>> {
+        let Some(id) = destination_credentials(&plan.settings) else {
+            return Ok(None);
+        };
+        Ok(self.catalog.credentials(&id, fresh).await?.is_none().then(|| {
+            Readiness::Unavailable(format!(
+                "the plan's destination names credentials record {id}, which does not exist at Cyber Backup: backups to it fail"
+            ))
+        }))
+    }
+}
+
+/// Whose a plan is, by the marker at the end of its name (the only place Cyber Backup has for
+/// one). A plan the user adopts by id keeps its name until rampart's update renames it.
+///
+/// Plan ids are UUIDs the server draws (L1595), never re-used, so a plan at the id rampart
+/// recorded that lost its marker was renamed by hand in the console: it is still this object's
+/// and the next update puts the name back. Only another object's marker makes it a stranger.
+fn plan_ownership(plan_name: &str, marker: &str, at_recorded_id: bool) -> Ownership {
+    if is_owned(plan_name, marker) {
+        Ownership::Marked
+    } else if plan_name.contains("[rampart:") {
+        Ownership::OtherMarker
+    } else if at_recorded_id {
+        Ownership::Marked
+    } else {
+        Ownership::Unmarked
     }
 }
 
@@ -174,16 +295,25 @@ impl External<Policy> for PolicyAdapter {
             });
         };
         let pid = plan_id(&plan.id);
+        let ownership = plan_ownership(&plan.name, ctx.marker, id.is_some());
+        if ownership != Ownership::Marked && !ctx.trust_unmarked_id {
+            // Not this object's plan: the engine leaves it alone; read nothing more of it.
+            return Ok(Observation {
+                exists: true,
+                ownership,
+                ..Default::default()
+            });
+        }
         let mut apps = self.catalog.applications_of(&pid, ctx.fresh).await?;
-        let (mut from, mut pending) = self.run_state(cr, &pid, &apps);
+        let (mut followed, mut pending) = self.run_state(cr, &pid);
         let deploying = apps
             .iter()
             .any(|a| a.deployment_state().as_deref() != Some("DEPLOYED"));
-        if deploying || from.as_ref().is_some_and(|f| !f.finished) {
+        if deploying || followed.as_ref().is_some_and(|f| !f.finished()) {
             // A deployment or a run in flight: follow it with the document's polling call
             // (§2.9.2.1) rather than wait for the next list.
             apps = self.catalog.plan_applications(&pid).await?;
-            (from, pending) = self.run_state(cr, &pid, &apps);
+            (followed, pending) = self.run_state(cr, &pid);
         }
         let warnings = self
             .catalog
@@ -193,35 +323,57 @@ impl External<Policy> for PolicyAdapter {
             .get(&pid)
             .cloned()
             .unwrap_or_default();
-        let last_run = from.map(|f| f.report(&apps, jiff::Timestamp::now()));
-        let at_provider = policy_view::observation(&plan, &apps, last_run, &warnings);
-        let mut obs = Observation {
-            exists: true,
-            external_name: id.is_none().then(|| pid.clone()),
-            at_provider,
-            ..Default::default()
-        };
+        let last_run = followed.map(|f| f.report(&apps, jiff::Timestamp::now()));
         if cr.metadata.deletion_timestamp.is_some() {
-            return Ok(obs);
+            let written = policy_view::written_settings(
+                cr.status.as_ref().and_then(|s| s.at_provider.as_ref()),
+            );
+            let at_provider = policy_view::observation(&plan, &apps, last_run, &warnings, &written);
+            return Ok(Observation {
+                exists: true,
+                external_name: id.is_none().then(|| pid.clone()),
+                at_provider,
+                ownership,
+                ..Default::default()
+            });
         }
-        let wanted = self.wanted(cr, ctx).await?;
-        let applied = targets::applied(&apps);
-        obs.drift = policy_view::plan_drift(&wanted.plan, &plan, &wanted.contexts, &applied);
+        let wanted = self.wanted(cr, ctx, &targets::applied(&apps)).await?;
+        let looks = self.note_unknown(ctx.marker, &wanted.unknown)?;
+        let mut drift = policy_view::plan_drift(&wanted.plan, &plan, &wanted.contexts, &apps);
         if pending {
             let requested = run::requested(cr).unwrap_or_default();
             let handled = run::reported(cr).map(|r| r.requested_at.clone());
-            obs.drift.push(crate::api::common::Drift {
+            drift.push(Drift {
                 field: run::DRIFT_FIELD.into(),
                 desired: json!(requested).to_string(),
                 observed: json!(handled).to_string(),
             });
         }
-        obs.readiness = policy_view::readiness(&wanted.contexts, &apps, &wanted.unresolved);
-        Ok(obs)
+        let mut readiness = policy_view::readiness(&wanted.contexts, &apps, &wanted.unresolved);
+        if !wanted.unknown.is_empty() {
+            readiness = Readiness::Creating(format!(
+                "{IDS_FIELD}: Cyber Backup has no resource or group {} yet (looked {looks} of {UNKNOWN_TARGET_LOOKS} times)",
+                wanted.unknown.join(", ")
+            ));
+        }
+        if let Some(r) = self.destination_readiness(&plan, ctx.fresh).await? {
+            readiness = r;
+        }
+        let remembered = policy_view::remembered_settings(&wanted.plan, &plan.settings);
+        Ok(Observation {
+            exists: true,
+            external_name: id.is_none().then(|| pid.clone()),
+            drift,
+            at_provider: policy_view::observation(&plan, &apps, last_run, &warnings, &remembered),
+            readiness,
+            ownership,
+            ..Default::default()
+        })
     }
 
     async fn create(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
-        let wanted = self.wanted(cr, ctx).await?;
+        // Ids Cyber Backup does not know yet are applied once they appear (observe counts).
+        let wanted = self.wanted(cr, ctx, &BTreeSet::new()).await?;
         let p = &wanted.plan;
         let body = json!({"subject": {"policy": {
             "enabled": p.enabled, "is_features": "", "name": p.name, "settings": p.settings,
@@ -265,9 +417,10 @@ impl External<Policy> for PolicyAdapter {
         _observed: &Observation<PolicyObservation>,
         ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
-        let wanted = self.wanted(cr, ctx).await?;
         let pid = plan_id(id);
-        let Some(mut plan) = self.catalog.plans(false).await?.get(&pid).cloned() else {
+        let applied = targets::applied(&self.catalog.applications_of(&pid, false).await?);
+        let wanted = self.wanted(cr, ctx, &applied).await?;
+        let Some(plan) = self.catalog.plans(false).await?.get(&pid).cloned() else {
             return Err(ExternalError::waiting(format!(
                 "plan {pid} vanished; observing again"
             )));
@@ -281,38 +434,23 @@ impl External<Policy> for PolicyAdapter {
                 ),
             ));
         }
-        if let Some(body) = patch_body(&wanted.plan, &plan.name, &plan.settings) {
-            let path = format!("/policies/{pid}");
-            let resp = self
-                .catalog
-                .client
-                .send_json("PATCH /policies/{id}", Method::PATCH, path, &body)
-                .await?;
-            self.catalog.warn(&pid, issues_text(&resp.body));
-            let element = &body["subject"]["policy"][0];
-            merge(
-                &mut plan.settings,
-                element.get("settings").unwrap_or(&Value::Null),
-            );
-            if let Some(name) = element.get("name").and_then(Value::as_str) {
-                plan.name = name.to_string();
-            }
+        let mut plan = self.catalog.correct_plan(&wanted.plan, plan).await?;
+        let enabled = wanted.plan.enabled;
+        let mut apps = self.catalog.applications_of(&pid, false).await?;
+        if plan.enabled != enabled {
+            self.catalog.set_enabled(&pid, None, enabled).await?;
+            plan.enabled = enabled;
+            self.catalog.upsert_plan(plan);
+            apps = self.catalog.plan_applications(&pid).await?;
         }
-        if plan.enabled != wanted.plan.enabled {
-            let body = json!({"policy_ids": [pid], "value": wanted.plan.enabled});
+        // A device switched the other way in the console is switched back there alone.
+        let switched = policy_view::switched(enabled, &apps);
+        if !switched.is_empty() {
             self.catalog
-                .client
-                .send_json(
-                    "PATCH /policy_applications/enabled",
-                    Method::PATCH,
-                    "/policy_applications/enabled".into(),
-                    &body,
-                )
+                .set_enabled(&pid, Some(&switched), enabled)
                 .await?;
-            plan.enabled = wanted.plan.enabled;
+            apps = self.catalog.plan_applications(&pid).await?;
         }
-        self.catalog.upsert_plan(plan);
-        let apps = self.catalog.applications_of(&pid, false).await?;
         let changes = targets::changes(&wanted.contexts, &targets::applied(&apps));
         if !changes.apply.is_empty() {
             let issues = self.catalog.apply(&pid, &changes.apply).await?;
@@ -323,27 +461,16 @@ impl External<Policy> for PolicyAdapter {
             self.catalog.warn(&pid, issues);
         }
         if !changes.apply.is_empty() || !changes.revoke.is_empty() {
-            self.catalog.plan_applications(&pid).await?;
+            apps = self.catalog.plan_applications(&pid).await?;
         }
-        let current = self.catalog.applications_of(&pid, false).await?;
-        let deployed = current
-            .iter()
-            .all(|a| a.deployment_state().as_deref() == Some("DEPLOYED"));
-        let pending = self.run_state(cr, &pid, &current).1;
-        // A run asked for while the plan deploys waits: the vendor runs only deployed
-        // applications, and the request stays pending (drift) until then.
-        if let (true, true, Some(requested)) = (pending, deployed, run::requested(cr)) {
-            tracing::info!(vendor = VENDOR, namespace = ?cr.metadata.namespace, name = ?cr.metadata.name, policy = %pid, requested, "starting an on-demand run");
-            self.catalog.start_run(&pid, requested).await?;
-        }
-        Ok(())
+        self.run_if_requested(cr, &pid, &apps).await
     }
 
     async fn delete(
         &self,
         cr: &Policy,
         id: &str,
-        _ctx: &CallContext<'_>,
+        ctx: &CallContext<'_>,
     ) -> ExternalResult<Deleted> {
         let pid = plan_id(id);
         // Revoke first: the plan's applications hold it on the agents.
@@ -371,6 +498,40 @@ impl External<Policy> for PolicyAdapter {
         self.catalog.remove_plan(&pid);
         self.catalog.runs.lock().unwrap().remove(&pid);
         self.catalog.warnings.lock().unwrap().remove(&pid);
+        self.note_unknown(ctx.marker, &[])?;
         Ok(Deleted::Gone)
+    }
+}
+
+#[cfg(test)]
+mod ownership_tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_is_rampart_s_by_the_marker_at_the_end_of_its_name() {
+        let m = "0123456789abcdef";
+        assert_eq!(
+            plan_ownership(&format!("nightly [rampart:{m}]"), m, false),
+            Ownership::Marked
+        );
+        assert_eq!(
+            plan_ownership("nightly [rampart:fedcba9876543210]", m, true),
+            Ownership::OtherMarker
+        );
+        assert_eq!(
+            plan_ownership("nightly, by hand", m, false),
+            Ownership::Unmarked,
+            "found without an id, a plan without the marker may be anyone's"
+        );
+        assert_eq!(
+            plan_ownership("renamed by hand", m, true),
+            Ownership::Marked,
+            "at the recorded (never re-used) UUID, a hand rename does not make a stranger"
+        );
+        assert_eq!(
+            plan_ownership(&format!("[rampart:{m}] moved to the front"), m, true),
+            Ownership::OtherMarker,
+            "only the suffix is a marker; a damaged one is not this object's"
+        );
     }
 }

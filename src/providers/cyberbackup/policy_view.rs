@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::models::{Application, Plan, meaningful_time, plan_id};
 use super::schedule;
-use super::settings::{DesiredPlan, differing_sections};
+use super::settings::{DesiredPlan, differing_sections, dropped_but_held};
 use crate::api::common::Drift;
 use crate::api::policy::{OnDemandRun, PolicyApplication, PolicyObservation};
 use crate::api::vendors::cyberbackup::{
@@ -16,6 +16,18 @@ use crate::api::vendors::cyberbackup::{
 use crate::engine::external::Readiness;
 
 pub const TARGETS_FIELD: &str = "spec.cyberBackup.targets";
+
+/// The details key that lists the settings rampart wrote and remembers (a JSON array of
+/// pointers into `settings`).
+pub const MANAGED_SETTINGS: &str = "managedSettings";
+
+/// What a dropped setting is reported as wanting.
+pub const NOT_CLEARABLE: &str = "unset (Cyber Backup has no documented way to clear this setting: set it again, or clear it in the console)";
+
+/// The drift field of a plan switched on or off on one target.
+pub fn target_enabled_field(context: &str) -> String {
+    format!("spec.enabled[{context}]")
+}
 
 fn text(v: &Value) -> String {
     v.to_string()
@@ -34,8 +46,9 @@ pub fn plan_drift(
     desired: &DesiredPlan,
     plan: &Plan,
     wanted: &BTreeSet<String>,
-    applied: &BTreeSet<String>,
+    apps: &[Application],
 ) -> Vec<Drift> {
+    let applied = super::targets::applied(apps);
     let mut out = Vec::new();
     if plan.type_ != desired.type_ {
         out.push(drift(
@@ -61,10 +74,65 @@ pub fn plan_drift(
     for (section, want, have) in differing_sections(desired, &plan.settings) {
         out.push(drift(&section.field, want, have));
     }
-    if wanted != applied {
+    for (section, have) in dropped_but_held(desired, &plan.settings) {
+        out.push(Drift {
+            field: section.field.clone(),
+            desired: NOT_CLEARABLE.to_string(),
+            observed: text(&have),
+        });
+    }
+    if *wanted != applied {
         out.push(drift(TARGETS_FIELD, json!(wanted), json!(applied)));
     }
+    // Every application runs when the plan does: one switched off on a device (in the
+    // console, `context_ids` of L3661) leaves that device unprotected. While the plan itself
+    // is switched the wrong way, that one difference says it all.
+    let devices = if plan.enabled == desired.enabled {
+        switched(desired.enabled, apps)
+    } else {
+        Vec::new()
+    };
+    for c in devices {
+        out.push(drift(
+            &target_enabled_field(&c),
+            json!(desired.enabled),
+            json!(!desired.enabled),
+        ));
+    }
     out
+}
+
+/// The contexts whose application is switched the other way from `enabled`.
+pub fn switched(enabled: bool, apps: &[Application]) -> Vec<String> {
+    let mut out: Vec<String> = apps
+        .iter()
+        .filter(|a| a.enabled == Some(!enabled))
+        .map(|a| a.context.id.to_ascii_lowercase())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The pointers to keep remembering: the remembered settings the spec sets, and the dropped
+/// ones the vendor still holds.
+pub fn remembered_settings(desired: &DesiredPlan, settings: &Value) -> Vec<String> {
+    let mut out = desired.remembered();
+    out.extend(
+        dropped_but_held(desired, settings)
+            .into_iter()
+            .map(|(s, _)| s.pointer.clone()),
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The remembered pointers a Policy's status lists.
+pub fn written_settings(at: Option<&PolicyObservation>) -> Vec<String> {
+    at.and_then(|a| a.details.get(MANAGED_SETTINGS))
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
 }
 
 /// Ready when every wanted target's applications are deployed and every named resource exists.
@@ -199,8 +267,12 @@ pub fn observation(
     apps: &[Application],
     last_run: Option<OnDemandRun>,
     warnings: &[String],
+    remembered: &[String],
 ) -> PolicyObservation {
     let mut details = BTreeMap::new();
+    if !remembered.is_empty() {
+        details.insert(MANAGED_SETTINGS.to_string(), json!(remembered).to_string());
+    }
     details.insert("type".to_string(), plan.type_.clone());
     for (key, value) in [
         ("planHash", &plan.plan_hash),

@@ -25,6 +25,13 @@ fn age_rule(backup_set: Option<&str>, count: i32, unit: &str) -> Value {
     }
 }
 
+/// A retention that keeps every backup: no rules (GUESS, L1685: the document shows rules only
+/// as a list, and an empty list prunes nothing). Sent when the spec sets no retention, so that
+/// rules written before stop pruning.
+pub fn keep_everything() -> Value {
+    json!({"execution": "AFTER_BACKUP", "rules": []})
+}
+
 fn wrap(rules: Vec<Value>) -> Option<Value> {
     (!rules.is_empty()).then(|| json!({"execution": "AFTER_BACKUP", "rules": rules}))
 }

@@ -1,12 +1,17 @@
-//! On-demand runs: `rampart.dev/run-requested-at` on a Policy asks for one run of the plan
-//! (`POST /policy_applications:run`, a long operation with no handle, §2.9). Observe compares
-//! the annotation with the run last reported in `status.atProvider.lastRun` and reports a new
-//! value as drift; update starts the run; later observes follow the applications' run state
-//! (`RUNNING` → `IDLE`, `status`, `last_success_time`) until the outcome is known.
+//! On-demand runs: each new value of `rampart.dev/run-requested-at` on a Policy asks for one run
+//! of the plan (`POST /policy_applications:run`, a long operation with no handle, §2.9). The
+//! value is only a label: whatever time it names, a new value is one `:run` call.
+//!
+//! `:run` answers 202 and nothing else, so the run it started is recognised by appearing after
+//! the call: just before calling, rampart notes the newest run start the applications show
+//! (`last_runtime`, the vendor's own clock); the request's run is the one that starts after it.
+//! No clock of rampart's is compared with the vendor's. `status.atProvider.lastRun` keeps that
+//! mark, so a restarted operator follows the same run, and reports the run's own start, end and
+//! result.
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::models::Application;
+use super::models::{Application, meaningful_time};
 use crate::api::Policy;
 use crate::api::policy::OnDemandRun;
 use crate::engine::annotations::RUN_REQUESTED_AT;
@@ -15,9 +20,6 @@ pub const STARTED: &str = "Started";
 pub const RUNNING: &str = "Running";
 pub const SUCCEEDED: &str = "Succeeded";
 pub const FAILED: &str = "Failed";
-
-/// Vendor and operator clocks differ; a run is matched to a request with this much slack.
-const CLOCK_SLACK: SignedDuration = SignedDuration::from_secs(60);
 
 /// How long an accepted run may take to show up before it counts as not started.
 const NOT_STARTED_AFTER: SignedDuration = SignedDuration::from_mins(15);
@@ -46,116 +48,127 @@ pub fn is_final(state: &str) -> bool {
 }
 
 fn parse(t: Option<&str>) -> Option<Timestamp> {
-    t?.parse().ok()
+    meaningful_time(t)?.parse().ok()
 }
 
-/// `t` less the clock slack; the earliest instant when `t` is near it (a request annotation
-/// or a vendor time may be any timestamp).
-fn with_slack(t: Timestamp) -> Timestamp {
-    t.checked_sub(CLOCK_SLACK).unwrap_or(Timestamp::MIN)
+/// The newest run start the applications show.
+pub fn newest_start(apps: &[Application]) -> Option<Timestamp> {
+    apps.iter()
+        .filter_map(|a| parse(a.last_runtime.as_deref()))
+        .max()
 }
 
-/// Whether the applications show a run that began at or after `t`: one is running, or one's
-/// `last_runtime` is not older than `t`. Used to recognise, after a restart, a run rampart
-/// already started for a request whose value is a time.
-pub fn began_since(apps: &[Application], t: Timestamp) -> bool {
-    apps.iter().any(|a| {
-        a.running_state().as_deref() == Some("RUNNING")
-            || parse(a.last_runtime.as_deref()).is_some_and(|r| r >= with_slack(t))
-    })
+/// Whether a run is in progress on any application (a new one is asked for only after it).
+pub fn busy(apps: &[Application]) -> bool {
+    apps.iter()
+        .any(|a| a.running_state().as_deref() == Some("RUNNING"))
 }
 
-/// A run rampart started, kept until the status records it.
+/// A `:run` call this process made, kept until the status records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartedRun {
     pub requested_at: String,
-    pub started_at: Timestamp,
+    pub called_at: Timestamp,
+    pub after: Option<Timestamp>,
 }
 
-/// The run an observe follows, and where it knows it from.
+/// Whether the current request still needs its `:run` call.
+pub fn pending(
+    requested: Option<&str>,
+    reported: Option<&OnDemandRun>,
+    started: Option<&StartedRun>,
+) -> bool {
+    requested.is_some_and(|q| {
+        reported.is_none_or(|r| r.requested_at != q) && started.is_none_or(|s| s.requested_at != q)
+    })
+}
+
+/// The run an observe follows: the one this process started for the current request, else the
+/// one the status follows for it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StartedFrom {
+pub struct Followed {
     pub requested_at: String,
-    pub started_at: Timestamp,
+    pub called_at: Option<Timestamp>,
+    pub after: Option<Timestamp>,
     /// The status already holds its outcome: nothing to poll.
-    pub finished: bool,
-    reported: Option<OnDemandRun>,
+    pub outcome: Option<OnDemandRun>,
 }
 
-impl StartedFrom {
-    /// What `status.atProvider.lastRun` should say now.
+impl Followed {
+    pub fn finished(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    /// What `status.atProvider.lastRun` says now.
     pub fn report(&self, apps: &[Application], now: Timestamp) -> OnDemandRun {
-        match (&self.reported, self.finished) {
-            (Some(r), true) => r.clone(),
-            _ => outcome(&self.requested_at, self.started_at, apps, now),
+        match &self.outcome {
+            Some(done) => done.clone(),
+            None => outcome(self, apps, now),
         }
     }
 }
 
-/// Which run to follow: the outcome the status holds for the current request; else a run this
-/// process started for it; else the run the status follows; else (after a restart, for a
-/// request whose value is a time) a run the applications show began since then.
-pub fn track(
+pub fn follow(
     requested: Option<&str>,
     reported: Option<&OnDemandRun>,
     started: Option<&StartedRun>,
-    apps: &[Application],
-) -> Option<StartedFrom> {
-    let same = |r: &str| requested.is_none_or(|q| q == r);
-    let from_status = reported
-        .filter(|r| same(&r.requested_at))
-        .map(|r| StartedFrom {
+) -> Option<Followed> {
+    let current = |r: &str| requested.is_none_or(|q| q == r);
+    if let Some(r) = reported.filter(|r| current(&r.requested_at) && is_final(&r.state)) {
+        return Some(Followed {
             requested_at: r.requested_at.clone(),
-            started_at: parse(r.started_at.as_deref()).unwrap_or_else(Timestamp::now),
-            finished: is_final(&r.state),
-            reported: Some(r.clone()),
+            called_at: parse(r.called_at.as_deref()),
+            after: parse(r.after.as_deref()),
+            outcome: Some(r.clone()),
         });
-    if let Some(f) = from_status.as_ref().filter(|f| f.finished) {
-        return Some(f.clone());
     }
-    if let Some(s) = started.filter(|s| requested == Some(s.requested_at.as_str())) {
-        return Some(StartedFrom {
+    if let Some(s) = started.filter(|s| current(&s.requested_at)) {
+        return Some(Followed {
             requested_at: s.requested_at.clone(),
-            started_at: s.started_at,
-            finished: false,
-            reported: None,
+            called_at: Some(s.called_at),
+            after: s.after,
+            outcome: None,
         });
     }
-    if from_status.is_some() {
-        return from_status;
-    }
-    let q = requested?;
-    let t: Timestamp = q.parse().ok()?;
-    began_since(apps, t).then(|| StartedFrom {
-        requested_at: q.to_string(),
-        started_at: t,
-        finished: false,
-        reported: None,
-    })
+    reported
+        .filter(|r| current(&r.requested_at))
+        .map(|r| Followed {
+            requested_at: r.requested_at.clone(),
+            called_at: parse(r.called_at.as_deref()),
+            after: parse(r.after.as_deref()),
+            outcome: None,
+        })
 }
 
-/// The state of a run started at `started_at`, from the plan's applications.
-pub fn outcome(
-    requested_at: &str,
-    started_at: Timestamp,
-    apps: &[Application],
-    now: Timestamp,
-) -> OnDemandRun {
+/// The state of a followed run, from the plan's applications.
+pub fn outcome(f: &Followed, apps: &[Application], now: Timestamp) -> OnDemandRun {
     let mut run = OnDemandRun {
-        requested_at: requested_at.to_string(),
+        requested_at: f.requested_at.clone(),
         state: STARTED.to_string(),
-        started_at: Some(started_at.to_string()),
+        called_at: f.called_at.map(|t| t.to_string()),
+        after: f.after.map(|t| t.to_string()),
+        started_at: None,
         finished_at: None,
         message: None,
     };
-    if apps.is_empty() {
+    // The vendor runs enabled applications only; a switched-off device is not waited for.
+    let expected: Vec<&Application> = apps.iter().filter(|a| a.enabled != Some(false)).collect();
+    if expected.is_empty() {
         run.state = FAILED.into();
-        run.message = Some("the plan is applied to nothing, so nothing ran".into());
+        run.message = Some("the plan is applied to nothing enabled, so nothing ran".into());
         return run;
     }
-    let since = with_slack(started_at);
-    let running: Vec<&Application> = apps
+    let start = |a: &Application| parse(a.last_runtime.as_deref());
+    let ran = |a: &&Application| start(a).is_some_and(|t| f.after.is_none_or(|after| t > after));
+    let runs: Vec<&Application> = expected.iter().copied().filter(ran).collect();
+    run.started_at = runs
         .iter()
+        .filter_map(|a| start(a))
+        .min()
+        .map(|t| t.to_string());
+    let running: Vec<&Application> = runs
+        .iter()
+        .copied()
         .filter(|a| a.running_state().as_deref() == Some("RUNNING"))
         .collect();
     if !running.is_empty() {
@@ -173,13 +186,13 @@ pub fn outcome(
         run.message = Some(progress.join(", "));
         return run;
     }
-    let ran = |a: &&Application| parse(a.last_runtime.as_deref()).is_some_and(|t| t >= since);
-    if !apps.iter().all(|a| ran(&a)) {
+    if runs.len() < expected.len() {
         // 202 promises nothing (an agent offline, a plan still deploying): give up waiting
         // after a while rather than report "Started" forever.
-        if now.duration_since(started_at) > NOT_STARTED_AFTER {
+        let waited = f.called_at.map(|c| now.duration_since(c));
+        if waited.is_some_and(|w| w > NOT_STARTED_AFTER) {
             run.state = FAILED.into();
-            let idle: Vec<&str> = apps
+            let idle: Vec<&str> = expected
                 .iter()
                 .filter(|a| !ran(a))
                 .map(|a| a.context.id.as_str())
@@ -191,244 +204,37 @@ pub fn outcome(
         }
         return run;
     }
-    let succeeded = |a: &&Application| {
-        a.status_text().as_deref() == Some("OK")
-            && parse(a.last_success_time.as_deref()).is_some_and(|t| t >= since)
-    };
-    run.finished_at = apps
-        .iter()
-        .filter_map(|a| parse(a.last_success_time.as_deref()))
-        .max()
-        .map(|t| t.to_string());
-    if apps.iter().all(|a| succeeded(&a)) {
+    let mut failed = Vec::new();
+    let mut ends = Vec::new();
+    for a in &runs {
+        let began = start(a);
+        let success = parse(a.last_success_time.as_deref()).filter(|t| Some(*t) >= began);
+        let ok = a.status_text().as_deref() == Some("OK") && success.is_some();
+        // A success ends at its `last_success_time`; a failure has no time of its own in the
+        // document but the application's `updated_at`, which moves when the run ends.
+        let end = if ok {
+            success
+        } else {
+            parse(a.updated_at.as_deref()).filter(|t| Some(*t) >= began)
+        };
+        ends.extend(end);
+        if !ok {
+            failed.push(format!(
+                "{}: {}",
+                a.context.id,
+                a.status_text().unwrap_or_else(|| "no status".into())
+            ));
+        }
+    }
+    run.finished_at = ends.into_iter().max().map(|t| t.to_string());
+    if failed.is_empty() {
         run.state = SUCCEEDED.into();
     } else {
         run.state = FAILED.into();
-        let failed: Vec<String> = apps
-            .iter()
-            .filter(|a| !succeeded(a))
-            .map(|a| {
-                format!(
-                    "{}: {}",
-                    a.context.id,
-                    a.status_text().unwrap_or_else(|| "no status".into())
-                )
-            })
-            .collect();
         run.message = Some(failed.join(", "));
     }
     run
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn app(running: &str, status: &str, last_runtime: &str, last_success: &str) -> Application {
-        serde_json::from_value(json!({
-            "context": {"id": "m1"}, "policy": {"id": "p"},
-            "running": {"state": running, "progress": "40"}, "status": status,
-            "last_runtime": last_runtime, "last_success_time": last_success
-        }))
-        .unwrap()
-    }
-
-    fn t(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn a_running_application_reports_progress() {
-        let r = outcome(
-            "r1",
-            t("2024-11-29T06:22:00Z"),
-            &[app(
-                "running",
-                "running",
-                "2024-11-29T06:22:51Z",
-                "2024-11-28T11:13:45Z",
-            )],
-            t("2024-11-29T06:22:00Z"),
-        );
-        assert_eq!(r.state, RUNNING);
-        assert_eq!(r.message.as_deref(), Some("m1: 40%"));
-        assert!(!is_final(&r.state));
-    }
-
-    #[test]
-    fn the_document_completed_example_is_a_success() {
-        // §2.9.2.3: idle, ok, last_success_time moved past the request.
-        let r = outcome(
-            "r1",
-            t("2024-11-29T06:22:30Z"),
-            &[app(
-                "idle",
-                "ok",
-                "2024-11-29T06:22:38Z",
-                "2024-11-29T06:23:49Z",
-            )],
-            t("2024-11-29T06:22:30Z"),
-        );
-        assert_eq!(r.state, SUCCEEDED);
-        assert_eq!(r.finished_at.as_deref(), Some("2024-11-29T06:23:49Z"));
-        assert!(is_final(&r.state));
-    }
-
-    #[test]
-    fn an_idle_application_that_has_not_run_since_the_request_is_still_started() {
-        let r = outcome(
-            "r1",
-            t("2024-11-29T08:00:00Z"),
-            &[app(
-                "IDLE",
-                "OK",
-                "2024-11-29T06:22:38Z",
-                "2024-11-29T06:23:49Z",
-            )],
-            t("2024-11-29T08:00:00Z"),
-        );
-        assert_eq!(r.state, STARTED);
-    }
-
-    #[test]
-    fn an_accepted_run_that_never_starts_fails_after_a_while() {
-        let idle = [app(
-            "IDLE",
-            "OK",
-            "2024-11-29T06:22:38Z",
-            "2024-11-29T06:23:49Z",
-        )];
-        let at = t("2024-11-29T08:00:00Z");
-        assert_eq!(
-            outcome("r1", at, &idle, t("2024-11-29T08:14:00Z")).state,
-            STARTED
-        );
-        let r = outcome("r1", at, &idle, t("2024-11-29T08:16:00Z"));
-        assert_eq!(r.state, FAILED);
-        assert_eq!(
-            r.message.as_deref(),
-            Some("the vendor accepted the run but did not start it on m1")
-        );
-    }
-
-    #[test]
-    fn a_run_without_success_is_a_failure_with_the_vendor_status() {
-        let r = outcome(
-            "r1",
-            t("2024-11-29T06:22:30Z"),
-            &[app(
-                "IDLE",
-                "ERROR",
-                "2024-11-29T06:22:38Z",
-                "2024-11-28T11:13:45Z",
-            )],
-            t("2024-11-29T06:22:30Z"),
-        );
-        assert_eq!(r.state, FAILED);
-        assert_eq!(r.message.as_deref(), Some("m1: ERROR"));
-        assert_eq!(
-            outcome(
-                "r1",
-                t("2024-11-29T06:22:30Z"),
-                &[],
-                t("2024-11-29T06:22:30Z")
-            )
-            .state,
-            FAILED
-        );
-    }
-
-    #[test]
-    fn a_request_at_the_start_of_time_does_not_panic() {
-        // Found by tests/fuzz: `run-requested-at: "-009999-01-01T00:00:00Z"` (or a vendor
-        // time that far back) overflowed the clock-slack subtraction.
-        let apps = vec![app(
-            "IDLE",
-            "OK",
-            "2025-01-01T00:00:00Z",
-            "2025-01-01T00:00:00Z",
-        )];
-        assert!(began_since(&apps, Timestamp::MIN));
-        let run = outcome(
-            "-009999-01-01T00:00:00Z",
-            Timestamp::MIN,
-            &apps,
-            t("2025-01-02T00:00:00Z"),
-        );
-        assert_eq!(run.state, SUCCEEDED);
-    }
-
-    fn reported_run(requested: &str, state: &str) -> OnDemandRun {
-        OnDemandRun {
-            requested_at: requested.into(),
-            state: state.into(),
-            started_at: Some("2024-11-29T06:22:00Z".into()),
-            finished_at: None,
-            message: None,
-        }
-    }
-
-    #[test]
-    fn a_new_request_is_not_tracked_until_started() {
-        let done = reported_run("r1", SUCCEEDED);
-        assert_eq!(
-            track(Some("r2"), Some(&done), None, &[]),
-            None,
-            "r2 is pending"
-        );
-        let started = StartedRun {
-            requested_at: "r2".into(),
-            started_at: t("2024-11-30T00:00:00Z"),
-        };
-        let f = track(Some("r2"), Some(&done), Some(&started), &[]).unwrap();
-        assert_eq!((f.requested_at.as_str(), f.finished), ("r2", false));
-    }
-
-    #[test]
-    fn a_reported_outcome_is_final_and_an_unfinished_one_is_followed() {
-        let done = reported_run("r1", SUCCEEDED);
-        let f = track(Some("r1"), Some(&done), None, &[]).unwrap();
-        assert!(f.finished);
-        assert_eq!(
-            f.report(&[], Timestamp::now()),
-            done,
-            "a final outcome is not recomputed"
-        );
-        let running = reported_run("r1", RUNNING);
-        let f = track(None, Some(&running), None, &[]).unwrap();
-        assert!(!f.finished);
-        let apps = [app(
-            "IDLE",
-            "OK",
-            "2024-11-29T06:22:38Z",
-            "2024-11-29T06:23:49Z",
-        )];
-        assert_eq!(f.report(&apps, Timestamp::now()).state, SUCCEEDED);
-    }
-
-    #[test]
-    fn a_time_valued_request_is_recognised_from_the_vendor_after_a_restart() {
-        let apps = [app("RUNNING", "running", "2024-11-29T06:22:51Z", "")];
-        let f = track(Some("2024-11-29T06:22:00Z"), None, None, &apps).unwrap();
-        assert_eq!(f.report(&apps, Timestamp::now()).state, RUNNING);
-        assert_eq!(track(Some("not-a-time"), None, None, &apps), None);
-        assert_eq!(track(None, None, None, &apps), None);
-    }
-
-    #[test]
-    fn a_run_is_recognised_after_a_restart_by_its_start_time() {
-        let apps = [app(
-            "IDLE",
-            "OK",
-            "2024-11-29T06:22:38Z",
-            "2024-11-29T06:23:49Z",
-        )];
-        assert!(began_since(&apps, t("2024-11-29T06:22:00Z")));
-        assert!(!began_since(&apps, t("2024-11-29T07:00:00Z")));
-        assert!(began_since(
-            &[app("RUNNING", "running", "", "")],
-            t("2030-01-01T00:00:00Z")
-        ));
-    }
-}
+mod tests;

@@ -55,7 +55,12 @@ pub fn connect(p: &ResolvedProvider) -> VendorResult<Arc<dyn VendorRuntime>> {
         .page_size
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(DEFAULT_PAGE_SIZE);
-    let session = Session::new(username, password.clone(), p.credentials.source.clone());
+    let session = Session::new(
+        &http.url(""),
+        username,
+        password.clone(),
+        p.credentials.source.clone(),
+    );
     let client = Client::new(http, session, &api_version, page_size);
     Ok(Arc::new(CyberBackupRuntime::new(
         client,

@@ -126,109 +126,24 @@ fn weekday_index(d: CyberBackupWeekday) -> usize {
         .expect("every weekday is in WEEK")
 }
 
-/// One cron field: its values, and whether it was written as a restriction (not `*…`), which
-/// decides cron's "day of month OR day of week" rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct CronField {
-    values: BTreeSet<u8>,
-    restricted: bool,
-}
-
-const MONTH_NAMES: [&str; 12] = [
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-];
-const DOW_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-
-fn parse_value(text: &str, what: &str, names: &[&str], first: u8) -> Result<u8, ScheduleError> {
-    if let Ok(n) = text.parse::<u8>() {
-        return Ok(n);
-    }
-    let upper = text.to_ascii_uppercase();
-    names
-        .iter()
-        .position(|n| *n == upper)
-        .map(|i| i as u8 + first)
-        .ok_or_else(|| {
-            cron_error(format!(
-                "{what} value {text:?} is not a number{}",
-                if names.is_empty() { "" } else { " or name" }
-            ))
-        })
-}
-
-fn parse_field(
-    text: &str,
-    what: &str,
-    min: u8,
-    max: u8,
-    names: &[&str],
-    name_base: u8,
-) -> Result<CronField, ScheduleError> {
-    if text.contains(['#', '?'])
-        || text.split(',').any(|p| {
-            p == "L" || p.ends_with(['W', 'L']) && p.starts_with(|c: char| c.is_ascii_digit())
-        })
-    {
-        return Err(cron_error(format!(
-            "{what} field {text:?} uses L, W, # or ?, which Cyber Backup schedules cannot express"
-        )));
-    }
-    let mut values = BTreeSet::new();
-    for part in text.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => {
-                let step: u8 = s
-                    .parse()
-                    .map_err(|_| cron_error(format!("{what} step {s:?} is not a number")))?;
-                if step == 0 {
-                    return Err(cron_error(format!("{what} step must be at least 1")));
-                }
-                (r, step)
-            }
-            None => (part, 1),
-        };
-        let (lo, hi) = if range == "*" {
-            (min, max)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (
-                parse_value(a, what, names, name_base)?,
-                parse_value(b, what, names, name_base)?,
-            )
-        } else {
-            let v = parse_value(range, what, names, name_base)?;
-            // `a/n` means from a to the end in steps of n.
-            (v, if part.contains('/') { max } else { v })
-        };
-        if lo < min || hi > max || lo > hi {
-            return Err(cron_error(format!(
-                "{what} {range:?} is outside {min}-{max} or reversed"
-            )));
-        }
-        values.extend((lo..=hi).step_by(step as usize));
-    }
-    Ok(CronField {
-        values,
-        restricted: !text.starts_with('*'),
-    })
-}
-
 /// Compile a cron expression (on the clock of the schedule's own time zone).
 pub fn compile_cron(cron: &str) -> Result<CompiledSchedule, ScheduleError> {
-    let fields: Vec<&str> = cron.split_whitespace().collect();
-    let [minute, hour, dom, month, dow] = fields[..] else {
+    if cron.split_whitespace().any(|f| {
+        f.contains(['#', '?'])
+            || f.split(',').any(|p| {
+                p == "L" || p.ends_with(['W', 'L']) && p.starts_with(|c: char| c.is_ascii_digit())
+            })
+    }) {
         return Err(cron_error(format!(
-            "expected five fields (minute hour day-of-month month day-of-week), got {}",
-            fields.len()
+            "{cron:?} uses L, W, # or ?, which Cyber Backup schedules cannot express"
         )));
-    };
-    let minutes = parse_field(minute, "minute", 0, 59, &[], 0)?;
-    let hours = parse_field(hour, "hour", 0, 23, &[], 0)?;
-    let dom = parse_field(dom, "day-of-month", 1, 31, &[], 0)?;
-    let month = parse_field(month, "month", 1, 12, &MONTH_NAMES, 1)?;
-    let mut dow = parse_field(dow, "day-of-week", 0, 7, &DOW_NAMES, 0)?;
-    if dow.values.remove(&7) {
-        dow.values.insert(0);
     }
+    let parsed = crate::vendor::cron::parse(cron).map_err(|e| cron_error(e.to_string()))?;
+    let minutes = parsed.minute;
+    let hours = parsed.hour;
+    let dom = parsed.day_of_month;
+    let month = parsed.month;
+    let dow = parsed.day_of_week;
     let starts: Vec<u16> = hours
         .values
         .iter()
@@ -248,7 +163,9 @@ pub fn compile_cron(cron: &str) -> Result<CompiledSchedule, ScheduleError> {
     let dom_every = dom.values.len() == 31;
     let dow_every = dow.values.len() == 7;
     let month_every = month.values.len() == 12;
-    if dom.restricted && dow.restricted && !(dom_every && dow_every) {
+    // Both day fields restricted: cron's either-day rule, unless both allow every day.
+    let either_day = !dom.star && !dow.star;
+    if either_day && !(dom_every && dow_every) {
         return Err(cron_error(
             "cron runs when the day of month OR the day of week matches; Cyber Backup schedules take one or the other: restrict only one",
         ));

@@ -1,6 +1,7 @@
 //! The bearer token from `POST /idp/token` (§2.4.1): HTTP Basic `username:password`, a form
 //! body `grant_type=password`, no credentials in the body. One token per runtime, shared by
-//! every call, renewed before it expires and after a 401.
+//! every call, renewed before it expires and after a 401. Refused credentials wait behind the
+//! login gate (`vendor::login_gate`) before they are sent again.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use super::errors::error_from_response;
 use crate::engine::hub::SecretString;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::http::VendorHttp;
+use crate::vendor::login_gate::LoginGate;
 
 /// The document says tokens live two hours (§2.4) while its example answers `expires_in: 86399`
 /// (§2.5.2): we trust `expires_in`/`expires_on` but never beyond two hours.
@@ -92,12 +94,20 @@ pub struct Session {
     password: SecretString,
     /// `namespace/name` of the Secret, for messages.
     source: String,
+    gate: LoginGate,
     token: tokio::sync::Mutex<Option<Token>>,
 }
 
 impl Session {
-    pub fn new(username: SecretString, password: SecretString, source: String) -> Self {
+    /// The login of `username`/`password` at `endpoint` (the installation address).
+    pub fn new(
+        endpoint: &str,
+        username: SecretString,
+        password: SecretString,
+        source: String,
+    ) -> Self {
         Session {
+            gate: LoginGate::for_login(VENDOR, endpoint, &[username.expose(), password.expose()]),
             username,
             password,
             source,
@@ -129,6 +139,7 @@ impl Session {
 
     async fn login(&self, http: &VendorHttp) -> VendorResult<Token> {
         const OPERATION: &str = "POST /idp/token";
+        self.gate.check()?;
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             self.username.expose(),
@@ -148,12 +159,13 @@ impl Session {
                 "the username/password in Secret {} were refused ({})",
                 self.source, e.message
             );
-            return Err(e);
+            return Err(self.gate.refused(e, &self.source));
         }
         if !resp.is_success() {
             return Err(error_from_response(OPERATION, &resp));
         }
         let parsed = read_token(&resp.body)?;
+        self.gate.accepted();
         let now_epoch = jiff::Timestamp::now().as_second();
         let lifetime = usable_lifetime(parsed.expires_in, parsed.expires_on, now_epoch);
         tracing::debug!(

@@ -1,14 +1,20 @@
 //! A Policy's spec compiled into the protection plan rampart wants: its name (with the
 //! ownership marker), type and `settings`; and the comparison of those settings with what the
 //! vendor holds, section by section, each section named by the spec field it comes from.
+//!
+//! A setting left out of the spec is a setting too. Where the document's shapes can say "none"
+//! rampart always sends it: no schedule is `scheduling.enabled: false` with no backup sets, no
+//! retention is an empty list of rules (keep every backup), no random delay is a delay of 0.
+//! Where they cannot (`max_parallel_backups`, archive settings, `settingsOverrides` keys: the
+//! document gives neither a default nor a way to clear them), rampart remembers that it wrote
+//! the setting (`status.atProvider.details.managedSettings`), and once the spec drops it, a
+//! value still at the vendor is reported as drift rather than silently left in force.
 
 use serde_json::{Map, Value, json};
 
 use super::{retention, schedule};
 use crate::api::policy::PolicySpec;
-use crate::api::vendors::cyberbackup::{
-    CyberBackupArchive, CyberBackupPolicy, CyberBackupScheme, CyberBackupWeekday,
-};
+use crate::api::vendors::cyberbackup::{CyberBackupArchive, CyberBackupPolicy, CyberBackupWeekday};
 
 /// A spec problem, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +32,26 @@ impl FieldError {
     }
 }
 
+/// How a section is compared with the vendor's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    /// The vendor's value holds the desired one: objects may have more keys (the vendor adds
+    /// defaults of its own).
+    Holds,
+    /// Equal: a key the vendor holds and rampart does not send matters (the old destination's
+    /// `path` beside a new `uri`), and is removed.
+    Exact,
+}
+
 /// One part of the settings rampart manages: a JSON pointer into `settings` and the spec field
 /// it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
     pub field: String,
     pub pointer: String,
+    pub compare: Compare,
+    /// Optional in the spec and without a documented "none": remembered once written.
+    pub remembered: bool,
 }
 
 /// The plan rampart wants.
@@ -42,6 +62,20 @@ pub struct DesiredPlan {
     pub enabled: bool,
     pub settings: Value,
     pub sections: Vec<Section>,
+    /// Settings rampart wrote before that the spec no longer sets and the vendor cannot be told
+    /// to forget (pointers into `settings`).
+    pub dropped: Vec<Section>,
+}
+
+impl DesiredPlan {
+    /// The pointers of the remembered sections the spec sets now.
+    pub fn remembered(&self) -> Vec<String> {
+        self.sections
+            .iter()
+            .filter(|s| s.remembered)
+            .map(|s| s.pointer.clone())
+            .collect()
+    }
 }
 
 /// What the compiler needs besides the spec.
@@ -57,6 +91,8 @@ pub struct PlanInputs<'a> {
     pub agent_time_zone: &'a str,
     /// When the compile happens (daylight-saving checks look one year ahead from here).
     pub now: jiff::Timestamp,
+    /// Remembered settings rampart wrote (pointers, from status).
+    pub written: &'a [String],
 }
 
 /// The suffix that marks a plan as this object's.
@@ -78,29 +114,43 @@ pub fn desired_plan(i: &PlanInputs<'_>) -> Result<DesiredPlan, FieldError> {
         .unwrap_or_else(|| format!("{}/{}", i.namespace, i.name));
     let mut settings = Map::new();
     let mut sections = Vec::new();
-    let mut section = |field: &str, pointer: &str| {
+    let mut section = |field: &str, pointer: &str, compare: Compare, remembered: bool| {
         sections.push(Section {
             field: field.into(),
             pointer: pointer.into(),
+            compare,
+            remembered,
         })
     };
+    use Compare::{Exact, Holds};
 
     let (scheduling, schedule_field) = scheduling(i)?;
     settings.insert("scheduling".into(), scheduling);
-    section(schedule_field, "/scheduling/enabled");
-    section(schedule_field, "/scheduling/backup_sets");
-    section("spec.cyberBackup.scheme", "/scheduling/scheme");
+    section(schedule_field, "/scheduling/enabled", Holds, false);
+    section(schedule_field, "/scheduling/backup_sets", Holds, false);
+    section(
+        "spec.cyberBackup.scheme",
+        "/scheduling/scheme",
+        Holds,
+        false,
+    );
     section(
         "spec.cyberBackup.weeklyBackupDay",
         "/scheduling/weekly_backup_day",
+        Holds,
+        false,
     );
     section(
         "spec.cyberBackup.randomDelayMinutes",
         "/scheduling/rand_max_delay",
+        Exact,
+        false,
     );
     section(
         "spec.cyberBackup.maxParallelBackups",
         "/scheduling/max_parallel_backups",
+        Holds,
+        true,
     );
 
     let mut destination = Map::new();
@@ -112,7 +162,7 @@ pub fn desired_plan(i: &PlanInputs<'_>) -> Result<DesiredPlan, FieldError> {
     match &i.location {
         Some(location) => {
             destination.insert("location".into(), location.clone());
-            section("spec.vaultRef", "/destination/location");
+            section("spec.vaultRef", "/destination/location", Exact, false);
         }
         None if overrides_location => {}
         None => {
@@ -123,54 +173,83 @@ pub fn desired_plan(i: &PlanInputs<'_>) -> Result<DesiredPlan, FieldError> {
         }
     }
     let (retention, retention_field) = retention_rules(i)?;
-    if let Some(r) = retention {
-        destination.insert("retention".into(), r);
-        section(retention_field, "/destination/retention");
-    }
-    if !destination.is_empty() {
-        settings.insert("destination".into(), Value::Object(destination));
-    }
+    destination.insert(
+        "retention".into(),
+        retention.unwrap_or_else(retention::keep_everything),
+    );
+    section(retention_field, "/destination/retention", Holds, false);
+    settings.insert("destination".into(), Value::Object(destination));
     if let Some(a) = b.archive.as_ref().map(archive).filter(|a| !a.is_empty()) {
-        for (key, field) in [
-            ("compression", "compression"),
-            ("format", "format"),
-            ("name", "nameTemplate"),
-            ("splitting", "split"),
-        ] {
-            if a.contains_key(key) {
-                section(
-                    &format!("spec.cyberBackup.archive.{field}"),
-                    &format!("/archive/{key}"),
-                );
-            }
-        }
         settings.insert("archive".into(), Value::Object(a));
+    }
+    for (key, field, compare) in ARCHIVE_FIELDS {
+        section(
+            &format!("spec.cyberBackup.archive.{field}"),
+            &format!("/archive/{key}"),
+            compare,
+            true,
+        );
     }
     let mut settings = Value::Object(settings);
     if let Some(overrides) = &b.settings_overrides {
         let overrides = Value::Object(overrides.clone());
         for (path, _) in leaves(&overrides) {
-            let dotted = path
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(".");
-            section(
-                &format!("spec.cyberBackup.settingsOverrides.{dotted}"),
-                &pointer(&path),
-            );
+            section(&override_field(&path), &pointer(&path), Holds, true);
         }
         merge(&mut settings, &overrides);
     }
     // Sections only for what the settings hold (optional fields left unset are not managed).
     sections.retain(|s| settings.pointer(&s.pointer).is_some());
+    let dropped = i
+        .written
+        .iter()
+        .filter(|w| !sections.iter().any(|s| &s.pointer == *w))
+        .map(|w| Section {
+            field: field_of(w),
+            pointer: w.clone(),
+            compare: Holds,
+            remembered: true,
+        })
+        .collect();
     Ok(DesiredPlan {
         name: format!("{display} {}", ownership_suffix(i.marker)),
         type_: b.type_.as_str(),
         enabled: i.spec.enabled.unwrap_or(true),
         settings,
         sections,
+        dropped,
     })
+}
+
+/// `settings.archive` keys, the spec fields they come from, and how they compare.
+const ARCHIVE_FIELDS: [(&str, &str, Compare); 4] = [
+    ("compression", "compression", Compare::Holds),
+    ("format", "format", Compare::Holds),
+    ("name", "nameTemplate", Compare::Holds),
+    ("splitting", "split", Compare::Exact),
+];
+
+fn override_field(path: &[String]) -> String {
+    format!("spec.cyberBackup.settingsOverrides.{}", path.join("."))
+}
+
+/// The spec field a remembered pointer came from.
+pub fn field_of(pointer: &str) -> String {
+    if pointer == "/scheduling/max_parallel_backups" {
+        return "spec.cyberBackup.maxParallelBackups".into();
+    }
+    if let Some((_, field, _)) = ARCHIVE_FIELDS
+        .iter()
+        .find(|(key, _, _)| pointer == format!("/archive/{key}"))
+    {
+        return format!("spec.cyberBackup.archive.{field}");
+    }
+    let path: Vec<String> = pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|k| k.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    override_field(&path)
 }
 
 fn scheduling(i: &PlanInputs<'_>) -> Result<(Value, &'static str), FieldError> {
@@ -210,28 +289,25 @@ fn scheduling(i: &PlanInputs<'_>) -> Result<(Value, &'static str), FieldError> {
         (None, None) => (Vec::new(), "spec.schedule"),
     };
     let mut out = Map::new();
-    // A plan without a schedule runs only on demand.
+    // A plan without a schedule runs only on demand: its schedule is off and has no sets (an
+    // empty list, so that sets written before are gone under either PATCH reading).
     out.insert("enabled".into(), json!(!compiled.is_empty()));
-    if !compiled.is_empty() {
-        out.insert("backup_sets".into(), Value::Array(compiled));
-    }
+    out.insert("backup_sets".into(), Value::Array(compiled));
     out.insert(
         "scheme".into(),
         serde_json::to_value(b.scheme).expect("enum serializes"),
     );
-    if b.scheme == CyberBackupScheme::WeeklyFullDailyIncremental {
-        let day = b.weekly_backup_day.unwrap_or(CyberBackupWeekday::Mon);
-        out.insert(
-            "weekly_backup_day".into(),
-            serde_json::to_value(day).expect("enum serializes"),
-        );
-    }
-    if let Some(m) = b.random_delay_minutes {
-        out.insert(
-            "rand_max_delay".into(),
-            json!({"count": m, "type": "MINUTES"}),
-        );
-    }
+    // Every example carries a weekly day, whatever its scheme; MON is theirs.
+    let day = b.weekly_backup_day.unwrap_or(CyberBackupWeekday::Mon);
+    out.insert(
+        "weekly_backup_day".into(),
+        serde_json::to_value(day).expect("enum serializes"),
+    );
+    // No random delay is a delay of 0 (the shape the document shows, with nothing to spread).
+    out.insert(
+        "rand_max_delay".into(),
+        json!({"count": b.random_delay_minutes.unwrap_or(0), "type": "MINUTES"}),
+    );
     if let Some(n) = b.max_parallel_backups {
         out.insert("max_parallel_backups".into(), json!(n));
     }
@@ -317,14 +393,39 @@ fn pointer(path: &[String]) -> String {
 }
 
 /// Whether `observed` holds everything `desired` says: objects may have more keys, arrays must
-/// have the same length with each element holding its desired element, scalars are equal.
+/// have the same length with each element holding its desired element, scalars are equal. A
+/// `null` at the vendor is no value.
 pub fn holds(observed: &Value, desired: &Value) -> bool {
     match (desired, observed) {
-        (Value::Object(d), Value::Object(o)) => d
-            .iter()
-            .all(|(k, dv)| o.get(k).is_some_and(|ov| holds(ov, dv))),
+        (Value::Object(d), Value::Object(o)) => d.iter().all(|(k, dv)| {
+            let ov = o.get(k).unwrap_or(&Value::Null);
+            holds(ov, dv)
+        }),
         (Value::Array(d), Value::Array(o)) => {
             d.len() == o.len() && d.iter().zip(o).all(|(dv, ov)| holds(ov, dv))
+        }
+        (Value::Number(d), Value::Number(o)) => d.as_f64() == o.as_f64(),
+        (d, o) => d == o,
+    }
+}
+
+/// Whether `observed` is `desired` with nothing more (a `null` is no value).
+pub fn same(observed: &Value, desired: &Value) -> bool {
+    match (desired, observed) {
+        (Value::Object(d), Value::Object(o)) => {
+            let keys = |m: &Map<String, Value>| -> Vec<String> {
+                m.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            };
+            keys(d) == keys(o)
+                && d.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .all(|(k, dv)| same(&o[k], dv))
+        }
+        (Value::Array(d), Value::Array(o)) => {
+            d.len() == o.len() && d.iter().zip(o).all(|(dv, ov)| same(ov, dv))
         }
         (Value::Number(d), Value::Number(o)) => d.as_f64() == o.as_f64(),
         (d, o) => d == o,
@@ -345,44 +446,33 @@ pub fn differing_sections<'d>(
             .cloned()
             .unwrap_or(Value::Null);
         let have = observed.pointer(&s.pointer).cloned().unwrap_or(Value::Null);
-        if !holds(&have, &want) && !out.iter().any(|(o, _, _)| o.field == s.field) {
+        let matches = match s.compare {
+            Compare::Holds => holds(&have, &want),
+            Compare::Exact => same(&have, &want),
+        };
+        if !matches && !out.iter().any(|(o, _, _)| o.field == s.field) {
             out.push((s, want, have));
         }
     }
     out
 }
 
-/// The body of one `PATCH /policies/{id}` that brings the plan in line: the new name, if it
-/// differs, and every top-level settings key holding a differing section, whole (so deep-merge
-/// and replace semantics on the vendor side both converge). `None` when nothing differs.
-pub fn patch_body(
-    desired: &DesiredPlan,
-    observed_name: &str,
-    observed_settings: &Value,
-) -> Option<Value> {
-    let mut element = Map::new();
-    if observed_name != desired.name {
-        element.insert("name".into(), json!(desired.name));
-    }
-    let mut settings = Map::new();
-    for (section, _, _) in differing_sections(desired, observed_settings) {
-        let top = section
-            .pointer
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .replace("~1", "/")
-            .replace("~0", "~");
-        if let Some(v) = desired.settings.get(&top) {
-            settings.insert(top, v.clone());
-        }
-    }
-    if !settings.is_empty() {
-        element.insert("settings".into(), Value::Object(settings));
-    }
-    // The document's PATCH example sends `policy` as an array of partial policies.
-    (!element.is_empty()).then(|| json!({"subject": {"policy": [Value::Object(element)]}}))
+/// Dropped settings the vendor still holds: (section, the vendor's value). rampart cannot
+/// clear them; they are reported.
+pub fn dropped_but_held<'d>(
+    desired: &'d DesiredPlan,
+    observed: &Value,
+) -> Vec<(&'d Section, Value)> {
+    desired
+        .dropped
+        .iter()
+        .filter_map(|s| {
+            observed
+                .pointer(&s.pointer)
+                .filter(|v| !v.is_null())
+                .map(|v| (s, v.clone()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

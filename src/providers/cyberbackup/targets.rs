@@ -12,6 +12,23 @@ pub struct Resolved {
     pub contexts: BTreeSet<String>,
     /// Names no resource has (yet): agents register resources, so these may appear later.
     pub unresolved: Vec<String>,
+    /// Resource and group ids the vendor does not know, neither as a resource nor as an
+    /// applied context (lower-cased).
+    pub unknown: Vec<String>,
+}
+
+/// The ids the spec names (resources and groups), lower-cased.
+pub fn named_ids(t: &CyberBackupTargets) -> Vec<String> {
+    t.resource_ids
+        .iter()
+        .chain(&t.group_ids)
+        .map(|id| id.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// Whether resolving needs the resource list: names to look up, or ids not applied yet.
+pub fn needs_resources(t: &CyberBackupTargets, applied: &BTreeSet<String>) -> bool {
+    !t.resource_names.is_empty() || named_ids(t).iter().any(|id| !applied.contains(id))
 }
 
 /// A name that several resources carry: applying to one of them would be a guess.
@@ -21,18 +38,21 @@ pub struct Ambiguous {
     pub ids: Vec<String>,
 }
 
-/// Resolve the spec's targets. `resources` is keyed by lower-cased id.
+/// Resolve the spec's targets. `resources` is keyed by lower-cased id; an id counts as known
+/// when it is a resource or already an applied context.
 pub fn resolve(
     t: &CyberBackupTargets,
     resources: &BTreeMap<String, Resource>,
+    applied: &BTreeSet<String>,
 ) -> Result<Resolved, Ambiguous> {
     let mut out = Resolved::default();
-    out.contexts.extend(
-        t.resource_ids
-            .iter()
-            .chain(&t.group_ids)
-            .map(|id| id.trim().to_ascii_lowercase()),
-    );
+    for id in named_ids(t) {
+        if applied.contains(&id) || resources.contains_key(&id) {
+            out.contexts.insert(id);
+        } else if !out.unknown.contains(&id) {
+            out.unknown.push(id);
+        }
+    }
     for name in &t.resource_names {
         let ids: Vec<String> = resources
             .iter()
@@ -118,12 +138,20 @@ mod tests {
             ],
             group_ids: vec!["5AFCBCF6-6070".into()],
         };
-        let r = resolve(&t, &resources).unwrap();
+        let applied: BTreeSet<String> = ["5afcbcf6-6070".to_string()].into();
+        let r = resolve(&t, &resources, &applied).unwrap();
         assert_eq!(
             r.contexts.into_iter().collect::<Vec<_>>(),
-            vec!["5afcbcf6-6070", "aaa", "bbb", "ccc"]
+            vec!["5afcbcf6-6070", "aaa", "bbb"]
         );
         assert_eq!(r.unresolved, vec!["not-yet"]);
+        assert_eq!(r.unknown, vec!["ccc"], "an id nobody has");
+        assert!(needs_resources(&t, &applied));
+        let ids_only = CyberBackupTargets {
+            resource_ids: vec!["CCC".into()],
+            ..Default::default()
+        };
+        assert!(!needs_resources(&ids_only, &["ccc".to_string()].into()));
     }
 
     #[test]
@@ -139,7 +167,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            resolve(&t, &resources).unwrap_err(),
+            resolve(&t, &resources, &BTreeSet::new()).unwrap_err(),
             Ambiguous {
                 name: "twin".into(),
                 ids: vec!["a".into(), "b".into()]

@@ -3,11 +3,11 @@
 //! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
 
 pub mod client;
-pub mod cron;
 pub mod errors;
 pub mod models;
 pub mod policy;
 pub mod policy_desired;
+pub mod refusal;
 mod request;
 pub mod runtime;
 pub mod schedule;
@@ -15,6 +15,9 @@ pub mod session;
 pub mod signer;
 pub mod vault;
 pub mod vault_desired;
+pub mod vault_name;
+pub mod vault_prune;
+pub mod vault_resources;
 
 /// Vendor label in metrics, errors and logs.
 pub const VENDOR: &str = "huawei-cbr";
@@ -31,4 +34,10 @@ mod session_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
+mod vault_partial_tests;
+#[cfg(test)]
+mod vault_prune_sim_tests;
+#[cfg(test)]
 mod vault_tests;
+#[cfg(test)]
+mod vault_world;

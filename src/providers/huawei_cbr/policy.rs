@@ -13,7 +13,7 @@ use super::runtime::CbrShared;
 use crate::api::Policy as PolicyCr;
 use crate::api::policy::PolicyObservation;
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalResult, Observation,
+    CallContext, Created, Deleted, External, ExternalResult, Observation, Ownership,
 };
 
 pub struct CbrPolicies {
@@ -46,8 +46,8 @@ impl CbrPolicies {
                 },
             },
             None => {
-                // CBR policies have no tags: the deterministic name is the ownership marker,
-                // and only an exact, unique match is adopted.
+                // Only an exact, unique match by name; whether the name makes it rampart's is
+                // for `observe` to say.
                 let mut same = policies.values().filter(|p| p.name == name);
                 match (same.next(), same.next()) {
                     (Some(p), None) => Some(p.clone()),
@@ -77,11 +77,20 @@ impl External<PolicyCr> for CbrPolicies {
                 ..Default::default()
             });
         };
+        // CBR policies have no tags: the name rampart derives carries the marker; a name the
+        // user chose is anyone's, until the user names the policy's id to adopt it. An id
+        // (a UUID CBR gave rampart's create, or the user's choice) is never re-used.
+        let ownership = if id.is_some() || desired.name_carries_marker {
+            Ownership::Marked
+        } else {
+            Ownership::NameOnly
+        };
         Ok(Observation {
             exists: true,
             external_name: id.is_none().then(|| policy.id.clone()),
             drift: desired.drift(&policy),
             at_provider: observation(&policy),
+            ownership,
             ..Default::default()
         })
     }

@@ -41,6 +41,8 @@ pub fn default_policy_name(namespace: &str, name: &str, marker: &str) -> String 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredPolicy {
     pub name: String,
+    /// The name is the one rampart derives from the ownership marker (the user chose none).
+    pub name_carries_marker: bool,
     pub enabled: bool,
     pub operation_type: CbrOperationType,
     pub patterns: Vec<String>,
@@ -100,6 +102,7 @@ impl DesiredPolicy {
         let namespace = cr.metadata.namespace.as_deref().unwrap_or_default();
         let name = cr.metadata.name.as_deref().unwrap_or_default();
         Ok(DesiredPolicy {
+            name_carries_marker: cbr.name.is_none(),
             name: cbr
                 .name
                 .clone()

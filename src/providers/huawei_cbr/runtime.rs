@@ -3,7 +3,8 @@
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -25,7 +26,25 @@ pub struct CbrShared {
     pub policies: Collection<Policy>,
     /// Vault id -> the policy applied to it, per policy listing.
     bindings: Derived<BTreeMap<String, Policy>, HashMap<String, String>>,
+    /// Resource id -> the vault holding it, per vault listing.
+    holders: Derived<BTreeMap<String, Vault>, HashMap<String, Holder>>,
+    /// Resources CBR refused to add to a vault because some vault holds them (6103) although
+    /// the listing showed none: vault id -> resource id -> when. Not asked again for a while.
+    refused: Mutex<HashMap<String, HashMap<String, Instant>>>,
+    /// The provider's poll interval.
+    pub poll_interval: Duration,
 }
+
+/// The vault a resource sits in, by a vault listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub vault_id: String,
+    pub vault_name: String,
+}
+
+/// How many poll intervals a refusal without a visible holder is remembered before rampart
+/// tries that resource again.
+const REFUSAL_MEMORY_POLLS: u32 = 10;
 
 impl CbrShared {
     /// All vaults of the project (paged list; cached for the poll interval).
@@ -55,6 +74,38 @@ impl CbrShared {
         Ok(self.bindings.get(&policies, bindings))
     }
 
+    /// Resource id -> the vault that holds it, built once per vault listing.
+    pub async fn holders(&self) -> VendorResult<Arc<HashMap<String, Holder>>> {
+        let vaults = self.vaults(false).await?;
+        Ok(self.holders.get(&vaults, holders))
+    }
+
+    /// Remember that CBR refused `resources` for `vault_id` (6103).
+    pub fn record_refused(&self, vault_id: &str, resources: &[String]) {
+        if resources.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut refused = self.refused.lock().unwrap();
+        let entry = refused.entry(vault_id.to_string()).or_default();
+        for id in resources {
+            entry.insert(id.clone(), now);
+        }
+    }
+
+    /// Resources CBR refused for `vault_id` recently (see `record_refused`).
+    pub fn recently_refused(&self, vault_id: &str) -> Vec<String> {
+        let memory = self.poll_interval * REFUSAL_MEMORY_POLLS;
+        let mut refused = self.refused.lock().unwrap();
+        let Some(entry) = refused.get_mut(vault_id) else {
+            return Vec::new();
+        };
+        entry.retain(|_, at| at.elapsed() < memory);
+        let mut ids: Vec<String> = entry.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     /// Record a binding change in the cached policies, so the next observe sees it.
     pub fn record_binding(
         &self,
@@ -75,6 +126,20 @@ impl CbrShared {
             self.policies.upsert(policy_id.to_string(), p);
         }
     }
+}
+
+/// Resource id -> the vault a listing shows it in.
+pub fn holders(vaults: &BTreeMap<String, Vault>) -> HashMap<String, Holder> {
+    let mut held = HashMap::new();
+    for v in vaults.values() {
+        for r in &v.resources {
+            held.entry(r.id.clone()).or_insert_with(|| Holder {
+                vault_id: v.id.clone(),
+                vault_name: v.name.clone(),
+            });
+        }
+    }
+    held
 }
 
 /// Vault id -> the policy CBR reports as applied to it (the first by policy id, should CBR
@@ -104,6 +169,9 @@ impl CbrRuntime {
             vaults: Collection::new(ttl),
             policies: Collection::new(ttl),
             bindings: Derived::default(),
+            holders: Derived::default(),
+            refused: Mutex::new(HashMap::new()),
+            poll_interval: ttl,
         });
         CbrRuntime {
             adapters: Adapters::new()

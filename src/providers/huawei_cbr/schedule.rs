@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::cron;
 use super::models::OperationDefinition;
 use crate::api::schedule::{Retention, Schedule};
+use crate::vendor::cron::{self, Cron, Field};
 
 /// Why a schedule or retention cannot be expressed for CBR. `field` names the cron field
 /// (`minute`, `hour`, `day of month`, `month`, `day of week`), `cron` for the whole
@@ -71,14 +71,14 @@ pub fn schedule_to_patterns(
     schedule: &Schedule,
     now: Timestamp,
 ) -> Result<Vec<String>, ScheduleError> {
-    let sets = cron::parse(&schedule.cron)?;
-    if !sets.every_day_of_month() {
+    let cron = cron::parse(&schedule.cron).map_err(|e| ScheduleError::new(e.label(), e.message))?;
+    if !cron.day_of_month.is_every(Field::DayOfMonth) {
         return Err(ScheduleError::new(
             "day of month",
             "CBR policies run on days of the week only; use '*'",
         ));
     }
-    if sets.either_day_field && sets.weekdays.len() < 7 {
+    if cron.either_day_field() && !cron.day_of_week.is_every(Field::DayOfWeek) {
         // `1-31` with `MON` runs every day in cron (either field matches), which is rarely
         // what was meant: say so rather than pick a reading.
         return Err(ScheduleError::new(
@@ -86,29 +86,38 @@ pub fn schedule_to_patterns(
             "with a day of week set, cron runs on the days either field allows, here every day; use '*' for day of month",
         ));
     }
-    if !sets.every_month() {
+    if !cron.month.is_every(Field::Month) {
         return Err(ScheduleError::new(
             "month",
             "CBR policies run in every month; use '*'",
         ));
     }
-    let times: Vec<i64> = sets
-        .hours
+    let times: Vec<i64> = cron
+        .hour
+        .values
         .iter()
-        .flat_map(|h| sets.minutes.iter().map(move |m| (h * 60 + m) as i64))
+        .flat_map(|h| {
+            cron.minute
+                .values
+                .iter()
+                .map(move |m| i64::from(*h) * 60 + i64::from(*m))
+        })
         .collect();
     if times.len() > MAX_PATTERNS {
         let message = format!("{} runs a day; CBR allows at most 24", times.len());
-        return Err(too_often(&sets, message));
+        return Err(too_often(&cron, message));
     }
-    let local: BTreeSet<i64> = sets
-        .weekdays
+    // CBR's week starts on Monday; cron counts from Sunday.
+    let local: BTreeSet<i64> = cron
+        .day_of_week
+        .values
         .iter()
-        .flat_map(|d| times.iter().map(move |t| *d as i64 * MINUTES_PER_DAY + t))
+        .map(|d| i64::from((d + 6) % 7))
+        .flat_map(|d| times.iter().map(move |t| d * MINUTES_PER_DAY + t))
         .collect();
     if let Some(gap) = smallest_gap(&local).filter(|g| *g < 60) {
         let message = format!("runs {gap} minutes apart; CBR schedules at most hourly");
-        return Err(too_often(&sets, message));
+        return Err(too_often(&cron, message));
     }
     let offset_minutes = i64::from(utc_offset_seconds(schedule.time_zone.as_deref(), now)?) / 60;
     let utc = local
@@ -119,8 +128,8 @@ pub fn schedule_to_patterns(
 }
 
 /// A schedule that runs too often: the minute field is at fault when it lists several minutes.
-fn too_often(sets: &cron::CronSets, message: String) -> ScheduleError {
-    let field = if sets.minutes.len() > 1 {
+fn too_often(cron: &Cron, message: String) -> ScheduleError {
+    let field = if cron.minute.values.len() > 1 {
         "minute"
     } else {
         "hour"

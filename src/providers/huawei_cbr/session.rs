@@ -14,8 +14,9 @@ use tokio::sync::Mutex;
 use super::signer::{self, SigningRequest};
 use super::{VENDOR, errors};
 use crate::engine::hub::SecretString;
-use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::error::{ErrorKind, VendorResult};
 use crate::vendor::http::VendorHttp;
+use crate::vendor::login_gate::LoginGate;
 
 /// The time source of signing dates and token expiry; tests move it.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -29,9 +30,6 @@ pub fn system_clock() -> Clock {
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// A cached token is replaced this long before it expires, so no call races its expiry.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
-/// After a refused login, IAM is not asked again for this long: repeated wrong passwords lock
-/// IAM users, and every reconciler sharing this provider would otherwise try at once.
-pub const LOGIN_COOLDOWN: Duration = Duration::from_secs(60);
 
 const IAM_OPERATION: &str = "POST /v3/auth/tokens";
 
@@ -114,6 +112,9 @@ pub fn read_token_response(
 struct PasswordSession {
     iam: VendorHttp,
     login: PasswordLogin,
+    /// A refused login is not tried again soon (`vendor::login_gate`): repeated wrong passwords
+    /// lock IAM users, and every reconciler sharing this provider would otherwise try at once.
+    gate: LoginGate,
     state: Mutex<LoginState>,
 }
 
@@ -129,7 +130,6 @@ enum Method {
 #[derive(Default)]
 struct LoginState {
     token: Option<IssuedToken>,
-    refused: Option<(Timestamp, VendorError)>,
 }
 
 /// The authentication of one provider configuration.
@@ -156,10 +156,21 @@ impl CbrAuth {
 
     /// Password login through `iam` (an HTTP client for the IAM endpoint).
     pub fn password(iam: VendorHttp, login: PasswordLogin) -> Self {
+        let gate = LoginGate::for_login(
+            VENDOR,
+            &iam.url(""),
+            &[
+                login.username.expose(),
+                login.password.expose(),
+                login.domain_name.expose(),
+                &login.project_name,
+            ],
+        );
         CbrAuth {
             method: Method::Password(Box::new(PasswordSession {
                 iam,
                 login,
+                gate,
                 state: Mutex::new(LoginState::default()),
             })),
             clock: system_clock(),
@@ -242,28 +253,22 @@ impl CbrAuth {
         if let Some(t) = st.token.as_ref().filter(|t| !t.needs_refresh(now)) {
             return Ok(t.clone());
         }
-        if let Some((at, err)) = &st.refused {
-            let cool = at
-                .saturating_add(jiff::SignedDuration::try_from(LOGIN_COOLDOWN).unwrap_or_default());
-            if cool.map(|c| now < c).unwrap_or(false) {
-                return Err(err.clone());
-            }
-        }
+        session.gate.check()?;
         match self.login(&session.iam, &session.login, now).await {
             Ok(token) => {
                 tracing::debug!(vendor = VENDOR, operation = IAM_OPERATION, expires_at = %token.expires_at, "obtained IAM token");
-                st.refused = None;
+                session.gate.accepted();
                 st.token = Some(token.clone());
                 Ok(token)
             }
             Err(err) => {
+                st.token = None;
                 if matches!(
                     err.kind,
                     ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::Rejected
                 ) {
-                    st.refused = Some((now, err.clone()));
+                    return Err(session.gate.refused(err, ""));
                 }
-                st.token = None;
                 Err(err)
             }
         }

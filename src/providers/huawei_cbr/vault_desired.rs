@@ -9,6 +9,7 @@ use super::models::{
     BillingCreate, BillingUpdate, BindRules, ResourceCreate, ResourceExtraInfo, Tag, Vault,
     VaultCreate, VaultUpdate,
 };
+use super::vault_name::derived_vault_name;
 use crate::api::common::Drift;
 use crate::api::vault::{ObservedResource, VaultObservation};
 use crate::api::vendors::huawei_cbr::{CbrResource, CbrTag, CbrVault};
@@ -28,9 +29,11 @@ pub struct DesiredVault<'a> {
 }
 
 impl<'a> DesiredVault<'a> {
+    /// `metadata_name` is the object's: the vault's name when the spec gives none (shortened
+    /// to CBR's limit).
     pub fn new(
         spec: &'a CbrVault,
-        default_name: &str,
+        metadata_name: &str,
         selected: Vec<CbrResource>,
         policy_id: Option<String>,
     ) -> Self {
@@ -44,14 +47,15 @@ impl<'a> DesiredVault<'a> {
             name: spec
                 .name
                 .clone()
-                .unwrap_or_else(|| default_name.to_string()),
+                .unwrap_or_else(|| derived_vault_name(metadata_name)),
             resources,
             policy_id,
         }
     }
 
-    /// The create request, carrying the ownership tag.
-    pub fn create_request(&self, marker: &str) -> VaultCreate {
+    /// The create request, carrying the ownership tag and `resources` (at most 255: see
+    /// `vault_resources::split_for_create`).
+    pub fn create_request(&self, marker: &str, resources: Vec<ResourceCreate>) -> VaultCreate {
         let s = self.spec;
         let mut billing = BillingCreate::new(s.object_type, s.size_gb);
         billing.consistent_level = s.consistent_level.clone();
@@ -69,7 +73,7 @@ impl<'a> DesiredVault<'a> {
             name: self.name.clone(),
             billing,
             description: s.description.clone(),
-            resources: self.resources.values().map(resource_create).collect(),
+            resources,
             tags,
             backup_policy_id: self.policy_id.clone(),
             auto_bind: s.auto_bind,
@@ -126,13 +130,16 @@ impl<'a> DesiredVault<'a> {
         u
     }
 
-    /// Resources to add (wanted, not in the vault).
-    pub fn to_add(&self, observed: &Vault) -> Vec<ResourceCreate> {
-        let have: BTreeSet<&str> = observed.resources.iter().map(|r| r.id.as_str()).collect();
-        self.resources
-            .values()
-            .filter(|r| !have.contains(r.id.as_str()))
-            .map(resource_create)
+    /// Resources to add: wanted, not in the vault (`None` before it exists), and not held by
+    /// another vault (`elsewhere`: CBR would refuse the whole call for one of them).
+    pub fn to_add(
+        &self,
+        observed: Option<&Vault>,
+        elsewhere: &BTreeSet<String>,
+    ) -> Vec<ResourceCreate> {
+        self.to_add_ids(observed, elsewhere)
+            .into_iter()
+            .map(|id| resource_create(&self.resources[id]))
             .collect()
     }
 
@@ -146,8 +153,16 @@ impl<'a> DesiredVault<'a> {
             .collect()
     }
 
-    /// Field-by-field differences. `bound_policy` is the policy CBR reports for the vault.
-    pub fn drift(&self, observed: &Vault, bound_policy: Option<&str>) -> Vec<Drift> {
+    /// Field-by-field differences. `bound_policy` is the policy CBR reports for the vault;
+    /// resources `elsewhere` are not missing (another vault holds them), and only resources
+    /// the prune decision lets go now (`removable`) are extra.
+    pub fn drift(
+        &self,
+        observed: &Vault,
+        bound_policy: Option<&str>,
+        elsewhere: &BTreeSet<String>,
+        removable: &[String],
+    ) -> Vec<Drift> {
         let s = self.spec;
         let mut d = Vec::new();
         let mut push = |field: &str, desired: String, seen: String| {
@@ -200,13 +215,12 @@ impl<'a> DesiredVault<'a> {
                 observed.auto_expand.unwrap_or(false).to_string(),
             );
         }
-        let missing: Vec<&str> = self.to_add_ids(observed);
+        let missing: Vec<&str> = self.to_add_ids(Some(observed), elsewhere);
         if !missing.is_empty() {
             push("resources", json(&missing), "missing from the vault".into());
         }
-        let extra = self.unmanaged(observed);
-        if s.prune_resources && !extra.is_empty() {
-            push("resources", "pruned".into(), json(&extra));
+        if s.prune_resources && !removable.is_empty() {
+            push("resources", "pruned".into(), json(&removable));
         }
         if self.policy_id.as_deref() != bound_policy {
             push("policyRef", json(&self.policy_id), json(&bound_policy));
@@ -214,12 +228,15 @@ impl<'a> DesiredVault<'a> {
         d
     }
 
-    fn to_add_ids(&self, observed: &Vault) -> Vec<&str> {
-        let have: BTreeSet<&str> = observed.resources.iter().map(|r| r.id.as_str()).collect();
+    fn to_add_ids(&self, observed: Option<&Vault>, elsewhere: &BTreeSet<String>) -> Vec<&str> {
+        let have: BTreeSet<&str> = observed
+            .iter()
+            .flat_map(|v| v.resources.iter().map(|r| r.id.as_str()))
+            .collect();
         self.resources
             .keys()
             .map(String::as_str)
-            .filter(|id| !have.contains(id))
+            .filter(|id| !have.contains(id) && !elsewhere.contains(*id))
             .collect()
     }
 }
@@ -307,9 +324,9 @@ pub fn observation(
             })
             .collect(),
         policy_id: bound_policy.map(String::from),
-        last_backup: None,
-        backup_count: None,
         details,
+        // Prune state and resources held elsewhere come from the adapter's decisions.
+        ..Default::default()
     }
 }
 
@@ -355,7 +372,7 @@ mod tests {
     fn create_request_carries_every_field_and_the_owner_tag() {
         let s = spec();
         let d = DesiredVault::new(&s, "ns-v", vec![], Some("pol-1".into()));
-        let c = d.create_request("abc123");
+        let c = d.create_request("abc123", d.to_add(None, &BTreeSet::new()));
         assert_eq!(c.name, "ns-v");
         assert_eq!(c.billing.object_type, CbrObjectType::Server);
         assert_eq!(c.billing.size, 100);
@@ -380,8 +397,8 @@ mod tests {
     fn in_sync_vault_has_no_drift_and_a_larger_vault_is_fine() {
         let s = spec();
         let d = DesiredVault::new(&s, "ns-v", vec![], None);
-        assert!(d.drift(&observed("ns-v", 100, &["s1"]), None).is_empty());
-        assert!(d.drift(&observed("ns-v", 500, &["s1"]), None).is_empty());
+        assert!(drift(&d, &observed("ns-v", 100, &["s1"]), None).is_empty());
+        assert!(drift(&d, &observed("ns-v", 500, &["s1"]), None).is_empty());
     }
 
     #[test]
@@ -389,8 +406,7 @@ mod tests {
         let s = spec();
         let d = DesiredVault::new(&s, "ns-v", vec![], Some("p2".into()));
         let o = observed("renamed", 50, &[]);
-        let fields: Vec<String> = d
-            .drift(&o, Some("p1"))
+        let fields: Vec<String> = drift(&d, &o, Some("p1"))
             .into_iter()
             .map(|x| x.field)
             .collect();
@@ -416,26 +432,65 @@ mod tests {
         assert!(u.name.is_none() && u.billing.is_none());
     }
 
+    fn drift(d: &DesiredVault<'_>, o: &Vault, bound: Option<&str>) -> Vec<Drift> {
+        d.drift(o, bound, &BTreeSet::new(), &[])
+    }
+
     #[test]
-    fn extra_resources_are_drift_only_when_pruning() {
+    fn extra_resources_are_drift_only_when_pruning_lets_them_go_now() {
         let mut s = spec();
         let o = observed("ns-v", 100, &["s1", "stranger"]);
+        let removable = vec!["stranger".to_string()];
+        let none = BTreeSet::new();
         assert!(
             DesiredVault::new(&s, "ns-v", vec![], None)
-                .drift(&o, None)
-                .is_empty()
+                .drift(&o, None, &none, &removable)
+                .is_empty(),
+            "not without pruneResources"
         );
         assert_eq!(
             DesiredVault::new(&s, "ns-v", vec![], None).unmanaged(&o),
             vec!["stranger"]
         );
         s.prune_resources = true;
-        let fields: Vec<String> = DesiredVault::new(&s, "ns-v", vec![], None)
-            .drift(&o, None)
+        let d = DesiredVault::new(&s, "ns-v", vec![], None);
+        assert!(
+            d.drift(&o, None, &none, &[]).is_empty(),
+            "not while the prune decision holds it"
+        );
+        let fields: Vec<String> = d
+            .drift(&o, None, &none, &removable)
             .into_iter()
             .map(|x| x.field)
             .collect();
         assert_eq!(fields, ["spec.huaweiCbr.resources"]);
+    }
+
+    #[test]
+    fn resources_another_vault_holds_are_neither_sent_nor_missing() {
+        let s = spec();
+        let d = DesiredVault::new(&s, "ns-v", vec![], None);
+        let elsewhere = BTreeSet::from(["s1".to_string()]);
+        assert!(d.to_add(None, &elsewhere).is_empty());
+        assert!(
+            d.drift(&observed("ns-v", 100, &[]), None, &elsewhere, &[])
+                .is_empty()
+        );
+        assert_eq!(d.to_add(None, &BTreeSet::new()).len(), 1);
+    }
+
+    #[test]
+    fn a_long_object_name_becomes_a_vault_name_cbr_accepts() {
+        let s = spec();
+        let long = "n".repeat(70);
+        let d = DesiredVault::new(&s, &long, vec![], None);
+        assert_eq!(d.name.chars().count(), 64);
+        let mut named = spec();
+        named.name = Some("chosen".into());
+        assert_eq!(
+            DesiredVault::new(&named, &long, vec![], None).name,
+            "chosen"
+        );
     }
 
     #[test]
@@ -463,7 +518,7 @@ mod tests {
             "the listed entry wins"
         );
         let add: Vec<String> = d
-            .to_add(&observed("ns-v", 100, &["s1"]))
+            .to_add(Some(&observed("ns-v", 100, &["s1"])), &BTreeSet::new())
             .into_iter()
             .map(|r| r.id)
             .collect();

@@ -37,8 +37,9 @@ impl IdecoClient {
         read_rules(&resp)
     }
 
-    /// Create a rule; with an anchor it lands right after it (`insert_after`) or in its place,
-    /// without one at the end of the table (L156-158). Returns the new id.
+    /// Create a rule; with an anchor it lands right after it (`insert_after`) or in its place
+    /// (GUESS, L158: right before it; see `order::Move`), without one at the end of the table
+    /// (L156-158). Returns the new id.
     pub async fn create_rule(
         &self,
         section: IdecoSection,

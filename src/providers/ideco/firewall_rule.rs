@@ -12,15 +12,18 @@ use super::VENDOR;
 use super::conditions::{device_conditions, placement_conditions};
 use super::desired::{self, desired_fields};
 use super::models::DeviceRule;
+use super::order::Move;
 use super::registry::{BlockSpec, Intent};
 use super::runtime::IdecoDevice;
 use super::section::{Blocked, SectionJudgement, SectionView, creation_anchor};
+use super::sync::misread_false;
 use crate::api::FirewallRule;
 use crate::api::common::{Allowed, Drift};
 use crate::api::firewall_rule::FirewallRuleObservation;
 use crate::api::vendors::ideco::{IdecoFirewallRule, IdecoSection};
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Readiness,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
+    Readiness,
 };
 
 fn block_of(cr: &FirewallRule) -> ExternalResult<&IdecoFirewallRule> {
@@ -67,7 +70,13 @@ fn rule_id(id: &str) -> ExternalResult<i64> {
 }
 
 impl IdecoDevice {
-    fn record(&self, cr: &FirewallRule, spec: &IdecoFirewallRule, marker: &str, id: Option<i64>) {
+    fn record(
+        &self,
+        cr: &FirewallRule,
+        spec: &IdecoFirewallRule,
+        ctx: &CallContext<'_>,
+        id: Option<i64>,
+    ) {
         let intent = Intent {
             section: spec.section,
             block: BlockSpec::from_placement(&spec.placement),
@@ -75,8 +84,9 @@ impl IdecoDevice {
             object: object(cr),
             id,
             movable: Allowed::from_policies(&cr.spec.managed.management_policies).update,
+            adopt_unmarked: ctx.trust_unmarked_id,
         };
-        self.registry.record(marker, intent);
+        self.registry.record(ctx.marker, intent);
     }
 
     /// The section judged for one rule's observe: its own place is judged even when rampart
@@ -153,7 +163,7 @@ impl External<FirewallRule> for FirewallRules {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let known = id.map(rule_id).transpose()?;
-        self.0.record(cr, spec, ctx.marker, known);
+        self.0.record(cr, spec, ctx, known);
         let table = self.0.table(spec.section, ctx.fresh).await?;
         let facts = self.0.facts(false).await?;
         let judged = self.0.judge_own_place(spec.section, &table, ctx.marker);
@@ -163,8 +173,15 @@ impl External<FirewallRule> for FirewallRules {
 
         let Some((position, rule)) = judged.owned_position(ctx.marker).map(|i| (i, &table[i]))
         else {
+            // A rule at the recorded id that is not this object's (another marker, or none
+            // while the id was not named by the user): say so, and the engine leaves it alone.
+            let stranger = known.and_then(|id| table.iter().find(|r| r.id == id));
             return Ok(Observation {
-                exists: false,
+                exists: stranger.is_some(),
+                ownership: match stranger.and_then(|r| r.marker()) {
+                    Some(_) => Ownership::OtherMarker,
+                    None => Ownership::Unmarked,
+                },
                 conditions,
                 ..Observation::default()
             });
@@ -194,6 +211,11 @@ impl External<FirewallRule> for FirewallRules {
         ]);
         Ok(Observation {
             exists: true,
+            ownership: if rule.marker() == Some(ctx.marker) {
+                Ownership::Marked
+            } else {
+                Ownership::Unmarked
+            },
             external_name: (known != Some(rule.id)).then(|| rule.id.to_string()),
             drift,
             at_provider: FirewallRuleObservation {
@@ -216,15 +238,16 @@ impl External<FirewallRule> for FirewallRules {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
-        self.0.record(cr, spec, ctx.marker, None);
+        self.0.record(cr, spec, ctx, None);
         let _writes = self.0.writes.lock().await;
         let table = self.0.table(section, true).await?;
         let judged = self.0.judge(section, &table);
+        let mut anchor = None;
         let id = match judged.view.owned.get(ctx.marker) {
             // Created before a crash, or by a concurrent reconcile: adopt instead of doubling.
             Some(&existing) => existing,
             None => {
-                let anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
+                anchor = creation_anchor(&table, &judged.view, &judged.intent, ctx.marker)
                     .map_err(not_placeable)?;
                 let id = self
                     .0
@@ -243,10 +266,22 @@ impl External<FirewallRule> for FirewallRules {
                 id
             }
         };
-        self.0.record(cr, spec, ctx.marker, Some(id));
+        self.0.record(cr, spec, ctx, Some(id));
         // The rule exists now whatever happens next: an ordering failure is drift for later.
         let ordered = match self.0.table(section, true).await {
-            Ok(table) => self.0.sync_section(section, table).await.map(|_| ()),
+            Ok(table) => {
+                if let Some(e) = anchor.and_then(|(a, after)| {
+                    let asked = Move {
+                        id,
+                        anchor: a,
+                        insert_after: after,
+                    };
+                    misread_false(section, &table, &asked, "POST /firewall/rules/{section}")
+                }) {
+                    tracing::warn!(vendor = VENDOR, namespace = ns(cr), name = name(cr), error = %e, "rule created in another place than asked");
+                }
+                self.0.sync_section(section, table).await.map(|_| ())
+            }
             Err(e) => Err(e),
         };
         if let Err(e) = ordered {
@@ -267,7 +302,7 @@ impl External<FirewallRule> for FirewallRules {
         let spec = block_of(cr)?;
         let desired = desired_fields(spec, ctx.marker)?;
         let section = spec.section;
-        self.0.record(cr, spec, ctx.marker, Some(rule_id(id)?));
+        self.0.record(cr, spec, ctx, Some(rule_id(id)?));
         let _writes = self.0.writes.lock().await;
         let table = self.0.table(section, true).await?;
         let judged = self.0.judge(section, &table);
@@ -312,7 +347,7 @@ impl External<FirewallRule> for FirewallRules {
         self.0.registry.forget(ctx.marker);
         let ours = |r: &DeviceRule| {
             r.marker() == Some(ctx.marker)
-                || (Some(r.id) == known && r.marker().is_none_or(|m| m == ctx.marker))
+                || (Some(r.id) == known && r.marker().is_none() && ctx.trust_unmarked_id)
         };
         let targets: Vec<i64> = self
             .0

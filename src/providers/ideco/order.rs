@@ -47,7 +47,10 @@ pub enum Anchor {
 pub struct Move {
     pub id: i64,
     pub anchor: i64,
-    /// `true`: right after the anchor; `false`: in the anchor's place (right before it).
+    /// `true`: right after the anchor (L240). `false`: "на месте указанного в anchor_item_id",
+    /// in the anchor's place, which rampart reads as right before it. GUESS (L240, as L158 for
+    /// a create): the planner asks for `false` only to reach the top of the table, and the sync
+    /// checks the next listing for where the rule landed ([`landed`]).
     pub insert_after: bool,
 }
 
@@ -182,13 +185,19 @@ fn block_start(working: &[Entry], anchor: Anchor) -> Option<(i64, bool)> {
 }
 
 fn already_there(working: &[Entry], mv: &Move) -> bool {
-    let Some(i) = working.iter().position(|e| e.id == mv.id) else {
-        return true;
+    !working.iter().any(|e| e.id == mv.id) || landed(working, mv)
+}
+
+/// Whether `table` shows the rule where the move (or a create with the same anchor) asked for
+/// it: right after the anchor, or for `false` right before it (the GUESS on [`Move`]).
+pub fn landed<T: HasId>(table: &[T], mv: &Move) -> bool {
+    let Some(i) = table.iter().position(|e| e.id() == mv.id) else {
+        return false;
     };
     let neighbour = if mv.insert_after {
-        i.checked_sub(1).map(|p| working[p].id)
+        i.checked_sub(1).map(|p| table[p].id())
     } else {
-        working.get(i + 1).map(|e| e.id)
+        table.get(i + 1).map(|e| e.id())
     };
     neighbour == Some(mv.anchor)
 }
@@ -217,6 +226,12 @@ pub trait HasId {
 }
 
 impl HasId for Entry {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl HasId for super::models::DeviceRule {
     fn id(&self) -> i64 {
         self.id
     }

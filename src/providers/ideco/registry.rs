@@ -55,6 +55,9 @@ pub struct Intent {
     /// Whether rampart may move the rule or remove its copies (`managementPolicies` allow
     /// `Update`). A rule that may not stays where it is, like another cluster's.
     pub movable: bool,
+    /// Whether a rule at `id` without any marker is this object's: the user named it to adopt
+    /// it (`CallContext::trust_unmarked_id`). Otherwise only a rule with the marker is.
+    pub adopt_unmarked: bool,
 }
 
 /// A recorded rule of a section, in rank order.
@@ -64,6 +67,7 @@ pub struct Member {
     pub object: String,
     pub id: Option<i64>,
     pub movable: bool,
+    pub adopt_unmarked: bool,
 }
 
 /// FirewallRules of one section that ask for different blocks.
@@ -138,6 +142,7 @@ pub fn resolve(mut entries: Vec<(String, Intent)>) -> SectionIntent {
             object: i.object,
             id: i.id,
             movable: i.movable,
+            adopt_unmarked: i.adopt_unmarked,
         })
         .collect();
     SectionIntent { members, block }
@@ -247,6 +252,7 @@ mod tests {
             object: object.to_string(),
             id: None,
             movable: true,
+            adopt_unmarked: true,
         }
     }
 

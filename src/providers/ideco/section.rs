@@ -65,8 +65,9 @@ impl<'a> TableIndex<'a> {
     }
 }
 
-/// Classify a section. A FirewallRule owns the rule with its known id (unless that rule carries
-/// another object's marker), else the first rule with its marker; other rules with its marker
+/// Classify a section. A FirewallRule owns the rule with its known id if that rule carries its
+/// marker (or no marker, when the user named the id to adopt it), else the first rule with its
+/// marker; other rules with its marker
 /// are duplicates. Rules with any other rampart marker are transparent, and so are the rules of
 /// FirewallRules rampart may not change; the rest are people's.
 pub fn classify(table: &[DeviceRule], intent: &SectionIntent) -> SectionView {
@@ -86,7 +87,10 @@ fn classify_indexed(
             .id
             .filter(|id| !slots.contains_key(id))
             .and_then(|id| index.position.get(&id))
-            .filter(|i| index.markers[**i].is_none_or(|m| m == member.marker))
+            .filter(|i| match &index.markers[**i] {
+                Some(m) => *m == member.marker,
+                None => member.adopt_unmarked,
+            })
             .map(|i| table[*i].id);
         let by_marker: Vec<i64> = index
             .with_marker
@@ -247,6 +251,11 @@ pub fn pending_moves(
 /// Where to create the rule of `marker` (`anchor_item_id`, `insert_after`): right after the
 /// nearest rule ranked before it, else right before the nearest one ranked after it, else at the
 /// start of its block. `None` appends to the end of the table.
+///
+/// "Right before X" is asked as "right after the rule above X" whenever X has one: `true` means
+/// "right after the anchor" without doubt (L158), while `false` ("на месте указанного", in the
+/// anchor's place) is read as "right before the anchor" only by GUESS (L158). Only the very top
+/// of the table needs `false`.
 pub fn creation_anchor(
     table: &[DeviceRule],
     view: &SectionView,
@@ -260,13 +269,22 @@ pub fn creation_anchor(
         return Ok(Some((before, true)));
     }
     if let Some(after) = intent.members.iter().skip(me + 1).find_map(present) {
-        return Ok(Some((after, false)));
+        return Ok(Some(right_before(table, after)));
     }
     Ok(match block {
         Some(Anchor::Top) => table.first().map(|r| (r.id, false)),
         Some(Anchor::After(sentinel)) => Some((sentinel, true)),
         Some(Anchor::Bottom) | None => None,
     })
+}
+
+/// The anchor for "right before rule `id`": after the rule above it when there is one, else in
+/// its place.
+fn right_before(table: &[DeviceRule], id: i64) -> (i64, bool) {
+    match table.iter().position(|r| r.id == id) {
+        Some(i) if i > 0 => (table[i - 1].id, true),
+        _ => (id, false),
+    }
 }
 
 #[cfg(test)]

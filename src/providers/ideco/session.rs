@@ -8,8 +8,6 @@
 //! and a retry. The cookie jar is kept here rather than in the HTTP client so a re-login replaces
 //! it wholesale and no cookie outlives its session.
 
-use std::time::{Duration, Instant};
-
 use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, SET_COOKIE};
 use serde_json::json;
 
@@ -18,10 +16,7 @@ use crate::api::vendors::ideco::IdecoProviderSettings;
 use crate::engine::hub::SecretString;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::http::{HttpResponse, VendorHttp};
-
-/// After the device refuses the credentials, rampart does not try them again for this long:
-/// repeated wrong logins can lock an administrator account.
-const LOGIN_COOLDOWN: Duration = Duration::from_secs(30);
+use crate::vendor::login_gate::LoginGate;
 
 #[derive(Default)]
 struct State {
@@ -29,7 +24,6 @@ struct State {
     cookie: Option<String>,
     /// Bumped at every login, so a caller only drops the session it saw fail.
     generation: u64,
-    refused: Option<(Instant, VendorError)>,
 }
 
 /// One login session with one device, shared by every caller of the runtime.
@@ -38,6 +32,9 @@ pub struct Session {
     login: SecretString,
     password: SecretString,
     settings: IdecoProviderSettings,
+    /// Refused credentials are not tried again soon: repeated wrong logins can lock an
+    /// administrator account.
+    gate: LoginGate,
     state: tokio::sync::Mutex<State>,
 }
 
@@ -49,6 +46,7 @@ impl Session {
         settings: IdecoProviderSettings,
     ) -> Self {
         Session {
+            gate: LoginGate::for_login(VENDOR, &http.url(""), &[login.expose(), password.expose()]),
             http,
             login,
             password,
@@ -137,24 +135,16 @@ impl Session {
         if let Some(cookie) = &state.cookie {
             return Ok((cookie.clone(), state.generation));
         }
-        if let Some((at, err)) = &state.refused
-            && at.elapsed() < LOGIN_COOLDOWN
-        {
-            return Err(err.clone());
-        }
+        self.gate.check()?;
         match self.login().await {
             Ok(cookie) => {
+                self.gate.accepted();
                 state.generation += 1;
                 state.cookie = Some(cookie.clone());
-                state.refused = None;
                 Ok((cookie, state.generation))
             }
-            Err(e) => {
-                if e.kind == ErrorKind::Unauthorized {
-                    state.refused = Some((Instant::now(), e.clone()));
-                }
-                Err(e)
-            }
+            Err(e) if e.kind == ErrorKind::Unauthorized => Err(self.gate.refused(e, "")),
+            Err(e) => Err(e),
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::VENDOR;
 use super::models::DeviceRule;
+use super::order::{Move, landed};
 use super::runtime::IdecoDevice;
 use crate::api::vendors::ideco::IdecoSection;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
@@ -59,6 +60,9 @@ impl IdecoDevice {
             self.write(section, self.client.move_rule(section, next))
                 .await?;
             table = self.table(section, true).await?;
+            if let Some(e) = misread_false(section, &table, next, MOVE) {
+                return Err(e);
+            }
         }
         Err(VendorError::new(
             VENDOR,
@@ -70,4 +74,43 @@ impl IdecoDevice {
             ),
         ))
     }
+}
+
+const MOVE: &str = "PATCH /firewall/rules/{section}/move";
+
+/// The error to report when `table`, listed after a write that asked for `mv` with
+/// `insert_after=false`, shows the rule elsewhere than right before the anchor: the device reads
+/// `false` otherwise than rampart does (GUESS, L158 and L240), and another try would land in the
+/// same wrong place. None when the write landed as asked, used `true`, or either rule is gone
+/// (someone changed the section meanwhile; the next pass plans again).
+pub fn misread_false(
+    section: IdecoSection,
+    table: &[DeviceRule],
+    mv: &Move,
+    operation: &str,
+) -> Option<VendorError> {
+    let present = |id: i64| table.iter().any(|r| r.id == id);
+    if mv.insert_after || landed(table, mv) || !present(mv.id) || !present(mv.anchor) {
+        return None;
+    }
+    let after = Move {
+        insert_after: true,
+        ..*mv
+    };
+    let found = if landed(table, &after) {
+        "right after it"
+    } else {
+        "elsewhere"
+    };
+    Some(VendorError::new(
+        VENDOR,
+        operation,
+        ErrorKind::Protocol,
+        format!(
+            "rampart asked for rule {} in the place of rule {} (insert_after=false) in section {}, and the device put it {found}: it does not read insert_after=false as \"right before the anchor\" (rampart's reading of the document, L158 and L240), so rampart cannot put rules at the top of this section; place them after a sentinel rule or at the bottom",
+            mv.id,
+            mv.anchor,
+            section.as_str()
+        ),
+    ))
 }

@@ -34,7 +34,8 @@ impl RsServerClient {
     }
 
     /// Every TRS project the token can see, with its Keystone name (`with_os_object`).
-    // GUESS: lists are not paginated (the document shows no paging parameters or links).
+    // GUESS (L158-222, L456-504): lists are not paginated (the document shows no paging
+    // parameters or links); a paged answer is refused by `whole_list` rather than read as all.
     pub async fn projects(&self) -> VendorResult<Vec<TrsProject>> {
         let body = self
             .get(
@@ -43,6 +44,7 @@ impl RsServerClient {
                 &[("with_os_object", "true")],
             )
             .await?;
+        whole_list(LIST_PROJECTS, &body)?;
         models::parse_projects(&body).map_err(|e| protocol(LIST_PROJECTS, e))
     }
 
@@ -50,6 +52,7 @@ impl RsServerClient {
     pub async fn servers(&self, project_id: &str) -> VendorResult<Vec<TrsServer>> {
         let query = [("project_id", project_id), ("with_os_object", "true")];
         let body = self.get(LIST_SERVERS, "/v1/servers/", &query).await?;
+        whole_list(LIST_SERVERS, &body)?;
         models::parse_servers(&body).map_err(|e| protocol(LIST_SERVERS, e))
     }
 
@@ -62,6 +65,7 @@ impl RsServerClient {
                 &[("project_id", project_id)],
             )
             .await?;
+        whole_list(LIST_VOLUME_ASSIGNMENTS, &body)?;
         models::parse_volume_assignments(&body).map_err(|e| protocol(LIST_VOLUME_ASSIGNMENTS, e))
     }
 
@@ -106,6 +110,30 @@ impl RsServerClient {
     }
 }
 
+/// Refuse a list answer that says it is one page of more: OpenStack-style `<name>_links` or a
+/// `next` link. rampart reads RS server lists whole (GUESS above); taking one page for all would
+/// make the projects and machines on the other pages look absent.
+pub fn whole_list(operation: &str, body: &[u8]) -> VendorResult<()> {
+    let Ok(serde_json::Value::Object(top)) = serde_json::from_slice(body) else {
+        return Ok(());
+    };
+    let paged = top.iter().find(|(k, v)| {
+        let link = k.ends_with("_links") || k.as_str() == "links" || k.as_str() == "next";
+        link && !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty())
+    });
+    match paged {
+        Some((key, _)) => Err(VendorError::new(
+            VENDOR,
+            operation,
+            ErrorKind::Protocol,
+            format!(
+                "RS server answered one page of the list ('{key}' points to more); rampart reads these lists whole, as the document shows them, and will not act on part of one"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn protocol(operation: &str, e: serde_json::Error) -> VendorError {
     VendorError::new(
         VENDOR,
@@ -113,4 +141,28 @@ fn protocol(operation: &str, e: serde_json::Error) -> VendorError {
         ErrorKind::Protocol,
         format!("the response does not have the document's shape: {e}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paged_list_is_refused_and_a_whole_one_read() {
+        let paged =
+            br#"{"projects": [], "projects_links": [{"rel": "next", "href": "?marker=x"}]}"#;
+        let e = whole_list(LIST_PROJECTS, paged).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Protocol);
+        assert!(e.message.contains("projects_links"), "{e}");
+        assert!(
+            whole_list(
+                LIST_SERVERS,
+                br#"{"servers": [], "next": "/v1/servers/?page=2"}"#
+            )
+            .is_err()
+        );
+        assert!(whole_list(LIST_PROJECTS, br#"{"projects": [{"id": "a"}]}"#).is_ok());
+        assert!(whole_list(LIST_PROJECTS, br#"{"projects": [], "projects_links": []}"#).is_ok());
+        assert!(whole_list(LIST_PROJECTS, br#"{"projects": [], "next": null}"#).is_ok());
+    }
 }

@@ -30,7 +30,7 @@ use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::VendorResult;
 
 pub use name_pattern::{NamePattern, PatternError};
-pub use runtime::RsServerRuntime;
+pub use runtime::{Listing, RsServerRuntime};
 pub use selection::{NAME_PATTERN_FIELD, PROJECT_FIELD, SelectedResource, into_external_error};
 
 /// The client's response readers, public only for the property tests in tests/fuzz.

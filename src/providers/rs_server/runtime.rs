@@ -8,7 +8,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
@@ -25,8 +25,12 @@ use crate::vendor::error::VendorResult;
 use crate::vendor::http::VendorHttp;
 use crate::vendor::snapshot::Collection;
 
-/// Shortest wait before a refused password is tried again.
-const MIN_LOGIN_COOLDOWN: Duration = Duration::from_secs(60);
+/// What a selector selected, and when: the start of the oldest list it was read from.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub resources: Vec<SelectedResource>,
+    pub listed_at: jiff::Timestamp,
+}
 
 /// The cached inventory of one TRS project.
 struct ProjectInventory {
@@ -51,11 +55,7 @@ impl RsServerRuntime {
     pub fn with_ttl(p: &ResolvedProvider, ttl: Duration) -> VendorResult<Self> {
         let http = VendorHttp::for_provider(VENDOR, &p.spec.endpoint, &p.spec)?;
         let source = session::token_source(p, |identity| Ok(http.sibling(identity)))?;
-        let session = Session::new(
-            source,
-            p.credentials.source.clone(),
-            p.poll_interval().max(MIN_LOGIN_COOLDOWN),
-        );
+        let session = Session::new(source, p.credentials.source.clone());
         Ok(RsServerRuntime {
             client: RsServerClient::new(http, session),
             ttl,
@@ -72,8 +72,19 @@ impl RsServerRuntime {
         &self,
         selector: &RsServerSelector,
     ) -> VendorResult<Vec<SelectedResource>> {
+        Ok(self.resolve_listing(selector).await?.resources)
+    }
+
+    /// `resolve`, with when the listings it rests on were taken. A resource missing from one
+    /// listing may be back in the next (a short answer, a server mid-migration); a caller that
+    /// deletes on absence compares the times of two listings, and a cached listing read twice
+    /// is one listing, not two.
+    pub async fn resolve_listing(&self, selector: &RsServerSelector) -> VendorResult<Listing> {
         let filter = Selection::from_selector(selector)?;
-        let projects = self.projects.get(false, || self.list_projects()).await?;
+        let (projects, projects_at) = self
+            .projects
+            .get_listed(false, || self.list_projects())
+            .await?;
         let project = selection::find_project(projects.values(), &selector.project)?;
         let inventory = self.inventory(&project.id);
         let servers = read_if(filter.include_servers, &inventory.servers, || {
@@ -84,14 +95,28 @@ impl RsServerRuntime {
             self.list_user_volumes(&project.id)
         })
         .await?;
+        // Every list the selection read is whole (an error otherwise); the selection is as
+        // old as the oldest of them.
+        let oldest = [
+            Some(projects_at),
+            servers.as_ref().map(|s| s.1),
+            volumes.as_ref().map(|v| v.1),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(projects_at);
         let selected = selection::select(
             &project.id,
-            servers.iter().flat_map(|s| s.values()),
-            volumes.iter().flat_map(|v| v.values()),
+            servers.iter().flat_map(|s| s.0.values()),
+            volumes.iter().flat_map(|v| v.0.values()),
             &filter,
         );
         tracing::debug!(vendor = VENDOR, project = %project.id, selected = selected.len(), "resolved resourcesFrom.rsServer");
-        Ok(selected)
+        Ok(Listing {
+            resources: selected,
+            listed_at: wall_clock(oldest),
+        })
     }
 
     /// Forget every cached list: the next `resolve` lists again (for a caller that must see
@@ -131,19 +156,27 @@ impl RsServerRuntime {
     }
 }
 
-/// A collection the selection needs (`None`, without a vendor call, when it does not).
+/// A collection the selection needs and when it was listed (`None`, without a vendor call,
+/// when it does not).
 async fn read_if<T: Clone, Fut>(
     wanted: bool,
     collection: &Collection<T>,
     load: impl FnOnce() -> Fut,
-) -> VendorResult<Option<Arc<BTreeMap<String, T>>>>
+) -> VendorResult<Option<(Arc<BTreeMap<String, T>>, Instant)>>
 where
     Fut: Future<Output = VendorResult<Vec<(String, T)>>>,
 {
     match wanted {
-        true => collection.get(false, load).await.map(Some),
+        true => collection.get_listed(false, load).await.map(Some),
         false => Ok(None),
     }
+}
+
+/// The wall-clock time of a monotonic instant in the past (status keeps wall-clock times, so
+/// they survive a restart of the operator).
+fn wall_clock(at: Instant) -> jiff::Timestamp {
+    let ago = jiff::SignedDuration::try_from(at.elapsed()).unwrap_or_default();
+    jiff::Timestamp::now() - ago
 }
 
 /// A listed collection as `Collection` stores it: each item under its vendor id.

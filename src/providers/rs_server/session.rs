@@ -1,11 +1,11 @@
 //! The one RS server session of a provider configuration: the `X-Auth-Token` to send, either
 //! the Secret's token as is, or a Keystone token obtained with the Secret's password, shared by
 //! every caller (single flight), renewed before it expires and after the vendor refuses it.
-//! A refused password is not tried again before a cool-down: Keystone deployments lock
-//! accounts after repeated failures.
+//! A refused password is not tried again soon (`vendor::login_gate`): Keystone deployments
+//! lock accounts after repeated failures.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::VENDOR;
 use super::keystone::{self, IssuedToken, ProjectScope};
@@ -13,6 +13,7 @@ use crate::api::vendors::rs_server::{RsServerAuthMethod, RsServerProviderSetting
 use crate::engine::hub::{ResolvedProvider, SecretString};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::http::VendorHttp;
+use crate::vendor::login_gate::LoginGate;
 
 /// A token is renewed when it has less than this left.
 const RENEW_MARGIN: Duration = Duration::from_secs(300);
@@ -53,8 +54,8 @@ pub struct Session {
     secret: String,
     held: tokio::sync::Mutex<Option<Held>>,
     generation: Mutex<u64>,
-    refused: Mutex<Option<(Instant, VendorError)>>,
-    cooldown: Duration,
+    /// The gate of the Keystone password (none for a token from the Secret).
+    gate: Option<LoginGate>,
 }
 
 /// The token source a provider configuration describes. Errors name spec fields and Secret
@@ -104,14 +105,26 @@ fn scope_of(s: &RsServerProviderSettings) -> Option<ProjectScope> {
 }
 
 impl Session {
-    pub fn new(source: TokenSource, secret: String, cooldown: Duration) -> Self {
+    pub fn new(source: TokenSource, secret: String) -> Self {
+        let gate = match &source {
+            TokenSource::Static(_) => None,
+            TokenSource::Keystone(l) => Some(LoginGate::for_login(
+                VENDOR,
+                &l.http.url(l.path),
+                &[
+                    l.username.expose(),
+                    l.password.expose(),
+                    &l.user_domain,
+                    &l.scope.to_string(),
+                ],
+            )),
+        };
         Session {
             source,
             secret,
             held: tokio::sync::Mutex::new(None),
             generation: Mutex::new(0),
-            refused: Mutex::new(None),
-            cooldown,
+            gate,
         }
     }
 
@@ -192,10 +205,8 @@ impl Session {
     }
 
     async fn login(&self, l: &KeystoneLogin) -> VendorResult<IssuedToken> {
-        if let Some((at, err)) = self.refused.lock().unwrap().as_ref()
-            && at.elapsed() < self.cooldown
-        {
-            return Err(err.clone());
+        if let Some(gate) = &self.gate {
+            gate.check()?;
         }
         let body = keystone::password_request(
             l.username.expose(),
@@ -208,17 +219,15 @@ impl Session {
         if !resp.is_success() {
             let mut e = keystone::error_from_response(keystone::LOGIN, &resp);
             if e.kind == ErrorKind::Unauthorized {
-                e.message = format!(
-                    "{} (credentials from Secret {}, user domain {}, {}); not retried for {}s so the account is not locked",
-                    e.message,
-                    self.secret,
-                    l.user_domain,
-                    l.scope,
-                    self.cooldown.as_secs()
-                );
-                *self.refused.lock().unwrap() = Some((Instant::now(), e.clone()));
+                e.message = format!("{} (user domain {}, {})", e.message, l.user_domain, l.scope);
+                if let Some(gate) = &self.gate {
+                    e = gate.refused(e, &self.secret);
+                }
             }
             return Err(e);
+        }
+        if let Some(gate) = &self.gate {
+            gate.accepted();
         }
         tracing::debug!(vendor = VENDOR, operation = keystone::LOGIN, secret = %self.secret, "obtained a Keystone token");
         keystone::parse_issued(&resp)

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::VENDOR;
 use super::client::{Item, RuBackupClient, filter_equals, item_id};
+use super::schedule::ServerSchedule;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::snapshot::Collection;
 
@@ -58,12 +59,36 @@ pub const SCHEDULES: Kind = Kind {
     filter_key: "name",
 };
 
-/// The name of an item of `kind` (pools also carry `poolname`, the filter key).
+/// The name of an item of `kind`: under the body's key (`pool_name`), or under the filter key
+/// (`poolname`) for a server that lists its column names.
 pub fn item_name(kind: Kind, item: &Item) -> Option<&str> {
     let key = kind.name_key?;
     item.get(key)
         .or_else(|| item.get(kind.filter_key))
         .and_then(Value::as_str)
+}
+
+/// An item with its name under the body's key. GUESS (L998): the document filters pools by
+/// `poolname` while its bodies say `pool_name`; a server that lists its column names would show
+/// only `poolname`, and comparing the spec's `pool_name` with nothing would PATCH the name on
+/// every pass.
+pub fn canonical(kind: Kind, mut item: Item) -> Item {
+    if let Some(key) = kind.name_key
+        && key != kind.filter_key
+        && !item.contains_key(key)
+        && let Some(name) = item.get(kind.filter_key).cloned()
+    {
+        item.insert(key.to_string(), name);
+    }
+    item
+}
+
+/// The items of `copy` named `name`.
+fn named(kind: Kind, copy: &BTreeMap<String, Item>, name: &str) -> Vec<(String, Item)> {
+    copy.iter()
+        .filter(|(_, i)| item_name(kind, i) == Some(name))
+        .map(|(id, i)| (id.clone(), i.clone()))
+        .collect()
 }
 
 /// A shared copy of one collection.
@@ -80,12 +105,12 @@ pub struct Backend {
     pub rules: Cached,
     pub admins: Cached,
     pub schedules: Cached,
-    /// Time zone the server reads cron fields in.
-    pub server_tz: String,
+    /// How the server reads schedules.
+    pub schedule: ServerSchedule,
 }
 
 impl Backend {
-    pub fn new(client: RuBackupClient, ttl: Duration, server_tz: String) -> Self {
+    pub fn new(client: RuBackupClient, ttl: Duration, schedule: ServerSchedule) -> Self {
         let cached = |kind| Cached {
             kind,
             copy: Collection::new(ttl),
@@ -97,15 +122,27 @@ impl Backend {
             rules: cached(RULES),
             admins: cached(ADMINS),
             schedules: cached(SCHEDULES),
-            server_tz,
+            schedule,
         }
+    }
+
+    /// A list call, its items read by [`canonical`].
+    async fn list(&self, c: &Cached, filter: Option<String>) -> VendorResult<Vec<Item>> {
+        let items = self.client.list(c.kind.path, filter).await?;
+        Ok(items.into_iter().map(|i| canonical(c.kind, i)).collect())
+    }
+
+    /// A GET of one item, read by [`canonical`].
+    async fn get(&self, c: &Cached, id: &str) -> VendorResult<Option<Item>> {
+        let item = self.client.get(c.kind.path, id).await?;
+        Ok(item.map(|i| canonical(c.kind, i)))
     }
 
     /// The whole collection (listed when the copy is older than the poll interval).
     pub async fn all(&self, c: &Cached, fresh: bool) -> VendorResult<Arc<BTreeMap<String, Item>>> {
         c.copy
             .get(fresh, || async {
-                let items = self.client.list(c.kind.path, None).await?;
+                let items = self.list(c, None).await?;
                 Ok(items
                     .into_iter()
                     .filter_map(|i| item_id(&i).map(|id| (id, i)))
@@ -119,15 +156,16 @@ impl Backend {
         if let Some(item) = self.all(c, fresh).await?.get(id) {
             return Ok(Some(item.clone()));
         }
-        let item = self.client.get(c.kind.path, id).await?;
+        let item = self.get(c, id).await?;
         if let Some(item) = &item {
             c.copy.upsert(id.to_string(), item.clone());
         }
         Ok(item)
     }
 
-    /// The item named `name`: from the copy, or (a miss) from a filtered list. Two items with
-    /// one name are a conflict rampart does not resolve by guessing.
+    /// The item named `name`: from the copy, or (a miss in a copy that was not listed just now)
+    /// from the vendor. Two items with one name are a conflict rampart does not resolve by
+    /// guessing.
     pub async fn by_name(
         &self,
         c: &Cached,
@@ -135,12 +173,8 @@ impl Backend {
         fresh: bool,
     ) -> VendorResult<Option<(String, Item)>> {
         let copy = self.all(c, fresh).await?;
-        let mut found: Vec<(String, Item)> = copy
-            .iter()
-            .filter(|(_, i)| item_name(c.kind, i) == Some(name))
-            .map(|(id, i)| (id.clone(), i.clone()))
-            .collect();
-        if found.is_empty() {
+        let mut found = named(c.kind, &copy, name);
+        if found.is_empty() && !fresh {
             found = self.lookup(c, name).await?;
         }
         match found.len() {
@@ -158,18 +192,32 @@ impl Backend {
         }
     }
 
-    /// Ask the vendor for items named `name`, and record them in the copy.
+    /// Ask the vendor for items named `name`, and record them in the copy. The filter is a
+    /// hint, never the answer: GUESS (L994-1004) the filter key is the document's example
+    /// (`poolname`) or the body's name key, and `=` may not mean "equals" to a real server; so
+    /// the matches are checked exactly, and a filter the server refuses or that finds nothing
+    /// is confirmed by listing the whole collection (a wrong "not there" would create a
+    /// duplicate).
     async fn lookup(&self, c: &Cached, name: &str) -> VendorResult<Vec<(String, Item)>> {
-        let listed = self
-            .client
-            .list(c.kind.path, Some(filter_equals(c.kind.filter_key, name)))
-            .await?;
-        // The filter is a hint (`~` semantics, unknown keys): keep exact matches only.
+        let filtered = self
+            .list(c, Some(filter_equals(c.kind.filter_key, name)))
+            .await;
+        let listed = match filtered {
+            Ok(listed) => listed,
+            Err(e) if e.kind == ErrorKind::Rejected => {
+                tracing::debug!(vendor = VENDOR, collection = c.kind.path, error = %e, "the name filter was refused; listing the collection");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
         let found: Vec<(String, Item)> = listed
             .into_iter()
             .filter(|i| item_name(c.kind, i) == Some(name))
             .filter_map(|i| item_id(&i).map(|id| (id, i)))
             .collect();
+        if found.is_empty() {
+            return Ok(named(c.kind, &*self.all(c, true).await?, name));
+        }
         for (id, item) in &found {
             c.copy.upsert(id.clone(), item.clone());
         }
@@ -195,7 +243,7 @@ impl Backend {
 
     /// Read one item again after a write and record it.
     pub async fn reread(&self, c: &Cached, id: &str) -> VendorResult<Option<Item>> {
-        let item = self.client.get(c.kind.path, id).await?;
+        let item = self.get(c, id).await?;
         match &item {
             Some(i) => c.copy.upsert(id.to_string(), i.clone()),
             None => c.copy.remove(id),
@@ -235,10 +283,18 @@ impl Backend {
         value: &str,
         before: &[String],
     ) -> VendorResult<()> {
-        let listed = self
-            .client
-            .list(c.kind.path, Some(filter_equals(c.kind.filter_key, value)))
-            .await?;
+        let filtered = self
+            .list(c, Some(filter_equals(c.kind.filter_key, value)))
+            .await;
+        let listed = match filtered {
+            Ok(listed) => listed,
+            // A server that does not filter by this key: list it all (which refreshes the copy).
+            Err(e) if e.kind == ErrorKind::Rejected => {
+                self.all(c, true).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         for id in before {
             c.copy.remove(id);
         }

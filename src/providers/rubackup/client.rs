@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use super::VENDOR;
 use super::envelope::{self, Envelope};
-use super::login_gate::LoginGate;
 use super::session::{Endpoint, LoginSettings, Session};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
+use crate::vendor::login_gate::LoginGate;
 
 /// A vendor object as RuBackup lists it.
 pub type Item = Map<String, Value>;
@@ -32,29 +32,47 @@ pub fn filter_equals(key: &str, value: &str) -> String {
     format!("{key}=\"{value}\"")
 }
 
+/// How list calls page. GUESS (L984-993): the document lists a page number and a display limit
+/// without naming them; `page` and `limit` are the names it gives paging inside the tree bodies
+/// (L2728-2731). Both names and the page size are provider settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paging {
+    pub page_parameter: String,
+    pub limit_parameter: String,
+    pub page_size: usize,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging {
+            page_parameter: "page".into(),
+            limit_parameter: "limit".into(),
+            page_size: 100,
+        }
+    }
+}
+
 /// The RuBackup API of one provider configuration.
 pub struct RuBackupClient {
     pub endpoint: Endpoint,
     pub session: Arc<Session>,
     gate: LoginGate,
     login: LoginSettings,
-    page_size: usize,
+    paging: Paging,
 }
 
 impl RuBackupClient {
-    pub fn new(
-        endpoint: Endpoint,
-        login: LoginSettings,
-        gate: LoginGate,
-        page_size: usize,
-    ) -> Self {
+    pub fn new(endpoint: Endpoint, login: LoginSettings, gate: LoginGate, paging: Paging) -> Self {
         let session = Session::shared(&endpoint, &login);
         RuBackupClient {
             endpoint,
             session,
             gate,
             login,
-            page_size: page_size.max(1),
+            paging: Paging {
+                page_size: paging.page_size.max(1),
+                ..paging
+            },
         }
     }
 
@@ -101,18 +119,18 @@ impl RuBackupClient {
         }
     }
 
-    /// Every item of a collection, page by page (`page`, `limit`), optionally filtered
+    /// Every item of a collection, page by page (see [`Paging`]), optionally filtered
     /// (`filterdata`). Paging stops at a short page, or at a page that brings nothing new (a
-    /// server that ignores `page`).
+    /// server that ignores the page number and answers the whole list, or the same page, again).
     pub async fn list(&self, collection: &str, filter: Option<String>) -> VendorResult<Vec<Item>> {
         let operation = format!("GET {collection}");
         let mut items = Vec::new();
         let mut seen = BTreeSet::new();
+        let p = &self.paging;
         for page in 1.. {
-            // GUESS: the document lists "page number" and "display limit" without naming them.
             let mut query = vec![
-                ("page", page.to_string()),
-                ("limit", self.page_size.to_string()),
+                (p.page_parameter.as_str(), page.to_string()),
+                (p.limit_parameter.as_str(), p.page_size.to_string()),
             ];
             if let Some(f) = &filter {
                 query.push(("filterdata", f.clone()));
@@ -131,10 +149,23 @@ impl RuBackupClient {
                 };
                 if seen.insert(item_id(&item).unwrap_or_default()) {
                     fresh += 1;
+                    items.push(item);
                 }
-                items.push(item);
             }
-            if count < self.page_size || fresh == 0 {
+            if fresh == 0 && page > 1 && count == p.page_size {
+                // A full page again with nothing new: the server cut the list to the page size
+                // but did not read the page number, so the rest cannot be reached.
+                return Err(VendorError::new(
+                    VENDOR,
+                    &operation,
+                    ErrorKind::Config,
+                    format!(
+                        "RuBackup answered page {page} with the items of an earlier page: it limits lists to {} items but does not read the page number from '{}'; set spec.ruBackup.pageParameter (and limitParameter) to the names the server uses",
+                        p.page_size, p.page_parameter
+                    ),
+                ));
+            }
+            if count < p.page_size || fresh == 0 {
                 break;
             }
         }

@@ -6,12 +6,14 @@
 
 use serde_json::{Map, Value, json};
 
+use super::cron::VendorSuffix;
 use super::fields::{Compare, Desired};
 use super::object::{datetime, interval};
-use super::schedule::{self, CronFields, Inexpressible};
+use super::schedule::{self, CronFields, Inexpressible, ServerSchedule};
 use crate::api::schedule::{Retention, Schedule};
 use crate::api::vendors::rubackup::{
-    RuBackupCopySettings, RuBackupNotifications, RuBackupNotify, RuBackupTask, RuBackupTiming,
+    RuBackupCopySettings, RuBackupCronFields, RuBackupNotifications, RuBackupNotify, RuBackupTask,
+    RuBackupTiming,
 };
 use crate::engine::external::{ExternalError, ExternalResult};
 
@@ -164,7 +166,7 @@ impl FieldList {
         t: &RuBackupTiming,
         portable: Portable<'_>,
         move_pool: Option<String>,
-        server_tz: &str,
+        server: &ServerSchedule,
     ) -> ExternalResult<()> {
         let cron_path = format!("{base}.cron");
         let schedule = one_of(
@@ -174,14 +176,14 @@ impl FieldList {
                 schedule::portable_cron(
                     s,
                     &portable.schedule_path,
-                    server_tz,
+                    &server.time_zone,
                     jiff::Timestamp::now(),
                 )
             },
             |c| schedule::native_cron(c, &cron_path).map_err(invalid),
         )?;
         if let Some((cron, path)) = schedule {
-            self.cron(prefix, &path, &cron);
+            self.cron(prefix, &path, &cron, server.cron_fields)?;
         }
         self.opt_interval(
             &format!("{prefix}periodic_launch"),
@@ -231,16 +233,35 @@ impl FieldList {
         Ok(())
     }
 
-    /// The five cron fields, under `prefix` (`full_min`, or `min`).
-    fn cron(&mut self, prefix: &str, path: &str, cron: &CronFields) {
+    /// The five cron fields, under `prefix` (`full_min`, or `min`). A server that takes
+    /// integers only gets integers, or the spec field is refused (see [`RuBackupCronFields`]).
+    fn cron(
+        &mut self,
+        prefix: &str,
+        path: &str,
+        cron: &CronFields,
+        format: RuBackupCronFields,
+    ) -> ExternalResult<()> {
         for set in cron.fields() {
+            let value = set.to_vendor();
+            if format == RuBackupCronFields::IntegersOnly && !value.is_number() {
+                return Err(ExternalError::invalid(
+                    path,
+                    format!(
+                        "the RuBackup server takes schedule fields as single integers (cronFields: IntegersOnly in the ProviderConfig), and the {} field here is '{}'; write a schedule whose every field is one number, or set cronFields: Text if the server takes crontab text",
+                        set.field.spec_name(),
+                        set.render()
+                    ),
+                ));
+            }
             self.push(
                 format!("{prefix}{}", set.field.vendor_suffix()),
                 path,
-                set.to_vendor(),
+                value,
                 Compare::Cron(set.field),
             );
         }
+        Ok(())
     }
 
     /// Priority, scripts (under the keys the object uses: strategy rules and global schedule
@@ -341,7 +362,7 @@ mod tests {
             &t,
             p,
             None,
-            "UTC",
+            &ServerSchedule::in_zone("UTC"),
         ) {
             Err(ExternalError::InvalidSpec { field, .. }) => field,
             other => panic!("expected an invalid spec, got {:?}", other.map(|_| ())),
@@ -387,7 +408,7 @@ mod tests {
             &t,
             portable(None, Some(&r)),
             Some("archive".into()),
-            "UTC",
+            &ServerSchedule::in_zone("UTC"),
         )
         .unwrap();
         let got: Vec<(String, String, Value)> =

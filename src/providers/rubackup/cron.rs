@@ -7,38 +7,16 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-/// Which of the five fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CronField {
-    Minute,
-    Hour,
-    DayOfMonth,
-    Month,
-    DayOfWeek,
+/// Which of the five fields: the portable cron's (`vendor::cron`).
+pub use crate::vendor::cron::Field as CronField;
+
+/// RuBackup's key suffix of a field (`full_min`, `min`, ...).
+pub trait VendorSuffix {
+    fn vendor_suffix(self) -> &'static str;
 }
 
-impl CronField {
-    pub const ALL: [CronField; 5] = [
-        CronField::Minute,
-        CronField::Hour,
-        CronField::DayOfMonth,
-        CronField::Month,
-        CronField::DayOfWeek,
-    ];
-
-    /// Smallest and largest value (day of week: 0-6, with 7 read as 0).
-    pub fn range(self) -> (u8, u8) {
-        match self {
-            CronField::Minute => (0, 59),
-            CronField::Hour => (0, 23),
-            CronField::DayOfMonth => (1, 31),
-            CronField::Month => (1, 12),
-            CronField::DayOfWeek => (0, 6),
-        }
-    }
-
-    /// RuBackup's key suffix (`full_min`, `min`, ...).
-    pub fn vendor_suffix(self) -> &'static str {
+impl VendorSuffix for CronField {
+    fn vendor_suffix(self) -> &'static str {
         match self {
             CronField::Minute => "min",
             CronField::Hour => "hour",
@@ -46,55 +24,6 @@ impl CronField {
             CronField::Month => "mon",
             CronField::DayOfWeek => "dow",
         }
-    }
-
-    /// Day of month or day of week, whose `*` matters (see [`FieldSet::star`]).
-    pub fn is_day(self) -> bool {
-        matches!(self, CronField::DayOfMonth | CronField::DayOfWeek)
-    }
-
-    /// Name of the field in a native `cron` block.
-    pub fn spec_name(self) -> &'static str {
-        match self {
-            CronField::Minute => "minute",
-            CronField::Hour => "hour",
-            CronField::DayOfMonth => "dayOfMonth",
-            CronField::Month => "month",
-            CronField::DayOfWeek => "dayOfWeek",
-        }
-    }
-
-    fn names(self) -> &'static [&'static str] {
-        match self {
-            CronField::Month => &[
-                "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-            ],
-            CronField::DayOfWeek => &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
-            _ => &[],
-        }
-    }
-
-    fn value(self, text: &str) -> Result<u8, String> {
-        let (lo, _) = self.range();
-        if let Some(i) = self
-            .names()
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(text))
-        {
-            return Ok(lo + i as u8);
-        }
-        let v: u8 = text
-            .parse()
-            .map_err(|_| format!("'{text}' is not a number"))?;
-        let max = if self == CronField::DayOfWeek {
-            7
-        } else {
-            self.range().1
-        };
-        if v < lo || v > max {
-            return Err(format!("{v} is outside {lo}-{max}"));
-        }
-        Ok(v)
     }
 }
 
@@ -135,50 +64,13 @@ impl FieldSet {
     }
 
     /// Parse cron field text: `*`, `n`, `a-b`, `*/s`, `a-b/s`, `a/s`, lists of those, month and
-    /// weekday names.
+    /// weekday names (the portable cron's reader).
     pub fn parse(field: CronField, text: &str) -> Result<FieldSet, String> {
-        let (lo, hi) = field.range();
-        let top = if field == CronField::DayOfWeek { 7 } else { hi };
-        let mut values = BTreeSet::new();
-        for item in text.trim().split(',') {
-            let (range, step) = match item.split_once('/') {
-                Some((r, s)) => {
-                    let s: u8 = s
-                        .parse()
-                        .map_err(|_| format!("step '{s}' is not a number"))?;
-                    if s == 0 {
-                        return Err("a step of 0 never matches".to_string());
-                    }
-                    (r, s)
-                }
-                None => (item, 1),
-            };
-            let (start, end) = match range {
-                "*" => (lo, top),
-                r => match r.split_once('-') {
-                    Some((a, b)) => (field.value(a)?, field.value(b)?),
-                    // `a/s` runs from a to the end, `5/1` included.
-                    None if item.contains('/') => (field.value(r)?, top),
-                    None => {
-                        let v = field.value(r)?;
-                        (v, v)
-                    }
-                },
-            };
-            if start > end {
-                return Err(format!("range {start}-{end} runs backwards"));
-            }
-            let week = field == CronField::DayOfWeek;
-            values.extend(
-                (start..=end)
-                    .step_by(step as usize)
-                    .map(|v| if week && v == 7 { 0 } else { v }),
-            );
-        }
+        let v = crate::vendor::cron::parse_field(field, text).map_err(|e| e.message)?;
         Ok(FieldSet {
             field,
-            values,
-            star: text.trim().starts_with('*'),
+            values: v.values,
+            star: v.star,
         })
     }
 

@@ -1,6 +1,7 @@
 //! RuBackup's response envelope `{"data", "errors", "is_error", "message"}` (document §7.2) and
-//! how a failed response becomes a classified `VendorError`. The document shows no error body;
-//! rampart reads the same envelope with `is_error: true` and falls back to the status code.
+//! how a failed response becomes a classified `VendorError`. GUESS (L492-520, L967-973, the only
+//! bodies shown): the document shows no error body; rampart reads the same envelope with
+//! `is_error: true` and falls back to the status code and the raw text.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -67,7 +68,8 @@ pub fn read(operation: &str, resp: &HttpResponse) -> VendorResult<Envelope> {
 }
 
 /// The kind an error response implies: the status, sharpened by the message where RuBackup
-/// answers 400 for what is really a name conflict.
+/// answers 400 for what is really a name conflict (GUESS: the document lists no 409 and no
+/// duplicate-name answer; "already exists"/"уже существует" in the message is read as one).
 pub fn classify(operation: &str, status: u16, env: &Envelope) -> VendorError {
     let mut message = env.message.trim().to_string();
     let details = error_details(&env.errors).trim().to_string();

@@ -9,8 +9,8 @@ pub mod cron;
 pub mod envelope;
 pub mod fields;
 pub mod interval;
-pub mod login_gate;
 pub mod object;
+pub mod ownership;
 pub mod policy;
 pub mod refs;
 pub mod runtime;
@@ -19,6 +19,7 @@ pub mod session;
 pub mod strategy;
 pub mod strategy_fields;
 pub mod strategy_members;
+pub mod strategy_sync;
 pub mod token;
 pub mod vault;
 

@@ -1,17 +1,21 @@
 //! The life of one named RuBackup object (pool, strategy, global schedule rule), shared by the
-//! adapters: find it by id or name, compare it field by field, create it and find its id by name,
-//! PATCH only what differs, delete it.
+//! adapters: compare it field by field, create it and find its id by name, PATCH only what
+//! differs, delete it (finding it, and whose it is: `ownership`).
 
 use jiff::tz::TimeZone;
+use kube::ResourceExt;
 use serde_json::{Map, Value, json};
 
 use super::backend::{Backend, Cached};
 use super::client::Item;
 use super::fields::{self, Desired, parse_datetime};
 use super::interval::Interval;
+use super::ownership;
 use crate::api::common::Drift;
+use crate::engine::annotations::CREATE_PENDING;
 use crate::engine::external::{Deleted, ExternalError, ExternalResult, Readiness};
-use crate::vendor::error::VendorResult;
+use crate::engine::managed::Managed;
+use crate::vendor::error::{ErrorKind, VendorError};
 
 /// Keys that RuBackup takes beside the wrapped object, not inside it (§8.7.3, §8.8.1).
 const EXTENSION_KEYS: [&str; 2] = ["module_extensions", "common_modules_extensions"];
@@ -38,10 +42,19 @@ pub fn interval(text: &str, path: &str) -> ExternalResult<Value> {
         .map_err(|e| ExternalError::invalid(path, e.to_string()))
 }
 
-/// A date-time from the spec at `path`.
+/// A date-time from the spec at `path`, written as the document writes them
+/// (`2024-08-13T14:33:31.359954`, L3786): seconds, and a fraction only as six digits
+/// (microseconds, finer digits dropped). A server on Python's older `fromisoformat` takes a
+/// fraction of 3 or 6 digits only, so `.5` or nanoseconds would be refused.
 pub fn datetime(text: &str, path: &str) -> ExternalResult<Value> {
     parse_datetime(text)
-        .map(|dt| Value::from(dt.strftime("%Y-%m-%dT%H:%M:%S%.f").to_string()))
+        .map(|dt| {
+            let seconds = dt.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+            match dt.subsec_nanosecond() / 1000 {
+                0 => Value::from(seconds),
+                micros => Value::from(format!("{seconds}.{micros:06}")),
+            }
+        })
         .ok_or_else(|| {
             ExternalError::invalid(
                 path,
@@ -50,46 +63,24 @@ pub fn datetime(text: &str, path: &str) -> ExternalResult<Value> {
         })
 }
 
-/// Find the object: by vendor id when known, else by its name (adoption, or re-discovery after
-/// a crash between create and status write).
-pub async fn locate(
-    backend: &Backend,
-    c: &Cached,
-    id: Option<&str>,
-    name: &str,
-    fresh: bool,
-) -> VendorResult<Option<(String, Item)>> {
-    match id {
-        Some(id) => Ok(backend
-            .by_id(c, id, fresh)
-            .await?
-            .map(|i| (id.to_string(), i))),
-        None => backend.by_name(c, name, fresh).await,
-    }
-}
-
 /// Drift between the desired fields and the object.
 pub fn drift(desired: &[Desired], item: &Item) -> Vec<Drift> {
     fields::drift(&fields::changed(desired, item), item)
 }
 
-/// PATCH the fields that differ and can change, read the object back, and refuse (naming the
-/// field) what RuBackup cannot change after creation.
+/// PATCH the fields of `item` (this object's, see `ownership::owned`) that differ and can
+/// change, read the object back, and refuse (naming the field) what RuBackup cannot change
+/// after creation.
 pub async fn update(
     backend: &Backend,
     c: &Cached,
     id: &str,
     wrapper: Option<&str>,
     desired: &[Desired],
+    item: &Item,
 ) -> ExternalResult<()> {
-    let Some(item) = backend.by_id(c, id, false).await? else {
-        return Err(ExternalError::waiting(format!(
-            "{} {id} no longer exists in RuBackup",
-            c.kind.label
-        )));
-    };
-    let changed = fields::changed(desired, &item);
-    let patch = fields::patch(&changed, &item);
+    let changed = fields::changed(desired, item);
+    let patch = fields::patch(&changed, item);
     if !patch.is_empty() {
         tracing::info!(operation = %format!("PATCH {}/{{id}}", c.kind.path), id, fields = ?patch.keys().collect::<Vec<_>>(), "correcting drift");
         backend
@@ -112,24 +103,59 @@ pub async fn update(
     }
 }
 
-/// Create the object and find its id by name.
+/// Whether this create follows one whose answer never came (the create-pending mark was
+/// there when the pass began).
+pub fn follows_lost_create<K: Managed>(cr: &K) -> bool {
+    cr.annotations().contains_key(CREATE_PENDING)
+}
+
+/// Create the object and find its id by name. `after_lost`: see [`follows_lost_create`].
 pub async fn create(
     backend: &Backend,
     c: &Cached,
     name: &str,
     wrapper: Option<&str>,
     desired: &[Desired],
+    after_lost: bool,
 ) -> ExternalResult<(String, Item)> {
     tracing::info!(operation = %format!("POST {}", c.kind.path), name, "creating");
-    backend
+    let sent = backend
         .client
         .create(c.kind.path, &body(wrapper, fields::create_body(desired)))
-        .await?;
-    Ok(backend.created(c, name).await?)
+        .await;
+    match sent {
+        // The listing just before showed no object of this name, and now RuBackup has one: after
+        // an unanswered create, that is most likely rampart's own, landed late. A refusal would
+        // clear the create-pending mark and leave rampart's own object to be found by its name
+        // alone, which rampart does not adopt; as a passing failure the mark stays, and the
+        // next pass looks for the object again.
+        Err(e) if after_lost && e.kind == ErrorKind::Conflict => Err(VendorError {
+            kind: ErrorKind::Unavailable,
+            message: format!(
+                "{}; the create rampart sent before was not answered and may have landed late: rampart looks for it before anything else",
+                e.message
+            ),
+            ..e
+        }
+        .into()),
+        sent => {
+            sent?;
+            Ok(backend.created(c, name).await?)
+        }
+    }
 }
 
-/// Delete the object; already gone counts as deleted.
-pub async fn delete(backend: &Backend, c: &Cached, id: &str) -> ExternalResult<Deleted> {
+/// Delete the object named `name` at `id`; already gone counts as deleted, and so does a
+/// stranger at the id (left alone, see `ownership::deletable`).
+pub async fn delete(
+    backend: &Backend,
+    c: &Cached,
+    id: &str,
+    name: &str,
+) -> ExternalResult<Deleted> {
+    if ownership::deletable(backend, c, id, name).await?.is_none() {
+        return Ok(Deleted::Gone);
+    }
     tracing::info!(operation = %format!("DELETE {}/{{id}}", c.kind.path), id, "deleting");
     backend.delete(c, id).await?;
     Ok(Deleted::Gone)
@@ -191,6 +217,14 @@ mod tests {
             json!("2025-01-01T00:00:00")
         );
         assert!(datetime("tomorrow", "p").is_err());
+        assert_eq!(
+            datetime("2025-01-01T00:00:00.5", "p").unwrap(),
+            json!("2025-01-01T00:00:00.500000")
+        );
+        assert_eq!(
+            datetime("2025-01-01 00:00:00.123456789", "p").unwrap(),
+            json!("2025-01-01T00:00:00.123456")
+        );
     }
 
     #[test]

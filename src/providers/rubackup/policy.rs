@@ -13,7 +13,9 @@ use super::client::Item;
 use super::common_fields::{FieldList, Portable};
 use super::fields::{Compare, Desired};
 use super::object;
+use super::ownership;
 use super::refs::{PoolChoice, Resolver};
+use super::schedule::ServerSchedule;
 use crate::api::Policy;
 use crate::api::policy::PolicyObservation;
 use crate::api::vendors::rubackup::{POLICY_MOVE_COPY_REF, RuBackupPolicy};
@@ -45,7 +47,11 @@ pub struct Pools {
 }
 
 /// The global schedule rule the Policy asks for.
-pub fn rule_fields(policy: &Policy, pools: Pools, server_tz: &str) -> ExternalResult<Vec<Desired>> {
+pub fn rule_fields(
+    policy: &Policy,
+    pools: Pools,
+    server: &ServerSchedule,
+) -> ExternalResult<Vec<Desired>> {
     let spec = &policy.spec;
     let rb = block(policy)?;
     let base = "spec.ruBackup";
@@ -92,7 +98,7 @@ pub fn rule_fields(policy: &Policy, pools: Pools, server_tz: &str) -> ExternalRe
         retention: spec.retention.as_ref(),
         retention_path: "spec.retention".into(),
     };
-    f.timing("", base, &rb.timing, portable, pools.move_copy, server_tz)?;
+    f.timing("", base, &rb.timing, portable, pools.move_copy, server)?;
     f.copies(base, &rb.copies, "notify_rule_validity")?;
     f.status("spec.enabled", spec.enabled);
     f.task(
@@ -159,7 +165,7 @@ impl ScheduleRuleAdapter {
             pool: refs.pool(b, ctx, provider, pool).await?,
             move_copy: refs.pool(b, ctx, provider, move_copy).await?,
         };
-        rule_fields(cr, pools, &b.server_tz)
+        rule_fields(cr, pools, &b.schedule)
     }
 }
 
@@ -175,17 +181,17 @@ impl External<Policy> for ScheduleRuleAdapter {
         let mut refs = Resolver::new(false);
         let desired = self.desired(cr, ctx, &mut refs).await?;
         let b = &self.backend;
-        let Some((id, item)) =
-            object::locate(b, &b.schedules, id, &block(cr)?.name, ctx.fresh).await?
+        let Some(found) = ownership::locate(b, &b.schedules, id, &block(cr)?.name, ctx).await?
         else {
             return Ok(Observation::default());
         };
         Ok(Observation {
             exists: true,
-            external_name: Some(id.clone()),
-            drift: object::drift(&desired, &item),
-            at_provider: observation(&id, &item),
-            readiness: refs.readiness(object::validity(&item, &b.server_tz)),
+            external_name: Some(found.id.clone()),
+            drift: object::drift(&desired, &found.item),
+            at_provider: observation(&found.id, &found.item),
+            readiness: refs.readiness(object::validity(&found.item, &b.schedule.time_zone)),
+            ownership: found.ownership,
             ..Default::default()
         })
     }
@@ -194,7 +200,9 @@ impl External<Policy> for ScheduleRuleAdapter {
     async fn create(&self, cr: &Policy, ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
         let b = &self.backend;
-        let (id, _) = object::create(b, &b.schedules, &block(cr)?.name, WRAPPER, &desired).await?;
+        let after_lost = object::follows_lost_create(cr);
+        let name = &block(cr)?.name;
+        let (id, _) = object::create(b, &b.schedules, name, WRAPPER, &desired, after_lost).await?;
         Ok(Created { external_name: id })
     }
 
@@ -207,14 +215,9 @@ impl External<Policy> for ScheduleRuleAdapter {
         ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
         let desired = self.desired(cr, ctx, &mut Resolver::new(false)).await?;
-        object::update(
-            &self.backend,
-            &self.backend.schedules,
-            id,
-            WRAPPER,
-            &desired,
-        )
-        .await
+        let b = &self.backend;
+        let item = ownership::owned(b, &b.schedules, id, &block(cr)?.name).await?;
+        object::update(b, &b.schedules, id, WRAPPER, &desired, &item).await
     }
 
     #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Policy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
@@ -224,7 +227,8 @@ impl External<Policy> for ScheduleRuleAdapter {
         id: &str,
         _ctx: &CallContext<'_>,
     ) -> ExternalResult<Deleted> {
-        object::delete(&self.backend, &self.backend.schedules, id).await
+        let b = &self.backend;
+        object::delete(b, &b.schedules, id, &block(cr)?.name).await
     }
 }
 
@@ -277,7 +281,7 @@ mod tests {
                 pool: Some("Default".into()),
                 move_copy: None,
             },
-            "UTC",
+            &ServerSchedule::in_zone("UTC"),
         )
         .unwrap();
         let body = object::body(WRAPPER, super::super::fields::create_body(&desired));
@@ -294,7 +298,12 @@ mod tests {
 
     #[test]
     fn fields_missing_from_the_documents_patch_are_create_only() {
-        let desired = rule_fields(&policy(rb()), Pools::default(), "Europe/Moscow").unwrap();
+        let desired = rule_fields(
+            &policy(rb()),
+            Pools::default(),
+            &ServerSchedule::in_zone("Europe/Moscow"),
+        )
+        .unwrap();
         let fixed: Vec<&str> = desired
             .iter()
             .filter(|d| !d.mutable)
@@ -314,7 +323,7 @@ mod tests {
         });
         p.spec.vault_ref = Some(crate::api::common::LocalObjectRef { name: "v".into() });
         assert!(
-            matches!(rule_fields(&p, Pools::default(), "UTC"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ruBackup.pool")
+            matches!(rule_fields(&p, Pools::default(), &ServerSchedule::in_zone("UTC")), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.ruBackup.pool")
         );
         let native = crate::api::vendors::rubackup::RuBackupCron {
             minute: "0".into(),
@@ -331,7 +340,7 @@ mod tests {
             ..rb()
         });
         assert!(
-            matches!(rule_fields(&p, Pools::default(), "UTC"), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.schedule")
+            matches!(rule_fields(&p, Pools::default(), &ServerSchedule::in_zone("UTC")), Err(ExternalError::InvalidSpec { field, .. }) if field == "spec.schedule")
         );
     }
 
@@ -339,7 +348,12 @@ mod tests {
     fn disabled_policies_wait() {
         let mut p = policy(rb());
         p.spec.enabled = Some(false);
-        let desired = rule_fields(&p, Pools::default(), "Europe/Moscow").unwrap();
+        let desired = rule_fields(
+            &p,
+            Pools::default(),
+            &ServerSchedule::in_zone("Europe/Moscow"),
+        )
+        .unwrap();
         let status = desired.iter().find(|d| d.key == "status").unwrap();
         assert_eq!(status.value, Value::from("wait"));
     }

@@ -1,7 +1,9 @@
 //! Pools named by reference. RuBackup bodies name pools (`pool_id: "Default"`); a spec may name
 //! one directly or through a Vault of the same provider (`vaultRef`). A Vault's external name
-//! is its pool's id, so the pool's current name is read from the pool collection: a renamed
-//! pool is followed, a missing one is reported, nothing is guessed from the Vault's spec.
+//! is its pool's id, so the pool is read from the pool collection at that id; it is the Vault's
+//! pool only if it has the name the Vault asks for (RuBackup hands out ids again after a reset,
+//! and a stranger's pool at the id must not receive this object's backups). A missing or
+//! foreign pool is reported, and the reference waits for the Vault to find its own.
 
 use super::backend::{Backend, item_name};
 use crate::api::common::LocalObjectRef;
@@ -36,8 +38,9 @@ pub async fn pool_name(
         field: choice.field,
     };
     let id = ctx.refs.external_name(&key)?.to_string();
+    let mut wanted = None;
     if let Some(vault) = ctx.refs.object::<crate::api::Vault>(&r.name) {
-        if vault.spec.ru_backup.is_none() {
+        let Some(rb) = &vault.spec.ru_backup else {
             return Err(ExternalError::invalid(
                 choice.field,
                 format!(
@@ -45,7 +48,7 @@ pub async fn pool_name(
                     r.name
                 ),
             ));
-        }
+        };
         if &vault.spec.managed.provider_config_ref != provider {
             return Err(ExternalError::invalid(
                 choice.field,
@@ -55,14 +58,23 @@ pub async fn pool_name(
                 ),
             ));
         }
+        wanted = Some(rb.name.clone());
     }
     let pool = backend.by_id(&backend.pools, &id, ctx.fresh).await?;
     match pool.as_ref().and_then(|p| item_name(backend.pools.kind, p)) {
-        Some(name) => Ok(Some(name.to_string())),
         None => Err(ExternalError::waiting(format!(
             "{}: the pool of Vault {} (id {id}) does not exist in RuBackup",
             choice.field, r.name
         ))),
+        Some(name) if wanted.as_deref().is_some_and(|w| w != name) => {
+            Err(ExternalError::waiting(format!(
+                "{}: pool {id}, the external name of Vault {}, is named '{name}', not '{}': it is not that Vault's pool (RuBackup may have handed the id out again); waiting for the Vault to find its own",
+                choice.field,
+                r.name,
+                wanted.unwrap_or_default()
+            )))
+        }
+        Some(name) => Ok(Some(name.to_string())),
     }
 }
 

@@ -1,9 +1,8 @@
-//! The RuBackup vendor runtime: one per provider configuration, holding the client, the login
-//! gate, the shared collection copies and the three adapters.
+//! The RuBackup vendor runtime: one per provider configuration, holding the client (with its
+//! login gate), the shared collection copies and the three adapters.
 
 use std::any::Any;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -11,9 +10,9 @@ use serde_json::Value;
 
 use super::VENDOR;
 use super::backend::Backend;
-use super::client::RuBackupClient;
-use super::login_gate::LoginGate;
+use super::client::{Paging, RuBackupClient};
 use super::policy::ScheduleRuleAdapter;
+use super::schedule::ServerSchedule;
 use super::session::{Endpoint, LoginSettings};
 use super::strategy::StrategyAdapter;
 use super::vault::PoolAdapter;
@@ -24,10 +23,7 @@ use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::http::VendorHttp;
-
-/// First wait after a refused login; it doubles on every further refusal up to `LOGIN_MAX`.
-pub const LOGIN_BACKOFF: Duration = Duration::from_secs(5 * 60);
-pub const LOGIN_MAX: Duration = Duration::from_secs(60 * 60);
+use crate::vendor::login_gate::LoginGate;
 
 /// A connected RuBackup server.
 pub struct RuBackupRuntime {
@@ -73,14 +69,37 @@ impl RuBackupRuntime {
                 p.credentials.source.clone()
             },
         };
-        let page_size = settings.page_size.unwrap_or(100).clamp(1, 1000) as usize;
-        let client = RuBackupClient::new(
-            Endpoint { http, api },
-            login,
-            LoginGate::new(LOGIN_BACKOFF, LOGIN_MAX),
-            page_size,
+        let defaults = Paging::default();
+        let paging = Paging {
+            page_parameter: settings
+                .page_parameter
+                .clone()
+                .unwrap_or(defaults.page_parameter),
+            limit_parameter: settings
+                .limit_parameter
+                .clone()
+                .unwrap_or(defaults.limit_parameter),
+            page_size: settings
+                .page_size
+                .map_or(defaults.page_size, |n| n.clamp(1, 1000) as usize),
+        };
+        let endpoint = Endpoint { http, api };
+        let gate = LoginGate::for_login(
+            VENDOR,
+            &endpoint.url(""),
+            &[
+                &login.database,
+                &login.domain,
+                login.user.expose(),
+                login.password.expose(),
+            ],
         );
-        let backend = Arc::new(Backend::new(client, p.poll_interval(), server_tz));
+        let client = RuBackupClient::new(endpoint, login, gate, paging);
+        let schedule = ServerSchedule {
+            time_zone: server_tz,
+            cron_fields: settings.cron_fields.unwrap_or_default(),
+        };
+        let backend = Arc::new(Backend::new(client, p.poll_interval(), schedule));
         Ok(RuBackupRuntime {
             adapters: Adapters::new()
                 .with::<Vault>(PoolAdapter {

@@ -10,7 +10,25 @@ use jiff::{Timestamp, ToSpan};
 use super::cron::{CronField, FieldSet};
 use super::interval::Interval;
 use crate::api::schedule::{Retention, Schedule};
-use crate::api::vendors::rubackup::RuBackupCron;
+use crate::api::vendors::rubackup::{RuBackupCron, RuBackupCronFields};
+
+/// How the connected server reads schedules: the time zone of its cron fields, and whether they
+/// may be text (provider settings `serverTimeZone` and `cronFields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSchedule {
+    pub time_zone: String,
+    pub cron_fields: RuBackupCronFields,
+}
+
+impl ServerSchedule {
+    /// A server in `time_zone` that takes cron text (the default).
+    pub fn in_zone(time_zone: &str) -> Self {
+        ServerSchedule {
+            time_zone: time_zone.to_string(),
+            cron_fields: RuBackupCronFields::Text,
+        }
+    }
+}
 
 /// A schedule as RuBackup's five fields.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,9 +2,9 @@
 //! §8.1.1); `POST /auth/refresh` renews them (§6.2.2); a restart of the API service invalidates
 //! all three, after which only a new login helps (§6.1). One session is shared by every runtime
 //! that talks to the same endpoint with the same credentials, so reconcilers never log in one
-//! by one. A refused login is remembered by the runtime's `LoginGate`: RuBackup locks an account
-//! after a few wrong passwords (`wrong_auth_attempts_count`, §8.4.1), so a bad Secret must not
-//! be tried again and again.
+//! by one. A refused login is remembered by the login gate (`vendor::login_gate`): RuBackup
+//! locks an account after a few wrong passwords (`wrong_auth_attempts_count`, §8.4.1), so a bad
+//! Secret must not be tried again and again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -15,12 +15,12 @@ use sha2::{Digest, Sha256};
 
 use super::VENDOR;
 use super::envelope::{self, Envelope};
-use super::login_gate::LoginGate;
 use super::token::Tokens;
 use crate::api::vendors::rubackup::{RuBackupAuthType, RuBackupLoginFormat};
 use crate::engine::hub::SecretString;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 use crate::vendor::http::{HttpResponse, VendorHttp};
+use crate::vendor::login_gate::LoginGate;
 
 /// The API root on one server and the HTTP edge to it.
 #[derive(Clone)]
@@ -143,13 +143,16 @@ impl Session {
             }
         }
         *tokens = None;
-        gate.check(&login.source)?;
+        gate.check()?;
         match self.login(endpoint, login).await {
             Ok(new) => {
                 gate.accepted();
                 Ok(authorization(tokens.insert(new)))
             }
-            Err(e) if refused_login(&e) => Err(gate.refused(&login.source, e.message)),
+            Err(mut e) if refused_login(&e) => {
+                e.message = format!("RuBackup refused the login ({})", e.message);
+                Err(gate.refused(e, &login.source))
+            }
             Err(e) => Err(e),
         }
     }
@@ -305,7 +308,6 @@ fn refused_login(e: &VendorError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn settings(format: RuBackupLoginFormat, auth_type: RuBackupAuthType) -> LoginSettings {
         LoginSettings {
@@ -356,8 +358,15 @@ mod tests {
     #[test]
     fn errors_never_carry_the_password() {
         let s = settings(RuBackupLoginFormat::Current, RuBackupAuthType::Database);
-        let gate = LoginGate::new(Duration::from_secs(300), Duration::from_secs(3600));
-        let e = gate.refused(&s.source, "Invalid credentials".into());
+        let gate = LoginGate::for_login(VENDOR, "https://rb.example", &["rubackup", "12345"]);
+        let refusal = VendorError::new(
+            VENDOR,
+            "POST /auth/login",
+            ErrorKind::Unauthorized,
+            "Invalid credentials",
+        );
+        let e = gate.refused(refusal, &s.source);
+        gate.accepted();
         assert!(!e.to_string().contains("12345"));
         assert!(!format!("{:?}", s.password).contains("12345"));
     }

@@ -1,28 +1,30 @@
 //! Strategy = RuBackup backup strategy (`/backup_strategies`, §8.7.1) with its rules and
 //! administrators. Every strategy field is in the document's PATCH. A new strategy with rules
 //! is created waiting (`status: wait`), gets its rules and administrators, and only then is
-//! switched to `run` (bulk `PATCH /backup_strategies`), so it never fires half configured.
+//! switched to `run` (bulk `PATCH /backup_strategies`), so it never fires half configured; an
+//! update that finds it off does the same (`strategy_sync`).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::VENDOR;
-use super::backend::{Backend, item_name};
+use super::backend::Backend;
 use super::client::Item;
 use super::fields::Desired;
 use super::object;
+use super::ownership;
 use super::refs::{PoolChoice, Resolver};
 use super::strategy_fields::{StrategyPools, TYPES, strategy_fields, type_blocks};
-use super::strategy_members::{AdminPlan, RulePlan, create_rule_body, plan_admins, plan_rules};
+use super::strategy_members::RulePlan;
+use super::strategy_sync::missing_members;
 use crate::api::Strategy;
 use crate::api::strategy::StrategyObservation;
 use crate::api::vendors::rubackup::{RuBackupStrategy, STRATEGY_VAULT_REF};
 use crate::engine::external::{
-    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation,
+    CallContext, Created, Deleted, External, ExternalError, ExternalResult, Observation, Ownership,
+    Readiness,
 };
-use crate::vendor::error::{ErrorKind, VendorError};
 
 fn block(cr: &Strategy) -> ExternalResult<&RuBackupStrategy> {
     cr.spec.ru_backup.as_ref().ok_or_else(|| {
@@ -42,6 +44,17 @@ fn observation(id: &str, item: &Item, rules: &RulePlan, rule_count: usize) -> St
         rule_ids: rules.ids.clone(),
         details,
     }
+}
+
+/// The spec asks for a running strategy.
+fn wants_run(desired: &[Desired]) -> bool {
+    desired
+        .iter()
+        .any(|d| d.key == "status" && d.value == json!("run"))
+}
+
+fn is_running(item: &Item) -> bool {
+    item.get("status") == Some(&json!("run"))
 }
 
 /// The Strategy adapter.
@@ -81,85 +94,7 @@ impl StrategyAdapter {
             };
             *target = refs.pool(b, ctx, provider, choice).await?;
         }
-        strategy_fields(rb, &pools, &b.server_tz)
-    }
-
-    /// The rules and administrators RuBackup lists for the strategy named `name`, as plans.
-    async fn members(
-        &self,
-        rb: &RuBackupStrategy,
-        name: &str,
-        fresh: bool,
-    ) -> ExternalResult<(RulePlan, usize, AdminPlan)> {
-        let b = &self.backend;
-        let rules = b.children(&b.rules, "strategy_id", name, fresh).await?;
-        let admins = b.children(&b.admins, "strategy", name, fresh).await?;
-        Ok((
-            plan_rules(&rb.rules, &rules),
-            rules.len(),
-            plan_admins(&rb.administrators, &admins),
-        ))
-    }
-
-    /// Bring rules and administrators in line: one call per rule or administrator that differs.
-    async fn apply_members(&self, rb: &RuBackupStrategy, name: &str) -> ExternalResult<()> {
-        let b = &self.backend;
-        let (rules, _, admins) = self.members(rb, name, false).await?;
-        if !(rules.add.is_empty() && rules.change.is_empty() && rules.remove.is_empty()) {
-            let before: Vec<String> = b
-                .children(&b.rules, "strategy_id", name, false)
-                .await?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect();
-            for index in &rules.add {
-                b.client
-                    .create(
-                        b.rules.kind.path,
-                        &create_rule_body(name, &rb.rules[*index]),
-                    )
-                    .await?;
-            }
-            for change in &rules.change {
-                b.client
-                    .patch(b.rules.kind.path, &change.id, &change.body)
-                    .await?;
-            }
-            for id in &rules.remove {
-                b.client.delete(b.rules.kind.path, id).await?;
-            }
-            tracing::info!(
-                strategy = name,
-                added = rules.add.len(),
-                changed = rules.change.len(),
-                removed = rules.remove.len(),
-                "strategy rules corrected"
-            );
-            b.refresh_children(&b.rules, "strategy_id", name, &before)
-                .await?;
-        }
-        if !(admins.add.is_empty() && admins.remove.is_empty()) {
-            let before: Vec<String> = b
-                .children(&b.admins, "strategy", name, false)
-                .await?
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect();
-            for admin in &admins.add {
-                b.client
-                    .create(
-                        b.admins.kind.path,
-                        &json!({"data": {"strategy": name, "administrator": admin}}),
-                    )
-                    .await?;
-            }
-            for id in &admins.remove {
-                b.client.delete(b.admins.kind.path, id).await?;
-            }
-            b.refresh_children(&b.admins, "strategy", name, &before)
-                .await?;
-        }
-        Ok(())
+        strategy_fields(rb, &pools, &b.schedule)
     }
 }
 
@@ -176,23 +111,42 @@ impl External<Strategy> for StrategyAdapter {
         let mut refs = Resolver::new(false);
         let desired = self.desired(cr, ctx, &mut refs).await?;
         let b = &self.backend;
-        let Some((id, item)) = object::locate(b, &b.strategies, id, &rb.name, ctx.fresh).await?
-        else {
+        let Some(found) = ownership::locate(b, &b.strategies, id, &rb.name, ctx).await? else {
             return Ok(Observation::default());
         };
-        let name = item_name(b.strategies.kind, &item)
-            .unwrap_or(&rb.name)
-            .to_string();
-        let (rules, rule_count, admins) = self.members(rb, &name, ctx.fresh).await?;
-        let mut drift = object::drift(&desired, &item);
+        let (id, item) = (&found.id, &found.item);
+        let mut drift = object::drift(&desired, item);
+        let mut readiness = refs.readiness(object::validity(item, &b.schedule.time_zone));
+        // Members are read only under the name of a strategy that may be this object's: a
+        // stranger at the recorded id has another name, and its members are not rampart's.
+        let (rules, rule_count, admins) = if found.ownership == Ownership::Unmarked {
+            Default::default()
+        } else {
+            self.members(rb, &rb.name, ctx.fresh).await?
+        };
         drift.extend(rules.drift.iter().cloned());
         drift.extend(admins.drift.iter().cloned());
+        let missing = missing_members(rb, &rules, &admins);
+        if wants_run(&desired) && !is_running(item) && readiness == Readiness::Available {
+            readiness = Readiness::Unavailable(match missing.is_empty() {
+                true => format!(
+                    "strategy '{}' is off (wait); rampart switches it on once its declared rules and administrators are in place",
+                    rb.name
+                ),
+                false => format!(
+                    "strategy '{}' stays off (wait) until every declared rule and administrator is in place; missing: {}",
+                    rb.name,
+                    missing.join(", ")
+                ),
+            });
+        }
         Ok(Observation {
             exists: true,
             external_name: Some(id.clone()),
             drift,
-            at_provider: observation(&id, &item, &rules, rule_count),
-            readiness: refs.readiness(object::validity(&item, &b.server_tz)),
+            at_provider: observation(id, item, &rules, rule_count),
+            readiness,
+            ownership: found.ownership,
             ..Default::default()
         })
     }
@@ -202,29 +156,22 @@ impl External<Strategy> for StrategyAdapter {
         let rb = block(cr)?;
         let mut desired = self.desired(cr, ctx, &mut Resolver::new(true)).await?;
         let b = &self.backend;
-        let run_after_members =
-            rb.enabled.unwrap_or(true) && !(rb.rules.is_empty() && rb.administrators.is_empty());
-        if run_after_members && let Some(status) = desired.iter_mut().find(|d| d.key == "status") {
+        let held = wants_run(&desired) && !(rb.rules.is_empty() && rb.administrators.is_empty());
+        if held && let Some(status) = desired.iter_mut().find(|d| d.key == "status") {
             status.value = json!("wait");
         }
-        let (id, _) = object::create(b, &b.strategies, &rb.name, None, &desired).await?;
-        self.apply_members(rb, &rb.name).await?;
-        if run_after_members {
-            let number: i64 = id.parse().map_err(|_| {
-                VendorError::new(
-                    VENDOR,
-                    "PATCH /backup_strategies",
-                    ErrorKind::Protocol,
-                    format!("strategy id '{id}' is not a number"),
-                )
-            })?;
-            b.client
-                .patch_collection(
-                    b.strategies.kind.path,
-                    &json!({"data": [{"strategy_id": number, "status": "run"}]}),
-                )
-                .await?;
-            b.reread(&b.strategies, &id).await?;
+        let after_lost = object::follows_lost_create(cr);
+        let (id, _) =
+            object::create(b, &b.strategies, &rb.name, None, &desired, after_lost).await?;
+        // The strategy exists now: its id must reach the engine whatever happens to its
+        // members, or the next pass would find it by its name alone and leave it be. A member
+        // that fails here is drift the update that follows retries and reports.
+        let finished = match self.apply_members(rb, &rb.name, held).await {
+            Ok(()) if held => self.enable(rb, &id).await,
+            other => other,
+        };
+        if let Err(e) = finished {
+            tracing::warn!(strategy = %rb.name, id, error = %e, "strategy created; its members or its switch-on are left to the update");
         }
         Ok(Created { external_name: id })
     }
@@ -238,10 +185,20 @@ impl External<Strategy> for StrategyAdapter {
         ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
         let rb = block(cr)?;
-        let desired = self.desired(cr, ctx, &mut Resolver::new(false)).await?;
+        let mut desired = self.desired(cr, ctx, &mut Resolver::new(false)).await?;
         let b = &self.backend;
-        object::update(b, &b.strategies, id, None, &desired).await?;
-        self.apply_members(rb, &rb.name).await
+        let item = ownership::owned(b, &b.strategies, id, &rb.name).await?;
+        // Switching on is the last step: the status waits until the members are in place.
+        let held = wants_run(&desired) && !is_running(&item);
+        if held {
+            desired.retain(|d| d.key != "status");
+        }
+        object::update(b, &b.strategies, id, None, &desired, &item).await?;
+        self.apply_members(rb, &rb.name, held).await?;
+        if held {
+            self.enable(rb, id).await?;
+        }
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Strategy", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
@@ -252,15 +209,17 @@ impl External<Strategy> for StrategyAdapter {
         _ctx: &CallContext<'_>,
     ) -> ExternalResult<Deleted> {
         let b = &self.backend;
-        let name = match b.by_id(&b.strategies, id, false).await? {
-            Some(item) => item_name(b.strategies.kind, &item)
-                .map(str::to_string)
-                .unwrap_or_else(|| block(cr).map(|r| r.name.clone()).unwrap_or_default()),
-            None => return Ok(Deleted::Gone),
-        };
+        let name = &block(cr)?.name;
+        // Members go with the strategy only when the strategy at the id is this object's.
+        if ownership::deletable(b, &b.strategies, id, name)
+            .await?
+            .is_none()
+        {
+            return Ok(Deleted::Gone);
+        }
         // Children first: RuBackup may refuse to delete a strategy that still has rules.
         for (members, key) in [(&b.rules, "strategy_id"), (&b.admins, "strategy")] {
-            let children = b.children(members, key, &name, true).await?;
+            let children = b.children(members, key, name, true).await?;
             let ids: Vec<i64> = children
                 .iter()
                 .filter_map(|(id, _)| id.parse().ok())
@@ -270,6 +229,8 @@ impl External<Strategy> for StrategyAdapter {
                 children.iter().for_each(|(id, _)| members.copy.remove(id));
             }
         }
-        object::delete(b, &b.strategies, id).await
+        tracing::info!(operation = "DELETE /backup_strategies/{id}", id, "deleting");
+        b.delete(&b.strategies, id).await?;
+        Ok(Deleted::Gone)
     }
 }

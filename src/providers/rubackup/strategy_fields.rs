@@ -4,6 +4,7 @@
 
 use super::common_fields::{FieldList, Portable};
 use super::fields::{Compare, Desired};
+use super::schedule::ServerSchedule;
 use crate::api::vendors::rubackup::{
     RuBackupBackupTypeSchedule, RuBackupStrategy, STRATEGY_MOVE_COPY_REFS,
 };
@@ -35,7 +36,7 @@ pub struct StrategyPools {
 pub fn strategy_fields(
     rb: &RuBackupStrategy,
     pools: &StrategyPools,
-    server_tz: &str,
+    server: &ServerSchedule,
 ) -> ExternalResult<Vec<Desired>> {
     let base = "spec.ruBackup";
     let p = |f: &str| format!("{base}.{f}");
@@ -76,7 +77,7 @@ pub fn strategy_fields(
             &t.timing,
             portable,
             move_pool.clone(),
-            server_tz,
+            server,
         )?;
     }
     Ok(f.0)
@@ -122,8 +123,9 @@ mod tests {
             pool: Some("Default".into()),
             ..Default::default()
         };
-        let body =
-            super::super::fields::create_body(&strategy_fields(&spec(), &pools, "UTC").unwrap());
+        let body = super::super::fields::create_body(
+            &strategy_fields(&spec(), &pools, &ServerSchedule::in_zone("UTC")).unwrap(),
+        );
         assert_eq!(
             Value::Object(body),
             serde_json::json!({
@@ -137,7 +139,12 @@ mod tests {
 
     #[test]
     fn drift_paths_name_the_spec_field() {
-        let desired = strategy_fields(&spec(), &StrategyPools::default(), "UTC").unwrap();
+        let desired = strategy_fields(
+            &spec(),
+            &StrategyPools::default(),
+            &ServerSchedule::in_zone("UTC"),
+        )
+        .unwrap();
         let paths: Vec<&str> = desired.iter().map(|d| d.path.as_str()).collect();
         assert!(paths.contains(&"spec.ruBackup.full.schedule"));
         assert!(paths.contains(&"spec.ruBackup.full.retention"));
@@ -155,7 +162,12 @@ mod tests {
             cron: "0 1 1 * *".into(),
             time_zone: Some("Europe/Moscow".into()),
         });
-        let e = strategy_fields(&s, &StrategyPools::default(), "UTC").unwrap_err();
+        let e = strategy_fields(
+            &s,
+            &StrategyPools::default(),
+            &ServerSchedule::in_zone("UTC"),
+        )
+        .unwrap_err();
         assert!(
             matches!(e, ExternalError::InvalidSpec { ref field, .. } if field == "spec.ruBackup.full.schedule.cron"),
             "{e}"

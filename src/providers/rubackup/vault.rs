@@ -13,6 +13,7 @@ use super::client::Item;
 use super::common_fields::FieldList;
 use super::fields::{Compare, Desired};
 use super::object;
+use super::ownership;
 use crate::api::Vault;
 use crate::api::vault::VaultObservation;
 use crate::api::vendors::rubackup::RuBackupVault;
@@ -129,15 +130,16 @@ impl External<Vault> for PoolAdapter {
         let spec = block(cr)?;
         let desired = pool_fields(spec)?;
         let b = &self.backend;
-        let Some((id, item)) = object::locate(b, &b.pools, id, &spec.name, ctx.fresh).await? else {
+        let Some(found) = ownership::locate(b, &b.pools, id, &spec.name, ctx).await? else {
             return Ok(Observation::default());
         };
         Ok(Observation {
             exists: true,
-            external_name: Some(id.clone()),
-            drift: object::drift(&desired, &item),
-            at_provider: observation(&id, &item),
+            external_name: Some(found.id.clone()),
+            drift: object::drift(&desired, &found.item),
+            at_provider: observation(&found.id, &found.item),
             readiness: Readiness::Available,
+            ownership: found.ownership,
             ..Default::default()
         })
     }
@@ -146,7 +148,9 @@ impl External<Vault> for PoolAdapter {
     async fn create(&self, cr: &Vault, _ctx: &CallContext<'_>) -> ExternalResult<Created> {
         let spec = block(cr)?;
         let b = &self.backend;
-        let (id, _) = object::create(b, &b.pools, &spec.name, None, &pool_fields(spec)?).await?;
+        let after_lost = object::follows_lost_create(cr);
+        let desired = pool_fields(spec)?;
+        let (id, _) = object::create(b, &b.pools, &spec.name, None, &desired, after_lost).await?;
         Ok(Created { external_name: id })
     }
 
@@ -158,8 +162,11 @@ impl External<Vault> for PoolAdapter {
         _observed: &Observation<VaultObservation>,
         _ctx: &CallContext<'_>,
     ) -> ExternalResult<()> {
+        let spec = block(cr)?;
+        let desired = pool_fields(spec)?;
         let b = &self.backend;
-        object::update(b, &b.pools, id, None, &pool_fields(block(cr)?)?).await
+        let item = ownership::owned(b, &b.pools, id, &spec.name).await?;
+        object::update(b, &b.pools, id, None, &desired, &item).await
     }
 
     #[tracing::instrument(skip_all, fields(vendor = "rubackup", kind = "Vault", namespace = cr.metadata.namespace.as_deref().unwrap_or_default(), name = cr.metadata.name.as_deref().unwrap_or_default()))]
@@ -169,7 +176,8 @@ impl External<Vault> for PoolAdapter {
         id: &str,
         _ctx: &CallContext<'_>,
     ) -> ExternalResult<Deleted> {
-        object::delete(&self.backend, &self.backend.pools, id).await
+        let b = &self.backend;
+        object::delete(b, &b.pools, id, &block(cr)?.name).await
     }
 }
 

@@ -209,6 +209,8 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
                     started: now,
                     ends: now + SignedDuration::from_secs(config.run_seconds),
                 });
+                // §2.9's example in progress shows `last_runtime` as the running run's start.
+                a.last_runtime = Some(now);
                 a.updated_at = stamp(now);
             }
         }
@@ -216,6 +218,7 @@ pub async fn run(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
             for a in targeted.filter(|a| a.run.is_some()) {
                 let run = a.run.take().expect("filtered");
                 a.last_runtime = Some(run.started);
+                a.updated_at = stamp(now);
                 // GUESS: a stopped run's status; the document shows only "ok" and "running".
                 a.status = "CANCELED".into();
             }

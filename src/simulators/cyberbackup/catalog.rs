@@ -13,7 +13,28 @@ use super::{
 };
 
 const TENANT: &str = "00000000-0000-0000-0000-000000000000";
-const SCOPES: [&str; 6] = ["account", "archive", "share", "asz", "db", "folder"];
+/// §2.10.5.1: each credentials type and the subtypes it takes (`""` where it has none; the
+/// archive row lists `''` itself).
+const SCOPES: [(&str, &[&str]); 6] = [
+    (
+        "account",
+        &[
+            "computer",
+            "esx",
+            "vcenter",
+            "scale",
+            "ovirt",
+            "ms_exchange",
+            "vm_guest_system",
+            "ldap",
+        ],
+    ),
+    ("archive", &["endpoint", ""]),
+    ("share", &["smb", "nfs", "sftp"]),
+    ("asz", &[""]),
+    ("db", &["mysql", "mssql"]),
+    ("folder", &[""]),
+];
 
 fn list_body(page: Vec<Value>, paging: Option<Value>) -> Answer {
     let mut body = json!({"items": page});
@@ -53,20 +74,31 @@ pub async fn create_credentials(
     let body = json_body(&headers, &body)?;
     let text = |p: &str| body.pointer(p).and_then(Value::as_str).map(str::to_string);
     let scope_type = text("/scope/type").unwrap_or_default();
-    if !SCOPES.contains(&scope_type.as_str()) {
+    let Some((_, subtypes)) = SCOPES.iter().find(|(t, _)| *t == scope_type) else {
+        let types: Vec<&str> = SCOPES.iter().map(|(t, _)| *t).collect();
         return Err(bad_request(&format!(
             "scope.type must be one of {}",
-            SCOPES.join(", ")
+            types.join(", ")
+        )));
+    };
+    // GUESS: a missing subtype is the empty one (the create example sends only the type).
+    let subtype = text("/scope/subtype").unwrap_or_default();
+    if !subtypes.contains(&subtype.as_str()) {
+        return Err(bad_request(&format!(
+            "scope.subtype {subtype:?} does not go with scope.type {scope_type}"
         )));
     }
     let (Some(identity), Some(secret)) = (text("/identity"), text("/secret")) else {
         return Err(bad_request("identity and secret are required"));
     };
+    if identity.is_empty() {
+        return Err(bad_request("identity must not be empty"));
+    }
     let id = new_id();
     let c = SimCredentials {
         id: id.clone(),
         scope_type,
-        subtype: text("/scope/subtype").unwrap_or_default(),
+        subtype,
         description: text("/description").unwrap_or_default(),
         identity,
         secret,

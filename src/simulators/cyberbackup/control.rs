@@ -11,9 +11,9 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::{SimConfig, SimState, stamp};
+use super::patch::merge_patch;
+use super::state::{SimConfig, SimRun, SimState, stamp};
 use super::{AppState, not_found};
-use crate::providers::cyberbackup::settings::merge;
 
 /// A human's edit of a plan in the console.
 #[derive(Deserialize, Default, Debug)]
@@ -21,7 +21,8 @@ use crate::providers::cyberbackup::settings::merge;
 pub struct PlanEdit {
     pub name: Option<String>,
     pub enabled: Option<bool>,
-    /// Merged into the settings.
+    /// Merged into the settings (RFC 7396: `null` removes a key), unchecked: the console may
+    /// leave a plan in any state.
     pub settings: Option<Value>,
 }
 
@@ -48,7 +49,7 @@ impl SimState {
             p.enabled = e;
         }
         if let Some(s) = &edit.settings {
-            merge(&mut p.settings, s);
+            merge_patch(&mut p.settings, s);
         }
         p.updated_at = now;
         true
@@ -73,6 +74,57 @@ impl SimState {
         w.applications
             .retain(|_, a| !(a.policy_id == p && a.context_id == c));
         w.applications.len() != before
+    }
+
+    /// Switch a plan on or off on one device, as the console does (`context_ids`, L3661).
+    pub fn set_application_enabled(
+        &self,
+        policy_id: &str,
+        context_id: &str,
+        enabled: bool,
+    ) -> bool {
+        let (p, c) = (
+            policy_id.to_ascii_lowercase(),
+            context_id.to_ascii_lowercase(),
+        );
+        let now = stamp(self.now());
+        let mut w = self.world.lock().unwrap();
+        let mut found = false;
+        for a in w
+            .applications
+            .values_mut()
+            .filter(|a| a.policy_id == p && a.context_id == c)
+        {
+            a.enabled = enabled;
+            a.updated_at = now.clone();
+            found = true;
+        }
+        found
+    }
+
+    /// Start a run of every deployed, enabled application of a plan, as its schedule would;
+    /// how many started.
+    pub fn start_scheduled_run(&self, policy_id: &str) -> usize {
+        self.tick();
+        let p = policy_id.to_ascii_lowercase();
+        let now = self.now();
+        let seconds = self.config().run_seconds;
+        let mut w = self.world.lock().unwrap();
+        let mut started = 0;
+        for a in w
+            .applications
+            .values_mut()
+            .filter(|a| a.policy_id == p && a.enabled && a.deployed_at <= now && a.run.is_none())
+        {
+            a.run = Some(SimRun {
+                started: now,
+                ends: now + SignedDuration::from_secs(seconds),
+            });
+            a.last_runtime = Some(now);
+            a.updated_at = stamp(now);
+            started += 1;
+        }
+        started
     }
 
     pub fn edit_credentials(&self, id: &str, edit: &CredentialsEdit) -> bool {
@@ -114,6 +166,11 @@ fn done(found: bool, what: &str, id: &str) -> Response {
     } else {
         not_found(what, id).into_response()
     }
+}
+
+#[derive(Deserialize)]
+struct Switch {
+    enabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -173,9 +230,18 @@ pub fn routes(app: AppState) -> Router {
             .delete(|State(a): State<AppState>, Path(id): Path<String>| async move { done(a.sim.delete_plan(&id), "Policy", &id) }),
         )
         .route(
+            "/_sim/cyberbackup/policies/{id}/run",
+            post(|State(a): State<AppState>, Path(id): Path<String>| async move {
+                Json(json!({"started": a.sim.start_scheduled_run(&id)}))
+            }),
+        )
+        .route(
             "/_sim/cyberbackup/applications/{policy_id}/{context_id}",
             delete(|State(a): State<AppState>, Path((p, c)): Path<(String, String)>| async move {
                 done(a.sim.revoke_application(&p, &c), "Application", &c)
+            })
+            .patch(|State(a): State<AppState>, Path((p, c)): Path<(String, String)>, Json(s): Json<Switch>| async move {
+                done(a.sim.set_application_enabled(&p, &c, s.enabled), "Application", &c)
             }),
         )
         .route(

@@ -8,6 +8,9 @@ pub mod applications;
 pub mod auth;
 pub mod catalog;
 pub mod control;
+pub mod fields;
+pub mod patch;
+pub mod plan_settings;
 pub mod policies;
 pub mod query;
 pub mod state;
@@ -24,6 +27,7 @@ use serde_json::{Value, json};
 
 use super::harness::{SimControl, SimServer};
 use super::tls_listener::TlsIdentity;
+pub use patch::PatchSemantics;
 pub use state::{SimConfig, SimState};
 
 /// The "All" group (§2.10.1.5 `parent_group_ids`).

@@ -1,18 +1,20 @@
 //! `/policies` (§2.10.3): create answers `{"result": ["<uuid>@<type>"]}` with 200; lists wrap
 //! each plan as `{"policy": {…}}`; get-by-id is a one-item list and shows `settings` only with
-//! `include_settings=true`; PATCH deep-merges settings (204, or 200 with warnings).
+//! `include_settings=true`; PATCH combines settings as `SimConfig::patch_semantics` says (204,
+//! or 200 with warnings). Settings are checked field by field on create and after every PATCH
+//! (`plan_settings`), and refused with the document's error body (§2.7.1).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
+use super::fields::{Refusal, join, one_of, string};
 use super::state::{SimPolicy, new_id, stamp};
 use super::{
     Answer, ApiError, AppState, ListParams, bad_request, json_body, no_content, not_found, ok_json,
-    views,
+    patch, plan_settings, views,
 };
-use crate::providers::cyberbackup::settings::merge;
 
 /// The plan types the document names (reference table plus its examples).
 pub const TYPES: [&str; 7] = [
@@ -35,40 +37,57 @@ fn subject_policies(body: &Value) -> Result<Vec<Value>, ApiError> {
     }
 }
 
+/// A 400 naming the refused field (§2.7.1 body, `context.field`).
+fn refused(r: Refusal) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("BadRequestError: {r}"),
+        json!({"field": r.path}),
+    )
+}
+
 pub async fn create(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
     let body = json_body(&headers, &body)?;
     let p = subject_policies(&body)?.remove(0);
-    let text = |k: &str| p.get(k).and_then(Value::as_str);
-    let type_ = text("type").unwrap_or_default();
-    if !TYPES.contains(&type_) {
-        return Err(bad_request(&format!("unknown policy type {type_:?}")));
-    }
-    let name = text("name").ok_or_else(|| bad_request("policy name is required"))?;
-    let settings = p
-        .get("settings")
-        .filter(|s| s.is_object())
-        .ok_or_else(|| bad_request("policy settings must be an object"))?;
+    let at = "subject.policy";
+    let element = super::fields::object(&p, at).map_err(refused)?;
+    let type_ = one_of(element, "type", at, &TYPES)
+        .map_err(refused)?
+        .ok_or_else(|| {
+            refused(Refusal {
+                path: join(at, "type"),
+                message: "is required".into(),
+            })
+        })?;
+    let name = string(element, "name", at, true)
+        .map_err(refused)?
+        .ok_or_else(|| {
+            refused(Refusal {
+                path: join(at, "name"),
+                message: "is required".into(),
+            })
+        })?;
+    let enabled = super::fields::boolean(element, "enabled", at).map_err(refused)?;
+    let tenant = string(element, "tenant_id", at, true).map_err(refused)?;
+    let settings = p.get("settings").cloned().unwrap_or(Value::Null);
     let now = stamp(app.sim.now());
+    let mut w = app.sim.world.lock().unwrap();
+    plan_settings::validate(&settings, &*w).map_err(refused)?;
     // Client-chosen ids are not documented: any `id` in the body is ignored.
     let id = new_id();
     let policy = SimPolicy {
         id: id.clone(),
         name: name.to_string(),
         type_: type_.to_string(),
-        enabled: p.get("enabled").and_then(Value::as_bool).unwrap_or(true),
-        settings: settings.clone(),
-        tenant_id: text("tenant_id")
+        enabled: enabled.unwrap_or(true),
+        settings,
+        tenant_id: tenant
             .unwrap_or("00000000-0000-0000-0000-000000000000")
             .to_string(),
         created_at: now.clone(),
         updated_at: now,
     };
-    app.sim
-        .world
-        .lock()
-        .unwrap()
-        .policies
-        .insert(id.clone(), policy);
+    w.policies.insert(id.clone(), policy);
     Ok(ok_json(
         StatusCode::OK,
         json!({"result": [format!("{id}@{type_}")]}),
@@ -118,26 +137,30 @@ pub async fn edit(
     body: Bytes,
 ) -> Answer {
     let elements = subject_policies(&json_body(&headers, &body)?)?;
+    let semantics = app.sim.config().patch_semantics;
     let now = stamp(app.sim.now());
     let mut w = app.sim.world.lock().unwrap();
-    let p = w
+    let mut p = w
         .policies
-        .get_mut(&id.to_ascii_lowercase())
+        .get(&id.to_ascii_lowercase())
+        .cloned()
         .ok_or_else(|| not_found("Policy", &id))?;
     let mut issues = Vec::new();
-    for e in &elements {
+    for (i, e) in elements.iter().enumerate() {
+        let at = format!("subject.policy[{i}]");
+        let element = super::fields::object(e, &at).map_err(refused)?;
         if e.get("type")
             .and_then(Value::as_str)
             .is_some_and(|t| t != p.type_)
         {
             return Err(bad_request("the type of a policy cannot be changed"));
         }
-        if let Some(settings) = e.get("settings") {
-            // GUESS: the document's PATCH sends only `alerts`, which implies a (deep) merge.
-            merge(&mut p.settings, settings);
-        }
-        if let Some(name) = e.get("name").and_then(Value::as_str) {
+        if let Some(name) = string(element, "name", &at, true).map_err(refused)? {
             p.name = name.to_string();
+        }
+        if let Some(settings) = e.get("settings") {
+            super::fields::object(settings, &join(&at, "settings")).map_err(refused)?;
+            patch::apply(semantics, &mut p.settings, settings);
         }
         if e.get("enabled").is_some() {
             // GUESS: `enabled` changes through /policy_applications/enabled; here it is ignored
@@ -147,7 +170,10 @@ pub async fn edit(
             );
         }
     }
+    // The plan as the PATCH leaves it must still be a valid plan; nothing changes otherwise.
+    plan_settings::validate(&p.settings, &*w).map_err(refused)?;
     p.updated_at = now;
+    w.policies.insert(p.id.clone(), p);
     if issues.is_empty() {
         no_content()
     } else {

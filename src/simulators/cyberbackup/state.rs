@@ -9,6 +9,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::patch::PatchSemantics;
+use super::plan_settings::Known;
+
 /// Behaviour knobs, settable through `/_sim/cyberbackup/config`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase", default)]
@@ -31,6 +34,8 @@ pub struct SimConfig {
     pub fail_runs: bool,
     /// The administrator accounts: username → password.
     pub users: BTreeMap<String, String>,
+    /// How `PATCH /policies/{id}` combines settings (the document does not say).
+    pub patch_semantics: PatchSemantics,
 }
 
 impl Default for SimConfig {
@@ -46,6 +51,7 @@ impl Default for SimConfig {
             users: [("admin".to_string(), "admin-password".to_string())]
                 .into_iter()
                 .collect(),
+            patch_semantics: PatchSemantics::default(),
         }
     }
 }
@@ -150,6 +156,12 @@ pub struct World {
     pub tokens: BTreeMap<String, (u64, Timestamp)>,
 }
 
+impl Known for World {
+    fn credentials(&self, id: &str) -> bool {
+        self.credentials.contains_key(&id.to_ascii_lowercase())
+    }
+}
+
 /// The installation: its data, its knobs and its clock.
 pub struct SimState {
     pub world: Mutex<World>,
@@ -247,11 +259,15 @@ impl SimState {
             .map(|a| a.id.clone())
             .collect();
         for id in ended {
+            let reachable = {
+                let app = &w.applications[&id];
+                destination_reachable(&w, &app.policy_id)
+            };
             let app = w.applications.get_mut(&id).expect("listed above");
             let run = app.run.take().expect("filtered on run");
             app.last_runtime = Some(run.started);
             app.updated_at = stamp(run.ends);
-            if fail {
+            if fail || !reachable {
                 app.status = "ERROR".into();
                 continue;
             }
@@ -282,6 +298,78 @@ impl SimState {
         self.world.lock().unwrap().resources.insert(id.clone(), r);
         id
     }
+}
+
+/// GUESS: a run whose destination names a credentials record that no longer exists cannot
+/// write, and fails (the document does not say what happens to plans when a record is deleted).
+fn destination_reachable(w: &World, policy_id: &str) -> bool {
+    let credentials = w
+        .policies
+        .get(policy_id)
+        .and_then(|p| {
+            p.settings
+                .pointer("/destination/location/settings/credentials")
+        })
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    credentials.is_empty()
+        || w.credentials
+            .contains_key(&credentials.to_ascii_lowercase())
+}
+
+/// The plan's retention rules, from `destination.retention` (or beside `destination`, as the
+/// create example has it).
+fn retention_rules(settings: &Value) -> Vec<Value> {
+    settings
+        .pointer("/destination/retention/rules")
+        .or_else(|| settings.pointer("/retention/rules"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// GUESS: how retention prunes (`execution: AFTER_BACKUP`): after each backup, an archive keeps
+/// its newest `max_count` backups, and drops backups older than the longest `max_age`. The
+/// simulator does not sort backups into daily, weekly and monthly sets, so a `backup_set` only
+/// names which rule it is. Without rules, every backup is kept.
+fn prune(w: &mut World, archive_id: &str, rules: &[Value], now: Timestamp) {
+    let count = rules
+        .iter()
+        .filter_map(|r| r.get("max_count")?.as_u64())
+        .max();
+    let age = rules
+        .iter()
+        .filter_map(|r| {
+            let a = r.get("max_age")?;
+            let n = a.get("count")?.as_i64()?;
+            let hours = match a.get("type")?.as_str()? {
+                "HOURS" => 1,
+                "DAYS" => 24,
+                "WEEKS" => 24 * 7,
+                _ => 24 * 31,
+            };
+            Some(SignedDuration::from_hours(n.saturating_mul(hours)))
+        })
+        .max();
+    if count.is_none() && age.is_none() {
+        return;
+    }
+    let mut kept: Vec<&SimBackup> = w
+        .backups
+        .iter()
+        .filter(|b| b.archive_id == archive_id)
+        .collect();
+    kept.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let drop: Vec<String> = kept
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| {
+            count.is_some_and(|n| *i as u64 >= n)
+                || age.is_some_and(|a| b.created_at.parse::<Timestamp>().is_ok_and(|t| t < now - a))
+        })
+        .map(|(_, b)| b.backup_id.clone())
+        .collect();
+    w.backups.retain(|b| !drop.contains(&b.backup_id));
 }
 
 /// A completed run leaves a backup in the archive of (plan, resource) at the plan's destination.
@@ -321,11 +409,13 @@ fn record_backup(w: &mut World, policy_id: &str, context_id: &str, at: Timestamp
     w.backups.push(SimBackup {
         backup_id: new_id(),
         vault_id,
-        archive_id,
+        archive_id: archive_id.clone(),
         created_at: at.to_string(),
         size,
         // The document prints resource ids of backups in upper case.
         resource_id: context_id.to_ascii_uppercase(),
         type_: if first { "FULL" } else { "INCREMENTAL" }.into(),
     });
+    let rules = retention_rules(&w.policies[policy_id].settings);
+    prune(w, &archive_id, &rules, at);
 }

@@ -23,14 +23,15 @@ impl SimError {
         }
     }
 
-    /// 400 BackupService.9900 "Parameter verification failed." with what failed.
+    /// 400 BackupService.9900 "Parameter verification failed.", word for word the error
+    /// table's message (L5210): it names no parameter, so a client cannot lean on one. What
+    /// failed goes to the simulator's debug log only.
     pub fn invalid(what: impl std::fmt::Display) -> Self {
-        // GUESS (L5210): the document gives only the generic message; naming the parameter helps
-        // tests and matches how the real service usually elaborates.
+        tracing::debug!(reason = %what, "huawei-cbr simulator: BackupService.9900");
         Self::new(
             StatusCode::BAD_REQUEST,
             "BackupService.9900",
-            format!("Parameter verification failed. {what}"),
+            "Parameter verification failed.",
         )
     }
 

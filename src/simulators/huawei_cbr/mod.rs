@@ -320,4 +320,6 @@ impl Console {
 #[cfg(test)]
 mod gateway_tests;
 #[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
 mod tests;

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use super::device::{SimError, human_rule};
 use super::firewall::{AnchorQuery, json_body, move_params, section};
+use super::section::{InsertAfterFalse, Section};
 use super::{ExpiredAnswer, IdecoSim, Shared};
-use crate::api::vendors::ideco::IdecoSection;
 
 /// Login and write statistics.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,22 +34,23 @@ pub struct SimStats {
 
 impl IdecoSim {
     /// A section as the API lists it.
-    pub fn rules(&self, section: IdecoSection) -> Vec<Value> {
-        self.shared.device.lock().unwrap().list(section)
+    pub fn rules(&self, section: impl Into<Section>) -> Vec<Value> {
+        self.shared.device.lock().unwrap().list(section.into())
     }
 
     /// The ids of a section, in order.
-    pub fn ids(&self, section: IdecoSection) -> Vec<i64> {
-        self.shared.device.lock().unwrap().ids(section)
+    pub fn ids(&self, section: impl Into<Section>) -> Vec<i64> {
+        self.shared.device.lock().unwrap().ids(section.into())
     }
 
     /// Add a rule as a person would: unspecified fields get the web interface's defaults.
     pub fn human_insert(
         &self,
-        section: IdecoSection,
+        section: impl Into<Section>,
         fields: Value,
         anchor: Option<(i64, bool)>,
     ) -> Result<i64, SimError> {
+        let section = section.into();
         let rule = human_rule(section, fields)?;
         self.shared.device.lock().unwrap().insert(
             section,
@@ -60,13 +61,22 @@ impl IdecoSim {
     }
 
     /// Change some fields of a rule.
-    pub fn human_edit(&self, section: IdecoSection, id: i64, patch: Value) -> Result<(), SimError> {
-        self.shared.device.lock().unwrap().edit(section, id, patch)
+    pub fn human_edit(
+        &self,
+        section: impl Into<Section>,
+        id: i64,
+        patch: Value,
+    ) -> Result<(), SimError> {
+        self.shared
+            .device
+            .lock()
+            .unwrap()
+            .edit(section.into(), id, patch)
     }
 
     pub fn human_move(
         &self,
-        section: IdecoSection,
+        section: impl Into<Section>,
         id: i64,
         anchor: i64,
         insert_after: bool,
@@ -75,11 +85,20 @@ impl IdecoSim {
             .device
             .lock()
             .unwrap()
-            .move_rule(section, id, anchor, insert_after)
+            .move_rule(section.into(), id, anchor, insert_after)
     }
 
-    pub fn human_delete(&self, section: IdecoSection, id: i64) -> Result<(), SimError> {
-        self.shared.device.lock().unwrap().delete(section, id)
+    pub fn human_delete(&self, section: impl Into<Section>, id: i64) -> Result<(), SimError> {
+        self.shared
+            .device
+            .lock()
+            .unwrap()
+            .delete(section.into(), id)
+    }
+
+    /// Play a device that reads `insert_after=false` otherwise (see [`InsertAfterFalse`]).
+    pub fn set_insert_after_false(&self, reading: InsertAfterFalse) {
+        self.shared.device.lock().unwrap().insert_after_false = reading;
     }
 
     /// Switch the Firewall section on or off (the document has no call for this, L28-37).

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::api::vendors::ideco::{IdecoSection, ROOT_GROUP_ID};
+use super::section::{InsertAfterFalse, ROOT_GROUP, Section, place};
 
 /// A refusal, answered with the simulator's error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ const LISTS: [&str; 5] = [
 /// Check a rule body as the API gets it. GUESS: the document shows the full body for create and
 /// update and says nothing about optional fields, so every documented field is required; fields
 /// it does not document are kept (the real device has DNAT/SNAT fields the document omits).
-pub fn validate_rule(section: IdecoSection, body: Value) -> Result<Map<String, Value>, SimError> {
+pub fn validate_rule(section: Section, body: Value) -> Result<Map<String, Value>, SimError> {
     let Value::Object(mut fields) = body else {
         return Err(SimError::bad("the rule body must be a JSON object"));
     };
@@ -82,14 +82,10 @@ pub fn validate_rule(section: IdecoSection, body: Value) -> Result<Map<String, V
         }
     }
     let action = fields["action"].as_str().unwrap_or_default();
-    if !section
-        .allowed_actions()
-        .iter()
-        .any(|a| a.as_str() == action)
-    {
+    if !section.actions().contains(&action) {
         return Err(SimError::bad(format!(
             "action: {action:?} is not allowed in section {}",
-            section.as_str()
+            section.segment()
         )));
     }
     // The document's only length limit (L5), counted in characters.
@@ -106,8 +102,8 @@ pub fn validate_rule(section: IdecoSection, body: Value) -> Result<Map<String, V
 }
 
 /// A rule as a person makes it in the web interface: every field filled in, then `fields`.
-pub fn human_rule(section: IdecoSection, fields: Value) -> Result<Map<String, Value>, SimError> {
-    let action = if section == IdecoSection::Log {
+pub fn human_rule(section: Section, fields: Value) -> Result<Map<String, Value>, SimError> {
+    let action = if section == Section::Log {
         "mark_log"
     } else {
         "accept"
@@ -115,7 +111,7 @@ pub fn human_rule(section: IdecoSection, fields: Value) -> Result<Map<String, Va
     let mut base = json!({
         "action": action, "comment": "", "destination_addresses": [], "destination_addresses_negate": false,
         "destination_ports": [], "enabled": true, "hip_profiles": [], "incoming_interface": "",
-        "outgoing_interface": "", "parent_id": ROOT_GROUP_ID, "protocol": "", "source_addresses": [],
+        "outgoing_interface": "", "parent_id": ROOT_GROUP, "protocol": "", "source_addresses": [],
         "source_addresses_negate": false, "timetable": []
     });
     let Value::Object(extra) = fields else {
@@ -133,7 +129,7 @@ struct StoredRule {
 
 /// The device's firewall.
 pub struct Device {
-    tables: BTreeMap<IdecoSection, Vec<StoredRule>>,
+    tables: BTreeMap<Section, Vec<StoredRule>>,
     // GUESS: ids come from one counter for all sections (the document does not say).
     next_id: i64,
     pub firewall_enabled: bool,
@@ -141,15 +137,14 @@ pub struct Device {
     pub settings: Value,
     pub watch_enabled: bool,
     pub packets: BTreeMap<i64, u64>,
+    /// How `insert_after=false` is read (see [`InsertAfterFalse`]).
+    pub insert_after_false: InsertAfterFalse,
 }
 
 impl Default for Device {
     fn default() -> Self {
         Device {
-            tables: IdecoSection::ALL
-                .into_iter()
-                .map(|s| (s, Vec::new()))
-                .collect(),
+            tables: Section::ALL.into_iter().map(|s| (s, Vec::new())).collect(),
             next_id: 1,
             firewall_enabled: true,
             services: vec![
@@ -159,13 +154,14 @@ impl Default for Device {
             settings: json!({"automatic_snat_enabled": true, "log_mode": "selected", "log_actions": ["drop"]}),
             watch_enabled: false,
             packets: BTreeMap::new(),
+            insert_after_false: InsertAfterFalse::default(),
         }
     }
 }
 
 impl Device {
     /// The section as `GET /firewall/rules/<section>` lists it.
-    pub fn list(&self, section: IdecoSection) -> Vec<Value> {
+    pub fn list(&self, section: Section) -> Vec<Value> {
         self.tables[&section]
             .iter()
             .map(|r| {
@@ -176,19 +172,20 @@ impl Device {
             .collect()
     }
 
-    pub fn ids(&self, section: IdecoSection) -> Vec<i64> {
+    pub fn ids(&self, section: Section) -> Vec<i64> {
         self.tables[&section].iter().map(|r| r.id).collect()
     }
 
     /// Insert a validated rule: without an anchor at the end of the table; with one right after
-    /// it (`insert_after`, the default) or in its place (L156-158).
+    /// it (`insert_after`, the default) or, for `false`, where [`place`] reads it (L156-158).
     pub fn insert(
         &mut self,
-        section: IdecoSection,
+        section: Section,
         fields: Map<String, Value>,
         anchor: Option<i64>,
         insert_after: bool,
     ) -> Result<i64, SimError> {
+        let reading = self.insert_after_false;
         let table = self.tables.get_mut(&section).expect("every section exists");
         let at = match anchor {
             None => table.len(),
@@ -197,7 +194,7 @@ impl Device {
                     .iter()
                     .position(|r| r.id == a)
                     .ok_or_else(|| SimError::bad(format!("anchor_item_id: rule {a} not found")))?;
-                if insert_after { i + 1 } else { i }
+                place(i, insert_after, reading)
             }
         };
         let id = self.next_id;
@@ -209,7 +206,7 @@ impl Device {
     /// Replace a rule's body; its place stays.
     pub fn replace(
         &mut self,
-        section: IdecoSection,
+        section: Section,
         id: i64,
         fields: Map<String, Value>,
     ) -> Result<(), SimError> {
@@ -219,7 +216,7 @@ impl Device {
     }
 
     /// Change some fields of a rule, as a person does in the web interface.
-    pub fn edit(&mut self, section: IdecoSection, id: i64, patch: Value) -> Result<(), SimError> {
+    pub fn edit(&mut self, section: Section, id: i64, patch: Value) -> Result<(), SimError> {
         let Value::Object(patch) = patch else {
             return Err(SimError::bad("the edit must be a JSON object"));
         };
@@ -229,14 +226,16 @@ impl Device {
         self.replace(section, id, fields)
     }
 
-    /// Take a rule out and put it right after the anchor (`insert_after`) or in its place.
+    /// Take a rule out and put it right after the anchor (`insert_after`) or, for `false`, where
+    /// [`place`] reads it (L238-240).
     pub fn move_rule(
         &mut self,
-        section: IdecoSection,
+        section: Section,
         id: i64,
         anchor: i64,
         insert_after: bool,
     ) -> Result<(), SimError> {
+        let reading = self.insert_after_false;
         let table = self.tables.get_mut(&section).expect("every section exists");
         if id == anchor {
             return Err(SimError::bad("a rule cannot be moved next to itself"));
@@ -255,11 +254,11 @@ impl Device {
             .iter()
             .position(|r| r.id == anchor)
             .expect("anchor checked above");
-        table.insert(if insert_after { at + 1 } else { at }, rule);
+        table.insert(place(at, insert_after, reading), rule);
         Ok(())
     }
 
-    pub fn delete(&mut self, section: IdecoSection, id: i64) -> Result<(), SimError> {
+    pub fn delete(&mut self, section: Section, id: i64) -> Result<(), SimError> {
         let table = self.tables.get_mut(&section).expect("every section exists");
         let at = table
             .iter()
@@ -271,14 +270,14 @@ impl Device {
     }
 
     /// `GET /firewall/counters/<section>`.
-    pub fn counters(&self, section: IdecoSection) -> Vec<Value> {
+    pub fn counters(&self, section: Section) -> Vec<Value> {
         self.tables[&section]
             .iter()
             .map(|r| json!({"id": r.id, "packets": self.packets.get(&r.id).copied().unwrap_or(0)}))
             .collect()
     }
 
-    fn rule_mut(&mut self, section: IdecoSection, id: i64) -> Result<&mut StoredRule, SimError> {
+    fn rule_mut(&mut self, section: Section, id: i64) -> Result<&mut StoredRule, SimError> {
         self.tables
             .get_mut(&section)
             .expect("every section exists")
@@ -293,9 +292,8 @@ mod tests {
     use super::*;
 
     fn add(d: &mut Device, comment: &str, anchor: Option<i64>, after: bool) -> i64 {
-        let rule = human_rule(IdecoSection::Forward, json!({"comment": comment})).unwrap();
-        d.insert(IdecoSection::Forward, rule, anchor, after)
-            .unwrap()
+        let rule = human_rule(Section::Forward, json!({"comment": comment})).unwrap();
+        d.insert(Section::Forward, rule, anchor, after).unwrap()
     }
 
     #[test]
@@ -305,11 +303,11 @@ mod tests {
         let b = add(&mut d, "b", None, true);
         let c = add(&mut d, "c", Some(a), true);
         let top = add(&mut d, "top", Some(a), false);
-        assert_eq!(d.ids(IdecoSection::Forward), vec![top, a, c, b]);
-        assert!(d.ids(IdecoSection::Input).is_empty());
+        assert_eq!(d.ids(Section::Forward), vec![top, a, c, b]);
+        assert!(d.ids(Section::Input).is_empty());
         let missing = d.insert(
-            IdecoSection::Forward,
-            human_rule(IdecoSection::Forward, json!({})).unwrap(),
+            Section::Forward,
+            human_rule(Section::Forward, json!({})).unwrap(),
             Some(99),
             true,
         );
@@ -323,28 +321,28 @@ mod tests {
             .iter()
             .map(|c| add(&mut d, c, None, true))
             .collect();
-        d.move_rule(IdecoSection::Forward, ids[2], ids[0], false)
+        d.move_rule(Section::Forward, ids[2], ids[0], false)
             .unwrap();
-        assert_eq!(d.ids(IdecoSection::Forward), vec![ids[2], ids[0], ids[1]]);
+        assert_eq!(d.ids(Section::Forward), vec![ids[2], ids[0], ids[1]]);
         d.edit(
-            IdecoSection::Forward,
+            Section::Forward,
             ids[0],
             json!({"action": "drop", "nat_to": "1.2.3.4"}),
         )
         .unwrap();
-        let listed = d.list(IdecoSection::Forward);
+        let listed = d.list(Section::Forward);
         assert_eq!(
             (listed[1]["id"].as_i64(), listed[1]["action"].as_str()),
             (Some(ids[0]), Some("drop"))
         );
         assert_eq!(listed[1]["nat_to"], "1.2.3.4");
-        d.delete(IdecoSection::Forward, ids[1]).unwrap();
+        d.delete(Section::Forward, ids[1]).unwrap();
         assert_eq!(
-            d.delete(IdecoSection::Forward, ids[1]).unwrap_err().status,
+            d.delete(Section::Forward, ids[1]).unwrap_err().status,
             StatusCode::NOT_FOUND
         );
         assert_eq!(
-            d.move_rule(IdecoSection::Forward, ids[0], ids[0], true)
+            d.move_rule(Section::Forward, ids[0], ids[0], true)
                 .unwrap_err()
                 .status,
             StatusCode::BAD_REQUEST
@@ -353,21 +351,21 @@ mod tests {
 
     #[test]
     fn bodies_are_checked_like_the_document_says() {
-        let ok = human_rule(IdecoSection::Log, json!({})).unwrap();
+        let ok = human_rule(Section::Log, json!({})).unwrap();
         assert_eq!(ok["action"], "mark_log");
-        assert!(validate_rule(IdecoSection::Log, json!({"action": "accept"})).is_err());
+        assert!(validate_rule(Section::Log, json!({"action": "accept"})).is_err());
         let mut body = Value::Object(ok);
         body["action"] = json!("accept");
         assert!(
-            validate_rule(IdecoSection::Log, body.clone())
+            validate_rule(Section::Log, body.clone())
                 .unwrap_err()
                 .message
                 .contains("action")
         );
-        assert!(validate_rule(IdecoSection::Forward, body.clone()).is_ok());
+        assert!(validate_rule(Section::Forward, body.clone()).is_ok());
         body["comment"] = json!("я".repeat(256));
         assert!(
-            validate_rule(IdecoSection::Forward, body.clone())
+            validate_rule(Section::Forward, body.clone())
                 .unwrap_err()
                 .message
                 .contains("255")
@@ -375,7 +373,7 @@ mod tests {
         body["comment"] = json!("");
         body.as_object_mut().unwrap().remove("timetable");
         assert!(
-            validate_rule(IdecoSection::Forward, body)
+            validate_rule(Section::Forward, body)
                 .unwrap_err()
                 .message
                 .contains("timetable")

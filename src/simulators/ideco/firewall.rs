@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::device::{SimError, validate_rule};
+use super::section::Section;
 use super::{Shared, error_body};
-use crate::api::vendors::ideco::IdecoSection;
 
 impl IntoResponse for SimError {
     fn into_response(self) -> Response {
@@ -23,8 +23,8 @@ impl IntoResponse for SimError {
 
 type Answer = Result<Response, SimError>;
 
-pub(super) fn section(name: &str) -> Result<IdecoSection, SimError> {
-    IdecoSection::parse(name).ok_or(SimError {
+pub(super) fn section(name: &str) -> Result<Section, SimError> {
+    Section::from_segment(name).ok_or(SimError {
         status: StatusCode::NOT_FOUND,
         message: format!("no section {name:?}"),
     })
@@ -60,7 +60,8 @@ impl AnchorQuery {
                     .map_err(|_| SimError::bad("anchor_item_id: an integer is required"))
             })
             .transpose()?;
-        // "If insert_after is true or absent, the new rule goes right after the anchor."
+        // L158: "If insert_after is true or absent, the new rule goes right after the anchor";
+        // what false means is the device's reading (`section::place`, GUESS there).
         Ok((
             anchor,
             flag(self.insert_after.as_deref(), "insert_after")?.unwrap_or(true),
@@ -161,8 +162,9 @@ pub(super) async fn delete(
     Ok(StatusCode::OK.into_response())
 }
 
-/// `{"params": {"id", "anchor_item_id", "insert_after"}}`. The document gives `insert_after` no
-/// default for a move, so it is required here.
+/// `{"params": {"id", "anchor_item_id", "insert_after"}}` (L229-235). The document gives
+/// `insert_after` no default for a move, so it is required here; what false means is the
+/// device's reading (`section::place`, GUESS there).
 pub(super) fn move_params(body: &Value) -> Result<(i64, i64, bool), SimError> {
     let p = &body["params"];
     let int = |k: &str| {

@@ -2,12 +2,15 @@
 //! seeds/ideco-traffic-rules-api.txt: the five ordered sections, insertion with
 //! `anchor_item_id`/`insert_after`, move, replace, delete, firewall status/state/settings,
 //! counters, and the session login (GUESS, configurable path). People who edit the same tables
-//! are played by tests through [`IdecoSim`] or the `/_sim/ideco/...` routes.
+//! are played by tests through [`IdecoSim`] or the `/_sim/ideco/...` routes. Requests are read
+//! with the simulator's own reading of the document (`section`, `device`), never with rampart's
+//! client code; where the document is silent the choice is marked `GUESS:` with its line.
 
 pub mod auth;
 pub mod control;
 pub mod device;
 pub mod firewall;
+pub mod section;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
@@ -25,6 +28,7 @@ use super::tls_listener::TlsIdentity;
 pub use auth::ExpiredAnswer;
 use auth::Sessions;
 use device::Device;
+pub use section::{InsertAfterFalse, Section};
 
 /// The administrator the simulator accepts, and where its login handler lives.
 #[derive(Clone, Debug)]

@@ -143,7 +143,8 @@ pub async fn update(
 }
 
 /// Whether a project passes the list filters (`name`, `enabled`, `domain`, `user`,
-/// `operation_mode`).
+/// `operation_mode`). GUESS (L164-176): the table puts these filters `In: body`; a GET carries
+/// them in the query here, as the server list's do (L465-471).
 fn listed(w: &World, p: &Project, t: &TrsSettings, q: &HashMap<String, String>) -> bool {
     let user_ok = q.get("user").is_none_or(|u| {
         w.servers
@@ -158,7 +159,8 @@ fn listed(w: &World, p: &Project, t: &TrsSettings, q: &HashMap<String, String>) 
         && user_ok
 }
 
-/// `GET /v1/projects/`.
+/// `GET /v1/projects/`. GUESS (L158-222): the whole list in one answer, no pagination (the
+/// document shows no paging parameter, link or limit).
 pub async fn list(State(state): State<Arc<SimState>>, Query(q): Q) -> Response {
     let os = flag(q.get("with_os_object")).unwrap_or(false);
     let projects: Vec<Value> = state.with(|w| {

@@ -124,8 +124,10 @@ fn listed(s: &Server, q: &HashMap<String, String>) -> bool {
         && q.get("group").is_none_or(|g| s.groups.contains(g))
 }
 
-/// `GET /v1/servers/`, filtered by `project_id`, `assigned`, `user`, `group`.
-// GUESS: no pagination, and no "modifiers" (the document names them but never defines them).
+/// `GET /v1/servers/`, filtered by `project_id`, `assigned`, `user`, `group` (the table says
+/// `In: path`, L465-469; read from the query, as the paths have no place for them).
+// GUESS (L456-504): the whole list in one answer, no pagination, and no "modifiers" (L471 names
+// them but the document never defines them).
 pub async fn list(
     State(state): State<Arc<SimState>>,
     Query(q): Query<HashMap<String, String>>,

@@ -18,7 +18,7 @@ fn entry(user: &str, fip: &str) -> Value {
     json!({ "id": user, "floating_ip_id": fip })
 }
 
-/// `GET /v1/users/`.
+/// `GET /v1/users/`. GUESS (L805-831): the whole list in one answer, no pagination.
 pub async fn list(State(state): State<Arc<SimState>>) -> Response {
     let users: Vec<Value> =
         state.with(|w| w.floating_ips.iter().map(|(u, f)| entry(u, f)).collect());

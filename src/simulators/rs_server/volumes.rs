@@ -21,6 +21,7 @@ fn view(a: &Assignment) -> Value {
 }
 
 /// `GET /v1/volume-assignments/`, filtered by `user_id`, `project_id`, `volume_id`.
+/// GUESS (L1071-1112): the whole list in one answer, no pagination.
 pub async fn list(
     State(state): State<Arc<SimState>>,
     Query(q): Query<HashMap<String, String>>,

@@ -3,6 +3,9 @@
 //! (bypassing the API's checks). In-process tests use the same operations as methods on `Sim`.
 //!
 //! - `POST /_sim/rubackup/restart`: new keys and CSRF token; every session is dead.
+//! - `POST /_sim/rubackup/reinstall`: the server set up again: every object gone but the
+//!   `Default` pool, ids counted from the start again (so new objects get ids old ones had),
+//!   and every session dead.
 //! - `POST /_sim/rubackup/clock` `{"advanceSeconds": n}`: move the server clock forward.
 //! - `GET /_sim/rubackup/state`: every table.
 //! - `POST /_sim/rubackup/{table}`: insert an object as given; answers `{"id": n}`.
@@ -24,15 +27,20 @@ use super::Sim;
 use super::store::{Item, Store, TABLES};
 
 impl Sim {
+    /// The server set up again (a reset, or a new installation on the same address): its
+    /// database is new, so ids are handed out from the start again, and the objects people
+    /// create next take the ids rampart's objects had. GUESS: the document says nothing of
+    /// ids; they are integers (L3726) from a database sequence, which starts again with the
+    /// database.
+    pub fn reinstall(&self) {
+        *self.store.lock().unwrap() = Store::new(self.config.clone());
+        self.restart();
+    }
+
     /// Insert an object as a human would create it (no API checks); returns its id.
     pub fn insert(&self, table: &str, fields: Value) -> Option<i64> {
         let t = Store::table_name(table)?;
-        let mut item: Item = fields.as_object().cloned().unwrap_or_default();
-        if t == super::store::POOLS
-            && let Some(name) = item.get("pool_name").cloned()
-        {
-            item.insert("poolname".into(), name);
-        }
+        let item: Item = fields.as_object().cloned().unwrap_or_default();
         Some(self.store.lock().unwrap().insert(t, item))
     }
 
@@ -116,6 +124,13 @@ pub fn routes(sim: Arc<Sim>) -> Router {
             "/_sim/rubackup/restart",
             post(|State(s): State<Arc<Sim>>| async move {
                 s.restart();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_sim/rubackup/reinstall",
+            post(|State(s): State<Arc<Sim>>| async move {
+                s.reinstall();
                 StatusCode::NO_CONTENT
             }),
         )

@@ -4,10 +4,17 @@
 //! every token and the CSRF token, account lockout after repeated wrong passwords, pools,
 //! strategies with rules and administrators, and global schedule rules. Fault injection and
 //! request counters come from the harness; `/_sim/rubackup/*` controls restarts, the clock and
-//! direct edits.
+//! direct edits. The API is HTTPS only (L26-39, every example is `https://`): `start_tls` serves
+//! it so; `start` serves plain HTTP for tests that do not look at the transport.
+//!
+//! Every request is checked with the simulator's own reading of the document (`values`,
+//! `interval`, `cron`, `listing`), never with rampart's client code; where the document is
+//! silent the choice is marked `GUESS:` with the line it concerns.
 
 pub mod auth;
 pub mod control;
+pub mod cron;
+pub mod interval;
 pub mod kinds;
 pub mod listing;
 pub mod reply;
@@ -27,7 +34,9 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
 use super::harness::{SimControl, SimServer};
+use super::tls_listener::TlsIdentity;
 use auth::AuthState;
+pub use cron::CronFields;
 use store::Store;
 
 /// A user who can log in.
@@ -59,8 +68,27 @@ pub struct SimConfig {
     pub user_groups: Vec<String>,
     pub resource_types: Vec<String>,
     pub crypto: Vec<String>,
+    /// `GET /compression_type`. GUESS: the document shows only `None` (L2155).
+    pub compression_types: Vec<String>,
+    /// `GET /backup_types`. GUESS: the document shows only `full` (L4312); the strategy keys
+    /// `inc_`/`diff_` name the other two.
+    pub backup_types: Vec<String>,
     /// User names that can administer strategies.
     pub administrators: Vec<String>,
+    /// How the five schedule fields are kept (see [`CronFields`]).
+    pub cron_fields: CronFields,
+    /// Names of the list paging parameters (see `listing`).
+    pub page_param: String,
+    pub limit_param: String,
+    /// Whether `filterdata` also takes the column names of the document's filter example
+    /// (`poolname`, see `kinds::KindDef::filter_aliases`); false plays a server that filters by
+    /// the keys of its items only and refuses `poolname`.
+    pub column_filters: bool,
+    /// Whether two global schedule rules may not share a name. GUESS (L4307-4348): nothing
+    /// refers to a global schedule rule by its name (pools and strategies are referred to by
+    /// theirs, so theirs are unique) and the document never says it is unique; false plays a
+    /// server that keeps two rules of one name, where a create sent twice makes two rules.
+    pub unique_schedule_names: bool,
 }
 
 impl SimConfig {
@@ -97,6 +125,13 @@ impl SimConfig {
             user_groups: strings(&["Nobody", "Operators"]),
             resource_types: strings(&["File system", "LVM logical volume", "PostgreSQL Universal"]),
             crypto: strings(&["nocrypt", "Kuznyechik", "AES 256"]),
+            compression_types: strings(&["None", "fast", "optimal", "best"]),
+            backup_types: strings(&["full", "incremental", "differential"]),
+            cron_fields: CronFields::default(),
+            page_param: listing::PAGE.into(),
+            limit_param: listing::LIMIT.into(),
+            column_filters: true,
+            unique_schedule_names: true,
             administrators: users
                 .iter()
                 .map(|(n, _)| n.to_string())
@@ -184,12 +219,35 @@ pub struct RuBackupSim {
 }
 
 impl RuBackupSim {
-    /// Serve on `addr` (`127.0.0.1:0` for a free port).
+    /// Serve plain HTTP on `addr` (`127.0.0.1:0` for a free port).
     pub async fn start(config: SimConfig, addr: SocketAddr) -> std::io::Result<RuBackupSim> {
+        Self::start_with(config, addr, None).await
+    }
+
+    /// Serve HTTPS with `identity` (see `LoopbackPki`), as the real API does.
+    pub async fn start_tls(
+        config: SimConfig,
+        addr: SocketAddr,
+        identity: TlsIdentity,
+    ) -> std::io::Result<RuBackupSim> {
+        Self::start_with(config, addr, Some(identity)).await
+    }
+
+    async fn start_with(
+        config: SimConfig,
+        addr: SocketAddr,
+        tls: Option<TlsIdentity>,
+    ) -> std::io::Result<RuBackupSim> {
         let control = SimControl::new(reply::fault);
         let sim = Sim::new(config, control.clone());
-        let server =
-            SimServer::start(sim.router(), control::routes(sim.clone()), control, addr).await?;
+        let server = SimServer::start_with(
+            sim.router(),
+            control::routes(sim.clone()),
+            control,
+            addr,
+            tls,
+        )
+        .await?;
         Ok(RuBackupSim { server, sim })
     }
 

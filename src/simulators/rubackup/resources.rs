@@ -2,6 +2,7 @@
 //! PATCH of one item, bulk status PATCH, delete of one item (200, 404) and bulk delete
 //! (`{"ids": [...]}`, not wrapped in `data`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -15,15 +16,16 @@ use super::Sim;
 use super::kinds::{KindDef, Patch};
 use super::listing::{self, ListQuery};
 use super::reply;
-use super::store::{Item, POOLS, STRATEGIES, Store};
+use super::store::{Item, POOLS, SCHEDULES, STRATEGIES, Store};
 use super::values;
 
 /// The routes of one collection under `/api/v1`.
 pub fn routes(def: &'static KindDef) -> Router<Arc<Sim>> {
     let base = format!("/api/v1/{}", def.table);
-    let mut collection = get(move |s: State<Arc<Sim>>, q: Query<ListQuery>| list(s, q, def))
-        .post(move |s: State<Arc<Sim>>, b: Bytes| create(s, b, def))
-        .delete(move |s: State<Arc<Sim>>, b: Bytes| delete_many(s, b, def));
+    let mut collection =
+        get(move |s: State<Arc<Sim>>, q: Query<HashMap<String, String>>| list(s, q, def))
+            .post(move |s: State<Arc<Sim>>, b: Bytes| create(s, b, def))
+            .delete(move |s: State<Arc<Sim>>, b: Bytes| delete_many(s, b, def));
     if def.bulk_status.is_some() {
         collection = collection.patch(move |s: State<Arc<Sim>>, b: Bytes| bulk_status(s, b, def));
     }
@@ -41,17 +43,29 @@ pub fn routes(def: &'static KindDef) -> Router<Arc<Sim>> {
 
 async fn list(
     State(sim): State<Arc<Sim>>,
-    Query(q): Query<ListQuery>,
+    Query(query): Query<HashMap<String, String>>,
     def: &'static KindDef,
 ) -> Response {
+    let q = match ListQuery::read(&query, &sim.config.page_param, &sim.config.limit_param) {
+        Ok(q) => q,
+        Err(e) => return reply::bad_request(&e),
+    };
     let store = sim.store.lock().unwrap();
     let items: Vec<Item> = store.table(def.table).values().cloned().collect();
-    match listing::page(items, &q) {
+    let aliases = if sim.config.column_filters {
+        def.filter_aliases
+    } else {
+        &[]
+    };
+    match listing::page(items, &q, aliases) {
         Ok(page) => reply::ok(Value::Array(page.into_iter().map(Value::Object).collect())),
         Err(e) => reply::bad_request(&e),
     }
 }
 
+/// GUESS: the document lists no 404 for `GET /pool_list/{id}` and `GET /backup_strategies/{id}`
+/// (L2217-2224, L3921-3928); the simulator answers 404 for an id that does not exist, as it does
+/// for the other collections.
 fn lookup(store: &Store, def: &KindDef, id: &str) -> Option<(i64, Item)> {
     let id: i64 = id.parse().ok()?;
     store.table(def.table).get(&id).map(|i| (id, i.clone()))
@@ -69,7 +83,7 @@ async fn get_one(
 }
 
 /// The fields of a create or PATCH body, flattened: `data`, or for rule-like kinds
-/// `data.<wrapper>` plus the extension blocks beside it.
+/// `data.<wrapper>` plus the extension blocks beside it (L4060-4096).
 fn fields(body: &Bytes, def: &KindDef) -> Result<Item, String> {
     let body: Value =
         serde_json::from_slice(body).map_err(|_| "the body is not JSON".to_string())?;
@@ -87,20 +101,28 @@ fn fields(body: &Bytes, def: &KindDef) -> Result<Item, String> {
         .ok_or(format!("data has no {wrapper} object"))?;
     for key in ["module_extensions", "common_modules_extensions"] {
         if let Some(ext) = data.get(key) {
-            if !ext.get("parameters").is_some_and(Value::is_object) {
-                return Err(format!("{key} needs a parameters object"));
-            }
             item.insert(key.to_string(), ext.clone());
         }
     }
     Ok(item)
 }
 
-/// Checks shared by create and PATCH: the kind's own, the field values, a unique name.
-fn admit(store: &Store, def: &KindDef, item: &mut Item, id: Option<i64>) -> Result<(), String> {
+/// Read every field of `given` the kind has (others are dropped) into what the server keeps.
+fn read_fields(store: &Store, def: &KindDef, given: Item) -> Result<Item, String> {
+    let mut kept = Item::new();
+    for (key, value) in given {
+        if let Some(ty) = (def.field)(&key) {
+            kept.insert(key.clone(), values::read(store, &key, ty, &value)?);
+        }
+    }
+    Ok(kept)
+}
+
+/// Checks shared by create and PATCH on the merged item: the kind's own, a unique name.
+fn admit(store: &Store, def: &KindDef, item: &Item, id: Option<i64>) -> Result<(), String> {
     (def.check)(store, item, id)?;
-    values::normalize(store, item)?;
-    if let Some(key) = def.name_key {
+    let unique = def.table != SCHEDULES || store.config.unique_schedule_names;
+    if let Some(key) = def.name_key.filter(|_| unique) {
         let name = item.get(key).and_then(Value::as_str).unwrap_or_default();
         if !store.with(def.table, key, name, id).is_empty() {
             return Err(format!("{key} '{name}' already exists"));
@@ -109,8 +131,10 @@ fn admit(store: &Store, def: &KindDef, item: &mut Item, id: Option<i64>) -> Resu
     Ok(())
 }
 
+/// GUESS: the document lists only 201 for the creates (L2166); a body the server cannot take
+/// is a 400 "Некорректное тело запроса", the answer its PATCHes document.
 async fn create(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static KindDef) -> Response {
-    let given = match fields(&body, def) {
+    let mut given = match fields(&body, def) {
         Ok(f) => f,
         Err(e) => return reply::bad_request(&e),
     };
@@ -121,10 +145,15 @@ async fn create(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static KindDef)
     {
         return reply::bad_request(&format!("{missing} is required"));
     }
+    (def.prepare)(None, &mut given);
     let mut store = sim.store.lock().unwrap();
+    let kept = match read_fields(&store, def, given) {
+        Ok(k) => k,
+        Err(e) => return reply::bad_request(&e),
+    };
     let mut item = (def.defaults)(&store);
-    item.extend(given);
-    if let Err(e) = admit(&store, def, &mut item, None) {
+    item.extend(kept);
+    if let Err(e) = admit(&store, def, &item, None) {
         return reply::bad_request(&e);
     }
     store.insert(def.table, item);
@@ -142,21 +171,25 @@ async fn patch_one(
     let Some((id, mut item)) = lookup(&store, def, &id) else {
         return reply::not_found(def.not_found);
     };
-    let given = match fields(&body, def) {
+    let mut given = match fields(&body, def) {
         Ok(f) => f,
         Err(e) => return reply::bad_request(&e),
     };
-    let allowed = |k: &str| match def.patch {
-        Patch::Only(keys) => keys.contains(&k),
-        _ => k != "id",
+    if let Patch::Only(keys) = def.patch {
+        given.retain(|k, _| keys.contains(&k.as_str()));
+    }
+    (def.prepare)(Some(&item), &mut given);
+    let kept = match read_fields(&store, def, given) {
+        Ok(k) => k,
+        Err(e) => return reply::bad_request(&e),
     };
     let old_name = def
         .name_key
         .and_then(|k| item.get(k))
         .and_then(Value::as_str)
         .map(str::to_string);
-    item.extend(given.into_iter().filter(|(k, _)| allowed(k)));
-    if let Err(e) = admit(&store, def, &mut item, Some(id)) {
+    item.extend(kept);
+    if let Err(e) = admit(&store, def, &item, Some(id)) {
         return reply::bad_request(&e);
     }
     let new_name = def
@@ -254,9 +287,9 @@ async fn delete_many(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static Kin
     let Some(ids) = body
         .get("ids")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_i64).collect::<Vec<_>>())
+        .and_then(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<_>>>())
     else {
-        return reply::bad_request("ids is required");
+        return reply::bad_request("ids (a list of integer ids) is required");
     };
     let mut store = sim.store.lock().unwrap();
     // GUESS: all or nothing.

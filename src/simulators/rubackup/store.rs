@@ -33,7 +33,7 @@ impl Store {
             tables: TABLES.iter().map(|t| (*t, BTreeMap::new())).collect(),
         };
         let default_pool = json!({
-            "pool_name": "Default", "poolname": "Default", "pool_type": "File system",
+            "pool_name": "Default", "pool_type": "File system",
             "media_server": store.config.media_servers.first().cloned().unwrap_or_else(|| "rubackup-server".into()),
             "compression_type": "None", "description": "", "retention_period": "1 year", "ignore_free_space_check": false
         });

@@ -221,6 +221,7 @@ proptest! {
             location: Some(json!({"type": "local_folder", "settings": {"path": "/backups"}})),
             agent_time_zone: &agent,
             now,
+            written: &[],
         };
         if let Err(e) = desired_plan(&inputs) {
             let ok = e.field == CRON_FIELD

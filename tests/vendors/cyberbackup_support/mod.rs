@@ -4,9 +4,13 @@
 
 use std::sync::Arc;
 
+use kube::ResourceExt;
 use rampart::api::common::{ManagedStatus, ProviderConfigKind};
 use rampart::api::provider_config::ProviderConfigCommon;
 use rampart::api::{Policy, PolicySpec, Vault, VaultSpec};
+use rampart::engine::annotations::EXTERNAL_NAME;
+use rampart::engine::context::EngineSettings;
+use rampart::engine::errors::Backoff;
 use rampart::engine::external::{CallContext, External, Observation};
 use rampart::engine::hub::{CredentialSet, ProviderKey, SecretString, VendorRuntime};
 use rampart::engine::managed::Managed;
@@ -15,12 +19,24 @@ use rampart::engine::testkit::TestWorld;
 use rampart::simulators::cyberbackup::{CyberBackupSim, SimConfig};
 use serde_json::{Value, json};
 
-pub const MARKER: &str = "c0ffee12";
+/// The cluster id of `Env::correct`'s reconciler.
+pub const CLUSTER_ID: &str = "cb-tests";
+
+/// The ownership marker that reconciler gives the Policy prod/nightly (every Policy here), so
+/// that the adapter calls of a test and the reconciler agree whose a plan is.
+pub fn marker() -> String {
+    rampart::engine::marker::ownership_marker(CLUSTER_ID, "Policy", "prod", "nightly")
+}
 
 pub struct Env {
     pub sim: CyberBackupSim,
     pub world: TestWorld,
     pub key: ProviderKey,
+    marker: String,
+    /// What `add_vault_ref` and `add_secret` resolved, for the API server in memory of
+    /// `correct`'s reconciler.
+    vaults: Vec<Vault>,
+    secrets: Vec<(String, Vec<(String, String)>)>,
 }
 
 pub fn provider_spec(url: &str, page_size: i32) -> ProviderConfigCommon {
@@ -54,7 +70,14 @@ impl Env {
             provider_spec(&sim.url(), page_size),
             &[("username", "admin"), ("password", "admin-password")],
         );
-        Env { sim, world, key }
+        Env {
+            sim,
+            world,
+            key,
+            marker: marker(),
+            vaults: Vec::new(),
+            secrets: Vec::new(),
+        }
     }
 
     /// A second operator (a restart): same simulator, nothing cached, the `store` Vault
@@ -75,7 +98,7 @@ impl Env {
     }
 
     pub fn ctx<'a>(&'a self, fresh: bool, hash: Option<&'a str>) -> CallContext<'a> {
-        self.world.ctx(MARKER, fresh, hash)
+        self.world.ctx(&self.marker, fresh, hash)
     }
 
     /// Create through the adapter; the external name.
@@ -120,7 +143,9 @@ impl Env {
         a.update(cr, id, o, &self.ctx(false, None)).await.unwrap()
     }
 
-    /// Observe, check the drift reported, correct it: the writes the correction took.
+    /// Observe, check the drift reported, and correct it as the operator does (the real
+    /// reconciler, once, over `cr` naming `id`, with an API server in memory holding the
+    /// Vaults and Secrets this Env resolves): the writes the correction took.
     pub async fn correct<K: Managed>(
         &self,
         a: &dyn External<K>,
@@ -130,8 +155,31 @@ impl Env {
     ) -> Vec<(String, u64)> {
         let o = self.observe(a, cr, id).await;
         assert_eq!(drift_fields(&o), drift);
+        let engine = self.world.engine(EngineSettings {
+            cluster_id: CLUSTER_ID.into(),
+            backoff: Backoff::default(),
+            pending_requeue: std::time::Duration::from_secs(1),
+        });
+        for v in &self.vaults {
+            engine.apply(v);
+        }
+        for (name, pairs) in &self.secrets {
+            let pairs: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            engine.cluster.put_secret("prod", name, &pairs);
+        }
+        let mut named = cr.clone();
+        named
+            .annotations_mut()
+            .insert(EXTERNAL_NAME.into(), id.into());
+        let stored = engine.apply(&named);
         self.sim.control().reset_counters();
-        self.update(a, cr, id, &o).await;
+        engine
+            .reconcile(&stored)
+            .await
+            .unwrap_or_else(|(e, _)| panic!("reconcile: {e}"));
         self.writes()
     }
 
@@ -179,10 +227,13 @@ impl Env {
     /// Record a Vault (with its external name) and its Secret as the engine would resolve them.
     pub fn add_vault_ref(&mut self, vault: &Vault) {
         put_vault(&mut self.world, vault);
+        self.vaults.push(vault.clone());
     }
 
     pub fn add_secret(&mut self, name: &str, pairs: &[(&str, &str)]) {
         put_secret(&mut self.world, name, pairs);
+        let pairs = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        self.secrets.push((name.into(), pairs.collect()));
     }
 }
 

@@ -1,5 +1,6 @@
 //! Shared by the Ideco integration tests: a simulator, a TestWorld whose hub connects to it, and
-//! a small stand-in for the engine's reconcile step (observe, then create or update).
+//! the real reconciler (with an API server in memory) driving the FirewallRules, its adapter
+//! tapped so a test can see what was observed before the reconciler acted.
 
 #![allow(dead_code)]
 
@@ -10,14 +11,17 @@ use rampart::api::firewall_rule::FirewallRuleObservation;
 use rampart::api::provider_config::ProviderConfigCommon;
 use rampart::api::vendors::ideco::{IdecoFirewallRule, IdecoSection};
 use rampart::api::{FirewallRule, FirewallRuleSpec};
+use rampart::engine::annotations::{CREATE_PENDING, EXTERNAL_NAME};
+use rampart::engine::context::EngineSettings;
+use rampart::engine::errors::Error;
 use rampart::engine::external::{ExternalResult, Observation};
-use rampart::engine::hub::{ProviderKey, VendorRuntime, downcast};
-use rampart::engine::testkit::TestWorld;
+use rampart::engine::hub::{ProviderKey, ResolvedProvider, VendorRuntime, downcast};
+use rampart::engine::marker::ownership_marker;
+use rampart::engine::testkit::{Engine, Observed, TappedRuntime, TestWorld};
 use rampart::providers::ideco::{IdecoDevice, IdecoRuntime};
 use rampart::simulators::harness::SimServer;
 use rampart::simulators::ideco::{self, IdecoSim, IdecoSimOptions};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 pub const NAMESPACE: &str = "team";
 
@@ -26,7 +30,12 @@ pub struct Fixture {
     pub sim: IdecoSim,
     pub world: TestWorld,
     pub key: ProviderKey,
+    pub engine: Engine,
+    pub observed: Observed<FirewallRule>,
 }
+
+/// The cluster id of the fixture's engine (part of every marker).
+pub const CLUSTER_ID: &str = "test-cluster";
 
 impl Fixture {
     pub async fn start() -> Self {
@@ -40,7 +49,13 @@ impl Fixture {
         let (server, sim) = ideco::start("127.0.0.1:0".parse().unwrap(), options.clone())
             .await
             .unwrap();
-        let world = rampart::providers::test_world();
+        let observed = Observed::<FirewallRule>::default();
+        let log = observed.clone();
+        let world = TestWorld::new(Arc::new(move |p: &ResolvedProvider| {
+            let inner = rampart::providers::connect(p)?;
+            let tapped: Arc<dyn VendorRuntime> = Arc::new(TappedRuntime::new(inner, log.clone()));
+            Ok(tapped)
+        }));
         let key = ProviderKey {
             kind: ProviderConfigKind::ProviderConfig,
             namespace: Some(NAMESPACE.into()),
@@ -59,11 +74,17 @@ impl Fixture {
             spec,
             &[("login", &options.login), ("password", password)],
         );
+        let engine = world.engine(EngineSettings {
+            cluster_id: CLUSTER_ID.into(),
+            ..EngineSettings::default()
+        });
         Fixture {
             server,
             sim,
             world,
             key,
+            engine,
+            observed,
         }
     }
 
@@ -95,8 +116,7 @@ pub fn http_client() -> reqwest::Client {
 
 /// The engine's marker for a FirewallRule of the test namespace: 16 hex characters.
 pub fn marker_of(name: &str) -> String {
-    let digest = Sha256::digest(format!("test-cluster/FirewallRule/{NAMESPACE}/{name}").as_bytes());
-    hex::encode(digest)[..16].to_string()
+    ownership_marker(CLUSTER_ID, "FirewallRule", NAMESPACE, name)
 }
 
 /// A FirewallRule from the `ideco` block as JSON.
@@ -197,7 +217,8 @@ pub enum Step {
     InSync,
 }
 
-/// One reconcile as the engine does it: observe; create when absent; update on drift.
+/// One reconcile by the real reconciler: what it did (from its Events) and what the adapter saw
+/// first. `t`'s external name and create-pending mark go in as annotations and come back out.
 pub async fn reconcile(
     f: &Fixture,
     rt: &Arc<dyn VendorRuntime>,
@@ -208,33 +229,66 @@ pub async fn reconcile(
 
 pub async fn reconcile_observed(
     f: &Fixture,
-    rt: &Arc<dyn VendorRuntime>,
+    _rt: &Arc<dyn VendorRuntime>,
     t: &mut Tracked,
 ) -> ExternalResult<(Step, Observation<FirewallRuleObservation>)> {
-    let adapter = rt
-        .adapters()
-        .get::<rampart::api::FirewallRule>()
-        .expect("Ideco serves FirewallRules");
-    let ctx = f.world.ctx(&t.marker, t.create_pending, None);
-    let obs = adapter
-        .observe(&t.cr, t.external_name.as_deref(), &ctx)
-        .await?;
-    if let Some(name) = &obs.external_name {
-        t.external_name = Some(name.clone());
+    let name = t.cr.metadata.name.clone().unwrap();
+    let mut cr = t.cr.clone();
+    cr.metadata.namespace = Some(NAMESPACE.into());
+    let annotations = cr.metadata.annotations.get_or_insert_default();
+    if let Some(id) = &t.external_name {
+        annotations.insert(EXTERNAL_NAME.into(), id.clone());
     }
-    if !obs.exists {
-        t.create_pending = true;
-        let created = adapter.create(&t.cr, &ctx).await?;
-        t.external_name = Some(created.external_name);
-        t.create_pending = false;
-        return Ok((Step::Created, obs));
+    if t.create_pending {
+        // Long enough ago that a lost create could no longer land.
+        let then = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5);
+        annotations.insert(CREATE_PENDING.into(), then.to_string());
     }
-    if !obs.drift.is_empty() {
-        let id = t.external_name.clone().expect("an observed rule has an id");
-        adapter.update(&t.cr, &id, &obs, &ctx).await?;
-        return Ok((Step::Updated, obs));
+    f.engine.apply(&cr);
+    let before = f.engine.cluster.events(&name).len();
+    f.observed.take();
+    let result = f.engine.reconcile(&cr).await;
+    let seen = f.observed.take().into_iter().next().unwrap_or_default();
+    let stored = f.engine.get(&cr).expect("still stored");
+    let annotation = |k: &str| {
+        stored
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(k))
+            .cloned()
+    };
+    t.external_name = annotation(EXTERNAL_NAME);
+    t.create_pending = annotation(CREATE_PENDING).is_some();
+    if let Err((e, _)) = result {
+        return Err(match e {
+            Error::External(e) => e,
+            other => panic!("{name}: not an adapter error: {other}"),
+        });
     }
-    Ok((Step::InSync, obs))
+    let events = f.engine.cluster.events(&name);
+    let step = match events[before..]
+        .iter()
+        .map(|e| e.reason)
+        .collect::<Vec<_>>()
+    {
+        r if r.contains(&"Created") => Step::Created,
+        r if r.contains(&"Updated") => Step::Updated,
+        _ => Step::InSync,
+    };
+    Ok((step, seen))
+}
+
+/// `kubectl delete` of the object, then the reconcile that deals with its vendor side.
+pub async fn delete(f: &Fixture, t: &Tracked) {
+    let mut cr = t.cr.clone();
+    cr.metadata.namespace = Some(NAMESPACE.into());
+    let name = cr.metadata.name.clone().unwrap();
+    f.engine.cluster.delete::<FirewallRule>(NAMESPACE, &name);
+    f.engine
+        .reconcile(&cr)
+        .await
+        .unwrap_or_else(|(e, _)| panic!("{name}: {e}"));
 }
 
 /// Reconcile every object until a whole pass finds nothing to do; returns the passes taken.

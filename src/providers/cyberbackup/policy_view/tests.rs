@@ -1,5 +1,5 @@
 use super::*;
-use crate::providers::cyberbackup::settings::Section;
+use crate::providers::cyberbackup::settings::{Compare, Section};
 use serde_json::json;
 
 fn app(context: &str, deployment: &str, extra: Value) -> Application {
@@ -21,6 +21,14 @@ fn desired() -> DesiredPlan {
         sections: vec![Section {
             field: "spec.cyberBackup.archive.compression".into(),
             pointer: "/archive/compression".into(),
+            compare: Compare::Holds,
+            remembered: true,
+        }],
+        dropped: vec![Section {
+            field: "spec.cyberBackup.maxParallelBackups".into(),
+            pointer: "/scheduling/max_parallel_backups".into(),
+            compare: Compare::Holds,
+            remembered: true,
         }],
     }
 }
@@ -39,7 +47,42 @@ fn plan(settings: Value) -> Plan {
 #[test]
 fn a_plan_in_line_has_no_drift() {
     let p = plan(json!({"archive": {"compression": "MAX", "format": "12"}}));
-    assert!(plan_drift(&desired(), &p, &set(&["a"]), &set(&["a"])).is_empty());
+    let apps = [app("a", "DEPLOYED", json!({"enabled": true}))];
+    assert!(plan_drift(&desired(), &p, &set(&["a"]), &apps).is_empty());
+}
+
+#[test]
+fn a_device_switched_off_and_a_dropped_setting_still_held_are_drift() {
+    let p =
+        plan(json!({"archive": {"compression": "MAX"}, "scheduling": {"max_parallel_backups": 4}}));
+    let apps = [
+        app("a", "DEPLOYED", json!({"enabled": true})),
+        app("B", "DEPLOYED", json!({"enabled": false})),
+    ];
+    let d = plan_drift(&desired(), &p, &set(&["a", "b"]), &apps);
+    let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec!["spec.cyberBackup.maxParallelBackups", "spec.enabled[b]"]
+    );
+    assert_eq!(d[0].desired, NOT_CLEARABLE);
+    assert_eq!(d[0].observed, "4");
+    assert_eq!(
+        (d[1].desired.as_str(), d[1].observed.as_str()),
+        ("true", "false")
+    );
+    assert_eq!(switched(true, &apps), vec!["b"]);
+    assert_eq!(switched(false, &apps), vec!["a"]);
+    assert_eq!(
+        remembered_settings(&desired(), &p.settings),
+        vec!["/archive/compression", "/scheduling/max_parallel_backups"],
+        "a dropped setting the vendor still holds stays remembered"
+    );
+    assert_eq!(
+        remembered_settings(&desired(), &json!({})),
+        vec!["/archive/compression"],
+        "and is forgotten once gone"
+    );
 }
 
 #[test]
@@ -48,7 +91,12 @@ fn every_difference_is_one_drift_entry_with_json_text() {
     p.enabled = false;
     p.name = "renamed".into();
     p.type_ = "policy.backup.files".into();
-    let d = plan_drift(&desired(), &p, &set(&["a", "b"]), &set(&["a"]));
+    let d = plan_drift(
+        &desired(),
+        &p,
+        &set(&["a", "b"]),
+        &[app("a", "DEPLOYED", json!({}))],
+    );
     let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
     assert_eq!(
         fields,
@@ -111,7 +159,13 @@ fn the_observation_shows_applications_times_schedule_and_destination() {
             json!({"running": {"state": "IDLE"}, "status": "OK", "last_success_time": "2024-11-29T06:23:49Z", "next_run_time": "2024-11-29T20:00:00Z"}),
         ),
     ];
-    let o = observation(&p, &apps, None, &["low disk".into()]);
+    let o = observation(
+        &p,
+        &apps,
+        None,
+        &["low disk".into()],
+        &["/archive/name".into()],
+    );
     assert_eq!(o.id.as_deref(), Some("p1"));
     assert_eq!(o.vendor_schedule, vec!["DAILY MON,TUE,WED 09:00"]);
     assert_eq!(o.associated_vaults, vec!["customer-dg09"]);
@@ -121,6 +175,8 @@ fn the_observation_shows_applications_times_schedule_and_destination() {
     assert_eq!(o.applications[1].progress.as_deref(), Some("20"));
     assert_eq!(o.details["planHash"], "B84AE99C");
     assert_eq!(o.details["vendorWarnings"], "low disk");
+    assert_eq!(o.details[MANAGED_SETTINGS], r#"["/archive/name"]"#);
+    assert_eq!(written_settings(Some(&o)), vec!["/archive/name"]);
 }
 
 #[test]

@@ -25,6 +25,7 @@ fn compile(
         location,
         agent_time_zone: agent_zone,
         now: "2025-01-01T00:00:00Z".parse().unwrap(),
+        written: &[],
     })
 }
 
@@ -59,21 +60,107 @@ fn the_whole_machine_example_is_what_the_spec_compiles_to() {
         }
     });
     assert_eq!(d.settings, example);
-    let fields: Vec<&str> = d.sections.iter().map(|s| s.field.as_str()).collect();
+    let fields: Vec<(&str, bool)> = d
+        .sections
+        .iter()
+        .map(|s| (s.field.as_str(), s.remembered))
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            ("spec.schedule", false),
+            ("spec.schedule", false),
+            ("spec.cyberBackup.scheme", false),
+            ("spec.cyberBackup.weeklyBackupDay", false),
+            ("spec.cyberBackup.randomDelayMinutes", false),
+            ("spec.vaultRef", false),
+            ("spec.retention", false),
+            ("spec.cyberBackup.archive.compression", true),
+            ("spec.cyberBackup.archive.format", true),
+            ("spec.cyberBackup.archive.split", true)
+        ]
+    );
+    assert!(d.dropped.is_empty());
+}
+
+#[test]
+fn what_the_spec_leaves_out_is_sent_as_none_where_the_document_can_say_none() {
+    let bare = spec(json!({"cyberBackup": {"type": "policy.backup.machine"}}));
+    let d = compile(&bare, Some(location()), "UTC").unwrap();
+    assert_eq!(
+        d.settings["scheduling"],
+        json!({"enabled": false, "backup_sets": [], "scheme": "ALWAYS_INCREMENTAL",
+               "weekly_backup_day": "MON", "rand_max_delay": {"count": 0, "type": "MINUTES"}}),
+        "no schedule, no random delay"
+    );
+    assert_eq!(
+        d.settings["destination"]["retention"],
+        json!({"execution": "AFTER_BACKUP", "rules": []}),
+        "no retention keeps every backup"
+    );
+    // A plan that had retention rules and a delay, now removed from the spec: drift, each
+    // corrected by sending the "none".
+    let mut vendor = compile(&nightly(), Some(location()), "UTC")
+        .unwrap()
+        .settings;
+    vendor["scheduling"]["max_parallel_backups"] = json!(2);
+    let fields: Vec<&str> = differing_sections(&d, &vendor)
+        .iter()
+        .map(|(s, _, _)| s.field.as_str())
+        .collect();
     assert_eq!(
         fields,
         vec![
             "spec.schedule",
-            "spec.schedule",
             "spec.cyberBackup.scheme",
-            "spec.cyberBackup.weeklyBackupDay",
             "spec.cyberBackup.randomDelayMinutes",
-            "spec.vaultRef",
-            "spec.retention",
-            "spec.cyberBackup.archive.compression",
-            "spec.cyberBackup.archive.format",
-            "spec.cyberBackup.archive.split"
+            "spec.retention"
         ]
+    );
+    assert!(
+        dropped_but_held(&d, &vendor).is_empty(),
+        "a setting rampart never wrote is the vendor's own"
+    );
+}
+
+#[test]
+fn a_remembered_setting_the_spec_drops_is_reported_while_the_vendor_holds_it() {
+    let bare = spec(json!({"cyberBackup": {"type": "policy.backup.machine"}}));
+    let written = [
+        "/scheduling/max_parallel_backups".to_string(),
+        "/archive/compression".to_string(),
+        "/vss/provider".to_string(),
+    ];
+    let d = desired_plan(&PlanInputs {
+        namespace: "prod",
+        name: "nightly",
+        marker: "m1",
+        spec: &bare,
+        block: bare.cyber_backup.as_ref().unwrap(),
+        location: Some(location()),
+        agent_time_zone: "UTC",
+        now: "2025-01-01T00:00:00Z".parse().unwrap(),
+        written: &written,
+    })
+    .unwrap();
+    let fields: Vec<&str> = d.dropped.iter().map(|s| s.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec![
+            "spec.cyberBackup.maxParallelBackups",
+            "spec.cyberBackup.archive.compression",
+            "spec.cyberBackup.settingsOverrides.vss.provider"
+        ]
+    );
+    let vendor =
+        json!({"scheduling": {"max_parallel_backups": 2}, "archive": {"compression": null}});
+    let held: Vec<(&str, Value)> = dropped_but_held(&d, &vendor)
+        .into_iter()
+        .map(|(s, v)| (s.field.as_str(), v))
+        .collect();
+    assert_eq!(
+        held,
+        vec![("spec.cyberBackup.maxParallelBackups", json!(2))]
     );
 }
 
@@ -89,12 +176,29 @@ fn the_vendor_example_with_its_extra_keys_holds_the_desired_settings() {
     vendor["scheduling"]["backup_sets"][0]["schedule"]["conditions"] = json!({});
     vendor["scheduling"]["backup_sets"][0]["schedule"]["alarms"]["time"]["repeat_at"][0]["second"] =
         Value::Null;
+    vendor["destination"]["performance_window"] = json!({"enabled": false});
     assert!(differing_sections(&d, &vendor).is_empty());
-    assert_eq!(patch_body(&d, &d.name, &vendor), None);
 }
 
 #[test]
-fn one_drift_per_spec_field_and_one_patch_with_whole_top_level_sections() {
+fn an_extra_key_in_the_destination_matters_and_a_null_does_not() {
+    let d = compile(&nightly(), Some(location()), "UTC").unwrap();
+    let mut vendor = d.settings.clone();
+    vendor["destination"]["location"]["settings"]["credentials_left_over"] = Value::Null;
+    assert!(
+        differing_sections(&d, &vendor).is_empty(),
+        "a null is no value"
+    );
+    vendor["destination"]["location"]["settings"]["path"] = json!("F:/old/");
+    let drift = differing_sections(&d, &vendor);
+    assert_eq!(drift.len(), 1);
+    assert_eq!(drift[0].0.field, "spec.vaultRef");
+    assert!(same(&json!({"a": 1, "b": null}), &json!({"a": 1.0})));
+    assert!(!same(&json!({"a": 1, "b": 2}), &json!({"a": 1})));
+}
+
+#[test]
+fn one_drift_per_spec_field() {
     let d = compile(&nightly(), Some(location()), "UTC").unwrap();
     let mut vendor = d.settings.clone();
     vendor["scheduling"]["backup_sets"][0]["schedule"]["alarms"]["time"]["weekdays"] =
@@ -109,15 +213,6 @@ fn one_drift_per_spec_field_and_one_patch_with_whole_top_level_sections() {
     );
     assert_eq!(drift[1].1, json!("MAX"));
     assert_eq!(drift[1].2, json!("NORMAL"));
-    let body = patch_body(&d, "renamed by a human", &vendor).unwrap();
-    let element = &body["subject"]["policy"][0];
-    assert_eq!(element["name"], "prod/nightly [rampart:m1]");
-    assert_eq!(element["settings"]["scheduling"], d.settings["scheduling"]);
-    assert_eq!(element["settings"]["archive"], d.settings["archive"]);
-    assert!(
-        element["settings"].get("destination").is_none(),
-        "unchanged sections are not sent"
-    );
 }
 
 #[test]
@@ -173,8 +268,11 @@ fn an_override_may_supply_the_destination_instead_of_a_vault() {
         "F:/b/"
     );
     assert_eq!(
-        d.settings["scheduling"],
-        json!({"enabled": false, "scheme": "ALWAYS_INCREMENTAL"}),
+        (
+            &d.settings["scheduling"]["enabled"],
+            &d.settings["scheduling"]["backup_sets"]
+        ),
+        (&json!(false), &json!([])),
         "no schedule: on demand only"
     );
 }

@@ -1,8 +1,11 @@
 //! The adapters end to end against the simulator, in process: a `TestWorld` whose provider
 //! configuration points at a running `RuBackupSim`.
 
+mod engine;
 mod example;
 mod faults;
+mod guesses;
+mod ownership;
 mod policy;
 mod session;
 mod steady_state;
@@ -20,13 +23,16 @@ use crate::api::vendors::rubackup::{
 };
 use crate::api::{Vault, VaultSpec};
 use crate::engine::annotations::EXTERNAL_NAME;
+use crate::engine::context::EngineSettings;
+use crate::engine::errors::Backoff;
 use crate::engine::external::{CallContext, External, ExternalError, Observation};
 use crate::engine::hub::{ProviderKey, VendorRuntime};
 use crate::engine::managed::Managed;
 use crate::engine::refs::{RefKey, RefTarget};
-use crate::engine::testkit::TestWorld;
+use crate::engine::testkit::{Engine, TestWorld};
 use crate::simulators::rubackup::{RuBackupSim, SimConfig};
 use crate::vendor::error::ErrorKind;
+use kube::ResourceExt;
 
 pub const USER: &str = "rampart";
 pub const PASSWORD: &str = "Testing12345";
@@ -38,6 +44,12 @@ pub struct Rig {
     pub world: TestWorld,
     pub key: ProviderKey,
     settings: RuBackupProviderSettings,
+    /// `requestTimeoutSeconds` of the provider configuration.
+    pub request_timeout_seconds: i32,
+    /// `pollIntervalSeconds`: how long the shared copies of the collections are used.
+    pub poll_interval_seconds: i32,
+    /// The Vaults `add_vault_ref` made, for the API server in memory of `engine`.
+    vaults: Vec<Vault>,
 }
 
 pub fn provider_ref() -> ProviderConfigRef {
@@ -82,6 +94,9 @@ impl Rig {
             world: crate::providers::test_world(),
             key,
             settings,
+            request_timeout_seconds: 30,
+            poll_interval_seconds: 300,
+            vaults: Vec::new(),
         };
         rig.set_password(password);
         rig
@@ -90,7 +105,7 @@ impl Rig {
     /// (Re)configure the provider with this password: the hub builds a new runtime.
     pub fn set_password(&self, password: &str) {
         let spec = ProviderConfigCommon {
-            request_timeout_seconds: 30,
+            request_timeout_seconds: self.request_timeout_seconds,
             type_: ProviderType::RuBackup,
             endpoint: self.sim.url(),
             credentials: None,
@@ -101,7 +116,7 @@ impl Rig {
                 burst: 1000,
                 max_in_flight: 16,
             },
-            poll_interval_seconds: 300,
+            poll_interval_seconds: self.poll_interval_seconds,
             huawei_cbr: None,
             ru_backup: Some(self.settings.clone()),
             cyber_backup: None,
@@ -133,9 +148,10 @@ impl Rig {
         self.world.ctx("marker", true, None)
     }
 
-    /// Make a Vault CR named `name`, with external name `id`, resolvable by reference.
-    pub fn add_vault_ref(&mut self, name: &str, id: Option<i64>, field: &'static str) {
-        let mut vault = vault_cr(name, pool_spec(name));
+    /// Make a Vault CR named `name` asking for pool `pool`, with external name `id`,
+    /// resolvable by reference.
+    pub fn add_vault_ref(&mut self, name: &str, pool: &str, id: Option<i64>, field: &'static str) {
+        let mut vault = vault_cr(name, pool_spec(pool));
         if let Some(id) = id {
             vault.metadata.annotations = Some([(EXTERNAL_NAME.to_string(), id.to_string())].into());
         }
@@ -146,7 +162,22 @@ impl Rig {
         };
         self.world
             .refs
-            .insert(&key, RefTarget::object(Arc::new(vault)));
+            .insert(&key, RefTarget::object(Arc::new(vault.clone())));
+        self.vaults.push(vault);
+    }
+
+    /// The real reconciler over this rig's provider configuration, with an API server in
+    /// memory that holds the Vaults `add_vault_ref` made.
+    pub fn engine(&self) -> Engine {
+        let engine = self.world.engine(EngineSettings {
+            cluster_id: "rb-tests".into(),
+            backoff: Backoff::default(),
+            pending_requeue: std::time::Duration::from_secs(1),
+        });
+        for v in &self.vaults {
+            engine.apply(v);
+        }
+        engine
     }
 
     /// Writes the simulator accepted whose request line starts with `prefix`.
@@ -210,7 +241,7 @@ impl Rig {
         for (vault, pool) in [("main", "k8s-main"), ("archive", "k8s-archive")] {
             let fields = serde_json::json!({"pool_name": pool, "pool_type": "File system", "media_server": "rubackup-server"});
             let id = rig.sim.sim.insert("pool_list", fields).unwrap();
-            rig.add_vault_ref(vault, Some(id), "spec.vaultRef");
+            rig.add_vault_ref(vault, pool, Some(id), "spec.vaultRef");
         }
         rig
     }
@@ -252,22 +283,18 @@ pub async fn in_sync<K: Managed>(
     obs
 }
 
-/// Observe and correct what differs; the observation that found the drift.
-pub async fn correct<K: Managed>(
-    adapter: &dyn External<K>,
-    cr: &K,
-    id: &str,
-    rig: &Rig,
-) -> Observation<K::Observation> {
-    let obs = adapter
-        .observe(cr, Some(id), &rig.ctx())
+/// Correct what differs as the operator does: `cr`, naming the vendor object `id`, stored in
+/// `engine`'s API server and reconciled once by the real reconciler.
+pub async fn correct<K: Managed>(engine: &Engine, cr: &K, id: &str) {
+    let mut named = cr.clone();
+    named
+        .annotations_mut()
+        .insert(EXTERNAL_NAME.into(), id.into());
+    let stored = engine.apply(&named);
+    engine
+        .reconcile(&stored)
         .await
-        .expect("observe");
-    adapter
-        .update(cr, id, &obs, &rig.ctx())
-        .await
-        .expect("update");
-    obs
+        .unwrap_or_else(|(e, _)| panic!("reconcile: {e}"));
 }
 
 /// One change of a spec, and the PATCH body it must produce.
@@ -289,8 +316,9 @@ pub fn change<K>(
     }
 }
 
-/// For each change of `base` (in sync at the vendor as `id`): drift, exactly one
-/// `PATCH {collection}/{id}` with exactly the expected body, in sync afterwards; then back.
+/// For each change of `base` (in sync at the vendor as `id`): the adapter reports drift, the
+/// real reconciler corrects it with exactly one `PATCH {collection}/{id}` with exactly the
+/// expected body, in sync afterwards; then back.
 pub async fn assert_minimal_patches<K: Managed>(
     adapter: &dyn External<K>,
     rig: &Rig,
@@ -299,12 +327,17 @@ pub async fn assert_minimal_patches<K: Managed>(
     collection: &str,
     changes: Vec<Change<K>>,
 ) {
+    let engine = rig.engine();
     for c in changes {
         let mut changed = base.clone();
         (c.apply)(&mut changed);
+        let seen = adapter
+            .observe(&changed, Some(id), &rig.ctx())
+            .await
+            .expect("observe");
+        assert!(!seen.drift.is_empty(), "{}: no drift", c.what);
         rig.reset();
-        let obs = correct(adapter, &changed, id, rig).await;
-        assert!(!obs.drift.is_empty(), "{}: no drift", c.what);
+        correct(&engine, &changed, id).await;
         assert_eq!(
             rig.sim.count(&format!("PATCH {collection}/{{id}}")),
             1,
@@ -318,7 +351,7 @@ pub async fn assert_minimal_patches<K: Managed>(
             c.what
         );
         in_sync(adapter, &changed, id, &rig.ctx()).await;
-        correct(adapter, base, id, rig).await;
+        correct(&engine, base, id).await;
         in_sync(adapter, base, id, &rig.ctx()).await;
     }
 }

@@ -12,7 +12,7 @@ use crate::api::vendors::rubackup::{
 };
 use crate::engine::external::{Deleted, Readiness};
 
-fn rule(resource: &str, priority: i32) -> RuBackupStrategyRule {
+pub(super) fn rule(resource: &str, priority: i32) -> RuBackupStrategyRule {
     RuBackupStrategyRule {
         client: "rubackup-client (525a99154f3505a2)".into(),
         resource_type: "File system".into(),
@@ -24,7 +24,7 @@ fn rule(resource: &str, priority: i32) -> RuBackupStrategyRule {
     }
 }
 
-fn spec() -> RuBackupStrategy {
+pub(super) fn spec() -> RuBackupStrategy {
     RuBackupStrategy {
         name: "k8s-nightly".into(),
         vault_ref: Some(vault_ref("main")),
@@ -63,7 +63,7 @@ fn spec() -> RuBackupStrategy {
     }
 }
 
-fn strategy(rb: RuBackupStrategy) -> Strategy {
+pub(super) fn strategy(rb: RuBackupStrategy) -> Strategy {
     let mut s = Strategy::new(
         "nightly",
         StrategySpec {
