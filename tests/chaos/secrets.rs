@@ -47,21 +47,26 @@ async fn issued_more(what: &str, ctl: &SimControl, before: usize) {
     }
 }
 
-/// Wait until a Warning Event names the object `name` (its refusal, quoted).
-async fn warning_event_about(plane: &Plane, name: &str) {
+/// Wait until a Warning Event gives `reason` (a refusal, quoted).
+async fn warning_event(plane: &Plane, reason: &str) {
     let events = plane.api::<Event>();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         let list = events.list(&Default::default()).await.unwrap();
-        if list.items.iter().any(|e| {
-            e.type_.as_deref() == Some("Warning") && e.involved_object.name.as_deref() == Some(name)
-        }) {
+        if list
+            .items
+            .iter()
+            .any(|e| e.type_.as_deref() == Some("Warning") && e.reason.as_deref() == Some(reason))
+        {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "no Warning Event about {name}: {:#?}",
+            "no Warning Event {reason}: {:#?}",
             list.items
+                .iter()
+                .map(|e| (&e.type_, &e.involved_object.name, &e.reason, &e.message))
+                .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -211,8 +216,8 @@ async fn no_credential_or_token_of_any_vendor_appears_in_logs_events_objects_or_
     for name in ["cbr-token", "rs-token", "rb-wrong"] {
         crate::plane::until_condition(&pcs, name, "Ready", "False").await;
     }
-    // The refusals reach Events too: the Vault whose given token was revoked says so.
-    warning_event_about(&plane, "cbr-token").await;
+    // The refusals reach Events too: a Vault whose inventory's given token was revoked says so.
+    warning_event(&plane, "CredentialsRefused").await;
 
     let mut secrets: Vec<(String, String)> = [
         ("CBR password", CBR_PASSWORD),
