@@ -3,6 +3,8 @@
 //! operator's memory and CPU, and the latency from a spec change to the vendor call. Figures go
 //! to a JSON file and a Markdown table.
 
+pub mod guard;
+mod latency;
 pub mod measure;
 
 use std::process::{Child, Command, Stdio};
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::{Client, Resource};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -20,7 +22,7 @@ use crate::simulators::harness::{Faults, SimControl};
 use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
 use crate::simulators::ideco::{self, IdecoSimOptions};
 use crate::testenv::{TestApiServer, free_port};
-use measure::{ProcStats, all_ready, percentile, proc_stats};
+use measure::{ProcStats, all_ready, proc_stats};
 
 const NS: &str = "bench";
 const PROJECT: &str = "0605767b5780d5762fc5c0118072a564";
@@ -43,8 +45,19 @@ pub struct BenchOptions {
     #[arg(long, default_value_t = 1000)]
     pub max_firewall_rules: usize,
     /// Spec changes timed for the change-to-vendor-call latency.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 1000)]
     pub changes: usize,
+    /// Spec changes made per second while timing them (a steady rate, not one at a time).
+    #[arg(long, default_value_t = 10.0)]
+    pub change_rate: f64,
+    /// Fresh Vaults created per second while the changes are timed, so the changes share the
+    /// vendor's rate limit with objects still converging.
+    #[arg(long, default_value_t = 25.0)]
+    pub background_creates_per_second: f64,
+    /// Fail (exit 1) when a figure that does not depend on the machine's speed breaks its bound
+    /// (`bench::guard`): calls per object, calls per resync, memory per object. CI's smoke run.
+    #[arg(long)]
+    pub check: bool,
     /// Provider poll interval (seconds): the steady-state resync period.
     #[arg(long, default_value_t = 20)]
     pub poll_interval_seconds: u64,
@@ -112,6 +125,9 @@ pub struct SteadyState {
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Run {
     pub n: usize,
+    /// The operator's resident memory with its providers Ready and no object yet.
+    #[serde(default)]
+    pub rss_base_mib: f64,
     pub vaults: Convergence,
     /// Steady state with the N Vaults only (N objects).
     pub steady_state_vaults_only: SteadyState,
@@ -121,12 +137,20 @@ pub struct Run {
     pub change_to_vendor_call_ms: Latency,
 }
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Latency {
     pub samples: usize,
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
+    /// The steady rate the changes were made at.
+    pub changes_per_second: f64,
+    /// Fresh Vaults created while the changes were timed.
+    pub vaults_created_meanwhile: usize,
+    pub window_seconds: f64,
+    /// From the first change until every Vault, the fresh ones included, was Ready.
+    pub all_ready_after_seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -326,6 +350,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     }), json!({"login": ideco_opts.login, "password": ideco_opts.password})).await?;
     cbr.control().set_faults(vendor_faults.clone());
     ideco_server.control.set_faults(vendor_faults);
+    let rss_base_mib = operator.stats().rss_mib;
 
     eprintln!("   {n} vaults");
     let vaults: Api<Vault> = Api::namespaced(client.clone(), NS);
@@ -380,12 +405,15 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     .await;
     eprintln!("   {steady:?}");
 
-    eprintln!("   change latency");
-    cbr.control().set_faults(Faults::default());
-    let latency = change_latency(opts, n, &vaults, &cbr).await?;
+    eprintln!(
+        "   change latency: {} changes at {}/s, Vaults created meanwhile at {}/s, vendor limits on",
+        opts.changes, opts.change_rate, opts.background_creates_per_second
+    );
+    let latency = latency::change_latency(opts, n, &vaults, &cbr).await?;
     eprintln!("   {latency:?}");
     Ok(Run {
         n,
+        rss_base_mib,
         vaults: vault_run,
         steady_state_vaults_only: vaults_only,
         policies: policy_run,
@@ -435,58 +463,6 @@ async fn steady_state(
     }
 }
 
-/// Time from a spec change to the vendor call it causes (arrival at the simulator, before the
-/// simulator's own latency), for `opts.changes` changes made one at a time.
-async fn change_latency(
-    opts: &BenchOptions,
-    n: usize,
-    vaults: &Api<Vault>,
-    cbr: &CbrSim,
-) -> Result<Latency, BenchError> {
-    cbr.control().record_requests();
-    let mut samples = Vec::new();
-    for i in 0..opts.changes {
-        let name = format!("v{:05}", (i * 7919) % n);
-        let v = vaults.get(&name).await?;
-        let id = v
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get("rampart.dev/external-name"))
-            .cloned()
-            .ok_or_else(|| other("no external name"))?;
-        let size = v.spec.huawei_cbr.as_ref().map(|c| c.size_gb).unwrap_or(100) + 10;
-        let started = Instant::now();
-        vaults
-            .patch(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": {"huaweiCbr": {"sizeGB": size}}})),
-            )
-            .await?;
-        let wanted = format!("PUT /v3/{PROJECT}/vaults/{id}");
-        let deadline = started + Duration::from_secs(30);
-        loop {
-            if let Some(at) = cbr.control().first_request_after(started, |r| r == wanted) {
-                samples.push(at.duration_since(started).as_secs_f64() * 1000.0);
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(other(format!(
-                    "no vendor call within 30 s of changing {name}"
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-    Ok(Latency {
-        samples: samples.len(),
-        p50: percentile(&samples, 0.5),
-        p99: percentile(&samples, 0.99),
-        max: samples.iter().copied().fold(0.0, f64::max),
-    })
-}
-
 /// The Markdown table of a set of results.
 pub fn markdown(r: &Results) -> String {
     let mut s = format!(
@@ -506,27 +482,53 @@ pub fn markdown(r: &Results) -> String {
             ));
         }
     }
-    s.push_str("\n| N | objects in the cluster | vendor calls per resync (all) | expected list pages | RSS (MiB) | CPU (% of a core) |\n|---|---|---|---|---|---|\n");
+    s.push_str("\n| N | objects in the cluster | vendor calls per resync (all) | expected list pages | RSS (MiB) | KiB per object above the base | CPU (% of a core) |\n|---|---|---|---|---|---|---|\n");
     for run in &r.runs {
         for st in [&run.steady_state_vaults_only, &run.steady_state] {
             let total: f64 = st.calls_per_resync.values().sum();
             s.push_str(&format!(
-                "| {} | {} | {:.1} | {:.0} | {:.1} | {:.2} |\n",
+                "| {} | {} | {:.1} | {:.0} | {:.1} | {} | {:.2} |\n",
                 run.n,
                 st.objects,
                 total,
                 st.expected_list_calls_per_resync,
                 st.rss_mib,
+                // Runs before issue 20 did not measure the base.
+                if run.rss_base_mib > 0.0 {
+                    format!("{:.1}", guard::kib_per_object(run.rss_base_mib, st))
+                } else {
+                    "–".to_string()
+                },
                 st.cpu_percent_of_a_core,
             ));
         }
     }
-    s.push_str("\n| N | objects in the cluster | change → vendor call p50 / p99 / max (ms) |\n|---|---|---|\n");
+    s.push_str("\n| N | objects in the cluster | changes (per second) | Vaults created meanwhile | change → accepted vendor call p50 / p99 / max (ms) | all Ready after (s) |\n|---|---|---|---|---|---|\n");
     for run in &r.runs {
         let l = &run.change_to_vendor_call_ms;
+        // Runs before issue 20 made the changes one at a time with the vendor limits off.
+        let (rate, ready) = if l.changes_per_second > 0.0 {
+            (
+                l.changes_per_second.to_string(),
+                format!("{:.1}", l.all_ready_after_seconds),
+            )
+        } else {
+            (
+                "one at a time, vendor limits off".to_string(),
+                "–".to_string(),
+            )
+        };
         s.push_str(&format!(
-            "| {} | {} | {:.0} / {:.0} / {:.0} |\n",
-            run.n, run.steady_state.objects, l.p50, l.p99, l.max
+            "| {} | {} | {} ({}) | {} | {:.0} / {:.0} / {:.0} | {} |\n",
+            run.n,
+            run.steady_state.objects,
+            l.samples,
+            rate,
+            l.vaults_created_meanwhile,
+            l.p50,
+            l.p99,
+            l.max,
+            ready
         ));
     }
     s
@@ -559,5 +561,17 @@ pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
     }
     std::fs::write(out, serde_json::to_string_pretty(&results).map_err(other)?).map_err(other)?;
     std::fs::write(out.with_extension("md"), markdown(&results)).map_err(other)?;
+    if opts.check {
+        let broken: Vec<String> = results.runs.iter().flat_map(guard::violations).collect();
+        if !broken.is_empty() {
+            return Err(other(format!(
+                "figures out of bounds (bench::guard):\n  {}",
+                broken.join("\n  ")
+            )));
+        }
+        eprintln!(
+            "bench --check: calls per object, calls per resync and memory per object within bounds"
+        );
+    }
     Ok(results)
 }

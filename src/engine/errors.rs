@@ -44,7 +44,7 @@ pub enum Class {
 impl Error {
     pub fn class(&self) -> Class {
         match self {
-            Error::Kube(_) => Class::Retry { min: None },
+            Error::Kube(e) => kube_class(e),
             Error::Spec(_) => Class::Terminal,
             // Woken when the configuration recovers; until then a quiet, slow retry.
             Error::ProviderNotReady { .. } => Class::Waiting,
@@ -69,6 +69,41 @@ impl Error {
         }
     }
 }
+
+/// What a refusal of rampart's own write to Kubernetes means. Most are transient (the object
+/// changed under us, the API server is busy or restarting); a write the API server refuses as
+/// malformed or forbidden fails the same way every time, so it is terminal, not hot-retried.
+fn kube_class(e: &kube::Error) -> Class {
+    let kube::Error::Api(status) = e else {
+        // Transport, TLS, a dropped watch: the API server will be back.
+        return Class::Retry { min: None };
+    };
+    match status.code {
+        // The object moved on since it was read (a resourceVersion conflict, or the `test` of a
+        // guarded JSON patch, which the API server answers 422): the next reconcile reads it anew.
+        409 => Class::Retry { min: None },
+        422 if is_failed_patch_test(status) => Class::Retry { min: None },
+        // Our request is malformed or violates the schema, or RBAC does not allow it: the same
+        // write fails again until rampart or its permissions change.
+        400 | 403 | 405 | 413 | 415 | 422 => Class::Terminal,
+        // 401 (a rotated service-account token is re-read), 404 and 410 (the object or the
+        // watch went away), 429, 5xx.
+        _ => Class::Retry { min: None },
+    }
+}
+
+/// A JSON patch that did not apply to the object as it is now (its `test` failed, or a path it
+/// names is gone): kube-apiserver answers 422 `Invalid` with only its generic message and no
+/// causes (checked against the real server by `tests/e2e/security.rs`). A schema violation is
+/// also 422, but names the object and lists its causes.
+fn is_failed_patch_test(status: &kube::core::Status) -> bool {
+    status.message == PATCH_NOT_APPLICABLE
+        && status.details.as_ref().is_none_or(|d| d.causes.is_empty())
+}
+
+/// kube-apiserver's whole message for a JSON patch that does not apply.
+pub const PATCH_NOT_APPLICABLE: &str =
+    "the server rejected our request due to an error in our request";
 
 fn vendor_class(kind: ErrorKind, retry_after: Option<Duration>) -> Class {
     match kind {
@@ -169,6 +204,54 @@ mod tests {
             Error::External(ExternalError::waiting("later")).class(),
             Class::Waiting
         );
+    }
+
+    fn kube(code: u16, reason: &str, message: &str) -> Error {
+        Error::Kube(kube::Error::Api(
+            kube::core::Status::failure(message, reason)
+                .with_code(code)
+                .boxed(),
+        ))
+    }
+
+    #[test]
+    fn kubernetes_refusals_are_terminal_only_when_the_same_write_would_fail_again() {
+        let retry = Class::Retry { min: None };
+        // What kube-apiserver v1.36 answers a JSON patch whose `test` failed (tests/e2e/security.rs
+        // checks it against the real server).
+        let failed_test = kube(422, "Invalid", PATCH_NOT_APPLICABLE);
+        assert_eq!(failed_test.class(), retry, "a stale copy is read again");
+        assert_eq!(
+            kube(409, "Conflict", "the object has been modified").class(),
+            retry
+        );
+        for (code, reason) in [
+            (500, "InternalError"),
+            (503, "ServiceUnavailable"),
+            (504, "Timeout"),
+            (429, "TooManyRequests"),
+            (404, "NotFound"),
+            (410, "Gone"),
+            (401, "Unauthorized"),
+        ] {
+            assert_eq!(kube(code, reason, "m").class(), retry, "{code}");
+        }
+        let invalid = kube(
+            422,
+            "Invalid",
+            "Vault.rampart.dev \"v\" is invalid: status.conditions[0].status: Required value",
+        );
+        assert_eq!(invalid.class(), Class::Terminal, "a schema violation");
+        assert_eq!(
+            kube(403, "Forbidden", "cannot patch").class(),
+            Class::Terminal
+        );
+        assert_eq!(
+            kube(400, "BadRequest", "bad patch").class(),
+            Class::Terminal
+        );
+        let transport = Error::Kube(kube::Error::Service("connection reset".into()));
+        assert_eq!(transport.class(), retry);
     }
 
     #[test]

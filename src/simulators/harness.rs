@@ -3,12 +3,17 @@
 //! revocation and per-operation request counters. Tests in the same process use [`SimControl`]
 //! directly; tests and tools in other processes use the `/_sim/*` control endpoints, which are
 //! never counted and never faulted.
+//!
+//! Two records exist only for tests: who sent each request (its `User-Agent`, which names the
+//! replica with leader election), so that a test can count one replica's vendor writes; and
+//! every secret the simulator handed out (tokens, session cookies, CSRF values), so that a
+//! test can grep the operator's output for all of them (`/_sim/issued-secrets`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
@@ -54,16 +59,91 @@ pub struct Faults {
     pub rate_limit_burst: Option<f64>,
     /// Apply the faults above only to this operation (`"POST /v3/{project_id}/vaults"`).
     pub only_operation: Option<String>,
+    /// Apply the faults above only to writes (every method but GET and HEAD): with
+    /// `respond_after_ms`, writes stay in flight long enough for a kill to land in one.
+    pub writes_only: bool,
 }
 
 /// Builds the vendor's own error response for an injected fault.
 pub type ErrorBody = fn(StatusCode, &str) -> Response;
 
+/// One vendor request, as the request log keeps it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedRequest {
+    #[serde(skip)]
+    pub at: Instant,
+    /// Arrival on the wall clock, to compare with times other processes write (a Lease's
+    /// renewTime).
+    pub wall: SystemTime,
+    /// "METHOD /concrete/path".
+    pub request: String,
+    /// "METHOD /route/{template}", as the counters name it.
+    pub operation: String,
+    /// The caller's `User-Agent` (rampart names its replica there).
+    pub agent: String,
+    /// When the simulator was done with it: answered, or given up because the caller went away
+    /// (a killed operator, a client timeout). `None` while still in the simulator.
+    #[serde(skip)]
+    pub done: Option<Instant>,
+    /// Faults injected into it: "latency" is not one; "limit" (the vendor rate limit's 429),
+    /// "throttle", "error", "hang", "drop".
+    pub faults: Vec<&'static str>,
+}
+
+impl LoggedRequest {
+    /// Anything but a read.
+    pub fn is_write(&self) -> bool {
+        !self.request.starts_with("GET ") && !self.request.starts_with("HEAD ")
+    }
+
+    /// Whether the simulator had it but had not finished with it at `t`.
+    pub fn in_flight_at(&self, t: Instant) -> bool {
+        self.at <= t && self.done.is_none_or(|d| d > t)
+    }
+}
+
+/// Marks a logged request done when the fault layer lets go of it, however it ends (answered,
+/// or dropped because the caller disconnected).
+struct Logged {
+    ctl: Arc<SimControl>,
+    index: usize,
+    at: Instant,
+}
+
+impl Logged {
+    fn with_entry(&self, f: impl FnOnce(&mut LoggedRequest)) {
+        if let Some(entry) = self
+            .ctl
+            .log
+            .lock()
+            .unwrap()
+            .as_mut()
+            .and_then(|log| log.get_mut(self.index))
+            .filter(|e| e.at == self.at)
+        {
+            f(entry);
+        }
+    }
+
+    fn fault(&self, kind: &'static str) {
+        self.with_entry(|e| e.faults.push(kind));
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        self.with_entry(|e| e.done = Some(Instant::now()));
+    }
+}
+
 /// Shared control block of one simulator.
 pub struct SimControl {
     faults: Mutex<Faults>,
-    /// When recording: (arrival, "METHOD /concrete/path") of every vendor request.
-    log: Mutex<Option<Vec<(Instant, String)>>>,
+    /// When recording: every vendor request, in arrival order.
+    log: Mutex<Option<Vec<LoggedRequest>>>,
+    /// Every secret value this simulator issued (tokens, session cookies, CSRF tokens).
+    issued: Mutex<Vec<String>>,
     counters: Mutex<BTreeMap<String, u64>>,
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
@@ -76,6 +156,7 @@ impl SimControl {
         Arc::new(SimControl {
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(None),
+            issued: Mutex::new(Vec::new()),
             counters: Mutex::new(BTreeMap::new()),
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
@@ -133,9 +214,26 @@ impl SimControl {
         let log = self.log.lock().unwrap();
         log.iter()
             .flatten()
-            .filter(|(_, r)| matches(r))
-            .map(|(t, _)| *t)
+            .filter(|r| matches(&r.request))
+            .map(|r| r.at)
             .collect()
+    }
+
+    /// The logged requests, in arrival order (empty unless recording).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.lock().unwrap().clone().unwrap_or_default()
+    }
+
+    /// Remember a secret value this simulator handed out, for tests that grep for it.
+    pub fn remember_issued(&self, secret: &str) {
+        if !secret.is_empty() {
+            self.issued.lock().unwrap().push(secret.to_string());
+        }
+    }
+
+    /// Every secret value this simulator handed out so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.issued.lock().unwrap().clone()
     }
 
     /// When the first request whose "METHOD /path" satisfies `matches` arrived after `after`.
@@ -147,8 +245,8 @@ impl SimControl {
         let log = self.log.lock().unwrap();
         log.as_ref()?
             .iter()
-            .find(|(t, r)| *t >= after && matches(r))
-            .map(|(t, _)| *t)
+            .find(|r| r.at >= after && matches(&r.request))
+            .map(|r| r.at)
     }
 
     /// The current token generation. A simulator stamps each token it issues with it and
@@ -191,16 +289,42 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         .unwrap_or_else(|| req.uri().path().to_string());
     let operation = format!("{} {}", req.method(), template);
     ctl.count_request(operation.clone());
-    if let Some(log) = ctl.log.lock().unwrap().as_mut() {
-        log.push((
-            Instant::now(),
-            format!("{} {}", req.method(), req.uri().path()),
-        ));
-    }
+    let logged = ctl.log.lock().unwrap().as_mut().map(|log| {
+        let agent = req
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let at = Instant::now();
+        log.push(LoggedRequest {
+            at,
+            wall: SystemTime::now(),
+            request: format!("{} {}", req.method(), req.uri().path()),
+            operation: operation.clone(),
+            agent: agent.to_string(),
+            done: None,
+            faults: Vec::new(),
+        });
+        Logged {
+            ctl: ctl.clone(),
+            index: log.len() - 1,
+            at,
+        }
+    });
+    let fault = |kind| {
+        if let Some(l) = &logged {
+            l.fault(kind);
+        }
+    };
     let f = ctl.faults();
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
     if f.only_operation
         .as_ref()
         .is_some_and(|only| *only != operation)
+        || (f.writes_only && read)
     {
         return next.run(req).await;
     }
@@ -210,6 +334,7 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
     if let Some(qps) = f.rate_limit_qps
         && !ctl.admit(qps, f.rate_limit_burst)
     {
+        fault("limit");
         return throttled(&ctl, 1);
     }
     let (hang, fail, throttle, drop) = {
@@ -222,12 +347,15 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         )
     };
     if hang {
+        fault("hang");
         tokio::time::sleep(Duration::from_millis(f.hang_ms)).await;
     }
     if throttle {
+        fault("throttle");
         return throttled(&ctl, f.retry_after_secs);
     }
     if fail {
+        fault("error");
         let status =
             StatusCode::from_u16(f.error_status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         let status = if status.is_server_error() {
@@ -242,6 +370,7 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         tokio::time::sleep(Duration::from_millis(f.respond_after_ms)).await;
     }
     if drop {
+        fault("drop");
         // Headers go out, then the body stream fails: the client sees the connection cut.
         let (parts, _) = response.into_parts();
         let broken = futures::stream::once(async {
@@ -285,6 +414,14 @@ fn control_routes(ctl: Arc<SimControl>) -> Router {
                 c.reset_counters();
                 StatusCode::NO_CONTENT
             }),
+        )
+        .route(
+            "/_sim/requests",
+            get(|State(c): State<Arc<SimControl>>| async move { Json(c.requests()) }),
+        )
+        .route(
+            "/_sim/issued-secrets",
+            get(|State(c): State<Arc<SimControl>>| async move { Json(c.issued_secrets()) }),
         )
         .route(
             "/_sim/revoke-tokens",

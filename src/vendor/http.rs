@@ -72,7 +72,7 @@ impl VendorHttp {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(32)
-            .user_agent(concat!("rampart/", env!("CARGO_PKG_VERSION")));
+            .user_agent(super::fence::user_agent());
         let builder = apply_trust(builder, vendor, tls)?;
         let client = builder.build().map_err(|e| {
             VendorError::new(vendor, "configure HTTP", ErrorKind::Config, e.to_string())
@@ -143,6 +143,16 @@ impl VendorHttp {
         request: reqwest::RequestBuilder,
     ) -> VendorResult<HttpResponse> {
         let _permit = self.budget.acquire().await;
+        // Checked after the wait for the budget, just before sending: a replica that lost its
+        // lease while waiting (or frozen) sends nothing.
+        if let Err(lapsed) = super::fence::check() {
+            return Err(VendorError::new(
+                self.vendor,
+                operation,
+                ErrorKind::Unavailable,
+                lapsed.to_string(),
+            ));
+        }
         let started = Instant::now();
         let sent = request.send().await;
         let result = match sent {

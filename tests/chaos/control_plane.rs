@@ -1,12 +1,13 @@
 //! The Kubernetes side failing and changing under the operator: the API server restarted
-//! mid-run (every watch broken and resumed), two replicas with leader election losing their
-//! leader, and the CRDs uninstalled.
+//! mid-run (every watch broken and resumed), two replicas with leader election whose leader is
+//! frozen past its lease with work in flight, and the CRDs uninstalled.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use kube::api::Api;
 use rampart::api::Vault;
+use rampart::simulators::harness::Faults;
 use rampart::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
 use serde_json::json;
 
@@ -14,6 +15,10 @@ use crate::crash::PROJECT;
 use crate::plane::{NS, Plane, all_ready, external_names, obj};
 
 async fn cbr_plane(poll: u64) -> (Plane, CbrSim) {
+    cbr_plane_with_budget(poll, json!({"qps": 200, "burst": 100})).await
+}
+
+async fn cbr_plane_with_budget(poll: u64, budget: serde_json::Value) -> (Plane, CbrSim) {
     let plane = Plane::start().await;
     let sim = CbrSim::start(CbrSimConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await
@@ -21,7 +26,7 @@ async fn cbr_plane(poll: u64) -> (Plane, CbrSim) {
     plane
         .provider(
             "cbr",
-            json!({"type": "HuaweiCbr", "endpoint": sim.url(), "pollIntervalSeconds": poll, "budget": {"qps": 200, "burst": 100},
+            json!({"type": "HuaweiCbr", "endpoint": sim.url(), "pollIntervalSeconds": poll, "budget": budget,
                    "huaweiCbr": {"projectId": PROJECT, "authMethod": "Password", "iamEndpoint": sim.url(), "projectName": "ru-moscow-1"}}),
             json!({"username": "rampart", "password": "rampart-password", "domainName": "rampart-domain"}),
         )
@@ -104,68 +109,147 @@ async fn an_api_server_restart_mid_run_loses_no_update_and_duplicates_nothing() 
     assert_eq!(id, vendor_vaults(&sim), "and each belongs to its Vault");
 }
 
-async fn holder(plane: &Plane) -> Option<String> {
+async fn lease(plane: &Plane) -> Option<LeaseSpec> {
     let leases: Api<Lease> = Api::namespaced(plane.client.clone(), "default");
-    leases
-        .get_opt("rampart-leader")
-        .await
-        .ok()
-        .flatten()?
-        .spec?
-        .holder_identity
+    leases.get_opt("rampart-leader").await.ok().flatten()?.spec
 }
 
-#[tokio::test]
-async fn a_standby_takes_over_within_the_lease_and_nothing_is_done_twice() {
-    let (mut plane, sim) = cbr_plane(5).await;
-    let duration = 6u64;
-    let flags = |id: &'static str| {
-        [
-            "--leader-elect",
-            "--lease-namespace",
-            "default",
-            "--lease-duration-seconds",
-            "6",
-            "--lease-identity",
-            id,
-        ]
-    };
-    let a = plane.start_operator(&flags("replica-a"));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while holder(&plane).await.as_deref() != Some("replica-a") {
-        assert!(Instant::now() < deadline, "replica-a never led");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let _b = plane.start_operator(&flags("replica-b"));
-    create_vaults(&plane, "first", 20, json!({})).await;
-    all_ready(&plane.api::<Vault>(), 20, Duration::from_secs(60)).await;
+async fn holder(plane: &Plane) -> Option<String> {
+    lease(plane).await?.holder_identity
+}
 
-    plane.kill(a);
-    let killed = Instant::now();
-    let deadline = killed + Duration::from_secs(60);
-    while holder(&plane).await.as_deref() != Some("replica-b") {
-        assert!(Instant::now() < deadline, "replica-b never took over");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+async fn await_holder(plane: &Plane, who: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while holder(plane).await.as_deref() != Some(who) {
+        assert!(Instant::now() < deadline, "{who} never led");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let takeover = killed.elapsed();
-    // The lease expires `duration` after the last renewal; allow the renewal interval on top.
+}
+
+/// Vendor writes (anything but a read) that replica `who` sent, as the simulator saw them.
+fn writes_by(sim: &CbrSim, who: &str) -> Vec<rampart::simulators::harness::LoggedRequest> {
+    let agent = format!("(replica {who})");
+    sim.control()
+        .requests()
+        .into_iter()
+        .filter(|r| r.is_write() && r.agent.contains(&agent))
+        .collect()
+}
+
+const LEASE_SECONDS: u64 = 6;
+
+fn replica(id: &'static str) -> [&'static str; 7] {
+    [
+        "--leader-elect",
+        "--lease-namespace",
+        "default",
+        "--lease-duration-seconds",
+        "6",
+        "--lease-identity",
+        id,
+    ]
+}
+
+/// The leader is frozen (SIGSTOP) while it works through 40 Vaults behind a slow vendor budget,
+/// and stays frozen past its lease; the standby takes over and finishes. Thawed (SIGCONT), the
+/// old leader's reconciles resume before it has heard from the API server that it lost the
+/// lease: it must send no vendor write from the moment its lease ran out (counted by replica,
+/// from the User-Agent each replica sends), and it must exit. Every Vault ends with exactly one
+/// vendor vault, created once.
+#[tokio::test]
+async fn a_leader_frozen_past_its_lease_makes_no_vendor_write_after_losing_it() {
+    // 4 requests/s to the vendor: 40 creates take ten seconds, so most wait in the budget.
+    let (mut plane, sim) =
+        cbr_plane_with_budget(5, json!({"qps": 4, "burst": 1, "maxInFlight": 4})).await;
+    sim.control().record_requests();
+    sim.control().set_faults(Faults {
+        latency_ms: 100,
+        ..Default::default()
+    });
+    let a = plane.start_operator(&replica("replica-a"));
+    await_holder(&plane, "replica-a", Duration::from_secs(30)).await;
+    let _b = plane.start_operator(&replica("replica-b"));
+    create_vaults(&plane, "work", 40, json!({})).await;
+    // Freeze it in full flow: a few vaults made, the next creates waiting in its budget.
+    let create = format!("POST /v3/{PROJECT}/vaults");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while writes_by(&sim, "replica-a")
+        .iter()
+        .filter(|w| w.request == create)
+        .count()
+        < 4
+    {
+        assert!(Instant::now() < deadline, "replica-a never created");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    plane.signal(a, "STOP");
+    let frozen = Instant::now();
+    let done_at_freeze = vendor_vaults(&sim).len();
+    let spec = lease(&plane).await.expect("a lease");
+    assert_eq!(spec.holder_identity.as_deref(), Some("replica-a"));
+    let renewed: SystemTime = spec.renew_time.expect("renewed").0.into();
+    let lost_at = renewed + Duration::from_secs(LEASE_SECONDS);
+    eprintln!(
+        "froze the leader with {done_at_freeze} of 40 vendor vaults made, {} to go",
+        40 - done_at_freeze
+    );
     assert!(
-        takeover <= Duration::from_secs(duration * 2),
+        40 - done_at_freeze >= 20,
+        "the freeze must land with work in flight: {done_at_freeze} of 40 done"
+    );
+
+    await_holder(&plane, "replica-b", Duration::from_secs(60)).await;
+    let takeover = frozen.elapsed();
+    eprintln!("takeover after the leader was frozen: {takeover:?}");
+    assert!(
+        takeover <= Duration::from_secs(LEASE_SECONDS * 2),
         "takeover took {takeover:?}"
     );
-    eprintln!("takeover after the leader was killed: {takeover:?}");
-    create_vaults(&plane, "second", 20, json!({})).await;
-    all_ready(&plane.api::<Vault>(), 40, Duration::from_secs(60)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while writes_by(&sim, "replica-b").is_empty() {
+        assert!(Instant::now() < deadline, "replica-b never wrote");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    plane.signal(a, "CONT");
+    let exit = plane.exit_of(a, Duration::from_secs(30)).await;
+    assert!(
+        exit.is_some(),
+        "the old leader keeps running after losing its lease"
+    );
+    let log = plane.log_of(a);
+    let refused = log.matches("leadership lease may have lapsed").count();
+    let why: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("lost leadership"))
+        .collect();
+    eprintln!("the thawed leader: {refused} vendor calls refused by its fence; {why:?}; {exit:?}");
+    assert!(!why.is_empty(), "it says why it exits");
+    all_ready(&plane.api::<Vault>(), 40, Duration::from_secs(120)).await;
+
+    let late: Vec<_> = writes_by(&sim, "replica-a")
+        .into_iter()
+        .filter(|w| w.wall >= lost_at)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "the old leader wrote to the vendor after its lease ran out: {late:#?}"
+    );
     assert_eq!(vendor_vaults(&sim).len(), 40, "nothing created twice");
-    let writes: u64 = sim
-        .control()
-        .counters()
-        .iter()
-        .filter(|(op, _)| op.starts_with("POST /v3/{project_id}/vaults"))
-        .map(|(_, n)| n)
-        .sum();
     assert_eq!(
-        writes, 40,
+        external_names(&plane.api::<Vault>()).await,
+        vendor_vaults(&sim),
+        "each vendor vault belongs to its Vault"
+    );
+    let creates = sim
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.request == create)
+        .count();
+    assert_eq!(
+        creates, 40,
         "one vendor create per Vault across both replicas"
     );
     std::fs::write(

@@ -17,6 +17,7 @@ pub struct Plane {
     pub server: TestApiServer,
     pub client: Client,
     operators: Vec<Child>,
+    metrics_ports: Vec<u16>,
     log_seq: usize,
 }
 
@@ -30,6 +31,7 @@ impl Plane {
             server,
             client,
             operators: Vec::new(),
+            metrics_ports: Vec::new(),
             log_seq: 0,
         }
     }
@@ -43,7 +45,8 @@ impl Plane {
                 .join(format!("operator-{}.log", self.log_seq)),
         )
         .unwrap();
-        let port = free_port().to_string();
+        let port = free_port();
+        self.metrics_ports.push(port);
         let mut args = vec!["run", "--metrics-addr"];
         let addr = format!("127.0.0.1:{port}");
         args.push(&addr);
@@ -67,6 +70,51 @@ impl Plane {
     pub fn kill(&mut self, i: usize) {
         let _ = self.operators[i].kill();
         let _ = self.operators[i].wait();
+    }
+
+    /// Send `signal` ("STOP", "CONT") to operator `i`: SIGSTOP freezes it as a paused VM or a
+    /// long GC pause would, with its connections and timers intact.
+    pub fn signal(&self, i: usize, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.operators[i].id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Wait until operator `i` exits by itself; its exit status, or None after `timeout`.
+    pub async fn exit_of(
+        &mut self,
+        i: usize,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.operators[i].try_wait() {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Operator `i`'s `/metrics` page.
+    pub async fn metrics(&self, i: usize) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.metrics_ports[i]);
+        reqwest::get(url)
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
+    /// What operator `i` logged.
+    pub fn log_of(&self, i: usize) -> String {
+        std::fs::read_to_string(self.server.data_dir.join(format!("operator-{}.log", i + 1)))
+            .unwrap_or_default()
     }
 
     pub fn kill_all(&mut self) {
@@ -171,4 +219,60 @@ where
         .collect();
     v.sort();
     v
+}
+
+/// Wait until `name` is gone (its finalizer released after the vendor object was deleted).
+pub async fn gone<K>(api: &Api<K>, name: &str, timeout: Duration)
+where
+    K: Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let absent = |o: Option<&K>| o.is_none();
+    match tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(api.clone(), name, absent),
+    )
+    .await
+    {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => panic!("watch of {name}: {e}"),
+        Err(_) => panic!(
+            "{name} still there after {timeout:?}: {:#?}",
+            api.get_opt(name).await.ok().flatten()
+        ),
+    }
+}
+
+/// Wait until `name` has condition `type_` with `status`.
+pub async fn until_condition<K>(api: &Api<K>, name: &str, type_: &str, status: &str)
+where
+    K: Resource
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + Send
+        + 'static,
+{
+    let (t, s) = (type_.to_string(), status.to_string());
+    let holds = move |o: Option<&K>| {
+        let v = o
+            .map(|o| serde_json::to_value(o).unwrap())
+            .unwrap_or_default();
+        v["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == t.as_str() && c["status"] == s.as_str())
+        })
+    };
+    if tokio::time::timeout(
+        Duration::from_secs(120),
+        kube::runtime::wait::await_condition(api.clone(), name, holds),
+    )
+    .await
+    .is_err()
+    {
+        panic!(
+            "{name} never had {type_}={status}: {:#?}",
+            api.get_opt(name).await.ok().flatten()
+        );
+    }
 }

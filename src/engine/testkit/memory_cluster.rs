@@ -69,7 +69,13 @@ impl State {
     fn take_fault(&mut self, write: Write) -> Option<kube::Error> {
         let i = self.faults.iter().position(|(w, _)| *w == write)?;
         let (_, code) = self.faults.remove(i)?;
-        Some(api_error(code, "injected by the test"))
+        // A 422 to a guarded write is its `test` failing, worded as kube-apiserver words it (the
+        // error class tells it from a schema violation by that wording).
+        let message = match code {
+            422 => crate::engine::errors::PATCH_NOT_APPLICABLE,
+            _ => "injected by the test",
+        };
+        Some(api_error(code, message))
     }
 
     fn object(&mut self, at: &ObjectAt) -> kube::Result<&mut Value> {
@@ -307,7 +313,7 @@ impl Cluster for MemoryCluster {
         self.write(at, Write::AddFinalizer, |obj| {
             // The API server answers a failed JSON-patch `test` with 422 Invalid.
             if obj["metadata"]["resourceVersion"] != json!(resource_version) {
-                return Err(api_error(422, "the resourceVersion test failed"));
+                return Err(api_error(422, crate::engine::errors::PATCH_NOT_APPLICABLE));
             }
             let mut finalizers = finalizers_of(obj);
             finalizers.push(FINALIZER.to_string());
@@ -323,7 +329,7 @@ impl Cluster for MemoryCluster {
         let result = self.write(at, Write::RemoveFinalizer, |obj| {
             let mut now = finalizers_of(obj);
             if now.get(i).map(String::as_str) != Some(FINALIZER) {
-                return Err(api_error(422, "the finalizer index test failed"));
+                return Err(api_error(422, crate::engine::errors::PATCH_NOT_APPLICABLE));
             }
             now.remove(i);
             obj["metadata"]["finalizers"] = json!(now);

@@ -97,9 +97,20 @@ impl Client {
             );
             self.session.reject(&token).await;
             let token = self.session.bearer(&self.http).await?;
-            self.http
+            let again = self
+                .http
                 .execute(operation, self.request(call, &token))
-                .await?
+                .await?;
+            if again.status == 401 {
+                // The login just succeeded, so the credentials are good: the vendor revoked the
+                // new session too (a restart). Transient, not "credentials refused", which
+                // would wait five minutes (found by tests/chaos/faults.rs, sessions revoked
+                // every two seconds).
+                let mut e = error_from_response(operation, &again);
+                e.kind = ErrorKind::Unavailable;
+                return Err(e);
+            }
+            again
         } else {
             resp
         };

@@ -60,11 +60,14 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
         .unwrap()
         .tokens
         .insert(token.clone(), (app.control.token_epoch(), expires));
+    let id_token = new_id();
+    app.control.remember_issued(&token);
+    app.control.remember_issued(&id_token);
     let body = json!({
         "access_token": token,
         "token_type": "bearer",
         "expires_in": config.advertised_expires_in,
-        "id_token": new_id(),
+        "id_token": id_token,
         "scope": null,
     });
     Ok((

@@ -127,6 +127,7 @@ pub async fn issue_token(State(sim): State<Shared>, body: Bytes) -> Response {
         sim.control.token_epoch(),
         sim.config.token_lifetime,
     );
+    sim.control.remember_issued(&token);
     let domain = json!({"id": known.domain_id, "name": known.domain});
     let mut body = json!({"token": {
         "expires_at": expires_at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),

@@ -304,9 +304,11 @@ impl Console {
         let epoch = self.0.control.token_epoch();
         let lifetime = self.0.config.token_lifetime;
         let mut store = self.0.store.lock().unwrap();
-        store
+        let token = store
             .issue_token(Some(project_id.to_string()), epoch, lifetime)
-            .0
+            .0;
+        self.0.control.remember_issued(&token);
+        token
     }
 
     /// Tokens issued so far (revoked and expired ones included).

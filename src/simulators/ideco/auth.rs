@@ -110,6 +110,8 @@ pub(super) async fn login(State(sim): State<Arc<Shared>>, body: axum::body::Byte
         secure_value: format!("{}:{}", uuid(), jiff::Timestamp::now().as_second()),
         epoch: sim.control.token_epoch(),
     };
+    sim.control.remember_issued(&sid);
+    sim.control.remember_issued(&session.secure_value);
     let path = body.rest_path.unwrap_or_else(|| "/".to_string());
     let mut headers = HeaderMap::new();
     headers.append(

@@ -280,6 +280,7 @@ impl SimState {
             project_id: project_id.map(Into::into),
         };
         self.with(|w| w.tokens.insert(token.clone(), record));
+        self.control.remember_issued(&token);
         token
     }
 

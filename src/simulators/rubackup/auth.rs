@@ -108,10 +108,14 @@ impl Sim {
                 "csrf": auth.csrf, "exp": now + ttl as i64, "family": fam
             }))
         };
-        (
+        let issued = (
             token("access", self.config.access_ttl.as_secs()),
             token("refresh", self.config.refresh_ttl.as_secs()),
-        )
+        );
+        for secret in [&issued.0, &issued.1, &auth.csrf] {
+            self.control.remember_issued(secret);
+        }
+        issued
     }
 
     /// Claims of a live token of `kind`: signed here, of a family not revoked since, CSRF of
