@@ -53,6 +53,13 @@ pub struct Faults {
     pub hang_ms: u64,
     /// Fraction whose connection is cut after the status line (the body never arrives).
     pub drop_rate: f64,
+    /// Every `late_every`-th write the vendor carries out is handled at once and
+    /// answered only `late_ms` later: the vendor has acted, and a caller whose timeout is
+    /// shorter hears nothing (an answer after the timeout). Counted, not drawn, so that a run
+    /// with enough writes is sure to meet some. 0: none.
+    pub late_every: u64,
+    /// How late a late answer comes.
+    pub late_ms: u64,
     /// Vendor rate limit: requests per second above which the vendor answers 429.
     pub rate_limit_qps: Option<f64>,
     /// Burst allowed by the vendor rate limit (default: one second of `rate_limit_qps`).
@@ -87,7 +94,7 @@ pub struct LoggedRequest {
     #[serde(skip)]
     pub done: Option<Instant>,
     /// Faults injected into it: "latency" is not one; "limit" (the vendor rate limit's 429),
-    /// "throttle", "error", "hang", "drop".
+    /// "throttle", "error", "hang", "drop", "late".
     pub faults: Vec<&'static str>,
 }
 
@@ -148,6 +155,8 @@ pub struct SimControl {
     limiter: Mutex<Option<(f64, Instant)>>,
     token_epoch: AtomicU64,
     throttled: AtomicU64,
+    /// Writes that met fault settings with `late_every`, for choosing the late ones.
+    writes_seen: AtomicU64,
     error_body: ErrorBody,
 }
 
@@ -161,6 +170,7 @@ impl SimControl {
             limiter: Mutex::new(None),
             token_epoch: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
+            writes_seen: AtomicU64::new(0),
             error_body,
         })
     }
@@ -365,9 +375,17 @@ async fn fault_layer(State(ctl): State<Arc<SimControl>>, req: Request, next: Nex
         };
         return (ctl.error_body)(status, "injected fault");
     }
+    // Counted among the writes the vendor carries out, so that every `late_every`-th is late.
+    let late = !read
+        && f.late_every > 0
+        && ctl.writes_seen.fetch_add(1, Ordering::SeqCst) % f.late_every == f.late_every - 1;
     let response = next.run(req).await;
     if f.respond_after_ms > 0 {
         tokio::time::sleep(Duration::from_millis(f.respond_after_ms)).await;
+    }
+    if late {
+        fault("late");
+        tokio::time::sleep(Duration::from_millis(f.late_ms)).await;
     }
     if drop {
         fault("drop");

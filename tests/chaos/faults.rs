@@ -47,12 +47,17 @@ fn faults() -> Faults {
         hang_rate: 0.05,
         hang_ms: 3000,
         drop_rate: 0.05,
+        // Every second write the vendor carries out is answered after the 2 s timeout.
+        late_every: 2,
+        late_ms: 3000,
         ..Default::default()
     }
 }
 
 /// The heavier mix writes alone meet every other second (reads go through): seven in ten
-/// writes fail one way or another.
+/// writes fail one way or another, and half of those the vendor carries out are answered only
+/// after the client's 2 s timeout (the vendor acted; rampart must find what it did rather than
+/// do it again).
 fn write_faults() -> Faults {
     Faults {
         error_rate: 0.25,
@@ -115,9 +120,18 @@ fn assert_budget_and_calls(vendor: &str, ctl: &SimControl, objects: usize, bound
 /// The writes that met a fault: at least one of each kind in `want`.
 fn assert_faulted(vendor: &str, ctl: &SimControl, want: Writes) {
     let got = faulted(&ctl.requests());
+    let late = ctl
+        .requests()
+        .iter()
+        .filter(|r| r.is_write() && r.faults.contains(&"late"))
+        .count();
     eprintln!(
-        "{vendor}: faults met {got} (of {})",
+        "{vendor}: faults met {got} (of {}), {late} writes answered after the timeout",
         writes(&ctl.requests())
+    );
+    assert!(
+        late >= 1,
+        "{vendor}: no write was answered after the timeout"
     );
     assert!(
         got.creates >= want.creates && got.updates >= want.updates && got.deletes >= want.deletes,
@@ -475,12 +489,14 @@ async fn rs_case(plane: &mut Plane, cbr: &CbrSim) {
 // the random faults. Measured: CBR 8.0-10.6, Ideco 10.6-13.7, Cyber Backup 5.5-9.2, RuBackup
 // 10.3-12.6, RS server 11-14 (one object: its inventory read at each poll). Observing every
 // object with a fresh listing instead of the shared snapshot measured CBR 13.7 and 17.0, Ideco
-// 16.8 and 17.4 (both CBR runs and one Ideco run fail here).
+// 16.8 and 17.4 (both CBR runs and one Ideco run fail here). With every second write answered
+// after the timeout (three runs): Cyber Backup 6.6-11.3 and RuBackup 10.3-13.8 (each late answer
+// costs a fresh listing before anything is created again), the others within their old range.
 const MARGIN: f64 = 1.25;
 const CBR_BOUND: f64 = MARGIN * 10.6;
 const IDECO_BOUND: f64 = MARGIN * 13.7;
-const CYBER_BOUND: f64 = MARGIN * 9.2;
-const RUBACKUP_BOUND: f64 = MARGIN * 12.6;
+const CYBER_BOUND: f64 = MARGIN * 11.3;
+const RUBACKUP_BOUND: f64 = MARGIN * 13.8;
 const RS_BOUND: f64 = MARGIN * 14.0;
 
 /// Every credential used in this file; none may reach the operator's log.
