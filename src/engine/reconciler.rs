@@ -574,7 +574,11 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             Err(e) => {
                 // Only a clear refusal proves nothing was created; after a timeout or a dropped
                 // connection the pending mark stays, so the next observe reads the vendor fresh.
-                if definitely_not_created(&e) {
+                // A refusal proves nothing of an earlier create whose answer never came (the
+                // mark was there when this pass began): its object may still land, and must
+                // then be found as rampart's, so the mark stays for it.
+                let earlier_unresolved = self.obj.annotations().contains_key(CREATE_PENDING);
+                if definitely_not_created(&e) && !earlier_unresolved {
                     self.ctx
                         .cluster
                         .patch_annotations(&self.at, &[(CREATE_PENDING, None)])

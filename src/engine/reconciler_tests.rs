@@ -745,6 +745,39 @@ async fn an_unanswered_create_is_not_repeated_before_one_request_timeout() {
 }
 
 #[tokio::test]
+async fn a_refused_create_after_a_lost_one_keeps_the_pending_mark() {
+    let t = Table::new();
+    let v = t.vault("unlucky", json!({}), &[]);
+    // A create whose answer never came, long enough ago that rampart may create again.
+    t.vendor
+        .fail_next("create", vendor_error(ErrorKind::Transport, "timed out"));
+    t.pass(&v).await.expect_err("timed out");
+    let stale = (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(40)).to_string();
+    let mut late = t.stored(&v);
+    late.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(CREATE_PENDING.into(), stale);
+    t.engine.apply(&late);
+    // The next create is refused outright (a 429): that proves nothing of the first, whose
+    // object may still land and must then be found as rampart's.
+    t.vendor
+        .fail_next("create", vendor_error(ErrorKind::Throttled, "slow down"));
+    t.pass(&v).await.expect_err("throttled");
+    assert!(
+        annotation(&t.stored(&v), CREATE_PENDING).is_some(),
+        "the mark stays for the create still unresolved"
+    );
+
+    // Without a lost create before it, a refusal clears the mark.
+    let w = t.vault("plain", json!({}), &[]);
+    t.vendor
+        .fail_next("create", vendor_error(ErrorKind::Throttled, "slow down"));
+    t.pass(&w).await.expect_err("throttled");
+    assert!(annotation(&t.stored(&w), CREATE_PENDING).is_none());
+}
+
+#[tokio::test]
 async fn deleting_an_object_whose_spec_the_adapter_refuses_still_deletes_its_vendor_object() {
     let t = Table::new();
     let v = created(&t, "broken", json!({"deletionPolicy": "Delete"})).await;
