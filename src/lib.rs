@@ -8,6 +8,7 @@ pub mod api;
 pub mod bench;
 pub mod demo;
 pub mod engine;
+pub mod health;
 pub mod operator;
 pub mod providers;
 pub mod simulators;
