@@ -227,6 +227,14 @@ impl CbrClient {
         .map(drop)
     }
 
+    // ----- backups -----
+
+    /// Every backup matching `filter` (`GET /backups`, section 4.5.2), page by page.
+    pub async fn list_backups(&self, filter: &BackupFilter) -> VendorResult<Vec<Backup>> {
+        self.list_all("GET /backups", "/backups", filter.query(), "backups")
+            .await
+    }
+
     // ----- tasks -----
 
     /// Every task matching `filter`, page by page.

@@ -2,6 +2,7 @@
 //! token, password login, AK/SK signing), models, error mapping and the pure schedule/retention
 //! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
 
+pub mod backup_runs;
 pub mod client;
 pub mod errors;
 pub mod models;

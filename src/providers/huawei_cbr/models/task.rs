@@ -175,6 +175,38 @@ impl OperationLogFilter {
     }
 }
 
+/// Query of `GET /backups` (Table 4-185); `status` may be given more than once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupFilter {
+    pub vault_id: Option<String>,
+    pub resource_id: Option<String>,
+    pub status: Vec<String>,
+    pub start_time: Option<Timestamp>,
+    pub end_time: Option<Timestamp>,
+    /// `<key>[:asc|desc],…`; the vendor's default is descending.
+    pub sort: Option<String>,
+}
+
+impl BackupFilter {
+    /// Query parameters; times in the document's `2018-02-01T12:00:00Z` form.
+    pub fn query(&self) -> Vec<(String, String)> {
+        let time = |t: &Option<Timestamp>| t.map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
+        let single = [
+            ("vault_id", self.vault_id.clone()),
+            ("resource_id", self.resource_id.clone()),
+            ("start_time", time(&self.start_time)),
+            ("end_time", time(&self.end_time)),
+            ("sort", self.sort.clone()),
+        ];
+        let statuses = self.status.iter().map(|s| ("status", Some(s.clone())));
+        single
+            .into_iter()
+            .chain(statuses)
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect()
+    }
+}
+
 /// A backup (BackupResp), with the lazy-load flag under any of its three spellings.
 #[derive(Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Backup {
@@ -200,6 +232,9 @@ pub struct Backup {
     pub created_at: Option<Timestamp>,
     #[serde(default, deserialize_with = "de::time")]
     pub expired_at: Option<Timestamp>,
+    /// "Backup time": when the data was taken.
+    #[serde(default, deserialize_with = "de::time")]
+    pub protected_at: Option<Timestamp>,
     #[serde(default, deserialize_with = "de::null_default")]
     pub extend_info: BackupExtendInfo,
     #[serde(default, deserialize_with = "de::null_default")]

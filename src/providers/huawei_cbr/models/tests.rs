@@ -191,6 +191,23 @@ fn filters_become_query_parameters() {
         .query(),
         vec![("vault_id".into(), "v".into())]
     );
+    // `status` repeats, as the document allows (`status=available&status=error`).
+    let f = BackupFilter {
+        vault_id: Some("v".into()),
+        status: vec!["available".into(), "error".into()],
+        start_time: Some("2018-02-01T12:00:00.5Z".parse().unwrap()),
+        ..Default::default()
+    };
+    let pairs: Vec<(String, String)> = [
+        ("vault_id", "v"),
+        ("start_time", "2018-02-01T12:00:00Z"),
+        ("status", "available"),
+        ("status", "error"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(f.query(), pairs);
 }
 
 #[test]
