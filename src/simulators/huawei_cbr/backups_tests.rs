@@ -339,7 +339,7 @@ async fn retention_keeps_max_backups_available_ones_and_expires_by_days() {
     assert_eq!(
         times(&aged, "created_at"),
         [at + DAY * 3, at + DAY * 2].map(wire_time),
-        "day 1's expired at day 3"
+        "days 0 and 1 expired by day 3"
     );
     assert_eq!(
         times(&aged, "expired_at"),
