@@ -286,6 +286,13 @@ mod tests {
             capped,
             ["2036-12-05", "2036-12-06", "2036-12-07"].map(|d| at(&format!("{d}T00:00:00Z")))
         );
+        let twice = vec![
+            "FREQ=DAILY;BYHOUR=0;BYMINUTE=0".to_string(),
+            "FREQ=DAILY;BYHOUR=12;BYMINUTE=0".to_string(),
+        ];
+        let capped = occurrences(&twice, anchor, anchor, at("2036-12-07T13:00:00Z"), 3);
+        let want = ["2036-12-06T12", "2036-12-07T00", "2036-12-07T12"];
+        assert_eq!(capped, want.map(|t| at(&format!("{t}:00:00Z"))));
         // The bound `after` is exclusive, `until` inclusive.
         let edge = occurrences(
             &p("FREQ=DAILY;BYHOUR=0;BYMINUTE=0"),
