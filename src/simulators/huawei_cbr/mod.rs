@@ -1,6 +1,7 @@
 //! Simulator of Huawei Cloud Backup and Recovery (CBR) v3 and its IAM token call, written from
-//! seeds/huawei-cbr-api.txt: the `/v3/{project_id}/…` vault, policy and task routes with the
-//! document's envelopes, status codes, error bodies and validation ranges, token and AK/SK
+//! seeds/huawei-cbr-api.txt: the `/v3/{project_id}/…` vault, policy, backup and task routes with
+//! the document's envelopes, status codes, error bodies and validation ranges, policy runs that
+//! make backups and tasks as the simulator's clock passes their triggers, token and AK/SK
 //! authentication (its own reading of the signing scheme; nothing here uses rampart's client),
 //! vault deletions that pass through `deleting`, the API gateway's answer to unknown APIs, and
 //! the harness's counters and faults. Where the document is silent, the choice is marked

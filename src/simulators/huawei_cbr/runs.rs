@@ -30,7 +30,14 @@ impl Store {
         let now = self.now();
         let after = self.runs_until.unwrap_or(now);
         self.runs_until = Some(now.max(after));
+        // Triggers fire on whole minutes: without one in (after, now], nothing can be due.
+        let minute = Timestamp::from_second(now.as_second().div_euclid(60) * 60).unwrap_or(now);
+        let any_due = minute > after;
         for project in self.projects.values_mut() {
+            if !any_due {
+                project.settle(now);
+                continue;
+            }
             let mut due: Vec<(Timestamp, String)> = Vec::new();
             for p in project
                 .policies
