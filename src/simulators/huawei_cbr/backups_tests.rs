@@ -479,3 +479,32 @@ async fn bad_parameters_are_refused_with_the_bare_9900() {
         (StatusCode::NOT_FOUND, Some("BackupService.6200"))
     );
 }
+
+#[tokio::test]
+async fn removed_resources_lose_their_backups_and_a_dissociated_vault_stops() {
+    let w = Wire::start().await;
+    let (pattern, at) = daily_in(&w, 3);
+    let (vault, policy) = w.vault_with_policy("gone", 2, &pattern, json!({})).await;
+    w.clock_to(at + MINUTE).await;
+    assert_eq!(w.get("/backups").await["count"], 2);
+    let remove = json!({"resource_ids": ["gone-0"]});
+    let path = format!("/vaults/{vault}/removeresources");
+    assert_eq!(
+        w.call(Method::POST, &path, Some(remove)).await.0,
+        StatusCode::OK
+    );
+    let left = w.get("/backups").await;
+    assert_eq!(times(&left, "resource_id"), ["gone-1"]);
+    let path = format!("/vaults/{vault}/dissociatepolicy");
+    let body = json!({"policy_id": policy});
+    assert_eq!(
+        w.call(Method::POST, &path, Some(body)).await.0,
+        StatusCode::OK
+    );
+    w.clock_to(at + DAY + MINUTE).await;
+    assert_eq!(
+        w.get("/backups").await["count"],
+        1,
+        "no run after the policy was removed"
+    );
+}
