@@ -7,7 +7,13 @@
 //! - `PATCH|DELETE /_sim/huawei-cbr/projects/{project_id}/vaults/{id}` — JSON merge patch of the
 //!   dumped vault / delete
 //! - `PATCH|DELETE /_sim/huawei-cbr/projects/{project_id}/policies/{id}` — same for policies
-//! - `POST /_sim/huawei-cbr/clock` — `{"advance_seconds": N}` moves the simulator's clock
+//! - `POST /_sim/huawei-cbr/clock` — `{"advance_seconds": N}` moves the simulator's clock; the
+//!   policy runs it passes are made at once
+//! - `POST /_sim/huawei-cbr/projects/{project_id}/vaults/{id}/fail-runs` — `{"runs": N, "code",
+//!   "message"}`: the vault's next N policy runs fail with that error (code and message default
+//!   to BackupService.6215 "Backup is not allowed in the current resource status."; 0 clears)
+//! - `POST /_sim/huawei-cbr/projects/{project_id}/policies/{id}/run` — run the policy now, as if
+//!   its schedule had fired
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::model::{SimVault, merge};
-use super::{Console, Shared};
+use super::{Console, Shared, SimError};
 
 pub fn router(sim: Shared) -> Router {
     Router::new()
@@ -35,6 +41,14 @@ pub fn router(sim: Shared) -> Router {
         .route(
             "/_sim/huawei-cbr/projects/{project_id}/policies/{id}",
             patch(edit_policy).delete(delete_policy),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/vaults/{id}/fail-runs",
+            post(fail_runs),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/policies/{id}/run",
+            post(run_policy),
         )
         .route("/_sim/huawei-cbr/clock", post(advance_clock))
         .with_state(sim)
@@ -128,4 +142,29 @@ struct Advance {
 async fn advance_clock(State(sim): State<Shared>, Json(a): Json<Advance>) -> StatusCode {
     Console(sim.clone()).advance_clock(jiff::SignedDuration::from_secs(a.advance_seconds));
     StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct FailRuns {
+    runs: u32,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+async fn fail_runs(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+    Json(f): Json<FailRuns>,
+) -> StatusCode {
+    let default = SimError::code("BackupService.6215");
+    let code = f.code.unwrap_or(default.code.to_string());
+    let message = f.message.unwrap_or(default.message);
+    gone(Console(sim.clone()).fail_runs(&project_id, &id, f.runs, &code, &message))
+}
+
+async fn run_policy(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+) -> StatusCode {
+    gone(Console(sim.clone()).run_policy(&project_id, &id))
 }

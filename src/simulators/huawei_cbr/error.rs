@@ -41,6 +41,8 @@ impl SimError {
             "BackupService.6000" => (404, "The policy does not exist."),
             "BackupService.6002" => (404, "The vault is not applied with the policy."),
             "BackupService.6105" => (404, "The vault does not exist."),
+            "BackupService.6200" => (404, "The backup does not exist."),
+            "BackupService.6215" => (400, "Backup is not allowed in the current resource status."),
             "BackupService.6112" => (400, "Invalid vault status."),
             "BackupService.6500" => (404, "The operation log does not exist."),
             "BackupService.6101" => (400, "Invalid vault capacity."),

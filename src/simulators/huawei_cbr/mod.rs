@@ -1,6 +1,7 @@
 //! Simulator of Huawei Cloud Backup and Recovery (CBR) v3 and its IAM token call, written from
-//! seeds/huawei-cbr-api.txt: the `/v3/{project_id}/…` vault, policy and task routes with the
-//! document's envelopes, status codes, error bodies and validation ranges, token and AK/SK
+//! seeds/huawei-cbr-api.txt: the `/v3/{project_id}/…` vault, policy, backup and task routes with
+//! the document's envelopes, status codes, error bodies and validation ranges, policy runs that
+//! make backups and tasks as the simulator's clock passes their triggers, token and AK/SK
 //! authentication (its own reading of the signing scheme; nothing here uses rampart's client),
 //! vault deletions that pass through `deleting`, the API gateway's answer to unknown APIs, and
 //! the harness's counters and faults. Where the document is silent, the choice is marked
@@ -8,12 +9,15 @@
 //! on its own; Huawei's Go SDK drives it in tools/cbr-conformance.
 
 mod aksk;
+mod backups;
 mod control;
 mod error;
 mod iam;
 pub mod model;
+mod operation_logs;
 mod policies;
 mod rrule;
+mod runs;
 mod validate;
 mod vaults;
 
@@ -25,9 +29,11 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 
+pub use backups::SimBackup;
 pub use error::{SimError, fault_body};
 pub use iam::Scope;
 pub use model::{Project, SimPolicy, SimResource, SimTask, SimVault};
+pub use runs::FailPlan;
 
 use super::harness::{SimControl, SimServer};
 use super::tls_listener::TlsIdentity;
@@ -199,11 +205,13 @@ fn routes(shared: Shared) -> Router {
                 .put(policies::update)
                 .delete(policies::delete),
         )
-        .route(&format!("{p}/operation-logs"), get(policies::list_tasks))
+        .route(&format!("{p}/operation-logs"), get(operation_logs::list))
         .route(
             &format!("{p}/operation-logs/{{operation_log_id}}"),
-            get(policies::get_task),
+            get(operation_logs::get),
         )
+        .route(&format!("{p}/backups"), get(backups::list))
+        .route(&format!("{p}/backups/{{backup_id}}"), get(backups::get))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             iam::authenticate,
@@ -293,10 +301,53 @@ impl Console {
         self.0.store.lock().unwrap().project(project_id).clone()
     }
 
-    /// Move the simulator's clock (token expiry, signature dates) without sleeping.
+    /// Move the simulator's clock (token expiry, signature dates, policy runs) without
+    /// sleeping; the runs the move passes are made at once.
     pub fn advance_clock(&self, by: jiff::SignedDuration) {
         let mut store = self.0.store.lock().unwrap();
         store.clock_offset = store.clock_offset.saturating_add(by);
+        store.catch_up();
+    }
+
+    /// The simulator's clock (the runs due are made first).
+    pub fn now(&self) -> jiff::Timestamp {
+        let mut store = self.0.store.lock().unwrap();
+        store.catch_up();
+        store.now()
+    }
+
+    /// The next `runs` runs of a vault's policy fail with this error code and message (each
+    /// leaves `error` backups and `failed` tasks); false when the vault does not exist.
+    pub fn fail_runs(
+        &self,
+        project_id: &str,
+        vault_id: &str,
+        runs: u32,
+        code: &str,
+        message: &str,
+    ) -> bool {
+        self.with_project(project_id, |p, _| {
+            if p.vault(vault_id).is_none() {
+                return false;
+            }
+            let plan = FailPlan {
+                runs,
+                code: code.into(),
+                message: message.into(),
+            };
+            if runs == 0 {
+                p.failing.remove(vault_id);
+            } else {
+                p.failing.insert(vault_id.into(), plan);
+            }
+            true
+        })
+    }
+
+    /// Run a policy now, as if its schedule had fired (whether or not it is enabled); false
+    /// when it does not exist.
+    pub fn run_policy(&self, project_id: &str, policy_id: &str) -> bool {
+        self.with_project(project_id, |p, now| p.run_policy(policy_id, now))
     }
 
     /// Issue a token as IAM would for a password login scoped to `project_id`, without a call.
@@ -317,6 +368,8 @@ impl Console {
     }
 }
 
+#[cfg(test)]
+mod backups_tests;
 #[cfg(test)]
 mod gateway_tests;
 #[cfg(test)]

@@ -207,32 +207,7 @@ impl SimPolicy {
     }
 }
 
-/// A task (operation log), kept in wire form.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct SimTask {
-    pub id: String,
-    pub operation_type: String,
-    pub vault_id: Option<String>,
-    pub vault_name: Option<String>,
-    pub provider_id: String,
-    pub resource_ids: Vec<String>,
-    pub created_at: Timestamp,
-    pub extra_info: Value,
-}
-
-impl SimTask {
-    pub fn render(&self, project_id: &str) -> Value {
-        let t = wire_time(self.created_at);
-        json!({
-            "id": self.id, "operation_type": self.operation_type, "status": "success",
-            "project_id": project_id, "provider_id": self.provider_id, "checkpoint_id": null, "policy_id": null,
-            "vault_id": self.vault_id, "vault_name": self.vault_name,
-            "created_at": t, "started_at": t, "ended_at": t, "updated_at": t,
-            "error_info": {"code": "", "message": ""},
-            "extra_info": self.extra_info,
-        })
-    }
-}
+pub use super::operation_logs::SimTask;
 
 /// Everything in one project.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
@@ -242,6 +217,12 @@ pub struct Project {
     pub policies: Vec<SimPolicy>,
     /// Newest last.
     pub tasks: Vec<SimTask>,
+    /// Oldest first.
+    #[serde(default)]
+    pub backups: Vec<super::backups::SimBackup>,
+    /// Runs told to fail, by vault id.
+    #[serde(default)]
+    pub failing: BTreeMap<String, super::runs::FailPlan>,
 }
 
 impl Project {
@@ -318,6 +299,8 @@ pub struct Store {
     pub tokens: HashMap<String, TokenRecord>,
     /// Added to the wall clock: tests move time forward without sleeping.
     pub clock_offset: jiff::SignedDuration,
+    /// The policies' runs are made up to this time (`runs::catch_up`).
+    pub runs_until: Option<Timestamp>,
 }
 
 impl Store {
@@ -346,18 +329,20 @@ impl Store {
         (token, now, expires_at)
     }
 
-    /// Every project's state, without the vaults whose deletion has finished.
+    /// Every project's state, with the runs due made and without the vaults whose deletion
+    /// has finished.
     pub fn settled(&mut self) -> &BTreeMap<String, Project> {
-        for project in self.projects.values_mut() {
-            project.vaults.retain(|v| !v.deleted());
-        }
+        self.catch_up();
         &self.projects
     }
 
-    /// A project's state, without the vaults whose deletion has finished.
+    /// A project's state, with the runs due made and without the vaults whose deletion has
+    /// finished.
     pub fn project(&mut self, id: &str) -> &mut Project {
+        self.catch_up();
+        let now = self.now();
         let project = self.projects.entry(id.to_string()).or_default();
-        project.vaults.retain(|v| !v.deleted());
+        project.settle(now);
         project
     }
 }

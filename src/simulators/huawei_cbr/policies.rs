@@ -1,4 +1,4 @@
-//! Policy routes (section 4.6) and task routes (section 4.1).
+//! Policy routes (section 4.6).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::Shared;
-use super::error::{SimError, SimResult};
+use super::error::SimError;
 use super::model::{Project, SimPolicy};
 use super::rrule;
 use super::validate as v;
-use super::vaults::{Params, page_body, paging, parse, with_found};
+use super::vaults::{Params, parse, with_found};
 
 fn render(p: &Project, idx: usize, create: bool) -> Value {
     let policy = &p.policies[idx];
@@ -132,60 +132,4 @@ pub async fn delete(
             Ok(StatusCode::NO_CONTENT.into_response())
         },
     )
-}
-
-pub async fn get_task(
-    State(sim): State<Shared>,
-    Path((project_id, task_id)): Path<(String, String)>,
-) -> Result<Response, SimError> {
-    let mut store = sim.store.lock().unwrap();
-    let project = store.project(&project_id);
-    let task = project
-        .tasks
-        .iter()
-        .find(|t| t.id == task_id)
-        .ok_or_else(|| SimError::code("BackupService.6500"))?;
-    Ok(Json(json!({"operation_log": task.render(&project_id)})).into_response())
-}
-
-/// Newest first. Time filters use `2018-02-01T12:00:00Z`.
-pub async fn list_tasks(
-    State(sim): State<Shared>,
-    Path(project_id): Path<String>,
-    Query(q): Params,
-) -> Result<Response, SimError> {
-    let (limit, offset) = paging(&q)?;
-    let time = |k: &str| -> SimResult<Option<jiff::Timestamp>> {
-        q.get(k)
-            .map(|s| {
-                s.parse().map_err(|_| {
-                    SimError::invalid(format!("{k} must look like 2018-02-01T12:00:00Z"))
-                })
-            })
-            .transpose()
-    };
-    let (start, end) = (time("start_time")?, time("end_time")?);
-    let mut store = sim.store.lock().unwrap();
-    let project = store.project(&project_id);
-    let items = project
-        .tasks
-        .iter()
-        .rev()
-        .filter(|t| {
-            q.get("operation_type")
-                .is_none_or(|x| *x == t.operation_type)
-                && q.get("status").is_none_or(|x| x == "success")
-                && q.get("vault_id")
-                    .is_none_or(|x| t.vault_id.as_ref() == Some(x))
-                && q.get("vault_name")
-                    .is_none_or(|x| t.vault_name.as_ref() == Some(x))
-                && q.get("provider_id").is_none_or(|x| *x == t.provider_id)
-                && q.get("resource_id")
-                    .is_none_or(|x| t.resource_ids.contains(x))
-                && start.is_none_or(|s| t.created_at >= s)
-                && end.is_none_or(|e| t.created_at <= e)
-        })
-        .map(|t| t.render(&project_id))
-        .collect();
-    Ok(Json(page_body("operation_logs", items, limit, offset)).into_response())
 }

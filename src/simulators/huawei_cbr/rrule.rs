@@ -3,6 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
 use super::error::{SimError, SimResult};
 use super::validate::{Obj, array, object};
 
@@ -48,6 +52,8 @@ struct Rule {
     days: Vec<usize>,
     hour: u32,
     minute: u32,
+    weekly: bool,
+    interval: i64,
 }
 
 const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
@@ -57,6 +63,7 @@ const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 // of each), BYDAY is required for WEEKLY, and parts may come in any order.
 fn parse_rule(rule: &str) -> Result<Rule, String> {
     let (mut freq, mut days, mut hour, mut minute) = (None, None, None, None);
+    let mut interval = 1;
     for part in rule.split(';') {
         let (k, v) = part.split_once('=').ok_or("parts are KEY=VALUE")?;
         match k {
@@ -87,15 +94,18 @@ fn parse_rule(rule: &str) -> Result<Rule, String> {
                 )
             }
             "INTERVAL" => {
-                v.parse::<u32>()
+                interval = v
+                    .parse::<u32>()
                     .ok()
                     .filter(|i| *i >= 1)
-                    .ok_or("INTERVAL is a positive integer")?;
+                    .ok_or("INTERVAL is a positive integer")?
+                    .into();
             }
             other => return Err(format!("{other} is not supported")),
         }
     }
-    let days = match (freq.ok_or("FREQ is required")?, days) {
+    let freq = freq.ok_or("FREQ is required")?;
+    let days = match (freq, days) {
         ("WEEKLY", None) => return Err("BYDAY is required with FREQ=WEEKLY".into()),
         (_, Some(d)) => d,
         (_, None) => (0..7).collect(),
@@ -104,7 +114,77 @@ fn parse_rule(rule: &str) -> Result<Rule, String> {
         days,
         hour: hour.ok_or("BYHOUR is required")?,
         minute: minute.ok_or("BYMINUTE is required")?,
+        weekly: freq == "WEEKLY",
+        interval,
     })
+}
+
+/// Days scanned back from `until` at most, whatever the jump of the clock.
+const SCAN_DAYS: i64 = 3700;
+
+/// The run times of `patterns` (stored, hence valid) in `(after, until]` and after the trigger's
+/// `anchor` (its `start_time`), oldest first: at most the newest `cap`. Patterns are UTC (L3728:
+/// "14:00 (UTC +8) ... BYHOUR=6").
+// GUESS (L3728): INTERVAL counts days (DAILY) or Monday-based weeks (WEEKLY) from the day of the
+// trigger's start_time, as RFC 2445 counts from DTSTART; the document does not say.
+// GUESS: a clock jump is caught up with at most `cap` runs (the newest) within the last
+// SCAN_DAYS days; older occurrences are skipped, as if the service had been down.
+pub fn occurrences(
+    patterns: &[String],
+    anchor: Timestamp,
+    after: Timestamp,
+    until: Timestamp,
+    cap: usize,
+) -> Vec<Timestamp> {
+    let rules: Vec<Rule> = patterns.iter().filter_map(|p| parse_rule(p).ok()).collect();
+    let floor = after.max(anchor);
+    let anchor_day = day_number(anchor.to_zoned(TimeZone::UTC).date());
+    let mut day = until.to_zoned(TimeZone::UTC).date();
+    let mut found: Vec<Timestamp> = Vec::new();
+    for _ in 0..SCAN_DAYS {
+        let n = day_number(day);
+        let weekday = day.weekday().to_monday_zero_offset() as usize;
+        let mut today: Vec<Timestamp> = rules
+            .iter()
+            .filter(|r| r.days.contains(&weekday))
+            .filter(|r| {
+                let step = if r.weekly {
+                    (n + 3).div_euclid(7) - (anchor_day + 3).div_euclid(7)
+                } else {
+                    n - anchor_day
+                };
+                step.rem_euclid(r.interval) == 0
+            })
+            .filter_map(|r| {
+                day.at(r.hour as i8, r.minute as i8, 0, 0)
+                    .to_zoned(TimeZone::UTC)
+                    .ok()
+            })
+            .map(|z| z.timestamp())
+            .filter(|t| *t > floor && *t <= until)
+            .collect();
+        today.sort_unstable_by(|a, b| b.cmp(a));
+        today.dedup();
+        found.extend(today);
+        if found.len() >= cap || day_number(day) <= day_number(floor.to_zoned(TimeZone::UTC).date())
+        {
+            break;
+        }
+        match day.yesterday() {
+            Ok(d) => day = d,
+            Err(_) => break,
+        }
+    }
+    found.truncate(cap);
+    found.reverse();
+    found
+}
+
+/// Days since 1970-01-01 (a Thursday).
+fn day_number(d: Date) -> i64 {
+    d.to_zoned(TimeZone::UTC)
+        .map(|z| z.timestamp().as_second().div_euclid(86_400))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -157,5 +237,70 @@ mod tests {
             .map(|h| format!("FREQ=DAILY;BYHOUR={};BYMINUTE=0", h % 24))
             .collect();
         assert!(trigger(&obj(json!({"properties": {"pattern": many}}))).is_err());
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn occurrences_follow_days_hours_and_intervals() {
+        let p = |s: &str| vec![s.to_string()];
+        // 2026-12-07 is a Monday.
+        let anchor = at("2026-12-07T10:00:00Z");
+        let daily = occurrences(
+            &p("FREQ=DAILY;INTERVAL=2;BYHOUR=6;BYMINUTE=30"),
+            anchor,
+            anchor,
+            at("2026-12-14T06:30:00Z"),
+            100,
+        );
+        let want: Vec<Timestamp> = ["2026-12-09", "2026-12-11", "2026-12-13"]
+            .iter()
+            .map(|d| at(&format!("{d}T06:30:00Z")))
+            .collect();
+        assert_eq!(
+            daily, want,
+            "every other day from the start's day, not at the start's day's 06:30 (before the start)"
+        );
+        let weekly = occurrences(
+            &p("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;BYHOUR=23;BYMINUTE=0"),
+            anchor,
+            anchor,
+            at("2026-12-31T00:00:00Z"),
+            100,
+        );
+        let want: Vec<Timestamp> = ["2026-12-07", "2026-12-11", "2026-12-21", "2026-12-25"]
+            .iter()
+            .map(|d| at(&format!("{d}T23:00:00Z")))
+            .collect();
+        assert_eq!(weekly, want);
+        let capped = occurrences(
+            &p("FREQ=DAILY;BYHOUR=0;BYMINUTE=0"),
+            anchor,
+            anchor,
+            at("2036-12-07T12:00:00Z"),
+            3,
+        );
+        assert_eq!(
+            capped,
+            ["2036-12-05", "2036-12-06", "2036-12-07"].map(|d| at(&format!("{d}T00:00:00Z")))
+        );
+        let twice = vec![
+            "FREQ=DAILY;BYHOUR=0;BYMINUTE=0".to_string(),
+            "FREQ=DAILY;BYHOUR=12;BYMINUTE=0".to_string(),
+        ];
+        let capped = occurrences(&twice, anchor, anchor, at("2036-12-07T13:00:00Z"), 3);
+        let want = ["2036-12-06T12", "2036-12-07T00", "2036-12-07T12"];
+        assert_eq!(capped, want.map(|t| at(&format!("{t}:00:00Z"))));
+        // The bound `after` is exclusive, `until` inclusive.
+        let edge = occurrences(
+            &p("FREQ=DAILY;BYHOUR=0;BYMINUTE=0"),
+            anchor,
+            at("2026-12-08T00:00:00Z"),
+            at("2026-12-09T00:00:00Z"),
+            10,
+        );
+        assert_eq!(edge, [at("2026-12-09T00:00:00Z")]);
     }
 }

@@ -279,11 +279,16 @@ fn task(
     SimTask {
         id: new_id(),
         operation_type: operation_type.into(),
+        status: "success".into(),
         vault_id: Some(vault.id.clone()),
         vault_name: Some(vault.name.clone()),
         provider_id: provider,
         resource_ids,
+        policy_id: None,
+        checkpoint_id: None,
+        error: Default::default(),
         created_at: now,
+        ended_at: None,
         extra_info,
     }
 }
@@ -353,6 +358,10 @@ pub async fn remove_resources(
             // GUESS (L2722-2792): removal (and deletion of the resources' backups) completes at
             // once.
             vault.resources.retain(|r| !ids.contains(&r.id));
+            let vault_id = vault.id.clone();
+            p.backups
+                .retain(|b| b.vault_id != vault_id || !ids.contains(&b.resource_id));
+            let vault = &p.vaults[i];
             let extra = json!({"remove_resources": {"fail_count": 0, "total_count": 0, "resources": removed}});
             let t = task(vault, "remove_resource", ids.clone(), extra, now);
             p.tasks.push(t);
