@@ -22,10 +22,11 @@
 //! GUESS (L1643-1646, `done_tasks_remove_period: 1440`, `error_tasks_remove_period: 10080`,
 //! read as minutes): an ended task leaves the queue that long after it ended. GUESS (L4331
 //! `auto_delete_obsoleted_copy_flag`): a record whose `store_until` has passed is deleted when
-//! its rule has the flag set, and kept (obsoleted) otherwise. GUESS: on a clock jump a rule
-//! makes at most `SimConfig::catch_up_runs` runs, the last ones; earlier ones are missed.
+//! its rule has the flag set at that moment, and kept (obsoleted) otherwise. GUESS: on a clock
+//! jump a rule makes at most `SimConfig::catch_up_runs` runs, the last ones; earlier ones are
+//! missed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
@@ -56,12 +57,12 @@ pub struct Runs {
     cursors: BTreeMap<i64, (i64, i64)>,
     /// Per rule: how many of its next runs fail, and with what message.
     failures: BTreeMap<i64, (u32, String)>,
-    /// Executing tasks: when they end, and why they fail if they do.
-    executing: BTreeMap<i64, (i64, Option<String>)>,
-    /// Ended tasks: when, and whether they failed.
-    ended: BTreeMap<i64, (i64, bool)>,
-    /// Records made by runs: until when they are kept, and their rule.
-    kept: BTreeMap<i64, (i64, i64)>,
+    /// Executing tasks, by when they end and their id: why they fail if they do.
+    executing: BTreeMap<(i64, i64), Option<String>>,
+    /// Ended tasks, by when they leave the queue: (leave at, task).
+    ended: BTreeSet<(i64, i64)>,
+    /// Records made by runs, by when they become obsolete: (store until, record, rule).
+    kept: BTreeSet<(i64, i64, i64)>,
     /// The clock second of the last catch-up (nothing more is due within it).
     caught_up: Option<i64>,
 }
@@ -153,24 +154,17 @@ impl Store {
         });
         let id = self.insert(TASKS, obj(task));
         let end = at + self.config.run_duration.as_secs() as i64;
-        self.runs.executing.insert(id, (end, failure));
+        self.runs.executing.insert((end, id), failure);
         id
     }
 
     /// End, in order, the tasks due to end by `until`.
     fn end_tasks(&mut self, until: i64) {
-        let mut due: Vec<(i64, i64)> = self
-            .runs
-            .executing
-            .iter()
-            .filter(|(_, (end, _))| *end <= until)
-            .map(|(id, (end, _))| (*end, *id))
-            .collect();
-        due.sort();
-        for (end, id) in due {
-            let Some((_, failure)) = self.runs.executing.remove(&id) else {
-                continue;
-            };
+        while let Some(entry) = self.runs.executing.first_entry() {
+            if entry.key().0 > until {
+                break;
+            }
+            let ((end, id), failure) = entry.remove_entry();
             self.end_task(id, end, failure);
         }
     }
@@ -180,7 +174,11 @@ impl Store {
         let Some(task) = self.table(TASKS).get(&id).cloned() else {
             return;
         };
-        self.runs.ended.insert(id, (end, failure.is_some()));
+        let stay = match failure {
+            Some(_) => self.config.error_tasks_remove_period,
+            None => self.config.done_tasks_remove_period,
+        };
+        self.runs.ended.insert((end + stay.as_secs() as i64, id));
         let mut changes = obj(json!({"finished": listed(end, &tz)}));
         match failure {
             Some(message) => {
@@ -210,7 +208,7 @@ impl Store {
                 }
                 let record_id = self.insert(REPOSITORY, record);
                 let rule = task.get("rule").and_then(Value::as_i64).unwrap_or(0);
-                self.runs.kept.insert(record_id, (until, rule));
+                self.runs.kept.insert((until, record_id, rule));
                 changes.insert("status".into(), json!("Done"));
                 changes.insert("repository_id".into(), json!(record_id));
             }
@@ -222,45 +220,41 @@ impl Store {
 
     /// Drop ended tasks past their remove period, and obsoleted records of auto-deleting rules.
     fn forget(&mut self, now: i64) {
-        let secs = |d: std::time::Duration| d.as_secs() as i64;
-        let (done, error) = (
-            secs(self.config.done_tasks_remove_period),
-            secs(self.config.error_tasks_remove_period),
-        );
-        let gone: Vec<i64> = self
-            .runs
-            .ended
-            .iter()
-            .filter(|(_, (end, failed))| end + if *failed { error } else { done } <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            self.runs.ended.remove(&id);
+        while let Some(&(leave, id)) = self.runs.ended.first() {
+            if leave > now {
+                break;
+            }
+            self.runs.ended.pop_first();
             self.table_mut(TASKS).remove(&id);
         }
         let tz = self.zone();
-        let obsolete: Vec<i64> = self
-            .runs
-            .kept
-            .iter()
-            .filter(|(id, (until, rule))| {
-                // A PATCH of `store_until` (not served yet) or a direct edit moves the end.
-                let until = self
-                    .table(REPOSITORY)
-                    .get(id)
-                    .and_then(|r| r.get("store_until")?.as_str().and_then(|t| instant(t, &tz)))
-                    .unwrap_or(*until);
-                let auto = self
-                    .table(SCHEDULES)
-                    .get(rule)
-                    .and_then(|r| r.get("auto_delete_obsoleted_copy_flag")?.as_bool());
-                until <= now && auto == Some(true)
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in obsolete {
-            self.runs.kept.remove(&id);
-            self.table_mut(REPOSITORY).remove(&id);
+        while let Some(&(until, id, rule)) = self.runs.kept.first() {
+            if until > now {
+                break;
+            }
+            self.runs.kept.pop_first();
+            // A direct edit of `store_until` moves the end (the PATCH is not served yet).
+            let current = self.table(REPOSITORY).get(&id).map(|r| {
+                r.get("store_until")
+                    .and_then(Value::as_str)
+                    .and_then(|t| instant(t, &tz))
+                    .unwrap_or(until)
+            });
+            match current {
+                None => continue,
+                Some(later) if later > now => {
+                    self.runs.kept.insert((later, id, rule));
+                    continue;
+                }
+                Some(_) => {}
+            }
+            let auto = self
+                .table(SCHEDULES)
+                .get(&rule)
+                .and_then(|r| r.get("auto_delete_obsoleted_copy_flag")?.as_bool());
+            if auto == Some(true) {
+                self.table_mut(REPOSITORY).remove(&id);
+            }
         }
     }
 }
