@@ -6,7 +6,14 @@
 //! - `POST /_sim/rubackup/reinstall`: the server set up again: every object gone but the
 //!   `Default` pool, ids counted from the start again (so new objects get ids old ones had),
 //!   and every session dead.
-//! - `POST /_sim/rubackup/clock` `{"advanceSeconds": n}`: move the server clock forward.
+//! - `POST /_sim/rubackup/clock` `{"advanceSeconds": n}`: move the server clock forward (0
+//!   reads it); answers `{"now": unix seconds}`. The runs of global schedule rules due by
+//!   then are made (tasks and backups, see `runs`).
+//! - `POST /_sim/rubackup/global_schedule/{id}/fail` `{"runs": n, "message": "…"}`: the next
+//!   n runs of that rule (scheduled or forced) end in `Error` with the message and make no
+//!   backup; n = 0 ends the failures. 404 for no such rule.
+//! - `POST /_sim/rubackup/global_schedule/{id}/run`: run that rule now, whatever its status
+//!   or schedule; answers `{"task": id}`. 404 for no such rule.
 //! - `GET /_sim/rubackup/state`: every table.
 //! - `POST /_sim/rubackup/{table}`: insert an object as given; answers `{"id": n}`.
 //! - `PATCH /_sim/rubackup/{table}/{id}`: merge fields into an object.
@@ -41,7 +48,10 @@ impl Sim {
     pub fn insert(&self, table: &str, fields: Value) -> Option<i64> {
         let t = Store::table_name(table)?;
         let item: Item = fields.as_object().cloned().unwrap_or_default();
-        Some(self.store.lock().unwrap().insert(t, item))
+        self.catch_up();
+        let id = self.store.lock().unwrap().insert(t, item);
+        self.catch_up();
+        Some(id)
     }
 
     /// Change fields of an object behind rampart's back; false when it does not exist.
@@ -49,6 +59,7 @@ impl Sim {
         let Some(t) = Store::table_name(table) else {
             return false;
         };
+        self.catch_up();
         let mut store = self.store.lock().unwrap();
         let Some(item) = store.table_mut(t).get_mut(&id) else {
             return false;
@@ -62,6 +73,7 @@ impl Sim {
         let Some(t) = Store::table_name(table) else {
             return false;
         };
+        self.catch_up();
         self.store
             .lock()
             .unwrap()
@@ -140,6 +152,23 @@ pub fn routes(sim: Arc<Sim>) -> Router {
                 let secs = body.get("advanceSeconds").and_then(Value::as_u64).unwrap_or(0);
                 s.advance_clock(Duration::from_secs(secs));
                 Json(json!({ "now": s.now() }))
+            }),
+        )
+        .route(
+            "/_sim/rubackup/global_schedule/{id}/fail",
+            post(|State(s): State<Arc<Sim>>, Path(id): Path<i64>, Json(body): Json<Value>| async move {
+                let runs = body.get("runs").and_then(Value::as_u64).unwrap_or(1) as u32;
+                let message = body.get("message").and_then(Value::as_str).unwrap_or("Backup failed");
+                if s.fail_runs(id, runs, message) { StatusCode::NO_CONTENT.into_response() } else { missing() }
+            }),
+        )
+        .route(
+            "/_sim/rubackup/global_schedule/{id}/run",
+            post(|State(s): State<Arc<Sim>>, Path(id): Path<i64>| async move {
+                match s.run_now(id) {
+                    Some(task) => Json(json!({ "task": task })).into_response(),
+                    None => missing(),
+                }
             }),
         )
         .route(

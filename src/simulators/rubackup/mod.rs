@@ -2,7 +2,8 @@
 //! seeds/rubackup-rest-api.txt: `/api/v1` paths, the `{"data": …}` envelopes, 201 creates
 //! without an id, JWT + CSRF on every request, token lifetimes, a restart that invalidates
 //! every token and the CSRF token, account lockout after repeated wrong passwords, pools,
-//! strategies with rules and administrators, and global schedule rules. Fault injection and
+//! strategies with rules and administrators, global schedule rules, and the tasks and backups
+//! their runs leave on the server clock (`schedule`, `runs`, `history`). Fault injection and
 //! request counters come from the harness; `/_sim/rubackup/*` controls restarts, the clock and
 //! direct edits. The API is HTTPS only (L26-39, every example is `https://`): `start_tls` serves
 //! it so; `start` serves plain HTTP for tests that do not look at the transport.
@@ -14,11 +15,16 @@
 pub mod auth;
 pub mod control;
 pub mod cron;
+pub mod history;
 pub mod interval;
 pub mod kinds;
 pub mod listing;
 pub mod reply;
 pub mod resources;
+pub mod runs;
+#[cfg(test)]
+mod runs_tests;
+pub mod schedule;
 pub mod store;
 pub mod values;
 
@@ -37,6 +43,7 @@ use super::harness::{SimControl, SimServer};
 use super::tls_listener::TlsIdentity;
 use auth::AuthState;
 pub use cron::CronFields;
+pub use schedule::Launch;
 use store::Store;
 
 /// A user who can log in.
@@ -89,6 +96,21 @@ pub struct SimConfig {
     /// theirs, so theirs are unique) and the document never says it is unique; false plays a
     /// server that keeps two rules of one name, where a create sent twice makes two rules.
     pub unique_schedule_names: bool,
+    /// Which fields of a global schedule rule say when it runs (see [`Launch`]).
+    pub launch: Launch,
+    /// The server's time zone, in which schedule fields and listed date-times are read.
+    /// GUESS: the document's date-times carry no zone (L3786).
+    pub time_zone: String,
+    /// How long a run's task executes before it ends.
+    pub run_duration: Duration,
+    /// The `size` of every backup a run makes, in bytes (GUESS: the document gives no sizes).
+    pub backup_size: u64,
+    /// At most this many runs of one rule are made when the clock jumps (the last ones).
+    pub catch_up_runs: usize,
+    /// `done_tasks_remove_period` and `error_tasks_remove_period` (L1643-1644, minutes):
+    /// how long an ended task stays in the queue.
+    pub done_tasks_remove_period: Duration,
+    pub error_tasks_remove_period: Duration,
 }
 
 impl SimConfig {
@@ -132,6 +154,13 @@ impl SimConfig {
             limit_param: listing::LIMIT.into(),
             column_filters: true,
             unique_schedule_names: true,
+            launch: Launch::Cron,
+            time_zone: "UTC".into(),
+            run_duration: Duration::from_secs(60),
+            backup_size: 1 << 30,
+            catch_up_runs: 100,
+            done_tasks_remove_period: Duration::from_secs(1440 * 60),
+            error_tasks_remove_period: Duration::from_secs(10080 * 60),
             administrators: users
                 .iter()
                 .map(|(n, _)| n.to_string())
@@ -184,10 +213,12 @@ impl Sim {
         jiff::Timestamp::now().as_second() + self.clock_offset.load(Ordering::SeqCst)
     }
 
-    /// Move the server's clock (expires tokens without waiting).
+    /// Move the server's clock (expires tokens without waiting), and make the runs of global
+    /// schedule rules due by then.
     pub fn advance_clock(&self, by: Duration) {
         self.clock_offset
             .fetch_add(by.as_secs() as i64, Ordering::SeqCst);
+        self.catch_up();
     }
 
     /// The API routes (what the harness counts and faults).
@@ -195,6 +226,7 @@ impl Sim {
         let guarded = kinds::ALL
             .iter()
             .fold(Router::new(), |r, def| r.merge(resources::routes(def)))
+            .merge(history::routes())
             .route("/api/v1/server_hello", get(server_hello))
             .route_layer(middleware::from_fn_with_state(self.clone(), auth::guard));
         Router::new()

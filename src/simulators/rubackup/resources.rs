@@ -157,6 +157,8 @@ async fn create(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static KindDef)
         return reply::bad_request(&e);
     }
     store.insert(def.table, item);
+    drop(store);
+    runs_changed(&sim, def);
     sim.record(format!("POST /{}", def.table), body_json(&body));
     reply::created(def.label)
 }
@@ -167,6 +169,7 @@ async fn patch_one(
     body: Bytes,
     def: &'static KindDef,
 ) -> Response {
+    runs_changed(&sim, def);
     let mut store = sim.store.lock().unwrap();
     let Some((id, mut item)) = lookup(&store, def, &id) else {
         return reply::not_found(def.not_found);
@@ -230,6 +233,7 @@ async fn bulk_status(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static Kin
             }
         }
     }
+    runs_changed(&sim, def);
     let mut store = sim.store.lock().unwrap();
     if changes
         .iter()
@@ -244,6 +248,14 @@ async fn bulk_status(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static Kin
     }
     sim.record(format!("PATCH /{}", def.table), body);
     reply::done("Статус изменен")
+}
+
+/// Before a write to a global schedule rule, make the runs due under the rule as it was; after
+/// a create, start counting the new rule's runs (`runs`).
+fn runs_changed(sim: &Sim, def: &KindDef) {
+    if def.table == SCHEDULES {
+        sim.catch_up();
+    }
 }
 
 fn body_json(body: &Bytes) -> Value {
@@ -268,6 +280,7 @@ async fn delete_one(
     Path(id): Path<String>,
     def: &'static KindDef,
 ) -> Response {
+    runs_changed(&sim, def);
     let mut store = sim.store.lock().unwrap();
     let Some((id, item)) = lookup(&store, def, &id) else {
         return reply::not_found(def.not_found);
@@ -291,6 +304,7 @@ async fn delete_many(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static Kin
     else {
         return reply::bad_request("ids (a list of integer ids) is required");
     };
+    runs_changed(&sim, def);
     let mut store = sim.store.lock().unwrap();
     // GUESS: all or nothing.
     let Some(items) = ids

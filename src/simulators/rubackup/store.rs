@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::SimConfig;
+use super::runs::Runs;
 use super::values::is_pool_key;
 
 pub type Item = Map<String, Value>;
@@ -16,12 +17,20 @@ pub const STRATEGIES: &str = "backup_strategies";
 pub const RULES: &str = "strategy_rules";
 pub const ADMINS: &str = "strategy_administrators";
 pub const SCHEDULES: &str = "global_schedule";
-pub const TABLES: [&str; 5] = [POOLS, STRATEGIES, RULES, ADMINS, SCHEDULES];
+/// The backups made (`GET /repository`, L3541) and the task queue (`GET /task_queue`, L4862),
+/// filled by the runs of global schedule rules (`runs`).
+pub const REPOSITORY: &str = "repository";
+pub const TASKS: &str = "task_queue";
+pub const TABLES: [&str; 7] = [
+    POOLS, STRATEGIES, RULES, ADMINS, SCHEDULES, REPOSITORY, TASKS,
+];
 
 pub struct Store {
     pub config: SimConfig,
     next_id: i64,
     tables: BTreeMap<&'static str, BTreeMap<i64, Item>>,
+    /// Where the runs of global schedule rules stand.
+    pub runs: Runs,
 }
 
 impl Store {
@@ -31,6 +40,7 @@ impl Store {
             config,
             next_id: 1,
             tables: TABLES.iter().map(|t| (*t, BTreeMap::new())).collect(),
+            runs: Runs::default(),
         };
         let default_pool = json!({
             "pool_name": "Default", "pool_type": "File system",
