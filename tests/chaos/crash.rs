@@ -95,8 +95,8 @@ async fn operator_killed_right_after_the_vendor_create_leaves_exactly_one_vault(
 /// Required of the kills (the run fails otherwise, because then it proved little): at least
 /// half of them interrupted a vendor write, and over the run they interrupted at least 20
 /// creates, 3 updates and 3 deletes. The printed tally shows what a run achieved; on the 2-core
-/// machine runs interrupted 16-17 of 24 kills (every targeted one), 43-53 creates, 33-39
-/// updates and 19-23 deletes. The random kills mostly find nothing in flight: the creates they
+/// machine four runs interrupted 14-17 of 24 kills (every targeted one), 33-53 creates, 27-39
+/// updates and 19-24 deletes. The random kills mostly find nothing in flight: the creates they
 /// could meet wait one request timeout after an earlier kill, and a batch's work is soon done.
 #[tokio::test]
 async fn random_kills_while_mixed_objects_are_created_updated_and_deleted() {
