@@ -9,6 +9,29 @@ use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
+/// What watching and writing a kind's objects needs of its Rust type (every rampart kind).
+pub trait WatchedKind:
+    Resource<DynamicType = ()>
+    + Clone
+    + std::fmt::Debug
+    + serde::de::DeserializeOwned
+    + serde::Serialize
+    + Send
+    + 'static
+{
+}
+
+impl<K> WatchedKind for K where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + Send
+        + 'static
+{
+}
+
 /// Resident memory (MiB) and CPU time (seconds) of a process.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcStats {
@@ -62,13 +85,7 @@ pub fn ready_now<K: serde::Serialize>(obj: &K) -> bool {
 /// Wait until `n` objects in `api` are Ready; returns when that happened, or None on timeout.
 pub async fn all_ready<K>(api: Api<K>, n: usize, timeout: Duration) -> Option<Instant>
 where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + serde::Serialize
-        + Send
-        + 'static,
+    K: WatchedKind,
 {
     let mut ready: HashMap<String, bool> = HashMap::new();
     let stream = watcher(api, watcher::Config::default())

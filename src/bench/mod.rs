@@ -247,13 +247,7 @@ async fn converge<K>(
     sim: &SimControl,
 ) -> Result<Convergence, BenchError>
 where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + Send
-        + 'static,
+    K: crate::bench::measure::WatchedKind,
 {
     let n = objects.len();
     sim.reset_counters();

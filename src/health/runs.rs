@@ -21,34 +21,30 @@ const HORIZON_DAYS: i64 = 8 * 366;
 
 /// The latest run at or before `at`, if the schedule ran within the horizon.
 pub fn previous_run(cron: &Cron, tz: &TimeZone, at: Timestamp) -> Option<Timestamp> {
-    let today = tz.to_datetime(at).date();
-    for back in 0..HORIZON_DAYS {
-        let day = today.checked_sub(back.days()).ok()?;
-        if !runs_on(cron, day) {
-            continue;
-        }
-        let latest = times_of(cron, tz, day).rev().find(|t| *t <= at);
-        if latest.is_some() {
-            return latest;
-        }
-    }
-    None
+    search(cron, tz, at, -1, |day| {
+        day.iter().rev().copied().find(|t| *t <= at)
+    })
 }
 
 /// The first run after `at`, if the schedule runs within the horizon.
 pub fn next_run(cron: &Cron, tz: &TimeZone, at: Timestamp) -> Option<Timestamp> {
+    search(cron, tz, at, 1, |day| day.iter().copied().find(|t| *t > at))
+}
+
+/// Walk the days from `at`'s local day (`step` -1 back, 1 ahead) and take the first run
+/// `pick` chooses among a day's runs.
+fn search(
+    cron: &Cron,
+    tz: &TimeZone,
+    at: Timestamp,
+    step: i64,
+    pick: impl Fn(&[Timestamp]) -> Option<Timestamp>,
+) -> Option<Timestamp> {
     let today = tz.to_datetime(at).date();
-    for ahead in 0..HORIZON_DAYS {
-        let day = today.checked_add(ahead.days()).ok()?;
-        if !runs_on(cron, day) {
-            continue;
-        }
-        let first = times_of(cron, tz, day).find(|t| *t > at);
-        if first.is_some() {
-            return first;
-        }
-    }
-    None
+    (0..HORIZON_DAYS)
+        .map_while(|n| today.checked_add((n * step).days()).ok())
+        .filter(|day| runs_on(cron, *day))
+        .find_map(|day| pick(&times_of(cron, tz, day)))
 }
 
 /// The latest run whose grace has passed by `now`: the run a successful backup should exist
@@ -91,21 +87,13 @@ fn runs_on(cron: &Cron, day: Date) -> bool {
 }
 
 /// The runs on `day`, earliest first, as instants (skipped local times left out).
-fn times_of<'a>(
-    cron: &'a Cron,
-    tz: &'a TimeZone,
-    day: Date,
-) -> impl DoubleEndedIterator<Item = Timestamp> + 'a {
-    let hours: Vec<u8> = cron.hour.values.iter().copied().collect();
-    let minutes: Vec<u8> = cron.minute.values.iter().copied().collect();
-    let locals: Vec<DateTime> = hours
+fn times_of(cron: &Cron, tz: &TimeZone, day: Date) -> Vec<Timestamp> {
+    cron.hour
+        .values
         .iter()
-        .flat_map(|h| minutes.iter().map(move |m| (*h, *m)))
-        .map(|(h, m)| day.at(h as i8, m as i8, 0, 0))
-        .collect();
-    locals
-        .into_iter()
-        .filter_map(move |local| instant(tz, local))
+        .flat_map(|h| cron.minute.values.iter().map(move |m| (*h, *m)))
+        .filter_map(|(h, m)| instant(tz, day.at(h as i8, m as i8, 0, 0)))
+        .collect()
 }
 
 fn instant(tz: &TimeZone, local: DateTime) -> Option<Timestamp> {

@@ -156,13 +156,12 @@ async fn random_kills_while_mixed_objects_are_created_updated_and_deleted() {
     plane
         .provider("rb", json!({"type": "RuBackup", "endpoint": rb.url(), "pollIntervalSeconds": 5, "budget": budget, "ruBackup": {"database": "rubackup", "authType": "Database"}}), json!({"username": "rubackup", "password": "rb-pw"}))
         .await;
-    let share: k8s_openapi::api::core::v1::Secret =
-        serde_json::from_value(json!({"metadata": {"name": "share"}, "stringData": {"identity": "svc", "secret": "s3cr3t-share"}})).unwrap();
     plane
-        .api::<k8s_openapi::api::core::v1::Secret>()
-        .create(&Default::default(), &share)
-        .await
-        .unwrap();
+        .secret(
+            "share",
+            json!({"identity": "svc", "secret": "s3cr3t-share"}),
+        )
+        .await;
 
     let (vaults, policies, rules) = (
         plane.api::<Vault>(),
@@ -382,24 +381,7 @@ async fn random_kills_while_mixed_objects_are_created_updated_and_deleted() {
     assert_eq!(forward.len() - owned.len(), 5, "people's rules untouched");
 
     // RuBackup: exactly one pool per remaining Vault, by name.
-    let pools: Vec<(String, Option<Value>)> = rb
-        .sim
-        .store
-        .lock()
-        .unwrap()
-        .table("pool_list")
-        .values()
-        .map(|p| {
-            (
-                p.get("pool_name")
-                    .and_then(|n| n.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-                p.get("description").cloned(),
-            )
-        })
-        .filter(|(n, _)| n.starts_with("pool-"))
-        .collect();
+    let pools = crate::plane::rubackup_pools(&rb);
     let names: BTreeSet<&str> = pools.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(pools.len(), 15, "RuBackup pools: {pools:?}");
     assert_eq!(names.len(), 15, "no duplicate pool");

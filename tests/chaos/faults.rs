@@ -187,13 +187,7 @@ async fn two_storms<K>(
     want: Writes,
     then: impl AsyncFnOnce(),
 ) where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + serde::Serialize
-        + Send
-        + 'static,
+    K: rampart::bench::measure::WatchedKind,
 {
     storm(ctl, Duration::from_secs(10), false).await;
     all_ready(api, n, Duration::from_secs(180)).await;
@@ -327,15 +321,9 @@ async fn cyber_case(plane: &mut Plane) {
             json!({"username": "admin", "password": "cyber-s3cret-pw"}),
         )
         .await;
-    let share: k8s_openapi::api::core::v1::Secret = serde_json::from_value(
-        json!({"metadata": {"name": "share"}, "stringData": {"identity": "svc", "secret": "x"}}),
-    )
-    .unwrap();
     plane
-        .api::<k8s_openapi::api::core::v1::Secret>()
-        .create(&Default::default(), &share)
-        .await
-        .unwrap();
+        .secret("share", json!({"identity": "svc", "secret": "x"}))
+        .await;
     sim.control().record_requests();
     let vaults: Api<Vault> = plane.api();
     let all = names("cyber", 12);
@@ -444,18 +432,7 @@ async fn rubackup_case(plane: &mut Plane) {
         sim.sim.failed_logins("rubackup") == 0,
         "faults never turned into wrong-password attempts"
     );
-    let pools: Vec<(String, Option<Value>)> = sim
-        .sim
-        .store
-        .lock()
-        .unwrap()
-        .table("pool_list")
-        .values()
-        .filter_map(|p| {
-            let name = p.get("pool_name")?.as_str()?.to_string();
-            Some((name, p.get("description").cloned())).filter(|(n, _)| n.starts_with("pool-"))
-        })
-        .collect();
+    let pools = crate::plane::rubackup_pools(&sim);
     assert_eq!(pools.len(), 6, "RuBackup: one pool per Vault: {pools:?}");
     assert!(
         pools

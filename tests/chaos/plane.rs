@@ -136,19 +136,23 @@ impl Plane {
 
     /// A Secret and a ProviderConfig `name` in the chaos namespace.
     pub async fn provider(&self, name: &str, spec: Value, secret: Value) {
-        let s: Secret = serde_json::from_value(
-            json!({"metadata": {"name": format!("{name}-creds")}, "stringData": secret}),
-        )
-        .unwrap();
-        Api::<Secret>::namespaced(self.client.clone(), NS)
-            .create(&PostParams::default(), &s)
-            .await
-            .unwrap();
+        self.secret(&format!("{name}-creds"), secret).await;
         let mut spec = spec;
         spec["credentials"] = json!({"secretRef": {"name": format!("{name}-creds")}});
         let pc: ProviderConfig = obj("ProviderConfig", name, spec);
         Api::<ProviderConfig>::namespaced(self.client.clone(), NS)
             .create(&PostParams::default(), &pc)
+            .await
+            .unwrap();
+    }
+
+    /// A Secret `name` in the chaos namespace with `data` as its stringData.
+    pub async fn secret(&self, name: &str, data: Value) {
+        let s: Secret =
+            serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data}))
+                .unwrap();
+        Api::<Secret>::namespaced(self.client.clone(), NS)
+            .create(&PostParams::default(), &s)
             .await
             .unwrap();
     }
@@ -174,13 +178,7 @@ pub fn obj<K: serde::de::DeserializeOwned>(kind: &str, name: &str, spec: Value) 
 /// Wait until every object of `api` is Ready at its generation; panics with the stragglers.
 pub async fn all_ready<K>(api: &Api<K>, n: usize, timeout: Duration)
 where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + serde::Serialize
-        + Send
-        + 'static,
+    K: rampart::bench::measure::WatchedKind,
 {
     if rampart::bench::measure::all_ready(api.clone(), n, timeout)
         .await
@@ -245,13 +243,7 @@ where
 /// Wait until `name` has condition `type_` with `status`.
 pub async fn until_condition<K>(api: &Api<K>, name: &str, type_: &str, status: &str)
 where
-    K: Resource
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + serde::Serialize
-        + Send
-        + 'static,
+    K: rampart::bench::measure::WatchedKind,
 {
     let (t, s) = (type_.to_string(), status.to_string());
     let holds = move |o: Option<&K>| {
@@ -275,4 +267,21 @@ where
             api.get_opt(name).await.ok().flatten()
         );
     }
+}
+
+/// The RuBackup pools the chaos cases create (named `pool-…`), with their descriptions.
+pub fn rubackup_pools(
+    rb: &rampart::simulators::rubackup::RuBackupSim,
+) -> Vec<(String, Option<Value>)> {
+    rb.sim
+        .store
+        .lock()
+        .unwrap()
+        .table("pool_list")
+        .values()
+        .filter_map(|p| {
+            let name = p.get("pool_name")?.as_str()?.to_string();
+            Some((name, p.get("description").cloned())).filter(|(n, _)| n.starts_with("pool-"))
+        })
+        .collect()
 }

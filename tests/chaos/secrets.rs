@@ -144,15 +144,9 @@ async fn no_credential_or_token_of_any_vendor_appears_in_logs_events_objects_or_
     plane
         .provider("rs-token", json!({"type": "RsServer", "endpoint": rs.url(), "pollIntervalSeconds": 5, "rsServer": {"authMethod": "Token"}}), json!({"token": rs_given_token}))
         .await;
-    let share: k8s_openapi::api::core::v1::Secret = serde_json::from_value(
-        json!({"metadata": {"name": "share"}, "stringData": {"identity": "svc", "secret": SHARE_SECRET}}),
-    )
-    .unwrap();
     plane
-        .api::<k8s_openapi::api::core::v1::Secret>()
-        .create(&Default::default(), &share)
-        .await
-        .unwrap();
+        .secret("share", json!({"identity": "svc", "secret": SHARE_SECRET}))
+        .await;
 
     let vaults = plane.api::<Vault>();
     // Each RS configuration selects its own server: a server can be in one vault only.
