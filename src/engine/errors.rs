@@ -53,9 +53,7 @@ impl Error {
             Error::Hub(HubError::Connect { source, .. }) => {
                 vendor_class(source.kind, source.retry_after)
             }
-            Error::External(ExternalError::InvalidSpec { .. }) => Class::Terminal,
-            Error::External(ExternalError::Waiting { .. }) => Class::Waiting,
-            Error::External(ExternalError::Vendor(v)) => vendor_class(v.kind, v.retry_after),
+            Error::External(e) => external_class(e.cause()),
         }
     }
 
@@ -67,6 +65,16 @@ impl Error {
             Class::Credentials => "CredentialsRefused",
             Class::Waiting => "Waiting",
         }
+    }
+}
+
+fn external_class(e: &ExternalError) -> Class {
+    match e {
+        ExternalError::InvalidSpec { .. } => Class::Terminal,
+        ExternalError::Waiting { .. } => Class::Waiting,
+        ExternalError::Vendor(v) => vendor_class(v.kind, v.retry_after),
+        // `cause` has taken the note off.
+        ExternalError::AfterCreate(inner) => external_class(inner),
     }
 }
 

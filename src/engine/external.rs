@@ -106,6 +106,11 @@ pub enum ExternalError {
     /// external name, an unresolved inventory). Not an error: retried soon, quietly.
     #[error("{message}")]
     Waiting { message: String },
+    /// A call made after the vendor accepted a create failed (finding the new object's id, a
+    /// follow-up write). Whatever it says, it is no refusal of the create: the object exists,
+    /// and the next pass must find it as rampart's rather than be told nothing was made.
+    #[error("the vendor accepted the create; after it, {0}")]
+    AfterCreate(Box<ExternalError>),
 }
 
 /// A provider configuration an adapter reaches through the hub (an inventory) could not be used.
@@ -136,6 +141,42 @@ impl ExternalError {
     pub fn waiting(message: impl Into<String>) -> Self {
         ExternalError::Waiting {
             message: message.into(),
+        }
+    }
+
+    /// This error came after the vendor accepted a create (see `AfterCreate`).
+    pub fn after_create(self) -> Self {
+        match self {
+            e @ ExternalError::AfterCreate(_) => e,
+            e => ExternalError::AfterCreate(Box::new(e)),
+        }
+    }
+
+    /// The error itself, without the note that it came after an accepted create.
+    pub fn cause(&self) -> &ExternalError {
+        match self {
+            ExternalError::AfterCreate(inner) => inner.cause(),
+            e => e,
+        }
+    }
+
+    /// Whether this error, returned by a create, proves that the vendor made nothing: a clear
+    /// refusal before the vendor acted. A timeout or a dropped connection proves nothing (the
+    /// vendor may have acted), and neither does any failure after the vendor accepted.
+    pub fn proves_nothing_created(&self) -> bool {
+        use crate::vendor::error::ErrorKind;
+        match self {
+            ExternalError::InvalidSpec { .. } | ExternalError::Waiting { .. } => true,
+            ExternalError::AfterCreate(_) => false,
+            ExternalError::Vendor(v) => matches!(
+                v.kind,
+                ErrorKind::Rejected
+                    | ErrorKind::Forbidden
+                    | ErrorKind::Unauthorized
+                    | ErrorKind::Config
+                    | ErrorKind::Conflict
+                    | ErrorKind::Throttled
+            ),
         }
     }
 }

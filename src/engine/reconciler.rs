@@ -27,7 +27,6 @@ use super::marker::ownership_marker;
 use super::refs::Refs;
 use crate::api::common::{Allowed, DeletionPolicy, Drift};
 use crate::telemetry::metrics;
-use crate::vendor::error::ErrorKind;
 
 /// Drift field reported when write-only fields changed since they were last applied.
 pub const WRITE_ONLY_FIELDS: &str = "(write-only fields)";
@@ -578,7 +577,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 // mark was there when this pass began): its object may still land, and must
                 // then be found as rampart's, so the mark stays for it.
                 let earlier_unresolved = self.obj.annotations().contains_key(CREATE_PENDING);
-                if definitely_not_created(&e) && !earlier_unresolved {
+                if e.proves_nothing_created() && !earlier_unresolved {
                     self.ctx
                         .cluster
                         .patch_annotations(&self.at, &[(CREATE_PENDING, None)])
@@ -835,21 +834,6 @@ impl<'a, K: Managed> Reconcile<'a, K> {
 
 fn has_finalizer<K: Managed>(obj: &K) -> bool {
     obj.finalizers().iter().any(|f| f == FINALIZER)
-}
-
-fn definitely_not_created(e: &ExternalError) -> bool {
-    match e {
-        ExternalError::InvalidSpec { .. } | ExternalError::Waiting { .. } => true,
-        ExternalError::Vendor(v) => matches!(
-            v.kind,
-            ErrorKind::Rejected
-                | ErrorKind::Forbidden
-                | ErrorKind::Unauthorized
-                | ErrorKind::Config
-                | ErrorKind::Conflict
-                | ErrorKind::Throttled
-        ),
-    }
 }
 
 /// Drift the adapter saw, plus changed write-only fields (known only by their hash).

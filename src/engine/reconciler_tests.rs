@@ -778,6 +778,39 @@ async fn a_refused_create_after_a_lost_one_keeps_the_pending_mark() {
 }
 
 #[tokio::test]
+async fn a_create_the_vendor_accepted_keeps_its_mark_whatever_fails_after_it() {
+    // Seen in the chaos suite: RuBackup made the pool, the listing that finds its id was
+    // throttled, and the 429 read as a refusal of the create cleared the mark; the pool, known
+    // by its name alone, was then refused as someone else's for good.
+    let t = Table::new();
+    let v = t.vault("accepted", json!({}), &[]);
+    t.vendor
+        .fail_after_next_create(vendor_error(ErrorKind::Throttled, "slow down"));
+    t.pass(&v).await.expect_err("throttled after the create");
+    let stored = t.stored(&v);
+    assert!(
+        annotation(&stored, CREATE_PENDING).is_some(),
+        "the mark stays for the object the vendor made"
+    );
+    assert!(annotation(&stored, EXTERNAL_NAME).is_none());
+    // Once a listing may rule on it, the object is found by its name and adopted as rampart's.
+    let stale = (jiff::Timestamp::now() - jiff::SignedDuration::from_secs(40)).to_string();
+    let mut later = stored;
+    later
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(CREATE_PENDING.into(), stale);
+    t.engine.apply(&later);
+    t.pass(&v).await.expect("adopted");
+    let done = t.stored(&v);
+    assert_eq!(annotation(&done, EXTERNAL_NAME).as_deref(), Some("id-1"));
+    assert!(annotation(&done, CREATE_PENDING).is_none());
+    assert_eq!(t.vendor.count("create"), 1, "{:?}", t.vendor.calls());
+    assert_eq!(t.vendor.objects().len(), 1);
+}
+
+#[tokio::test]
 async fn deleting_an_object_whose_spec_the_adapter_refuses_still_deletes_its_vendor_object() {
     let t = Table::new();
     let v = created(&t, "broken", json!({"deletionPolicy": "Delete"})).await;

@@ -40,6 +40,8 @@ struct State {
     calls: Vec<String>,
     failures: VecDeque<(&'static str, ExternalError)>,
     lose_create_answer: bool,
+    /// The next create is made (without a marker) and then fails with this error.
+    fail_after_create: Option<ExternalError>,
     deletion_observes: u32,
     /// Conditions every observe reports, and objects every observe asks to wake.
     report: (Vec<ExtraCondition>, Vec<ObjectName>),
@@ -114,6 +116,13 @@ impl FakeVendor {
     /// The next create happens at the vendor, but its answer is lost (a timeout).
     pub fn lose_next_create_answer(&self) {
         self.state.lock().unwrap().lose_create_answer = true;
+    }
+
+    /// The next create happens at the vendor, as on a vendor with no place for the marker (the
+    /// object is known by its name), and a call after it fails with `error` (finding the new
+    /// object's id, a follow-up write).
+    pub fn fail_after_next_create(&self, error: ExternalError) {
+        self.state.lock().unwrap().fail_after_create = Some(error);
     }
 
     /// Every observe reports `conditions` and asks the engine to wake `wake` (as an adapter
@@ -244,6 +253,10 @@ where
         );
         if std::mem::take(&mut st.lose_create_answer) {
             return Err(vendor_error(ErrorKind::Transport, "timed out"));
+        }
+        if let Some(error) = st.fail_after_create.take() {
+            st.objects.get_mut(&id).expect("just made").marker = None;
+            return Err(error.after_create());
         }
         Ok(Created { external_name: id })
     }

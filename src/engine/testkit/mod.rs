@@ -181,4 +181,14 @@ impl Engine {
         }
         panic!("{} did not converge: {last:?}", obj.name_any())
     }
+
+    /// Reconcile until a pass fails, at most `passes` times; the failure's message.
+    pub async fn converge_err<K: Managed>(&self, obj: &K, passes: usize) -> String {
+        for _ in 0..passes {
+            if let Err((e, _)) = self.reconcile(obj).await {
+                return e.to_string();
+            }
+        }
+        panic!("no pass of {} failed", obj.name_any())
+    }
 }

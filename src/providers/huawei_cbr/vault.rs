@@ -352,6 +352,8 @@ impl External<VaultCr> for CbrVaults {
             Err(e) => return Err(explain(e, &json!({ "vault": request }), CREATE_CHECKS).into()),
         };
         info!(vault = %vault.id, "created CBR vault");
+        // From here the vault exists: a failure is no refusal of the create (the pending mark
+        // stays and the next pass adopts the vault by its marker, then updates it).
         // autoExpand, smnNotify and threshold can only be set by an update.
         let follow_up = a
             .desired
@@ -360,7 +362,10 @@ impl External<VaultCr> for CbrVaults {
             vault = client
                 .update_vault(&vault.id, &follow_up)
                 .await
-                .map_err(|e| explain(e, &json!({ "vault": follow_up }), UPDATE_CHECKS))?;
+                .map_err(|e| {
+                    ExternalError::from(explain(e, &json!({ "vault": follow_up }), UPDATE_CHECKS))
+                        .after_create()
+                })?;
         }
         if !rest.is_empty() {
             let added = self.add(&vault.id, rest).await;
@@ -371,7 +376,11 @@ impl External<VaultCr> for CbrVaults {
             vault = self.reread(vault).await;
         }
         if let Some(p) = &a.desired.policy_id {
-            let policies = self.shared.policies(false).await?;
+            let policies = self
+                .shared
+                .policies(false)
+                .await
+                .map_err(|e| ExternalError::from(e).after_create())?;
             self.shared.record_binding(&policies, &vault.id, p, true);
         }
         self.shared.vaults.upsert(vault.id.clone(), vault.clone());

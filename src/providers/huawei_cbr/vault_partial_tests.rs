@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use kube::ResourceExt;
 use serde_json::json;
 
 use super::vault_world::{ADD, CREATE, VaultWorld};
@@ -195,4 +196,44 @@ async fn a_refusal_that_names_no_field_says_what_rampart_checked_and_sent() {
     let synced = w.condition(&v, "Synced").unwrap();
     assert!(synced.message.contains("vault.name (70 characters)"));
     assert!(w.says(&v, "Stalled", "TerminalError"));
+}
+
+#[tokio::test]
+async fn a_vault_whose_follow_up_update_is_refused_is_found_not_made_again() {
+    use crate::engine::annotations::{CREATE_PENDING, EXTERNAL_NAME};
+    use crate::simulators::harness::Faults;
+    let w = VaultWorld::new(LONG, LONG).await;
+    // autoExpand is set by an update after the create; CBR throttles that update.
+    w.cbr.control().set_faults(Faults {
+        throttle_rate: 1.0,
+        retry_after_secs: 1,
+        only_operation: Some("PUT /v3/{project_id}/vaults/{vault_id}".into()),
+        ..Default::default()
+    });
+    let v = w.vault("expanding", json!({"autoExpand": true}));
+    let failed = w.engine.converge_err(&v, 3).await;
+    assert!(failed.contains("accepted the create"), "{failed}");
+    assert_eq!(w.cbr.control().count(CREATE), 1);
+    assert!(
+        w.stored(&v).annotations().contains_key(CREATE_PENDING),
+        "the mark stays for the vault CBR made"
+    );
+    w.cbr.control().set_faults(Faults::default());
+    // A listing may rule on the create at once (the mark says when it was sent).
+    w.annotate(&v, CREATE_PENDING, Some("2000-01-01T00:00:00Z"));
+    let v = w.converge(&v).await;
+    assert!(v.annotations().contains_key(EXTERNAL_NAME));
+    assert_eq!(w.cbr.control().count(CREATE), 1, "never made twice");
+    assert_eq!(
+        w.cbr
+            .console()
+            .project(super::test_support::PROJECT)
+            .vaults
+            .len(),
+        1
+    );
+    assert!(
+        w.sim_vault(&v).auto_expand,
+        "the update came after the adoption"
+    );
 }

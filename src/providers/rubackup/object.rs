@@ -140,7 +140,12 @@ pub async fn create(
         .into()),
         sent => {
             sent?;
-            Ok(backend.created(c, name).await?)
+            // RuBackup made the object: a failure to find its id (a throttled or cut listing)
+            // is no refusal, and must leave the create-pending mark for the next pass.
+            backend
+                .created(c, name)
+                .await
+                .map_err(|e| ExternalError::from(e).after_create())
         }
     }
 }

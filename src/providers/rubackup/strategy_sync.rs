@@ -47,6 +47,7 @@ fn held_off(e: ExternalError, what: &str, strategy: &str) -> ExternalError {
             message: format!("{message} ({tail})"),
         },
         ExternalError::Waiting { message } => ExternalError::waiting(format!("{message} ({tail})")),
+        ExternalError::AfterCreate(inner) => held_off(*inner, what, strategy).after_create(),
     }
 }
 

@@ -14,7 +14,7 @@ use super::*;
 use crate::api::common::{ConditionStatus, DeletionPolicy};
 use crate::api::vendors::rubackup::{RuBackupPolicy, RuBackupStrategy};
 use crate::api::{Policy, Strategy};
-use crate::engine::annotations::EXTERNAL_NAME;
+use crate::engine::annotations::{CREATE_PENDING, EXTERNAL_NAME};
 use crate::engine::context::EngineSettings;
 use crate::engine::errors::Backoff;
 use crate::engine::reconciler::Next;
@@ -368,6 +368,62 @@ async fn a_create_answered_after_the_timeout_is_found_not_made_again() {
             .len(),
         1
     );
+}
+
+/// Seen in the chaos suite: RuBackup made the pool, the listing that finds its id (the create
+/// answers without one) was throttled, and the 429 read as a refusal of the create: the
+/// create-pending mark went, and the pool, known by its name alone, was refused for good.
+#[tokio::test]
+async fn a_pool_made_whose_id_listing_failed_is_adopted_by_the_next_pass() {
+    let w = World::new(SimConfig::new(&[(USER, PASSWORD)]), 2).await;
+    let control = w.rig.sim.server.control.clone();
+    // The create's answer waits 300 ms: long enough to throttle every pool listing after it.
+    control.set_faults(Faults {
+        respond_after_ms: 300,
+        only_operation: Some("POST /api/v1/pool_list".into()),
+        ..Default::default()
+    });
+    let sim = w.rig.sim.sim.clone();
+    let faults = control.clone();
+    tokio::spawn(async move {
+        while !sim.journal().iter().any(|(r, _)| r == "POST /pool_list") {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        faults.set_faults(Faults {
+            throttle_rate: 1.0,
+            retry_after_secs: 1,
+            only_operation: Some("GET /api/v1/pool_list".into()),
+            ..Default::default()
+        });
+    });
+    let v = w.engine.apply(&vault("main", "k8s-main"));
+    let mut passes = 0;
+    let failed = loop {
+        match w.engine.reconcile(&v).await {
+            Err((e, _)) => break e,
+            Ok(next) => {
+                passes += 1;
+                assert!(passes < 3, "no pass met the throttled listing: {next:?}");
+            }
+        }
+    };
+    assert!(
+        failed.to_string().contains("accepted the create"),
+        "{failed}"
+    );
+    let stored = w.engine.get(&v).expect("stored");
+    assert!(
+        stored.annotations().contains_key(CREATE_PENDING),
+        "the mark stays for the pool RuBackup made"
+    );
+    assert_eq!(external_name(&stored), None);
+    control.set_faults(Faults::default());
+
+    let v = w.settle(&v).await;
+    let pools = w.named("pool_list", "pool_name", "k8s-main");
+    assert_eq!(pools.len(), 1, "{pools:?}");
+    assert_eq!(external_name(&v), Some(pools[0]["id"].to_string()));
+    assert_eq!(w.rig.sim.count("POST /pool_list"), 1);
 }
 
 /// Where in the journal the strategy was switched on, and the last member write before it.
