@@ -158,6 +158,10 @@ pub struct ManagedStatus<A> {
     /// neither writes nor deletes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marked_external_name: Option<String>,
+    /// What the vendor says about the object's backups (kinds and vendors that hold backups);
+    /// the `BackupHealthy` condition judges it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::api::backup_status::BackupStatus>,
 }
 
 /// The lifecycle fields every managed spec starts with (flattened into each kind's spec).

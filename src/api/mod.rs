@@ -1,5 +1,6 @@
 //! The rampart.dev/v1alpha1 API: six kinds, one file each, plus the vendor blocks.
 
+pub mod backup_status;
 pub mod common;
 pub mod firewall_rule;
 pub mod policy;

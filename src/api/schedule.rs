@@ -22,6 +22,12 @@ pub struct Schedule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     pub time_zone: Option<String>,
+    /// How long after a scheduled run a successful backup may still arrive before
+    /// `BackupHealthy` says `BackupMissed`. Defaults to the schedule's interval (a run counts as
+    /// missed once the next one is due).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 527040))]
+    pub grace_minutes: Option<i32>,
 }
 
 /// How long backups are kept. Every field is optional; set the ones you need.

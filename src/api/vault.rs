@@ -41,6 +41,11 @@ use super::vendors::{
         json_path = ".status.atProvider.state"
     ),
     printcolumn(
+        name = "BACKUP",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='BackupHealthy')].reason"
+    ),
+    printcolumn(
         name = "RESOURCES",
         type_ = "integer",
         json_path = ".status.atProvider.resourceCount",

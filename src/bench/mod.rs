@@ -446,8 +446,13 @@ async fn steady_state(
         window_seconds: window.as_secs_f64(),
         resyncs_in_window: resyncs,
         calls_per_resync: calls,
-        // Vaults (paged by 1000), policies (one unpaged list), one firewall section.
-        expected_list_calls_per_resync: pages(vaults) + 1.0 + if nf > 0 { 1.0 } else { 0.0 },
+        // Vaults (paged by 1000), policies (one unpaged list), one firewall section, and for
+        // backup health CBR's backups and backup tasks (one page each: the benchmark's vaults
+        // hold no backups).
+        expected_list_calls_per_resync: pages(vaults)
+            + 1.0
+            + if nf > 0 { 1.0 } else { 0.0 }
+            + if vaults > 0 { 2.0 } else { 0.0 },
         rss_mib: after.rss_mib,
         rss_anon_mib: after.rss_anon_mib,
         threads: after.threads,

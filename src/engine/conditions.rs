@@ -35,7 +35,7 @@ pub enum Outcome<A> {
     Deleting(String),
 }
 
-fn condition(
+pub(super) fn condition(
     type_: &str,
     status: bool,
     reason: &str,
@@ -58,7 +58,7 @@ fn condition(
 }
 
 /// Keep the old transition time when the status did not change.
-fn carry_transition_time(mut new: Condition, old: &[Condition]) -> Condition {
+pub(super) fn carry_transition_time(mut new: Condition, old: &[Condition]) -> Condition {
     if let Some(prev) = old.iter().find(|c| c.type_ == new.type_)
         && prev.status == new.status
     {
@@ -83,6 +83,7 @@ pub fn next_status<A: Clone + Default>(
         drift: old.map(|s| s.drift.clone()).unwrap_or_default(),
         last_applied_hash: old.and_then(|s| s.last_applied_hash.clone()),
         marked_external_name: old.and_then(|s| s.marked_external_name.clone()),
+        backup: old.and_then(|s| s.backup.clone()),
     };
     let c = |t: &str, s: bool, r: &str, m: &str| condition(t, s, r, m, generation, now);
     // When we learn nothing new about the vendor object, Ready keeps what it said; a first

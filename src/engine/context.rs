@@ -51,6 +51,8 @@ pub struct EngineSettings {
     pub backoff: Backoff,
     /// Requeue while a vendor object is still being created or deleted.
     pub pending_requeue: Duration,
+    /// The clock backup health is judged by (a test's simulated vendor clock).
+    pub clock: super::backup_health::WallClock,
 }
 
 impl Default for EngineSettings {
@@ -59,6 +61,7 @@ impl Default for EngineSettings {
             cluster_id: "default".into(),
             backoff: Backoff::default(),
             pending_requeue: Duration::from_secs(5),
+            clock: Default::default(),
         }
     }
 }

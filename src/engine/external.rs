@@ -237,4 +237,18 @@ pub trait External<K: Managed>: Send + Sync {
 
     /// Delete the vendor object.
     async fn delete(&self, cr: &K, id: &str, ctx: &CallContext<'_>) -> ExternalResult<Deleted>;
+
+    /// What the vendor holds of this object's backups, for `BackupHealthy` and
+    /// `status.backup`; `None` where the kind holds no backups at this vendor. Read from a
+    /// collection shared by every object of the provider configuration, once per poll. A
+    /// vendor that cannot be read is `Facts::Unreadable`, not an error: backup health never
+    /// fails a reconcile.
+    async fn backups(
+        &self,
+        _cr: &K,
+        _id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> Option<crate::health::BackupReport> {
+        None
+    }
 }

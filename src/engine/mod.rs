@@ -2,6 +2,7 @@
 
 pub mod adapters;
 pub mod annotations;
+pub mod backup_health;
 pub mod cluster;
 pub mod conditions;
 pub mod context;

@@ -13,6 +13,7 @@ use kube::runtime::controller::Action;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::annotations::{CREATE_PENDING, EXTERNAL_NAME, FINALIZER, PAUSED};
+use super::backup_health;
 use super::cluster::ObjectAt;
 use super::conditions::{Outcome, next_status, status_changed, with_extra};
 use super::context::Context;
@@ -99,6 +100,8 @@ struct Reconcile<'a, K: Managed> {
     /// What this pass's observe reported beside Ready and Synced: kept on a failed status too
     /// (a create refused for a conflict between objects still shows the conflict).
     observed_extra: Vec<super::external::ExtraCondition>,
+    /// This pass's backup health verdict and facts, for kinds whose vendor holds backups.
+    backups: Option<crate::health::Assessed>,
 }
 
 /// The resolved pieces a vendor call needs.
@@ -141,6 +144,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             obj: obj.clone(),
             ctx,
             observed_extra: Vec::new(),
+            backups: None,
         }
     }
 
@@ -215,7 +219,9 @@ impl<'a, K: Managed> Reconcile<'a, K> {
                 Err(early) => return Ok(early),
             }
         };
+        let id = found.id.clone();
         let outcome = self.correct_or_report_drift(&g, found).await?;
+        self.judge_backups(&g, &id).await;
         let action = match &outcome {
             Outcome::Observed {
                 readiness: Readiness::Creating(_),
@@ -224,6 +230,42 @@ impl<'a, K: Managed> Reconcile<'a, K> {
             _ => resync(&g),
         };
         Ok((outcome, action))
+    }
+
+    /// Backup health, where the adapter reports backups: judged at the engine's clock, an
+    /// Event when the verdict changes, the metrics set; the status is written with the outcome.
+    async fn judge_backups(&mut self, g: &Gathered<K>, id: &str) {
+        let Some(report) = g
+            .external()
+            .backups(&self.obj, id, &self.call(g, false))
+            .await
+        else {
+            return;
+        };
+        let now = self.ctx.settings.clock.now();
+        let since = self
+            .obj
+            .meta()
+            .creation_timestamp
+            .as_ref()
+            .map_or(now, |t| t.0);
+        let assessed = crate::health::assess(&report, now, since);
+        if let Some(event) =
+            backup_health::change_event(self.obj.managed_status(), &assessed.health)
+        {
+            self.publish(event).await;
+        }
+        backup_health::record(&self.backup_labels(g), &assessed, now);
+        self.backups = Some(assessed);
+    }
+
+    fn backup_labels(&self, g: &Gathered<K>) -> crate::telemetry::metrics::BackupLabels {
+        crate::telemetry::metrics::BackupLabels {
+            kind: K::KIND.into(),
+            namespace: self.at.namespace.clone(),
+            name: self.at.name.clone(),
+            vendor: format!("{:?}", g.runtime.provider_type()),
+        }
     }
 
     /// Gather and validate: the provider runtime, the adapter for this kind, references, marker.
@@ -820,6 +862,7 @@ impl<'a, K: Managed> Reconcile<'a, K> {
         if matches!(outcome, Outcome::Failed { .. } | Outcome::Waiting(_)) {
             with_extra(&mut new, &self.observed_extra, old, &now);
         }
+        backup_health::apply(&mut new, old, self.backups.as_ref(), &now);
         if status_changed(old, &new) {
             let status = serde_json::to_value(&new).expect("status serializes");
             self.ctx.cluster.apply_status(&self.at, status).await?;

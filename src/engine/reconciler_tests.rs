@@ -61,6 +61,7 @@ impl Table {
             cluster_id: CLUSTER.into(),
             backoff: Backoff::default(),
             pending_requeue: Duration::from_secs(5),
+            clock: Default::default(),
         };
         let engine = world.engine(settings);
         Table {

@@ -34,6 +34,15 @@ pub struct VendorOnly {
     pub vendor: String,
 }
 
+/// One object whose backups are judged.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BackupLabels {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub vendor: String,
+}
+
 /// Every metric rampart exports.
 pub struct Metrics {
     pub registry: Registry,
@@ -43,6 +52,11 @@ pub struct Metrics {
     pub vendor_duration: Family<VendorOnly, Histogram>,
     pub drift_found: Family<KindLabels, Counter>,
     pub objects_ready: Family<KindLabels, Gauge>,
+    pub backup_healthy: Family<BackupLabels, Gauge>,
+    pub backup_last_success: Family<BackupLabels, Gauge>,
+    pub backup_since_success: Family<BackupLabels, Gauge>,
+    pub backup_last_result: Family<BackupLabels, Gauge>,
+    pub backups_held: Family<BackupLabels, Gauge>,
 }
 
 fn new_histogram() -> Histogram {
@@ -94,8 +108,47 @@ impl Metrics {
             "Managed objects whose Ready condition is True",
             objects_ready.clone(),
         );
+        let backup_healthy = Family::<BackupLabels, Gauge>::default();
+        let backup_last_success = Family::<BackupLabels, Gauge>::default();
+        let backup_since_success = Family::<BackupLabels, Gauge>::default();
+        let backup_last_result = Family::<BackupLabels, Gauge>::default();
+        let backups_held = Family::<BackupLabels, Gauge>::default();
+        for (name, help, family) in [
+            (
+                "backup_healthy",
+                "BackupHealthy: 1 True, 0 False, -1 Unknown (the vendor cannot be read)",
+                &backup_healthy,
+            ),
+            (
+                "backup_last_success_timestamp_seconds",
+                "Unix time of the newest successful backup the vendor holds",
+                &backup_last_success,
+            ),
+            (
+                "backup_seconds_since_success",
+                "Seconds from the newest successful backup to the last poll",
+                &backup_since_success,
+            ),
+            (
+                "backup_last_result",
+                "The newest backup run: 1 succeeded, 0 failed, -1 still running",
+                &backup_last_result,
+            ),
+            (
+                "backups_held",
+                "Backups the vendor holds for the object",
+                &backups_held,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         Metrics {
             registry,
+            backup_healthy,
+            backup_last_success,
+            backup_since_success,
+            backup_last_result,
+            backups_held,
             reconciles,
             reconcile_duration,
             vendor_requests,
@@ -150,6 +203,46 @@ pub fn drift(kind: &str) {
         .drift_found
         .get_or_create(&KindLabels { kind: kind.into() })
         .inc();
+}
+
+/// Set one object's `BackupHealthy` value.
+pub fn backup_health(labels: &BackupLabels, value: i64) {
+    metrics().backup_healthy.get_or_create(labels).set(value);
+}
+
+/// Set one object's backup facts; a fact the vendor did not give leaves its series unset.
+pub fn backup_facts(
+    labels: &BackupLabels,
+    last_success: Option<i64>,
+    since_success: Option<i64>,
+    last_result: Option<i64>,
+    held: Option<i64>,
+) {
+    let m = metrics();
+    for (family, value) in [
+        (&m.backup_last_success, last_success),
+        (&m.backup_since_success, since_success),
+        (&m.backup_last_result, last_result),
+        (&m.backups_held, held),
+    ] {
+        if let Some(v) = value {
+            family.get_or_create(labels).set(v);
+        }
+    }
+}
+
+/// Forget a deleted object's backup series.
+pub fn forget_backups(labels: &BackupLabels) {
+    let m = metrics();
+    for family in [
+        &m.backup_healthy,
+        &m.backup_last_success,
+        &m.backup_since_success,
+        &m.backup_last_result,
+        &m.backups_held,
+    ] {
+        family.remove(labels);
+    }
 }
 
 /// Set the number of Ready objects of a kind.

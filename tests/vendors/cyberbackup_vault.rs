@@ -578,6 +578,7 @@ async fn a_registration_answered_after_the_timeout_makes_one_record_which_the_va
         cluster_id: "cb-tests".into(),
         backoff: Backoff::default(),
         pending_requeue: Duration::from_millis(200),
+        clock: Default::default(),
     });
     engine.cluster.put_secret(
         "prod",

@@ -119,8 +119,8 @@ impl MemoryCluster {
         Arc::new(MemoryCluster::default())
     }
 
-    /// Store an object as a user's `kubectl apply` would: uid and resourceVersion assigned,
-    /// generation bumped when the spec changed. Returns what is stored.
+    /// Store an object as a user's `kubectl apply` would: uid, creation time and resourceVersion
+    /// assigned, generation bumped when the spec changed. Returns what is stored.
     pub fn apply<K: Managed>(&self, obj: &K) -> K {
         let mut st = self.state.lock().unwrap();
         st.readers.insert(
@@ -149,6 +149,16 @@ impl MemoryCluster {
         if meta["uid"].is_null() {
             meta["uid"] = json!(format!("uid-{}-{}", key.0, key.2));
         }
+        // Set once, at the first apply, as the API server does (backup health counts from it).
+        meta["creationTimestamp"] = match &old {
+            Some(o) => o["metadata"]["creationTimestamp"].clone(),
+            None => json!(
+                jiff::Timestamp::now()
+                    .round(jiff::Unit::Second)
+                    .unwrap()
+                    .to_string()
+            ),
+        };
         // Status belongs to the controller: a user's apply does not change it.
         if let Some(o) = old {
             value["status"] = o["status"].clone();

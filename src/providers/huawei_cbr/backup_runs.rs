@@ -1,4 +1,4 @@
-//! A vault's backups as backup health reads them (issue 17 groundwork, not wired yet): every
+//! A vault's backups as backup health reads them: every
 //! backup CBR holds for the vault (`GET /backups`, section 4.5.2) and every backup task
 //! (`GET /operation-logs`, section 4.1), as runs that succeeded, failed or are still going. A
 //! failed run may leave no backup at all, so failures come from the tasks, with the vendor's

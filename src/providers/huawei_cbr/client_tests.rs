@@ -308,6 +308,7 @@ async fn translated_schedules_and_retention_are_accepted_and_echoed() {
         let schedule = Schedule {
             cron: cron.into(),
             time_zone: Some(zone.into()),
+            grace_minutes: None,
         };
         let pattern = schedule_to_patterns(&schedule, now).unwrap();
         let retention = Retention {

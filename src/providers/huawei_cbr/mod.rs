@@ -29,6 +29,8 @@ pub use request::{read_list, read_object};
 pub use runtime::{CbrRuntime, connect};
 
 #[cfg(test)]
+mod backup_health_tests;
+#[cfg(test)]
 mod backup_runs_sim_tests;
 #[cfg(test)]
 mod client_tests;

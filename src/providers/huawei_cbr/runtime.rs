@@ -8,14 +8,19 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::backup_runs;
 use super::client::CbrClient;
-use super::models::{Policy, PolicyFilter, Vault, VaultFilter};
+use super::models::{
+    Backup, BackupFilter, OperationLog, OperationLogFilter, Policy, PolicyFilter, Vault,
+    VaultFilter,
+};
 use super::policy::CbrPolicies;
 use super::vault::CbrVaults;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::{Policy as PolicyCr, Vault as VaultCr};
 use crate::engine::adapters::Adapters;
 use crate::engine::hub::{ResolvedProvider, VendorRuntime};
+use crate::health::BackupRun;
 use crate::vendor::error::VendorResult;
 use crate::vendor::snapshot::{Collection, Derived};
 
@@ -33,7 +38,18 @@ pub struct CbrShared {
     refused: Mutex<HashMap<String, HashMap<String, Instant>>>,
     /// The provider's poll interval.
     pub poll_interval: Duration,
+    /// Every backup of the project and the backup tasks of the last `TASK_WINDOW`: listed
+    /// once per poll interval for the backup health of every Vault.
+    pub backups: Collection<Backup>,
+    pub backup_tasks: Collection<OperationLog>,
+    /// Vault id -> its backups, and its backup tasks, per listing.
+    backups_by_vault: Derived<BTreeMap<String, Backup>, HashMap<String, Vec<Backup>>>,
+    tasks_by_vault: Derived<BTreeMap<String, OperationLog>, HashMap<String, Vec<OperationLog>>>,
 }
+
+/// How far back backup tasks are listed. A failure older than a week is not the newest run of
+/// any schedule rampart can express that still matters; the backups themselves are all listed.
+const TASK_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
 
 /// The vault a resource sits in, by a vault listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +88,47 @@ impl CbrShared {
     pub async fn bindings(&self) -> VendorResult<Arc<HashMap<String, String>>> {
         let policies = self.policies(false).await?;
         Ok(self.bindings.get(&policies, bindings))
+    }
+
+    /// Every backup of the project (paged; cached for the poll interval).
+    pub async fn backups(&self) -> VendorResult<Arc<BTreeMap<String, Backup>>> {
+        self.backups
+            .get(false, || async {
+                let all = self.client.list_backups(&BackupFilter::default()).await?;
+                Ok(all.into_iter().map(|b| (b.id.clone(), b)).collect())
+            })
+            .await
+    }
+
+    /// The backup tasks of the last `TASK_WINDOW` (paged, filtered by CBR; cached for the
+    /// poll interval).
+    pub async fn backup_tasks(&self) -> VendorResult<Arc<BTreeMap<String, OperationLog>>> {
+        self.backup_tasks
+            .get(false, || async {
+                let filter = OperationLogFilter {
+                    operation_type: Some("backup".into()),
+                    start_time: jiff::Timestamp::now().checked_sub(TASK_WINDOW).ok(),
+                    ..Default::default()
+                };
+                let all = self.client.list_operation_logs(&filter).await?;
+                Ok(all.into_iter().map(|t| (t.id.clone(), t)).collect())
+            })
+            .await
+    }
+
+    /// One vault's backup runs and the number of backups it holds, from the shared listings
+    /// (grouped once per listing: every Vault of a resync asks).
+    pub async fn vault_runs(&self, vault_id: &str) -> VendorResult<(Vec<BackupRun>, usize)> {
+        let (backups, tasks) = tokio::try_join!(self.backups(), self.backup_tasks())?;
+        let backups = self.backups_by_vault.get(&backups, |b| {
+            by_vault(b.values(), |b: &Backup| b.vault_id.clone())
+        });
+        let tasks = self.tasks_by_vault.get(&tasks, |t| {
+            by_vault(t.values(), |t: &OperationLog| t.vault_id.clone())
+        });
+        let held = backups.get(vault_id).map_or(&[][..], Vec::as_slice);
+        let ran = tasks.get(vault_id).map_or(&[][..], Vec::as_slice);
+        Ok((backup_runs::vault_runs(held, ran), held.len()))
     }
 
     /// Resource id -> the vault that holds it, built once per vault listing.
@@ -128,6 +185,21 @@ impl CbrShared {
     }
 }
 
+/// Items grouped by the vault they name (CBR often leaves a task's vault empty: such a task
+/// is no one's).
+fn by_vault<'a, T: Clone + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    vault: impl Fn(&T) -> Option<String>,
+) -> HashMap<String, Vec<T>> {
+    let mut grouped: HashMap<String, Vec<T>> = HashMap::new();
+    for item in items {
+        if let Some(v) = vault(item) {
+            grouped.entry(v).or_default().push(item.clone());
+        }
+    }
+    grouped
+}
+
 /// Resource id -> the vault a listing shows it in.
 pub fn holders(vaults: &BTreeMap<String, Vault>) -> HashMap<String, Holder> {
     let mut held = HashMap::new();
@@ -172,6 +244,10 @@ impl CbrRuntime {
             holders: Derived::default(),
             refused: Mutex::new(HashMap::new()),
             poll_interval: ttl,
+            backups: Collection::new(ttl),
+            backup_tasks: Collection::new(ttl),
+            backups_by_vault: Derived::default(),
+            tasks_by_vault: Derived::default(),
         });
         CbrRuntime {
             adapters: Adapters::new()

@@ -12,6 +12,7 @@ fn compile(cron: &str, zone: Option<&str>, now: &str) -> Result<Vec<String>, Sch
         &Schedule {
             cron: cron.into(),
             time_zone: zone.map(str::to_string),
+            grace_minutes: None,
         },
         at(now),
     )

@@ -22,15 +22,16 @@ use super::vault_prune::{self, CONFIRM_PRUNE, DEFAULT_MAX_PRUNE_PERCENT, PruneIn
 use super::vault_resources::{
     Added, BATCH_LIMIT, add_isolating, in_another_vault, split_for_create,
 };
-use crate::api::Vault as VaultCr;
 use crate::api::vault::{ResourceElsewhere, VaultObservation};
 use crate::api::vendors::huawei_cbr::{CbrResource, CbrVault};
+use crate::api::{Policy as PolicyCr, Vault as VaultCr};
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalError, ExternalResult, ExtraCondition,
     Observation, Ownership, Readiness,
 };
 use crate::engine::hub::downcast;
 use crate::engine::refs::RefKey;
+use crate::health::{BackupReport, Facts};
 use crate::providers::rs_server::{RsServerRuntime, into_external_error};
 
 pub struct CbrVaults {
@@ -386,6 +387,30 @@ impl External<VaultCr> for CbrVaults {
         self.shared.vaults.upsert(vault.id.clone(), vault.clone());
         Ok(Created {
             external_name: vault.id,
+        })
+    }
+
+    /// The vault's backups and backup tasks from the project's shared listings; the schedule
+    /// is the portable one of the Policy the Vault names (a vendor-native pattern expects no
+    /// run here).
+    async fn backups(&self, cr: &VaultCr, id: &str, ctx: &CallContext<'_>) -> Option<BackupReport> {
+        let schedule = Self::spec(cr)
+            .ok()?
+            .policy_ref
+            .as_ref()
+            .and_then(|r| ctx.refs.object::<PolicyCr>(&r.name))
+            .and_then(|p| p.spec.schedule.clone());
+        Some(match self.shared.vault_runs(id).await {
+            Ok((runs, held)) => BackupReport {
+                facts: Facts::Runs(runs),
+                held: Some(held),
+                schedule,
+            },
+            Err(e) => BackupReport {
+                facts: Facts::Unreadable(e.to_string()),
+                held: None,
+                schedule,
+            },
         })
     }
 

@@ -2,6 +2,7 @@
 //! CBR simulator and an RS server simulator, as the operator runs them, with a poll interval
 //! the test chooses per provider.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
@@ -11,6 +12,7 @@ use super::test_support::PROJECT;
 use crate::api::Vault;
 use crate::api::common::{Condition, ConditionStatus, ProviderConfigKind};
 use crate::api::vault::VaultObservation;
+use crate::engine::backup_health::WallClock;
 use crate::engine::context::EngineSettings;
 use crate::engine::hub::ProviderKey;
 use crate::engine::testkit::{Engine, TestWorld};
@@ -41,30 +43,55 @@ fn key(name: &str) -> ProviderKey {
 }
 
 impl VaultWorld {
-    /// Providers `cbr` (polled every `cbr_poll`) and `rs` (every `rs_poll`).
+    /// Providers `cbr` (polled every `cbr_poll`, AK/SK) and `rs` (every `rs_poll`).
     pub async fn new(cbr_poll: Duration, rs_poll: Duration) -> Self {
+        Self::build(cbr_poll, rs_poll, false).await
+    }
+
+    /// As `new`, with CBR logged in by password (an IAM token survives the simulator's clock
+    /// moving on, where an AK/SK signature would be refused as skewed), and the engine judging
+    /// backup health by the simulator's clock.
+    pub async fn with_password_login(cbr_poll: Duration) -> Self {
+        Self::build(cbr_poll, Duration::from_secs(60), true).await
+    }
+
+    async fn build(cbr_poll: Duration, rs_poll: Duration, password: bool) -> Self {
         let config = CbrSimConfig::default();
         let (ak, sk) = config.access_keys[0].clone();
+        let user = config.users[0].clone();
         let cbr = CbrSim::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         let rs = RsServerSim::start_local().await.unwrap();
-        let user = rs.state.add_user("operator", "pw");
-        let token = rs.state.issue_token(&user, None);
+        let operator = rs.state.add_user("operator", "pw");
+        let token = rs.state.issue_token(&operator, None);
         let project = rs.state.add_project("desktops");
         let world = crate::providers::test_world();
+        let (auth, credentials) = if password {
+            (
+                json!({"projectId": PROJECT, "authMethod": "Password", "iamEndpoint": cbr.url(), "projectName": "ru-moscow-1"}),
+                vec![
+                    ("username", user.name),
+                    ("password", user.password),
+                    ("domainName", user.domain),
+                ],
+            )
+        } else {
+            (
+                json!({"projectId": PROJECT, "authMethod": "AkSk"}),
+                vec![("accessKey", ak), ("secretKey", sk)],
+            )
+        };
         let cbr_spec = serde_json::from_value(json!({
             "type": "HuaweiCbr", "endpoint": cbr.url(), "requestTimeoutSeconds": 30,
             "pollIntervalSeconds": cbr_poll.as_secs(),
             "budget": {"qps": 1000, "burst": 1000, "maxInFlight": 16},
-            "huaweiCbr": {"projectId": PROJECT, "authMethod": "AkSk"}
+            "huaweiCbr": auth
         }))
         .unwrap();
-        world.source.set(
-            key("cbr"),
-            cbr_spec,
-            &[("accessKey", &ak), ("secretKey", &sk)],
-        );
+        let credentials: Vec<(&str, &str)> =
+            credentials.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        world.source.set(key("cbr"), cbr_spec, &credentials);
         let rs_spec = serde_json::from_value(json!({
             "type": "RsServer", "endpoint": rs.url(),
             "pollIntervalSeconds": rs_poll.as_secs(),
@@ -73,8 +100,10 @@ impl VaultWorld {
         }))
         .unwrap();
         world.source.set(key("rs"), rs_spec, &[("token", &token)]);
+        let console = cbr.console().clone();
         let engine = world.engine(EngineSettings {
             cluster_id: "vault-world".into(),
+            clock: WallClock(Arc::new(move || console.now())),
             ..Default::default()
         });
         VaultWorld {

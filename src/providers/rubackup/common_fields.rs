@@ -351,6 +351,7 @@ mod tests {
         let s = Schedule {
             cron: "0 1 * * *".into(),
             time_zone: None,
+            grace_minutes: None,
         };
         let r = Retention {
             keep_days: Some(7),

@@ -249,6 +249,7 @@ mod tests {
                 schedule: Some(Schedule {
                     cron: "30 2 * * 1-5".into(),
                     time_zone: Some("Europe/Moscow".into()),
+                    grace_minutes: None,
                 }),
                 retention: Some(Retention {
                     keep_days: Some(14),

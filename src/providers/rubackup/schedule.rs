@@ -291,6 +291,7 @@ mod tests {
         Schedule {
             cron: cron.to_string(),
             time_zone: tz.map(str::to_string),
+            grace_minutes: None,
         }
     }
 

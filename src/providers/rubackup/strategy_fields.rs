@@ -98,6 +98,7 @@ mod tests {
                 schedule: Some(Schedule {
                     cron: "0 1 * * 0".into(),
                     time_zone: None,
+                    grace_minutes: None,
                 }),
                 retention: Some(Retention {
                     keep_days: Some(30),
@@ -161,6 +162,7 @@ mod tests {
         s.full.as_mut().unwrap().schedule = Some(Schedule {
             cron: "0 1 1 * *".into(),
             time_zone: Some("Europe/Moscow".into()),
+            grace_minutes: None,
         });
         let e = strategy_fields(
             &s,

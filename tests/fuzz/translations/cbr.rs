@@ -174,7 +174,7 @@ proptest! {
         cron in cron(),
         (zone, now) in zone_and_now(),
     ) {
-        let schedule = Schedule { cron: cron.clone(), time_zone: zone.clone() };
+        let schedule = Schedule { cron: cron.clone(), time_zone: zone.clone(), grace_minutes: None };
         let tz = TimeZone::get(zone.as_deref().unwrap_or("UTC"));
         let oracle = oracle::parse(&cron);
         let can = oracle.as_ref().is_some_and(expressible) && !both_day_fields_restricted(&cron);

@@ -35,7 +35,7 @@ proptest! {
     ) {
         let from = zone.clone().unwrap_or_else(|| "UTC".to_string());
         let server = server.unwrap_or_else(|| from.clone());
-        let schedule = Schedule { cron: cron.clone(), time_zone: zone };
+        let schedule = Schedule { cron: cron.clone(), time_zone: zone, grace_minutes: None };
         let original = oracle::parse(&cron);
         let fields = match portable_cron(&schedule, PATH, &server, now) {
             Err(e) => {

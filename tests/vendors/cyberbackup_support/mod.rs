@@ -159,6 +159,7 @@ impl Env {
             cluster_id: CLUSTER_ID.into(),
             backoff: Backoff::default(),
             pending_requeue: std::time::Duration::from_secs(1),
+            clock: Default::default(),
         });
         for v in &self.vaults {
             engine.apply(v);

@@ -37,6 +37,7 @@ impl World {
             cluster_id: "rb-tests".into(),
             backoff: Backoff::default(),
             pending_requeue: Duration::from_secs(1),
+            clock: Default::default(),
         });
         World { rig, engine }
     }

@@ -149,6 +149,7 @@ fn policy_at(cron: &str) -> Policy {
             schedule: Some(Schedule {
                 cron: cron.into(),
                 time_zone: None,
+                grace_minutes: None,
             }),
             retention: None,
             vault_ref: None,

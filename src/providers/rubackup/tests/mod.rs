@@ -173,6 +173,7 @@ impl Rig {
             cluster_id: "rb-tests".into(),
             backoff: Backoff::default(),
             pending_requeue: std::time::Duration::from_secs(1),
+            clock: Default::default(),
         });
         for v in &self.vaults {
             engine.apply(v);

@@ -44,6 +44,7 @@ pub(super) fn policy(rb: RuBackupPolicy) -> Policy {
             schedule: Some(Schedule {
                 cron: "30 2 * * *".into(),
                 time_zone: Some("Europe/Moscow".into()),
+                grace_minutes: None,
             }),
             retention: Some(Retention {
                 keep_days: Some(14),
@@ -128,6 +129,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
                 p.spec.schedule = Some(Schedule {
                     cron: "30 3 * * *".into(),
                     time_zone: Some("Europe/Moscow".into()),
+                    grace_minutes: None,
                 })
             },
             data(json!({"hour": 0})),
@@ -343,6 +345,7 @@ async fn an_inexpressible_schedule_is_an_invalid_spec() {
     p.spec.schedule = Some(Schedule {
         cron: "0 1 * * *".into(),
         time_zone: Some("Europe/Berlin".into()),
+        grace_minutes: None,
     });
     let err = rt
         .adapters()

@@ -33,6 +33,7 @@ pub(super) fn spec() -> RuBackupStrategy {
             schedule: Some(Schedule {
                 cron: "0 1 * * 0".into(),
                 time_zone: None,
+                grace_minutes: None,
             }),
             retention: Some(Retention {
                 keep_days: Some(30),
@@ -44,6 +45,7 @@ pub(super) fn spec() -> RuBackupStrategy {
             schedule: Some(Schedule {
                 cron: "0 1 * * 1-6".into(),
                 time_zone: None,
+                grace_minutes: None,
             }),
             timing: RuBackupTiming {
                 storage_duration: Some("7 days".into()),
@@ -208,6 +210,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
         schedule: Some(Schedule {
             cron: "0 3 * * 3".into(),
             time_zone: None,
+            grace_minutes: None,
         }),
         timing: RuBackupTiming {
             storage_duration: Some("2 weeks".into()),
@@ -247,6 +250,7 @@ async fn each_mutable_change_is_one_minimal_patch() {
                 full(s).schedule = Some(Schedule {
                     cron: "30 2 * * 0".into(),
                     time_zone: None,
+                    grace_minutes: None,
                 })
             },
             data(json!({"full_hour": 2, "full_min": 30})),

@@ -1,0 +1,101 @@
+//! From what an adapter read (runs, backups held, the portable schedule) to the `BackupHealthy`
+//! verdict and `status.backup`, at a given moment. Pure: the reconciler supplies the clock.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::runs::{default_grace, due_run, next_run};
+use super::verdict::{BackupRun, Expected, Facts, Health, RunResult, judge};
+use crate::api::backup_status::{BackupRunStatus, BackupStatus};
+use crate::api::schedule::Schedule;
+use crate::vendor::cron::{self, Cron};
+
+/// What an adapter knows of one object's backups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupReport {
+    pub facts: Facts,
+    /// Backups the vendor holds for the object, when it says.
+    pub held: Option<usize>,
+    /// The portable schedule the backups follow, when the object has one (a vendor-native
+    /// schedule cannot be read here: no run is then expected, only results judged).
+    pub schedule: Option<Schedule>,
+}
+
+/// The verdict and the facts for status. `status` is `None` when the vendor could not be read
+/// (the last facts stay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessed {
+    pub health: Health,
+    pub status: Option<BackupStatus>,
+}
+
+/// Judge `report` at `now`; `since` is when the object began to be backed up (a run due
+/// before it is no one's fault).
+pub fn assess(report: &BackupReport, now: Timestamp, since: Timestamp) -> Assessed {
+    let schedule = report.schedule.as_ref().and_then(compiled);
+    let (due, grace, next) = match &schedule {
+        Some((cron, tz, grace)) => {
+            let grace = grace.unwrap_or_else(|| default_grace(cron, tz, now));
+            (
+                due_run(cron, tz, now, grace),
+                grace,
+                next_run(cron, tz, now),
+            )
+        }
+        None => (None, Duration::ZERO, None),
+    };
+    let health = judge(&report.facts, &Expected { due, grace, since });
+    let status = match &report.facts {
+        Facts::Unreadable(_) => None,
+        Facts::Runs(runs) => Some(summarize(runs, report.held, next)),
+    };
+    Assessed { health, status }
+}
+
+/// The schedule as cron, zone and grace; `None` when it does not parse (the Policy reports
+/// that itself).
+fn compiled(s: &Schedule) -> Option<(Cron, TimeZone, Option<Duration>)> {
+    let cron = cron::parse(&s.cron).ok()?;
+    let tz = TimeZone::get(s.time_zone.as_deref().unwrap_or("UTC")).ok()?;
+    let grace = s
+        .grace_minutes
+        .map(|m| Duration::from_secs(u64::try_from(m).unwrap_or(1).max(1) * 60));
+    Some((cron, tz, grace))
+}
+
+/// `status.backup` from the runs.
+pub fn summarize(runs: &[BackupRun], held: Option<usize>, next: Option<Timestamp>) -> BackupStatus {
+    let newest = |keep: &dyn Fn(&BackupRun) -> bool| {
+        runs.iter()
+            .filter(|r| keep(r))
+            .max_by_key(|r| r.at)
+            .map(run_status)
+    };
+    BackupStatus {
+        last_backup: newest(&|_| true),
+        last_successful_backup_time: newest(&|r| r.result == RunResult::Succeeded).map(|r| r.time),
+        backups_held: held.and_then(|n| i64::try_from(n).ok()),
+        next_expected_run: next.map(|t| t.to_string()),
+        last_failure: newest(&|r| matches!(r.result, RunResult::Failed(_))),
+    }
+}
+
+fn run_status(r: &BackupRun) -> BackupRunStatus {
+    let (result, message) = match &r.result {
+        RunResult::Succeeded => ("Succeeded", None),
+        RunResult::Failed(m) => ("Failed", Some(m.clone())),
+        RunResult::Running => ("Running", None),
+    };
+    BackupRunStatus {
+        id: r.id.clone(),
+        time: r.at.to_string(),
+        result: result.into(),
+        message,
+    }
+}
+
+#[cfg(test)]
+#[path = "assess_tests.rs"]
+mod tests;
