@@ -39,6 +39,11 @@ use super::vendors::{
     ),
     printcolumn(name = "SCHEDULE", type_ = "string", json_path = ".spec.schedule.cron"),
     printcolumn(
+        name = "BACKUP",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='BackupHealthy')].reason"
+    ),
+    printcolumn(
         name = "NEXT-RUN",
         type_ = "string",
         json_path = ".status.atProvider.nextRun",

@@ -54,6 +54,8 @@ pub trait ServedKind: Send + Sync {
     fn target(&self, ns: &str, name: &str) -> Option<RefTarget>;
     /// Objects whose `Ready` condition is true.
     fn ready(&self) -> usize;
+    /// Objects of the kind in the cache.
+    fn total(&self) -> usize;
     /// Resolves once the kind's cache has listed its objects.
     fn wait_until_ready(&self) -> BoxFuture<'static, ()>;
 }
@@ -134,6 +136,10 @@ impl<K: Managed> ServedKind for Served<K> {
             .iter()
             .filter(|o| crate::engine::conditions::is_ready(o.managed_status()))
             .count()
+    }
+
+    fn total(&self) -> usize {
+        self.store.state().len()
     }
 
     fn wait_until_ready(&self) -> BoxFuture<'static, ()> {

@@ -350,13 +350,15 @@ async fn run_provider_configs<P: ProviderConfigResource>(
         .await;
 }
 
-/// Keep the `rampart_objects_ready` gauge current from the controllers' caches.
+/// Keep the `rampart_objects` and `rampart_objects_ready` gauges current from the
+/// controllers' caches.
 async fn report_ready(kinds: Arc<Kinds>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
     loop {
         tick.tick().await;
         for k in kinds.iter() {
             crate::telemetry::metrics::objects_ready(k.kind(), k.ready() as i64);
+            crate::telemetry::metrics::objects_total(k.kind(), k.total() as i64);
         }
     }
 }

@@ -52,6 +52,7 @@ pub struct Metrics {
     pub vendor_duration: Family<VendorOnly, Histogram>,
     pub drift_found: Family<KindLabels, Counter>,
     pub objects_ready: Family<KindLabels, Gauge>,
+    pub objects_total: Family<KindLabels, Gauge>,
     pub backup_healthy: Family<BackupLabels, Gauge>,
     pub backup_last_success: Family<BackupLabels, Gauge>,
     pub backup_since_success: Family<BackupLabels, Gauge>,
@@ -78,6 +79,7 @@ impl Metrics {
         );
         let drift_found = Family::<KindLabels, Counter>::default();
         let objects_ready = Family::<KindLabels, Gauge>::default();
+        let objects_total = Family::<KindLabels, Gauge>::default();
         registry.register(
             "reconciles",
             "Reconciles by kind and result",
@@ -107,6 +109,11 @@ impl Metrics {
             "objects_ready",
             "Managed objects whose Ready condition is True",
             objects_ready.clone(),
+        );
+        registry.register(
+            "objects",
+            "Managed objects of the kind in the operator's cache",
+            objects_total.clone(),
         );
         let backup_healthy = Family::<BackupLabels, Gauge>::default();
         let backup_last_success = Family::<BackupLabels, Gauge>::default();
@@ -155,6 +162,7 @@ impl Metrics {
             vendor_duration,
             drift_found,
             objects_ready,
+            objects_total,
         }
     }
 }
@@ -243,6 +251,14 @@ pub fn forget_backups(labels: &BackupLabels) {
     ] {
         family.remove(labels);
     }
+}
+
+/// Set the number of objects of a kind.
+pub fn objects_total(kind: &str, n: i64) {
+    metrics()
+        .objects_total
+        .get_or_create(&KindLabels { kind: kind.into() })
+        .set(n);
 }
 
 /// Set the number of Ready objects of a kind.

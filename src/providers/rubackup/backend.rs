@@ -3,7 +3,7 @@
 //! copies, so a steady-state resync costs list pages; a miss (an id or name not in the copy) is
 //! looked up once at the vendor, and every write goes through to the copy.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use super::VENDOR;
 use super::client::{Item, RuBackupClient, filter_equals, item_id};
 use super::schedule::ServerSchedule;
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
-use crate::vendor::snapshot::Collection;
+use crate::vendor::snapshot::{Collection, Derived};
 
 /// A RuBackup collection: its path, the key of its name in items, and its `filterdata` key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,20 @@ pub const SCHEDULES: Kind = Kind {
     filter_key: "name",
 };
 
+/// The task queue and the repository, read for backup health (unnamed, never written).
+pub const TASKS: Kind = Kind {
+    path: "/task_queue",
+    label: "task",
+    name_key: None,
+    filter_key: "rule",
+};
+pub const REPOSITORY: Kind = Kind {
+    path: "/repository",
+    label: "backup",
+    name_key: None,
+    filter_key: "rule",
+};
+
 /// The name of an item of `kind`: under the body's key (`pool_name`), or under the filter key
 /// (`poolname`) for a server that lists its column names.
 pub fn item_name(kind: Kind, item: &Item) -> Option<&str> {
@@ -83,6 +97,22 @@ pub fn canonical(kind: Kind, mut item: Item) -> Item {
     item
 }
 
+/// Items by the global schedule rule id they name (`rule`, numeric or text).
+pub type ByRule = HashMap<String, Vec<Item>>;
+
+fn group_by_rule(items: &BTreeMap<String, Item>) -> ByRule {
+    let mut grouped = ByRule::new();
+    for item in items.values() {
+        let rule = match item.get("rule") {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => s.clone(),
+            _ => continue,
+        };
+        grouped.entry(rule).or_default().push(item.clone());
+    }
+    grouped
+}
+
 /// The items of `copy` named `name`.
 fn named(kind: Kind, copy: &BTreeMap<String, Item>, name: &str) -> Vec<(String, Item)> {
     copy.iter()
@@ -105,6 +135,12 @@ pub struct Backend {
     pub rules: Cached,
     pub admins: Cached,
     pub schedules: Cached,
+    pub tasks: Cached,
+    pub repository: Cached,
+    /// Tasks and repository records by the global schedule rule they name, per listing
+    /// (every Policy of a resync asks).
+    tasks_by_rule: Derived<BTreeMap<String, Item>, ByRule>,
+    records_by_rule: Derived<BTreeMap<String, Item>, ByRule>,
     /// How the server reads schedules.
     pub schedule: ServerSchedule,
 }
@@ -122,6 +158,10 @@ impl Backend {
             rules: cached(RULES),
             admins: cached(ADMINS),
             schedules: cached(SCHEDULES),
+            tasks: cached(TASKS),
+            repository: cached(REPOSITORY),
+            tasks_by_rule: Derived::default(),
+            records_by_rule: Derived::default(),
             schedule,
         }
     }
@@ -136,6 +176,17 @@ impl Backend {
     async fn get(&self, c: &Cached, id: &str) -> VendorResult<Option<Item>> {
         let item = self.client.get(c.kind.path, id).await?;
         Ok(item.map(|i| canonical(c.kind, i)))
+    }
+
+    /// The tasks and the repository records of each global schedule rule (each collection
+    /// listed when its copy is older than the poll interval).
+    pub async fn by_rule(&self) -> VendorResult<(Arc<ByRule>, Arc<ByRule>)> {
+        let tasks = self.all(&self.tasks, false).await?;
+        let records = self.all(&self.repository, false).await?;
+        Ok((
+            self.tasks_by_rule.get(&tasks, group_by_rule),
+            self.records_by_rule.get(&records, group_by_rule),
+        ))
     }
 
     /// The whole collection (listed when the copy is older than the poll interval).

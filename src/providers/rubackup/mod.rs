@@ -3,6 +3,7 @@
 //! (seeds/rubackup-rest-api.txt; digest research/seed-000-rubackup.md).
 
 pub mod backend;
+pub mod backup_runs;
 pub mod client;
 pub mod common_fields;
 pub mod cron;

@@ -230,6 +230,33 @@ impl External<Policy> for ScheduleRuleAdapter {
         let b = &self.backend;
         object::delete(b, &b.schedules, id, &block(cr)?.name).await
     }
+
+    /// The rule's tasks and backups, from the task queue and the repository listed once per
+    /// poll for every Policy of the provider configuration.
+    async fn backups(
+        &self,
+        cr: &Policy,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> Option<crate::health::BackupReport> {
+        use crate::health::{BackupReport, Facts};
+        let b = &self.backend;
+        let tz = jiff::tz::TimeZone::get(&b.schedule.time_zone).ok()?;
+        let (facts, held) = match b.by_rule().await {
+            Ok((tasks, records)) => {
+                let of = |m: &super::backend::ByRule| m.get(id).cloned().unwrap_or_default();
+                let (runs, held) =
+                    super::backup_runs::rule_runs(&of(&tasks), &of(&records), id, &tz);
+                (Facts::Runs(runs), Some(held))
+            }
+            Err(e) => (Facts::Unreadable(e.to_string()), None),
+        };
+        Some(BackupReport {
+            facts,
+            held,
+            schedule: cr.spec.schedule.clone(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::api::common::{ConditionStatus, DeletionPolicy};
 use crate::api::vendors::rubackup::{RuBackupPolicy, RuBackupStrategy};
 use crate::api::{Policy, Strategy};
 use crate::engine::annotations::{CREATE_PENDING, EXTERNAL_NAME};
+use crate::engine::backup_health::WallClock;
 use crate::engine::context::EngineSettings;
 use crate::engine::errors::Backoff;
 use crate::engine::reconciler::Next;
@@ -33,11 +34,16 @@ impl World {
         rig.request_timeout_seconds = request_timeout_seconds;
         rig.poll_interval_seconds = 1;
         rig.set_password(PASSWORD);
+        // Backup health is judged by the server's clock, which the tests move.
+        let sim = rig.sim.sim.clone();
+        let clock = WallClock(std::sync::Arc::new(move || {
+            jiff::Timestamp::from_second(sim.now()).expect("a valid clock")
+        }));
         let engine = rig.world.engine(EngineSettings {
             cluster_id: "rb-tests".into(),
             backoff: Backoff::default(),
             pending_requeue: Duration::from_secs(1),
-            clock: Default::default(),
+            clock,
         });
         World { rig, engine }
     }
@@ -490,4 +496,73 @@ async fn a_strategy_with_a_refused_administrator_stays_off_says_why_and_runs_onc
         on > members,
         "switched on after the last member write: {journal:?}"
     );
+}
+
+/// Reconcile until the object's `BackupHealthy` reason is `reason` (the task queue and the
+/// repository are cached for the one-second poll interval); the object then.
+async fn until_backup_reason<K: Managed>(w: &World, obj: &K, reason: &str) -> K {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let _ = w.engine.reconcile(obj).await;
+        let now = w.engine.get(obj).expect("stored");
+        if self::reason(&now, "BackupHealthy").starts_with(&format!("{reason}:")) {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "BackupHealthy never became {reason}: {:?}",
+            now.managed_status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rule_s_backup_health_follows_its_tasks_and_repository() {
+    let w = World::new(SimConfig::new(&[(USER, PASSWORD)]), 2).await;
+    let p = w.settle(&w.engine.apply(&schedule_rule())).await;
+    until_backup_reason(&w, &p, "NoBackupsYet").await;
+    let rule: i64 = external_name(&p).unwrap().parse().unwrap();
+    let day = Duration::from_secs(24 * 3600);
+
+    // The rule runs daily at 02:30 Moscow time: a day on, its run made a backup.
+    w.rig.sim.sim.advance_clock(day);
+    let p = until_backup_reason(&w, &p, "BackupSucceeded").await;
+    let facts = p
+        .status
+        .as_ref()
+        .unwrap()
+        .backup
+        .clone()
+        .expect("status.backup");
+    assert_eq!(facts.backups_held, Some(1));
+    assert_eq!(
+        facts.last_backup.map(|r| r.result),
+        Some("Succeeded".to_string())
+    );
+    assert!(
+        facts
+            .next_expected_run
+            .is_some_and(|t| t.ends_with("T23:30:00Z")),
+        "02:30 in Moscow"
+    );
+
+    let message = "the pool has no free space";
+    assert!(w.rig.sim.sim.fail_runs(rule, 1, message));
+    w.rig.sim.sim.advance_clock(day);
+    let p = until_backup_reason(&w, &p, "LastBackupFailed").await;
+    assert!(reason(&p, "BackupHealthy").contains(message));
+    let failure = p
+        .status
+        .clone()
+        .unwrap()
+        .backup
+        .unwrap()
+        .last_failure
+        .expect("the failure");
+    assert!(failure.id.starts_with("task "), "{failure:?}");
+    assert_eq!(condition(&p, "Ready"), Some(ConditionStatus::True));
+
+    w.rig.sim.sim.advance_clock(day);
+    until_backup_reason(&w, &p, "BackupSucceeded").await;
 }
