@@ -44,6 +44,29 @@ async fn until_reason(w: &VaultWorld, v: &Vault, reason: &str) {
     .await;
 }
 
+/// The same for the Policy.
+async fn policy_until_reason(w: &VaultWorld, p: &Policy, reason: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let _ = w.engine.reconcile(p).await;
+        let now: Policy = w.engine.get(p).expect("stored");
+        let seen = now.status.as_ref().and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == "BackupHealthy")
+                .map(|c| c.reason.clone())
+        });
+        if seen.as_deref() == Some(reason) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Policy's BackupHealthy is {seen:?}, not {reason}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn labels(v: &Vault) -> BackupLabels {
     BackupLabels {
         kind: "Vault".into(),
@@ -76,6 +99,8 @@ async fn a_vault_s_backup_health_follows_its_runs() {
 
     w.cbr.console().advance_clock(DAY);
     until_reason(&w, &v, "BackupSucceeded").await;
+    // The Policy speaks for the vaults it is applied to.
+    policy_until_reason(&w, &p, "BackupSucceeded").await;
     let facts = w.stored(&v).status.unwrap().backup.expect("status.backup");
     assert_eq!(facts.backups_held, Some(1));
     let last = facts.last_backup.expect("a last backup");
@@ -111,6 +136,7 @@ async fn a_vault_s_backup_health_follows_its_runs() {
     assert_eq!(m.backup_healthy.get_or_create(&labels(&v)).get(), 0);
     assert_eq!(m.backup_last_result.get_or_create(&labels(&v)).get(), 0);
     assert!(w.says(&v, "Ready", "Available"));
+    policy_until_reason(&w, &p, "LastBackupFailed").await;
 
     w.cbr.console().advance_clock(DAY);
     until_reason(&w, &v, "BackupSucceeded").await;

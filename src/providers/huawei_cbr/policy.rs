@@ -15,6 +15,8 @@ use crate::api::policy::PolicyObservation;
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalResult, Observation, Ownership,
 };
+use crate::health::{BackupReport, BackupRun, Facts};
+use crate::vendor::error::VendorResult;
 
 pub struct CbrPolicies {
     shared: Arc<CbrShared>,
@@ -168,5 +170,46 @@ impl External<PolicyCr> for CbrPolicies {
         }
         self.shared.policies.remove(id);
         Ok(Deleted::Gone)
+    }
+
+    /// The runs of every vault CBR shows the policy applied to, from the shared listings.
+    async fn backups(
+        &self,
+        cr: &PolicyCr,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> Option<BackupReport> {
+        let schedule = cr.spec.schedule.clone();
+        Some(match self.runs(id).await {
+            Ok((runs, held)) => BackupReport {
+                facts: Facts::Runs(runs),
+                held: Some(held),
+                schedule,
+            },
+            Err(e) => BackupReport {
+                facts: Facts::Unreadable(e.to_string()),
+                held: None,
+                schedule,
+            },
+        })
+    }
+}
+
+impl CbrPolicies {
+    /// The runs and backups held of the vaults the policy is applied to.
+    async fn runs(&self, id: &str) -> VendorResult<(Vec<BackupRun>, usize)> {
+        let bindings = self.shared.bindings().await?;
+        let mut runs = Vec::new();
+        let mut held = 0;
+        for vault in bindings
+            .iter()
+            .filter(|(_, policy)| *policy == id)
+            .map(|(vault, _)| vault)
+        {
+            let (r, h) = self.shared.vault_runs(vault).await?;
+            runs.extend(r);
+            held += h;
+        }
+        Ok((runs, held))
     }
 }
