@@ -13,6 +13,8 @@ use serde_json::Value;
 use crate::testenv::{TestApiServer, free_port};
 use simulators::DemoSimulators;
 
+mod health;
+
 /// The namespace the examples go into.
 pub const NAMESPACE: &str = "rampart-demo";
 
@@ -194,6 +196,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
     let providers = sims.provider_manifests();
     let mut docs: Vec<String> = providers.iter().map(|v| v.to_string()).collect();
     docs.extend(example_objects(&providers).iter().map(|v| v.to_string()));
+    docs.push(health::failing_vault().to_string());
     for doc in &docs {
         kubectl(&server, &["apply", "-n", NAMESPACE, "-f", "-"], Some(doc))?;
     }
@@ -214,6 +217,12 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
         "    every example is Ready after {:.1?}\n",
         started.elapsed()
     );
+    println!(
+        "==> backup health: a day passes at the CBR simulator; {} backs up, {} fails on purpose",
+        health::HEALTHY_VAULT,
+        health::FAILING_VAULT
+    );
+    health::show(&server, &sims.cbr, simulators::CBR_PROJECT, limit).await?;
     print!(
         "{}",
         kubectl(&server, &["get", "rampart", "-n", NAMESPACE], None)?
@@ -241,11 +250,14 @@ What to try next (in another terminal):
   kubectl explain vault.spec.huaweiCbr           # every field, from the vendor documents
   kubectl patch vault -n {ns} app-servers --type merge -p '{{\"spec\":{{\"huaweiCbr\":{{\"sizeGB\":300}}}}}}'
   kubectl annotate vault -n {ns} app-servers rampart.dev/paused=true   # rampart leaves it alone
-  kubectl get events -n {ns}                     # Created, Updated, DriftDetected, ...
-  curl -s http://127.0.0.1:{metrics_port}/metrics | grep rampart_   # reconciles, vendor calls
+  kubectl get vault -n {ns}                      # the BACKUP column: BackupSucceeded, LastBackupFailed
+  kubectl get vault -n {ns} {failing} -o jsonpath='{{.status.backup}}'   # last backup, last failure with CBR's message
+  kubectl get events -n {ns}                     # Created, Updated, DriftDetected, LastBackupFailed, ...
+  curl -s http://127.0.0.1:{metrics_port}/metrics | grep rampart_   # reconciles, vendor calls, backup health
   operator log: {log}",
         kc = kc.display(),
         ns = NAMESPACE,
+        failing = health::FAILING_VAULT,
         log = log.display()
     );
 }

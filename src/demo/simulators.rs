@@ -12,6 +12,9 @@ use crate::simulators::rubackup::RuBackupSim;
 use crate::simulators::standalone::vendors::{self, Login, SeedRule};
 use crate::simulators::standalone::{ServeOptions, SimulateError};
 
+/// The CBR project the demo's provider configuration names.
+pub const CBR_PROJECT: &str = "0605767b5780d5762fc5c0118072a564";
+
 /// The comment of the rule people placed to mark where rampart's firewall block goes.
 pub const SENTINEL: &str = "--- managed by rampart below ---";
 
@@ -97,7 +100,7 @@ impl DemoSimulators {
                 json!({
                     "type": "HuaweiCbr", "endpoint": self.cbr.url(), "credentials": {"secretRef": {"name": "cbr-credentials"}},
                     "pollIntervalSeconds": 15,
-                    "huaweiCbr": {"projectId": "0605767b5780d5762fc5c0118072a564", "region": "ru-moscow-1", "authMethod": "Password",
+                    "huaweiCbr": {"projectId": CBR_PROJECT, "region": "ru-moscow-1", "authMethod": "Password",
                                   "iamEndpoint": self.cbr.url(), "projectName": "ru-moscow-1"}
                 }),
             ),

@@ -69,8 +69,9 @@ pub fn apply<A>(
     }
 }
 
-/// The Event for a verdict that differs from the one in `old` (status or reason): a failure
-/// as a Warning, a recovery or a first success as Normal. `None` when nothing changed.
+/// The Event for a verdict that differs from the one in `old` (its reason): a failure, a
+/// missed run or an unreadable vendor as a Warning; a success, a recovery or no backups yet on
+/// a new object as Normal. `None` when nothing changed.
 pub fn change_event<A>(old: Option<&ManagedStatus<A>>, health: &Health) -> Option<Event> {
     let before = old.and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION));
     if before.is_some_and(|c| c.reason == health.reason) {
@@ -80,9 +81,12 @@ pub fn change_event<A>(old: Option<&ManagedStatus<A>>, health: &Health) -> Optio
         Some(b) => format!("{} (was {})", health.message, b.reason),
         None => health.message.clone(),
     };
-    Some(match health.status {
-        ConditionStatus::True => Event::normal(health.reason, "BackupHealth", note),
-        _ => Event::warning(health.reason, "BackupHealth", note),
+    // A new object without backups yet is news, not trouble.
+    let trouble = health.status != ConditionStatus::True && health.reason != "NoBackupsYet";
+    Some(if trouble {
+        Event::warning(health.reason, "BackupHealth", note)
+    } else {
+        Event::normal(health.reason, "BackupHealth", note)
     })
 }
 
@@ -169,6 +173,8 @@ mod tests {
         )
         .expect("recovered");
         assert_eq!(back.type_, EventType::Normal);
+        let new = change_event::<()>(None, &health(ConditionStatus::False, "NoBackupsYet"));
+        assert_eq!(new.map(|e| e.type_), Some(EventType::Normal));
         assert!(back.note.contains("was LastBackupFailed"), "{}", back.note);
     }
 }
