@@ -28,6 +28,16 @@ pub enum ProviderType {
 }
 
 impl ProviderType {
+    pub const ALL: [ProviderType; 5] = [
+        ProviderType::HuaweiCbr,
+        ProviderType::RuBackup,
+        ProviderType::CyberBackup,
+        ProviderType::Ideco,
+        ProviderType::RsServer,
+    ];
+}
+
+impl ProviderType {
     /// The spec field of the vendor block that belongs to this type.
     pub fn block_name(self) -> &'static str {
         match self {

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use super::conditions::{carry_transition_time, condition};
 use super::events::Event;
 use crate::api::common::{ConditionStatus, ManagedStatus};
+use crate::api::provider_config::ProviderType;
 use crate::health::{Assessed, Health};
 use crate::telemetry::metrics::{self, BackupLabels};
 
@@ -92,7 +93,11 @@ pub fn change_event<A>(old: Option<&ManagedStatus<A>>, health: &Health) -> Optio
 
 /// The backup metrics of one object, as of `now`.
 pub fn record(labels: &BackupLabels, assessed: &Assessed, now: Timestamp) {
-    metrics::backup_health(labels, health_value(&assessed.health));
+    metrics::backup_health(
+        labels,
+        health_value(&assessed.health),
+        assessed.health.reason,
+    );
     let Some(status) = &assessed.status else {
         return;
     };
@@ -115,6 +120,19 @@ pub fn record(labels: &BackupLabels, assessed: &Assessed, now: Timestamp) {
         last_result,
         status.backups_held,
     );
+}
+
+/// Forget the backup series of an object that is gone (its finalizer released), whichever
+/// vendor it used: a deleted Vault must not keep a failing series that alerts for ever.
+pub fn forget(kind: &str, namespace: &str, name: &str) {
+    for vendor in ProviderType::ALL {
+        metrics::forget_backups(&BackupLabels {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            vendor: format!("{vendor:?}"),
+        });
+    }
 }
 
 /// 1 healthy, 0 not, -1 unknown.
@@ -153,6 +171,25 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_released_object_s_backup_series_are_forgotten() {
+        let labels = BackupLabels {
+            kind: "Vault".into(),
+            namespace: "forget-ns".into(),
+            name: "gone-vault".into(),
+            vendor: "RuBackup".into(),
+        };
+        let assessed = Assessed {
+            health: health(ConditionStatus::False, "LastBackupFailed"),
+            status: Some(Default::default()),
+        };
+        record(&labels, &assessed, Timestamp::now());
+        let exported = || crate::telemetry::metrics::encode();
+        assert!(exported().contains("gone-vault"));
+        forget("Vault", "forget-ns", "gone-vault");
+        assert!(!exported().contains("gone-vault"), "{}", exported());
     }
 
     #[test]

@@ -765,11 +765,12 @@ impl<'a, K: Managed> Reconcile<'a, K> {
 
     async fn release(&self) -> Result<(), Error> {
         let finalizers = self.obj.meta().finalizers.clone().unwrap_or_default();
-        Ok(self
-            .ctx
+        self.ctx
             .cluster
             .remove_finalizer(&self.at, &finalizers)
-            .await?)
+            .await?;
+        backup_health::forget(K::KIND, &self.at.namespace, &self.at.name);
+        Ok(())
     }
 
     /// Delete the vendor object if it is this object's. Deletion never depends on the spec

@@ -43,6 +43,27 @@ pub struct BackupLabels {
     pub vendor: String,
 }
 
+/// One object's backup verdict, by its reason.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BackupReasonLabels {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub vendor: String,
+    pub reason: String,
+}
+
+/// The reasons `BackupHealthy` can give (`health::verdict`), each a series of
+/// `rampart_backup_health_reason` (1 on the current one, 0 on the others: continuous series,
+/// as kube-state-metrics writes a pod's phase).
+pub const BACKUP_REASONS: [&str; 5] = [
+    "BackupSucceeded",
+    "LastBackupFailed",
+    "BackupMissed",
+    "NoBackupsYet",
+    "VendorUnreadable",
+];
+
 /// Every metric rampart exports.
 pub struct Metrics {
     pub registry: Registry,
@@ -58,6 +79,7 @@ pub struct Metrics {
     pub backup_since_success: Family<BackupLabels, Gauge>,
     pub backup_last_result: Family<BackupLabels, Gauge>,
     pub backups_held: Family<BackupLabels, Gauge>,
+    pub backup_reason: Family<BackupReasonLabels, Gauge>,
 }
 
 fn new_histogram() -> Histogram {
@@ -120,6 +142,12 @@ impl Metrics {
         let backup_since_success = Family::<BackupLabels, Gauge>::default();
         let backup_last_result = Family::<BackupLabels, Gauge>::default();
         let backups_held = Family::<BackupLabels, Gauge>::default();
+        let backup_reason = Family::<BackupReasonLabels, Gauge>::default();
+        registry.register(
+            "backup_health_reason",
+            "BackupHealthy's reason: 1 on the object's current reason, 0 on the others",
+            backup_reason.clone(),
+        );
         for (name, help, family) in [
             (
                 "backup_healthy",
@@ -156,6 +184,7 @@ impl Metrics {
             backup_since_success,
             backup_last_result,
             backups_held,
+            backup_reason,
             reconciles,
             reconcile_duration,
             vendor_requests,
@@ -213,9 +242,25 @@ pub fn drift(kind: &str) {
         .inc();
 }
 
-/// Set one object's `BackupHealthy` value.
-pub fn backup_health(labels: &BackupLabels, value: i64) {
-    metrics().backup_healthy.get_or_create(labels).set(value);
+/// Set one object's `BackupHealthy` value and reason.
+pub fn backup_health(labels: &BackupLabels, value: i64, reason: &str) {
+    let m = metrics();
+    m.backup_healthy.get_or_create(labels).set(value);
+    for r in BACKUP_REASONS {
+        m.backup_reason
+            .get_or_create(&reason_labels(labels, r))
+            .set(i64::from(r == reason));
+    }
+}
+
+fn reason_labels(labels: &BackupLabels, reason: &str) -> BackupReasonLabels {
+    BackupReasonLabels {
+        kind: labels.kind.clone(),
+        namespace: labels.namespace.clone(),
+        name: labels.name.clone(),
+        vendor: labels.vendor.clone(),
+        reason: reason.into(),
+    }
 }
 
 /// Set one object's backup facts; a fact the vendor did not give leaves its series unset.
@@ -250,6 +295,9 @@ pub fn forget_backups(labels: &BackupLabels) {
         &m.backups_held,
     ] {
         family.remove(labels);
+    }
+    for r in BACKUP_REASONS {
+        m.backup_reason.remove(&reason_labels(labels, r));
     }
 }
 

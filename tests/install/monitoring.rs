@@ -188,7 +188,7 @@ fn exported() -> BTreeMap<String, String> {
         name: "n".into(),
         vendor: "MonitoringTest".into(),
     };
-    metrics::backup_health(&object, 1);
+    metrics::backup_health(&object, 1, "BackupSucceeded");
     metrics::backup_facts(&object, Some(1), Some(1), Some(1), Some(1));
     let text = metrics::encode();
     text.lines()

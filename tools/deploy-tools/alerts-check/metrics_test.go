@@ -5,6 +5,7 @@ package alertscheck
 // names the rules file and the dashboard use against the registry's text exposition.
 var families = map[string]string{
 	"rampart_backup_healthy":                        "gauge",
+	"rampart_backup_health_reason":                  "gauge",
 	"rampart_backup_last_success_timestamp_seconds": "gauge",
 	"rampart_backup_seconds_since_success":          "gauge",
 	"rampart_backup_last_result":                    "gauge",

@@ -113,9 +113,37 @@ func obj(metric, ns, name, values string) string {
 		metric, job, ns, name, values)
 }
 
+// reason is one object's series of rampart_backup_health_reason for `r`.
+func reason(ns, name, r, values string) string {
+	return fmt.Sprintf(`rampart_backup_health_reason{%s, kind="Vault", namespace=%q, name=%q, vendor="HuaweiCbr", reason=%q} %s`,
+		job, ns, name, r, values)
+}
+
+// verdict is one object's reason series for the hour: `before` until minute `at`, then `after`
+// (the current reason 1, every other reason rampart writes 0).
+func verdict(ns, name, before, after string, at int) string {
+	var out []string
+	for _, r := range []string{"BackupSucceeded", "LastBackupFailed", "BackupMissed", "NoBackupsYet", "VendorUnreadable"} {
+		value := func(current string) string {
+			if current == r {
+				return "1"
+			}
+			return "0"
+		}
+		switch {
+		case at == 0:
+			out = append(out, reason(ns, name, r, value(after)+"x60"))
+		default:
+			out = append(out, reason(ns, name, r, fmt.Sprintf("%sx%d %sx%d", value(before), at-1, value(after), 60-at)))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // healthy is an object whose backups are fine for the whole hour.
 func healthy(ns, name string) string {
 	return strings.Join([]string{
+		verdict(ns, name, "BackupSucceeded", "BackupSucceeded", 0),
 		obj("rampart_backup_healthy", ns, name, "1x60"),
 		obj("rampart_backup_last_result", ns, name, "1x60"),
 		obj("rampart_backup_last_success_timestamp_seconds", ns, name, "1700000000x60"),
@@ -158,62 +186,36 @@ func calls(code, values string) string {
 var cases = []alertCase{
 	// RampartBackupFailed
 	{rule: failed, name: "the newest run failed", onset: 20 * time.Minute,
-		series: lines(healthy("ns1", "ok"),
-			obj("rampart_backup_healthy", "ns1", "broken", "1x19 0x41"),
-			obj("rampart_backup_last_result", "ns1", "broken", "1x19 0x41"),
-			obj("rampart_backup_last_success_timestamp_seconds", "ns1", "broken", "1700000000x60")),
-		fires: []map[string]string{at("ns1", "broken")}},
+		series: lines(healthy("ns1", "ok"), verdict("ns1", "broken", "BackupSucceeded", "LastBackupFailed", 20)),
+		fires:  []map[string]string{at("ns1", "broken")}},
 	{rule: failed, name: "every backup healthy", series: lines(healthy("ns1", "a"), healthy("ns2", "a"))},
 	{rule: failed, name: "a failure fixed by the next poll (shorter than for)",
 		series: lines(
-			obj("rampart_backup_healthy", "ns1", "a", "1x19 0x2 1x38"),
-			obj("rampart_backup_last_result", "ns1", "a", "1x19 0x2 1x38"))},
-	{rule: failed, name: "missed, not failed: the newest run succeeded",
-		series: lines(
-			obj("rampart_backup_healthy", "ns1", "a", "0x60"),
-			obj("rampart_backup_last_result", "ns1", "a", "1x60"))},
-	{rule: failed, name: "a retry running after the failure",
-		series: lines(
-			obj("rampart_backup_healthy", "ns1", "a", "0x60"),
-			obj("rampart_backup_last_result", "ns1", "a", "-1x60"))},
+			reason("ns1", "a", "LastBackupFailed", "0x19 1x2 0x39"),
+			reason("ns1", "a", "BackupSucceeded", "1x19 0x2 1x39"))},
+	{rule: failed, name: "missed, not failed",
+		series: verdict("ns1", "a", "BackupSucceeded", "BackupMissed", 0)},
 	{rule: failed, name: "unknown is not failed (the vendor alert's job)",
-		series: lines(
-			obj("rampart_backup_healthy", "ns1", "a", "-1x60"),
-			obj("rampart_backup_last_result", "ns1", "a", "0x60"))},
+		series: verdict("ns1", "a", "VendorUnreadable", "VendorUnreadable", 0)},
 
 	// RampartBackupMissed
-	{rule: missed, name: "the schedule stopped: the newest run succeeded long ago", onset: 10 * time.Minute,
-		series: lines(healthy("ns1", "ok"),
-			obj("rampart_backup_healthy", "ns2", "stale", "1x9 0x51"),
-			obj("rampart_backup_last_result", "ns2", "stale", "1x60"),
-			obj("rampart_backup_last_success_timestamp_seconds", "ns2", "stale", "1700000000x60")),
-		fires: []map[string]string{at("ns2", "stale")}},
-	{rule: missed, name: "a run hanging past its grace",
-		series: lines(
-			obj("rampart_backup_healthy", "ns1", "hung", "0x60"),
-			obj("rampart_backup_last_result", "ns1", "hung", "-1x60"),
-			obj("rampart_backup_last_success_timestamp_seconds", "ns1", "hung", "1700000000x60")),
-		fires: []map[string]string{at("ns1", "hung")}},
+	{rule: missed, name: "the schedule stopped: no success since the due run", onset: 10 * time.Minute,
+		series: lines(healthy("ns1", "ok"), verdict("ns2", "stale", "BackupSucceeded", "BackupMissed", 10)),
+		fires:  []map[string]string{at("ns2", "stale")}},
+	{rule: missed, name: "a new object whose first run never came", onset: 30 * time.Minute,
+		series: verdict("ns1", "new", "NoBackupsYet", "BackupMissed", 30),
+		fires:  []map[string]string{at("ns1", "new")}},
 	{rule: missed, name: "every backup healthy", series: healthy("ns1", "a")},
-	{rule: missed, name: "NoBackupsYet: a new object, first run going, none succeeded",
-		series: lines(
-			obj("rampart_backup_healthy", "ns1", "new", "0x60"),
-			obj("rampart_backup_last_result", "ns1", "new", "_x30 -1x30"))},
+	{rule: missed, name: "NoBackupsYet: a new object, none due yet",
+		series: verdict("ns1", "new", "NoBackupsYet", "NoBackupsYet", 0)},
 	{rule: missed, name: "the newest run failed (the failure alert's job)",
+		series: verdict("ns1", "a", "BackupSucceeded", "LastBackupFailed", 5)},
+	{rule: missed, name: "missed for five minutes, shorter than for",
 		series: lines(
-			obj("rampart_backup_healthy", "ns1", "a", "0x60"),
-			obj("rampart_backup_last_result", "ns1", "a", "0x60"),
-			obj("rampart_backup_last_success_timestamp_seconds", "ns1", "a", "1700000000x60"))},
-	{rule: missed, name: "a retry after a failure that succeeds within for",
-		series: lines(
-			obj("rampart_backup_healthy", "ns1", "a", "1x9 0x39 1x11"),
-			obj("rampart_backup_last_result", "ns1", "a", "1x9 0x9 -1x29 1x11"),
-			obj("rampart_backup_last_success_timestamp_seconds", "ns1", "a", "1700000000x60"))},
+			reason("ns1", "a", "BackupMissed", "0x19 1x5 0x35"),
+			reason("ns1", "a", "BackupSucceeded", "1x19 0x5 1x35"))},
 	{rule: missed, name: "unknown is not missed",
-		series: lines(
-			obj("rampart_backup_healthy", "ns1", "a", "-1x60"),
-			obj("rampart_backup_last_result", "ns1", "a", "1x60"),
-			obj("rampart_backup_last_success_timestamp_seconds", "ns1", "a", "1700000000x60"))},
+		series: verdict("ns1", "a", "BackupMissed", "VendorUnreadable", 0)},
 
 	// RampartVendorUnreachable, per object
 	{rule: unreadable, name: "backups unreadable for good", onset: 30 * time.Minute,
