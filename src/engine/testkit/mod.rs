@@ -182,6 +182,37 @@ impl Engine {
         panic!("{} did not converge: {last:?}", obj.name_any())
     }
 
+    /// Reconcile every 50 ms until the condition `type_` has `reason`, at most `within`; the
+    /// object then. For verdicts that follow the vendor's clock (backup health).
+    pub async fn until_reason<K: Managed>(
+        &self,
+        obj: &K,
+        type_: &str,
+        reason: &str,
+        within: Duration,
+    ) -> K {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let _ = self.reconcile(obj).await;
+            let now = self.get(obj).expect("still stored");
+            let seen = now
+                .managed_status()
+                .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+                .map(|c| c.reason.clone());
+            if seen.as_deref() == Some(reason) {
+                return now;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} {}: {type_} is {seen:?}, not {reason}, after {within:?}: {:?}",
+                K::KIND,
+                obj.name_any(),
+                now.managed_status().map(|s| &s.conditions)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Reconcile until a pass fails, at most `passes` times; the failure's message.
     pub async fn converge_err<K: Managed>(&self, obj: &K, passes: usize) -> String {
         for _ in 0..passes {

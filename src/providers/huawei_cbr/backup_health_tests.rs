@@ -29,42 +29,19 @@ fn daily_policy(w: &VaultWorld) -> Policy {
     w.engine.apply(&p)
 }
 
-/// The BackupHealthy condition's status and reason, once a pass has judged it.
-fn verdict(w: &VaultWorld, v: &Vault) -> Option<(ConditionStatus, String)> {
-    w.condition(v, "BackupHealthy")
-        .map(|c| (c.status, c.reason))
-}
-
-/// Reconcile until the verdict's reason is `reason` (the backup listing is cached for the one
+/// Reconcile until the Vault's verdict is `reason` (the backup listing is cached for the one
 /// second poll interval).
 async fn until_reason(w: &VaultWorld, v: &Vault, reason: &str) {
-    w.reconcile_until(v, Duration::from_secs(10), |w| {
-        verdict(w, v).is_some_and(|(_, r)| r == reason)
-    })
-    .await;
+    w.engine
+        .until_reason(v, "BackupHealthy", reason, Duration::from_secs(10))
+        .await;
 }
 
 /// The same for the Policy.
 async fn policy_until_reason(w: &VaultWorld, p: &Policy, reason: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let _ = w.engine.reconcile(p).await;
-        let now: Policy = w.engine.get(p).expect("stored");
-        let seen = now.status.as_ref().and_then(|s| {
-            s.conditions
-                .iter()
-                .find(|c| c.type_ == "BackupHealthy")
-                .map(|c| c.reason.clone())
-        });
-        if seen.as_deref() == Some(reason) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the Policy's BackupHealthy is {seen:?}, not {reason}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    w.engine
+        .until_reason(p, "BackupHealthy", reason, Duration::from_secs(10))
+        .await;
 }
 
 fn labels(v: &Vault) -> BackupLabels {

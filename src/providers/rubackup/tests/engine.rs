@@ -501,20 +501,9 @@ async fn a_strategy_with_a_refused_administrator_stays_off_says_why_and_runs_onc
 /// Reconcile until the object's `BackupHealthy` reason is `reason` (the task queue and the
 /// repository are cached for the one-second poll interval); the object then.
 async fn until_backup_reason<K: Managed>(w: &World, obj: &K, reason: &str) -> K {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let _ = w.engine.reconcile(obj).await;
-        let now = w.engine.get(obj).expect("stored");
-        if self::reason(&now, "BackupHealthy").starts_with(&format!("{reason}:")) {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "BackupHealthy never became {reason}: {:?}",
-            now.managed_status()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    w.engine
+        .until_reason(obj, "BackupHealthy", reason, Duration::from_secs(15))
+        .await
 }
 
 #[tokio::test]
