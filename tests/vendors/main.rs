@@ -2,6 +2,7 @@
 //! engine's calls driven by a small stand-in, against the simulators, with request counters.
 
 mod cyberbackup_example;
+mod cyberbackup_health;
 mod cyberbackup_intent;
 mod cyberbackup_policy;
 mod cyberbackup_runs;

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::backup_runs::{PlanBackups, index_backups};
 use super::client::Client;
 use super::filter::{Filter, Query};
 use super::models::{
-    Application, Archive, Backup, Credentials, Plan, Resource, meaningful_time, plan_id,
+    Application, Archive, Backup, Credentials, Plan, Resource, Task, meaningful_time, plan_id,
 };
 use super::plan_patch::Semantics;
 use super::registration::Registrations;
@@ -17,7 +18,7 @@ use super::rotation::Rotations;
 use super::run::StartedRun;
 use crate::engine::hub::SecretString;
 use crate::vendor::error::VendorResult;
-use crate::vendor::snapshot::Collection;
+use crate::vendor::snapshot::{Collection, Derived};
 
 /// Archives of one destination, keyed by the destination's name.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +39,18 @@ pub struct BackupSummary {
 
 type Shared<T> = Arc<BTreeMap<String, T>>;
 
+/// The listings an index was built from (held, so a listing is never mistaken for another),
+/// and the index.
+type PlanIndex = (
+    Shared<Archive>,
+    Shared<Backup>,
+    Shared<Task>,
+    Arc<PlanBackups>,
+);
+
+/// How far back the task listing goes: a week of runs and a day more.
+const TASK_DAYS: i64 = 8;
+
 /// The vendor state one runtime keeps.
 pub struct Catalog {
     pub client: Client,
@@ -50,8 +63,18 @@ pub struct Catalog {
     plans: Collection<Plan>,
     applications: Collection<Vec<Application>>,
     resources: Collection<Resource>,
-    archives: Collection<ArchiveSummary>,
-    backups: Collection<BackupSummary>,
+    /// Every archive, by id; summed per destination once per listing.
+    archives: Collection<Archive>,
+    archive_summaries: Derived<BTreeMap<String, Archive>, BTreeMap<String, ArchiveSummary>>,
+    /// Every backup, by id; counted per vault once per listing.
+    backups: Collection<Backup>,
+    backup_summaries: Derived<BTreeMap<String, Backup>, BTreeMap<String, BackupSummary>>,
+    /// Backup tasks of the last days, by id (for the message of a failed run).
+    tasks: Collection<Task>,
+    /// Backups and failed tasks by plan, built once per listing.
+    plan_index: Mutex<Option<PlanIndex>>,
+    /// The task listing when it cannot be read (one value, so the index is kept).
+    no_tasks: Shared<Task>,
     credentials: Mutex<HashMap<String, (Instant, Option<Credentials>)>>,
     /// Runs started by update, by plan id.
     pub runs: Mutex<HashMap<String, StartedRun>>,
@@ -85,7 +108,12 @@ impl Catalog {
             applications: Collection::new(ttl),
             resources: Collection::new(ttl),
             archives: Collection::new(ttl),
+            archive_summaries: Derived::default(),
             backups: Collection::new(ttl),
+            backup_summaries: Derived::default(),
+            tasks: Collection::new(ttl),
+            plan_index: Mutex::new(None),
+            no_tasks: Arc::new(BTreeMap::new()),
             credentials: Mutex::new(HashMap::new()),
             runs: Mutex::new(HashMap::new()),
             warnings: Mutex::new(HashMap::new()),
@@ -204,30 +232,89 @@ impl Catalog {
             .await
     }
 
-    /// Archives summed per destination name.
-    pub async fn archives(&self, fresh: bool) -> VendorResult<Shared<ArchiveSummary>> {
+    /// Every archive, by id.
+    pub async fn archive_list(&self, fresh: bool) -> VendorResult<Shared<Archive>> {
         self.archives
             .get(fresh, || async {
                 let all: Vec<Archive> = self
                     .client
                     .list_all("GET /archives", "/archives", &Query::new(), None)
                     .await?;
-                Ok(summarize_archives(&all).into_iter().collect())
+                Ok(all.into_iter().map(|a| (a.id.clone(), a)).collect())
             })
             .await
     }
 
-    /// Backups counted per vault id.
-    pub async fn backups(&self, fresh: bool) -> VendorResult<Shared<BackupSummary>> {
+    /// Archives summed per destination name.
+    pub async fn archives(&self, fresh: bool) -> VendorResult<Shared<ArchiveSummary>> {
+        let all = self.archive_list(fresh).await?;
+        Ok(self.archive_summaries.get(&all, |m| {
+            summarize_archives(&m.values().cloned().collect::<Vec<_>>())
+        }))
+    }
+
+    /// Every backup, by id.
+    pub async fn backup_list(&self, fresh: bool) -> VendorResult<Shared<Backup>> {
         self.backups
             .get(fresh, || async {
                 let all: Vec<Backup> = self
                     .client
                     .list_all("GET /backups", "/backups", &Query::new(), None)
                     .await?;
-                Ok(summarize_backups(&all).into_iter().collect())
+                Ok(all.into_iter().map(|b| (b.backup_id.clone(), b)).collect())
             })
             .await
+    }
+
+    /// Backups counted per vault id.
+    pub async fn backups(&self, fresh: bool) -> VendorResult<Shared<BackupSummary>> {
+        let all = self.backup_list(fresh).await?;
+        Ok(self.backup_summaries.get(&all, |m| {
+            summarize_backups(&m.values().cloned().collect::<Vec<_>>())
+        }))
+    }
+
+    /// Tasks started in the last `TASK_DAYS` days, by id (`GET /tasks?started_at=ge(…)`,
+    /// §2.6 filters; the document's reference of task parameters is a dead link).
+    pub async fn tasks(&self, fresh: bool) -> VendorResult<Shared<Task>> {
+        self.tasks
+            .get(fresh, || async {
+                let since =
+                    jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * TASK_DAYS);
+                let q = Query::new().filter("started_at", Filter::Ge(since.to_string()));
+                let all: Vec<Task> = self
+                    .client
+                    .list_all("GET /tasks", "/tasks", &q, None)
+                    .await?;
+                Ok(all.into_iter().map(|t| (t.id.clone(), t)).collect())
+            })
+            .await
+    }
+
+    /// Backups, archives and tasks of every plan, listed once per poll and indexed once per
+    /// listing: what backup health reads for each Policy.
+    pub async fn plan_backups(&self, fresh: bool) -> VendorResult<Arc<PlanBackups>> {
+        let archives = self.archive_list(fresh).await?;
+        let backups = self.backup_list(fresh).await?;
+        // The tasks only lend a failure its message: without them, health is still judged.
+        let tasks = match self.tasks(fresh).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(vendor = super::VENDOR, error = %e, "cannot list Cyber Backup tasks; failures are reported without their message");
+                self.no_tasks.clone()
+            }
+        };
+        let mut memo = self.plan_index.lock().unwrap();
+        if let Some((a, b, t, index)) = memo.as_ref()
+            && Arc::ptr_eq(a, &archives)
+            && Arc::ptr_eq(b, &backups)
+            && Arc::ptr_eq(t, &tasks)
+        {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(index_backups(&archives, &backups, &tasks));
+        *memo = Some((archives, backups, tasks, index.clone()));
+        Ok(index)
     }
 
     /// A credentials record, or `None` when it does not exist. The document has no list call

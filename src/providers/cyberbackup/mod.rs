@@ -2,6 +2,7 @@
 //! destination (location + registered credentials), observed through archives and backups.
 
 pub mod applications;
+pub mod backup_runs;
 pub mod catalog;
 pub mod client;
 pub mod errors;

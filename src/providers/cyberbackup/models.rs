@@ -260,6 +260,9 @@ pub struct ArchiveVault {
 #[derive(Deserialize, Debug, Clone, Default, PartialEq)]
 pub struct Archive {
     pub id: String,
+    /// The document's names end with the plan's id and `A` (`…_edd0ec02-…A`, L4349).
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub vault_id: Option<String>,
     #[serde(default)]
@@ -277,11 +280,53 @@ pub struct Archive {
 pub struct Backup {
     pub backup_id: String,
     #[serde(default)]
+    pub archive_id: Option<String>,
+    #[serde(default)]
     pub vault_id: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
     #[serde(default)]
     pub deleted: bool,
+}
+
+/// The `result` of a task: `code` (`OK` in the document) and a payload, a string or an object.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct TaskResult {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub payload: Option<Value>,
+}
+
+/// The object a task works on (`context.persistent`, §2.10.8.3).
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct TaskPersistent {
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct TaskContext {
+    #[serde(default)]
+    pub persistent: Option<TaskPersistent>,
+    #[serde(default)]
+    pub machine_name: Option<String>,
+}
+
+/// A task (§2.10.8): `id` a numeric string, `state` (`COMPLETED`), `result`.
+#[derive(Deserialize, Debug, Clone, Default, PartialEq)]
+pub struct Task {
+    pub id: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub result: Option<TaskResult>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub completed_at: Option<String>,
+    #[serde(default)]
+    pub context: Option<TaskContext>,
 }
 
 /// The body of a 200 answer to apply, revoke or PATCH: non-critical warnings.

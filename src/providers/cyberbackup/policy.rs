@@ -501,6 +501,34 @@ impl External<Policy> for PolicyAdapter {
         self.note_unknown(ctx.marker, &[])?;
         Ok(Deleted::Gone)
     }
+
+    /// The plan's runs, from its applications, the backups of its archives and the failed
+    /// tasks, listed once per poll for every Policy of the provider configuration.
+    async fn backups(
+        &self,
+        cr: &Policy,
+        id: &str,
+        ctx: &CallContext<'_>,
+    ) -> Option<crate::health::BackupReport> {
+        use crate::health::{BackupReport, Facts};
+        let pid = plan_id(id);
+        let read = async {
+            let apps = self.catalog.applications_of(&pid, ctx.fresh).await?;
+            let index = self.catalog.plan_backups(ctx.fresh).await?;
+            crate::vendor::error::VendorResult::Ok(super::backup_runs::plan_runs(
+                &pid, &apps, &index,
+            ))
+        };
+        let (facts, held) = match read.await {
+            Ok((runs, held)) => (Facts::Runs(runs), Some(held)),
+            Err(e) => (Facts::Unreadable(e.to_string()), None),
+        };
+        Some(BackupReport {
+            facts,
+            held,
+            schedule: cr.spec.schedule.clone(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -119,6 +119,8 @@ pub async fn apply(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
             last_success_time: None,
             created_at: stamp(now),
             updated_at: stamp(now),
+            schedule_checked: now,
+            next_start: None,
         };
         w.applications.insert(app_id, application);
     }

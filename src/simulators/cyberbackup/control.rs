@@ -1,6 +1,9 @@
 //! `/_sim/cyberbackup/*`: what a human or the clock would do to the installation, for tests in
 //! other processes (in-process tests call the same `SimState` methods). Never counted, never
-//! faulted.
+//! faulted. `POST /_sim/cyberbackup/advance {"seconds"}` moves the clock (plans run on their
+//! schedule as it passes their starts); `POST /_sim/cyberbackup/policies/{id}/fail {"runs",
+//! "message"}` makes the plan's next runs fail with the message; `POST .../policies/{id}/run`
+//! runs it now.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -174,6 +177,12 @@ struct Switch {
 }
 
 #[derive(Deserialize)]
+struct FailRuns {
+    runs: u32,
+    message: String,
+}
+
+#[derive(Deserialize)]
 struct Advance {
     seconds: i64,
 }
@@ -233,6 +242,12 @@ pub fn routes(app: AppState) -> Router {
             "/_sim/cyberbackup/policies/{id}/run",
             post(|State(a): State<AppState>, Path(id): Path<String>| async move {
                 Json(json!({"started": a.sim.start_scheduled_run(&id)}))
+            }),
+        )
+        .route(
+            "/_sim/cyberbackup/policies/{id}/fail",
+            post(|State(a): State<AppState>, Path(id): Path<String>, Json(f): Json<FailRuns>| async move {
+                done(a.sim.fail_runs(&id, f.runs, &f.message), "Policy", &id)
             }),
         )
         .route(

@@ -1,6 +1,6 @@
 //! A stateful simulator of Cyber Backup 18.5's public API, written from
 //! seeds/cyberbackup-18.5-api.txt: `/idp/token` and `/api/v1/{resources, policies,
-//! policy_applications, credentials, archives, backups}` with the document's envelopes, status
+//! policy_applications, credentials, archives, backups, tasks}` with the document's envelopes, status
 //! codes, error bodies and quirks, the applications' deployment/run state machine on a clock
 //! tests can move, and vendor control routes under `/_sim/cyberbackup/`.
 
@@ -13,6 +13,7 @@ pub mod patch;
 pub mod plan_settings;
 pub mod policies;
 pub mod query;
+pub mod runs;
 pub mod state;
 pub mod views;
 
@@ -139,6 +140,7 @@ pub fn vendor_routes(app: AppState) -> Router {
         )
         .route("/api/v1/archives", get(catalog::list_archives))
         .route("/api/v1/backups", get(catalog::list_backups))
+        .route("/api/v1/tasks", get(runs::list_tasks))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             auth::require_bearer,

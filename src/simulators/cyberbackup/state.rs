@@ -30,7 +30,8 @@ pub struct SimConfig {
     /// Page size when a list call sends no `limit` (GUESS: the default is in the missing
     /// reference).
     pub default_limit: usize,
-    /// Runs end with status `ERROR` instead of `OK`.
+    /// Runs end with status `ERROR` instead of `OK` (every run; see `SimState::fail_runs` for
+    /// the next runs of one plan).
     pub fail_runs: bool,
     /// The administrator accounts: username → password.
     pub users: BTreeMap<String, String>,
@@ -102,6 +103,12 @@ pub struct SimApplication {
     pub last_success_time: Option<Timestamp>,
     pub created_at: String,
     pub updated_at: String,
+    /// The plan's schedule has been run up to here (scheduled starts after it are still due).
+    pub schedule_checked: Timestamp,
+    /// The next scheduled start after `schedule_checked`, and the plan's `updated_at` it was
+    /// computed for (so a read of many applications does not walk every schedule).
+    #[serde(skip)]
+    pub next_start: Option<(String, Option<Timestamp>)>,
 }
 
 #[derive(Serialize, Clone, Debug, PartialEq)]
@@ -151,6 +158,10 @@ pub struct World {
     pub credentials: BTreeMap<String, SimCredentials>,
     pub archives: BTreeMap<String, SimArchive>,
     pub backups: Vec<SimBackup>,
+    /// Finished runs as tasks (§2.10.8), oldest first.
+    pub tasks: Vec<super::runs::SimTask>,
+    /// Plans told to fail their next runs: plan id → (runs left, message).
+    pub failing: BTreeMap<String, (u32, String)>,
     /// Issued tokens: token → (epoch, expires at).
     #[serde(skip)]
     pub tokens: BTreeMap<String, (u64, Timestamp)>,
@@ -246,36 +257,14 @@ impl SimState {
         self.tick();
     }
 
-    /// Apply what the clock says happened: runs that ended get their outcome, archives and
-    /// backups. Called before every read.
+    /// Apply what the clock says happened, in order: scheduled runs start (§2.10.3 schedules,
+    /// see `runs`), runs that ended get their outcome, task, archive and backups. Called before
+    /// every read.
     pub fn tick(&self) {
         let now = self.now();
-        let fail = self.config().fail_runs;
+        let config = self.config();
         let mut w = self.world.lock().unwrap();
-        let ended: Vec<String> = w
-            .applications
-            .values()
-            .filter(|a| a.run.as_ref().is_some_and(|r| r.ends <= now))
-            .map(|a| a.id.clone())
-            .collect();
-        for id in ended {
-            let reachable = {
-                let app = &w.applications[&id];
-                destination_reachable(&w, &app.policy_id)
-            };
-            let app = w.applications.get_mut(&id).expect("listed above");
-            let run = app.run.take().expect("filtered on run");
-            app.last_runtime = Some(run.started);
-            app.updated_at = stamp(run.ends);
-            if fail || !reachable {
-                app.status = "ERROR".into();
-                continue;
-            }
-            app.status = "OK".into();
-            app.last_success_time = Some(run.ends);
-            let (policy_id, context_id) = (app.policy_id.clone(), app.context_id.clone());
-            record_backup(&mut w, &policy_id, &context_id, run.ends);
-        }
+        super::runs::catch_up(&mut w, now, &config);
     }
 
     /// Register a resource as an agent would; its new id.
@@ -302,7 +291,7 @@ impl SimState {
 
 /// GUESS: a run whose destination names a credentials record that no longer exists cannot
 /// write, and fails (the document does not say what happens to plans when a record is deleted).
-fn destination_reachable(w: &World, policy_id: &str) -> bool {
+pub(super) fn destination_reachable(w: &World, policy_id: &str) -> bool {
     let credentials = w
         .policies
         .get(policy_id)
@@ -373,7 +362,7 @@ fn prune(w: &mut World, archive_id: &str, rules: &[Value], now: Timestamp) {
 }
 
 /// A completed run leaves a backup in the archive of (plan, resource) at the plan's destination.
-fn record_backup(w: &mut World, policy_id: &str, context_id: &str, at: Timestamp) {
+pub(super) fn record_backup(w: &mut World, policy_id: &str, context_id: &str, at: Timestamp) {
     let Some(policy) = w.policies.get(policy_id) else {
         return;
     };

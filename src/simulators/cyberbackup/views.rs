@@ -273,6 +273,8 @@ mod tests {
             last_success_time: None,
             created_at: String::new(),
             updated_at: String::new(),
+            schedule_checked: now,
+            next_start: None,
         };
         let modern = application(&a, &p, now, false);
         assert_eq!(
