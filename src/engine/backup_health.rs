@@ -71,18 +71,23 @@ pub fn apply<A>(
 }
 
 /// The Event for a verdict that differs from the one in `old` (its reason): a failure, a
-/// missed run or an unreadable vendor as a Warning; a success, a recovery or no backups yet on
-/// a new object as Normal. `None` when nothing changed.
+/// missed run or an unreadable vendor as a Warning; a success or a recovery as Normal. `None`
+/// when nothing changed, and for a new object's first verdict of no backups yet.
 pub fn change_event<A>(old: Option<&ManagedStatus<A>>, health: &Health) -> Option<Event> {
     let before = old.and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION));
     if before.is_some_and(|c| c.reason == health.reason) {
+        return None;
+    }
+    // A new object without backups yet is no change of health: no Event (10,000 new Vaults
+    // would make 10,000 of them).
+    if before.is_none() && health.reason == "NoBackupsYet" {
         return None;
     }
     let note = match before {
         Some(b) => format!("{} (was {})", health.message, b.reason),
         None => health.message.clone(),
     };
-    // A new object without backups yet is news, not trouble.
+    // No backups yet (after another verdict: its backups were deleted) is news, not trouble.
     let trouble = health.status != ConditionStatus::True && health.reason != "NoBackupsYet";
     Some(if trouble {
         Event::warning(health.reason, "BackupHealth", note)
@@ -211,7 +216,7 @@ mod tests {
         .expect("recovered");
         assert_eq!(back.type_, EventType::Normal);
         let new = change_event::<()>(None, &health(ConditionStatus::False, "NoBackupsYet"));
-        assert_eq!(new.map(|e| e.type_), Some(EventType::Normal));
+        assert_eq!(new, None, "a new object without backups is no change");
         assert!(back.note.contains("was LastBackupFailed"), "{}", back.note);
     }
 }
