@@ -1,7 +1,7 @@
 //! Prometheus metrics, one process-wide registry: reconciles, durations, vendor calls by
 //! vendor/operation/status code, drift found, and objects Ready.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -10,6 +10,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+pub use super::backup_metrics::{BACKUP_REASONS, BackupMetrics, BackupRecord};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReconcileLabels {
@@ -35,34 +37,13 @@ pub struct VendorOnly {
 }
 
 /// One object whose backups are judged.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BackupLabels {
     pub kind: String,
     pub namespace: String,
     pub name: String,
     pub vendor: String,
 }
-
-/// One object's backup verdict, by its reason.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct BackupReasonLabels {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub vendor: String,
-    pub reason: String,
-}
-
-/// The reasons `BackupHealthy` can give (`health::verdict`), each a series of
-/// `rampart_backup_health_reason` (1 on the current one, 0 on the others: continuous series,
-/// as kube-state-metrics writes a pod's phase).
-pub const BACKUP_REASONS: [&str; 5] = [
-    "BackupSucceeded",
-    "LastBackupFailed",
-    "BackupMissed",
-    "NoBackupsYet",
-    "VendorUnreadable",
-];
 
 /// Every metric rampart exports.
 pub struct Metrics {
@@ -74,12 +55,7 @@ pub struct Metrics {
     pub drift_found: Family<KindLabels, Counter>,
     pub objects_ready: Family<KindLabels, Gauge>,
     pub objects_total: Family<KindLabels, Gauge>,
-    pub backup_healthy: Family<BackupLabels, Gauge>,
-    pub backup_last_success: Family<BackupLabels, Gauge>,
-    pub backup_since_success: Family<BackupLabels, Gauge>,
-    pub backup_last_result: Family<BackupLabels, Gauge>,
-    pub backups_held: Family<BackupLabels, Gauge>,
-    pub backup_reason: Family<BackupReasonLabels, Gauge>,
+    pub backups: Arc<BackupMetrics>,
 }
 
 fn new_histogram() -> Histogram {
@@ -137,54 +113,11 @@ impl Metrics {
             "Managed objects of the kind in the operator's cache",
             objects_total.clone(),
         );
-        let backup_healthy = Family::<BackupLabels, Gauge>::default();
-        let backup_last_success = Family::<BackupLabels, Gauge>::default();
-        let backup_since_success = Family::<BackupLabels, Gauge>::default();
-        let backup_last_result = Family::<BackupLabels, Gauge>::default();
-        let backups_held = Family::<BackupLabels, Gauge>::default();
-        let backup_reason = Family::<BackupReasonLabels, Gauge>::default();
-        registry.register(
-            "backup_health_reason",
-            "BackupHealthy's reason: 1 on the object's current reason, 0 on the others",
-            backup_reason.clone(),
-        );
-        for (name, help, family) in [
-            (
-                "backup_healthy",
-                "BackupHealthy: 1 True, 0 False, -1 Unknown (the vendor cannot be read)",
-                &backup_healthy,
-            ),
-            (
-                "backup_last_success_timestamp_seconds",
-                "Unix time of the newest successful backup the vendor holds",
-                &backup_last_success,
-            ),
-            (
-                "backup_seconds_since_success",
-                "Seconds from the newest successful backup to the last poll",
-                &backup_since_success,
-            ),
-            (
-                "backup_last_result",
-                "The newest backup run: 1 succeeded, 0 failed, -1 still running",
-                &backup_last_result,
-            ),
-            (
-                "backups_held",
-                "Backups the vendor holds for the object",
-                &backups_held,
-            ),
-        ] {
-            registry.register(name, help, family.clone());
-        }
+        let backups = Arc::new(BackupMetrics::default());
+        registry.register_collector(Box::new(backups.clone()));
         Metrics {
             registry,
-            backup_healthy,
-            backup_last_success,
-            backup_since_success,
-            backup_last_result,
-            backups_held,
-            backup_reason,
+            backups,
             reconciles,
             reconcile_duration,
             vendor_requests,
@@ -243,27 +176,14 @@ pub fn drift(kind: &str) {
 }
 
 /// Set one object's `BackupHealthy` value and reason.
-pub fn backup_health(labels: &BackupLabels, value: i64, reason: &str) {
-    let m = metrics();
-    m.backup_healthy.get_or_create(labels).set(value);
-    for r in BACKUP_REASONS {
-        m.backup_reason
-            .get_or_create(&reason_labels(labels, r))
-            .set(i64::from(r == reason));
-    }
+pub fn backup_health(labels: &BackupLabels, value: i64, reason: &'static str) {
+    metrics().backups.update(labels, |r| {
+        r.healthy = Some(value);
+        r.reason = Some(reason);
+    });
 }
 
-fn reason_labels(labels: &BackupLabels, reason: &str) -> BackupReasonLabels {
-    BackupReasonLabels {
-        kind: labels.kind.clone(),
-        namespace: labels.namespace.clone(),
-        name: labels.name.clone(),
-        vendor: labels.vendor.clone(),
-        reason: reason.into(),
-    }
-}
-
-/// Set one object's backup facts; a fact the vendor did not give leaves its series unset.
+/// Set one object's backup facts; a fact the vendor did not give keeps its last value.
 pub fn backup_facts(
     labels: &BackupLabels,
     last_success: Option<i64>,
@@ -271,34 +191,17 @@ pub fn backup_facts(
     last_result: Option<i64>,
     held: Option<i64>,
 ) {
-    let m = metrics();
-    for (family, value) in [
-        (&m.backup_last_success, last_success),
-        (&m.backup_since_success, since_success),
-        (&m.backup_last_result, last_result),
-        (&m.backups_held, held),
-    ] {
-        if let Some(v) = value {
-            family.get_or_create(labels).set(v);
-        }
-    }
+    metrics().backups.update(labels, |r| {
+        r.last_success = last_success.or(r.last_success);
+        r.since_success = since_success.or(r.since_success);
+        r.last_result = last_result.or(r.last_result);
+        r.held = held.or(r.held);
+    });
 }
 
 /// Forget a deleted object's backup series.
 pub fn forget_backups(labels: &BackupLabels) {
-    let m = metrics();
-    for family in [
-        &m.backup_healthy,
-        &m.backup_last_success,
-        &m.backup_since_success,
-        &m.backup_last_result,
-        &m.backups_held,
-    ] {
-        family.remove(labels);
-    }
-    for r in BACKUP_REASONS {
-        m.backup_reason.remove(&reason_labels(labels, r));
-    }
+    metrics().backups.remove(labels);
 }
 
 /// Set the number of objects of a kind.

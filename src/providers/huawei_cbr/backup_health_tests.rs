@@ -88,12 +88,14 @@ async fn a_vault_s_backup_health_follows_its_runs() {
             .next_expected_run
             .is_some_and(|t| t.ends_with("T14:00:00Z"))
     );
-    let m = metrics();
-    assert_eq!(m.backup_healthy.get_or_create(&labels(&v)).get(), 1);
-    assert_eq!(m.backups_held.get_or_create(&labels(&v)).get(), 1);
+    let m = || metrics().backups.record(&labels(&v)).expect("series");
     assert_eq!(
-        m.backup_last_success.get_or_create(&labels(&v)).get(),
-        last.time.parse::<jiff::Timestamp>().unwrap().as_second()
+        (m().healthy, m().reason, m().held),
+        (Some(1), Some("BackupSucceeded"), Some(1))
+    );
+    assert_eq!(
+        m().last_success,
+        Some(last.time.parse::<jiff::Timestamp>().unwrap().as_second())
     );
 
     let message = "No resource is available for backup.";
@@ -110,8 +112,10 @@ async fn a_vault_s_backup_health_follows_its_runs() {
     let facts = w.stored(&v).status.unwrap().backup.unwrap();
     let failure = facts.last_failure.expect("the failure");
     assert!(failure.message.is_some_and(|m| m.contains(message)));
-    assert_eq!(m.backup_healthy.get_or_create(&labels(&v)).get(), 0);
-    assert_eq!(m.backup_last_result.get_or_create(&labels(&v)).get(), 0);
+    assert_eq!(
+        (m().healthy, m().reason, m().last_result),
+        (Some(0), Some("LastBackupFailed"), Some(0))
+    );
     assert!(w.says(&v, "Ready", "Available"));
     policy_until_reason(&w, &p, "LastBackupFailed").await;
 
