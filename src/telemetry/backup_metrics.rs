@@ -87,7 +87,7 @@ impl BackupMetrics {
     }
 }
 
-fn label_set<'a>(l: &'a BackupLabels) -> [(&'static str, &'a str); 4] {
+fn label_set(l: &BackupLabels) -> [(&'static str, &str); 4] {
     [
         ("kind", l.kind.as_str()),
         ("namespace", l.namespace.as_str()),
