@@ -164,3 +164,22 @@ async fn a_vault_s_backup_health_follows_its_runs() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_steady_vault_writes_no_status_on_a_resync() {
+    let w = VaultWorld::with_password_login(Duration::from_secs(1)).await;
+    let v = w.vault("steady", json!({}));
+    w.converge(&v).await;
+    w.engine
+        .until_reason(&v, "BackupHealthy", "NoBackupsYet", Duration::from_secs(10))
+        .await;
+    w.engine.cluster.clear_log();
+    for _ in 0..3 {
+        w.engine.reconcile(&v).await.expect("a steady pass");
+    }
+    assert_eq!(
+        w.engine.cluster.writes("steady"),
+        [],
+        "a resync that learns nothing new writes nothing"
+    );
+}
