@@ -69,6 +69,9 @@ pub struct Faults {
     /// Apply the faults above only to writes (every method but GET and HEAD): with
     /// `respond_after_ms`, writes stay in flight long enough for a kill to land in one.
     pub writes_only: bool,
+    /// Every session is dead the moment it is issued, as if the vendor restarted right after
+    /// each login: a login succeeds and the call made with its token is refused.
+    pub revoke_on_issue: bool,
 }
 
 /// Builds the vendor's own error response for an injected fault.
@@ -238,6 +241,9 @@ impl SimControl {
     pub fn remember_issued(&self, secret: &str) {
         if !secret.is_empty() {
             self.issued.lock().unwrap().push(secret.to_string());
+        }
+        if self.faults.lock().unwrap().revoke_on_issue {
+            self.revoke_tokens();
         }
     }
 

@@ -85,6 +85,21 @@ impl VendorError {
         self
     }
 
+    /// This 401 came right after a login the vendor accepted: the credentials are good, and the
+    /// vendor dropped the new session too (a restart, sessions revoked). That passes, so it is
+    /// `Unavailable`, retried with backoff; `Unauthorized` would wait five minutes as refused
+    /// credentials (found by `tests/chaos/faults.rs`, which revokes sessions every two seconds).
+    pub fn refused_after_fresh_login(mut self) -> Self {
+        if self.kind == ErrorKind::Unauthorized {
+            self.kind = ErrorKind::Unavailable;
+            self.message = format!(
+                "{} (the vendor dropped a session it had just opened; retried)",
+                self.message
+            );
+        }
+        self
+    }
+
     /// Whether retrying the same call later can succeed without anything else changing.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -290,6 +290,29 @@ async fn token_expiry_mid_run_is_transparent() {
     assert_eq!(env.count("POST /idp/token"), 3);
 }
 
+/// A session the vendor drops right after opening it is a passing outage (`Unavailable`, backed
+/// off), not refused credentials (`Unauthorized`, five minutes' wait).
+#[tokio::test]
+async fn a_session_dropped_right_after_the_login_is_an_outage_not_refused_credentials() {
+    let env = Env::start().await;
+    let rt = env.runtime().await;
+    env.sim
+        .control()
+        .set_faults(rampart::simulators::harness::Faults {
+            revoke_on_issue: true,
+            ..Default::default()
+        });
+    let e = rt.check().await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.status),
+        (ErrorKind::Unavailable, Some(401)),
+        "{e}"
+    );
+    assert_eq!(env.count("POST /idp/token"), 2, "one login, one re-login");
+    env.sim.control().set_faults(Default::default());
+    rt.check().await.unwrap();
+}
+
 #[tokio::test]
 async fn wrong_credentials_are_unauthorized_and_not_retried() {
     let env = Env::start().await;

@@ -63,6 +63,29 @@ async fn revoked_tokens_after_a_device_restart_are_renewed_too() {
     assert_eq!(f.count("POST /web/auth/login"), 2);
 }
 
+/// A session the device drops right after opening it is a passing outage (`Unavailable`, backed
+/// off), not refused credentials (`Unauthorized`, five minutes' wait).
+#[tokio::test]
+async fn a_session_dropped_right_after_the_login_is_an_outage_not_refused_credentials() {
+    let f = Fixture::start().await;
+    let rt = f.runtime().await;
+    f.server
+        .control
+        .set_faults(rampart::simulators::harness::Faults {
+            revoke_on_issue: true,
+            ..Default::default()
+        });
+    let e = rt.check().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+    assert_eq!(
+        f.count("POST /web/auth/login"),
+        2,
+        "one login, one re-login"
+    );
+    f.server.control.set_faults(Default::default());
+    rt.check().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_wrong_password_is_unauthorized_and_not_retried_hot() {
     let secret = "not-the-password-42";

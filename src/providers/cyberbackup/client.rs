@@ -75,7 +75,11 @@ impl Client {
                 tokio::time::sleep(self.read_retry_delay).await;
             }
             match self.send_once(operation, call).await {
-                Err(e) if e.kind == ErrorKind::Unavailable => last = Some(e),
+                // Not a session dropped after a fresh login (a 401): that is the vendor's
+                // sessions, not the 50x the document means, and each repeat would log in twice.
+                Err(e) if e.kind == ErrorKind::Unavailable && e.status != Some(401) => {
+                    last = Some(e)
+                }
                 other => return other,
             }
         }
@@ -102,13 +106,7 @@ impl Client {
                 .execute(operation, self.request(call, &token))
                 .await?;
             if again.status == 401 {
-                // The login just succeeded, so the credentials are good: the vendor revoked the
-                // new session too (a restart). Transient, not "credentials refused", which
-                // would wait five minutes (found by tests/chaos/faults.rs, sessions revoked
-                // every two seconds).
-                let mut e = error_from_response(operation, &again);
-                e.kind = ErrorKind::Unavailable;
-                return Err(e);
+                return Err(error_from_response(operation, &again).refused_after_fresh_login());
             }
             again
         } else {

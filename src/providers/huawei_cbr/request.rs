@@ -165,7 +165,12 @@ impl CbrClient {
                 );
                 continue;
             }
-            return Err(err);
+            // A second attempt follows a fresh login.
+            return Err(if attempt == 1 {
+                err.refused_after_fresh_login()
+            } else {
+                err
+            });
         }
         unreachable!("the loop returns on its second attempt")
     }

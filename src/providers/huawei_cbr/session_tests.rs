@@ -125,3 +125,26 @@ async fn ak_sk_signatures_are_verified() {
         (ErrorKind::Unauthorized, Some(401))
     );
 }
+
+/// A session the vendor drops right after opening it is a passing outage, not refused
+/// credentials: the call fails as `Unavailable` (backed off and retried), not `Unauthorized`
+/// (five minutes' wait), and works once the vendor keeps its sessions.
+#[tokio::test]
+async fn a_session_dropped_right_after_the_login_is_an_outage_not_refused_credentials() {
+    let sim = CbrSim::start_default().await.unwrap();
+    let c = password_client(&sim, test_clock().0);
+    sim.control()
+        .set_faults(crate::simulators::harness::Faults {
+            revoke_on_issue: true,
+            ..Default::default()
+        });
+    let e = c.list_vaults(&VaultFilter::default()).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.status),
+        (ErrorKind::Unavailable, Some(401)),
+        "{e}"
+    );
+    assert_eq!(sim.control().count(LOGIN), 2, "one login, one re-login");
+    sim.control().set_faults(Default::default());
+    c.list_vaults(&VaultFilter::default()).await.unwrap();
+}

@@ -88,7 +88,8 @@ impl Session {
                     kind,
                     "right after a fresh login the device still asks for one (401, 403, a redirect or its login page)",
                 )
-                .with_status(resp.status));
+                .with_status(resp.status)
+                .refused_after_fresh_login());
             }
             tracing::info!(
                 vendor = VENDOR,

@@ -99,7 +99,9 @@ impl RsServerClient {
                 renewed = true;
                 continue;
             }
-            if e.kind == ErrorKind::Unauthorized {
+            if renewed {
+                e = e.refused_after_fresh_login();
+            } else if e.kind == ErrorKind::Unauthorized {
                 e.message = format!("{}; {}", e.message, self.session.refusal_hint());
             }
             if let Some(secret) = self.session.static_token() {

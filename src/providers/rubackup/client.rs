@@ -115,7 +115,11 @@ impl RuBackupClient {
                 renewed = true;
                 continue;
             }
-            return envelope::read(operation, &resp);
+            let answer = envelope::read(operation, &resp);
+            if renewed {
+                return answer.map_err(VendorError::refused_after_fresh_login);
+            }
+            return answer;
         }
     }
 

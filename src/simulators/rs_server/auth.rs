@@ -168,9 +168,9 @@ pub async fn issue(State(state): State<Arc<SimState>>, body: Bytes) -> Response 
         return unauthorized();
     };
     let token = state.issue_token(&user.0, project.as_ref().map(|p| p.0.as_str()));
+    // Read from the record itself: a token revoked the moment it was issued still has one.
     let expires_at = state
-        .validate_token(&token)
-        .map(|t| t.expires_at.to_string())
+        .with(|w| w.tokens.get(&token).map(|t| t.expires_at.to_string()))
         .unwrap_or_default();
     let mut body = json!({
         "token": {

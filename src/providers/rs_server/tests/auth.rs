@@ -190,3 +190,22 @@ async fn injected_server_errors_are_retryable() {
     assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
     assert!(e.is_retryable());
 }
+
+/// A session the vendor drops right after opening it is a passing outage (`Unavailable`, backed
+/// off), not refused credentials (`Unauthorized`, five minutes' wait).
+#[tokio::test]
+async fn a_token_dropped_right_after_the_login_is_an_outage_not_refused_credentials() {
+    let f = Fixture::new().await;
+    let rt = f.password_runtime().await;
+    f.sim
+        .control()
+        .set_faults(crate::simulators::harness::Faults {
+            revoke_on_issue: true,
+            ..Default::default()
+        });
+    let e = rt.check().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+    assert_eq!(f.count(LOGIN), 2, "one login, one re-login");
+    f.sim.control().set_faults(Default::default());
+    rt.check().await.unwrap();
+}

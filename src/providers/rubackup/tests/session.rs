@@ -253,3 +253,31 @@ async fn revoked_tokens_mean_a_new_login() {
     );
     assert_eq!(rig.sim.count("POST /auth/login"), 2);
 }
+
+/// A session the vendor drops right after opening it is a passing outage (`Unavailable`, backed
+/// off), not refused credentials (`Unauthorized`, five minutes' wait).
+#[tokio::test]
+async fn a_session_dropped_right_after_the_login_is_an_outage_not_refused_credentials() {
+    let rig = Rig::new().await;
+    let rt = rig.runtime().await;
+    rig.sim
+        .server
+        .control
+        .set_faults(crate::simulators::harness::Faults {
+            revoke_on_issue: true,
+            ..Default::default()
+        });
+    let e = rt.check().await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.status),
+        (crate::vendor::error::ErrorKind::Unavailable, Some(401)),
+        "{e}"
+    );
+    assert_eq!(
+        rig.sim.count("POST /auth/login"),
+        2,
+        "one login, one re-login"
+    );
+    rig.sim.server.control.set_faults(Default::default());
+    rt.check().await.unwrap();
+}
