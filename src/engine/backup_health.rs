@@ -23,6 +23,19 @@ impl WallClock {
     pub fn now(&self) -> Timestamp {
         (self.0)()
     }
+
+    /// The system clock moved `seconds` on (`rampart run --health-clock-offset-seconds`).
+    pub fn ahead_by(seconds: i64) -> Self {
+        if seconds == 0 {
+            return WallClock::default();
+        }
+        let by = jiff::SignedDuration::from_secs(seconds);
+        WallClock(Arc::new(move || {
+            Timestamp::now()
+                .saturating_add(by)
+                .unwrap_or(Timestamp::MAX)
+        }))
+    }
 }
 
 impl Default for WallClock {

@@ -240,6 +240,7 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     ));
     let settings = EngineSettings {
         cluster_id,
+        clock: crate::engine::backup_health::WallClock::ahead_by(opts.health_clock_offset_seconds),
         ..EngineSettings::default()
     };
     let (kinds, managed) = builder.build(|kinds| {

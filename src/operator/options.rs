@@ -45,6 +45,17 @@ pub struct RunOptions {
     /// behind. The id is given rather than read at start-up, when the parent may be gone.
     #[arg(long, env = "RAMPART_EXIT_WITH_PARENT", value_name = "PID")]
     pub exit_with_parent: Option<u32>,
+    /// Judge backup health as if the wall clock were this many seconds later. For end-to-end
+    /// tests, which cannot wait a day for a nightly backup to be missed; hidden, and nothing
+    /// but backup health reads it.
+    #[arg(
+        long,
+        env = "RAMPART_HEALTH_CLOCK_OFFSET_SECONDS",
+        hide = true,
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    pub health_clock_offset_seconds: i64,
 }
 
 /// Leader election for more than one replica.

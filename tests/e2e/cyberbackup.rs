@@ -19,15 +19,15 @@ fn example_documents() -> Vec<Value> {
     serde_saphyr::from_multiple(text).expect("the example is YAML")
 }
 
-struct CyberWorld {
-    sim: CyberBackupSim,
-    ns: String,
+pub(crate) struct CyberWorld {
+    pub sim: CyberBackupSim,
+    pub ns: String,
     client: Client,
 }
 
 impl CyberWorld {
     /// The simulator, the example's Secrets, and a ProviderConfig `cyberbackup` pointing at it.
-    async fn new(prefix: &str) -> Self {
+    pub async fn new(prefix: &str) -> Self {
         let client = env().client().await;
         let config = SimConfig {
             users: [("backup-admin".to_string(), "change-me".to_string())].into(),
@@ -60,7 +60,7 @@ impl CyberWorld {
         CyberWorld { sim, ns, client }
     }
 
-    async fn apply_example(&self, kind: &str) {
+    pub async fn apply_example(&self, kind: &str) {
         let doc = example_documents()
             .into_iter()
             .find(|d| d["kind"] == kind)
@@ -82,11 +82,11 @@ impl CyberWorld {
         }
     }
 
-    fn vaults(&self) -> Api<Vault> {
+    pub fn vaults(&self) -> Api<Vault> {
         Api::namespaced(self.client.clone(), &self.ns)
     }
 
-    fn policies(&self) -> Api<Policy> {
+    pub fn policies(&self) -> Api<Policy> {
         Api::namespaced(self.client.clone(), &self.ns)
     }
 }

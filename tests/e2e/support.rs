@@ -22,6 +22,9 @@ pub struct Env {
 
 static ENV: OnceLock<Env> = OnceLock::new();
 
+/// How far ahead of the wall clock the operator judges backup health.
+pub const HEALTH_CLOCK_AHEAD: Duration = Duration::from_secs(10 * 24 * 3600);
+
 /// Start (once) the API server, install the CRDs, start the operator.
 pub fn env() -> &'static Env {
     ENV.get_or_init(|| {
@@ -53,6 +56,10 @@ impl Env {
                 &format!("127.0.0.1:{}", self.metrics_port),
                 "--cluster-id",
                 "e2e",
+                // Backup health is judged ten days ahead (only health reads this clock): a
+                // nightly backup can be missed without waiting a day (`backup_health.rs`).
+                "--health-clock-offset-seconds",
+                &HEALTH_CLOCK_AHEAD.as_secs().to_string(),
             ])
             .env("KUBECONFIG", self.server.kubeconfig_path())
             .env("RAMPART_LOG", "info,rampart=debug")

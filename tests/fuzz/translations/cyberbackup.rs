@@ -49,8 +49,9 @@ fn runs_on(s: &CompiledSchedule, d: Date) -> bool {
     }
 }
 
-/// Whether Cyber Backup's one-set form can say this cron: the days it runs on are weekdays
-/// in every month, or days of some months on every weekday; and at most 48 start times.
+/// Whether Cyber Backup's one-set form can say this cron: it runs on some day, the days it runs
+/// on are weekdays in every month, or days of some months on every weekday; and at most 48
+/// start times.
 fn expressible(c: &Cron) -> bool {
     let days: Vec<Date> = (0..1461).map(day).collect();
     let weekly = (7..days.len()).all(|i| c.runs_on(days[i]) == c.runs_on(days[i - 7]));
@@ -60,7 +61,10 @@ fn expressible(c: &Cron) -> bool {
     let monthly = days
         .iter()
         .all(|d| c.runs_on(*d) == (monthdays.contains(&d.day()) && months.contains(&d.month())));
-    c.times_of_day().len() <= MAX_STARTS_PER_DAY && (weekly || monthly)
+    // A cron that runs on none of the four years' days ("0 * */26 6 3": the 1st or 27th of
+    // June that is a Wednesday, none from 2024 to 2027) is both "weekly" and "monthly" here
+    // without being either; the translation may refuse it (found by this test in CI).
+    !on.is_empty() && c.times_of_day().len() <= MAX_STARTS_PER_DAY && (weekly || monthly)
 }
 
 /// The documented shape of a backup set.
