@@ -23,6 +23,25 @@ pub struct BackupReport {
     pub schedule: Option<Schedule>,
 }
 
+impl BackupReport {
+    /// What a listing of the object's runs gave (runs and backups held), or why it failed
+    /// (the message is a vendor error's, which never holds a credential).
+    pub fn from_listing<E: std::fmt::Display>(
+        listed: Result<(Vec<BackupRun>, usize), E>,
+        schedule: Option<Schedule>,
+    ) -> Self {
+        let (facts, held) = match listed {
+            Ok((runs, held)) => (Facts::Runs(runs), Some(held)),
+            Err(e) => (Facts::Unreadable(e.to_string()), None),
+        };
+        BackupReport {
+            facts,
+            held,
+            schedule,
+        }
+    }
+}
+
 /// The verdict and the facts for status. `status` is `None` when the vendor could not be read
 /// (the last facts stay).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -510,7 +510,6 @@ impl External<Policy> for PolicyAdapter {
         id: &str,
         ctx: &CallContext<'_>,
     ) -> Option<crate::health::BackupReport> {
-        use crate::health::{BackupReport, Facts};
         let pid = plan_id(id);
         let read = async {
             let apps = self.catalog.applications_of(&pid, ctx.fresh).await?;
@@ -519,15 +518,10 @@ impl External<Policy> for PolicyAdapter {
                 &pid, &apps, &index,
             ))
         };
-        let (facts, held) = match read.await {
-            Ok((runs, held)) => (Facts::Runs(runs), Some(held)),
-            Err(e) => (Facts::Unreadable(e.to_string()), None),
-        };
-        Some(BackupReport {
-            facts,
-            held,
-            schedule: cr.spec.schedule.clone(),
-        })
+        Some(crate::health::BackupReport::from_listing(
+            read.await,
+            cr.spec.schedule.clone(),
+        ))
     }
 }
 

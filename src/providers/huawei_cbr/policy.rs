@@ -15,7 +15,7 @@ use crate::api::policy::PolicyObservation;
 use crate::engine::external::{
     CallContext, Created, Deleted, External, ExternalResult, Observation, Ownership,
 };
-use crate::health::{BackupReport, BackupRun, Facts};
+use crate::health::{BackupReport, BackupRun};
 use crate::vendor::error::VendorResult;
 
 pub struct CbrPolicies {
@@ -179,19 +179,10 @@ impl External<PolicyCr> for CbrPolicies {
         id: &str,
         _ctx: &CallContext<'_>,
     ) -> Option<BackupReport> {
-        let schedule = cr.spec.schedule.clone();
-        Some(match self.runs(id).await {
-            Ok((runs, held)) => BackupReport {
-                facts: Facts::Runs(runs),
-                held: Some(held),
-                schedule,
-            },
-            Err(e) => BackupReport {
-                facts: Facts::Unreadable(e.to_string()),
-                held: None,
-                schedule,
-            },
-        })
+        Some(BackupReport::from_listing(
+            self.runs(id).await,
+            cr.spec.schedule.clone(),
+        ))
     }
 }
 

@@ -31,7 +31,7 @@ use crate::engine::external::{
 };
 use crate::engine::hub::downcast;
 use crate::engine::refs::RefKey;
-use crate::health::{BackupReport, Facts};
+use crate::health::BackupReport;
 use crate::providers::rs_server::{RsServerRuntime, into_external_error};
 
 pub struct CbrVaults {
@@ -400,18 +400,10 @@ impl External<VaultCr> for CbrVaults {
             .as_ref()
             .and_then(|r| ctx.refs.object::<PolicyCr>(&r.name))
             .and_then(|p| p.spec.schedule.clone());
-        Some(match self.shared.vault_runs(id).await {
-            Ok((runs, held)) => BackupReport {
-                facts: Facts::Runs(runs),
-                held: Some(held),
-                schedule,
-            },
-            Err(e) => BackupReport {
-                facts: Facts::Unreadable(e.to_string()),
-                held: None,
-                schedule,
-            },
-        })
+        Some(BackupReport::from_listing(
+            self.shared.vault_runs(id).await,
+            schedule,
+        ))
     }
 
     async fn update(

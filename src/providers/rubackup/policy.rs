@@ -239,23 +239,16 @@ impl External<Policy> for ScheduleRuleAdapter {
         id: &str,
         _ctx: &CallContext<'_>,
     ) -> Option<crate::health::BackupReport> {
-        use crate::health::{BackupReport, Facts};
         let b = &self.backend;
         let tz = jiff::tz::TimeZone::get(&b.schedule.time_zone).ok()?;
-        let (facts, held) = match b.by_rule().await {
-            Ok((tasks, records)) => {
-                let of = |m: &super::backend::ByRule| m.get(id).cloned().unwrap_or_default();
-                let (runs, held) =
-                    super::backup_runs::rule_runs(&of(&tasks), &of(&records), id, &tz);
-                (Facts::Runs(runs), Some(held))
-            }
-            Err(e) => (Facts::Unreadable(e.to_string()), None),
-        };
-        Some(BackupReport {
-            facts,
-            held,
-            schedule: cr.spec.schedule.clone(),
-        })
+        let listed = b.by_rule().await.map(|(tasks, records)| {
+            let of = |m: &super::backend::ByRule| m.get(id).cloned().unwrap_or_default();
+            super::backup_runs::rule_runs(&of(&tasks), &of(&records), id, &tz)
+        });
+        Some(crate::health::BackupReport::from_listing(
+            listed,
+            cr.spec.schedule.clone(),
+        ))
     }
 }
 
