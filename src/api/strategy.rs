@@ -39,6 +39,11 @@ use super::vendors::rubackup::RuBackupStrategy;
         json_path = ".status.atProvider.state"
     ),
     printcolumn(
+        name = "BACKUP",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type=='BackupHealthy')].reason"
+    ),
+    printcolumn(
         name = "RULES",
         type_ = "integer",
         json_path = ".status.atProvider.ruleCount",

@@ -18,9 +18,10 @@ pub struct BackupReport {
     pub facts: Facts,
     /// Backups the vendor holds for the object, when it says.
     pub held: Option<usize>,
-    /// The portable schedule the backups follow, when the object has one (a vendor-native
-    /// schedule cannot be read here: no run is then expected, only results judged).
-    pub schedule: Option<Schedule>,
+    /// The portable schedules the backups follow (a RuBackup strategy has one per backup
+    /// type; most objects one or none). With none (a vendor-native schedule rampart cannot
+    /// read) no run is expected, only results judged.
+    pub schedules: Vec<Schedule>,
 }
 
 impl BackupReport {
@@ -28,7 +29,7 @@ impl BackupReport {
     /// (the message is a vendor error's, which never holds a credential).
     pub fn from_listing<E: std::fmt::Display>(
         listed: Result<(Vec<BackupRun>, usize), E>,
-        schedule: Option<Schedule>,
+        schedules: impl IntoIterator<Item = Schedule>,
     ) -> Self {
         let (facts, held) = match listed {
             Ok((runs, held)) => (Facts::Runs(runs), Some(held)),
@@ -37,7 +38,7 @@ impl BackupReport {
         BackupReport {
             facts,
             held,
-            schedule,
+            schedules: schedules.into_iter().collect(),
         }
     }
 }
@@ -53,18 +54,27 @@ pub struct Assessed {
 /// Judge `report` at `now`; `since` is when the object began to be backed up (a run due
 /// before it is no one's fault).
 pub fn assess(report: &BackupReport, now: Timestamp, since: Timestamp) -> Assessed {
-    let schedule = report.schedule.as_ref().and_then(compiled);
-    let (due, grace, next) = match &schedule {
-        Some((cron, tz, grace)) => {
-            let grace = grace.unwrap_or_else(|| default_grace(cron, tz, now));
+    // Per schedule: the run due by now (past its grace), that grace, and the next run.
+    let per_schedule: Vec<(Option<Timestamp>, Duration, Option<Timestamp>)> = report
+        .schedules
+        .iter()
+        .filter_map(compiled)
+        .map(|(cron, tz, grace)| {
+            let grace = grace.unwrap_or_else(|| default_grace(&cron, &tz, now));
             (
-                due_run(cron, tz, now, grace),
+                due_run(&cron, &tz, now, grace),
                 grace,
-                next_run(cron, tz, now),
+                next_run(&cron, &tz, now),
             )
-        }
-        None => (None, Duration::ZERO, None),
-    };
+        })
+        .collect();
+    // The latest run due of any schedule: a backup of any of them since then will do.
+    let (due, grace) = per_schedule
+        .iter()
+        .filter_map(|(due, grace, _)| due.map(|d| (d, *grace)))
+        .max_by_key(|(d, _)| *d)
+        .map_or((None, Duration::ZERO), |(d, g)| (Some(d), g));
+    let next = per_schedule.iter().filter_map(|(_, _, next)| *next).min();
     let health = judge(&report.facts, &Expected { due, grace, since });
     let status = match &report.facts {
         Facts::Unreadable(_) => None,

@@ -36,7 +36,7 @@ fn the_status_names_the_newest_run_success_and_failure_and_the_next_run() {
     let report = BackupReport {
         facts: Facts::Runs(runs),
         held: Some(1),
-        schedule: daily(None),
+        schedules: daily(None).into_iter().collect(),
     };
     let now = at("2026-12-07T23:30:00Z");
     let a = assess(&report, now, at("2026-12-01T00:00:00Z"));
@@ -70,7 +70,7 @@ fn the_grace_field_moves_when_a_run_counts_as_missed() {
             RunResult::Succeeded,
         )]),
         held: None,
-        schedule: daily(grace),
+        schedules: daily(grace).into_iter().collect(),
     };
     // The run of 23:00 UTC on the 6th has not come, 90 minutes later.
     let now = at("2026-12-07T00:30:00Z");
@@ -95,7 +95,7 @@ fn an_unreadable_vendor_keeps_the_last_facts_and_says_unknown() {
     let report = BackupReport {
         facts: Facts::Unreadable("HTTP 503".into()),
         held: None,
-        schedule: daily(None),
+        schedules: daily(None).into_iter().collect(),
     };
     let a = assess(
         &report,
@@ -111,7 +111,7 @@ fn without_a_portable_schedule_no_run_is_expected() {
     let report = BackupReport {
         facts: Facts::Runs(vec![]),
         held: Some(0),
-        schedule: None,
+        schedules: Vec::new(),
     };
     let a = assess(
         &report,
@@ -120,4 +120,34 @@ fn without_a_portable_schedule_no_run_is_expected() {
     );
     assert_eq!(a.health.reason, "NoBackupsYet");
     assert_eq!(a.status.and_then(|s| s.next_expected_run), None);
+}
+
+/// A RuBackup strategy's weekly full (Sundays) and incremental (other days) backups: the run
+/// due is the latest of either, and the next expected run the soonest.
+#[test]
+fn with_several_schedules_the_latest_run_due_of_any_counts() {
+    let at_one = |dow: &str| Schedule {
+        cron: format!("0 1 * * {dow}"),
+        time_zone: Some("UTC".into()),
+        grace_minutes: Some(60),
+    };
+    let report = |last_success: &str| BackupReport {
+        facts: Facts::Runs(vec![run("b", last_success, RunResult::Succeeded)]),
+        held: Some(1),
+        schedules: vec![at_one("0"), at_one("1-6")],
+    };
+    // Tuesday 2026-12-08 12:00: the incremental of Tuesday 01:00 is due.
+    let now = at("2026-12-08T12:00:00Z");
+    let since = at("2026-11-01T00:00:00Z");
+    let fresh = assess(&report("2026-12-08T01:05:00Z"), now, since);
+    assert_eq!(fresh.health.reason, "BackupSucceeded");
+    assert_eq!(
+        fresh.status.unwrap().next_expected_run.as_deref(),
+        Some("2026-12-09T01:00:00Z"),
+        "the soonest next run of either schedule"
+    );
+    // Only Sunday's full backup: Monday's and Tuesday's incrementals were missed, although
+    // the full schedule alone would expect nothing before next Sunday.
+    let stale = assess(&report("2026-12-06T01:05:00Z"), now, since);
+    assert_eq!(stale.health.reason, "BackupMissed");
 }

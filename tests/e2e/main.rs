@@ -2,9 +2,9 @@
 //! and the vendor simulators, with the operator running as a separate process.
 
 mod admission;
-mod backup_health;
 mod cbr;
 mod cbr_world;
+mod cyber_world;
 mod cyberbackup;
 mod events;
 mod ideco;
@@ -12,5 +12,9 @@ mod rs_server;
 mod rubackup;
 mod rubackup_admission;
 mod rubackup_safety;
+mod rubackup_world;
 mod security;
 mod support;
+
+/// Extra arguments of the operator this binary starts (`support::env`).
+pub const OPERATOR_ARGS: &[&str] = &[];

@@ -9,7 +9,7 @@ use rampart::simulators::harness::Faults;
 use serde_json::{Value, json};
 
 use crate::cbr_world::{T, external_name};
-use crate::rubackup::{RbWorld, example};
+use crate::rubackup_world::{RbWorld, example};
 use crate::support::{condition_message, has_condition, is_ready, wait_for, wait_gone};
 
 impl RbWorld {

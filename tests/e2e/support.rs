@@ -1,6 +1,6 @@
 //! Shared end-to-end fixtures: one real kube-apiserver per test binary (started once, on
-//! loopback), the rampart operator as a child process, a namespace per test, and waiting on
-//! conditions instead of sleeping.
+//! loopback), the rampart operator as a child process (with the binary's `OPERATOR_ARGS`), a
+//! namespace per test, and waiting on conditions instead of sleeping.
 #![allow(dead_code)] // Fixtures shared by every e2e module; each module uses a subset.
 
 use std::process::{Child, Command, Stdio};
@@ -21,9 +21,6 @@ pub struct Env {
 }
 
 static ENV: OnceLock<Env> = OnceLock::new();
-
-/// How far ahead of the wall clock the operator judges backup health.
-pub const HEALTH_CLOCK_AHEAD: Duration = Duration::from_secs(10 * 24 * 3600);
 
 /// Start (once) the API server, install the CRDs, start the operator.
 pub fn env() -> &'static Env {
@@ -56,11 +53,8 @@ impl Env {
                 &format!("127.0.0.1:{}", self.metrics_port),
                 "--cluster-id",
                 "e2e",
-                // Backup health is judged ten days ahead (only health reads this clock): a
-                // nightly backup can be missed without waiting a day (`backup_health.rs`).
-                "--health-clock-offset-seconds",
-                &HEALTH_CLOCK_AHEAD.as_secs().to_string(),
             ])
+            .args(crate::OPERATOR_ARGS)
             .env("KUBECONFIG", self.server.kubeconfig_path())
             .env("RAMPART_LOG", "info,rampart=debug")
             .env("RAMPART_EXIT_WITH_PARENT", std::process::id().to_string())

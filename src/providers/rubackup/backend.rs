@@ -97,20 +97,26 @@ pub fn canonical(kind: Kind, mut item: Item) -> Item {
     item
 }
 
-/// Items by the global schedule rule id they name (`rule`, numeric or text).
-pub type ByRule = HashMap<String, Vec<Item>>;
+/// Tasks or repository records grouped by the global rule or strategy that made them (its
+/// `rule` or `strategy` as text).
+pub type ByOwner = HashMap<String, Vec<Item>>;
 
-fn group_by_rule(items: &BTreeMap<String, Item>) -> ByRule {
-    let mut grouped = ByRule::new();
+fn group_by(items: &BTreeMap<String, Item>, key: &str) -> ByOwner {
+    let mut grouped = ByOwner::new();
     for item in items.values() {
-        let rule = match item.get("rule") {
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::String(s)) => s.clone(),
-            _ => continue,
-        };
-        grouped.entry(rule).or_default().push(item.clone());
+        if let Some(owner) = super::backup_runs::owner_of(item, key) {
+            grouped.entry(owner).or_default().push(item.clone());
+        }
     }
     grouped
+}
+
+fn group_by_rule(items: &BTreeMap<String, Item>) -> ByOwner {
+    group_by(items, "rule")
+}
+
+fn group_by_strategy(items: &BTreeMap<String, Item>) -> ByOwner {
+    group_by(items, "strategy")
 }
 
 /// The items of `copy` named `name`.
@@ -139,8 +145,10 @@ pub struct Backend {
     pub repository: Cached,
     /// Tasks and repository records by the global schedule rule they name, per listing
     /// (every Policy of a resync asks).
-    tasks_by_rule: Derived<BTreeMap<String, Item>, ByRule>,
-    records_by_rule: Derived<BTreeMap<String, Item>, ByRule>,
+    tasks_by_rule: Derived<BTreeMap<String, Item>, ByOwner>,
+    records_by_rule: Derived<BTreeMap<String, Item>, ByOwner>,
+    tasks_by_strategy: Derived<BTreeMap<String, Item>, ByOwner>,
+    records_by_strategy: Derived<BTreeMap<String, Item>, ByOwner>,
     /// How the server reads schedules.
     pub schedule: ServerSchedule,
 }
@@ -162,6 +170,8 @@ impl Backend {
             repository: cached(REPOSITORY),
             tasks_by_rule: Derived::default(),
             records_by_rule: Derived::default(),
+            tasks_by_strategy: Derived::default(),
+            records_by_strategy: Derived::default(),
             schedule,
         }
     }
@@ -180,12 +190,22 @@ impl Backend {
 
     /// The tasks and the repository records of each global schedule rule (each collection
     /// listed when its copy is older than the poll interval).
-    pub async fn by_rule(&self) -> VendorResult<(Arc<ByRule>, Arc<ByRule>)> {
+    pub async fn by_rule(&self) -> VendorResult<(Arc<ByOwner>, Arc<ByOwner>)> {
         let tasks = self.all(&self.tasks, false).await?;
         let records = self.all(&self.repository, false).await?;
         Ok((
             self.tasks_by_rule.get(&tasks, group_by_rule),
             self.records_by_rule.get(&records, group_by_rule),
+        ))
+    }
+
+    /// The same for each strategy, from the same two listings.
+    pub async fn by_strategy(&self) -> VendorResult<(Arc<ByOwner>, Arc<ByOwner>)> {
+        let tasks = self.all(&self.tasks, false).await?;
+        let records = self.all(&self.repository, false).await?;
+        Ok((
+            self.tasks_by_strategy.get(&tasks, group_by_strategy),
+            self.records_by_strategy.get(&records, group_by_strategy),
         ))
     }
 

@@ -12,15 +12,26 @@ use serde_json::Value;
 
 use super::client::{Item, item_id};
 use super::fields::parse_datetime;
+use super::strategy_fields::type_blocks;
+use crate::api::schedule::Schedule;
+use crate::api::vendors::rubackup::RuBackupStrategy;
 use crate::health::{BackupRun, RunResult};
 
-/// Whether `item` belongs to global schedule rule `rule` (its id, numeric or text).
-fn of_rule(item: &Item, rule: &str) -> bool {
-    match item.get("rule") {
-        Some(Value::Number(n)) => n.to_string() == rule,
-        Some(Value::String(s)) => s == rule,
-        _ => false,
+/// Who made a task or record: its `key` (`rule` for a global schedule rule, `strategy` for
+/// a strategy) as text, whether a number or a string.
+pub fn owner_of(item: &Item, key: &str) -> Option<String> {
+    match item.get(key) {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
     }
+}
+
+/// Whether `item` was made by the owner known as any of `names` under `key`. A strategy is
+/// matched by id or name: the document shows strategies referred to by name even in fields
+/// called `*_id` (`strategy_id` of a strategy rule), and says nothing of tasks.
+fn made_by(item: &Item, key: &str, names: &[&str]) -> bool {
+    owner_of(item, key).is_some_and(|o| names.contains(&o.as_str()))
 }
 
 /// The first of `keys` that holds a server time, as an instant.
@@ -72,25 +83,52 @@ fn run_of_task(t: &Item, tz: &TimeZone) -> Option<BackupRun> {
     })
 }
 
-/// Every run of global schedule rule `rule`, and how many backups the repository holds for it.
-pub fn rule_runs(
+/// Every run of the global schedule rule or strategy known as `names` under `key` (`rule` or
+/// `strategy`), and how many backups the repository holds for it. A strategy's run is one
+/// task per strategy rule: each is a run here (one client resource's backup).
+pub fn runs_of(
     tasks: &[Item],
     records: &[Item],
-    rule: &str,
+    key: &str,
+    names: &[&str],
     tz: &TimeZone,
 ) -> (Vec<BackupRun>, usize) {
-    let records: Vec<&Item> = records.iter().filter(|r| of_rule(r, rule)).collect();
+    let records: Vec<&Item> = records.iter().filter(|r| made_by(r, key, names)).collect();
     let runs = records
         .iter()
         .filter_map(|r| run_of_record(r, tz))
         .chain(
             tasks
                 .iter()
-                .filter(|t| of_rule(t, rule))
+                .filter(|t| made_by(t, key, names))
                 .filter_map(|t| run_of_task(t, tz)),
         )
         .collect();
     (runs, records.len())
+}
+
+/// The schedules a strategy's backups follow: one per enabled backup type, its portable
+/// `schedule`, or its native `cron` fields read as cron text in the server's zone `server_tz`
+/// (a native `periodicLaunch` alone says nothing health can expect). Both read days of week
+/// 0-7, 7 being Sunday too.
+pub fn strategy_schedules(rb: &RuBackupStrategy, server_tz: &str) -> Vec<Schedule> {
+    type_blocks(rb)
+        .into_iter()
+        .flatten()
+        .filter(|t| t.enabled != Some(false))
+        .filter_map(|t| match (&t.schedule, &t.timing.cron) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(c)) => Some(Schedule {
+                cron: format!(
+                    "{} {} {} {} {}",
+                    c.minute, c.hour, c.day_of_month, c.month, c.day_of_week
+                ),
+                time_zone: Some(server_tz.to_string()),
+                grace_minutes: None,
+            }),
+            (None, None) => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -128,7 +166,7 @@ mod tests {
                 json!({"id": 12, "task_id": 9, "rule": 8, "status": "Done", "created": "2026-12-07T02:30:00"}),
             ),
         ];
-        let (runs, held) = rule_runs(&tasks, &records, "7", &msk);
+        let (runs, held) = runs_of(&tasks, &records, "rule", &["7"], &msk);
         assert_eq!(held, 1);
         let at = |s: &str| s.parse::<Timestamp>().unwrap();
         assert_eq!(
@@ -150,6 +188,54 @@ mod tests {
                     result: RunResult::Running
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_strategy_follows_each_enabled_type_s_schedule_native_ones_in_the_server_zone() {
+        use crate::api::vendors::rubackup::{
+            RuBackupBackupTypeSchedule, RuBackupCron, RuBackupTiming,
+        };
+        let portable = Schedule {
+            cron: "0 1 * * 0".into(),
+            time_zone: Some("UTC".into()),
+            grace_minutes: Some(90),
+        };
+        let native = RuBackupCron {
+            minute: "30".into(),
+            hour: "2".into(),
+            day_of_month: "*".into(),
+            month: "*".into(),
+            day_of_week: "1-7".into(),
+        };
+        let rb = RuBackupStrategy {
+            full: Some(RuBackupBackupTypeSchedule {
+                schedule: Some(portable.clone()),
+                ..Default::default()
+            }),
+            incremental: Some(RuBackupBackupTypeSchedule {
+                timing: RuBackupTiming {
+                    cron: Some(native),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+            differential: Some(RuBackupBackupTypeSchedule {
+                enabled: Some(false),
+                schedule: Some(portable.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let native_read = Schedule {
+            cron: "30 2 * * 1-7".into(),
+            time_zone: Some("Europe/Moscow".into()),
+            grace_minutes: None,
+        };
+        assert_eq!(
+            strategy_schedules(&rb, "Europe/Moscow"),
+            vec![portable, native_read],
+            "the switched-off differential expects nothing"
         );
     }
 }

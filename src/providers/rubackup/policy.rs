@@ -242,8 +242,8 @@ impl External<Policy> for ScheduleRuleAdapter {
         let b = &self.backend;
         let tz = jiff::tz::TimeZone::get(&b.schedule.time_zone).ok()?;
         let listed = b.by_rule().await.map(|(tasks, records)| {
-            let of = |m: &super::backend::ByRule| m.get(id).cloned().unwrap_or_default();
-            super::backup_runs::rule_runs(&of(&tasks), &of(&records), id, &tz)
+            let of = |m: &super::backend::ByOwner| m.get(id).cloned().unwrap_or_default();
+            super::backup_runs::runs_of(&of(&tasks), &of(&records), "rule", &[id], &tz)
         });
         Some(crate::health::BackupReport::from_listing(
             listed,

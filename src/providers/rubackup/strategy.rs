@@ -233,4 +233,34 @@ impl External<Strategy> for StrategyAdapter {
         b.delete(&b.strategies, id).await?;
         Ok(Deleted::Gone)
     }
+
+    /// The tasks and backups of the strategy's rules, from the task queue and the repository
+    /// listed once per poll for every object of the provider configuration, against the
+    /// schedules of its backup types.
+    async fn backups(
+        &self,
+        cr: &Strategy,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> Option<crate::health::BackupReport> {
+        let b = &self.backend;
+        let rb = block(cr).ok()?;
+        let tz = jiff::tz::TimeZone::get(&b.schedule.time_zone).ok()?;
+        // By id or by name (see `backup_runs::made_by`), each once.
+        let mut names = vec![id, rb.name.as_str()];
+        names.dedup();
+        let listed = b.by_strategy().await.map(|(tasks, records)| {
+            let of = |m: &super::backend::ByOwner| {
+                names
+                    .iter()
+                    .flat_map(|n| m.get(*n).cloned().unwrap_or_default())
+                    .collect::<Vec<Item>>()
+            };
+            super::backup_runs::runs_of(&of(&tasks), &of(&records), "strategy", &names, &tz)
+        });
+        Some(crate::health::BackupReport::from_listing(
+            listed,
+            super::backup_runs::strategy_schedules(rb, &b.schedule.time_zone),
+        ))
+    }
 }

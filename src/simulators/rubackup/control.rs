@@ -7,11 +7,13 @@
 //!   `Default` pool, ids counted from the start again (so new objects get ids old ones had),
 //!   and every session dead.
 //! - `POST /_sim/rubackup/clock` `{"advanceSeconds": n}`: move the server clock forward (0
-//!   reads it); answers `{"now": unix seconds}`. The runs of global schedule rules due by
-//!   then are made (tasks and backups, see `runs`).
+//!   reads it); answers `{"now": unix seconds}`. The runs of global schedule rules and
+//!   strategies due by then are made (tasks and backups, see `runs` and `strategy_runs`).
 //! - `POST /_sim/rubackup/global_schedule/{id}/fail` `{"runs": n, "message": "…"}`: the next
 //!   n runs of that rule (scheduled or forced) end in `Error` with the message and make no
 //!   backup; n = 0 ends the failures. 404 for no such rule.
+//! - `POST /_sim/rubackup/backup_strategies/{id}/fail` `{"runs": n, "message": "…"}`: the
+//!   same for the next n runs of a strategy (every task of each run). 404 for no such strategy.
 //! - `POST /_sim/rubackup/global_schedule/{id}/run`: run that rule now, whatever its status
 //!   or schedule; answers `{"task": id}`. 404 for no such rule.
 //! - `GET /_sim/rubackup/state`: every table.
@@ -160,6 +162,14 @@ pub fn routes(sim: Arc<Sim>) -> Router {
                 let runs = body.get("runs").and_then(Value::as_u64).unwrap_or(1) as u32;
                 let message = body.get("message").and_then(Value::as_str).unwrap_or("Backup failed");
                 if s.fail_runs(id, runs, message) { StatusCode::NO_CONTENT.into_response() } else { missing() }
+            }),
+        )
+        .route(
+            "/_sim/rubackup/backup_strategies/{id}/fail",
+            post(|State(s): State<Arc<Sim>>, Path(id): Path<i64>, Json(body): Json<Value>| async move {
+                let runs = body.get("runs").and_then(Value::as_u64).unwrap_or(1) as u32;
+                let message = body.get("message").and_then(Value::as_str).unwrap_or("Backup failed");
+                if s.fail_strategy_runs(id, runs, message) { StatusCode::NO_CONTENT.into_response() } else { missing() }
             }),
         )
         .route(

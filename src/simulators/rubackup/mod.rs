@@ -26,6 +26,7 @@ pub mod runs;
 mod runs_tests;
 pub mod schedule;
 pub mod store;
+pub mod strategy_runs;
 pub mod values;
 
 use std::net::SocketAddr;

@@ -16,7 +16,7 @@ use super::Sim;
 use super::kinds::{KindDef, Patch};
 use super::listing::{self, ListQuery};
 use super::reply;
-use super::store::{Item, POOLS, SCHEDULES, STRATEGIES, Store};
+use super::store::{Item, POOLS, RULES, SCHEDULES, STRATEGIES, Store};
 use super::values;
 
 /// The routes of one collection under `/api/v1`.
@@ -250,10 +250,10 @@ async fn bulk_status(State(sim): State<Arc<Sim>>, body: Bytes, def: &'static Kin
     reply::done("Статус изменен")
 }
 
-/// Before a write to a global schedule rule, make the runs due under the rule as it was; after
-/// a create, start counting the new rule's runs (`runs`).
+/// Before a write to a global schedule rule or a strategy (or its rules), make the runs due
+/// under it as it was; after a create, start counting the new one's runs (`runs`).
 fn runs_changed(sim: &Sim, def: &KindDef) {
-    if def.table == SCHEDULES {
+    if [SCHEDULES, STRATEGIES, RULES].contains(&def.table) {
         sim.catch_up();
     }
 }

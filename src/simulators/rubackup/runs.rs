@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 use super::Sim;
 use super::interval::PgInterval;
 use super::schedule::{instant, listed, run_times};
-use super::store::{Item, REPOSITORY, SCHEDULES, Store, TASKS};
+use super::store::{Item, REPOSITORY, SCHEDULES, STRATEGIES, Store, TASKS};
 
 /// `GET /task_status`. GUESS (L4965-4971 give no list): the statuses the sysadmin guide names,
 /// capitalised as it writes them; the simulator's tasks only use `Execution`, `Done`, `Error`.
@@ -65,13 +65,38 @@ pub struct Runs {
     kept: BTreeSet<(i64, i64, i64)>,
     /// The clock second of the last catch-up (nothing more is due within it).
     caught_up: Option<i64>,
+    /// Per strategy, as `cursors` per rule.
+    pub(super) strategy_cursors: BTreeMap<i64, (i64, i64)>,
+    /// Per strategy: how many of its next runs fail (every task of the run), and how.
+    pub(super) strategy_failures: BTreeMap<i64, (u32, String)>,
 }
 
-fn field(item: &Item, key: &str) -> Value {
+/// A run that came due: a global schedule rule's, or a strategy's of one backup type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Due {
+    Rule(i64),
+    Strategy(i64, &'static str),
+}
+
+/// The message of the next run of `owner` that is told to fail, counting it down.
+pub(super) fn next_failure(
+    failures: &mut BTreeMap<i64, (u32, String)>,
+    owner: i64,
+) -> Option<String> {
+    match failures.get_mut(&owner) {
+        Some((n, message)) if *n > 0 => {
+            *n -= 1;
+            Some(message.clone())
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn field(item: &Item, key: &str) -> Value {
     item.get(key).cloned().unwrap_or(Value::Null)
 }
 
-fn obj(v: Value) -> Item {
+pub(super) fn obj(v: Value) -> Item {
     v.as_object().cloned().unwrap_or_default()
 }
 
@@ -89,7 +114,7 @@ fn plus(secs: i64, iv: PgInterval, tz: &TimeZone) -> i64 {
 }
 
 impl Store {
-    fn zone(&self) -> TimeZone {
+    pub(super) fn zone(&self) -> TimeZone {
         TimeZone::get(&self.config.time_zone).unwrap_or(TimeZone::UTC)
     }
 
@@ -101,6 +126,10 @@ impl Store {
             let new: Vec<i64> = self.table(SCHEDULES).keys().copied().collect();
             for id in new {
                 self.runs.cursors.entry(id).or_insert((now, now));
+            }
+            let new: Vec<i64> = self.table(STRATEGIES).keys().copied().collect();
+            for id in new {
+                self.runs.strategy_cursors.entry(id).or_insert((now, now));
             }
             return;
         }
@@ -114,19 +143,26 @@ impl Store {
             let (born, after) = self.runs.cursors.get(id).copied().unwrap_or((now, now));
             if rule.get("status").and_then(Value::as_str) == Some("run") {
                 let times = run_times(rule, launch, &tz, born, (after, now), limit);
-                due.extend(times.into_iter().map(|t| (t, *id)));
+                due.extend(times.into_iter().map(|t| (t, Due::Rule(*id))));
             }
             cursors.insert(*id, (born, now.max(after)));
         }
         let due_rules: BTreeMap<i64, Item> = due
             .iter()
-            .filter_map(|(_, id)| Some((*id, rules.get(id)?.clone())))
+            .filter_map(|(_, d)| match d {
+                Due::Rule(id) => Some((*id, rules.get(id)?.clone())),
+                Due::Strategy(..) => None,
+            })
             .collect();
         self.runs.cursors = cursors;
+        due.extend(self.strategy_runs_due(now));
         due.sort();
-        for (t, id) in due {
+        for (t, d) in due {
             self.end_tasks(t);
-            self.start_task(id, &due_rules[&id], t, None);
+            match d {
+                Due::Rule(id) => drop(self.start_task(id, &due_rules[&id], t, None)),
+                Due::Strategy(id, backup_type) => self.start_strategy_run(id, backup_type, t),
+            }
         }
         self.end_tasks(now);
         self.forget(now);
@@ -134,14 +170,7 @@ impl Store {
 
     /// Queue a task for `rule` at `at`; it executes until `at + run_duration`.
     fn start_task(&mut self, rule_id: i64, rule: &Item, at: i64, backup_type: Option<&str>) -> i64 {
-        let failure = match self.runs.failures.get_mut(&rule_id) {
-            Some((n, message)) if *n > 0 => {
-                *n -= 1;
-                Some(message.clone())
-            }
-            _ => None,
-        };
-        let started = listed(at, &self.zone());
+        let failure = next_failure(&mut self.runs.failures, rule_id);
         let task = json!({
             "task_type": "Backup global", "rule": rule_id, "strategy": null,
             "client": field(rule, "client_id"), "resource_type": field(rule, "resource_type"),
@@ -149,10 +178,19 @@ impl Store {
             "backup_type": backup_type.map_or_else(|| field(rule, "backup_type"), Value::from),
             "pool": field(rule, "pool_id"), "crypto": field(rule, "crypto"),
             "priority": field(rule, "priority"), "storage_duration": field(rule, "storage_duration"),
+        });
+        self.queue(obj(task), at, failure)
+    }
+
+    /// Queue `task` (its origin and body) at `at`, executing until `at + run_duration` and
+    /// then failing with `failure` if one is given.
+    pub(super) fn queue(&mut self, mut task: Item, at: i64, failure: Option<String>) -> i64 {
+        let started = listed(at, &self.zone());
+        task.extend(obj(json!({
             "status": "Execution", "created": started, "started": started, "finished": null,
             "message": "", "repository_id": null,
-        });
-        let id = self.insert(TASKS, obj(task));
+        })));
+        let id = self.insert(TASKS, task);
         let end = at + self.config.run_duration.as_secs() as i64;
         self.runs.executing.insert((end, id), failure);
         id
@@ -197,6 +235,7 @@ impl Store {
                 }));
                 for k in [
                     "rule",
+                    "strategy",
                     "client",
                     "resource_type",
                     "resource",

@@ -399,3 +399,98 @@ async fn retention_queue_clean_up_and_the_catch_up_limit() {
     let last = now - now.rem_euclid(60);
     assert_eq!(busy[4]["created"], listed(last));
 }
+
+/// A strategy in `run` with a daily full backup and two rules: each run queues a task per
+/// rule naming the strategy, each leaves a backup; a failed run fails both tasks.
+#[tokio::test]
+async fn a_strategy_s_run_queues_a_task_per_rule_and_a_failed_run_fails_them_all() {
+    let api = Api::new(config()).await;
+    let start = api.to_time_of_day(12 * 3600).await; // 12:00
+    let strategy = json!({"name": "nightly", "status": "run", "pool_id": "Default",
+        "full_archive_enabled": true, "full_min": 0, "full_hour": 1, "full_dom": "*", "full_mon": "*",
+        "full_dow": "*", "full_storage_duration": "7 days", "inc_archive_enabled": false});
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/backup_strategies",
+            Some(json!({"data": strategy})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = api
+        .list("/backup_strategies?filterdata=name=\"nightly\"")
+        .await[0]["id"]
+        .as_i64()
+        .unwrap();
+    for resource in ["/home/", "/etc/"] {
+        let rule = json!({"strategy_id": "nightly", "client_id": CLIENT,
+                          "resource_type": "File system", "resource": resource});
+        let (status, body) = api
+            .call(
+                Method::POST,
+                "/strategy_rules",
+                Some(json!({"data": {"strategy_rule": rule}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    api.advance(13 * 3600 + 120).await; // 01:02 the next day: the 01:00 run has ended
+    let tasks = api.list("/task_queue").await;
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    let run = start + 13 * 3600;
+    for t in &tasks {
+        assert_eq!(
+            (
+                &t["task_type"],
+                &t["strategy"],
+                &t["rule"],
+                &t["backup_type"],
+                &t["status"]
+            ),
+            (
+                &json!("Backup strategy"),
+                &json!(id),
+                &Value::Null,
+                &json!("full"),
+                &json!("Done")
+            ),
+            "{t}"
+        );
+        assert_eq!(
+            (&t["created"], &t["pool"]),
+            (&json!(listed(run)), &json!("Default"))
+        );
+    }
+    let backups = api.list("/repository").await;
+    assert_eq!(backups.len(), 2);
+    assert!(
+        backups.iter().all(|b| b["strategy"] == json!(id)),
+        "{backups:?}"
+    );
+
+    let (status, _) = api
+        .control(
+            &format!("/backup_strategies/{id}/fail"),
+            json!({"runs": 1, "message": "Client is offline"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    api.advance(86_400).await;
+    let failed: Vec<Value> = api
+        .list("/task_queue")
+        .await
+        .into_iter()
+        .filter(|t| t["status"] == "Error")
+        .collect();
+    assert_eq!(failed.len(), 2, "both tasks of the run failed: {failed:?}");
+    assert!(failed.iter().all(|t| t["message"] == "Client is offline"));
+    assert_eq!(
+        api.list("/repository").await.len(),
+        2,
+        "a failed run keeps nothing"
+    );
+    let (status, _) = api
+        .control("/backup_strategies/999/fail", json!({"runs": 1}))
+        .await;
+    assert_eq!(status, 404);
+}

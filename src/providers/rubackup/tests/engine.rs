@@ -12,7 +12,7 @@ use super::policy::{policy, rule};
 use super::strategy::{spec, strategy};
 use super::*;
 use crate::api::common::{ConditionStatus, DeletionPolicy};
-use crate::api::vendors::rubackup::{RuBackupPolicy, RuBackupStrategy};
+use crate::api::vendors::rubackup::{RuBackupBackupTypeSchedule, RuBackupPolicy, RuBackupStrategy};
 use crate::api::{Policy, Strategy};
 use crate::engine::annotations::{CREATE_PENDING, EXTERNAL_NAME};
 use crate::engine::backup_health::WallClock;
@@ -554,4 +554,48 @@ async fn a_rule_s_backup_health_follows_its_tasks_and_repository() {
 
     w.rig.sim.sim.advance_clock(day);
     until_backup_reason(&w, &p, "BackupSucceeded").await;
+}
+
+/// A strategy's health follows its rules' tasks: weekly full and daily-but-Sunday incremental
+/// schedules together expect a backup every day.
+#[tokio::test]
+async fn a_strategy_s_backup_health_follows_the_tasks_of_its_rules() {
+    let w = World::new(SimConfig::new(&[(USER, PASSWORD)]), 2).await;
+    let daily = strategy(RuBackupStrategy {
+        vault_ref: None,
+        pool: Some("Default".into()),
+        incremental: Some(RuBackupBackupTypeSchedule {
+            schedule: spec().incremental.unwrap().schedule,
+            ..Default::default()
+        }),
+        administrators: vec![],
+        ..spec()
+    });
+    let s = w.settle(&w.engine.apply(&daily)).await;
+    until_backup_reason(&w, &s, "NoBackupsYet").await;
+    let id: i64 = external_name(&s).unwrap().parse().unwrap();
+    let day = Duration::from_secs(24 * 3600);
+
+    // Whichever day it is, one of the two types ran at 01:00: a backup per rule.
+    w.rig.sim.sim.advance_clock(day);
+    let s = until_backup_reason(&w, &s, "BackupSucceeded").await;
+    let facts = s.status.clone().unwrap().backup.expect("status.backup");
+    assert_eq!(facts.backups_held, Some(2), "one backup per rule");
+    assert!(
+        facts
+            .next_expected_run
+            .is_some_and(|t| t.ends_with("T01:00:00Z")),
+        "the next run of either type"
+    );
+
+    let message = "Client is offline";
+    assert!(w.rig.sim.sim.fail_strategy_runs(id, 1, message));
+    w.rig.sim.sim.advance_clock(day);
+    let s = until_backup_reason(&w, &s, "LastBackupFailed").await;
+    assert!(reason(&s, "BackupHealthy").contains(message));
+    assert_eq!(condition(&s, "Ready"), Some(ConditionStatus::True));
+
+    w.rig.sim.sim.advance_clock(day);
+    let s = until_backup_reason(&w, &s, "BackupSucceeded").await;
+    assert_eq!(s.status.unwrap().backup.unwrap().backups_held, Some(4));
 }

@@ -1,6 +1,6 @@
 //! Backup health end to end, for each backup vendor: the operator (a separate process) judges a
 //! daily schedule's backups as the vendor's simulator records them. The operator judges health
-//! ten days ahead of the wall clock (`support::HEALTH_CLOCK_AHEAD`); the simulator's clock
+//! ten days ahead of the wall clock (`HEALTH_CLOCK_AHEAD`); the simulator's clock
 //! starts three days behind the operator's, then moves a day at a time, so that the runs it
 //! makes are due after the objects were created (runs due before that are no one's fault) and
 //! old by the operator's clock when the test needs them to be:
@@ -22,8 +22,9 @@ use rampart::api::{Policy, Vault};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::HEALTH_CLOCK_AHEAD;
 use crate::cbr_world::{CbrWorld, PROJECT, T, external_name, vault_spec};
-use crate::support::{HEALTH_CLOCK_AHEAD, env, has_condition, is_ready, wait_for};
+use crate::support::{env, has_condition, is_ready, wait_for};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -260,18 +261,21 @@ async fn cbr_vault_health_follows_its_policy_s_runs() {
 
 #[tokio::test]
 async fn rubackup_policy_health_follows_its_rule_s_runs() {
-    let w =
-        crate::rubackup::RbWorld::with("rb-health", crate::rubackup::RbWorld::config(), json!({}))
-            .await;
+    let w = crate::rubackup_world::RbWorld::with(
+        "rb-health",
+        crate::rubackup_world::RbWorld::config(),
+        json!({}),
+    )
+    .await;
     w.sim.sim.advance_clock(HEALTH_CLOCK_AHEAD - 3 * DAY);
     let pp = PostParams::default();
-    for doc in crate::rubackup::example("Vault").into_iter().take(1) {
+    for doc in crate::rubackup_world::example("Vault").into_iter().take(1) {
         w.api::<Vault>()
             .create(&pp, &serde_json::from_value(doc).unwrap())
             .await
             .unwrap();
     }
-    let policy = crate::rubackup::example("Policy").remove(0);
+    let policy = crate::rubackup_world::example("Policy").remove(0);
     let name = policy["metadata"]["name"].as_str().unwrap().to_string();
     w.api::<Policy>()
         .create(&pp, &serde_json::from_value(policy).unwrap())
@@ -298,7 +302,7 @@ async fn rubackup_policy_health_follows_its_rule_s_runs() {
 
 #[tokio::test]
 async fn cyber_backup_policy_health_follows_its_plan_s_runs() {
-    let w = crate::cyberbackup::CyberWorld::new("cyber-health").await;
+    let w = crate::cyber_world::CyberWorld::new("cyber-health").await;
     w.sim.state.advance(head_start());
     w.apply_example("Vault").await;
     let policy: Policy = serde_json::from_value(json!({
