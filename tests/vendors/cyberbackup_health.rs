@@ -1,14 +1,15 @@
 //! Backup health of a Cyber Backup Policy end to end: the real reconciler (an API server in
 //! memory), the runtime and the simulator, judged at the simulator's clock. The plan runs on
 //! its schedule as the clock passes its starts: a success, a failure with the vendor's message,
-//! a recovery, then no run once the Policy switches the plan off.
+//! a recovery, then no run once the Policy switches the plan off. A Vault (a destination) reads
+//! the backups held at its location and the failures of the plans writing to it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
-use rampart::api::Policy;
 use rampart::api::common::ConditionStatus;
+use rampart::api::{Policy, Vault};
 use rampart::engine::annotations::EXTERNAL_NAME;
 use rampart::engine::backup_health::WallClock;
 use rampart::engine::context::EngineSettings;
@@ -74,7 +75,7 @@ async fn advance(env: &Env, by: jiff::SignedDuration) {
 }
 
 /// Reconcile until Ready and Synced.
-async fn settle(engine: &Engine, obj: &Policy) -> Policy {
+async fn settle<K: Managed>(engine: &Engine, obj: &K) -> K {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let next = engine.reconcile(obj).await;
@@ -95,8 +96,8 @@ async fn settle(engine: &Engine, obj: &Policy) -> Policy {
 }
 
 /// Reconcile until `BackupHealthy` has `reason` (the listings are cached for the one-second
-/// poll interval); the Policy then.
-async fn until_backup_reason(engine: &Engine, obj: &Policy, reason: &str) -> Policy {
+/// poll interval); the object then.
+async fn until_backup_reason<K: Managed>(engine: &Engine, obj: &K, reason: &str) -> K {
     engine
         .until_reason(obj, "BackupHealthy", reason, Duration::from_secs(20))
         .await
@@ -235,4 +236,138 @@ async fn every_policy_s_health_is_read_from_one_listing_per_poll() {
         panic!("readable")
     };
     assert_eq!((runs.len(), report.held), (1, Some(1)), "{runs:?}");
+}
+
+/// A second destination no plan writes to.
+fn spare() -> Vault {
+    vault(
+        "spare",
+        json!({"name": "spare-dg10", "uri": "F:"}),
+        Some("spare-dg10"),
+    )
+}
+
+fn backup_ids(env: &Env) -> Vec<String> {
+    env.sim
+        .state
+        .read(|w| w.backups.iter().map(|b| b.backup_id.clone()).collect())
+}
+
+#[tokio::test]
+async fn a_destination_s_backup_health_reads_its_backups_and_the_plans_writing_to_it() {
+    let (env, engine) = world().await;
+    let store = settle(&engine, &store()).await;
+    let spare = settle(&engine, &engine.apply(&spare())).await;
+    let machine = env.resource_id("DESKTOP-JRPTA4A");
+    let p = settle(&engine, &engine.apply(&nightly(&machine, true))).await;
+    let plan = rampart::providers::cyberbackup::models::plan_id(&p.annotations()[EXTERNAL_NAME]);
+    until_backup_reason(&engine, &store, "NoBackupsYet").await;
+
+    advance(&env, DAY).await;
+    let store = until_backup_reason(&engine, &store, "BackupSucceeded").await;
+    assert_eq!(
+        condition(&store, "BackupHealthy"),
+        Some(ConditionStatus::True)
+    );
+    let facts = store.status.clone().unwrap().backup.expect("status.backup");
+    assert_eq!(facts.backups_held, Some(1));
+    assert_eq!(
+        vec![facts.last_backup.expect("a last backup").id],
+        backup_ids(&env),
+        "the simulator's backup"
+    );
+    assert_eq!(
+        facts.next_expected_run, None,
+        "a destination has no schedule of its own"
+    );
+
+    // The plan writing here fails: the destination's newest run is that failure.
+    let message = "The backup location has no free space.";
+    assert!(env.sim.state.fail_runs(&plan, 1, message));
+    advance(&env, DAY).await;
+    let store = until_backup_reason(&engine, &store, "LastBackupFailed").await;
+    assert_eq!(
+        condition(&store, "BackupHealthy"),
+        Some(ConditionStatus::False)
+    );
+    assert!(
+        reason(&store, "BackupHealthy").contains(message),
+        "{}",
+        reason(&store, "BackupHealthy")
+    );
+    let facts = store.status.clone().unwrap().backup.unwrap();
+    assert!(
+        facts
+            .last_failure
+            .unwrap()
+            .message
+            .unwrap()
+            .contains(message)
+    );
+    assert_eq!(facts.backups_held, Some(1), "a failed run keeps nothing");
+    let warnings = engine
+        .cluster
+        .events("store")
+        .into_iter()
+        .filter(|e| e.type_ == EventType::Warning && e.reason == "LastBackupFailed")
+        .count();
+    assert_eq!(warnings, 1);
+    assert_eq!(condition(&store, "Ready"), Some(ConditionStatus::True));
+
+    // The other destination holds nothing and no plan writes to it.
+    let spare = until_backup_reason(&engine, &spare, "NoBackupsYet").await;
+    let facts = spare.status.clone().unwrap().backup.unwrap();
+    assert_eq!((facts.backups_held, facts.last_backup), (Some(0), None));
+}
+
+#[tokio::test]
+async fn every_vault_s_health_is_read_from_the_listings_the_policies_read() {
+    let mut env = Env::start().await;
+    env.add_vault_ref(&store());
+    let machine = env.resource_id("DESKTOP-JRPTA4A");
+    let p = nightly(&machine, true);
+    let rt = env.runtime().await;
+    let (pa, va) = (policy_adapter(&rt), vault_adapter(&rt));
+    let id = env.create(pa, &p).await;
+    env.sim.state.settle();
+    let plan = rampart::providers::cyberbackup::models::plan_id(&id);
+    assert_eq!(env.sim.state.start_scheduled_run(&plan), 1);
+    env.sim.state.settle();
+    let vaults = [(store(), "customer-dg09"), (spare(), "spare-dg10")];
+    // A resync: the Policy's backups, then each Vault as the reconciler reads it (observe,
+    // then backup health), counting the calls after each Vault.
+    let resync = || async {
+        pa.backups(&p, &id, &env.ctx(false, None)).await.unwrap();
+        let mut counted = Vec::new();
+        let mut reports = Vec::new();
+        for (v, name) in &vaults {
+            env.observe(va, v, name).await;
+            reports.push(va.backups(v, name, &env.ctx(false, None)).await.unwrap());
+            counted.push(env.sim.control().counters());
+        }
+        (counted, reports)
+    };
+    env.sim.control().reset_counters();
+    let (counted, reports) = resync().await;
+    assert_eq!(counted[0], counted[1], "the second Vault cost a call");
+    for op in [
+        "GET /api/v1/archives",
+        "GET /api/v1/backups",
+        "GET /api/v1/policies",
+        "GET /api/v1/policy_applications",
+        "GET /api/v1/tasks",
+    ] {
+        assert_eq!(env.count(op), 1, "{op}: {:?}", counted[1]);
+    }
+    let held: Vec<_> = reports.iter().map(|r| r.held).collect();
+    assert_eq!(held, [Some(1), Some(0)]);
+    // Within the poll interval the next resync costs nothing.
+    env.sim.control().reset_counters();
+    resync().await;
+    assert_eq!(
+        env.sim.control().total(),
+        0,
+        "{:?}",
+        env.sim.control().counters()
+    );
 }

@@ -39,7 +39,7 @@ pub fn archive_plan(name: &str) -> Option<String> {
     uuid.then(|| id.to_ascii_lowercase())
 }
 
-fn time(t: Option<&str>) -> Option<Timestamp> {
+pub(super) fn time(t: Option<&str>) -> Option<Timestamp> {
     meaningful_time(t)?.parse().ok()
 }
 
@@ -131,7 +131,7 @@ fn message_of(app: &Application, status: &str, started: Timestamp, failed: &[Tas
 /// The run an application's state stands for: one going, or the last one when it failed.
 /// A success is spoken for by its backup (or, when the backups do not show it, by
 /// `last_success_time`: see `plan_runs`).
-fn run_of_application(app: &Application, failed: &[Task]) -> Option<BackupRun> {
+pub(super) fn run_of_application(app: &Application, failed: &[Task]) -> Option<BackupRun> {
     let started = time(app.last_runtime.as_deref());
     let id = format!("application {} run", app.id);
     if app.running_state().as_deref() == Some("RUNNING") {

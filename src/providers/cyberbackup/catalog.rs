@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::backup_runs::{PlanBackups, index_backups};
 use super::client::Client;
 use super::filter::{Filter, Query};
+use super::location_runs::{LocationBackups, index_locations};
 use super::models::{
     Application, Archive, Backup, Credentials, Plan, Resource, Task, meaningful_time, plan_id,
 };
@@ -48,6 +49,16 @@ type PlanIndex = (
     Arc<PlanBackups>,
 );
 
+/// The listings a location index was built from and the index. Held weakly, unlike `PlanIndex`:
+/// the plans take write-throughs, which would copy a strongly held listing; a written listing
+/// is another allocation, so the index is built again.
+type LocationIndex = (
+    std::sync::Weak<BTreeMap<String, Archive>>,
+    std::sync::Weak<BTreeMap<String, Backup>>,
+    std::sync::Weak<BTreeMap<String, Plan>>,
+    Arc<LocationBackups>,
+);
+
 /// How far back the task listing goes: a week of runs and a day more.
 const TASK_DAYS: i64 = 8;
 
@@ -73,6 +84,8 @@ pub struct Catalog {
     tasks: Collection<Task>,
     /// Backups and failed tasks by plan, built once per listing.
     plan_index: Mutex<Option<PlanIndex>>,
+    /// Backups and writing plans by location, built once per listing.
+    location_index: Mutex<Option<LocationIndex>>,
     /// The task listing when it cannot be read (one value, so the index is kept).
     no_tasks: Shared<Task>,
     credentials: Mutex<HashMap<String, (Instant, Option<Credentials>)>>,
@@ -113,6 +126,7 @@ impl Catalog {
             backup_summaries: Derived::default(),
             tasks: Collection::new(ttl),
             plan_index: Mutex::new(None),
+            location_index: Mutex::new(None),
             no_tasks: Arc::new(BTreeMap::new()),
             credentials: Mutex::new(HashMap::new()),
             runs: Mutex::new(HashMap::new()),
@@ -317,6 +331,31 @@ impl Catalog {
         Ok(index)
     }
 
+    /// Backups by the location their archive is stored at, and the plans writing to each
+    /// location, from the archive, backup and plan listings (once per poll) and indexed once
+    /// per listing: what backup health reads for each Vault.
+    pub async fn location_backups(&self, fresh: bool) -> VendorResult<Arc<LocationBackups>> {
+        let archives = self.archive_list(fresh).await?;
+        let backups = self.backup_list(fresh).await?;
+        let plans = self.plans(fresh).await?;
+        let mut memo = self.location_index.lock().unwrap();
+        if let Some((a, b, p, index)) = memo.as_ref()
+            && same(a, &archives)
+            && same(b, &backups)
+            && same(p, &plans)
+        {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(index_locations(&archives, &backups, &plans));
+        *memo = Some((
+            Arc::downgrade(&archives),
+            Arc::downgrade(&backups),
+            Arc::downgrade(&plans),
+            index.clone(),
+        ));
+        Ok(index)
+    }
+
     /// A credentials record, or `None` when it does not exist. The document has no list call
     /// for credentials, so each record is read by id, at most once per poll interval.
     pub async fn credentials(&self, id: &str, fresh: bool) -> VendorResult<Option<Credentials>> {
@@ -353,6 +392,11 @@ impl Catalog {
             .unwrap()
             .insert(id.to_string(), (Instant::now(), c));
     }
+}
+
+/// Whether `listing` is the very listing `kept` was taken of.
+fn same<T>(kept: &std::sync::Weak<T>, listing: &Arc<T>) -> bool {
+    std::ptr::eq(kept.as_ptr(), Arc::as_ptr(listing))
 }
 
 fn group_by_plan(apps: Vec<Application>) -> BTreeMap<String, Vec<Application>> {

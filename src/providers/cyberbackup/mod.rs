@@ -8,6 +8,7 @@ pub mod client;
 pub mod errors;
 pub mod filter;
 pub mod location;
+pub mod location_runs;
 pub mod models;
 pub mod plan_patch;
 pub mod plan_write;

@@ -7,15 +7,18 @@
 //! plan that names the old one, delete the old one. The Vault reports the new id as its
 //! external name, and a `CredentialsReplaced` condition says what was replaced.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use hmac::{KeyInit, Mac};
 use serde_json::json;
 
+use super::backup_runs::PlanBackups;
 use super::catalog::Catalog;
 use super::filter::Query;
 use super::location::location_name;
+use super::location_runs::location_runs;
 use super::models::{CreatedId, Credentials, Scope, plan_id};
 use super::registration;
 use super::rotation::{Cause, Replacement};
@@ -29,6 +32,7 @@ use crate::engine::external::{
     Observation, Readiness,
 };
 use crate::engine::hub::{CredentialSet, SecretString};
+use crate::vendor::error::VendorResult;
 
 pub const SECRET_FIELD: &str = "spec.cyberBackup.credentialsSecretRef";
 const SCOPE_FIELD: &str = "spec.cyberBackup.credentialsScope";
@@ -437,6 +441,39 @@ impl External<Vault> for VaultAdapter {
         Ok(Created {
             external_name: self.register(cr, ctx).await?,
         })
+    }
+
+    /// The destination's runs, from listings shared by every Vault and Policy of the provider
+    /// configuration (once per poll, indexed once per listing; see `location_runs`): the
+    /// backups held in the archives stored at the location, whatever plan made them, and the
+    /// runs going or failed of the plans whose destination it is now (their applications, and
+    /// the failed task's message). The applications and tasks are read only when some plan
+    /// writes here.
+    ///
+    /// No schedule: a destination has none of its own, and a Cyber Backup Vault does not name
+    /// the Policies that write to it (they name it), so no one Policy's schedule can be found
+    /// through `ctx.refs`. The results are judged (no backups yet, the newest run succeeded or
+    /// failed); a missed run is the Policy's to report.
+    async fn backups(
+        &self,
+        cr: &Vault,
+        _id: &str,
+        ctx: &CallContext<'_>,
+    ) -> Option<crate::health::BackupReport> {
+        let b = block(cr).ok()?;
+        let location = location_name(b, cr.metadata.name.as_deref().unwrap_or_default());
+        let read = async {
+            let index = self.catalog.location_backups(ctx.fresh).await?;
+            if index.writers(&location).is_empty() {
+                // No plan writes here: only the archives speak.
+                let (apps, plans) = (BTreeMap::new(), PlanBackups::default());
+                return VendorResult::Ok(location_runs(&location, &index, &apps, &plans));
+            }
+            let apps = self.catalog.applications(ctx.fresh).await?;
+            let plans = self.catalog.plan_backups(ctx.fresh).await?;
+            Ok(location_runs(&location, &index, &apps, &plans))
+        };
+        Some(crate::health::BackupReport::from_listing(read.await, None))
     }
 
     async fn update(

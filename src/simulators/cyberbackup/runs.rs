@@ -356,6 +356,47 @@ mod tests {
     }
 
     #[test]
+    fn backups_are_held_in_an_archive_of_the_plan_s_location() {
+        let (sim, _) = installation();
+        sim.advance(SignedDuration::from_hours(24));
+        let vault_of = |w: &World| {
+            w.archives
+                .values()
+                .map(|a| {
+                    let v = crate::simulators::cyberbackup::views::archive(a, TENANT);
+                    (v["vault"]["name"].clone(), v["vault"]["id"].clone())
+                })
+                .collect::<Vec<_>>()
+        };
+        let store = sim.read(|w| vault_of(w));
+        assert_eq!(store.len(), 1);
+        assert_eq!(store[0].0, "store", "the destination's location name");
+        // The plan moves to another location: its next backup starts an archive there.
+        sim.world
+            .lock()
+            .unwrap()
+            .policies
+            .get_mut(PLAN)
+            .unwrap()
+            .settings["destination"]["location"]["settings"]["name"] = json!("offsite");
+        sim.advance(SignedDuration::from_hours(24));
+        sim.read(|w| {
+            let vaults = vault_of(w);
+            assert_eq!(vaults.len(), 2, "one archive per location: {vaults:?}");
+            let offsite = vaults.iter().find(|(n, _)| n == "offsite").unwrap();
+            assert_ne!(offsite.1, store[0].1);
+            let newest = w.backups.last().unwrap();
+            assert_eq!(json!(newest.vault_id), offsite.1);
+            assert_eq!(
+                newest.type_, "FULL",
+                "a new archive starts with a full backup"
+            );
+            let archive = w.archives.values().find(|a| a.id == newest.archive_id);
+            assert_eq!(archive.unwrap().vault_name, "offsite");
+        });
+    }
+
+    #[test]
     fn runs_told_to_fail_fail_with_the_message_and_a_plan_switched_off_does_not_run() {
         let (sim, _) = installation();
         assert!(sim.fail_runs(PLAN, 1, "no space left"));

@@ -361,7 +361,10 @@ fn prune(w: &mut World, archive_id: &str, rules: &[Value], now: Timestamp) {
     w.backups.retain(|b| !drop.contains(&b.backup_id));
 }
 
-/// A completed run leaves a backup in the archive of (plan, resource) at the plan's destination.
+/// A completed run leaves a backup in the archive of (plan, resource) at the plan's destination:
+/// the archive reports that location as its `vault` (`id`, `name`, `storage_type`, L4378) and
+/// the backup the same `vault_id` (L4551). GUESS: an archive is a file in one location
+/// (§2.10.6), so a plan moved to another destination starts a new archive there.
 pub(super) fn record_backup(w: &mut World, policy_id: &str, context_id: &str, at: Timestamp) {
     let Some(policy) = w.policies.get(policy_id) else {
         return;
@@ -372,13 +375,15 @@ pub(super) fn record_backup(w: &mut World, policy_id: &str, context_id: &str, at
         .cloned()
         .unwrap_or(Value::Null);
     let text = |k: &str| location.get(k).and_then(Value::as_str).map(str::to_string);
+    // GUESS: the location's `name` (a folder template's `path`) is what its archives report as
+    // `vault.name`; the document never shows a plan and an archive of the same location.
     let vault_name = text("name")
         .or_else(|| text("path"))
         .unwrap_or_else(|| "default".into());
     // GUESS: archives report the location's storage type as their vault's.
     let storage_type = text("storage_type").unwrap_or_else(|| "LOCAL_FOLDER".into());
     let vault_id = id_for(&vault_name);
-    let archive_key = format!("{policy_id}/{context_id}");
+    let archive_key = format!("{policy_id}/{context_id}/{vault_id}");
     let first = !w.archives.contains_key(&archive_key);
     let archive = w.archives.entry(archive_key).or_insert_with(|| SimArchive {
         id: new_id(),
