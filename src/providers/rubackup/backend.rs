@@ -97,26 +97,35 @@ pub fn canonical(kind: Kind, mut item: Item) -> Item {
     item
 }
 
-/// Tasks or repository records grouped by the global rule or strategy that made them (its
-/// `rule` or `strategy` as text).
+/// Tasks or repository records grouped by what made or holds them (a global rule's or a
+/// strategy's id, a pool's name: the item's `rule`, `strategy` or `pool` as text).
 pub type ByOwner = HashMap<String, Vec<Item>>;
 
-fn group_by(items: &BTreeMap<String, Item>, key: &str) -> ByOwner {
-    let mut grouped = ByOwner::new();
-    for item in items.values() {
-        if let Some(owner) = super::backup_runs::owner_of(item, key) {
-            grouped.entry(owner).or_default().push(item.clone());
+/// The task queue and the repository grouped by one key, once per listing of each.
+pub struct Grouped {
+    key: &'static str,
+    tasks: Derived<BTreeMap<String, Item>, ByOwner>,
+    records: Derived<BTreeMap<String, Item>, ByOwner>,
+}
+
+impl Grouped {
+    fn by(key: &'static str) -> Self {
+        Grouped {
+            key,
+            tasks: Derived::default(),
+            records: Derived::default(),
         }
     }
-    grouped
-}
 
-fn group_by_rule(items: &BTreeMap<String, Item>) -> ByOwner {
-    group_by(items, "rule")
-}
-
-fn group_by_strategy(items: &BTreeMap<String, Item>) -> ByOwner {
-    group_by(items, "strategy")
+    fn group(&self, items: &BTreeMap<String, Item>) -> ByOwner {
+        let mut grouped = ByOwner::new();
+        for item in items.values() {
+            if let Some(owner) = super::backup_runs::owner_of(item, self.key) {
+                grouped.entry(owner).or_default().push(item.clone());
+            }
+        }
+        grouped
+    }
 }
 
 /// The items of `copy` named `name`.
@@ -145,10 +154,10 @@ pub struct Backend {
     pub repository: Cached,
     /// Tasks and repository records by the global schedule rule they name, per listing
     /// (every Policy of a resync asks).
-    tasks_by_rule: Derived<BTreeMap<String, Item>, ByOwner>,
-    records_by_rule: Derived<BTreeMap<String, Item>, ByOwner>,
-    tasks_by_strategy: Derived<BTreeMap<String, Item>, ByOwner>,
-    records_by_strategy: Derived<BTreeMap<String, Item>, ByOwner>,
+    /// Tasks and records by global schedule rule, by strategy and by pool (backup health).
+    pub by_rule: Grouped,
+    pub by_strategy: Grouped,
+    pub by_pool: Grouped,
     /// How the server reads schedules.
     pub schedule: ServerSchedule,
 }
@@ -168,10 +177,9 @@ impl Backend {
             schedules: cached(SCHEDULES),
             tasks: cached(TASKS),
             repository: cached(REPOSITORY),
-            tasks_by_rule: Derived::default(),
-            records_by_rule: Derived::default(),
-            tasks_by_strategy: Derived::default(),
-            records_by_strategy: Derived::default(),
+            by_rule: Grouped::by("rule"),
+            by_strategy: Grouped::by("strategy"),
+            by_pool: Grouped::by("pool"),
             schedule,
         }
     }
@@ -188,24 +196,40 @@ impl Backend {
         Ok(item.map(|i| canonical(c.kind, i)))
     }
 
-    /// The tasks and the repository records of each global schedule rule (each collection
-    /// listed when its copy is older than the poll interval).
-    pub async fn by_rule(&self) -> VendorResult<(Arc<ByOwner>, Arc<ByOwner>)> {
+    /// The tasks and the repository records grouped as `g` says (each collection listed when
+    /// its copy is older than the poll interval).
+    pub async fn grouped(&self, g: &Grouped) -> VendorResult<(Arc<ByOwner>, Arc<ByOwner>)> {
         let tasks = self.all(&self.tasks, false).await?;
         let records = self.all(&self.repository, false).await?;
         Ok((
-            self.tasks_by_rule.get(&tasks, group_by_rule),
-            self.records_by_rule.get(&records, group_by_rule),
+            g.tasks.get(&tasks, |t| g.group(t)),
+            g.records.get(&records, |r| g.group(r)),
         ))
     }
 
-    /// The same for each strategy, from the same two listings.
-    pub async fn by_strategy(&self) -> VendorResult<(Arc<ByOwner>, Arc<ByOwner>)> {
-        let tasks = self.all(&self.tasks, false).await?;
-        let records = self.all(&self.repository, false).await?;
-        Ok((
-            self.tasks_by_strategy.get(&tasks, group_by_strategy),
-            self.records_by_strategy.get(&records, group_by_strategy),
+    /// The runs of the one known as any of `names` (an id, a name) under `g`'s key, and the
+    /// backups the repository holds for it.
+    pub async fn runs_of(
+        &self,
+        g: &Grouped,
+        names: &[&str],
+        tz: &jiff::tz::TimeZone,
+    ) -> VendorResult<(Vec<crate::health::BackupRun>, usize)> {
+        let (tasks, records) = self.grouped(g).await?;
+        let mut names = names.to_vec();
+        names.dedup();
+        let of = |m: &ByOwner| -> Vec<Item> {
+            names
+                .iter()
+                .flat_map(|n| m.get(*n).cloned().unwrap_or_default())
+                .collect()
+        };
+        Ok(super::backup_runs::runs_of(
+            &of(&tasks),
+            &of(&records),
+            g.key,
+            &names,
+            tz,
         ))
     }
 

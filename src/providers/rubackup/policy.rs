@@ -241,10 +241,7 @@ impl External<Policy> for ScheduleRuleAdapter {
     ) -> Option<crate::health::BackupReport> {
         let b = &self.backend;
         let tz = jiff::tz::TimeZone::get(&b.schedule.time_zone).ok()?;
-        let listed = b.by_rule().await.map(|(tasks, records)| {
-            let of = |m: &super::backend::ByOwner| m.get(id).cloned().unwrap_or_default();
-            super::backup_runs::runs_of(&of(&tasks), &of(&records), "rule", &[id], &tz)
-        });
+        let listed = b.runs_of(&b.by_rule, &[id], &tz).await;
         Some(crate::health::BackupReport::from_listing(
             listed,
             cr.spec.schedule.clone(),

@@ -246,18 +246,10 @@ impl External<Strategy> for StrategyAdapter {
         let b = &self.backend;
         let rb = block(cr).ok()?;
         let tz = jiff::tz::TimeZone::get(&b.schedule.time_zone).ok()?;
-        // By id or by name (see `backup_runs::made_by`), each once.
-        let mut names = vec![id, rb.name.as_str()];
-        names.dedup();
-        let listed = b.by_strategy().await.map(|(tasks, records)| {
-            let of = |m: &super::backend::ByOwner| {
-                names
-                    .iter()
-                    .flat_map(|n| m.get(*n).cloned().unwrap_or_default())
-                    .collect::<Vec<Item>>()
-            };
-            super::backup_runs::runs_of(&of(&tasks), &of(&records), "strategy", &names, &tz)
-        });
+        // By id or by name (see `backup_runs::made_by`).
+        let listed = b
+            .runs_of(&b.by_strategy, &[id, rb.name.as_str()], &tz)
+            .await;
         Some(crate::health::BackupReport::from_listing(
             listed,
             super::backup_runs::strategy_schedules(rb, &b.schedule.time_zone),

@@ -179,6 +179,24 @@ impl External<Vault> for PoolAdapter {
         let b = &self.backend;
         object::delete(b, &b.pools, id, &block(cr)?.name).await
     }
+
+    /// The backups in the pool and the runs writing to it, whatever rule or strategy made
+    /// them (tasks and records name their pool, by name as the document's `pool_id` fields
+    /// do), from the listings every object of the provider configuration shares. A pool has no
+    /// schedule of its own: it is judged on what happened, and a missed run is its rule's or
+    /// strategy's to report.
+    async fn backups(
+        &self,
+        cr: &Vault,
+        id: &str,
+        _ctx: &CallContext<'_>,
+    ) -> Option<crate::health::BackupReport> {
+        let b = &self.backend;
+        let tz = jiff::tz::TimeZone::get(&b.schedule.time_zone).ok()?;
+        let name = block(cr).ok()?.name.as_str();
+        let listed = b.runs_of(&b.by_pool, &[name, id], &tz).await;
+        Some(crate::health::BackupReport::from_listing(listed, None))
+    }
 }
 
 #[cfg(test)]

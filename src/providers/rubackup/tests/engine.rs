@@ -599,3 +599,33 @@ async fn a_strategy_s_backup_health_follows_the_tasks_of_its_rules() {
     let s = until_backup_reason(&w, &s, "BackupSucceeded").await;
     assert_eq!(s.status.unwrap().backup.unwrap().backups_held, Some(4));
 }
+
+/// A pool's health: the backups in it and the runs writing to it, whatever rule made them; a
+/// pool nothing writes to has none, and neither expects a run (a pool has no schedule).
+#[tokio::test]
+async fn a_pool_s_backup_health_follows_the_runs_writing_to_it() {
+    let w = World::new(SimConfig::new(&[(USER, PASSWORD)]), 2).await;
+    let main = w.settle(&w.engine.apply(&vault("main", "k8s-main"))).await;
+    let spare = w
+        .settle(&w.engine.apply(&vault("spare", "k8s-spare")))
+        .await;
+    let mut writer = schedule_rule();
+    writer.spec.ru_backup.as_mut().unwrap().pool = Some("k8s-main".into());
+    let p = w.settle(&w.engine.apply(&writer)).await;
+    let rule: i64 = external_name(&p).unwrap().parse().unwrap();
+    let day = Duration::from_secs(24 * 3600);
+
+    w.rig.sim.sim.advance_clock(day);
+    let main = until_backup_reason(&w, &main, "BackupSucceeded").await;
+    let facts = main.status.clone().unwrap().backup.expect("status.backup");
+    assert_eq!(facts.backups_held, Some(1));
+    assert_eq!(facts.next_expected_run, None, "a pool has no schedule");
+    let spare = until_backup_reason(&w, &spare, "NoBackupsYet").await;
+    assert_eq!(spare.status.unwrap().backup.unwrap().backups_held, Some(0));
+
+    let message = "the pool has no free space";
+    assert!(w.rig.sim.sim.fail_runs(rule, 1, message));
+    w.rig.sim.sim.advance_clock(day);
+    let main = until_backup_reason(&w, &main, "LastBackupFailed").await;
+    assert!(reason(&main, "BackupHealthy").contains(message));
+}
