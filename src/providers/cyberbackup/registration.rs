@@ -16,6 +16,19 @@ use tokio::task::JoinHandle;
 
 use crate::engine::external::{ExternalError, ExternalResult};
 
+/// A registration without its answer: like a timeout, it does not prove that no record was
+/// made, so the engine keeps the object's create-pending mark (a `Waiting` error would clear it,
+/// and a record whose answer then never came would be left unreported: found by
+/// `tests/chaos/faults.rs`, five records for four Vaults and no `CreatePendingNotFound`).
+fn unanswered(message: impl Into<String>) -> ExternalError {
+    ExternalError::Vendor(crate::vendor::error::VendorError::new(
+        super::VENDOR,
+        "POST /credentials",
+        crate::vendor::error::ErrorKind::Transport,
+        message,
+    ))
+}
+
 /// How long a registration's answer is awaited in the background.
 pub const PATIENCE: Duration = Duration::from_secs(600);
 
@@ -78,7 +91,7 @@ impl Registrations {
         };
         match tokio::time::timeout(wait, &mut handle).await {
             Ok(Ok(answer)) => answer,
-            Ok(Err(join)) => Err(ExternalError::waiting(format!(
+            Ok(Err(join)) => Err(unanswered(format!(
                 "the credentials registration stopped before its answer: {join}"
             ))),
             Err(_) => {
@@ -86,7 +99,7 @@ impl Registrations {
                     .lock()
                     .unwrap()
                     .insert(owner.to_string(), Slot::InFlight(handle));
-                Err(ExternalError::waiting(
+                Err(unanswered(
                     "Cyber Backup has not answered the credentials registration within the request timeout; rampart keeps waiting for that answer (the document gives no way to find the record otherwise) and sends no other registration meanwhile",
                 ))
             }
