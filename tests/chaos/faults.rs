@@ -178,18 +178,25 @@ where
 }
 
 /// Storm while the creates run; once they are all done (so every update and delete meets a
-/// vendor object), the updates and deletes are made under the writes' mix, which stays on for
-/// four seconds before the mixes alternate again.
+/// vendor object), the updates and deletes are made under the writes' mix, which stays on until
+/// each kind of write in `want` has met a fault, before the mixes alternate again.
+///
+/// The writes' mix is on before `create` makes the objects: the operator starts writing the
+/// moment an object exists, and a vendor that takes its creates in well under a second (Ideco:
+/// twelve rules in one burst) finished them all before a storm started after the creates.
 async fn two_storms<K>(
     ctl: &Arc<SimControl>,
     api: &Api<K>,
     n: usize,
     want: Writes,
+    create: impl AsyncFnOnce(),
     then: impl AsyncFnOnce(),
 ) where
     K: rampart::bench::measure::WatchedKind,
 {
-    storm(ctl, Duration::from_secs(10), false).await;
+    ctl.set_faults(write_faults());
+    create().await;
+    storm(ctl, Duration::from_secs(10), true).await;
     all_ready(api, n, Duration::from_secs(180)).await;
     ctl.set_faults(write_faults());
     then().await;
@@ -222,10 +229,12 @@ async fn cbr_case(plane: &mut Plane) {
     sim.control().record_requests();
     let vaults: Api<Vault> = plane.api();
     let all = names("cbr", 12);
-    for n in &all {
-        vaults.create(&Default::default(), &obj("Vault", n, json!({"providerConfigRef": {"name": "cbr"}, "deletionPolicy": "Delete", "huaweiCbr": {"objectType": "server", "sizeGB": 100}}))).await.unwrap();
-    }
-    two_storms(sim.control(), &vaults, 12, EACH, async || {
+    let create = async || {
+        for n in &all {
+            vaults.create(&Default::default(), &obj("Vault", n, json!({"providerConfigRef": {"name": "cbr"}, "deletionPolicy": "Delete", "huaweiCbr": {"objectType": "server", "sizeGB": 100}}))).await.unwrap();
+        }
+    };
+    two_storms(sim.control(), &vaults, 12, EACH, create, async || {
         update_and_delete(&vaults, &all, json!({"huaweiCbr": {"sizeGB": 200}})).await
     })
     .await;
@@ -269,13 +278,15 @@ async fn ideco_case(plane: &mut Plane) {
     server.control.record_requests();
     let rules: Api<FirewallRule> = plane.api();
     let all = names("fw", 12);
-    for (i, n) in all.iter().enumerate() {
-        rules
-            .create(&Default::default(), &obj("FirewallRule", n, json!({"providerConfigRef": {"name": "ngfw"}, "ideco": {"section": "input", "action": "accept", "comment": n, "placement": {"block": "Top", "priority": i}}})))
-            .await
-            .unwrap();
-    }
-    two_storms(&server.control, &rules, 12, EACH, async || {
+    let create = async || {
+        for (i, n) in all.iter().enumerate() {
+            rules
+                .create(&Default::default(), &obj("FirewallRule", n, json!({"providerConfigRef": {"name": "ngfw"}, "ideco": {"section": "input", "action": "accept", "comment": n, "placement": {"block": "Top", "priority": i}}})))
+                .await
+                .unwrap();
+        }
+    };
+    two_storms(&server.control, &rules, 12, EACH, create, async || {
         update_and_delete(&rules, &all, json!({"ideco": {"action": "drop"}})).await
     })
     .await;
@@ -327,14 +338,16 @@ async fn cyber_case(plane: &mut Plane) {
     sim.control().record_requests();
     let vaults: Api<Vault> = plane.api();
     let all = names("cyber", 12);
-    for (i, n) in all.iter().enumerate() {
-        vaults
-            .create(&Default::default(), &obj("Vault", n, json!({"providerConfigRef": {"name": "cyber"}, "deletionPolicy": "Delete", "cyberBackup": {
-                "locationType": "VAULT", "name": format!("share-{i}"), "storageType": "LOCAL_FOLDER", "uri": format!("E:/b/{i}/"),
-                "credentialsSecretRef": {"name": "share"}, "credentialsScope": {"type": "folder"}}})))
-            .await
-            .unwrap();
-    }
+    let create = async || {
+        for (i, n) in all.iter().enumerate() {
+            vaults
+                .create(&Default::default(), &obj("Vault", n, json!({"providerConfigRef": {"name": "cyber"}, "deletionPolicy": "Delete", "cyberBackup": {
+                    "locationType": "VAULT", "name": format!("share-{i}"), "storageType": "LOCAL_FOLDER", "uri": format!("E:/b/{i}/"),
+                    "credentialsSecretRef": {"name": "share"}, "credentialsScope": {"type": "folder"}}})))
+                .await
+                .unwrap();
+        }
+    };
     // A registered credentials record cannot be changed (document §2.10.5: create, get,
     // delete), so this case has no updates: two thirds of the Vaults are deleted.
     two_storms(
@@ -342,6 +355,7 @@ async fn cyber_case(plane: &mut Plane) {
         &vaults,
         12,
         Writes { updates: 0, ..EACH },
+        create,
         async || {
             for n in &all[4..] {
                 vaults.delete(n, &DeleteParams::default()).await.unwrap();
@@ -411,13 +425,15 @@ async fn rubackup_case(plane: &mut Plane) {
     sim.server.control.record_requests();
     let vaults: Api<Vault> = plane.api();
     let all = names("rb", 12);
-    for (i, n) in all.iter().enumerate() {
-        vaults
-            .create(&Default::default(), &obj("Vault", n, json!({"providerConfigRef": {"name": "rb"}, "deletionPolicy": "Delete", "ruBackup": {"name": format!("pool-{i}"), "poolType": "File system", "mediaServer": "rubackup-server"}})))
-            .await
-            .unwrap();
-    }
-    two_storms(&sim.server.control, &vaults, 12, EACH, async || {
+    let create = async || {
+        for (i, n) in all.iter().enumerate() {
+            vaults
+                .create(&Default::default(), &obj("Vault", n, json!({"providerConfigRef": {"name": "rb"}, "deletionPolicy": "Delete", "ruBackup": {"name": format!("pool-{i}"), "poolType": "File system", "mediaServer": "rubackup-server"}})))
+                .await
+                .unwrap();
+        }
+    };
+    two_storms(&sim.server.control, &vaults, 12, EACH, create, async || {
         update_and_delete(
             &vaults,
             &all,
