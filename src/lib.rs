@@ -9,6 +9,7 @@ pub mod bench;
 pub mod demo;
 pub mod engine;
 pub mod health;
+pub mod oneshot;
 pub mod operator;
 pub mod providers;
 pub mod simulators;

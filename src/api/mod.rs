@@ -1,10 +1,14 @@
-//! The rampart.dev/v1alpha1 API: six kinds, one file each, plus the vendor blocks.
+//! The rampart.dev/v1alpha1 API: eight kinds, one file each, plus the vendor blocks and the
+//! status of the one-shot kinds.
 
+pub mod action_status;
+pub mod backup;
 pub mod backup_status;
 pub mod common;
 pub mod firewall_rule;
 pub mod policy;
 pub mod provider_config;
+pub mod restore;
 pub mod schedule;
 pub mod strategy;
 pub mod vault;
@@ -13,6 +17,8 @@ pub mod vendors;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use action_status::{ActionStatus, Phase};
+pub use backup::{Backup, BackupSpec};
 pub use common::*;
 pub use firewall_rule::{FirewallRule, FirewallRuleSpec, FirewallRuleStatus};
 pub use policy::{Policy, PolicySpec, PolicyStatus};
@@ -20,6 +26,7 @@ pub use provider_config::{
     ClusterProviderConfig, ClusterProviderConfigSpec, ProviderConfig, ProviderConfigSpec,
     ProviderConfigStatus, ProviderType,
 };
+pub use restore::{Restore, RestoreSpec};
 pub use strategy::{Strategy, StrategySpec, StrategyStatus};
 pub use vault::{Vault, VaultSpec, VaultStatus};
 
@@ -35,6 +42,8 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         Policy::crd(),
         Strategy::crd(),
         FirewallRule::crd(),
+        Backup::crd(),
+        Restore::crd(),
     ]
 }
 

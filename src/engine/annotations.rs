@@ -13,3 +13,7 @@ pub const CREATE_PENDING: &str = "rampart.dev/external-create-pending";
 pub const RUN_REQUESTED_AT: &str = "rampart.dev/run-requested-at";
 /// The finalizer that holds an object until its vendor side is dealt with.
 pub const FINALIZER: &str = "rampart.dev/finalizer";
+/// Written (guarded by the object's resourceVersion) before a one-shot action's vendor call and
+/// removed once its vendor id is in status: a crash in between makes the next reconcile look
+/// for the start at the vendor instead of starting again. The value is when it was written.
+pub const START_PENDING: &str = "rampart.dev/start-pending";

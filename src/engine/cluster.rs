@@ -66,6 +66,19 @@ pub trait Cluster: Send + Sync {
         changes: &[(&str, Option<&str>)],
     ) -> kube::Result<()>;
 
+    /// Set one annotation, guarded by `resource_version`: refused with 422 when the object
+    /// changed since the reconciler read it. A one-shot action claims its start this way, so a
+    /// reconcile working from a stale cache can never start it a second time.
+    /// `has_annotations`: whether the object as read had any (the guard makes that still true).
+    async fn annotate_guarded(
+        &self,
+        at: &ObjectAt,
+        key: &str,
+        value: &str,
+        resource_version: &str,
+        has_annotations: bool,
+    ) -> kube::Result<()>;
+
     /// Add rampart's finalizer to `finalizers` (the object's list as the reconciler read it),
     /// guarded by `resource_version`: a concurrent change is refused, never overwritten.
     async fn add_finalizer(
@@ -98,6 +111,23 @@ pub fn add_finalizer_patch(finalizers: &[String], resource_version: &str) -> Val
         json!({"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER})
     };
     json!([{"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}, add])
+}
+
+/// The JSON patch that sets one annotation after checking the resourceVersion. Adding the
+/// whole map would replace annotations set since, so the map is created only when missing.
+pub fn annotate_guarded_patch(
+    has_annotations: bool,
+    key: &str,
+    value: &str,
+    resource_version: &str,
+) -> Value {
+    let set = if has_annotations {
+        let pointer = key.replace('~', "~0").replace('/', "~1");
+        json!({"op": "add", "path": format!("/metadata/annotations/{pointer}"), "value": value})
+    } else {
+        json!({"op": "add", "path": "/metadata/annotations", "value": {key: value}})
+    };
+    json!([{"op": "test", "path": "/metadata/resourceVersion", "value": resource_version}, set])
 }
 
 /// The JSON patch that removes rampart's finalizer by index, if the list holds it.
@@ -178,6 +208,18 @@ impl Cluster for KubeCluster {
     ) -> kube::Result<()> {
         self.json_patch(at, add_finalizer_patch(finalizers, resource_version))
             .await
+    }
+
+    async fn annotate_guarded(
+        &self,
+        at: &ObjectAt,
+        key: &str,
+        value: &str,
+        resource_version: &str,
+        has_annotations: bool,
+    ) -> kube::Result<()> {
+        let patch = annotate_guarded_patch(has_annotations, key, value, resource_version);
+        self.json_patch(at, patch).await
     }
 
     async fn remove_finalizer(&self, at: &ObjectAt, finalizers: &[String]) -> kube::Result<()> {

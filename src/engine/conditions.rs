@@ -35,7 +35,7 @@ pub enum Outcome<A> {
     Deleting(String),
 }
 
-pub(super) fn condition(
+pub(crate) fn condition(
     type_: &str,
     status: bool,
     reason: &str,
@@ -58,7 +58,7 @@ pub(super) fn condition(
 }
 
 /// Keep the old transition time when the status did not change.
-pub(super) fn carry_transition_time(mut new: Condition, old: &[Condition]) -> Condition {
+pub(crate) fn carry_transition_time(mut new: Condition, old: &[Condition]) -> Condition {
     if let Some(prev) = old.iter().find(|c| c.type_ == new.type_)
         && prev.status == new.status
     {

@@ -131,6 +131,16 @@ pub trait VendorRuntime: Send + Sync + Any {
     /// The adapters of the kinds this vendor has.
     fn adapters(&self) -> &Adapters;
 
+    /// On-demand backups (the Backup kind), where the vendor has them.
+    fn backup_taker(&self) -> Option<&dyn crate::oneshot::BackupTaker> {
+        None
+    }
+
+    /// Restores (the Restore kind), where the vendor's API has them.
+    fn restorer(&self) -> Option<&dyn crate::oneshot::Restorer> {
+        None
+    }
+
     /// End the vendor session (logout) when the runtime is replaced or the operator stops.
     async fn shutdown(&self) {}
 

@@ -8,6 +8,9 @@ use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::Api;
+use kube::runtime::reflector::Store;
+
+use crate::api::Backup;
 
 use super::kinds::Kinds;
 use crate::engine::context::{RefLookup, credential_set};
@@ -16,6 +19,8 @@ use crate::engine::refs::{RefKey, RefTarget};
 pub struct KindsLookup {
     pub client: Client,
     pub kinds: Arc<Kinds>,
+    /// The Backup cache, for a Restore's `backupRef`.
+    pub backups: Option<Store<Backup>>,
 }
 
 #[async_trait]
@@ -27,6 +32,15 @@ impl RefLookup for KindsLookup {
                 .get_opt(&key.name)
                 .await?
                 .map(|s| RefTarget::Secret(credential_set(&s))));
+        }
+        if key.kind == "Backup" {
+            let found = self.backups.as_ref().and_then(|s| {
+                s.get(&kube::runtime::reflector::ObjectRef::new(&key.name).within(namespace))
+            });
+            return Ok(found.map(|b| RefTarget::Object {
+                external_name: None,
+                object: b,
+            }));
         }
         Ok(self.kinds.target(key.kind, namespace, &key.name))
     }

@@ -5,6 +5,7 @@
 pub mod kinds;
 pub mod leader;
 pub mod lookup;
+pub mod oneshot;
 pub mod options;
 pub mod provider_config;
 pub mod server;
@@ -193,6 +194,16 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         "clusterproviderconfigs.rampart.dev",
     )
     .await?;
+    preflight(
+        &scoped::<crate::api::Backup>(&client, &ns),
+        "backups.rampart.dev",
+    )
+    .await?;
+    preflight(
+        &scoped::<crate::api::Restore>(&client, &ns),
+        "restores.rampart.dev",
+    )
+    .await?;
     // Health endpoints answer while a standby waits for leadership.
     let ready = server::Readiness::default();
     let addr = opts.metrics_addr;
@@ -243,18 +254,23 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
         clock: crate::engine::backup_health::WallClock::ahead_by(opts.health_clock_offset_seconds),
         ..EngineSettings::default()
     };
+    let oneshot = oneshot::OneShotKinds::new(&client, &ns);
+    let mut oneshot_ctx = None;
     let (kinds, managed) = builder.build(|kinds| {
         let lookup = Arc::new(lookup::KindsLookup {
             client: client.clone(),
             kinds: kinds.clone(),
+            backups: Some(oneshot.backups.clone()),
         });
         let cluster = Arc::new(KubeCluster::new(client.clone(), events.clone()));
+        let ctx = Arc::new(
+            Context::new(cluster, hub.clone(), lookup, settings).with_waker(kinds.clone()),
+        );
+        oneshot_ctx = Some(ctx.clone());
         Wiring {
             client: client.clone(),
             namespace: ns.clone(),
-            ctx: Arc::new(
-                Context::new(cluster, hub.clone(), lookup, settings).with_waker(kinds.clone()),
-            ),
+            ctx,
             kinds,
             config: controller::Config::default().concurrency(opts.concurrency),
         }
@@ -266,7 +282,11 @@ pub async fn run(opts: RunOptions) -> Result<(), StartError> {
     });
 
     let shutdown = shutdown_signal();
-    let managed = futures::future::join_all(managed);
+    let oneshot = oneshot.run(
+        oneshot_ctx.expect("the context was built"),
+        controller::Config::default().concurrency(opts.concurrency),
+    );
+    let managed = futures::future::join(futures::future::join_all(managed), oneshot);
     let provider_configs = futures::future::join(
         run_provider_configs(
             Controller::for_shared_stream(pc_subs.pop().expect("subscriber"), pc_store.clone()),

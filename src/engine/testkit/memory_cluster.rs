@@ -314,6 +314,27 @@ impl Cluster for MemoryCluster {
         })
     }
 
+    async fn annotate_guarded(
+        &self,
+        at: &ObjectAt,
+        key: &str,
+        value: &str,
+        resource_version: &str,
+        _has_annotations: bool,
+    ) -> kube::Result<()> {
+        self.write(at, Write::Annotations, |obj| {
+            if obj["metadata"]["resourceVersion"] != json!(resource_version) {
+                return Err(api_error(422, crate::engine::errors::PATCH_NOT_APPLICABLE));
+            }
+            let meta = &mut obj["metadata"];
+            if !meta["annotations"].is_object() {
+                meta["annotations"] = json!({});
+            }
+            meta["annotations"][key] = json!(value);
+            Ok(())
+        })
+    }
+
     async fn add_finalizer(
         &self,
         at: &ObjectAt,
