@@ -14,3 +14,6 @@ pub use vendor::{
     BackupOrder, BackupTaker, Progress, Refusal, RestoreOrder, Restorer, SourceObject, Started,
     after_accept, proves_nothing_started,
 };
+
+#[cfg(test)]
+mod tests;

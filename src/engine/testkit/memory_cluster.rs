@@ -122,16 +122,48 @@ impl MemoryCluster {
     /// Store an object as a user's `kubectl apply` would: uid, creation time and resourceVersion
     /// assigned, generation bumped when the spec changed. Returns what is stored.
     pub fn apply<K: Managed>(&self, obj: &K) -> K {
-        let mut st = self.state.lock().unwrap();
-        st.readers.insert(
-            K::KIND.to_string(),
-            KindReader {
-                target: target_of::<K>,
-                references: references_of::<K>,
+        let reader = KindReader {
+            target: target_of::<K>,
+            references: references_of::<K>,
+        };
+        self.apply_kind(K::KIND, reader, obj)
+    }
+
+    /// `apply` for a one-shot kind (Backup, Restore): found by lookups, refers to nothing
+    /// the engine tracks.
+    pub fn apply_oneshot<K>(&self, obj: &K) -> K
+    where
+        K: kube::Resource<DynamicType = ()>
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + Send
+            + Sync
+            + 'static,
+    {
+        let reader = KindReader {
+            target: |v| {
+                serde_json::from_value::<K>(v.clone())
+                    .ok()
+                    .map(|k| RefTarget::Object {
+                        external_name: None,
+                        object: Arc::new(k),
+                    })
             },
-        );
+            references: |_| Vec::new(),
+        };
+        self.apply_kind(&K::kind(&()), reader, obj)
+    }
+
+    fn apply_kind<K: kube::Resource + serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        kind: &str,
+        reader: KindReader,
+        obj: &K,
+    ) -> K {
+        let mut st = self.state.lock().unwrap();
+        st.readers.insert(kind.to_string(), reader);
         let key = (
-            K::KIND.to_string(),
+            kind.to_string(),
             obj.namespace().unwrap_or_default(),
             obj.name_any(),
         );
@@ -168,18 +200,22 @@ impl MemoryCluster {
     }
 
     /// The object as stored now.
-    pub fn get<K: Managed>(&self, namespace: &str, name: &str) -> Option<K> {
+    pub fn get<K: kube::Resource<DynamicType = ()> + serde::de::DeserializeOwned>(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<K> {
         let st = self.state.lock().unwrap();
-        let key = (K::KIND.to_string(), namespace.into(), name.into());
+        let key = (K::kind(&()).to_string(), namespace.into(), name.into());
         st.objects
             .get(&key)
             .map(|v| serde_json::from_value(v.clone()).expect("stored object reads back"))
     }
 
     /// `kubectl delete`: with finalizers the object gets a deletion timestamp; without, it goes.
-    pub fn delete<K: Managed>(&self, namespace: &str, name: &str) {
+    pub fn delete<K: kube::Resource<DynamicType = ()>>(&self, namespace: &str, name: &str) {
         let mut st = self.state.lock().unwrap();
-        let key = (K::KIND.to_string(), namespace.into(), name.into());
+        let key = (K::kind(&()).to_string(), namespace.into(), name.into());
         let version = st.bump();
         let Some(v) = st.objects.get_mut(&key) else {
             return;
