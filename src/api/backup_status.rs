@@ -23,7 +23,15 @@ pub struct BackupStatus {
     /// The newest failed run, with the vendor's task or backup id and message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<BackupRunStatus>,
+    /// The newest successful backups, newest first (at most `RECENT_BACKUPS`): the ids a
+    /// Restore's `backupId` names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_backups: Vec<BackupRunStatus>,
 }
+
+/// How many backups `recentBackups` lists: enough to pick one to restore, bounded so a vault
+/// holding thousands keeps a small status.
+pub const RECENT_BACKUPS: usize = 10;
 
 /// One backup run as the vendor reports it.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

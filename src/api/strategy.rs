@@ -44,6 +44,11 @@ use super::vendors::rubackup::RuBackupStrategy;
         json_path = ".status.conditions[?(@.type=='BackupHealthy')].reason"
     ),
     printcolumn(
+        name = "BACKUPS",
+        type_ = "integer",
+        json_path = ".status.backup.backupsHeld"
+    ),
+    printcolumn(
         name = "RULES",
         type_ = "integer",
         json_path = ".status.atProvider.ruleCount",

@@ -46,6 +46,11 @@ use super::vendors::{
         json_path = ".status.conditions[?(@.type=='BackupHealthy')].reason"
     ),
     printcolumn(
+        name = "BACKUPS",
+        type_ = "integer",
+        json_path = ".status.backup.backupsHeld"
+    ),
+    printcolumn(
         name = "RESOURCES",
         type_ = "integer",
         json_path = ".status.atProvider.resourceCount",

@@ -108,7 +108,21 @@ pub fn summarize(runs: &[BackupRun], held: Option<usize>, next: Option<Timestamp
         backups_held: held.and_then(|n| i64::try_from(n).ok()),
         next_expected_run: next.map(|t| t.to_string()),
         last_failure: newest(&|r| matches!(r.result, RunResult::Failed(_))),
+        recent_backups: recent_successes(runs),
     }
+}
+
+/// The newest successful runs, newest first, at most `RECENT_BACKUPS`.
+fn recent_successes(runs: &[BackupRun]) -> Vec<BackupRunStatus> {
+    let mut ok: Vec<&BackupRun> = runs
+        .iter()
+        .filter(|r| r.result == RunResult::Succeeded)
+        .collect();
+    ok.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+    ok.into_iter()
+        .take(crate::api::backup_status::RECENT_BACKUPS)
+        .map(run_status)
+        .collect()
 }
 
 fn run_status(r: &BackupRun) -> BackupRunStatus {

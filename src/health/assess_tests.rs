@@ -151,3 +151,34 @@ fn with_several_schedules_the_latest_run_due_of_any_counts() {
     let stale = assess(&report("2026-12-06T01:05:00Z"), now, since);
     assert_eq!(stale.health.reason, "BackupMissed");
 }
+
+#[test]
+fn recent_backups_list_the_newest_successes_first_and_stop_at_the_bound() {
+    let mut runs: Vec<BackupRun> = (0..15)
+        .map(|d| {
+            let when = format!("2026-03-{:02}T01:00:00Z", d + 1);
+            run(&format!("bk-{d:02}"), &when, RunResult::Succeeded)
+        })
+        .collect();
+    runs.push(run(
+        "task-x",
+        "2026-03-20T01:00:00Z",
+        RunResult::Failed("no".into()),
+    ));
+    runs.push(run("task-y", "2026-03-21T01:00:00Z", RunResult::Running));
+    let status = summarize(&runs, Some(15), None);
+    let ids: Vec<&str> = status
+        .recent_backups
+        .iter()
+        .map(|b| b.id.as_str())
+        .collect();
+    assert_eq!(ids.len(), crate::api::backup_status::RECENT_BACKUPS);
+    assert_eq!(ids[0], "bk-14", "newest first");
+    assert_eq!(ids[9], "bk-05");
+    assert!(
+        status
+            .recent_backups
+            .iter()
+            .all(|b| b.result == "Succeeded")
+    );
+}
