@@ -230,7 +230,11 @@ pub async fn list(
             .map(|i| i + 1)
             .ok_or_else(|| SimError::invalid(format!("marker {m:?} is not a listed backup")))?,
     };
-    let shown: Vec<&SimBackup> = matched.into_iter().skip(start + offset).take(limit).collect();
+    let shown: Vec<&SimBackup> = matched
+        .into_iter()
+        .skip(start + offset)
+        .take(limit)
+        .collect();
     let page: Vec<Value> = shown.iter().map(|b| b.render(&project_id)).collect();
     let ids: Vec<String> = shown.iter().map(|b| b.id.clone()).collect();
     let body = json!({"backups": page, "count": count, "offset": offset, "limit": limit});

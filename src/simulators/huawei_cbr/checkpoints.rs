@@ -204,9 +204,9 @@ pub async fn create(
 }
 
 fn being_backed_up(p: &Project, vault_id: &str, resource_id: &str) -> bool {
-    p.backups.iter().any(|b| {
-        b.vault_id == vault_id && b.resource_id == resource_id && b.status == "protecting"
-    })
+    p.backups
+        .iter()
+        .any(|b| b.vault_id == vault_id && b.resource_id == resource_id && b.status == "protecting")
 }
 
 /// The restore point's status from its backups' (CheckpointCreate's enumeration, L1436).

@@ -82,9 +82,8 @@ fn target(o: &Obj, resource_type: &str, resource_id: &str) -> SimResult<String> 
             }
             Ok(server)
         }
-        "OS::Cinder::Volume" => given("volume_id").ok_or_else(|| {
-            SimError::invalid("volume_id is required to restore a disk backup")
-        }),
+        "OS::Cinder::Volume" => given("volume_id")
+            .ok_or_else(|| SimError::invalid("volume_id is required to restore a disk backup")),
         _ => Ok(resource_id.to_string()),
     }
 }
