@@ -113,7 +113,8 @@ pub struct SimConfig {
     /// How long a run's task executes before it ends.
     pub run_duration: Duration,
     /// How long a task asked for through the API (an urgent backup, a restore) stays `New`
-    /// before it executes for `run_duration`. GUESS: the document gives no task lifecycle; the
+    /// before it executes for `run_duration`. GUESS (L4862-4866): the document gives no task
+    /// lifecycle; the
     /// sysadmin guide's statuses start with `New`. Zero skips the `New` phase.
     pub queue_wait: Duration,
     /// Whether the 201 of `POST /repository/{id}/restoring` names the new task as the urgent

@@ -8,7 +8,7 @@
 //! decided when the task is queued, so an order placed after a task was asked for does not
 //! touch it.
 //!
-//! The document gives no task body; the names follow `runs` (GUESSES, L4862-4866):
+//! The document gives no task body; the names follow `runs` (GUESS (L4862-4866) for each):
 //! - urgent backup: `task_type` `Backup urgent` (after `Backup global`, `Backup strategy`),
 //!   `rule` and `strategy` null, the nine fields of `data.task` as the server reads them
 //!   (`storage_duration` in PostgreSQL's spelling), the extension blocks as sent. Ending well

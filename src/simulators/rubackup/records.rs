@@ -3,10 +3,10 @@
 //! `{"data": {"store_until": "2024-09-07T22:06:09.801038"}}` (200 "Период хранения резервной
 //! копии изменен", 400, 404). The reads are in `history`.
 //!
-//! GUESS: the answers' messages are the document's texts, as `history`'s forced run answers.
-//! GUESS: an unknown record is a 404 before the body is looked at (as `resources`' PATCH);
+//! GUESS (L3600-3622): the answers' messages are the document's texts, as `history`'s forced run answers.
+//! GUESS (L3619-3622): an unknown record is a 404 before the body is looked at (as `resources`' PATCH);
 //! `store_until` is read as every date-time is (`values::datetime`), and any date is taken,
-//! past ones included (the document states no bound). GUESS: a record a restore is reading is
+//! past ones included (the document states no bound). GUESS (L3596-3604): a record a restore is reading is
 //! deleted all the same. The document's configuration keys that may refuse a delete
 //! (`immutable_archives`, `mandatory_storage_time`, L1600-1700) are not played.
 

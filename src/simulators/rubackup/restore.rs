@@ -4,8 +4,8 @@
 //! "common_modules_extensions": …}}`; 201, 400 for a body the server cannot take, 404 for no
 //! such record. The task is queued by `oneshot`.
 //!
-//! GUESS: an unknown record is a 404 before the body is looked at, as the PATCHes answer
-//! (`resources`). GUESS: `target_client` must be an authorised client (as every `client`),
+//! GUESS (L3686-3691): an unknown record is a 404 before the body is looked at, as the PATCHes answer
+//! (`resources`). GUESS (L3658-3664): `target_client` must be an authorised client (as every `client`),
 //! `destination_path` a non-empty string, `data_deployment` a boolean, `granular_restore_files`
 //! a list of strings (the example's `[""]` included), `new_name` a string. GUESS (L3686 shows no
 //! body): the 201 answers as the urgent backup's does, naming the task in the queue, unless

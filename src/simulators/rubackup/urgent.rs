@@ -8,7 +8,7 @@
 //! `crypto` be one of the server's lists, `storage_duration` an interval, `priority` a whole
 //! number, `archiving` a boolean. GUESS (L4910 lists only 201): a body the server cannot take,
 //! an unknown pool or client included, is a 400 "Некорректное тело запроса", as the other
-//! creates answer (`resources`). GUESS: the title says "full", but `backup_type` is a field, so
+//! creates answer (`resources`). GUESS (L4868, L4875): the title says "full", but `backup_type` is a field, so
 //! any of `GET /backup_types` is taken. Keys the task does not have are ignored.
 
 use std::sync::Arc;
@@ -101,7 +101,7 @@ pub async fn create(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
 }
 
 /// The task status a `DELETE /task_queue/{status}` word names (L4953-4955: `obsoleted` are
-/// the ones `done`). GUESS: the words are matched as written there, lower case.
+/// the ones `done`). GUESS (L4953): the words are matched as written there, lower case.
 fn status_of(word: &str) -> Option<&'static str> {
     Some(match word {
         "error" => "Error",
@@ -111,7 +111,7 @@ fn status_of(word: &str) -> Option<&'static str> {
     })
 }
 
-/// `DELETE /task_queue/{id}`: 200, 404. GUESS: a task still `New` or executing is taken out
+/// `DELETE /task_queue/{id}`: 200, 404. GUESS (L4924-4934): a task still `New` or executing is taken out
 /// of the queue too, and then ends without a record (the document does not say it is refused).
 /// A status word deletes every task in that status (200, 404 when there is none); any other
 /// word is a 404 as an unknown id.
