@@ -119,7 +119,7 @@ async fn an_urgent_backup_is_asked_once_runs_and_succeeds_with_its_record() {
     };
     let made: Vec<Value> = records(&rig)
         .into_iter()
-        .filter(|r| r["task_id"].to_string() == started.vendor_id)
+        .filter(|r| r["task_id"].as_i64().map(|n| n.to_string()) == Some(started.vendor_id.clone()))
         .collect();
     assert_eq!(made.len(), 1, "one record of the task");
     assert_eq!(backup_ids, [made[0]["id"].to_string()]);
@@ -142,7 +142,11 @@ async fn a_lost_answer_is_found_again_without_a_second_post() {
     rig.sim.sim.advance_clock(Duration::from_secs(2));
     rig.reset();
     let since = Timestamp::from_second(rig.sim.sim.now()).unwrap();
-    assert_eq!(t.find(&o, since).await.unwrap(), None, "the earlier task is not this start");
+    assert_eq!(
+        t.find(&o, since).await.unwrap(),
+        None,
+        "the earlier task is not this start"
+    );
     rig.sim.server.control.set_faults(Faults {
         drop_rate: 1.0,
         only_operation: Some("POST /api/v1/task_queue".into()),
