@@ -14,6 +14,7 @@ pub mod object;
 pub mod ownership;
 pub mod policy;
 pub mod refs;
+pub mod restore;
 pub mod runtime;
 pub mod schedule;
 pub mod session;
@@ -21,7 +22,9 @@ pub mod strategy;
 pub mod strategy_fields;
 pub mod strategy_members;
 pub mod strategy_sync;
+pub mod task_queue;
 pub mod token;
+pub mod urgent_backup;
 pub mod vault;
 
 #[cfg(test)]

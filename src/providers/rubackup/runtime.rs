@@ -12,9 +12,11 @@ use super::VENDOR;
 use super::backend::Backend;
 use super::client::{Paging, RuBackupClient};
 use super::policy::ScheduleRuleAdapter;
+use super::restore::Restores;
 use super::schedule::ServerSchedule;
 use super::session::{Endpoint, LoginSettings};
 use super::strategy::StrategyAdapter;
+use super::urgent_backup::UrgentBackups;
 use super::vault::PoolAdapter;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::vendors::rubackup::RuBackupProviderSettings;
@@ -29,6 +31,8 @@ use crate::vendor::login_gate::LoginGate;
 pub struct RuBackupRuntime {
     pub backend: Arc<Backend>,
     adapters: Adapters,
+    urgent: UrgentBackups,
+    restores: Restores,
 }
 
 impl RuBackupRuntime {
@@ -111,6 +115,12 @@ impl RuBackupRuntime {
                 .with::<Strategy>(StrategyAdapter {
                     backend: backend.clone(),
                 }),
+            urgent: UrgentBackups {
+                backend: backend.clone(),
+            },
+            restores: Restores {
+                backend: backend.clone(),
+            },
             backend,
         })
     }
@@ -146,6 +156,14 @@ impl VendorRuntime for RuBackupRuntime {
 
     fn adapters(&self) -> &Adapters {
         &self.adapters
+    }
+
+    fn backup_taker(&self) -> Option<&dyn crate::oneshot::BackupTaker> {
+        Some(&self.urgent)
+    }
+
+    fn restorer(&self) -> Option<&dyn crate::oneshot::Restorer> {
+        Some(&self.restores)
     }
 
     /// Log out when this runtime held the last reference to its session.

@@ -1,5 +1,5 @@
 //! Control of the simulator, beside the API and never counted or faulted: restart the API
-//! service, move its clock, and read or edit objects as a human would in the RuBackup manager
+//! service, move its clock, order tasks to fail, and read or edit objects as a human would in the RuBackup manager
 //! (bypassing the API's checks). In-process tests use the same operations as methods on `Sim`.
 //!
 //! - `POST /_sim/rubackup/restart`: new keys and CSRF token; every session is dead.
@@ -16,6 +16,20 @@
 //!   same for the next n runs of a strategy (every task of each run). 404 for no such strategy.
 //! - `POST /_sim/rubackup/global_schedule/{id}/run`: run that rule now, whatever its status
 //!   or schedule; answers `{"task": id}`. 404 for no such rule.
+//! - `POST /_sim/rubackup/urgent/fail` `{"backups": n, "message": "…", "pool": "Default"}`:
+//!   the next n urgent backups (`POST /task_queue`) asked for, of that pool only when `pool`
+//!   is given, end in `Error` with the message and make no record; n = 0 withdraws the order
+//!   for that pool (or the one for any pool). `backups` defaults to 1. The failure is decided
+//!   when a backup is asked for, so order it first. Answers 204.
+//! - `POST /_sim/rubackup/restores/fail` `{"restores": n, "message": "…"}`: the same for the
+//!   next n restores (`POST /repository/{id}/restoring`). Answers 204.
+//! - `GET /_sim/rubackup/restores`: every restore accepted, in order,
+//!   `[{"task": id, "record": id, "body": {"data": {"restore_task": …}}}]` with the body as
+//!   sent (the journal's `POST /repository/{id}/restoring` entries hold the same in-process).
+//!
+//!   Urgent backups and restores stay `New` for `SimConfig::queue_wait` (10 s), execute for
+//!   `run_duration` (60 s) and then end, on the server clock: move it with `/clock` (70 s by
+//!   default) to make them end; reads alone never move a task on (see `oneshot`).
 //! - `GET /_sim/rubackup/state`: every table.
 //! - `POST /_sim/rubackup/{table}`: insert an object as given; answers `{"id": n}`.
 //! - `PATCH /_sim/rubackup/{table}/{id}`: merge fields into an object.
@@ -180,6 +194,29 @@ pub fn routes(sim: Arc<Sim>) -> Router {
                     None => missing(),
                 }
             }),
+        )
+        .route(
+            "/_sim/rubackup/urgent/fail",
+            post(|State(s): State<Arc<Sim>>, Json(body): Json<Value>| async move {
+                let backups = body.get("backups").and_then(Value::as_u64).unwrap_or(1) as u32;
+                let message = body.get("message").and_then(Value::as_str).unwrap_or("Backup failed");
+                let pool = body.get("pool").and_then(Value::as_str);
+                s.fail_urgent_backups(pool, backups, message);
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_sim/rubackup/restores/fail",
+            post(|State(s): State<Arc<Sim>>, Json(body): Json<Value>| async move {
+                let restores = body.get("restores").and_then(Value::as_u64).unwrap_or(1) as u32;
+                let message = body.get("message").and_then(Value::as_str).unwrap_or("Restore failed");
+                s.fail_restores(restores, message);
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_sim/rubackup/restores",
+            get(|State(s): State<Arc<Sim>>| async move { Json(Value::Array(s.restores())) }),
         )
         .route(
             "/_sim/rubackup/state",

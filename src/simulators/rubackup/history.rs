@@ -1,7 +1,10 @@
 //! What the runs leave, read through the API: `GET /repository` and `GET /repository/{id}`
 //! (L3541-3545, L3590-3594), `GET /task_queue` and `GET /task_queue/{id}` (L4862-4866,
 //! L4936-4947), `GET /task_status` (L4965-4971), and the forced run
-//! `POST /global_schedule/{id}/execution` (L4497-4507). Lists take the same paging, sorting and
+//! `POST /global_schedule/{id}/execution` (L4497-4507). The same paths take the writes other
+//! modules serve: `urgent` (`POST /task_queue`, `DELETE /task_queue/{id}`), `records`
+//! (`DELETE`/`PATCH /repository/{id}`) and `restore` (`POST /repository/{id}/restoring`).
+//! Lists take the same paging, sorting and
 //! `filterdata` as every other collection (`listing`), in the same envelope. Every read first
 //! brings the tables up to the server clock (`runs`).
 //!
@@ -25,9 +28,10 @@ use super::listing::{self, ListQuery};
 use super::reply;
 use super::runs::STATUSES;
 use super::store::{Item, REPOSITORY, TASKS};
+use super::{records, restore, urgent};
 
-const NO_RECORD: &str = "Резервная копия не найдена";
-const NO_TASK: &str = "Задача не найдена в очереди";
+pub const NO_RECORD: &str = "Резервная копия не найдена";
+pub const NO_TASK: &str = "Задача не найдена в очереди";
 
 pub fn routes() -> Router<Arc<Sim>> {
     let list = |table: &'static str| {
@@ -64,9 +68,18 @@ pub fn routes() -> Router<Arc<Sim>> {
     };
     Router::new()
         .route("/api/v1/repository", list(REPOSITORY))
-        .route("/api/v1/repository/{id}", one(REPOSITORY, NO_RECORD))
-        .route("/api/v1/task_queue", list(TASKS))
-        .route("/api/v1/task_queue/{id}", one(TASKS, NO_TASK))
+        .route(
+            "/api/v1/repository/{id}",
+            one(REPOSITORY, NO_RECORD)
+                .delete(records::delete)
+                .patch(records::patch),
+        )
+        .route("/api/v1/repository/{id}/restoring", post(restore::create))
+        .route("/api/v1/task_queue", list(TASKS).post(urgent::create))
+        .route(
+            "/api/v1/task_queue/{id}",
+            one(TASKS, NO_TASK).delete(urgent::delete),
+        )
         .route(
             "/api/v1/task_status",
             get(

@@ -31,6 +31,20 @@ pub fn created(label: &str) -> Response {
     )
 }
 
+/// The answer of a create that queues a task (L967-973): `created`'s, with the task's number.
+/// GUESS (L969-970): the document's "TASK" and "WAS" are split by its page width only, and the "номер в
+/// очереди" (number in the queue) is the task's id, the one `GET /task_queue/{id}` takes.
+pub fn queued(label: &str, task: i64) -> Response {
+    envelope(
+        StatusCode::CREATED,
+        json!({}),
+        &format!(
+            "Resource with name '{label}' was created successfully! TASK WAS ADDED TO QUEUE: {task}"
+        ),
+        json!({}),
+    )
+}
+
 /// "Некорректное тело запроса" (invalid request body) with the reason in `errors`.
 pub fn bad_request(reason: &str) -> Response {
     envelope(

@@ -2,6 +2,8 @@
 //! status `run` (`schedule`), a task is queued in `task_queue` for the rule's client resource,
 //! executes for `SimConfig::run_duration`, and ends `Done` with a record in `repository`, or
 //! `Error` with its message and no record (L3545: the repository lists the backups *made*).
+//! Tasks asked for through the API (urgent backups, restores: `oneshot`) go through the same
+//! queue, first `New` for `SimConfig::queue_wait`; a restore ends `Done` without a record.
 //! Nothing runs in the background: the tables are brought up to the clock (`catch_up`) when
 //! the clock moves, before and after a write to a global schedule rule, and when tasks or
 //! backups are read.
@@ -12,8 +14,8 @@
 //! `storage_duration`, L4870-4884), the global schedule replication's numeric `rule` (L4525),
 //! `store_until` (the repository PATCH, L3610) and date-times without a zone (L3786):
 //! - task: `id`, `task_type` (`Backup global`), `rule`, `strategy` (null), the eight body
-//!   fields, `status` (a name from `GET /task_status`), `created`, `started`, `finished` (null
-//!   until the end), `message` (empty, or why it failed), `repository_id` (the record made).
+//!   fields, `status` (a name from `GET /task_status`), `created`, `started` (null while `New`),
+//!   `finished` (null until the end), `message` (empty, or why it failed), `repository_id` (the record made).
 //! - record: `id`, `task_id`, `rule`, `client`, `resource_type`, `resource`, `backup_type`,
 //!   `pool`, `crypto`, `status` (`Done`), `created` (the run's start), `finished`,
 //!   `store_until` (the end plus the rule's `storage_duration`), `size` (bytes,
@@ -59,6 +61,8 @@ pub struct Runs {
     failures: BTreeMap<i64, (u32, String)>,
     /// Executing tasks, by when they end and their id: why they fail if they do.
     executing: BTreeMap<(i64, i64), Option<String>>,
+    /// Tasks still `New` (asked for through the API), by when they start executing and id.
+    waiting: BTreeSet<(i64, i64)>,
     /// Ended tasks, by when they leave the queue: (leave at, task).
     ended: BTreeSet<(i64, i64)>,
     /// Records made by runs, by when they become obsolete: (store until, record, rule).
@@ -90,6 +94,13 @@ pub(super) fn next_failure(
         }
         _ => None,
     }
+}
+
+/// Whether a task of this kind leaves a record when it ends well (backups do, restores not).
+fn makes_backup(task: &Item) -> bool {
+    task.get("task_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.starts_with("Backup"))
 }
 
 pub(super) fn field(item: &Item, key: &str) -> Value {
@@ -184,20 +195,61 @@ impl Store {
 
     /// Queue `task` (its origin and body) at `at`, executing until `at + run_duration` and
     /// then failing with `failure` if one is given.
-    pub(super) fn queue(&mut self, mut task: Item, at: i64, failure: Option<String>) -> i64 {
-        let started = listed(at, &self.zone());
-        task.extend(obj(json!({
-            "status": "Execution", "created": started, "started": started, "finished": null,
+    pub(super) fn queue(&mut self, task: Item, at: i64, failure: Option<String>) -> i64 {
+        self.queue_after(task, at, 0, failure)
+    }
+
+    /// Queue `task` at `at`, `New` for `wait` seconds, then executing as [`Self::queue`].
+    /// The task's own keys win over the queue's (a restore names its record at once).
+    fn queue_after(&mut self, task: Item, at: i64, wait: i64, failure: Option<String>) -> i64 {
+        let tz = self.zone();
+        let (status, started) = match wait {
+            0 => ("Execution", json!(listed(at, &tz))),
+            _ => ("New", Value::Null),
+        };
+        let mut item = obj(json!({
+            "status": status, "created": listed(at, &tz), "started": started, "finished": null,
             "message": "", "repository_id": null,
-        })));
-        let id = self.insert(TASKS, task);
-        let end = at + self.config.run_duration.as_secs() as i64;
+        }));
+        item.extend(task);
+        let id = self.insert(TASKS, item);
+        if wait > 0 {
+            self.runs.waiting.insert((at + wait, id));
+        }
+        let end = at + wait + self.config.run_duration.as_secs() as i64;
         self.runs.executing.insert((end, id), failure);
         id
     }
 
-    /// End, in order, the tasks due to end by `until`.
+    /// Queue a task asked for through the API at `now` (an urgent backup, a restore): `New`
+    /// for `SimConfig::queue_wait`, then executing for `run_duration`, then ended.
+    pub(super) fn queue_asked(&mut self, task: Item, now: i64, failure: Option<String>) -> i64 {
+        let wait = self.config.queue_wait.as_secs() as i64;
+        let id = self.queue_after(task, now, wait, failure);
+        // A zero wait and duration end it at once, as a forced run does.
+        self.end_tasks(now);
+        id
+    }
+
+    /// Start executing the `New` tasks due to start by `until`.
+    fn start_waiting(&mut self, until: i64) {
+        let tz = self.zone();
+        while let Some(&(start, id)) = self.runs.waiting.first() {
+            if start > until {
+                break;
+            }
+            self.runs.waiting.pop_first();
+            if let Some(t) = self.table_mut(TASKS).get_mut(&id) {
+                t.insert("status".into(), json!("Execution"));
+                t.insert("started".into(), json!(listed(start, &tz)));
+            }
+        }
+    }
+
+    /// End, in order, the tasks due to end by `until` (starting the waiting ones first: a
+    /// task starts before it ends).
     fn end_tasks(&mut self, until: i64) {
+        self.start_waiting(until);
         while let Some(entry) = self.runs.executing.first_entry() {
             if entry.key().0 > until {
                 break;
@@ -222,6 +274,10 @@ impl Store {
             Some(message) => {
                 changes.insert("status".into(), json!("Error"));
                 changes.insert("message".into(), json!(message));
+            }
+            // A restore leaves no backup; its `repository_id` is the record it restored.
+            None if !makes_backup(&task) => {
+                changes.insert("status".into(), json!("Done"));
             }
             None => {
                 let duration = task.get("storage_duration").and_then(Value::as_str);
@@ -257,6 +313,17 @@ impl Store {
         }
     }
 
+    /// A record's `store_until` was changed to `until` (`PATCH /repository/{id}`): look at it
+    /// then too, should it now end before its old end.
+    pub(super) fn store_until_changed(&mut self, record: i64, until: i64) {
+        let rule = self
+            .table(REPOSITORY)
+            .get(&record)
+            .and_then(|r| r.get("rule")?.as_i64())
+            .unwrap_or(0);
+        self.runs.kept.insert((until, record, rule));
+    }
+
     /// Drop ended tasks past their remove period, and obsoleted records of auto-deleting rules.
     fn forget(&mut self, now: i64) {
         while let Some(&(leave, id)) = self.runs.ended.first() {
@@ -272,7 +339,7 @@ impl Store {
                 break;
             }
             self.runs.kept.pop_first();
-            // A direct edit of `store_until` moves the end (the PATCH is not served yet).
+            // A PATCH or a direct edit of `store_until` moves the end.
             let current = self.table(REPOSITORY).get(&id).map(|r| {
                 r.get("store_until")
                     .and_then(Value::as_str)

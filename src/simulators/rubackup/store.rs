@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::SimConfig;
+use super::oneshot::OneShots;
 use super::runs::Runs;
 use super::values::is_pool_key;
 
@@ -18,7 +19,8 @@ pub const RULES: &str = "strategy_rules";
 pub const ADMINS: &str = "strategy_administrators";
 pub const SCHEDULES: &str = "global_schedule";
 /// The backups made (`GET /repository`, L3541) and the task queue (`GET /task_queue`, L4862),
-/// filled by the runs of global schedule rules (`runs`).
+/// filled by the runs of global schedule rules and strategies (`runs`), urgent backups and
+/// restores (`oneshot`).
 pub const REPOSITORY: &str = "repository";
 pub const TASKS: &str = "task_queue";
 pub const TABLES: [&str; 7] = [
@@ -31,6 +33,8 @@ pub struct Store {
     tables: BTreeMap<&'static str, BTreeMap<i64, Item>>,
     /// Where the runs of global schedule rules stand.
     pub runs: Runs,
+    /// Failures ordered for urgent backups and restores, and the restores asked.
+    pub oneshots: OneShots,
 }
 
 impl Store {
@@ -41,6 +45,7 @@ impl Store {
             next_id: 1,
             tables: TABLES.iter().map(|t| (*t, BTreeMap::new())).collect(),
             runs: Runs::default(),
+            oneshots: OneShots::default(),
         };
         let default_pool = json!({
             "pool_name": "Default", "pool_type": "File system",

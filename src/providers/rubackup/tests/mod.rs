@@ -5,6 +5,7 @@ mod engine;
 mod example;
 mod faults;
 mod guesses;
+mod oneshot;
 mod ownership;
 mod policy;
 mod session;
