@@ -293,6 +293,11 @@ async fn a_restore_answers_404_for_an_unknown_record_and_400_for_a_bad_body() {
         assert_eq!(status, 404, "{path}: {reply}");
         assert_eq!(reply["message"], "Резервная копия не найдена");
     }
+    let bad_body = Some(json!({"data": {}}));
+    let (status, _) = api
+        .call(Method::POST, "/repository/999/restoring", bad_body)
+        .await;
+    assert_eq!(status, 404, "the record is looked up before the body");
     let mut bad = Vec::new();
     for key in ["target_client", "destination_path"] {
         let mut body = restore_body();
@@ -399,6 +404,9 @@ async fn a_record_s_store_until_is_patched_and_the_record_deleted() {
         .call(Method::PATCH, "/repository/999", Some(until))
         .await;
     assert_eq!(status, 404);
+    let bad_body = Some(json!({"data": {"store_until": "soon"}}));
+    let (status, _) = api.call(Method::PATCH, "/repository/999", bad_body).await;
+    assert_eq!(status, 404, "the record is looked up before the body");
 
     let (status, reply) = api.call(Method::DELETE, &path, None).await;
     assert_eq!(status, 200);
