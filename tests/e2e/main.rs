@@ -2,6 +2,7 @@
 //! and the vendor simulators, with the operator running as a separate process.
 
 mod admission;
+mod backup_restore;
 mod cbr;
 mod cbr_world;
 mod cyber_world;
