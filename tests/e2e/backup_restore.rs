@@ -10,6 +10,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use rampart::api::{ActionStatus, Backup, Phase, Restore, Vault};
 use serde_json::{Value, json};
 
+use crate::cbr_world::{CbrWorld, PROJECT, external_name, vault_spec};
 use crate::rubackup_world::RbWorld;
 use crate::support::{is_ready, until, wait_for, wait_gone};
 
@@ -192,4 +193,77 @@ async fn a_cyber_backup_restore_is_refused_at_admission_and_a_backup_spec_is_imm
         )
         .await
         .expect("deletionPolicy may change");
+}
+
+const SERVER: &str = "11111111-1111-1111-1111-111111111111";
+const DISK: &str = "22222222-2222-2222-2222-222222222222";
+
+/// A CBR world with a Ready Vault `app` holding one server.
+async fn cbr(prefix: &str) -> (CbrWorld, String) {
+    let w = CbrWorld::new(prefix, json!({"qps": 50, "burst": 50})).await;
+    w.create_vault(
+        "app",
+        vault_spec(json!({"resources": [{"id": SERVER, "type": "OS::Nova::Server"}]})),
+    )
+    .await;
+    let vault = wait_for(&w.vaults(), "app", is_ready(), T).await;
+    let id = external_name(&vault);
+    (w, id)
+}
+
+#[tokio::test]
+async fn cbr_restore_point_runs_once_and_its_backup_restores_onto_the_server() {
+    let (w, _) = cbr("cbr-backup").await;
+    let backups: Api<Backup> = Api::namespaced(w.client.clone(), &w.ns);
+    create(&backups, "Backup", "now", json!({"source": {"vaultRef": {"name": "app"}}, "description": "before the upgrade"})).await;
+    let running = wait_for(&backups, "now", phase_is(Phase::Running), T).await;
+    let checkpoint = status(&running).vendor_id.expect("the restore point id");
+    let done = status(&wait_for(&backups, "now", phase_is(Phase::Succeeded), T).await);
+    assert_eq!(done.vendor_id.as_deref(), Some(checkpoint.as_str()));
+    assert_eq!(done.backup_ids.len(), 1, "one backup of the one server: {done:?}");
+    assert_eq!(
+        w.writes().get("POST /v3/{project_id}/checkpoints"),
+        Some(&1),
+        "one restore point asked"
+    );
+
+    let restores: Api<Restore> = Api::namespaced(w.client.clone(), &w.ns);
+    create(
+        &restores,
+        "Restore",
+        "back",
+        json!({"backupRef": {"name": "now"}, "huaweiCbr": {"serverId": SERVER, "powerOn": false,
+               "mappings": [{"backupId": done.backup_ids[0], "volumeId": DISK}]}}),
+    )
+    .await;
+    wait_for(&restores, "back", phase_is(Phase::Succeeded), T).await;
+    let asked = w.sim.console().restores(PROJECT);
+    assert_eq!(asked.len(), 1, "exactly one restore call: {asked:?}");
+    assert_eq!(asked[0].backup_id, done.backup_ids[0]);
+    assert_eq!(asked[0].request["server_id"], SERVER);
+    assert_eq!(asked[0].request["power_on"], false);
+}
+
+#[tokio::test]
+async fn cbr_failing_restore_point_ends_failed_with_the_vendors_message_and_delete_removes_its_backup() {
+    let (w, vault_id) = cbr("cbr-backup-fail").await;
+    let backups: Api<Backup> = Api::namespaced(w.client.clone(), &w.ns);
+    assert!(w.sim.console().fail_checkpoints(PROJECT, &vault_id, 1, "BackupService.6215", "the disk is busy"));
+    create(&backups, "Backup", "broken", json!({"source": {"vaultRef": {"name": "app"}}})).await;
+    let failed = status(&wait_for(&backups, "broken", phase_is(Phase::Failed), T).await);
+    assert!(failed.message.unwrap_or_default().contains("the disk is busy"));
+
+    create(&backups, "Backup", "kept", json!({"source": {"vaultRef": {"name": "app"}}})).await;
+    let kept = status(&wait_for(&backups, "kept", phase_is(Phase::Succeeded), T).await);
+    create(&backups, "Backup", "dropped", json!({"source": {"vaultRef": {"name": "app"}}, "deletionPolicy": "Delete"})).await;
+    let dropped = status(&wait_for(&backups, "dropped", phase_is(Phase::Succeeded), T).await);
+    for name in ["kept", "dropped"] {
+        backups.delete(name, &DeleteParams::default()).await.unwrap();
+        wait_gone(&backups, name, T).await;
+    }
+    let held = || -> Vec<String> {
+        w.sim.console().project(PROJECT).backups.iter().map(|b| b.id.clone()).collect()
+    };
+    assert!(held().contains(&kept.backup_ids[0]), "Orphan keeps the vendor backup");
+    assert!(!held().contains(&dropped.backup_ids[0]), "Delete removed it");
 }
