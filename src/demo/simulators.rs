@@ -42,7 +42,8 @@ impl DemoSimulators {
     /// Each simulator from the starter `rampart simulate <vendor>` uses, seeded for the tour.
     pub async fn start() -> Result<Self, SimulateError> {
         let serve = ServeOptions::loopback();
-        let cbr = vendors::huawei_cbr(&serve, CbrSimConfig::default().deleting_reads, &[])
+        let d = CbrSimConfig::default();
+        let cbr = vendors::huawei_cbr(&serve, (d.deleting_reads, d.progress_reads), &[])
             .await?
             .sim;
         let servers = ["desk-01", "desk-02", "desk-03", "build-agent"].map(String::from);

@@ -1,11 +1,13 @@
 //! Backups (section 4.5): the record a run leaves for each resource, in the wire form of
 //! BackupResp (Table 4-188, the examples of L3460-3521 and L4790-4830), and the routes that read
-//! them: `GET /backups` with the filters, paging and sort of Table 4-185, `GET /backups/{id}`.
+//! them: `GET /backups` with the filters, paging and sort of Table 4-185, `GET /backups/{id}`;
+//! and `DELETE /backups/{id}`.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::error::SimError;
-use super::model::{DISK_PROVIDER, SERVER_PROVIDER, TURBO_PROVIDER, wire_time};
+use super::model::{DISK_PROVIDER, SERVER_PROVIDER, SimTask, TURBO_PROVIDER, new_id, wire_time};
 use super::operation_logs::time_param;
 use super::vaults::paging;
 
@@ -30,12 +32,16 @@ pub struct SimBackup {
     pub resource_name: String,
     pub resource_type: String,
     pub resource_size: i64,
-    /// `available` or `error`.
+    /// `available` or `error`; `protecting` while a restore point is made, `restoring` during a
+    /// restore.
     pub status: String,
     pub created_at: Timestamp,
     pub protected_at: Option<Timestamp>,
     pub expired_at: Option<Timestamp>,
     pub auto_trigger: bool,
+    /// A restore point's `parameters.description`; empty for a policy run's backups.
+    #[serde(default)]
+    pub description: String,
 }
 
 impl SimBackup {
@@ -67,7 +73,7 @@ impl SimBackup {
             "image_type": "backup", "resource_id": self.resource_id,
             "resource_size": self.resource_size, "children": [], "parent_id": null,
             "extend_info": extend_info, "project_id": project_id, "status": self.status,
-            "resource_name": self.resource_name, "description": "",
+            "resource_name": self.resource_name, "description": self.description,
             "expired_at": self.expired_at.map(wire_time), "name": self.name,
             "created_at": wire_time(self.created_at),
             "protected_at": self.protected_at.map(wire_time),
@@ -224,13 +230,18 @@ pub async fn list(
             .map(|i| i + 1)
             .ok_or_else(|| SimError::invalid(format!("marker {m:?} is not a listed backup")))?,
     };
-    let page: Vec<Value> = matched
-        .iter()
+    let shown: Vec<&SimBackup> = matched
+        .into_iter()
         .skip(start + offset)
         .take(limit)
-        .map(|b| b.render(&project_id))
         .collect();
+    let page: Vec<Value> = shown.iter().map(|b| b.render(&project_id)).collect();
+    let ids: Vec<String> = shown.iter().map(|b| b.id.clone()).collect();
     let body = json!({"backups": page, "count": count, "offset": offset, "limit": limit});
+    let now = store.now();
+    store
+        .project(&project_id)
+        .saw(ids.iter().map(String::as_str), now);
     Ok(Json(body).into_response())
 }
 
@@ -239,13 +250,60 @@ pub async fn get(
     Path((project_id, backup_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
     let mut store = sim.store.lock().unwrap();
+    let now = store.now();
     let project = store.project(&project_id);
     let backup = project
         .backups
         .iter()
         .find(|b| b.id == backup_id)
         .ok_or_else(|| SimError::code("BackupService.6200"))?;
-    Ok(Json(json!({"backup": backup.render(&project_id)})).into_response())
+    let body = json!({"backup": backup.render(&project_id)});
+    project.saw([backup_id.as_str()], now);
+    Ok(Json(body).into_response())
+}
+
+/// `DELETE /backups/{id}` (L3525-3570): 204 with no body. A restore point whose last backup
+/// this was is gone with it (`checkpoints.rs` finds restore points through their backups).
+// GUESS (L3525-3570, L519-523): the backup is gone at once (never `waiting_delete`/`deleting`)
+// and a `delete` task records it, `success`; a backup still `protecting` or `restoring` is
+// refused with 6216 "The backup cannot be deleted because it is in use.".
+pub async fn delete(
+    State(sim): State<Shared>,
+    Path((project_id, backup_id)): Path<(String, String)>,
+) -> Result<Response, SimError> {
+    let mut store = sim.store.lock().unwrap();
+    let now = store.now();
+    let project = store.project(&project_id);
+    let i = project
+        .backups
+        .iter()
+        .position(|b| b.id == backup_id)
+        .ok_or_else(|| SimError::code("BackupService.6200"))?;
+    if ["protecting", "restoring"].contains(&project.backups[i].status.as_str()) {
+        return Err(SimError::code("BackupService.6216"));
+    }
+    let b = project.backups.remove(i);
+    let vault_name = project.vault(&b.vault_id).map(|v| v.name.clone());
+    project.tasks.push(SimTask {
+        id: new_id(),
+        operation_type: "delete".into(),
+        status: "success".into(),
+        vault_id: Some(b.vault_id.clone()),
+        vault_name,
+        provider_id: b.provider_id().into(),
+        resource_ids: vec![b.resource_id.clone()],
+        policy_id: None,
+        checkpoint_id: Some(b.checkpoint_id.clone()),
+        error: Default::default(),
+        created_at: now,
+        ended_at: Some(now),
+        extra_info: json!({
+            "delete": {"backup_id": b.id, "backup_name": b.name},
+            "common": {"progress": 100, "request_id": format!("req-{}", new_id())},
+            "resource": {"id": b.resource_id, "name": b.resource_name, "type": b.resource_type},
+        }),
+    });
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[cfg(test)]

@@ -14,6 +14,25 @@
 //!   to BackupService.6215 "Backup is not allowed in the current resource status."; 0 clears)
 //! - `POST /_sim/huawei-cbr/projects/{project_id}/policies/{id}/run` — run the policy now, as if
 //!   its schedule had fired
+//!
+//! Restore points and restores stay in progress for `progress_reads` reads (`--progress-reads`,
+//! default 2; see progress.rs), then finish by themselves. Their failures are ordered ahead:
+//!
+//! - `POST /_sim/huawei-cbr/projects/{project_id}/vaults/{id}/fail-checkpoints` —
+//!   `{"checkpoints": N, "code", "message"}`: the vault's next N restore points (`POST
+//!   /checkpoints`) are accepted as usual but end with their backups `error` and their tasks
+//!   `failed` with that error (code and message default to BackupService.6215 "Backup is not
+//!   allowed in the current resource status."; 0 clears); 404 for an unknown vault
+//! - `POST /_sim/huawei-cbr/projects/{project_id}/fail-restores` — `{"restores": N, "code",
+//!   "message"}`: the project's next N restores (any backup) are accepted (202) but end with the
+//!   task `failed` with that error and the backup `available` again (default BackupService.9910
+//!   "Unknown error."; 0 clears)
+//! - `GET  /_sim/huawei-cbr/projects/{project_id}/restores` — every restore asked, oldest
+//!   first: `[{"backup_id", "task_id", "target_resource_id", "request": <the "restore" object
+//!   as sent>, "at"}]` (the request log keeps no bodies)
+//! - `POST /_sim/huawei-cbr/null-checkpoint-vault` — `{"enabled": true|false}`: `GET
+//!   /checkpoints/{id}` answers `"vault": null` as the document's 5.1 example does, instead of
+//!   the vault as in 4.3.1's
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -49,6 +68,22 @@ pub fn router(sim: Shared) -> Router {
         .route(
             "/_sim/huawei-cbr/projects/{project_id}/policies/{id}/run",
             post(run_policy),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/vaults/{id}/fail-checkpoints",
+            post(fail_checkpoints),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/fail-restores",
+            post(fail_restores),
+        )
+        .route(
+            "/_sim/huawei-cbr/projects/{project_id}/restores",
+            get(restores),
+        )
+        .route(
+            "/_sim/huawei-cbr/null-checkpoint-vault",
+            post(null_checkpoint_vault),
         )
         .route("/_sim/huawei-cbr/clock", post(advance_clock))
         .with_state(sim)
@@ -167,4 +202,54 @@ async fn run_policy(
     Path((project_id, id)): Path<(String, String)>,
 ) -> StatusCode {
     gone(Console(sim.clone()).run_policy(&project_id, &id))
+}
+
+/// A failure order of `fail-checkpoints` or `fail-restores`; the count is under `key`.
+#[derive(Deserialize)]
+struct FailNext {
+    #[serde(alias = "checkpoints", alias = "restores")]
+    count: u32,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl FailNext {
+    fn error(self, default: &'static str) -> (u32, String, String) {
+        let d = SimError::code(default);
+        let code = self.code.unwrap_or(d.code.to_string());
+        (self.count, code, self.message.unwrap_or(d.message))
+    }
+}
+
+async fn fail_checkpoints(
+    State(sim): State<Shared>,
+    Path((project_id, id)): Path<(String, String)>,
+    Json(f): Json<FailNext>,
+) -> StatusCode {
+    let (n, code, message) = f.error("BackupService.6215");
+    gone(Console(sim).fail_checkpoints(&project_id, &id, n, &code, &message))
+}
+
+async fn fail_restores(
+    State(sim): State<Shared>,
+    Path(project_id): Path<String>,
+    Json(f): Json<FailNext>,
+) -> StatusCode {
+    let (n, code, message) = f.error("BackupService.9910");
+    Console(sim).fail_restores(&project_id, n, &code, &message);
+    StatusCode::NO_CONTENT
+}
+
+async fn restores(State(sim): State<Shared>, Path(project_id): Path<String>) -> Json<Value> {
+    Json(json!(Console(sim).restores(&project_id)))
+}
+
+#[derive(Deserialize)]
+struct Enabled {
+    enabled: bool,
+}
+
+async fn null_checkpoint_vault(State(sim): State<Shared>, Json(e): Json<Enabled>) -> StatusCode {
+    Console(sim).null_checkpoint_vault(e.enabled);
+    StatusCode::NO_CONTENT
 }

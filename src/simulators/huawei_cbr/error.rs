@@ -38,6 +38,22 @@ impl SimError {
     /// A code of the error table, with its documented status and message.
     pub fn code(code: &'static str) -> Self {
         let (status, message) = match code {
+            "BackupService.0001" => (400, "No resource is available for backup."),
+            "BackupService.0002" => (500, "Resources are being backed up."),
+            "BackupService.2003" => (400, "Restoration to a different server is not allowed."),
+            "BackupService.2005" => (
+                400,
+                "Restoration is not allowed in the current backup status.",
+            ),
+            "BackupService.2010" => (400, "The resource is being restored."),
+            "BackupService.6113" => (400, "Backup is not allowed in the current vault status."),
+            "BackupService.6202" => (
+                400,
+                "Backups can be used for restoration only when the vault status is Available.",
+            ),
+            "BackupService.6216" => (400, "The backup cannot be deleted because it is in use."),
+            "BackupService.6217" => (404, "The backup restore point does not exist."),
+            "BackupService.9910" => (500, "Unknown error."),
             "BackupService.6000" => (404, "The policy does not exist."),
             "BackupService.6002" => (404, "The vault is not applied with the policy."),
             "BackupService.6105" => (404, "The vault does not exist."),

@@ -1,7 +1,8 @@
 //! Simulator of Huawei Cloud Backup and Recovery (CBR) v3 and its IAM token call, written from
 //! seeds/huawei-cbr-api.txt: the `/v3/{project_id}/…` vault, policy, backup and task routes with
 //! the document's envelopes, status codes, error bodies and validation ranges, policy runs that
-//! make backups and tasks as the simulator's clock passes their triggers, token and AK/SK
+//! make backups and tasks as the simulator's clock passes their triggers, restore points
+//! (manual backups), restores and backup deletion that take a few reads, token and AK/SK
 //! authentication (its own reading of the signing scheme; nothing here uses rampart's client),
 //! vault deletions that pass through `deleting`, the API gateway's answer to unknown APIs, and
 //! the harness's counters and faults. Where the document is silent, the choice is marked
@@ -10,12 +11,15 @@
 
 mod aksk;
 mod backups;
+mod checkpoints;
 mod control;
 mod error;
 mod iam;
 pub mod model;
 mod operation_logs;
 mod policies;
+mod progress;
+mod restores;
 mod rrule;
 mod runs;
 mod validate;
@@ -33,6 +37,7 @@ pub use backups::SimBackup;
 pub use error::{SimError, fault_body};
 pub use iam::Scope;
 pub use model::{Project, SimPolicy, SimResource, SimTask, SimVault};
+pub use restores::SimRestore;
 pub use runs::FailPlan;
 
 use super::harness::{SimControl, SimServer};
@@ -62,6 +67,9 @@ pub struct CbrSimConfig {
     pub token_lifetime: Duration,
     /// Reads (GETs or lists showing it) during which a deleted vault is still `deleting`.
     pub deleting_reads: u32,
+    /// Reads (GETs or lists showing one of its backups or tasks) during which a restore point
+    /// is `protecting` or a restore `restoring` (progress.rs); 0 finishes them at once.
+    pub progress_reads: u32,
 }
 
 impl Default for CbrSimConfig {
@@ -83,6 +91,7 @@ impl Default for CbrSimConfig {
             )],
             token_lifetime: Duration::from_secs(24 * 3600),
             deleting_reads: 2,
+            progress_reads: 2,
         }
     }
 }
@@ -211,7 +220,19 @@ fn routes(shared: Shared) -> Router {
             get(operation_logs::get),
         )
         .route(&format!("{p}/backups"), get(backups::list))
-        .route(&format!("{p}/backups/{{backup_id}}"), get(backups::get))
+        .route(
+            &format!("{p}/backups/{{backup_id}}"),
+            get(backups::get).delete(backups::delete),
+        )
+        .route(
+            &format!("{p}/backups/{{backup_id}}/restore"),
+            post(restores::restore),
+        )
+        .route(&format!("{p}/checkpoints"), post(checkpoints::create))
+        .route(
+            &format!("{p}/checkpoints/{{checkpoint_id}}"),
+            get(checkpoints::get),
+        )
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             iam::authenticate,
@@ -371,8 +392,12 @@ impl Console {
 #[cfg(test)]
 mod backups_tests;
 #[cfg(test)]
+mod checkpoints_tests;
+#[cfg(test)]
 mod gateway_tests;
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod restores_tests;
 #[cfg(test)]
 mod tests;

@@ -223,6 +223,18 @@ pub struct Project {
     /// Runs told to fail, by vault id.
     #[serde(default)]
     pub failing: BTreeMap<String, super::runs::FailPlan>,
+    /// Restore points told to fail, by vault id.
+    #[serde(default)]
+    pub failing_checkpoints: BTreeMap<String, super::runs::FailPlan>,
+    /// Restores told to fail, under `progress::ANY_BACKUP`.
+    #[serde(default)]
+    pub failing_restores: BTreeMap<String, super::runs::FailPlan>,
+    /// Restore points and restores in progress.
+    #[serde(default)]
+    pub pending: Vec<super::progress::Pending>,
+    /// Every restore asked, oldest first, for tests to see what was sent.
+    #[serde(default)]
+    pub restores: Vec<super::restores::SimRestore>,
 }
 
 impl Project {
@@ -301,6 +313,8 @@ pub struct Store {
     pub clock_offset: jiff::SignedDuration,
     /// The policies' runs are made up to this time (`runs::catch_up`).
     pub runs_until: Option<Timestamp>,
+    /// `GET /checkpoints/{id}` answers `"vault": null`, as the 5.1 example does (control.rs).
+    pub null_checkpoint_vault: bool,
 }
 
 impl Store {

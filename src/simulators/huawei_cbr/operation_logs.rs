@@ -13,8 +13,8 @@ use super::error::{SimError, SimResult};
 use super::model::wire_time;
 use super::vaults::{Params, page_body, paging};
 
-/// A task. `status` is `success` or `failed`; the simulator runs nothing in the background, so
-/// no task is ever `running` or `waiting`.
+/// A task. `status` is `success` or `failed`, or `running` while a restore point or a restore
+/// is in progress (`progress.rs`); no task is ever `waiting`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct SimTask {
     pub id: String,
@@ -46,13 +46,20 @@ fn success() -> String {
 impl SimTask {
     pub fn render(&self, project_id: &str) -> Value {
         let t = wire_time(self.created_at);
-        let end = wire_time(self.ended_at.unwrap_or(self.created_at));
+        // GUESS (L466-485): a running task has no `ended_at` yet (null) and was last updated
+        // when it began.
+        let (end, updated) = if self.status == "running" {
+            (Value::Null, t.clone())
+        } else {
+            let end = wire_time(self.ended_at.unwrap_or(self.created_at));
+            (json!(end), end)
+        };
         json!({
             "id": self.id, "operation_type": self.operation_type, "status": self.status,
             "project_id": project_id, "provider_id": self.provider_id,
             "checkpoint_id": self.checkpoint_id, "policy_id": self.policy_id,
             "vault_id": self.vault_id, "vault_name": self.vault_name,
-            "created_at": t, "started_at": t, "ended_at": end, "updated_at": end,
+            "created_at": t, "started_at": t, "ended_at": end, "updated_at": updated,
             "error_info": {"code": self.error.0, "message": self.error.1},
             "extra_info": self.extra_info,
         })
@@ -64,13 +71,16 @@ pub async fn get(
     Path((project_id, task_id)): Path<(String, String)>,
 ) -> Result<Response, SimError> {
     let mut store = sim.store.lock().unwrap();
+    let now = store.now();
     let project = store.project(&project_id);
     let task = project
         .tasks
         .iter()
         .find(|t| t.id == task_id)
         .ok_or_else(|| SimError::code("BackupService.6500"))?;
-    Ok(Json(json!({"operation_log": task.render(&project_id)})).into_response())
+    let body = json!({"operation_log": task.render(&project_id)});
+    project.saw([task_id.as_str()], now);
+    Ok(Json(body).into_response())
 }
 
 /// A time filter of the document's form `2018-02-01T12:00:00Z`.
@@ -141,5 +151,10 @@ pub async fn list(
         })
         .map(|t| t.render(&project_id))
         .collect();
-    Ok(Json(page_body("operation_logs", items, limit, offset)).into_response())
+    let body = page_body("operation_logs", items, limit, offset);
+    let shown = body["operation_logs"].as_array().into_iter().flatten();
+    let ids: Vec<&str> = shown.filter_map(|t| t["id"].as_str()).collect();
+    let now = store.now();
+    store.project(&project_id).saw(ids, now);
+    Ok(Json(body).into_response())
 }

@@ -97,17 +97,6 @@ impl Project {
         true
     }
 
-    /// The vault's next run fails when a plan says so; uses one run of the plan.
-    fn take_failure(&mut self, vault_id: &str) -> Option<(String, String)> {
-        let plan = self.failing.get_mut(vault_id)?;
-        plan.runs = plan.runs.saturating_sub(1);
-        let error = (plan.code.clone(), plan.message.clone());
-        if plan.runs == 0 {
-            self.failing.remove(vault_id);
-        }
-        Some(error)
-    }
-
     // GUESS (L434-647): one task per backed-up resource (an OperationLog has one `resource` and
     // one `backup`), all of a vault's run sharing one checkpoint (restore point); a vault without
     // resources makes nothing. A run takes no time: created_at = started_at = ended_at =
@@ -120,7 +109,7 @@ impl Project {
         if vault.resources.is_empty() {
             return;
         }
-        let failure = self.take_failure(vault_id);
+        let failure = Project::take_planned(&mut self.failing, vault_id);
         let checkpoint_id = new_id();
         let expired_at = limit(policy, "retention_duration_days").and_then(|d| {
             at.checked_add(jiff::SignedDuration::from_hours(24 * d))
@@ -150,32 +139,14 @@ impl Project {
                 protected_at: failure.is_none().then_some(at),
                 expired_at,
                 auto_trigger: true,
+                description: String::new(),
             };
-            let extra_info = json!({
-                "backup": {"backup_id": backup.id, "backup_name": backup.name},
-                "common": {"progress": 100, "request_id": format!("req-{}", new_id())},
-                "resource": {"id": r.id, "name": r.name, "type": r.type_},
-            });
-            self.tasks.push(SimTask {
-                id: new_id(),
-                operation_type: "backup".into(),
-                status: if failure.is_some() {
-                    "failed"
-                } else {
-                    "success"
-                }
-                .into(),
-                vault_id: Some(vault.id.clone()),
-                vault_name: Some(vault.name.clone()),
-                provider_id: backup.provider_id().into(),
-                resource_ids: vec![r.id.clone()],
-                policy_id: Some(policy.id.clone()),
-                checkpoint_id: Some(checkpoint_id.clone()),
-                error: failure.clone().unwrap_or_default(),
-                created_at: at,
-                ended_at: Some(at),
-                extra_info,
-            });
+            let mut task = backup_task(&backup, &vault.name);
+            if let Some(error) = &failure {
+                task.status = "failed".into();
+                task.error = error.clone();
+            }
+            self.tasks.push(task);
             self.backups.push(backup);
         }
         if let Some(keep) = limit(policy, "max_backups") {
@@ -208,5 +179,30 @@ impl Project {
             }
         }
         self.backups.retain(|b| !drop.contains(&b.id));
+    }
+}
+
+/// The `backup` task of a backup just made: `success`, ended when it began, progress 100, with
+/// the vault and the policy of a policy run (a restore point's caller changes what differs).
+pub fn backup_task(backup: &SimBackup, vault_name: &str) -> SimTask {
+    let extra_info = json!({
+        "backup": {"backup_id": backup.id, "backup_name": backup.name},
+        "common": {"progress": 100, "request_id": format!("req-{}", new_id())},
+        "resource": {"id": backup.resource_id, "name": backup.resource_name, "type": backup.resource_type},
+    });
+    SimTask {
+        id: new_id(),
+        operation_type: "backup".into(),
+        status: "success".into(),
+        vault_id: Some(backup.vault_id.clone()),
+        vault_name: Some(vault_name.to_string()),
+        provider_id: backup.provider_id().into(),
+        resource_ids: vec![backup.resource_id.clone()],
+        policy_id: backup.policy_id.clone(),
+        checkpoint_id: Some(backup.checkpoint_id.clone()),
+        error: Default::default(),
+        created_at: backup.created_at,
+        ended_at: Some(backup.created_at),
+        extra_info,
     }
 }

@@ -86,7 +86,8 @@ pub fn array<'a>(
     }
 }
 
-fn charset_ok(s: &str) -> bool {
+/// Only letters, digits, `_` and `-` (names and tags).
+pub fn charset_ok(s: &str) -> bool {
     s.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }

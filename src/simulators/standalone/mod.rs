@@ -151,6 +151,10 @@ pub struct CbrOptions {
     /// before it is gone.
     #[arg(long, default_value_t = 2)]
     pub deleting_reads: u32,
+    /// How many reads (GETs, or lists that show one of its backups or tasks) a restore point
+    /// stays `protecting`, or a restore `restoring`, before it finishes; 0 finishes at once.
+    #[arg(long, default_value_t = 2)]
+    pub progress_reads: u32,
     /// A vault to start with, as NAME[:OBJECT_TYPE[:SIZE_GB]] (server and 100 by default);
     /// repeat for more.
     #[arg(long = "vault", value_name = "SPEC", value_parser = parse_vault)]
@@ -200,7 +204,8 @@ pub enum SimulateError {
 pub async fn run(options: SimulateOptions) -> Result<(), SimulateError> {
     let running = match options.vendor {
         SimulatedVendor::HuaweiCbr(o) => {
-            serving(vendors::huawei_cbr(&o.serve, o.deleting_reads, &o.vaults).await?)?
+            let reads = (o.deleting_reads, o.progress_reads);
+            serving(vendors::huawei_cbr(&o.serve, reads, &o.vaults).await?)?
         }
         SimulatedVendor::Rubackup(o) => serving(vendors::rubackup(&o.serve, &o.users).await?)?,
         SimulatedVendor::CyberBackup(o) => serving(
@@ -285,6 +290,8 @@ mod tests {
             "127.0.0.1:0",
             "--deleting-reads",
             "3",
+            "--progress-reads",
+            "0",
             "--vault",
             "a",
             "--vault",
@@ -294,7 +301,7 @@ mod tests {
         let SimulatedVendor::HuaweiCbr(o) = cli.simulate.vendor else {
             panic!("huawei-cbr is a vendor")
         };
-        assert_eq!(o.deleting_reads, 3);
+        assert_eq!((o.deleting_reads, o.progress_reads), (3, 0));
         assert_eq!(o.vaults[1].object_type, "disk");
         assert_eq!((o.vaults[0].size, o.vaults[1].size), (100, 40));
         assert_eq!(
@@ -385,7 +392,7 @@ mod tests {
         }
         let serve = ServeOptions::loopback();
         let admin = Login::new("admin", "pw");
-        let cbr = vendors::huawei_cbr(&serve, 1, &[]).await.unwrap();
+        let cbr = vendors::huawei_cbr(&serve, (1, 2), &[]).await.unwrap();
         serves(&cbr.lines).await;
         let rb = vendors::rubackup(&serve, std::slice::from_ref(&admin))
             .await

@@ -52,14 +52,16 @@ pub struct SeedVault {
     pub size: i64,
 }
 
-/// Huawei CBR and its IAM on one address; `deleting_reads` as `CbrSimConfig` has it.
+/// Huawei CBR and its IAM on one address; `(deleting_reads, progress_reads)` as `CbrSimConfig`
+/// has them.
 pub async fn huawei_cbr(
     serve: &ServeOptions,
-    deleting_reads: u32,
+    (deleting_reads, progress_reads): (u32, u32),
     vaults: &[SeedVault],
 ) -> Result<Started<CbrSim>, SimulateError> {
     let config = CbrSimConfig {
         deleting_reads,
+        progress_reads,
         ..CbrSimConfig::default()
     };
     let user = config.users[0].clone();
