@@ -3,6 +3,7 @@
 //! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
 
 pub mod backup_runs;
+pub mod checkpoint;
 pub mod client;
 pub mod errors;
 pub mod models;
@@ -10,10 +11,12 @@ pub mod policy;
 pub mod policy_desired;
 pub mod refusal;
 mod request;
+pub mod restore;
 pub mod runtime;
 pub mod schedule;
 pub mod session;
 pub mod signer;
+pub mod task_outcome;
 pub mod vault;
 pub mod vault_desired;
 pub mod vault_name;

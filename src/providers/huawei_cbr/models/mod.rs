@@ -3,10 +3,12 @@
 //! number and time formats are all understood. Requests send only what the caller set.
 
 pub mod de;
+mod checkpoint;
 mod policy;
 mod task;
 mod vault;
 
+pub use checkpoint::*;
 pub use policy::*;
 pub use task::*;
 pub use vault::*;
