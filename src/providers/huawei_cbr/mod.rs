@@ -36,7 +36,15 @@ mod backup_health_tests;
 #[cfg(test)]
 mod backup_runs_sim_tests;
 #[cfg(test)]
+mod checkpoint_tests;
+#[cfg(test)]
 mod client_tests;
+#[cfg(test)]
+mod oneshot_sim_tests;
+#[cfg(test)]
+mod oneshot_support;
+#[cfg(test)]
+mod restore_tests;
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]
