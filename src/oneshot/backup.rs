@@ -93,9 +93,9 @@ fn wants_finalizer(obj: &Backup) -> bool {
     obj.spec.deletion_policy == Some(DeletionPolicy::Delete)
 }
 
-pub(super) fn subject_of<K: kube::Resource<DynamicType = ()>>(obj: &K) -> Subject
+pub(super) fn subject_of<K>(obj: &K) -> Subject
 where
-    K: HasActionStatus,
+    K: kube::Resource<DynamicType = ()> + HasActionStatus,
 {
     Subject {
         at: ObjectAt::of(obj),

@@ -102,7 +102,11 @@ pub fn found_checkpoint(backups: &[Backup], name: &str, since: Timestamp) -> Opt
 
 /// A restore point's status as progress. `backups` are its backups (read only once it is
 /// `available`); `tasks` its backup tasks (read only once it is `error`).
-pub fn checkpoint_progress(cp: &Checkpoint, backups: &[Backup], tasks: &[OperationLog]) -> Progress {
+pub fn checkpoint_progress(
+    cp: &Checkpoint,
+    backups: &[Backup],
+    tasks: &[OperationLog],
+) -> Progress {
     match cp.status.as_deref() {
         Some("available") => Progress::Succeeded {
             backup_ids: backups.iter().map(|b| b.id.clone()).collect(),

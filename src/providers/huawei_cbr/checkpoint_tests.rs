@@ -107,7 +107,10 @@ fn cp(status: &str) -> Checkpoint {
 
 #[test]
 fn a_restore_point_s_status_is_progress() {
-    assert_eq!(checkpoint_progress(&cp("protecting"), &[], &[]), Progress::Running);
+    assert_eq!(
+        checkpoint_progress(&cp("protecting"), &[], &[]),
+        Progress::Running
+    );
     let mut b = backup("b1", "n", "cp-1", "2024-05-01T12:00:00Z");
     b.protected_at = Some("2024-05-01T12:03:00Z".parse().unwrap());
     assert_eq!(

@@ -195,7 +195,11 @@ async fn a_backup_of_another_vault_is_not_restored() {
     let (sim, c, vault) = rig().await;
     let backup_id = available_backup(&c, &vault).await;
     let restorer = CbrRestores::new(c);
-    let order = restore_order("another-vault", &backup_id, restore_spec(Some(onto_srv_1())));
+    let order = restore_order(
+        "another-vault",
+        &backup_id,
+        restore_spec(Some(onto_srv_1())),
+    );
     sim.control().record_requests();
     let refused = restorer.start(&order).await.unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Rejected);

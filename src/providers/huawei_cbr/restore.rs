@@ -11,7 +11,9 @@ use super::VENDOR;
 use super::client::CbrClient;
 use super::models::{Backup, BackupRestore, OperationLog, OperationLogFilter, RestoreMapping};
 use super::task_outcome::{task_progress, with_skew};
-use crate::oneshot::{Progress, Refusal, RestoreOrder, Restorer, SourceObject, Started, after_accept};
+use crate::oneshot::{
+    Progress, Refusal, RestoreOrder, Restorer, SourceObject, Started, after_accept,
+};
 use crate::vendor::error::{ErrorKind, VendorError, VendorResult};
 
 const RESTORE: &str = "POST /backups/{id}/restore";
@@ -147,7 +149,12 @@ impl Restorer for CbrRestores {
                 "spec.backupId: backup {} is not in the Vault's CBR vault {}",
                 order.backup_id, order.source_id
             );
-            return Err(VendorError::new(VENDOR, RESTORE, ErrorKind::Rejected, message));
+            return Err(VendorError::new(
+                VENDOR,
+                RESTORE,
+                ErrorKind::Rejected,
+                message,
+            ));
         }
         let body = restore_request(order, &backup);
         let asked_at = Timestamp::now();
@@ -173,7 +180,10 @@ impl Restorer for CbrRestores {
         info!(vendor = VENDOR, operation = "GET /operation-logs", backup = %order.backup_id, "looking for a restore whose answer was lost");
         let from = with_skew(since);
         let tasks = self.restore_tasks(from).await?;
-        Ok(restore_task(&tasks, &order.backup_id, from, true).map(|t| started(t, &order.backup_id)))
+        Ok(
+            restore_task(&tasks, &order.backup_id, from, true)
+                .map(|t| started(t, &order.backup_id)),
+        )
     }
 
     async fn progress(&self, order: &RestoreOrder, started: &Started) -> VendorResult<Progress> {

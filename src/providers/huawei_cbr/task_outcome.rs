@@ -67,14 +67,20 @@ mod tests {
     #[test]
     fn statuses_map_to_progress() {
         for running in ["running", "waiting"] {
-            assert_eq!(task_progress(&task(running, "", ""), vec![]), Progress::Running);
+            assert_eq!(
+                task_progress(&task(running, "", ""), vec![]),
+                Progress::Running
+            );
         }
         let done = task_progress(&task("success", "", ""), vec!["b1".into()]);
         assert!(
             matches!(done, Progress::Succeeded { ref backup_ids, .. } if backup_ids == &["b1"]),
             "{done:?}"
         );
-        let failed = task_progress(&task("failed", "BackupService.9910", "Unknown error."), vec![]);
+        let failed = task_progress(
+            &task("failed", "BackupService.9910", "Unknown error."),
+            vec![],
+        );
         assert_eq!(
             failed,
             Progress::Failed {

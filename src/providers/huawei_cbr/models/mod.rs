@@ -2,8 +2,8 @@
 //! are ignored, `null` is accepted almost everywhere, and the document's inconsistent spellings,
 //! number and time formats are all understood. Requests send only what the caller set.
 
-pub mod de;
 mod checkpoint;
+pub mod de;
 mod policy;
 mod task;
 mod vault;
