@@ -110,6 +110,8 @@ pub async fn create(
     let now = store.now();
     let project = store.project(&project_id);
     let vault = project.vaults[project.vault_index(&vault_id)?].clone();
+    // GUESS (L5087): a vault being deleted takes no restore point (6113 "Backup is not allowed
+    // in the current vault status.").
     if vault.status != "available" {
         return Err(SimError::code("BackupService.6113"));
     }
@@ -190,6 +192,7 @@ pub async fn create(
             json!({"id": r.id, "type": r.type_, "name": r.name, "code": e.code, "reason": e.message})
         })
         .collect();
+    // GUESS (L1683-1690): `extra_info.name` and `description` are what was sent, null when not.
     let body = json!({"checkpoint": {
         "id": checkpoint_id, "project_id": project_id, "status": "protecting",
         "vault": {"id": vault.id, "name": vault.name,

@@ -47,6 +47,8 @@ impl Pending {
 
 impl Project {
     /// Start an operation: it finishes after `reads` reads, at once when `reads` is 0.
+    // GUESS (L1671, L3660): the document says a restore point starts `protecting` and a restore
+    // is accepted (202), not how long either takes; here it is a number of reads (see above).
     pub fn start(&mut self, op: Pending, now: Timestamp) {
         if op.reads_left == 0 {
             self.finish(&op, now);

@@ -112,6 +112,9 @@ pub async fn restore(
     {
         return Err(SimError::code("BackupService.6202"));
     }
+    // GUESS (L5059, L5063, L5120): a vault not `available` is 6202; a backup already
+    // `restoring` is 2010 "The resource is being restored.", any other status but `available`
+    // 2005. The body was checked first, so a bad body for an unknown backup is 9900, not 6200.
     match backup.status.as_str() {
         "available" => {}
         "restoring" => return Err(SimError::code("BackupService.2010")),
@@ -125,6 +128,8 @@ pub async fn restore(
     } else {
         target_id.clone()
     };
+    // GUESS (L551-557): a restore task carries its vault (unlike a manual backup's); a failed
+    // restore leaves the backup `available` (progress.rs).
     let task = SimTask {
         id: new_id(),
         operation_type: "restore".into(),
