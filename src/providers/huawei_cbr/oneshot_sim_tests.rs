@@ -12,14 +12,25 @@ use super::restore::CbrRestores;
 use super::test_support::{PROJECT, password_client, test_clock, vault_create};
 use crate::api::restore::{CbrRestoreMapping, CbrRestoreOptions};
 use crate::oneshot::{BackupOrder, BackupTaker, Progress, RestoreOrder, Restorer, Started};
-use crate::simulators::huawei_cbr::CbrSim;
+use crate::simulators::huawei_cbr::{CbrSim, CbrSimConfig};
 use crate::vendor::error::ErrorKind;
 
 const CHECKPOINT_POST: &str = "POST /v3/{project_id}/checkpoints";
 const RESTORE_POST: &str = "POST /v3/{project_id}/backups/{backup_id}/restore";
 
 async fn rig() -> (CbrSim, CbrClient, String) {
-    let sim = CbrSim::start_default().await.unwrap();
+    rig_with_reads(CbrSimConfig::default().progress_reads).await
+}
+
+/// A simulator whose restore points and restores stay in progress for `reads` reads.
+async fn rig_with_reads(reads: u32) -> (CbrSim, CbrClient, String) {
+    let config = CbrSimConfig {
+        progress_reads: reads,
+        ..Default::default()
+    };
+    let sim = CbrSim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let (clock, _) = test_clock();
     let c = password_client(&sim, clock);
     let vault = c
@@ -206,4 +217,21 @@ async fn a_backup_of_another_vault_is_not_restored() {
     assert!(crate::oneshot::proves_nothing_started(&refused));
     assert_eq!(posts(&sim, RESTORE_POST), 0);
     assert!(sim.console().restores(PROJECT).is_empty());
+}
+
+#[tokio::test]
+async fn a_backup_being_restored_refuses_a_second_restore_as_nothing_started() {
+    // The restore must still run when the second is asked (each start reads the backup).
+    let (sim, c, vault) = rig_with_reads(5).await;
+    let backup_id = available_backup(&c, &vault).await;
+    let restorer = CbrRestores::new(c);
+    let order = restore_order(&vault, &backup_id, restore_spec(Some(onto_srv_1())));
+    let first = restorer.start(&order).await.unwrap();
+    // Another Restore of the same backup while the first runs: CBR says 2010. It must read as
+    // a refusal, or the engine would find the first restore's task and follow it as its own.
+    let second = restorer.start(&order).await.unwrap_err();
+    assert_eq!(second.code.as_deref(), Some("BackupService.2010"));
+    assert!(crate::oneshot::proves_nothing_started(&second), "{second}");
+    assert_eq!(sim.console().restores(PROJECT).len(), 1);
+    assert!(first.task_id.is_some());
 }

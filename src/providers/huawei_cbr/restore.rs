@@ -57,6 +57,8 @@ pub fn restore_request(order: &RestoreOrder, backup: &Backup) -> BackupRestore {
         volume_id: cbr.volume_id,
     };
     let own = backup.resource_id.clone();
+    // GUESS (L3599-3606, Table 4-198): a server backup's `children` are its disk backups, each
+    // naming its disk as `resource_id`; the document does not say so outright.
     match backup.resource_type.as_deref() {
         // Table 4-197: server_id and mappings are mandatory for VM restoration.
         Some("OS::Nova::Server") => {
@@ -114,6 +116,16 @@ fn started(task: &OperationLog, backup_id: &str) -> Started {
     }
 }
 
+/// BackupService.2010 ("The resource is being restored.", L5063) is "try later" to the client,
+/// but for a start it proves CBR restored nothing for this call: left as Unavailable, the
+/// engine would look for the start and take the other restore's task for its own.
+fn busy_is_a_conflict(mut e: VendorError) -> VendorError {
+    if e.code.as_deref() == Some("BackupService.2010") {
+        e.kind = ErrorKind::Conflict;
+    }
+    e
+}
+
 /// CBR's `Restorer`.
 pub struct CbrRestores {
     client: CbrClient,
@@ -159,7 +171,10 @@ impl Restorer for CbrRestores {
         let body = restore_request(order, &backup);
         let asked_at = Timestamp::now();
         info!(vendor = VENDOR, operation = RESTORE, backup = %order.backup_id, target = ?body.server_id.as_ref().or(body.volume_id.as_ref()), "asking for a restore");
-        self.client.restore_backup(&order.backup_id, &body).await?;
+        self.client
+            .restore_backup(&order.backup_id, &body)
+            .await
+            .map_err(busy_is_a_conflict)?;
         // Accepted: from here on an error must not read as a refusal.
         let tasks = self
             .restore_tasks(with_skew(asked_at))
