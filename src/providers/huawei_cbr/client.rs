@@ -235,7 +235,76 @@ impl CbrClient {
             .await
     }
 
+    /// `GET /backups/{id}` (section 4.5.1); a missing backup is `NotFound` (BackupService.6200).
+    pub async fn get_backup(&self, id: &str) -> VendorResult<Backup> {
+        self.fetch(
+            self.call(Method::GET, "GET /backups/{id}", format!("/backups/{id}")),
+            "backup",
+        )
+        .await
+    }
+
+    /// `DELETE /backups/{id}` (204); a missing backup is `NotFound` (BackupService.6200).
+    pub async fn delete_backup(&self, id: &str) -> VendorResult<()> {
+        self.send(self.call(
+            Method::DELETE,
+            "DELETE /backups/{id}",
+            format!("/backups/{id}"),
+        ))
+        .await
+        .map(drop)
+    }
+
+    /// `POST /backups/{id}/restore` (202, no body: the restore task is found in the
+    /// operation logs).
+    pub async fn restore_backup(&self, id: &str, restore: &BackupRestore) -> VendorResult<()> {
+        let call = self
+            .call(
+                Method::POST,
+                "POST /backups/{id}/restore",
+                format!("/backups/{id}/restore"),
+            )
+            .json(&json!({ "restore": restore }));
+        self.send(call).await.map(drop)
+    }
+
+    // ----- restore points -----
+
+    /// `POST /checkpoints`: back up a vault now. The restore point comes back `protecting`.
+    pub async fn create_checkpoint(&self, create: &CheckpointCreate) -> VendorResult<Checkpoint> {
+        let call = self
+            .call(Method::POST, "POST /checkpoints", "/checkpoints".into())
+            .json(&json!({ "checkpoint": create }));
+        self.fetch(call, "checkpoint").await
+    }
+
+    /// `GET /checkpoints/{id}`; a missing restore point is `NotFound` (BackupService.6217).
+    pub async fn get_checkpoint(&self, id: &str) -> VendorResult<Checkpoint> {
+        self.fetch(
+            self.call(
+                Method::GET,
+                "GET /checkpoints/{id}",
+                format!("/checkpoints/{id}"),
+            ),
+            "checkpoint",
+        )
+        .await
+    }
+
     // ----- tasks -----
+
+    /// `GET /operation-logs/{id}` (section 4.1.1).
+    pub async fn get_operation_log(&self, id: &str) -> VendorResult<OperationLog> {
+        self.fetch(
+            self.call(
+                Method::GET,
+                "GET /operation-logs/{id}",
+                format!("/operation-logs/{id}"),
+            ),
+            "operation_log",
+        )
+        .await
+    }
 
     /// Every task matching `filter`, page by page.
     pub async fn list_operation_logs(

@@ -3,6 +3,7 @@
 //! translation. Written from seeds/huawei-cbr-api.txt (see research/seed-003-huawei-cbr.md).
 
 pub mod backup_runs;
+pub mod checkpoint;
 pub mod client;
 pub mod errors;
 pub mod models;
@@ -10,10 +11,12 @@ pub mod policy;
 pub mod policy_desired;
 pub mod refusal;
 mod request;
+pub mod restore;
 pub mod runtime;
 pub mod schedule;
 pub mod session;
 pub mod signer;
+pub mod task_outcome;
 pub mod vault;
 pub mod vault_desired;
 pub mod vault_name;
@@ -33,7 +36,15 @@ mod backup_health_tests;
 #[cfg(test)]
 mod backup_runs_sim_tests;
 #[cfg(test)]
+mod checkpoint_tests;
+#[cfg(test)]
 mod client_tests;
+#[cfg(test)]
+mod oneshot_sim_tests;
+#[cfg(test)]
+mod oneshot_support;
+#[cfg(test)]
+mod restore_tests;
 #[cfg(test)]
 mod session_tests;
 #[cfg(test)]

@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::backup_runs;
+use super::checkpoint::CbrCheckpoints;
 use super::client::CbrClient;
 use super::models::{
     Backup, BackupFilter, OperationLog, OperationLogFilter, Policy, PolicyFilter, Vault,
     VaultFilter,
 };
 use super::policy::CbrPolicies;
+use super::restore::CbrRestores;
 use super::vault::CbrVaults;
 use crate::api::provider_config::{ProviderObservation, ProviderType};
 use crate::api::{Policy as PolicyCr, Vault as VaultCr};
@@ -231,6 +233,9 @@ pub fn bindings(policies: &BTreeMap<String, Policy>) -> HashMap<String, String> 
 pub struct CbrRuntime {
     shared: Arc<CbrShared>,
     adapters: Adapters,
+    /// The one-shot kinds: restore points (Backup) and restores (Restore).
+    checkpoints: CbrCheckpoints,
+    restores: CbrRestores,
 }
 
 impl CbrRuntime {
@@ -250,6 +255,8 @@ impl CbrRuntime {
             tasks_by_vault: Derived::default(),
         });
         CbrRuntime {
+            checkpoints: CbrCheckpoints::new(shared.client.clone()),
+            restores: CbrRestores::new(shared.client.clone()),
             adapters: Adapters::new()
                 .with::<VaultCr>(CbrVaults::new(shared.clone()))
                 .with::<PolicyCr>(CbrPolicies::new(shared.clone())),
@@ -282,6 +289,14 @@ impl VendorRuntime for CbrRuntime {
 
     fn adapters(&self) -> &Adapters {
         &self.adapters
+    }
+
+    fn backup_taker(&self) -> Option<&dyn crate::oneshot::BackupTaker> {
+        Some(&self.checkpoints)
+    }
+
+    fn restorer(&self) -> Option<&dyn crate::oneshot::Restorer> {
+        Some(&self.restores)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -2,11 +2,13 @@
 //! are ignored, `null` is accepted almost everywhere, and the document's inconsistent spellings,
 //! number and time formats are all understood. Requests send only what the caller set.
 
+mod checkpoint;
 pub mod de;
 mod policy;
 mod task;
 mod vault;
 
+pub use checkpoint::*;
 pub use policy::*;
 pub use task::*;
 pub use vault::*;

@@ -179,6 +179,10 @@ impl OperationLogFilter {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupFilter {
     pub vault_id: Option<String>,
+    /// The restore point the backups belong to.
+    pub checkpoint_id: Option<String>,
+    /// The backup name (a restore point's `parameters.name`).
+    pub name: Option<String>,
     pub resource_id: Option<String>,
     pub status: Vec<String>,
     pub start_time: Option<Timestamp>,
@@ -193,6 +197,8 @@ impl BackupFilter {
         let time = |t: &Option<Timestamp>| t.map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string());
         let single = [
             ("vault_id", self.vault_id.clone()),
+            ("checkpoint_id", self.checkpoint_id.clone()),
+            ("name", self.name.clone()),
             ("resource_id", self.resource_id.clone()),
             ("start_time", time(&self.start_time)),
             ("end_time", time(&self.end_time)),
