@@ -7,5 +7,6 @@ mod control_plane;
 mod crash;
 mod faults;
 mod inflight;
+mod oneshot;
 mod plane;
 mod secrets;

@@ -215,12 +215,22 @@ async fn cbr(prefix: &str) -> (CbrWorld, String) {
 async fn cbr_restore_point_runs_once_and_its_backup_restores_onto_the_server() {
     let (w, _) = cbr("cbr-backup").await;
     let backups: Api<Backup> = Api::namespaced(w.client.clone(), &w.ns);
-    create(&backups, "Backup", "now", json!({"source": {"vaultRef": {"name": "app"}}, "description": "before the upgrade"})).await;
+    create(
+        &backups,
+        "Backup",
+        "now",
+        json!({"source": {"vaultRef": {"name": "app"}}, "description": "before the upgrade"}),
+    )
+    .await;
     let running = wait_for(&backups, "now", phase_is(Phase::Running), T).await;
     let checkpoint = status(&running).vendor_id.expect("the restore point id");
     let done = status(&wait_for(&backups, "now", phase_is(Phase::Succeeded), T).await);
     assert_eq!(done.vendor_id.as_deref(), Some(checkpoint.as_str()));
-    assert_eq!(done.backup_ids.len(), 1, "one backup of the one server: {done:?}");
+    assert_eq!(
+        done.backup_ids.len(),
+        1,
+        "one backup of the one server: {done:?}"
+    );
     assert_eq!(
         w.writes().get("POST /v3/{project_id}/checkpoints"),
         Some(&1),
@@ -245,25 +255,70 @@ async fn cbr_restore_point_runs_once_and_its_backup_restores_onto_the_server() {
 }
 
 #[tokio::test]
-async fn cbr_failing_restore_point_ends_failed_with_the_vendors_message_and_delete_removes_its_backup() {
+async fn cbr_failing_restore_point_ends_failed_with_the_vendors_message_and_delete_removes_its_backup()
+ {
     let (w, vault_id) = cbr("cbr-backup-fail").await;
     let backups: Api<Backup> = Api::namespaced(w.client.clone(), &w.ns);
-    assert!(w.sim.console().fail_checkpoints(PROJECT, &vault_id, 1, "BackupService.6215", "the disk is busy"));
-    create(&backups, "Backup", "broken", json!({"source": {"vaultRef": {"name": "app"}}})).await;
+    assert!(w.sim.console().fail_checkpoints(
+        PROJECT,
+        &vault_id,
+        1,
+        "BackupService.6215",
+        "the disk is busy"
+    ));
+    create(
+        &backups,
+        "Backup",
+        "broken",
+        json!({"source": {"vaultRef": {"name": "app"}}}),
+    )
+    .await;
     let failed = status(&wait_for(&backups, "broken", phase_is(Phase::Failed), T).await);
-    assert!(failed.message.unwrap_or_default().contains("the disk is busy"));
+    assert!(
+        failed
+            .message
+            .unwrap_or_default()
+            .contains("the disk is busy")
+    );
 
-    create(&backups, "Backup", "kept", json!({"source": {"vaultRef": {"name": "app"}}})).await;
+    create(
+        &backups,
+        "Backup",
+        "kept",
+        json!({"source": {"vaultRef": {"name": "app"}}}),
+    )
+    .await;
     let kept = status(&wait_for(&backups, "kept", phase_is(Phase::Succeeded), T).await);
-    create(&backups, "Backup", "dropped", json!({"source": {"vaultRef": {"name": "app"}}, "deletionPolicy": "Delete"})).await;
+    create(
+        &backups,
+        "Backup",
+        "dropped",
+        json!({"source": {"vaultRef": {"name": "app"}}, "deletionPolicy": "Delete"}),
+    )
+    .await;
     let dropped = status(&wait_for(&backups, "dropped", phase_is(Phase::Succeeded), T).await);
     for name in ["kept", "dropped"] {
-        backups.delete(name, &DeleteParams::default()).await.unwrap();
+        backups
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
         wait_gone(&backups, name, T).await;
     }
     let held = || -> Vec<String> {
-        w.sim.console().project(PROJECT).backups.iter().map(|b| b.id.clone()).collect()
+        w.sim
+            .console()
+            .project(PROJECT)
+            .backups
+            .iter()
+            .map(|b| b.id.clone())
+            .collect()
     };
-    assert!(held().contains(&kept.backup_ids[0]), "Orphan keeps the vendor backup");
-    assert!(!held().contains(&dropped.backup_ids[0]), "Delete removed it");
+    assert!(
+        held().contains(&kept.backup_ids[0]),
+        "Orphan keeps the vendor backup"
+    );
+    assert!(
+        !held().contains(&dropped.backup_ids[0]),
+        "Delete removed it"
+    );
 }
