@@ -14,6 +14,7 @@ use crate::testenv::{TestApiServer, free_port};
 use simulators::DemoSimulators;
 
 mod health;
+mod oneshot;
 
 /// The namespace the examples go into.
 pub const NAMESPACE: &str = "rampart-demo";
@@ -223,6 +224,13 @@ pub async fn run(opts: DemoOptions) -> Result<(), DemoError> {
         health::FAILING_VAULT
     );
     health::show(&server, &sims.cbr, simulators::CBR_PROJECT, limit).await?;
+    println!(
+        "==> an on-demand backup of {} (Backup {}), then a restore of it onto its server (Restore {})",
+        health::HEALTHY_VAULT,
+        oneshot::BACKUP,
+        oneshot::RESTORE
+    );
+    oneshot::show(&server, limit).await?;
     print!(
         "{}",
         kubectl(&server, &["get", "rampart", "-n", NAMESPACE], None)?
@@ -252,6 +260,8 @@ What to try next (in another terminal):
   kubectl annotate vault -n {ns} app-servers rampart.dev/paused=true   # rampart leaves it alone
   kubectl get vault -n {ns}                      # the BACKUP column: BackupSucceeded, LastBackupFailed
   kubectl get vault -n {ns} {failing} -o jsonpath='{{.status.backup}}'   # last backup, last failure with CBR's message
+  kubectl get rbackup,rrestore -n {ns}           # the demo's on-demand backup and its restore: PHASE, STARTED, COMPLETED
+  kubectl get vault -n {ns} app-servers -o jsonpath='{{.status.backup.recentBackups}}'   # backup ids a Restore can name
   kubectl get events -n {ns}                     # Created, Updated, DriftDetected, LastBackupFailed, ...
   curl -s http://127.0.0.1:{metrics_port}/metrics | grep rampart_   # reconciles, vendor calls, backup health
   operator log: {log}",

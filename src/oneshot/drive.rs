@@ -278,7 +278,7 @@ impl Run<'_> {
                     self.s.status.backup_ids = backup_ids;
                 }
                 self.s.status.size_bytes = size_bytes.or(self.s.status.size_bytes);
-                let done = completed_at.map_or_else(Self::now, |t| t.to_string());
+                let done = self.completion(completed_at);
                 self.s.status.completed_at = Some(done.clone());
                 set_phase(
                     &mut self.s.status,
@@ -298,11 +298,25 @@ impl Run<'_> {
                 message,
                 completed_at,
             } => {
-                self.s.status.completed_at =
-                    Some(completed_at.map_or_else(Self::now, |t| t.to_string()));
+                self.s.status.completed_at = Some(self.completion(completed_at));
                 self.fail("VendorFailed", &message).await
             }
         }
+    }
+
+    /// When the action ended: the vendor's time, kept between the start rampart recorded and
+    /// now. A vendor clock ahead of rampart's would otherwise show an action completed in the
+    /// future (kubectl prints `<invalid>`), or before it started.
+    fn completion(&self, vendor: Option<Timestamp>) -> String {
+        let now = Timestamp::now();
+        let started = self
+            .s
+            .status
+            .started_at
+            .as_deref()
+            .and_then(|s| s.parse().ok());
+        let at = vendor.unwrap_or(now).min(now);
+        started.map_or(at, |s: Timestamp| at.max(s)).to_string()
     }
 
     /// Record what the vendor answered (or what `find` found) as Running.

@@ -464,3 +464,22 @@ async fn a_restore_waits_for_its_backup_and_then_restores_its_one_backup_once() 
     );
     assert_eq!(*w.script.restores.lock().unwrap(), 1, "one restore call");
 }
+
+#[tokio::test]
+async fn a_vendor_clock_ahead_never_shows_an_action_completed_in_the_future() {
+    let w = World::new();
+    w.backup("b", json!({}));
+    w.reconcile("b").await.unwrap();
+    let ahead = Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    *w.script.progress.lock().unwrap() = Some(Progress::Succeeded {
+        backup_ids: vec!["bk-1".into()],
+        size_bytes: None,
+        completed_at: Some(ahead),
+    });
+    w.reconcile("b").await.unwrap();
+    let st = w.stored("b").status.unwrap();
+    let completed: Timestamp = st.completed_at.unwrap().parse().unwrap();
+    let started: Timestamp = st.started_at.unwrap().parse().unwrap();
+    assert!(completed <= Timestamp::now(), "not in the future");
+    assert!(completed >= started, "not before the start");
+}
