@@ -299,12 +299,18 @@ fn cluster_wide_mode_renders_one_cluster_role_with_the_operators_rules() {
             "/secrets:get",
             "/secrets:list",
             "/secrets:watch",
+            "apiextensions.k8s.io/customresourcedefinitions:get@backups.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@firewallrules.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@policies.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@restores.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@strategies.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@vaults.rampart.dev",
             "events.k8s.io/events:create",
             "events.k8s.io/events:patch",
+            "rampart.dev/backups/status:patch",
+            "rampart.dev/backups:list",
+            "rampart.dev/backups:patch",
+            "rampart.dev/backups:watch",
             "rampart.dev/clusterproviderconfigs/status:patch",
             "rampart.dev/clusterproviderconfigs:list",
             "rampart.dev/clusterproviderconfigs:watch",
@@ -319,6 +325,10 @@ fn cluster_wide_mode_renders_one_cluster_role_with_the_operators_rules() {
             "rampart.dev/providerconfigs/status:patch",
             "rampart.dev/providerconfigs:list",
             "rampart.dev/providerconfigs:watch",
+            "rampart.dev/restores/status:patch",
+            "rampart.dev/restores:list",
+            "rampart.dev/restores:patch",
+            "rampart.dev/restores:watch",
             "rampart.dev/strategies/status:patch",
             "rampart.dev/strategies:list",
             "rampart.dev/strategies:patch",
@@ -338,14 +348,52 @@ fn cluster_wide_mode_renders_one_cluster_role_with_the_operators_rules() {
 }
 
 #[test]
+fn people_may_take_backups_with_edit_but_restoring_needs_its_own_role() {
+    let objs = render(&[]);
+    let edit = find(&objs, "ClusterRole", "t-rampart-edit");
+    assert_eq!(
+        edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"],
+        "true"
+    );
+    let edit = rules(edit);
+    assert!(
+        edit.contains(&"rampart.dev/backups:create".to_string()),
+        "{edit:?}"
+    );
+    assert!(edit.contains(&"rampart.dev/restores:get".to_string()));
+    assert!(
+        !edit.iter().any(|r| r.starts_with("rampart.dev/restores:")
+            && !r.ends_with(":get")
+            && !r.ends_with(":list")
+            && !r.ends_with(":watch")),
+        "edit only reads Restores: {edit:?}"
+    );
+    let restore = rules(find(&objs, "ClusterRole", "t-rampart-restore"));
+    assert!(restore.contains(&"rampart.dev/restores:create".to_string()));
+    let restore_role = find(&objs, "ClusterRole", "t-rampart-restore");
+    assert!(
+        restore_role["metadata"]["labels"]
+            .as_object()
+            .is_none_or(|l| !l
+                .keys()
+                .any(|k| k.starts_with("rbac.authorization.k8s.io/aggregate"))),
+        "the restore role is bound on purpose, never aggregated"
+    );
+    let off = render(&["rbac.userRoles=false"]);
+    assert!(!kinds(&off).iter().any(|k| k.ends_with("t-rampart-edit")));
+}
+
+#[test]
 fn namespaces_only_mode_moves_the_namespaced_rules_into_a_role() {
     let objs = render(&["watchNamespace=team-a", "clusterId=prod-1"]);
     let cluster = rules(find(&objs, "ClusterRole", "t-rampart"));
     assert_eq!(
         cluster,
         [
+            "apiextensions.k8s.io/customresourcedefinitions:get@backups.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@firewallrules.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@policies.rampart.dev",
+            "apiextensions.k8s.io/customresourcedefinitions:get@restores.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@strategies.rampart.dev",
             "apiextensions.k8s.io/customresourcedefinitions:get@vaults.rampart.dev",
             "rampart.dev/clusterproviderconfigs/status:patch",
