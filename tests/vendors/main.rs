@@ -4,6 +4,7 @@
 mod cyberbackup_example;
 mod cyberbackup_health;
 mod cyberbackup_intent;
+mod cyberbackup_oneshot;
 mod cyberbackup_policy;
 mod cyberbackup_runs;
 mod cyberbackup_simulator;

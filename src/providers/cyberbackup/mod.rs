@@ -2,6 +2,7 @@
 //! destination (location + registered credentials), observed through archives and backups.
 
 pub mod applications;
+pub mod backup_delete;
 pub mod backup_runs;
 pub mod catalog;
 pub mod client;
@@ -10,6 +11,7 @@ pub mod filter;
 pub mod location;
 pub mod location_runs;
 pub mod models;
+pub mod on_demand;
 pub mod plan_patch;
 pub mod plan_write;
 pub mod policy;

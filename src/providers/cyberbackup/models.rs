@@ -218,6 +218,9 @@ pub struct Resource {
     pub user_defined_name: Option<String>,
     #[serde(rename = "type", default)]
     pub type_: Option<String>,
+    /// The agent on the resource's machine (`DELETE /backups` names it, §2.10.7.5).
+    #[serde(default)]
+    pub agent_id: Option<String>,
 }
 
 /// `scope` of a credentials record.
@@ -287,6 +290,12 @@ pub struct Backup {
     pub created_at: Option<String>,
     #[serde(default)]
     pub deleted: bool,
+    /// Bytes the backup takes (§2.10.7.4).
+    #[serde(default)]
+    pub size: Option<i64>,
+    /// The resources backed up (upper-case ids in the document).
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
 }
 
 /// The `result` of a task: `code` (`OK` in the document) and a payload, a string or an object.

@@ -11,6 +11,7 @@ use super::VENDOR;
 use super::catalog::Catalog;
 use super::client::Client;
 use super::filter::Query;
+use super::on_demand::PlanRuns;
 use super::policy::PolicyAdapter;
 use super::session::Session;
 use super::vault::VaultAdapter;
@@ -29,6 +30,7 @@ pub struct CyberBackupRuntime {
     pub catalog: Arc<Catalog>,
     api_version: String,
     adapters: Adapters,
+    plan_runs: PlanRuns,
 }
 
 /// The installation address: the document's `base_url` is `<address>/api/v1`, so a pasted
@@ -100,6 +102,9 @@ impl CyberBackupRuntime {
                 .with::<Vault>(VaultAdapter {
                     catalog: catalog.clone(),
                 }),
+            plan_runs: PlanRuns {
+                catalog: catalog.clone(),
+            },
             catalog,
             api_version,
         }
@@ -128,6 +133,11 @@ impl VendorRuntime for CyberBackupRuntime {
 
     fn adapters(&self) -> &Adapters {
         &self.adapters
+    }
+
+    /// A Backup of a Policy runs its plan now.
+    fn backup_taker(&self) -> Option<&dyn crate::oneshot::BackupTaker> {
+        Some(&self.plan_runs)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -110,6 +110,7 @@ mod tests {
                 name: Some(name.into()),
                 user_defined_name: user_name.map(Into::into),
                 type_: None,
+                agent_id: None,
             },
         )
     }
