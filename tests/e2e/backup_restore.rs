@@ -11,6 +11,7 @@ use rampart::api::{ActionStatus, Backup, Phase, Restore, Vault};
 use serde_json::{Value, json};
 
 use crate::cbr_world::{CbrWorld, PROJECT, external_name, vault_spec};
+use crate::cyber_world::CyberWorld;
 use crate::rubackup_world::RbWorld;
 use crate::support::{is_ready, until, wait_for, wait_gone};
 
@@ -321,4 +322,55 @@ async fn cbr_failing_restore_point_ends_failed_with_the_vendors_message_and_dele
         !held().contains(&dropped.backup_ids[0]),
         "Delete removed it"
     );
+}
+
+/// Every `:run` call the Cyber Backup simulator answered.
+fn plan_runs(w: &CyberWorld) -> u64 {
+    w.sim
+        .control()
+        .counters()
+        .iter()
+        .filter(|(op, _)| op.contains("policy_applications:run"))
+        .map(|(_, n)| *n)
+        .sum()
+}
+
+#[tokio::test]
+async fn cyber_backup_backup_of_a_policy_runs_its_plan_once_to_success() {
+    let w = CyberWorld::new("cyber-backup").await;
+    w.apply_example("Vault").await;
+    w.apply_example("Policy").await;
+    // The example's own run (its run-requested-at annotation) first, so that the count below
+    // is the Backup's alone.
+    let example_run_done = |p: Option<&rampart::api::Policy>| {
+        p.and_then(|p| p.status.as_ref())
+            .and_then(|s| s.at_provider.as_ref())
+            .and_then(|a| a.last_run.as_ref())
+            .is_some_and(|r| r.state == "Succeeded")
+    };
+    wait_for(&w.policies(), "machines-nightly", example_run_done, T).await;
+    let backups: Api<Backup> = Api::namespaced(w.client.clone(), &w.ns);
+    let before = plan_runs(&w);
+    create(
+        &backups,
+        "Backup",
+        "now",
+        json!({"source": {"policyRef": {"name": "machines-nightly"}}}),
+    )
+    .await;
+    let done = status(&wait_for(&backups, "now", phase_is(Phase::Succeeded), T).await);
+    assert!(done.vendor_id.is_some(), "{done:?}");
+    assert_eq!(target_of(&done), "Policy/machines-nightly");
+    assert_eq!(
+        plan_runs(&w) - before,
+        1,
+        "one run of the plan for the Backup"
+    );
+}
+
+fn target_of(s: &ActionStatus) -> String {
+    s.target
+        .as_ref()
+        .map(|t| t.source.clone())
+        .unwrap_or_default()
 }
