@@ -259,12 +259,13 @@ impl External<FirewallRule> for FirewallRules {
             ));
         }
         let rank = judged.rank_of(ctx.marker).map_or(0, |r| r + 1);
+        // The rank alone, not "k of n": n changes with every FirewallRule added to the section,
+        // so every rule's status changed at its next resync, and a burst of 10,000 creates
+        // rewrote the status of every rule already Ready every poll interval (issue 21: about
+        // 30 API writes per rule, the API server the bottleneck).
         let details = BTreeMap::from([
             ("block".to_string(), block.to_string()),
-            (
-                "rankInBlock".to_string(),
-                format!("{rank} of {}", judged.intent.members.len()),
-            ),
+            ("rankInBlock".to_string(), rank.to_string()),
             (
                 "firewallLogMode".to_string(),
                 facts.settings.log_mode.clone(),
