@@ -40,10 +40,15 @@ pub struct BenchOptions {
     #[arg(long, default_value_t = 20)]
     pub latency_ms: u64,
     /// Largest number of FirewallRules, all in one section. The default keeps the full run
-    /// near half an hour; `--max-firewall-rules 10000` gives the 10,000-rule row (issue 21),
-    /// which does not yet converge near the vendor's rate (see the README).
+    /// near half an hour; the 10,000-rule row comes from `--firewall-rules-only` (issue 21).
     #[arg(long, default_value_t = 1000)]
     pub max_firewall_rules: usize,
+    /// Run only the FirewallRules (N of them in one section, no cap): their convergence and
+    /// the steady state that follows, without Vaults, Policies or the change latency. The rows
+    /// replace those of the same N under `firewallRuleRuns` in `--out`; the rest of the file
+    /// (the last full run) is kept.
+    #[arg(long)]
+    pub firewall_rules_only: bool,
     /// Spec changes timed for the change-to-vendor-call latency.
     #[arg(long, default_value_t = 1000)]
     pub changes: usize,
@@ -137,6 +142,15 @@ pub struct Run {
     pub change_to_vendor_call_ms: Latency,
 }
 
+/// A run of `--firewall-rules-only`: N FirewallRules in one section and the steady state after.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct FirewallRuleRun {
+    pub n: usize,
+    pub rss_base_mib: f64,
+    pub firewall_rules: Convergence,
+    pub steady_state: SteadyState,
+}
+
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Latency {
@@ -161,6 +175,9 @@ pub struct Results {
     pub concurrency: u16,
     pub cores: usize,
     pub runs: Vec<Run>,
+    /// Rows of `--firewall-rules-only` runs, one per N (the latest of each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firewall_rule_runs: Vec<FirewallRuleRun>,
 }
 
 struct Operator {
@@ -312,7 +329,19 @@ async fn provider(
     Ok(())
 }
 
-async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
+/// The API server, the simulators with the vendor's latency and limit, and the operator with
+/// both providers Ready. Fields drop in order: the operator first.
+struct Bench {
+    operator: Operator,
+    _ideco: ideco::IdecoSim,
+    ideco_server: crate::simulators::harness::SimServer,
+    cbr: CbrSim,
+    client: Client,
+    _server: TestApiServer,
+    rss_base_mib: f64,
+}
+
+async fn start(opts: &BenchOptions, n: usize) -> Result<Bench, BenchError> {
     eprintln!("== N = {n}: starting the API server, simulators and operator");
     let server = TestApiServer::start().await?;
     server.install_crds().map_err(other)?;
@@ -327,7 +356,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     let cbr = CbrSim::start(CbrSimConfig::default(), "127.0.0.1:0".parse().unwrap())
         .await
         .map_err(other)?;
-    let (ideco_server, _ideco) =
+    let (ideco_server, ideco) =
         ideco::start("127.0.0.1:0".parse().unwrap(), IdecoSimOptions::default())
             .await
             .map_err(other)?;
@@ -345,6 +374,64 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     cbr.control().set_faults(vendor_faults.clone());
     ideco_server.control.set_faults(vendor_faults);
     let rss_base_mib = operator.stats().rss_mib;
+    Ok(Bench {
+        operator,
+        _ideco: ideco,
+        ideco_server,
+        cbr,
+        client,
+        _server: server,
+        rss_base_mib,
+    })
+}
+
+/// N FirewallRules in one section, Bottom block, declared in creation order.
+async fn converge_rules(
+    opts: &BenchOptions,
+    b: &Bench,
+    nf: usize,
+) -> Result<Convergence, BenchError> {
+    eprintln!("   {nf} firewall rules");
+    let rules: Api<FirewallRule> = Api::namespaced(b.client.clone(), NS);
+    let objs = (0..nf)
+        .map(|i| {
+            object("FirewallRule", &format!("r{i:05}"), json!({"providerConfigRef": {"name": "ngfw"}, "ideco": {"section": "forward", "action": "accept", "comment": format!("rule {i}"), "placement": {"block": "Bottom", "priority": i}}}))
+        })
+        .collect();
+    let run = converge(&rules, objs, 1.0, opts.vendor_qps, &b.ideco_server.control).await?;
+    eprintln!("   {run:?}");
+    eprintln!("   vendor calls: {:?}", b.ideco_server.control.counters());
+    Ok(run)
+}
+
+/// `--firewall-rules-only`: N FirewallRules and the steady state after them.
+async fn run_firewall_rules(opts: &BenchOptions, n: usize) -> Result<FirewallRuleRun, BenchError> {
+    let b = start(opts, n).await?;
+    let firewall_rules = converge_rules(opts, &b, n).await?;
+    eprintln!("   steady state");
+    let steady = steady_state(
+        opts,
+        0,
+        0,
+        n,
+        &b.operator,
+        b.cbr.control(),
+        &b.ideco_server.control,
+    )
+    .await;
+    eprintln!("   {steady:?}");
+    Ok(FirewallRuleRun {
+        n,
+        rss_base_mib: b.rss_base_mib,
+        firewall_rules,
+        steady_state: steady,
+    })
+}
+
+async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
+    let b = start(opts, n).await?;
+    let (client, cbr, ideco_server, operator) = (&b.client, &b.cbr, &b.ideco_server, &b.operator);
+    let rss_base_mib = b.rss_base_mib;
 
     eprintln!("   {n} vaults");
     let vaults: Api<Vault> = Api::namespaced(client.clone(), NS);
@@ -358,7 +445,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
         n,
         0,
         0,
-        &operator,
+        operator,
         cbr.control(),
         &ideco_server.control,
     )
@@ -376,15 +463,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
     eprintln!("   {policy_run:?}");
 
     let nf = n.min(opts.max_firewall_rules);
-    eprintln!("   {nf} firewall rules");
-    let rules: Api<FirewallRule> = Api::namespaced(client.clone(), NS);
-    let objs = (0..nf)
-        .map(|i| {
-            object("FirewallRule", &format!("r{i:05}"), json!({"providerConfigRef": {"name": "ngfw"}, "ideco": {"section": "forward", "action": "accept", "comment": format!("rule {i}"), "placement": {"block": "Bottom", "priority": i}}}))
-        })
-        .collect();
-    let rule_run = converge(&rules, objs, 1.0, opts.vendor_qps, &ideco_server.control).await?;
-    eprintln!("   {rule_run:?}");
+    let rule_run = converge_rules(opts, &b, nf).await?;
 
     eprintln!("   steady state");
     let steady = steady_state(
@@ -392,7 +471,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
         n,
         n,
         nf,
-        &operator,
+        operator,
         cbr.control(),
         &ideco_server.control,
     )
@@ -403,7 +482,7 @@ async fn run_size(opts: &BenchOptions, n: usize) -> Result<Run, BenchError> {
         "   change latency: {} changes at {}/s, Vaults created meanwhile at {}/s, vendor limits on",
         opts.changes, opts.change_rate, opts.background_creates_per_second
     );
-    let latency = latency::change_latency(opts, n, &vaults, &cbr).await?;
+    let latency = latency::change_latency(opts, n, &vaults, cbr).await?;
     eprintln!("   {latency:?}");
     Ok(Run {
         n,
@@ -502,6 +581,25 @@ pub fn markdown(r: &Results) -> String {
             ));
         }
     }
+    if !r.firewall_rule_runs.is_empty() {
+        s.push_str("\nFirewallRules alone (`--firewall-rules-only`), N in one section, and the steady state after:\n\n| N | to all Ready (s) | floor (s) | ratio | vendor calls / rule | vendor calls per resync (all) | RSS (MiB) | KiB per object above the base | CPU (% of a core) |\n|---|---|---|---|---|---|---|---|---|\n");
+        for run in &r.firewall_rule_runs {
+            let (c, st) = (&run.firewall_rules, &run.steady_state);
+            let total: f64 = st.calls_per_resync.values().sum();
+            s.push_str(&format!(
+                "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} | {:.2} |\n",
+                run.n,
+                c.seconds,
+                c.floor_seconds,
+                c.ratio_to_floor,
+                c.vendor_calls_per_object,
+                total,
+                st.rss_mib,
+                guard::kib_per_object(run.rss_base_mib, st),
+                st.cpu_percent_of_a_core,
+            ));
+        }
+    }
     s.push_str("\n| N | objects in the cluster | changes (per second) | Vaults created meanwhile | change → accepted vendor call p50 / p99 / max (ms) | all Ready after (s) |\n|---|---|---|---|---|---|\n");
     for run in &r.runs {
         let l = &run.change_to_vendor_call_ms;
@@ -541,10 +639,19 @@ pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
         std::fs::write(out.with_extension("md"), markdown(&results)).map_err(other)?;
         return Ok(results);
     }
+    if opts.firewall_rules_only {
+        return run_firewall_rules_only(&opts, out).await;
+    }
     let mut runs = Vec::new();
     for &n in &opts.sizes {
         runs.push(run_size(&opts, n).await?);
     }
+    // Rows of `--firewall-rules-only` runs stay until such a run replaces them.
+    let firewall_rule_runs = std::fs::read_to_string(out)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Results>(&text).ok())
+        .map(|kept| kept.firewall_rule_runs)
+        .unwrap_or_default();
     let results = Results {
         vendor_qps: opts.vendor_qps,
         vendor_latency_ms: opts.latency_ms,
@@ -554,6 +661,7 @@ pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
             .map(|n| n.get())
             .unwrap_or(1),
         runs,
+        firewall_rule_runs,
     };
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(other)?;
@@ -572,5 +680,43 @@ pub async fn run(opts: BenchOptions) -> Result<Results, BenchError> {
             "bench --check: calls per object, calls per resync and memory per object within bounds"
         );
     }
+    Ok(results)
+}
+
+/// `--firewall-rules-only`: run each size, then replace the rows of those sizes in `out`,
+/// keeping the rest of the file (the last full run). A file that does not exist yet is started
+/// with these settings and no full run.
+async fn run_firewall_rules_only(
+    opts: &BenchOptions,
+    out: &std::path::Path,
+) -> Result<Results, BenchError> {
+    let mut fresh = Vec::new();
+    for &n in &opts.sizes {
+        fresh.push(run_firewall_rules(opts, n).await?);
+    }
+    let mut results = match std::fs::read_to_string(out) {
+        Ok(text) => serde_json::from_str::<Results>(&text).map_err(other)?,
+        Err(_) => Results {
+            vendor_qps: opts.vendor_qps,
+            vendor_latency_ms: opts.latency_ms,
+            poll_interval_seconds: opts.poll_interval_seconds,
+            concurrency: opts.concurrency,
+            cores: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            runs: Vec::new(),
+            firewall_rule_runs: Vec::new(),
+        },
+    };
+    results
+        .firewall_rule_runs
+        .retain(|kept| !fresh.iter().any(|f| f.n == kept.n));
+    results.firewall_rule_runs.extend(fresh);
+    results.firewall_rule_runs.sort_by_key(|r| r.n);
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(other)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&results).map_err(other)?).map_err(other)?;
+    std::fs::write(out.with_extension("md"), markdown(&results)).map_err(other)?;
     Ok(results)
 }

@@ -108,6 +108,35 @@ impl IdecoDevice {
         ctx.wake.others(&others);
     }
 
+    /// What an observe of a FirewallRule that has no rule in `table` yet (before its create)
+    /// needs to know of the section, found without judging it: `Some(None)` when the section
+    /// can take the rule, `Some(Some(why))` when it cannot (the sentinel is missing). `None`
+    /// when only the whole judgement can tell (the FirewallRules of the section disagree on
+    /// the block, or the sentinel candidate is an adopted rule). In a burst every new
+    /// FirewallRule is observed once before its create and changes the ranking: judging the
+    /// whole section each time made the burst quadratic in its size (issue 21).
+    fn blocked_before_create(
+        &self,
+        section: IdecoSection,
+        table: &[DeviceRule],
+        block: &BlockSpec,
+    ) -> Option<Option<Blocked>> {
+        if !self.registry.agrees(section) {
+            return None;
+        }
+        let BlockSpec::AfterSentinel(comment) = block else {
+            return Some(None);
+        };
+        match table
+            .iter()
+            .find(|r| r.marker().is_none() && r.comment().trim() == comment.trim())
+        {
+            Some(r) if self.registry.adopts_unmarked(section, r.id) => None,
+            Some(_) => Some(None),
+            None => Some(Some(Blocked::SentinelMissing(comment.clone()))),
+        }
+    }
+
     /// The section judged for one rule's observe: its own place is judged even when rampart
     /// may not move it, so the drift shows.
     fn judge_own_place(
@@ -185,8 +214,21 @@ impl External<FirewallRule> for FirewallRules {
         self.0.record(cr, spec, ctx, known);
         let table = self.0.table(spec.section, ctx.fresh).await?;
         let facts = self.0.facts(false).await?;
-        let judged = self.0.judge_own_place(spec.section, &table, ctx.marker);
         let block = BlockSpec::from_placement(&spec.placement);
+        if known.is_none()
+            && !table.iter().any(|r| r.marker() == Some(ctx.marker))
+            && let Some(blocked) = self.0.blocked_before_create(spec.section, &table, &block)
+        {
+            let mut conditions = device_conditions(&facts);
+            conditions.extend(placement_conditions(&block, blocked.as_ref()));
+            return Ok(Observation {
+                exists: false,
+                ownership: Ownership::Unmarked,
+                conditions,
+                ..Observation::default()
+            });
+        }
+        let judged = self.0.judge_own_place(spec.section, &table, ctx.marker);
         let mut conditions = device_conditions(&facts);
         conditions.extend(placement_conditions(&block, judged.ordering.as_ref().err()));
 
@@ -217,12 +259,13 @@ impl External<FirewallRule> for FirewallRules {
             ));
         }
         let rank = judged.rank_of(ctx.marker).map_or(0, |r| r + 1);
+        // The rank alone, not "k of n": n changes with every FirewallRule added to the section,
+        // so every rule's status changed at its next resync, and a burst of 10,000 creates
+        // rewrote the status of every rule already Ready every poll interval (issue 21: about
+        // 30 API writes per rule, the API server the bottleneck).
         let details = BTreeMap::from([
             ("block".to_string(), block.to_string()),
-            (
-                "rankInBlock".to_string(),
-                format!("{rank} of {}", judged.intent.members.len()),
-            ),
+            ("rankInBlock".to_string(), rank.to_string()),
             (
                 "firewallLogMode".to_string(),
                 facts.settings.log_mode.clone(),
@@ -260,22 +303,27 @@ impl External<FirewallRule> for FirewallRules {
         self.0.record(cr, spec, ctx, None);
         let w = self.0.writer(section).await;
         let mut placed_again = false;
-        let (id, anchor) = loop {
-            let placed = {
+        let (id, anchor, placed_in_order) = loop {
+            let (placed, in_order) = {
                 let table = w.model().await?;
                 let judged = self.0.judge(section, &table);
-                match judged.view.owned.get(ctx.marker) {
+                // A section in order, without copies, stays in order when a rule is created
+                // where `creation_anchor` places it: the sync after it has nothing to do.
+                let in_order = judged.view.duplicates.is_empty()
+                    && judged.ordering.as_ref().is_ok_and(Vec::is_empty);
+                let placed = match judged.view.owned.get(ctx.marker) {
                     // Created before a crash, or by a concurrent reconcile: adopt, not double.
                     Some(&id) => Ok(Err(id)),
                     None => {
                         creation_anchor(&table, &judged.view, &judged.intent, ctx.marker).map(Ok)
                     }
-                }
+                };
+                (placed, in_order)
                 // The model is let go before the write, so the answer is laid over it in place.
             };
             let anchor = match placed {
                 Ok(Ok(anchor)) => anchor,
-                Ok(Err(id)) => break (id, None),
+                Ok(Err(id)) => break (id, None, false),
                 // The sentinel may have come since the model was listed: look once more.
                 Err(Blocked::SentinelMissing(_)) if !placed_again && !w.listed_in_turn() => {
                     placed_again = true;
@@ -287,7 +335,7 @@ impl External<FirewallRule> for FirewallRules {
             match w.create(&desired, anchor).await {
                 Ok(id) => {
                     log_write(cr, CREATE, section, id, "created rule");
-                    break (id, anchor);
+                    break (id, anchor, in_order);
                 }
                 // The device refused the place the model gave (its anchor may be gone): place
                 // the rule again from a listing, once. A refused create made nothing.
@@ -301,7 +349,7 @@ impl External<FirewallRule> for FirewallRules {
         };
         self.0.record(cr, spec, ctx, Some(id));
         // The rule exists now whatever happens next: an ordering failure is drift for later.
-        let ordered = match order_after_create(&w, id, anchor).await {
+        let ordered = match order_after_create(&w, id, anchor, placed_in_order).await {
             Ok(()) => w.finish().await,
             Err(e) => Err(e),
         };
@@ -406,12 +454,20 @@ fn refused(e: &crate::vendor::error::VendorError) -> bool {
 }
 
 /// After a create: where the device put a rule asked for with `insert_after=false` is checked
-/// on a listing (GUESS, L158), then the section is put in order.
+/// on a listing (GUESS, L158), then the section is put in order. A rule placed from a model in
+/// order, that the model took as asked, needs no sync: judging the whole section again after
+/// every create made a burst quadratic in the section's size (issue 21). The confirming
+/// listing at the end of the burst (`finish`) still checks the model and orders what it shows.
 async fn order_after_create(
     w: &SectionWriter<'_>,
     id: i64,
     anchor: Option<(i64, bool)>,
+    placed_in_order: bool,
 ) -> crate::vendor::error::VendorResult<()> {
+    let asked_after = anchor.is_none_or(|(_, after)| after);
+    if placed_in_order && asked_after && w.model_trusted() {
+        return Ok(());
+    }
     if let Some((a, false)) = anchor {
         let table = w.list_now().await?;
         let asked = Move {

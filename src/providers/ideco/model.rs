@@ -82,6 +82,8 @@ struct State {
     /// Since when the model may be wrong (a write whose outcome is unknown, an answer it did
     /// not expect): it is not used again until a listing that began after this.
     doubt_since: Option<Instant>,
+    /// How long the last listing took: a listing's cost grows with the section.
+    listing_took: Duration,
 }
 
 /// The model of one section.
@@ -101,6 +103,7 @@ impl SectionModel {
                 listed_at: None,
                 edits: Vec::new(),
                 doubt_since: None,
+                listing_took: Duration::ZERO,
             }),
             listing: tokio::sync::Mutex::new(()),
         }
@@ -139,6 +142,7 @@ impl SectionModel {
         let began = Instant::now();
         let mut table = list().await?;
         let mut st = self.state.lock().unwrap();
+        st.listing_took = began.elapsed();
         // Edits older than the listing are in it; newer ones may not be: lay them over it.
         st.edits.retain(|(at, _)| *at >= began);
         for (_, edit) in &st.edits {
@@ -197,6 +201,15 @@ impl SectionModel {
         st.table
             .as_ref()
             .is_some_and(|t| t.iter().any(|r| r.id == id))
+    }
+
+    /// How long the last writer of a burst waits for another before it lists the section to
+    /// confirm the burst: four listings' time, so that confirmations in the gaps of a burst
+    /// that goes on take at most about a fifth of the device's time, whatever the section's
+    /// size; at least 20 ms, at most 2 s.
+    pub fn confirm_grace(&self) -> Duration {
+        let took = self.state.lock().unwrap().listing_took;
+        (took * 4).clamp(Duration::from_millis(20), Duration::from_secs(2))
     }
 
     /// Whether writes were made since the last listing began (the model is not yet confirmed).

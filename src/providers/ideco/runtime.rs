@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -40,6 +40,12 @@ pub struct IdecoDevice {
     pub(super) writes: tokio::sync::Mutex<()>,
     /// Writers waiting for their turn or writing: the last one confirms the burst.
     pub(super) in_line: AtomicUsize,
+    /// Section judgements built so far (`judge`): each costs a pass over the whole section,
+    /// so a burst must not build one per observe (tests and diagnostics read it).
+    judgements: AtomicUsize,
+    /// Told whenever a writer gets in line: a writer about to confirm a burst waits a moment
+    /// for it (`SectionWriter::finish`).
+    pub(super) joined: tokio::sync::Notify,
 }
 
 /// Connect a `type: Ideco` provider configuration.
@@ -73,6 +79,8 @@ impl IdecoDevice {
             registry: Registry::new(poll_interval * 3),
             writes: tokio::sync::Mutex::new(()),
             in_line: AtomicUsize::new(0),
+            joined: tokio::sync::Notify::new(),
+            judgements: AtomicUsize::new(0),
         }
     }
 
@@ -101,8 +109,14 @@ impl IdecoDevice {
     ) -> Arc<SectionJudgement> {
         let ranked = self.registry.section(section);
         self.judged[&section].get_stamped(table, ranked.generation, |table| {
+            self.judgements.fetch_add(1, Ordering::Relaxed);
             SectionJudgement::new(table, ranked.intent)
         })
+    }
+
+    /// How many section judgements were built (each a pass over a whole section).
+    pub fn judgements_built(&self) -> usize {
+        self.judgements.load(Ordering::Relaxed)
     }
 
     /// Status, state and settings of the firewall, read once per poll interval.

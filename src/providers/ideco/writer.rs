@@ -49,6 +49,7 @@ impl IdecoDevice {
     /// Wait for the device's turn to write to `section`.
     pub(super) async fn writer(&self, section: IdecoSection) -> SectionWriter<'_> {
         let in_line = InLine::join(&self.in_line);
+        self.joined.notify_waiters();
         let turn = self.writes.lock().await;
         SectionWriter {
             device: self,
@@ -76,6 +77,11 @@ impl SectionWriter<'_> {
     /// The section as the model holds it (listed first if the model cannot be used).
     pub async fn model(&self) -> VendorResult<Arc<Vec<DeviceRule>>> {
         self.device.table(self.section, false).await
+    }
+
+    /// Whether the model is not in doubt: every answer of this turn was what it expected.
+    pub fn model_trusted(&self) -> bool {
+        self.model_of().current().is_some()
     }
 
     /// Whether the model rests on a listing made during this turn.
@@ -164,15 +170,37 @@ impl SectionWriter<'_> {
         self.answered(result, |_| Edit::Deleted(id))
     }
 
+    /// Whether another writer is in line or writing.
+    fn others_in_line(&self) -> bool {
+        self.in_line.0.load(Ordering::SeqCst) > 1
+    }
+
     /// End the turn. The last writer in line confirms the writes of the burst with one listing
     /// (and orders the section again if the listing shows what the model did not); while
-    /// others wait, the listing is theirs to make.
+    /// others wait, the listing is theirs to make. Before listing it leaves the turn and waits
+    /// a moment (`SectionModel::confirm_grace`) for a writer to join: the next reconcile of a
+    /// burst often comes just after the last write ended, and a listing per such gap, of a
+    /// section that grows with each create, is what kept 10,000 rules from converging
+    /// (issue 21). A writer that joins takes the confirmation over.
     pub async fn finish(self) -> VendorResult<()> {
-        let others_waiting = self.in_line.0.load(Ordering::SeqCst) > 1;
-        if others_waiting || !self.model_of().unconfirmed() {
+        if self.others_in_line() || !self.model_of().unconfirmed() {
             return Ok(());
         }
-        self.list_now().await?;
-        self.sync().await
+        let (device, section) = (self.device, self.section);
+        let grace = self.model_of().confirm_grace();
+        // Listening before the turn is left, so a writer that joins right after is not missed.
+        let joined = device.joined.notified();
+        tokio::pin!(joined);
+        joined.as_mut().enable();
+        drop(self);
+        if tokio::time::timeout(grace, joined).await.is_ok() {
+            return Ok(());
+        }
+        let w = device.writer(section).await;
+        if w.others_in_line() || !w.model_of().unconfirmed() {
+            return Ok(());
+        }
+        w.list_now().await?;
+        w.sync().await
     }
 }
